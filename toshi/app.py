@@ -1,0 +1,88 @@
+"""The ASGI application: one process serving every API on one port."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from toshi import __version__
+from toshi.config import Settings
+from toshi.core.errors import InternalError, MethodNotAllowed, NgsiError, ResourceNotFound
+from toshi.core.write import Writer
+from toshi.jsonld.registry import ContextRegistry
+from toshi.jsonld.resolver import ContextResolver
+from toshi.jsonld.web import routes as context_routes
+from toshi.ngsild.routes import routes as ngsild_routes
+from toshi.store.sqlite import SqliteStore
+
+log = logging.getLogger("toshi")
+
+
+@dataclass
+class Services:
+    """What every endpoint may use, reachable as `request.app.state.toshi`."""
+
+    settings: Settings
+    store: SqliteStore
+    writer: Writer
+    registry: ContextRegistry
+    resolver: ContextResolver
+
+
+def problem_response(exc: NgsiError) -> Response:
+    return Response(orjson.dumps(exc.problem()), status_code=exc.status, media_type="application/json")
+
+
+async def ngsi_error(request: Request, exc: NgsiError) -> Response:
+    return problem_response(exc)
+
+
+async def http_error(request: Request, exc: HTTPException) -> Response:
+    if exc.status_code == 405:
+        return problem_response(MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}"))
+    if exc.status_code == 404:
+        return problem_response(ResourceNotFound(f"No such resource: {request.url.path}"))
+    return problem_response(NgsiError(str(exc.detail), status=exc.status_code))
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(InternalError("Internal error; see the server log"))
+
+
+async def version(request: Request) -> Response:
+    return Response(orjson.dumps({"toshi": {"version": __version__}}), media_type="application/json")
+
+
+def create_app(settings: Settings | None = None, store=None) -> Starlette:
+    settings = settings or Settings()
+    store = store or SqliteStore(settings.database_path)
+    registry = ContextRegistry(store, base_url=f"http://{settings.host}:{settings.port}")
+    resolver = ContextResolver(registry, fetch_timeout=settings.context_fetch_timeout,
+                               allow_remote=settings.allow_remote_contexts)
+    services = Services(settings, store, Writer(store), registry, resolver)
+
+    @asynccontextmanager
+    async def lifespan(app):
+        await store.open()
+        await registry.load()
+        yield
+        await registry.flush()
+        await resolver.aclose()
+        await store.close()
+
+    app = Starlette(
+        routes=[Route("/version", version), *ngsild_routes(), *context_routes(resolver, registry)],
+        exception_handlers={NgsiError: ngsi_error, HTTPException: http_error, Exception: unexpected_error},
+        lifespan=lifespan,
+    )
+    app.state.toshi = services
+    return app

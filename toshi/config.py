@@ -1,0 +1,65 @@
+"""Settings: zero-config defaults, then an optional TOML file, then TOSHI_* variables, then CLI flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 1026
+    data_dir: str = "./toshi-data"
+    log_level: str = "info"
+    max_body_bytes: int = 1_000_000      # request payload limit (NGSI-LD bodies)
+    max_nesting: int = 16                 # sub-attribute / JSON nesting depth limit
+    default_limit: int = 20               # NGSI-LD default page size
+    max_limit: int = 1000                 # largest `limit` a query may ask for
+    context_fetch_timeout: float = 5.0    # seconds, remote @context retrieval
+    allow_remote_contexts: bool = True
+
+    @property
+    def database_path(self) -> Path:
+        return Path(self.data_dir) / "toshi.db"
+
+
+def _coerce(field_type: type | str, raw: object) -> object:
+    kind = field_type if isinstance(field_type, str) else field_type.__name__
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        return str(raw).strip().lower() in {"1", "true", "yes", "on"}
+    if kind == "int":
+        return int(raw)
+    if kind == "float":
+        return float(raw)
+    return str(raw)
+
+
+def load_settings(config_file: str | None = None, overrides: dict | None = None,
+                  environ: dict[str, str] | None = None) -> Settings:
+    """Build settings from (in rising priority) defaults, TOML file, TOSHI_* env vars, overrides."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    path = config_file or environ.get("TOSHI_CONFIG")
+    if path is None and Path("toshi.toml").exists():
+        path = "toshi.toml"
+    if path:
+        with open(path, "rb") as fh:
+            values.update(tomllib.load(fh).get("toshi", {}) or {})
+    known = {f.name: f.type for f in fields(Settings)}
+    for name in known:
+        env_value = environ.get("TOSHI_" + name.upper())
+        if env_value is not None:
+            values[name] = env_value
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            values[name] = value
+    unknown = set(values) - set(known)
+    if unknown:
+        raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    return dataclasses.replace(Settings(), **{k: _coerce(known[k], v) for k, v in values.items()})

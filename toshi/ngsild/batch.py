@@ -1,0 +1,204 @@
+"""NGSI-LD batch operations: /entityOperations/{create,upsert,update,delete,query} (clause 6.14–6.18).
+
+A batch commits in one transaction; entities that fail (bad payload, conflicts) are reported in a
+207 and the valid ones are applied.
+"""
+
+from __future__ import annotations
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from toshi.core import entity as ops
+from toshi.core.errors import BadRequestData, NgsiError
+from toshi.ngsild import http
+from toshi.ngsild.entities import READ_OPTIONS, answer_query
+from toshi.ngsild.params import options_of, output_of, paging
+from toshi.ngsild.parse import is_uri, parse_entity, parse_fragment
+from toshi.query.planner import EntityQuery
+
+MAX_BATCH = 10_000
+
+
+async def _entities(request: Request) -> tuple[list, http.Body]:
+    body = await http.read_body(request)
+    if not isinstance(body.data, list):
+        raise BadRequestData("A batch payload must be a JSON array")
+    if not body.data:
+        raise BadRequestData("A batch payload must not be empty")
+    if len(body.data) > MAX_BATCH:
+        raise BadRequestData(f"A batch may hold at most {MAX_BATCH} entities")
+    return body.data, body
+
+
+async def _parse_each(request: Request, items: list, body: http.Body, parse) -> tuple[list, list]:
+    """Parse every item with its own @context; returns (parsed items, per-entity errors)."""
+    parsed, errors = [], []
+    for item in items:
+        try:
+            if not isinstance(item, dict):
+                raise BadRequestData("Each batch item must be a JSON object")
+            context = item.get("@context") if body.media == http.LD_JSON else body.context
+            ctx = await http.context_for(request, context, from_link=False)
+            parsed.append(parse(item, ctx))
+        except NgsiError as exc:
+            entity_id = item.get("id") if isinstance(item, dict) and isinstance(item.get("id"), str) else None
+            errors.append(_error(entity_id, exc))
+    return parsed, errors
+
+
+def _error(entity_id: str | None, exc: NgsiError) -> dict:
+    return {"entityId": entity_id, "error": exc.problem()}
+
+
+async def _run(request: Request, tenant: str, edits: list, errors: list) -> tuple[list[str], list, list]:
+    outcomes = await request.app.state.toshi.writer.apply(tenant, edits) if edits else []
+    done, created = [], []
+    for outcome in outcomes:
+        if outcome.error is not None:
+            errors.append(_error(outcome.entity_id, outcome.error))
+        else:
+            done.append(outcome.entity_id)
+            if outcome.change.before is None:
+                created.append(outcome.entity_id)
+    return done, created, errors
+
+
+def _multi_status(done: list[str], errors: list) -> Response:
+    return Response(orjson.dumps({"success": done, "errors": errors}), status_code=207, media_type=http.JSON)
+
+
+def _id_list(ids: list[str], status: int) -> Response:
+    return Response(orjson.dumps(ids), status_code=status, media_type=http.JSON)
+
+
+async def batch_create(request: Request) -> Response:
+    tenant = http.tenant_of(request)
+    items, body = await _entities(request)
+    options_of(request.query_params, set())
+    now = ops.now_iso()
+    parsed, errors = await _parse_each(request, items, body, lambda item, ctx: parse_entity(item, ctx, now=now))
+    edits = [(p["id"], lambda b, p=p: ops.create(b, p, now)) for p in parsed]
+    done, _, errors = await _run(request, tenant, edits, errors)
+    return _multi_status(done, errors) if errors else _id_list(done, 201)
+
+
+async def batch_upsert(request: Request) -> Response:
+    tenant = http.tenant_of(request)
+    items, body = await _entities(request)
+    options = options_of(request.query_params, {"update", "replace"})
+    if len(options) > 1:
+        raise BadRequestData("options=update and options=replace cannot be combined")
+    mode = "update" if "update" in options else "replace"
+    now = ops.now_iso()
+    parsed, errors = await _parse_each(request, items, body, lambda item, ctx: parse_entity(item, ctx, now=now))
+    edits = [(p["id"], lambda b, p=p: ops.upsert(b, p, now, mode=mode)) for p in parsed]
+    done, created, errors = await _run(request, tenant, edits, errors)
+    if errors:
+        return _multi_status(done, errors)
+    return _id_list(created, 201) if created else http.no_content()
+
+
+async def batch_update(request: Request) -> Response:
+    tenant = http.tenant_of(request)
+    items, body = await _entities(request)
+    overwrite = "noOverwrite" not in options_of(request.query_params, {"noOverwrite"})
+    now = ops.now_iso()
+
+    def parse(item, ctx):
+        if not isinstance(item.get("id"), str) or not is_uri(item["id"]):
+            raise BadRequestData("Each entity of a batch update needs a URI id")
+        return parse_fragment(item, ctx, now=now)
+
+    parsed, errors = await _parse_each(request, items, body, parse)
+
+    def edit(before, fragment):
+        after, _, not_updated = ops.append(before, fragment, now, overwrite=overwrite, entity_id=fragment["id"])
+        return after, {"notUpdated": not_updated}
+
+    edits = [(p["id"], lambda b, p=p: edit(b, p)) for p in parsed]
+    done, _, errors = await _run(request, tenant, edits, errors)
+    return _multi_status(done, errors) if errors else http.no_content()
+
+
+async def batch_delete(request: Request) -> Response:
+    tenant = http.tenant_of(request)
+    items, _ = await _entities(request)
+    errors, edits = [], []
+    for item in items:
+        if not isinstance(item, str) or not is_uri(item):
+            errors.append(_error(item if isinstance(item, str) else None,
+                                 BadRequestData(f"Not an entity id (URI): {item!r}")))
+        else:
+            edits.append((item, lambda b, i=item: ops.delete(b, i)))
+    done, _, errors = await _run(request, tenant, edits, errors)
+    return _multi_status(done, errors) if errors else http.no_content()
+
+
+async def batch_query(request: Request) -> Response:
+    tenant = await http.existing_tenant(request)
+    media = http.negotiate(request, (http.JSON, http.LD_JSON, http.GEO_JSON))
+    body = await http.read_body(request)
+    if not isinstance(body.data, dict) or body.data.get("type") != "Query":
+        raise BadRequestData('The payload must be a Query object ({"type": "Query", ...})')
+    ctx = await http.context_for(request, body.context, from_link=False)
+    params = request.query_params
+    output = output_of(params, ctx, options_of(params, READ_OPTIONS))
+    query = query_from_body(body.data, ctx, request.app.state.toshi.settings, params)
+    if output.attrs is None and query.attrs is not None:
+        output.attrs = query.attrs
+    return await answer_query(request, tenant, query, output, media, ctx)
+
+
+def query_from_body(data: dict, ctx, settings, params) -> EntityQuery:
+    from toshi.query.geo import geoq_from_body
+    from toshi.query.q import parse_q
+    from toshi.query.scope import parse_scope_q
+
+    limit, offset, count = paging(params, settings)
+    query = EntityQuery(limit=limit, offset=offset, count=count)
+    _selectors(data.get("entities"), ctx, query)
+    if data.get("attrs") is not None:
+        if not isinstance(data["attrs"], list) or not all(isinstance(a, str) for a in data["attrs"]):
+            raise BadRequestData("attrs must be an array of attribute names")
+        query.attrs = {ctx.expand_term(a) for a in data["attrs"]} or None
+    if data.get("q") is not None:
+        query.q = parse_q(_string(data["q"], "q"), ctx.expand_term)
+    if data.get("geoQ") is not None:
+        if not isinstance(data["geoQ"], dict):
+            raise BadRequestData("geoQ must be an object")
+        query.geo = geoq_from_body(data["geoQ"], ctx.expand_term)
+    if data.get("scopeQ") is not None:
+        query.scope = parse_scope_q(_string(data["scopeQ"], "scopeQ"))
+    return query
+
+
+def _selectors(selectors, ctx, query: EntityQuery) -> None:
+    """Entity selectors of a Query: [{"id"|"idPattern", "type"}], all with the same type."""
+    from toshi.query.typeexpr import parse_type_expr
+
+    if selectors is None:
+        return
+    if not isinstance(selectors, list) or not all(isinstance(s, dict) for s in selectors):
+        raise BadRequestData("entities must be an array of EntitySelector objects")
+    type_texts = {s.get("type") for s in selectors}
+    if len(type_texts) > 1:
+        raise BadRequestData("All entity selectors of one query must have the same type")
+    type_text = type_texts.pop() if type_texts else None
+    if type_text is not None:
+        query.types = parse_type_expr(_string(type_text, "type"), ctx.expand_term)
+    ids = [s["id"] for s in selectors if "id" in s]
+    patterns = [s["idPattern"] for s in selectors if "idPattern" in s]
+    if ids:
+        if not all(isinstance(i, str) and is_uri(i) for i in ids):
+            raise BadRequestData("Entity selector ids must be URIs")
+        query.ids = ids
+    if patterns:
+        query.id_pattern = "|".join(f"(?:{_string(p, 'idPattern')})" for p in patterns)
+
+
+def _string(value, name: str) -> str:
+    if not isinstance(value, str):
+        raise BadRequestData(f"{name} must be a string")
+    return value

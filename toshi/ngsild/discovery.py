@@ -1,0 +1,78 @@
+"""NGSI-LD discovery: /types, /types/{type}, /attributes, /attributes/{attrId} (clause 6.25–6.28)."""
+
+from __future__ import annotations
+
+import uuid
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from toshi.core.errors import ResourceNotFound
+from toshi.ngsild import http
+from toshi.ngsild.params import bool_param
+
+
+async def _setup(request: Request):
+    tenant = await http.existing_tenant(request)
+    media = http.negotiate(request)
+    ctx = await http.context_for(request)
+    return tenant, media, ctx, request.app.state.toshi.store
+
+
+async def list_types(request: Request) -> Response:
+    tenant, media, ctx, store = await _setup(request)
+    if bool_param(request.query_params, "details"):
+        details = await store.type_details(tenant)
+        body = [{"id": t, "type": "EntityType", "typeName": ctx.compact_iri(t),
+                 "attributeNames": sorted(ctx.compact_iri(a) for a in info["attrs"])}
+                for t, info in sorted(details.items())]
+    else:
+        types = await store.entity_types(tenant)
+        body = {"id": f"urn:ngsi-ld:EntityTypeList:{uuid.uuid4()}", "type": "EntityTypeList",
+                "typeList": sorted(ctx.compact_iri(t) for t in types)}
+    return await http.json_response(request, body, media=media, ctx=ctx)
+
+
+async def type_info(request: Request) -> Response:
+    tenant, media, ctx, store = await _setup(request)
+    type_iri = ctx.expand_term(request.path_params["type"])
+    info = (await store.type_details(tenant)).get(type_iri)
+    if info is None:
+        raise ResourceNotFound(f"No entities of type {request.path_params['type']}")
+    body = {
+        "id": type_iri, "type": "EntityTypeInfo", "typeName": ctx.compact_iri(type_iri),
+        "entityCount": info["count"],
+        "attributeDetails": [
+            {"id": a, "type": "Attribute", "attributeName": ctx.compact_iri(a), "attributeTypes": sorted(kinds)}
+            for a, kinds in sorted(info["attrs"].items())],
+    }
+    return await http.json_response(request, body, media=media, ctx=ctx)
+
+
+async def list_attributes(request: Request) -> Response:
+    tenant, media, ctx, store = await _setup(request)
+    details = await store.attribute_details(tenant)
+    if bool_param(request.query_params, "details"):
+        body = [_attribute(a, info, ctx, counts=False) for a, info in sorted(details.items())]
+    else:
+        body = {"id": f"urn:ngsi-ld:AttributeList:{uuid.uuid4()}", "type": "AttributeList",
+                "attributeList": sorted(ctx.compact_iri(a) for a in details)}
+    return await http.json_response(request, body, media=media, ctx=ctx)
+
+
+async def attribute_info(request: Request) -> Response:
+    tenant, media, ctx, store = await _setup(request)
+    attr_iri = ctx.expand_term(request.path_params["attr_id"])
+    info = (await store.attribute_details(tenant)).get(attr_iri)
+    if info is None:
+        raise ResourceNotFound(f"No attribute {request.path_params['attr_id']}")
+    return await http.json_response(request, _attribute(attr_iri, info, ctx, counts=True), media=media, ctx=ctx)
+
+
+def _attribute(attr_iri: str, info: dict, ctx, *, counts: bool) -> dict:
+    body = {"id": attr_iri, "type": "Attribute", "attributeName": ctx.compact_iri(attr_iri)}
+    if counts:
+        body["attributeCount"] = info["count"]
+        body["attributeTypes"] = sorted(info["kinds"])
+    body["typeNames"] = sorted(ctx.compact_iri(t) for t in info["types"])
+    return body

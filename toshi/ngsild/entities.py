@@ -1,0 +1,225 @@
+"""NGSI-LD entity endpoints: /entities and /entities/{id}/attrs (ETSI GS CIM 009 clause 6.4–6.7)."""
+
+from __future__ import annotations
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from toshi.core import entity as ops
+from toshi.core.errors import BadRequestData, ResourceNotFound
+from toshi.ngsild import http
+from toshi.ngsild.params import bool_param, entity_query, options_of, output_of
+from toshi.ngsild.parse import is_uri, parse_attribute, parse_entity, parse_fragment
+from toshi.ngsild.render import render_entity, render_feature_collection, render_geojson
+
+READ_OPTIONS = {"keyValues", "concise", "normalized", "sysAttrs", "simplified"}
+OUTPUT_MEDIA = (http.JSON, http.LD_JSON, http.GEO_JSON)
+
+
+def _services(request: Request):
+    return request.app.state.toshi
+
+
+def _entity_id(request: Request) -> str:
+    entity_id = request.path_params["entity_id"]
+    if not is_uri(entity_id):
+        raise BadRequestData(f"Entity id is not a URI: {entity_id}")
+    return entity_id
+
+
+async def create_entity(request: Request) -> Response:
+    tenant = http.tenant_of(request)
+    body = await http.read_body(request)
+    options_of(request.query_params, set())
+    ctx = await http.context_for(request, body.context, from_link=False)
+    now = ops.now_iso()
+    parsed = parse_entity(_object(body.data), ctx, now=now)
+    await _services(request).writer.apply_one(tenant, parsed["id"], lambda b: ops.create(b, parsed, now))
+    return Response(status_code=201, headers={"Location": f"/ngsi-ld/v1/entities/{parsed['id']}"})
+
+
+async def retrieve_entity(request: Request) -> Response:
+    tenant = await http.existing_tenant(request)
+    entity_id = _entity_id(request)
+    media = http.negotiate(request, OUTPUT_MEDIA)
+    ctx = await http.context_for(request)
+    params = request.query_params
+    output = output_of(params, ctx, options_of(params, READ_OPTIONS))
+    found = await _services(request).store.get_entity(tenant, entity_id)
+    if found is None:
+        raise ResourceNotFound(f"Entity {entity_id} not found")
+    if media == http.GEO_JSON:
+        body = render_geojson(found, ctx, **_geo_args(output))
+    else:
+        body = render_entity(found, ctx, **_render_args(output))
+    return await http.json_response(request, body, media=media, ctx=ctx)
+
+
+async def query_entities(request: Request) -> Response:
+    tenant = await http.existing_tenant(request)
+    media = http.negotiate(request, OUTPUT_MEDIA)
+    ctx = await http.context_for(request)
+    params = request.query_params
+    output = output_of(params, ctx, options_of(params, READ_OPTIONS))
+    query = entity_query(params, ctx, _services(request).settings)
+    return await answer_query(request, tenant, query, output, media, ctx)
+
+
+async def answer_query(request: Request, tenant: str, query, output, media: str, ctx) -> Response:
+    """Run a query and render the page (shared by GET /entities and POST /entityOperations/query)."""
+    store = _services(request).store
+    found, total = await store.query_entities(tenant, query)
+    headers = {} if total is None else {"NGSILD-Results-Count": str(total)}
+    if media == http.GEO_JSON:
+        features = [render_geojson(e, ctx, **_geo_args(output)) for e in found]
+        collection = render_feature_collection(features)
+        return await http.json_response(request, collection, media=media, ctx=ctx, headers=headers)
+    body = [render_entity(e, ctx, **_render_args(output)) for e in found]
+    return await http.json_response(request, body, media=media, ctx=ctx, headers=headers)
+
+
+async def replace_entity(request: Request) -> Response:
+    tenant = http.tenant_of(request)
+    entity_id = _entity_id(request)
+    body = await http.read_body(request)
+    ctx = await http.context_for(request, body.context, from_link=False)
+    data = _object(body.data)
+    if data.get("id", entity_id) != entity_id:
+        raise BadRequestData("The id in the payload differs from the id in the URL")
+    now = ops.now_iso()
+    parsed = parse_entity({**data, "id": entity_id}, ctx, now=now)
+    await _services(request).writer.apply_one(tenant, entity_id, lambda b: ops.replace(b, parsed, now))
+    return http.no_content()
+
+
+async def merge_entity(request: Request) -> Response:
+    tenant = http.tenant_of(request)
+    entity_id = _entity_id(request)
+    body = await http.read_body(request, allowed=(http.JSON, http.LD_JSON, http.MERGE_PATCH))
+    options_of(request.query_params, {"keyValues", "concise", "normalized"})
+    ctx = await http.context_for(request, body.context, from_link=False)
+    now = ops.now_iso()
+    fragment = parse_fragment(_object(body.data), ctx, now=now, allow_null=True)
+    await _services(request).writer.apply_one(
+        tenant, entity_id, lambda b: ops.merge(b, fragment, now, entity_id))
+    return http.no_content()
+
+
+async def delete_entity(request: Request) -> Response:
+    tenant = await http.existing_tenant(request)
+    entity_id = _entity_id(request)
+    await _services(request).writer.apply_one(tenant, entity_id, lambda b: ops.delete(b, entity_id))
+    return http.no_content()
+
+
+async def append_attrs(request: Request) -> Response:
+    tenant = http.tenant_of(request)
+    entity_id = _entity_id(request)
+    body = await http.read_body(request)
+    overwrite = "noOverwrite" not in options_of(request.query_params, {"noOverwrite"})
+    ctx = await http.context_for(request, body.context, from_link=False)
+    now = ops.now_iso()
+    fragment = parse_fragment(_object(body.data), ctx, now=now)
+
+    def edit(before):
+        after, updated, not_updated = ops.append(before, fragment, now, overwrite=overwrite, entity_id=entity_id)
+        return after, {"updated": updated, "notUpdated": not_updated}
+
+    change = await _services(request).writer.apply_one(tenant, entity_id, edit)
+    return _update_result(change.detail, ctx)
+
+
+async def update_attrs(request: Request) -> Response:
+    tenant = http.tenant_of(request)
+    entity_id = _entity_id(request)
+    body = await http.read_body(request)
+    options_of(request.query_params, set())
+    ctx = await http.context_for(request, body.context, from_link=False)
+    now = ops.now_iso()
+    fragment = parse_fragment(_object(body.data), ctx, now=now)
+
+    def edit(before):
+        after, updated, not_updated = ops.update_existing(before, fragment, now, entity_id=entity_id)
+        return after, {"updated": updated, "notUpdated": not_updated}
+
+    change = await _services(request).writer.apply_one(tenant, entity_id, edit)
+    return _update_result(change.detail, ctx)
+
+
+def _update_result(detail: dict, ctx) -> Response:
+    if not detail["notUpdated"]:
+        return http.no_content()
+    result = {
+        "updated": [ctx.compact_iri(n) for n in detail["updated"]],
+        "notUpdated": [{**n, "attributeName": ctx.compact_iri(n["attributeName"])} for n in detail["notUpdated"]],
+    }
+    return Response(orjson.dumps(result), status_code=207, media_type=http.JSON)
+
+
+async def update_attribute(request: Request) -> Response:
+    tenant = http.tenant_of(request)
+    entity_id = _entity_id(request)
+    body = await http.read_body(request)
+    ctx = await http.context_for(request, body.context, from_link=False)
+    name = ctx.expand_term(request.path_params["attr_id"])
+    now = ops.now_iso()
+    instances = parse_attribute(request.path_params["attr_id"], _without_context(body.data), ctx, now=now,
+                                partial=True)
+    for patch in instances:
+        await _services(request).writer.apply_one(
+            tenant, entity_id, lambda b, p=patch: ops.update_attribute(b, name, p, now, entity_id))
+    return http.no_content()
+
+
+async def replace_attribute(request: Request) -> Response:
+    tenant = http.tenant_of(request)
+    entity_id = _entity_id(request)
+    body = await http.read_body(request)
+    ctx = await http.context_for(request, body.context, from_link=False)
+    name = ctx.expand_term(request.path_params["attr_id"])
+    now = ops.now_iso()
+    instances = parse_attribute(request.path_params["attr_id"], _without_context(body.data), ctx, now=now)
+    await _services(request).writer.apply_one(
+        tenant, entity_id, lambda b: ops.replace_attribute(b, name, instances, now, entity_id))
+    return http.no_content()
+
+
+async def delete_attribute(request: Request) -> Response:
+    tenant = await http.existing_tenant(request)
+    entity_id = _entity_id(request)
+    ctx = await http.context_for(request)
+    name = ctx.expand_term(request.path_params["attr_id"])
+    params = request.query_params
+    dataset_id = params.get("datasetId")
+    if dataset_id is not None and not is_uri(dataset_id):
+        raise BadRequestData(f"datasetId is not a URI: {dataset_id}")
+    delete_all = bool_param(params, "deleteAll")
+    now = ops.now_iso()
+    await _services(request).writer.apply_one(
+        tenant, entity_id,
+        lambda b: ops.delete_attribute(b, name, now, entity_id, dataset_id=dataset_id, delete_all=delete_all))
+    return http.no_content()
+
+
+def _object(data) -> dict:
+    if not isinstance(data, dict):
+        raise BadRequestData("The payload must be a JSON object")
+    return data
+
+
+def _without_context(data) -> dict:
+    data = _object(data)
+    return {k: v for k, v in data.items() if k != "@context"}
+
+
+def _render_args(output) -> dict:
+    return {"form": output.form, "sys_attrs": output.sys_attrs, "attrs": output.attrs, "pick": output.pick,
+            "omit": output.omit, "lang": output.lang}
+
+
+def _geo_args(output) -> dict:
+    args = _render_args(output)
+    if output.geometry_property:
+        args["geometry_property"] = output.geometry_property
+    return args

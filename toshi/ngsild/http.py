@@ -1,0 +1,176 @@
+"""NGSI-LD HTTP plumbing: bodies, content negotiation, @context, tenants, responses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from toshi.core.errors import (
+    BadRequestData,
+    InvalidRequest,
+    NonexistentTenant,
+    NotAcceptable,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+
+JSON = "application/json"
+LD_JSON = "application/ld+json"
+GEO_JSON = "application/geo+json"
+MERGE_PATCH = "application/merge-patch+json"
+LINK_REL = 'rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
+TENANT_HEADER = "ngsild-tenant"
+DEFAULT_TENANT = ""
+
+
+@dataclass
+class Body:
+    data: Any
+    media: str          # JSON or LD_JSON (merge-patch counts as JSON)
+    context: Any        # the @context value the client gave (None: core context)
+
+
+def tenant_of(request: Request) -> str:
+    tenant = request.headers.get(TENANT_HEADER, DEFAULT_TENANT).strip()
+    if len(tenant) > 64 or any(not (c.isalnum() or c in "_-") for c in tenant):
+        raise BadRequestData(f"Invalid tenant name: {tenant[:70]!r}")
+    return tenant
+
+
+async def existing_tenant(request: Request) -> str:
+    """The request's tenant, which must exist (reads of an unknown tenant are errors)."""
+    tenant = tenant_of(request)
+    if tenant != DEFAULT_TENANT and not await request.app.state.toshi.store.tenant_exists(tenant):
+        raise NonexistentTenant(f"Tenant {tenant} does not exist")
+    return tenant
+
+
+async def read_body(request: Request, *, allowed: tuple[str, ...] = (JSON, LD_JSON)) -> Body:
+    """The request's JSON body, checked for media type, size, syntax, nesting and @context rules."""
+    media = _media_type(request.headers.get("content-type", ""))
+    if media not in allowed:
+        raise UnsupportedMediaType(f"Content-Type {media or '(none)'} is not supported here; use {', '.join(allowed)}")
+    settings = request.app.state.toshi.settings
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > settings.max_body_bytes:
+        raise PayloadTooLarge(f"Payload exceeds {settings.max_body_bytes} bytes")
+    raw = await request.body()
+    if len(raw) > settings.max_body_bytes:
+        raise PayloadTooLarge(f"Payload exceeds {settings.max_body_bytes} bytes")
+    if not raw.strip():
+        raise InvalidRequest("Empty payload body")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"Malformed JSON: {exc}") from None
+    check_depth(data, settings.max_nesting + 8)
+    return Body(data, LD_JSON if media == LD_JSON else JSON, _body_context(request, data, media))
+
+
+def _body_context(request: Request, data: Any, media: str) -> Any:
+    items = data if isinstance(data, list) else [data]
+    contexts = [item.get("@context") for item in items if isinstance(item, dict)]
+    if media == LD_JSON:
+        if any(c is None for c in contexts) or not contexts:
+            raise BadRequestData("application/ld+json payloads must carry an @context")
+        return contexts[0]
+    if any(c is not None for c in contexts):
+        raise BadRequestData("@context in a payload requires Content-Type application/ld+json")
+    return link_context(request)
+
+
+def link_context(request: Request) -> str | None:
+    """The @context URL of a `Link` header, if the request has one."""
+    header = request.headers.get("link")
+    if not header:
+        return None
+    for part in header.split(","):
+        if "json-ld#context" in part:
+            start, end = part.find("<"), part.find(">")
+            if start == -1 or end <= start:
+                raise BadRequestData(f"Invalid Link header: {header}")
+            return part[start + 1:end].strip()
+    return None
+
+
+def check_depth(data: Any, limit: int) -> None:
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            raise BadRequestData(f"Payload nesting deeper than {limit} levels")
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values() if isinstance(v, (dict, list)))
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value if isinstance(v, (dict, list)))
+
+
+def _media_type(header: str) -> str:
+    return header.split(";", 1)[0].strip().lower()
+
+
+def negotiate(request: Request, offered: tuple[str, ...] = (JSON, LD_JSON)) -> str:
+    """The response media type for the request's Accept header, or 406."""
+    header = request.headers.get("accept", "")
+    if not header:
+        return offered[0]
+    best, best_q = None, 0.0
+    for item in header.split(","):
+        parts = item.strip().split(";")
+        media = parts[0].strip().lower()
+        q = 1.0
+        for param in parts[1:]:
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        match = _match_media(media, offered)
+        if match and q > best_q:
+            best, best_q = match, q
+    if best is None:
+        raise NotAcceptable(f"None of the media types in Accept ({header}) is offered: {', '.join(offered)}")
+    return best
+
+
+def _match_media(media: str, offered: tuple[str, ...]) -> str | None:
+    if media in ("*/*", "application/*"):
+        return offered[0]
+    return media if media in offered else None
+
+
+async def context_for(request: Request, value: Any = None, *, from_link: bool = True):
+    """The ActiveContext for the request: the given @context, else the Link header, else core."""
+    if value is None and from_link:
+        value = link_context(request)
+    return await request.app.state.toshi.resolver.resolve(value)
+
+
+async def json_response(request: Request, data: Any, *, status: int = 200, media: str = JSON, ctx=None,
+                        headers: dict[str, str] | None = None) -> Response:
+    """A response carrying the @context as NGSI-LD wants: in the body for ld+json, else in Link."""
+    headers = dict(headers or {})
+    if ctx is not None:
+        if media == LD_JSON:
+            data = _with_context(data, ctx.source)
+        else:
+            url = ctx.link_url or await request.app.state.toshi.resolver.link_url(ctx)
+            headers["Link"] = f"<{url}>; {LINK_REL}"
+    return Response(orjson.dumps(data), status_code=status, media_type=media, headers=headers)
+
+
+def _with_context(data: Any, context: Any) -> Any:
+    if isinstance(data, list):
+        return [{**item, "@context": context} for item in data]
+    if isinstance(data, dict):
+        return {**data, "@context": context}
+    return data
+
+
+def no_content(headers: dict[str, str] | None = None) -> Response:
+    return Response(status_code=204, headers=headers)

@@ -1,0 +1,144 @@
+"""URL parameters of the NGSI-LD API: options, output form, attribute selection, queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.datastructures import QueryParams
+
+from toshi.core.errors import BadRequestData, TooManyResults
+from toshi.query.planner import EntityQuery
+
+FORMS = {"normalized", "concise", "keyValues", "simplified"}
+QUERY_KEYS = {"id", "type", "idPattern", "attrs", "q", "georel", "geometry", "coordinates", "geoproperty",
+              "scopeQ", "pick", "omit", "limit", "offset", "count", "options", "format", "lang", "csf",
+              "local", "geometryProperty", "datasetId", "deleteAll", "details", "kind", "via", "join",
+              "joinLevel", "containedBy", "entityMap", "collect", "jsonKeys", "expandValues"}
+
+
+def options_of(params: QueryParams, allowed: set[str]) -> set[str]:
+    """The `options` list, every value checked against what this endpoint accepts."""
+    options: set[str] = set()
+    for raw in params.getlist("options"):
+        options.update(o.strip() for o in raw.split(",") if o.strip())
+    unknown = options - allowed
+    if unknown:
+        raise BadRequestData(f"Unknown or unsupported option(s): {', '.join(sorted(unknown))}")
+    return options
+
+
+@dataclass
+class Output:
+    form: str = "normalized"
+    sys_attrs: bool = False
+    attrs: set[str] | None = None
+    pick: set[str] | None = None
+    omit: set[str] | None = None
+    lang: str | None = None
+    geometry_property: str | None = None
+
+
+def output_of(params: QueryParams, ctx, options: set[str]) -> Output:
+    forms = options & FORMS
+    fmt = params.get("format")
+    if fmt is not None:
+        if fmt not in FORMS:
+            raise BadRequestData(f"Unknown format: {fmt}")
+        forms = {fmt}
+    if len(forms) > 1:
+        raise BadRequestData(f"Conflicting output options: {', '.join(sorted(forms))}")
+    form = forms.pop() if forms else "normalized"
+    if form == "simplified":
+        form = "keyValues"
+    pick, omit = _names(params, "pick", ctx, keep={"id", "type"}), _names(params, "omit", ctx, keep={"id", "type"})
+    if pick is not None and omit is not None:
+        raise BadRequestData("pick and omit cannot be used together")
+    geometry_property = params.get("geometryProperty")
+    return Output(form=form, sys_attrs="sysAttrs" in options, attrs=_names(params, "attrs", ctx),
+                  pick=pick, omit=omit, lang=params.get("lang"),
+                  geometry_property=ctx.expand_term(geometry_property) if geometry_property else None)
+
+
+def _names(params: QueryParams, key: str, ctx, keep: set[str] = frozenset()) -> set[str] | None:
+    raw = params.get(key)
+    if raw is None:
+        return None
+    names = [n.strip() for n in raw.split(",")]
+    if not all(names):
+        raise BadRequestData(f"Empty attribute name in {key}")
+    return {n if n in keep else ctx.expand_term(n) for n in names}
+
+
+def int_param(params: QueryParams, key: str, default: int, *, minimum: int = 0) -> int:
+    raw = params.get(key)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequestData(f"{key} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise BadRequestData(f"{key} must be at least {minimum}")
+    return value
+
+
+def bool_param(params: QueryParams, key: str) -> bool:
+    raw = params.get(key)
+    if raw is None:
+        return False
+    if raw not in ("true", "false"):
+        raise BadRequestData(f"{key} must be true or false, got {raw!r}")
+    return raw == "true"
+
+
+def paging(params: QueryParams, settings) -> tuple[int, int, bool]:
+    limit = int_param(params, "limit", settings.default_limit)
+    offset = int_param(params, "offset", 0)
+    count = bool_param(params, "count")
+    if limit > settings.max_limit:
+        raise TooManyResults(f"limit {limit} is over the maximum of {settings.max_limit}")
+    if limit == 0 and not count:
+        raise BadRequestData("limit=0 is only allowed together with count=true")
+    return limit, offset, count
+
+
+def entity_query(params: QueryParams, ctx, settings, *, require_filter: bool = True) -> EntityQuery:
+    """An EntityQuery from GET /entities parameters (also used by the temporal and v2 layers)."""
+    from toshi.query.geo import parse_geoq
+    from toshi.query.q import parse_q
+    from toshi.query.scope import parse_scope_q
+    from toshi.query.typeexpr import parse_type_expr
+
+    limit, offset, count = paging(params, settings)
+    query = EntityQuery(limit=limit, offset=offset, count=count)
+    if params.get("id"):
+        query.ids = [_check_uri(i.strip()) for i in params["id"].split(",")]
+    if params.get("idPattern"):
+        query.id_pattern = params["idPattern"]
+    if params.get("type"):
+        query.types = parse_type_expr(params["type"], ctx.expand_term)
+    if params.get("attrs"):
+        query.attrs = _names(params, "attrs", ctx)
+    if params.get("q"):
+        query.q = parse_q(params["q"], ctx.expand_term)
+    if params.get("scopeQ"):
+        query.scope = parse_scope_q(params["scopeQ"])
+    if any(params.get(k) for k in ("georel", "geometry", "coordinates")):
+        query.geo = parse_geoq(params.get("georel", ""), params.get("geometry", ""),
+                               params.get("coordinates", ""), params.get("geoproperty"), ctx.expand_term)
+    if require_filter and not _has_filter(query) and params.get("local") != "true":
+        raise BadRequestData("Too broad query: give at least one of id, idPattern, type, attrs, q, geoQ, scopeQ")
+    return query
+
+
+def _has_filter(query: EntityQuery) -> bool:
+    return any(x is not None for x in (query.ids, query.id_pattern, query.types, query.attrs, query.q,
+                                       query.geo, query.scope))
+
+
+def _check_uri(value: str) -> str:
+    from toshi.ngsild.parse import is_uri
+
+    if not is_uri(value):
+        raise BadRequestData(f"Not a valid URI: {value}")
+    return value

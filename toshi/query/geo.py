@@ -1,0 +1,388 @@
+"""Geo-queries (ETSI GS CIM 009 v1.8, clause 4.10) and strict GeoJSON geometry validation (RFC 7946).
+
+A geoQ compares the GeoJSON geometry of an entity's GeoProperty (default `location`) with a reference
+geometry: `rel(entity geometry, reference geometry)` with the OGC Simple Features predicates, so
+`within` = the entity lies within the reference and `contains` = the entity contains the reference.
+Coordinates are `[longitude, latitude(, altitude)]`; lines and edges are straight in lon/lat space as
+RFC 7946 says, and altitude is ignored by every predicate and distance.
+
+Distances (`near`) are metres on a sphere of radius `EARTH_RADIUS_M` (the IUGG mean radius; within
+0.5 % of the WGS84 ellipsoid). Point to point is the haversine formula. For other geometries the
+closest pair of points is found in a local equirectangular plane (longitude scaled by the cosine of a
+reference latitude, an affine map, so the pair are genuine points of both geometries), refined once
+around the pair's mid-latitude, and the result is the haversine distance of that pair. This is exact
+for points, and for other shapes is never below the true spherical distance; it can overestimate a
+little when a shape spans a large range of latitudes or is close to a pole.
+
+Known gaps: no antimeridian handling for shapes (a shape is never split at ±180°; points do wrap);
+polygon validity follows OGC (self-intersecting rings and overlapping MultiPolygon parts are rejected).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+from urllib.parse import unquote
+
+import orjson
+import shapely
+from shapely.errors import GEOSException
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import nearest_points
+
+from toshi.core.errors import BadRequestData
+
+EARTH_RADIUS_M = 6_371_008.8
+LOCATION = "https://uri.etsi.org/ngsi-ld/location"
+GEOQ_GEOMETRIES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
+RELATIONS = ("near", "within", "contains", "intersects", "disjoint", "equals", "overlaps")
+DISTANCE_MODIFIERS = ("maxDistance", "minDistance")
+
+Bbox = tuple[float, float, float, float]
+_BBOX_MARGIN_DEG = 1e-7  # ~1 cm: absorbs floating-point rounding in search_bbox
+
+# rel(entity, reference); the reference is prepared, so it goes first where the predicate allows.
+_PREDICATES: dict[str, Callable[[BaseGeometry, BaseGeometry], bool]] = {
+    "within": lambda e, ref: shapely.contains(ref, e),
+    "contains": lambda e, ref: shapely.within(ref, e),
+    "intersects": lambda e, ref: shapely.intersects(ref, e),
+    "disjoint": lambda e, ref: shapely.disjoint(ref, e),
+    "equals": lambda e, ref: shapely.equals(e, ref),
+    "overlaps": lambda e, ref: shapely.overlaps(e, ref),
+}
+
+
+# --- GeoJSON validation ---------------------------------------------------------------------------
+
+
+def validate_geometry(obj: Any, *, where: str = "geometry") -> BaseGeometry:
+    """Check `obj` is a valid RFC 7946 geometry object and return it as a shapely geometry.
+
+    Raises BadRequestData naming the offending member, e.g. `geometry.coordinates[0][2]: ...`.
+    """
+    if not isinstance(obj, dict):
+        raise _bad(f"{where} must be a GeoJSON geometry object, got {_show(obj)}")
+    kind = obj.get("type")
+    if kind == "GeometryCollection":
+        return _validate_collection(obj, where)
+    if kind not in _COORDINATE_CHECKS:
+        raise _bad(f"{where}.type must be one of {', '.join(_COORDINATE_CHECKS)} or GeometryCollection, "
+                   f"got {_show(kind)}")
+    if "coordinates" not in obj:
+        raise _bad(f"{where} has no 'coordinates' member")
+    return _build(kind, obj["coordinates"], f"{where}.coordinates")
+
+
+def _validate_collection(obj: dict, where: str) -> BaseGeometry:
+    members = obj.get("geometries")
+    if not isinstance(members, list) or not members:
+        raise _bad(f"{where}.geometries must be a non-empty array of geometry objects")
+    parts = [validate_geometry(m, where=f"{where}.geometries[{i}]") for i, m in enumerate(members)]
+    return shapely.geometrycollections(parts)
+
+
+def _build(kind: str, coordinates: Any, where: str) -> BaseGeometry:
+    """Check the coordinates of a `kind` geometry, then build it and check OGC validity."""
+    dims: set[int] = set()
+    _COORDINATE_CHECKS[kind](coordinates, where, dims)
+    if len(dims) > 1:
+        raise _bad(f"{where} mixes positions with and without altitude")
+    geometry = shape({"type": kind, "coordinates": coordinates})
+    if not shapely.is_valid(geometry):
+        raise _bad(f"{where} is not a valid {kind}: {shapely.is_valid_reason(geometry)}")
+    return geometry
+
+
+def _check_position(c: Any, where: str, dims: set[int]) -> None:
+    if not isinstance(c, list) or len(c) not in (2, 3):
+        raise _bad(f"{where} must be a position [longitude, latitude] or [longitude, latitude, altitude], "
+                   f"got {_show(c)}")
+    for i, n in enumerate(c):
+        if isinstance(n, bool) or not isinstance(n, (int, float)) or not math.isfinite(n):
+            raise _bad(f"{where}[{i}] must be a finite number, got {_show(n)}")
+    if not -180 <= c[0] <= 180:
+        raise _bad(f"{where}: longitude {c[0]} is outside [-180, 180]")
+    if not -90 <= c[1] <= 90:
+        raise _bad(f"{where}: latitude {c[1]} is outside [-90, 90]")
+    dims.add(len(c))
+
+
+def _array_of(item: Callable, minimum: int, noun: str) -> Callable[[Any, str, set[int]], None]:
+    """A check for an array of at least `minimum` items, each checked by `item`."""
+
+    def check(c: Any, where: str, dims: set[int]) -> None:
+        if not isinstance(c, list) or len(c) < minimum:
+            raise _bad(f"{where} must be an array of at least {minimum} {noun}, got {_show(c)}")
+        for i, x in enumerate(c):
+            item(x, f"{where}[{i}]", dims)
+
+    return check
+
+
+_check_line = _array_of(_check_position, 2, "positions")
+_check_ring_positions = _array_of(_check_position, 4, "positions")
+
+
+def _check_ring(c: Any, where: str, dims: set[int]) -> None:
+    _check_ring_positions(c, where, dims)
+    if c[0] != c[-1]:
+        raise _bad(f"{where} is not a closed linear ring: first position {c[0]} differs from last {c[-1]}")
+
+
+_check_polygon = _array_of(_check_ring, 1, "linear rings")
+
+_COORDINATE_CHECKS: dict[str, Callable[[Any, str, set[int]], None]] = {
+    "Point": _check_position,
+    "MultiPoint": _array_of(_check_position, 1, "positions"),
+    "LineString": _check_line,
+    "MultiLineString": _array_of(_check_line, 1, "line coordinate arrays"),
+    "Polygon": _check_polygon,
+    "MultiPolygon": _array_of(_check_polygon, 1, "polygon coordinate arrays"),
+}
+
+
+def geometry_bbox(geojson: dict) -> Bbox:
+    """(minx, miny, maxx, maxy) of a GeoJSON geometry, for indexing; BadRequestData if invalid."""
+    return tuple(_cached_shape(orjson.dumps(geojson)).bounds)  # type: ignore[return-value]
+
+
+@lru_cache(maxsize=8192)
+def _cached_shape(key: bytes) -> BaseGeometry:
+    """validate_geometry, cached by the geometry's JSON text (stored entities repeat across queries)."""
+    return validate_geometry(orjson.loads(key))
+
+
+# --- geoQ parsing ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GeoQuery:
+    """A parsed geoQ. `relation` is one of RELATIONS; `geometry` the reference GeoJSON geometry."""
+
+    relation: str
+    geometry: dict
+    shape: BaseGeometry = field(compare=False, repr=False)
+    geoproperty: str = LOCATION
+    max_distance: float | None = None
+    min_distance: float | None = None
+
+    @property
+    def georel(self) -> str:
+        """The georel as the spec writes it, e.g. `near;maxDistance==1000`."""
+        parts = [self.relation]
+        if self.max_distance is not None:
+            parts.append(f"maxDistance=={_number_text(self.max_distance)}")
+        if self.min_distance is not None:
+            parts.append(f"minDistance=={_number_text(self.min_distance)}")
+        return ";".join(parts)
+
+    def as_dict(self) -> dict:
+        """The POST/subscription form, with the geoproperty left expanded."""
+        return {"georel": self.georel, "geometry": self.geometry["type"],
+                "coordinates": self.geometry["coordinates"], "geoproperty": self.geoproperty}
+
+    def matches(self, entity: dict) -> bool:
+        """True if any instance of the entity's geoproperty satisfies the query."""
+        return any(self._matches_geometry(g) for g in _entity_geometries(entity, self.geoproperty))
+
+    def distance(self, entity: dict) -> float | None:
+        """Metres from the reference geometry to the closest geoproperty instance; None if it has none."""
+        distances = [_distance_m(self.shape, g) for g in _entity_geometries(entity, self.geoproperty)]
+        return min(distances, default=None)
+
+    def search_bbox(self) -> Bbox | None:
+        """A box that the bbox of every matching entity geometry intersects; None when none exists."""
+        if self.relation == "disjoint":
+            return None
+        if self.relation == "near":
+            return None if self.max_distance is None else expand_bbox(self.shape.bounds, self.max_distance)
+        return tuple(self.shape.bounds)  # type: ignore[return-value]
+
+    def _matches_geometry(self, geometry: BaseGeometry) -> bool:
+        if self.relation == "near":
+            d = _distance_m(self.shape, geometry)
+            return ((self.max_distance is None or d <= self.max_distance)
+                    and (self.min_distance is None or d >= self.min_distance))
+        try:
+            return bool(_PREDICATES[self.relation](geometry, self.shape))
+        except GEOSException:
+            return False
+
+
+def parse_geoq(georel: str | None, geometry: str | None, coordinates: Any, geoproperty: str | None = None,
+               expand: Callable[[str], str] = lambda term: term) -> GeoQuery:
+    """Parse the geoQ parts (URL parameters, or the members of a POST body `geoQ`)."""
+    missing = [name for name, v in (("georel", georel), ("geometry", geometry), ("coordinates", coordinates))
+               if v is None or v == ""]
+    if missing:
+        raise _bad(f"Incomplete geo-query: missing {', '.join(missing)} "
+                   "(georel, geometry and coordinates must be given together)")
+    relation, max_distance, min_distance = _parse_georel(georel)
+    kind = _geometry_type(geometry)
+    coords = _parse_coordinates(coordinates)
+    reference = _build(kind, coords, "geoQ coordinates")
+    shapely.prepare(reference)
+    if not isinstance(geoproperty, (str, type(None))):
+        raise _bad(f"geoproperty must be an attribute name, got {_show(geoproperty)}")
+    return GeoQuery(relation=relation, geometry={"type": kind, "coordinates": coords}, shape=reference,
+                    geoproperty=expand(geoproperty) if geoproperty else LOCATION,
+                    max_distance=max_distance, min_distance=min_distance)
+
+
+def geoq_from_body(obj: Any, expand: Callable[[str], str] = lambda term: term) -> GeoQuery:
+    """Parse the POST form `{"georel": ..., "geometry": ..., "coordinates": ..., "geoproperty": ...}`."""
+    if not isinstance(obj, dict):
+        raise _bad(f"geoQ must be a JSON object, got {_show(obj)}")
+    unknown = sorted(set(obj) - {"georel", "geometry", "coordinates", "geoproperty"})
+    if unknown:
+        raise _bad(f"geoQ has unknown members: {', '.join(unknown)}")
+    return parse_geoq(obj.get("georel"), obj.get("geometry"), obj.get("coordinates"),
+                      obj.get("geoproperty"), expand)
+
+
+def _parse_georel(text: Any) -> tuple[str, float | None, float | None]:
+    if not isinstance(text, str):
+        raise _bad(f"georel must be a string, got {_show(text)}")
+    name, *modifiers = text.strip().split(";")
+    if name not in RELATIONS:
+        raise _bad(f"Unknown georel {name!r}: expected near;maxDistance==N, near;minDistance==N, "
+                   "within, contains, intersects, disjoint, equals or overlaps")
+    if name != "near":
+        if modifiers:
+            raise _bad(f"georel {name!r} takes no modifiers, got {text!r}")
+        return name, None, None
+    return ("near", *_parse_near(modifiers, text))
+
+
+def _parse_near(modifiers: list[str], text: str) -> tuple[float | None, float | None]:
+    """(maxDistance, minDistance) from the `;`-separated parts after `near`."""
+    distances: dict[str, float] = {}
+    for modifier in modifiers:
+        key, sep, value = modifier.strip().partition("==")
+        if not sep or key not in DISTANCE_MODIFIERS or key in distances:
+            raise _bad(f"Invalid near modifier {modifier!r} in georel {text!r}: "
+                       "expected maxDistance==N or minDistance==N (metres)")
+        distances[key] = _parse_distance(value, text)
+    if not distances:
+        raise _bad("georel 'near' needs a distance: near;maxDistance==N or near;minDistance==N (metres)")
+    max_d, min_d = distances.get("maxDistance"), distances.get("minDistance")
+    if max_d is not None and min_d is not None and max_d < min_d:
+        raise _bad(f"In georel {text!r} maxDistance is smaller than minDistance")
+    return max_d, min_d
+
+
+def _parse_distance(value: str, georel: str) -> float:
+    try:
+        distance = float(value)
+    except ValueError:
+        distance = math.nan
+    if not math.isfinite(distance) or distance < 0:
+        raise _bad(f"Invalid distance {value!r} in georel {georel!r}: "
+                   "expected a non-negative number of metres")
+    return distance
+
+
+def _geometry_type(name: Any) -> str:
+    """The geoQ geometry name; case-insensitive, since clients often send e.g. `point`."""
+    if isinstance(name, str):
+        for kind in GEOQ_GEOMETRIES:
+            if name.lower() == kind.lower():
+                return kind
+    raise _bad(f"Invalid geoQ geometry {_show(name)}: expected one of {', '.join(GEOQ_GEOMETRIES)}")
+
+
+def _parse_coordinates(value: Any) -> list:
+    """The coordinates as a list: given parsed (POST body) or as JSON text (URL, maybe still encoded)."""
+    if isinstance(value, list):
+        return value
+    if isinstance(value, str):
+        text = unquote(value) if "%" in value else value
+        try:
+            parsed = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            parsed = None
+        if isinstance(parsed, list):
+            return parsed
+    raise _bad(f"geoQ coordinates must be a JSON array such as [135.47,34.82], got {_show(value)}")
+
+
+# --- evaluation -----------------------------------------------------------------------------------
+
+
+def _entity_geometries(entity: dict, geoproperty: str) -> Iterator[BaseGeometry]:
+    """Shapes of the entity's valid GeoProperty instances of `geoproperty` (invalid ones are skipped)."""
+    for instance in entity.get("attrs", {}).get(geoproperty, ()):
+        if isinstance(instance, dict) and instance.get("type") == "GeoProperty":
+            try:
+                yield _cached_shape(orjson.dumps(instance.get("value")))
+            except (BadRequestData, orjson.JSONEncodeError):
+                continue
+
+
+def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle distance in metres between two lon/lat points."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    h = (math.sin((phi2 - phi1) / 2) ** 2
+         + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _distance_m(a: BaseGeometry, b: BaseGeometry) -> float:
+    """Metres between two geometries (see the module docstring for the method)."""
+    if a.geom_type == "Point" and b.geom_type == "Point":
+        return haversine_m(a.x, a.y, b.x, b.y)
+    if shapely.intersects(a, b):
+        return 0.0
+    first = _nearest_pair(a, b, (a.bounds[1] + a.bounds[3]) / 2)
+    second = _nearest_pair(a, b, (first[1] + first[3]) / 2)
+    return min(haversine_m(*first), haversine_m(*second))
+
+
+def _nearest_pair(a: BaseGeometry, b: BaseGeometry, lat: float) -> tuple[float, float, float, float]:
+    """The closest points (lon_a, lat_a, lon_b, lat_b) in a plane where longitude is scaled by cos(lat)."""
+    k = max(math.cos(math.radians(lat)), 1e-6)
+    pa, pb = nearest_points(shapely.transform(a, lambda c: c * (k, 1.0)),
+                            shapely.transform(b, lambda c: c * (k, 1.0)))
+    return pa.x / k, pa.y, pb.x / k, pb.y
+
+
+def expand_bbox(bounds: Bbox | tuple[float, ...], metres: float) -> Bbox:
+    """A lon/lat box holding every point within `metres` (on the sphere) of some point of `bounds`.
+
+    Latitudes grow by the angular distance; longitudes by asin(sin d / cos lat) at the box's
+    highest |lat|. If a pole is reachable, or the box would cross ±180°, the full range is used.
+    """
+    minx, miny, maxx, maxy = bounds
+    delta = metres / EARTH_RADIUS_M
+    dlat = math.degrees(delta) + _BBOX_MARGIN_DEG
+    south, north = miny - dlat, maxy + dlat
+    if south <= -90 or north >= 90:
+        return (-180.0, max(south, -90.0), 180.0, min(north, 90.0))
+    # The pole is out of reach, so the ratio is below 1 (min() only guards rounding).
+    ratio = math.sin(delta) / math.cos(math.radians(max(abs(miny), abs(maxy))))
+    dlon = math.degrees(math.asin(min(1.0, ratio))) + _BBOX_MARGIN_DEG
+    west, east = minx - dlon, maxx + dlon
+    if west < -180 or east > 180:
+        return (-180.0, south, 180.0, north)
+    return (west, south, east, north)
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _bad(detail: str) -> BadRequestData:
+    return BadRequestData(detail)
+
+
+def _show(value: Any) -> str:
+    """A short rendering of a client value for error details."""
+    text = "nothing" if value is None else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _number_text(n: float) -> str:
+    return str(int(n)) if n == int(n) else repr(n)

@@ -1,0 +1,324 @@
+"""The embedded store: one SQLite file in WAL mode.
+
+Each entity is one row holding the internal entity as JSON (`doc`), plus two index tables: entity
+types, and an R*Tree of GeoProperty bounding boxes. Statements are short, so they run on the event
+loop thread directly (a thread hop would cost more than the query). A commit in WAL mode with
+synchronous=NORMAL is durable against a killed process; `durable_fsync=True` (synchronous=FULL)
+also survives power loss.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import orjson
+
+from toshi.query.planner import EntityQuery
+from toshi.query.regex import compile_pattern
+
+GEO_SLOTS = 64  # R*Tree ids are entity rowid * GEO_SLOTS + n: geo rows of an entity are one id range
+SCAN_CHUNK = 500
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tenants (name TEXT PRIMARY KEY, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entities (
+    rowid INTEGER PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    UNIQUE (tenant, id)
+);
+CREATE TABLE IF NOT EXISTS entity_types (
+    tenant TEXT NOT NULL,
+    type TEXT NOT NULL,
+    entity INTEGER NOT NULL,
+    PRIMARY KEY (tenant, type, entity)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS entity_types_by_entity ON entity_types (entity);
+CREATE VIRTUAL TABLE IF NOT EXISTS geo_index USING rtree(id, minx, maxx, miny, maxy, +attr TEXT);
+CREATE TABLE IF NOT EXISTS contexts (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+"""
+SCHEMA_VERSION = "1"
+
+
+def _regexp(pattern: str, value: str | None) -> bool:
+    return value is not None and compile_pattern(pattern).search(value) is not None
+
+
+class SqliteTransaction:
+    def __init__(self, store: SqliteStore, tenant: str):
+        self._db = store.db
+        self._store = store
+        self.tenant = tenant
+
+    def get(self, entity_id: str) -> dict | None:
+        row = self._db.execute(
+            "SELECT doc FROM entities WHERE tenant=? AND id=?", (self.tenant, entity_id)).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    def put(self, entity: dict, before: dict | None = None) -> None:
+        """Insert or replace `entity`; `before` is its previous state (None when new)."""
+        doc = orjson.dumps(entity).decode()
+        if before is None:
+            cur = self._db.execute(
+                "INSERT INTO entities (tenant, id, doc) VALUES (?, ?, ?)", (self.tenant, entity["id"], doc))
+            rowid = cur.lastrowid
+        else:
+            rowid = self._db.execute(
+                "UPDATE entities SET doc=? WHERE tenant=? AND id=? RETURNING rowid",
+                (doc, self.tenant, entity["id"])).fetchone()[0]
+        if before is None or before["type"] != entity["type"]:
+            self._index_types(rowid, entity["type"], new=before is None)
+        self._index_geo(rowid, entity, before)
+        self._store.ensure_tenant(self.tenant)
+
+    def delete(self, entity_id: str) -> bool:
+        row = self._db.execute(
+            "DELETE FROM entities WHERE tenant=? AND id=? RETURNING rowid", (self.tenant, entity_id)).fetchone()
+        if row is None:
+            return False
+        self._db.execute("DELETE FROM entity_types WHERE entity=?", (row[0],))
+        self._db.execute("DELETE FROM geo_index WHERE id BETWEEN ? AND ?", _geo_range(row[0]))
+        return True
+
+    def _index_types(self, rowid: int, types: list[str], *, new: bool) -> None:
+        if not new:
+            self._db.execute("DELETE FROM entity_types WHERE entity=?", (rowid,))
+        self._db.executemany(
+            "INSERT OR IGNORE INTO entity_types (tenant, type, entity) VALUES (?, ?, ?)",
+            [(self.tenant, t, rowid) for t in types])
+
+    def _index_geo(self, rowid: int, entity: dict, before: dict | None) -> None:
+        boxes = _geo_boxes(entity)
+        if before is not None:
+            if boxes == _geo_boxes(before):
+                return
+            self._db.execute("DELETE FROM geo_index WHERE id BETWEEN ? AND ?", _geo_range(rowid))
+        self._db.executemany(
+            "INSERT INTO geo_index (id, minx, maxx, miny, maxy, attr) VALUES (?, ?, ?, ?, ?, ?)",
+            [(rowid * GEO_SLOTS + n, b[0], b[2], b[1], b[3], attr) for n, (attr, b) in enumerate(boxes)])
+
+
+def _geo_range(rowid: int) -> tuple[int, int]:
+    return rowid * GEO_SLOTS, rowid * GEO_SLOTS + GEO_SLOTS - 1
+
+
+def _geo_boxes(entity: dict) -> list[tuple[str, tuple]]:
+    from toshi.query.geo import geometry_bbox
+
+    boxes = []
+    for name, instances in entity["attrs"].items():
+        for inst in instances:
+            if inst.get("type") == "GeoProperty" and isinstance(inst.get("value"), dict):
+                boxes.append((name, geometry_bbox(inst["value"])))
+    return boxes[:GEO_SLOTS]
+
+
+class SqliteStore:
+    def __init__(self, path: str | Path, *, durable_fsync: bool = False):
+        self.path = str(path)
+        self.durable_fsync = durable_fsync
+        self.db: sqlite3.Connection | None = None
+        self._tenants: set[str] = set()
+
+    async def open(self) -> None:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={'FULL' if self.durable_fsync else 'NORMAL'}")
+        db.execute("PRAGMA foreign_keys=OFF")
+        db.execute("PRAGMA cache_size=-65536")
+        db.execute("PRAGMA mmap_size=268435456")
+        db.executescript(SCHEMA)
+        db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+        db.create_function("regexp", 2, _regexp, deterministic=True)
+        self.db = db
+        self._tenants = {r[0] for r in db.execute("SELECT name FROM tenants")}
+
+    async def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def transaction(self, tenant: str) -> AsyncIterator[SqliteTransaction]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield SqliteTransaction(self, tenant)
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            self._tenants = {r[0] for r in self.db.execute("SELECT name FROM tenants")}
+            raise
+        self.db.execute("COMMIT")
+
+    def ensure_tenant(self, tenant: str) -> None:
+        if tenant not in self._tenants:
+            self.db.execute(
+                "INSERT OR IGNORE INTO tenants VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ','now'))", (tenant,))
+            self._tenants.add(tenant)
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    async def tenant_exists(self, tenant: str) -> bool:
+        return tenant in self._tenants
+
+    async def tenants(self) -> list[str]:
+        return sorted(self._tenants)
+
+    async def get_entity(self, tenant: str, entity_id: str) -> dict | None:
+        row = self.db.execute(
+            "SELECT doc FROM entities WHERE tenant=? AND id=?", (tenant, entity_id)).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    async def query_entities(self, tenant: str, query: EntityQuery) -> tuple[list[dict], int | None]:
+        where, params, residual = self._plan(tenant, query)
+        sql_where = " AND ".join(where)
+        if not residual:
+            return self._query_in_sql(sql_where, params, query)
+        return self._query_with_residual(sql_where, params, query, residual)
+
+    def _query_in_sql(self, where: str, params: list, query: EntityQuery) -> tuple[list[dict], int | None]:
+        rows = self.db.execute(
+            f"SELECT doc FROM entities e WHERE {where} ORDER BY e.rowid LIMIT ? OFFSET ?",
+            [*params, query.limit, query.offset]).fetchall()
+        total = None
+        if query.count:
+            total = self.db.execute(f"SELECT count(*) FROM entities e WHERE {where}", params).fetchone()[0]
+        return [orjson.loads(r[0]) for r in rows], total
+
+    def _query_with_residual(self, where: str, params: list, query: EntityQuery,
+                             residual: dict) -> tuple[list[dict], int | None]:
+        page: list[dict] = []
+        matched = 0
+        for entity in self._scan(where, params):
+            if not query.matches_residual(entity, **residual):
+                continue
+            if query.offset <= matched < query.offset + query.limit:
+                page.append(entity)
+            matched += 1
+            if not query.count and len(page) >= query.limit:
+                break
+        return page, matched if query.count else None
+
+    def _scan(self, where: str, params: list) -> Iterator[dict]:
+        last = 0
+        while True:
+            rows = self.db.execute(
+                f"SELECT e.rowid, doc FROM entities e WHERE {where} AND e.rowid > ? ORDER BY e.rowid LIMIT ?",
+                [*params, last, SCAN_CHUNK]).fetchall()
+            for rowid, doc in rows:
+                yield orjson.loads(doc)
+                last = rowid
+            if len(rows) < SCAN_CHUNK:
+                return
+
+    def _plan(self, tenant: str, query: EntityQuery) -> tuple[list[str], list, dict]:
+        """SQL conditions for what SQLite can decide, and which checks remain for Python."""
+        where, params = ["e.tenant = ?"], [tenant]
+        residual = {"types": False, "attrs": False, "q": False}
+        if query.ids is not None:
+            where.append(f"e.id IN ({','.join('?' * len(query.ids))})")
+            params.extend(query.ids)
+        if query.id_pattern is not None:
+            compile_pattern(query.id_pattern)  # raise BadRequestData before SQL runs
+            where.append("regexp(?, e.id)")
+            params.append(query.id_pattern)
+        if query.types is not None:
+            names = query.types.simple_names()
+            if names is None:
+                residual["types"] = True
+            else:
+                where.append("e.rowid IN (SELECT entity FROM entity_types WHERE tenant = ? AND type IN "
+                             f"({','.join('?' * len(names))}))")
+                params.extend([tenant, *names])
+        if query.attrs is not None:
+            where.append("(" + " OR ".join(["json_type(e.doc, ?) IS NOT NULL"] * len(query.attrs)) + ")")
+            params.extend(_json_path("attrs", name) for name in sorted(query.attrs))
+        if query.q is not None:
+            self._plan_q(query.q, where, params, residual)
+        if query.geo is not None:
+            self._plan_geo(query.geo, where, params)
+        needs_python = any(residual.values()) or query.geo or query.scope or query.extra
+        return where, params, (residual if needs_python else {})
+
+    @staticmethod
+    def _plan_q(q, where: list[str], params: list, residual: dict) -> None:
+        from toshi.query.q import to_sqlite
+
+        translated = to_sqlite(q)
+        if translated is None:
+            residual["q"] = True
+        else:
+            where.append(translated[0])  # refers to the `doc` column of `entities e`
+            params.extend(translated[1])
+
+    @staticmethod
+    def _plan_geo(geo, where: list[str], params: list) -> None:
+        box = geo.search_bbox()
+        if box is None:
+            return
+        where.append(f"e.rowid IN (SELECT id / {GEO_SLOTS} FROM geo_index WHERE minx <= ? AND maxx >= ? "
+                     "AND miny <= ? AND maxy >= ? AND attr = ?)")
+        params.extend([box[2], box[0], box[3], box[1], geo.geoproperty])
+
+    async def entity_types(self, tenant: str) -> list[str]:
+        rows = self.db.execute("SELECT DISTINCT type FROM entity_types WHERE tenant=? ORDER BY type", (tenant,))
+        return [r[0] for r in rows]
+
+    async def type_details(self, tenant: str) -> dict[str, dict]:
+        """{type: {"count": n, "attrs": {attr IRI: set of attribute kinds}}}."""
+        details: dict[str, dict] = {}
+        for (type_,) in self.db.execute("SELECT DISTINCT type FROM entity_types WHERE tenant=?", (tenant,)):
+            details[type_] = {"count": 0, "attrs": {}}
+        rows = self.db.execute(
+            "SELECT t.type, count(*) FROM entity_types t WHERE t.tenant=? GROUP BY t.type", (tenant,))
+        for type_, count in rows:
+            details[type_]["count"] = count
+        rows = self.db.execute(
+            "SELECT t.type, a.key, json_extract(i.value, '$.type') FROM entity_types t "
+            "JOIN entities e ON e.rowid = t.entity, json_each(e.doc, '$.attrs') a, json_each(a.value) i "
+            "WHERE t.tenant=? GROUP BY 1, 2, 3", (tenant,))
+        for type_, attr, kind in rows:
+            details[type_]["attrs"].setdefault(attr, set()).add(kind)
+        return details
+
+    async def attribute_details(self, tenant: str) -> dict[str, dict]:
+        """{attr IRI: {"count": entities having it, "types": entity types, "kinds": attribute kinds}}."""
+        details: dict[str, dict] = {}
+        rows = self.db.execute(
+            "SELECT a.key, t.type, json_extract(i.value, '$.type'), count(DISTINCT e.rowid) "
+            "FROM entities e JOIN entity_types t ON t.entity = e.rowid, json_each(e.doc, '$.attrs') a, "
+            "json_each(a.value) i WHERE e.tenant=? GROUP BY 1, 2, 3", (tenant,))
+        for attr, type_, kind, _ in rows:
+            entry = details.setdefault(attr, {"count": 0, "types": set(), "kinds": set()})
+            entry["types"].add(type_)
+            entry["kinds"].add(kind)
+        counts = self.db.execute(
+            "SELECT a.key, count(*) FROM entities e, json_each(e.doc, '$.attrs') a WHERE e.tenant=? GROUP BY 1",
+            (tenant,))
+        for attr, count in counts:
+            details[attr]["count"] = count
+        return details
+
+    # -- stored @contexts -----------------------------------------------------------------------
+
+    async def load_contexts(self) -> list[dict]:
+        return [orjson.loads(r[0]) for r in self.db.execute("SELECT record FROM contexts")]
+
+    async def save_context(self, record: dict) -> None:
+        self.db.execute("INSERT OR REPLACE INTO contexts VALUES (?, ?)",
+                        (record["id"], orjson.dumps(record).decode()))
+
+    async def delete_context(self, context_id: str) -> None:
+        self.db.execute("DELETE FROM contexts WHERE id=?", (context_id,))
+
+
+def _json_path(*keys: str) -> str:
+    return "$" + "".join('."' + k.replace('"', '\\"') + '"' for k in keys)
