@@ -32,12 +32,12 @@ def test_ngsildclient_unmodified(server):
     room.gprop("location", (34.82, 135.47))
     room.rel("isContainedIn", "Building:Toyono")
     client.create(room)
-    fetched = client.get("urn:ngsi-ld:Room:Room:001")
+    fetched = client.get("urn:ngsi-ld:Room:001")
     assert fetched["temperature"]["value"] == 21.7
     room["temperature"].value = 23.4
     client.update(room)
-    assert client.get("urn:ngsi-ld:Room:Room:001")["temperature"]["value"] == 23.4
+    assert client.get("urn:ngsi-ld:Room:001")["temperature"]["value"] == 23.4
     found = client.query(type="Room", q="temperature>22")
-    assert [e["id"] for e in found] == ["urn:ngsi-ld:Room:Room:001"]
+    assert [e["id"] for e in found] == ["urn:ngsi-ld:Room:001"]
     client.delete(room)
-    assert not client.exists("urn:ngsi-ld:Room:Room:001")
+    assert not client.exists("urn:ngsi-ld:Room:001")

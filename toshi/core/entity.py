@@ -89,6 +89,8 @@ def merge(before: dict | None, fragment: dict, now: str, entity_id: str = "") ->
     """PATCH /entities/{id} (merge-patch): attributes merged member by member; null deletes."""
     _must_exist(before, entity_id)
     after = _touched(before, fragment, now, merge_types=True)
+    if "scope" in fragment:
+        _set_or_drop(after, "scope", fragment["scope"])
     for name, instances in fragment.get("attrs", {}).items():
         for patch in instances:
             _merge_attribute(after, name, patch, now)
@@ -193,7 +195,7 @@ def _touched(before: dict, fragment: dict, now: str, *, merge_types: bool) -> di
     new_types = fragment.get("type")
     if new_types and merge_types:
         after["type"] = before["type"] + [t for t in new_types if t not in before["type"]]
-    if fragment.get("scope"):
+    if fragment.get("scope") and merge_types:
         after["scope"] = list(dict.fromkeys((before.get("scope") or []) + fragment["scope"]))
     if fragment.get("id") and fragment["id"] != before["id"]:
         raise BadRequestData(f"Entity id in payload ({fragment['id']}) differs from {before['id']}")

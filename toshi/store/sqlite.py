@@ -252,7 +252,7 @@ class SqliteStore:
     def _plan_q(q, where: list[str], params: list, residual: dict) -> None:
         from toshi.query.q import to_sqlite
 
-        translated = to_sqlite(q)
+        translated = to_sqlite(q, regexp="regexp")
         if translated is None:
             residual["q"] = True
         else:
