@@ -18,8 +18,9 @@ import orjson
 
 from toshi.query.planner import EntityQuery
 from toshi.query.regex import compile_pattern
+from toshi.query.valueindex import index_values
+from toshi.store.sqlite_plan import GEO_SLOTS, SqlPlan, plan_query
 
-GEO_SLOTS = 64  # R*Tree ids are entity rowid * GEO_SLOTS + n: geo rows of an entity are one id range
 SCAN_CHUNK = 500
 
 SCHEMA = """
@@ -39,6 +40,14 @@ CREATE TABLE IF NOT EXISTS entity_types (
     PRIMARY KEY (tenant, type, entity)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entity_types_by_entity ON entity_types (entity);
+CREATE TABLE IF NOT EXISTS attr_values (
+    tenant TEXT NOT NULL,
+    attr TEXT NOT NULL,
+    val,                -- no type affinity: numbers stay numbers, strings stay text
+    entity INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS attr_values_lookup ON attr_values (tenant, attr, val, entity);
+CREATE INDEX IF NOT EXISTS attr_values_by_entity ON attr_values (entity, attr);
 CREATE VIRTUAL TABLE IF NOT EXISTS geo_index USING rtree(id, minx, maxx, miny, maxy, +attr TEXT);
 CREATE TABLE IF NOT EXISTS contexts (id TEXT PRIMARY KEY, record TEXT NOT NULL);
 """
@@ -74,6 +83,7 @@ class SqliteTransaction:
         if before is None or before["type"] != entity["type"]:
             self._index_types(rowid, entity["type"], new=before is None)
         self._index_geo(rowid, entity, before)
+        self._index_values(rowid, entity, before)
         self._store.ensure_tenant(self.tenant)
 
     def delete(self, entity_id: str) -> bool:
@@ -82,6 +92,7 @@ class SqliteTransaction:
         if row is None:
             return False
         self._db.execute("DELETE FROM entity_types WHERE entity=?", (row[0],))
+        self._db.execute("DELETE FROM attr_values WHERE entity=?", (row[0],))
         self._db.execute("DELETE FROM geo_index WHERE id BETWEEN ? AND ?", _geo_range(row[0]))
         return True
 
@@ -91,6 +102,19 @@ class SqliteTransaction:
         self._db.executemany(
             "INSERT OR IGNORE INTO entity_types (tenant, type, entity) VALUES (?, ?, ?)",
             [(self.tenant, t, rowid) for t in types])
+
+    def _index_values(self, rowid: int, entity: dict, before: dict | None) -> None:
+        old = before["attrs"] if before is not None else {}
+        new = entity["attrs"]
+        for name in old.keys() | new.keys():
+            instances = new.get(name)
+            if instances == old.get(name):
+                continue
+            if name in old:
+                self._db.execute("DELETE FROM attr_values WHERE entity=? AND attr=?", (rowid, name))
+            if instances:
+                self._db.executemany("INSERT INTO attr_values VALUES (?, ?, ?, ?)",
+                                     [(self.tenant, name, v, rowid) for v in index_values(instances)])
 
     def _index_geo(self, rowid: int, entity: dict, before: dict | None) -> None:
         boxes = _geo_boxes(entity)
@@ -178,27 +202,26 @@ class SqliteStore:
         return orjson.loads(row[0]) if row else None
 
     async def query_entities(self, tenant: str, query: EntityQuery) -> tuple[list[dict], int | None]:
-        where, params, residual = self._plan(tenant, query)
-        sql_where = " AND ".join(where)
-        if not residual:
-            return self._query_in_sql(sql_where, params, query)
-        return self._query_with_residual(sql_where, params, query, residual)
+        plan = plan_query(self.db, tenant, query)
+        if plan.needs_python:
+            return self._query_with_residual(plan, query)
+        return self._query_in_sql(plan, query)
 
-    def _query_in_sql(self, where: str, params: list, query: EntityQuery) -> tuple[list[dict], int | None]:
+    def _query_in_sql(self, plan: SqlPlan, query: EntityQuery) -> tuple[list[dict], int | None]:
         rows = self.db.execute(
-            f"SELECT doc FROM entities e WHERE {where} ORDER BY e.rowid LIMIT ? OFFSET ?",
-            [*params, query.limit, query.offset]).fetchall()
+            f"SELECT e.doc FROM {plan.source} WHERE {plan.sql_where} ORDER BY {plan.order} LIMIT ? OFFSET ?",
+            [*plan.params, query.limit, query.offset]).fetchall()
         total = None
         if query.count:
-            total = self.db.execute(f"SELECT count(*) FROM entities e WHERE {where}", params).fetchone()[0]
+            total = self.db.execute(
+                f"SELECT count(*) FROM {plan.source} WHERE {plan.sql_where}", plan.params).fetchone()[0]
         return [orjson.loads(r[0]) for r in rows], total
 
-    def _query_with_residual(self, where: str, params: list, query: EntityQuery,
-                             residual: dict) -> tuple[list[dict], int | None]:
+    def _query_with_residual(self, plan: SqlPlan, query: EntityQuery) -> tuple[list[dict], int | None]:
         page: list[dict] = []
         matched = 0
-        for entity in self._scan(where, params):
-            if not query.matches_residual(entity, **residual):
+        for entity in self._scan(plan):
+            if not query.matches_residual(entity, **plan.residual):
                 continue
             if query.offset <= matched < query.offset + query.limit:
                 page.append(entity)
@@ -207,66 +230,17 @@ class SqliteStore:
                 break
         return page, matched if query.count else None
 
-    def _scan(self, where: str, params: list) -> Iterator[dict]:
+    def _scan(self, plan: SqlPlan) -> Iterator[dict]:
         last = 0
         while True:
             rows = self.db.execute(
-                f"SELECT e.rowid, doc FROM entities e WHERE {where} AND e.rowid > ? ORDER BY e.rowid LIMIT ?",
-                [*params, last, SCAN_CHUNK]).fetchall()
+                f"SELECT e.rowid, e.doc FROM {plan.source} WHERE {plan.sql_where} AND {plan.order} > ? "
+                f"ORDER BY {plan.order} LIMIT ?", [*plan.params, last, SCAN_CHUNK]).fetchall()
             for rowid, doc in rows:
                 yield orjson.loads(doc)
                 last = rowid
             if len(rows) < SCAN_CHUNK:
                 return
-
-    def _plan(self, tenant: str, query: EntityQuery) -> tuple[list[str], list, dict]:
-        """SQL conditions for what SQLite can decide, and which checks remain for Python."""
-        where, params = ["e.tenant = ?"], [tenant]
-        residual = {"types": False, "attrs": False, "q": False}
-        if query.ids is not None:
-            where.append(f"e.id IN ({','.join('?' * len(query.ids))})")
-            params.extend(query.ids)
-        if query.id_pattern is not None:
-            compile_pattern(query.id_pattern)  # raise BadRequestData before SQL runs
-            where.append("regexp(?, e.id)")
-            params.append(query.id_pattern)
-        if query.types is not None:
-            names = query.types.simple_names()
-            if names is None:
-                residual["types"] = True
-            else:
-                where.append("e.rowid IN (SELECT entity FROM entity_types WHERE tenant = ? AND type IN "
-                             f"({','.join('?' * len(names))}))")
-                params.extend([tenant, *names])
-        if query.attrs is not None:
-            where.append("(" + " OR ".join(["json_type(e.doc, ?) IS NOT NULL"] * len(query.attrs)) + ")")
-            params.extend(_json_path("attrs", name) for name in sorted(query.attrs))
-        if query.q is not None:
-            self._plan_q(query.q, where, params, residual)
-        if query.geo is not None:
-            self._plan_geo(query.geo, where, params)
-        needs_python = any(residual.values()) or query.geo or query.scope or query.extra
-        return where, params, (residual if needs_python else {})
-
-    @staticmethod
-    def _plan_q(q, where: list[str], params: list, residual: dict) -> None:
-        from toshi.query.q import to_sqlite
-
-        translated = to_sqlite(q, regexp="regexp")
-        if translated is None:
-            residual["q"] = True
-        else:
-            where.append(translated[0])  # refers to the `doc` column of `entities e`
-            params.extend(translated[1])
-
-    @staticmethod
-    def _plan_geo(geo, where: list[str], params: list) -> None:
-        box = geo.search_bbox()
-        if box is None:
-            return
-        where.append(f"e.rowid IN (SELECT id / {GEO_SLOTS} FROM geo_index WHERE minx <= ? AND maxx >= ? "
-                     "AND miny <= ? AND maxy >= ? AND attr = ?)")
-        params.extend([box[2], box[0], box[3], box[1], geo.geoproperty])
 
     async def entity_types(self, tenant: str) -> list[str]:
         rows = self.db.execute("SELECT DISTINCT type FROM entity_types WHERE tenant=? ORDER BY type", (tenant,))
@@ -319,6 +293,3 @@ class SqliteStore:
     async def delete_context(self, context_id: str) -> None:
         self.db.execute("DELETE FROM contexts WHERE id=?", (context_id,))
 
-
-def _json_path(*keys: str) -> str:
-    return "$" + "".join('."' + k.replace('"', '\\"') + '"' for k in keys)

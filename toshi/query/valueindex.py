@@ -1,0 +1,88 @@
+"""An index of attribute values, so that `q` comparisons need not read every entity.
+
+A store keeps, for every top-level attribute, the scalar values a `q` comparison would compare
+(`index_values`). `index_terms` turns the comparisons of a q expression into conditions on those
+values. The values are exactly the numbers and strings `QNode.matches` compares, so a term is an
+exact filter for its comparison, and a q made only of such terms (joined by `;`) needs no other check.
+
+SQL relies on SQLite's ordering of values in a column without affinity: numbers sort before all
+text, so `val < ''` keeps numbers only and `val >= ''` keeps text only. Text compares byte-wise in
+UTF-8, which is code point order, the same as Python's string comparison.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from toshi.query.q import And, Comparison, Path, QNode, _candidates, _resolve
+
+INT64 = 2**63
+PLAIN_PATH = ("subs", "meta", "keys")
+
+
+@dataclass(frozen=True)
+class IndexTerm:
+    attr: str
+    sql: str        # condition on column `val`
+    params: tuple
+
+
+def index_values(instances: list[dict]) -> list:
+    """The distinct numbers and strings a q comparison on this attribute compares."""
+    values = []
+    path = Path(attr="")
+    for inst in instances:
+        target = _resolve(inst, path)
+        if target is None:
+            continue
+        for value in _candidates(*target):
+            if _indexable(value) and value not in values:
+                values.append(value)
+    return values
+
+
+def _indexable(value) -> bool:
+    if type(value) is int:
+        return -INT64 <= value < INT64
+    return type(value) in (float, str)
+
+
+def index_terms(node: QNode) -> tuple[list[IndexTerm], bool]:
+    """Index conditions implied by `node` (all must hold), and whether they alone decide `node`."""
+    if isinstance(node, Comparison):
+        term = _term(node)
+        return ([term], True) if term else ([], False)
+    if isinstance(node, And):
+        terms, exact = [], True
+        for child in node.children:
+            found, child_exact = index_terms(child)
+            terms.extend(found)
+            exact = exact and child_exact
+        return terms, exact and bool(terms)
+    return [], False
+
+
+def _term(node: Comparison) -> IndexTerm | None:
+    if node.negated or any(getattr(node.path, part) for part in PLAIN_PATH):
+        return None
+    kinds = {literal.kind for literal in node.values}
+    if not kinds <= {"number", "string"} or not all(_indexable(lit.value) for lit in node.values):
+        return None
+    if node.is_range:
+        if len(kinds) != 1:
+            return None
+        return IndexTerm(node.path.attr, "val >= ? AND val <= ?", (node.values[0].value, node.values[1].value))
+    if node.op in ("==", "="):
+        marks = ",".join("?" * len(node.values))
+        return IndexTerm(node.path.attr, f"val IN ({marks})", tuple(lit.value for lit in node.values))
+    if len(node.values) != 1:
+        return None
+    literal = node.values[0]
+    return IndexTerm(node.path.attr, _ordering_sql(node.op, literal.kind), (literal.value,))
+
+
+def _ordering_sql(op: str, kind: str) -> str:
+    upward = op in (">", ">=")
+    if kind == "number":
+        return f"val {op} ? AND val < ''" if upward else f"val {op} ?"
+    return f"val {op} ?" if upward else f"val {op} ? AND val >= ''"
