@@ -34,7 +34,10 @@ def random_entity(rng: random.Random, n: int) -> dict:
         types.append(VOCAB + "Sensor")
     attrs = {}
     if rng.random() < 0.8:
-        attrs[VOCAB + "level"] = prop(rng.randint(0, 100))
+        level = rng.choice([rng.randint(0, 100), rng.uniform(0, 100), str(rng.randint(0, 100)), True])
+        attrs[VOCAB + "level"] = prop(level)
+        if rng.random() < 0.2:  # a second instance from another dataset
+            attrs[VOCAB + "level"].append({**prop(rng.randint(0, 100))[0], "datasetId": "urn:ngsi-ld:Dataset:b"})
     if rng.random() < 0.7:
         attrs[VOCAB + "status"] = prop(rng.choice(["ok", "alert", "off"]))
     if rng.random() < 0.5:
@@ -71,6 +74,11 @@ QUERIES = [
     {"q": 'address[city]=="Toyono";level>=20'},
     {"q": 'status~="^al"'},
     {"q": "!status"},
+    {"q": 'level=="42"|level==42'},
+    {"q": 'level>"5"'},
+    {"q": "level==20..40;status==\"ok\",\"off\""},
+    {"q": "level<30.5", "types": "Shelter,Beacon"},
+    {"q": "level>=10;level<=90;status!=\"ok\""},
     {"attrs": ["address", "status"]},
     {"id_pattern": "Thing:00[0-4][0-9]$"},
     {"ids": ["urn:ngsi-ld:Thing:0003", "urn:ngsi-ld:Thing:0100", "urn:ngsi-ld:Thing:9999"]},
@@ -99,9 +107,11 @@ def build(spec: dict, limit: int, offset: int) -> EntityQuery:
     return query
 
 
+@pytest.mark.parametrize("selective_rows", [0, 5000], ids=["scan-driven", "index-driven"])
 @pytest.mark.parametrize("spec", QUERIES, ids=lambda s: ",".join(f"{k}" for k in s))
 @pytest.mark.parametrize("limit,offset", [(1000, 0), (7, 3)])
-async def test_store_agrees_with_reference_semantics(loaded, spec, limit, offset):
+async def test_store_agrees_with_reference_semantics(loaded, spec, limit, offset, selective_rows, monkeypatch):
+    monkeypatch.setattr("toshi.store.sqlite_plan.SELECTIVE_ROWS", selective_rows)
     store, entities = loaded
     query = build(spec, limit, offset)
     expected = [e["id"] for e in entities if query.matches(e)]
@@ -133,3 +143,6 @@ async def test_updates_and_deletes_keep_indexes_true(loaded):
     assert [e["id"] for e in near_tokyo] == [moved["id"]]
     gone, _ = await store.query_entities("town", build({"ids": [entities[1]["id"]]}, 10, 0))
     assert gone == []
+    remaining = [e for e in entities[2:] if build({"q": "level>=0"}, 1000, 0).matches(e)]
+    by_value, total = await store.query_entities("town", build({"q": "level>=0"}, 1000, 0))
+    assert [e["id"] for e in by_value] == [e["id"] for e in remaining] and total == len(remaining)
