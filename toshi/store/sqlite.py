@@ -63,11 +63,12 @@ class SqliteTransaction:
         self._db = store.db
         self._store = store
         self.tenant = tenant
+        self.written: dict[str, dict | None] = {}  # entity id -> state after this transaction
 
     def get(self, entity_id: str) -> dict | None:
-        row = self._db.execute(
-            "SELECT doc FROM entities WHERE tenant=? AND id=?", (self.tenant, entity_id)).fetchone()
-        return orjson.loads(row[0]) if row else None
+        if entity_id in self.written:
+            return self.written[entity_id]
+        return self._store.load_entity(self.tenant, entity_id)
 
     def put(self, entity: dict, before: dict | None = None) -> None:
         """Insert or replace `entity`; `before` is its previous state (None when new)."""
@@ -85,12 +86,14 @@ class SqliteTransaction:
         self._index_geo(rowid, entity, before)
         self._index_values(rowid, entity, before)
         self._store.ensure_tenant(self.tenant)
+        self.written[entity["id"]] = entity
 
     def delete(self, entity_id: str) -> bool:
         row = self._db.execute(
             "DELETE FROM entities WHERE tenant=? AND id=? RETURNING rowid", (self.tenant, entity_id)).fetchone()
         if row is None:
             return False
+        self.written[entity_id] = None
         self._db.execute("DELETE FROM entity_types WHERE entity=?", (row[0],))
         self._db.execute("DELETE FROM attr_values WHERE entity=?", (row[0],))
         self._db.execute("DELETE FROM geo_index WHERE id BETWEEN ? AND ?", _geo_range(row[0]))
@@ -127,6 +130,19 @@ class SqliteTransaction:
             [(rowid * GEO_SLOTS + n, b[0], b[2], b[1], b[3], attr) for n, (attr, b) in enumerate(boxes)])
 
 
+def _lock_file(path: str):
+    """Hold an exclusive lock on `path` for as long as the returned file stays open."""
+    import fcntl
+
+    handle = open(path, "w")  # noqa: SIM115 - stays open: the lock lives as long as the file
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise RuntimeError(f"{path} is locked: another Toshi process is using this data directory") from None
+    return handle
+
+
 def _geo_range(rowid: int) -> tuple[int, int]:
     return rowid * GEO_SLOTS, rowid * GEO_SLOTS + GEO_SLOTS - 1
 
@@ -143,15 +159,22 @@ def _geo_boxes(entity: dict) -> list[tuple[str, tuple]]:
 
 
 class SqliteStore:
-    def __init__(self, path: str | Path, *, durable_fsync: bool = False):
+    """Owns its database file: one process at a time (a lock file beside it says so), which is what
+    lets it keep a cache of decoded entities that every write updates."""
+
+    def __init__(self, path: str | Path, *, durable_fsync: bool = False, cache_size: int = 20_000):
         self.path = str(path)
         self.durable_fsync = durable_fsync
         self.db: sqlite3.Connection | None = None
         self._tenants: set[str] = set()
+        self._cache: dict[tuple[str, str], dict | None] = {}
+        self._cache_size = cache_size
+        self._lock = None
 
     async def open(self) -> None:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._lock = _lock_file(self.path + ".lock")
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={'FULL' if self.durable_fsync else 'NORMAL'}")
@@ -168,19 +191,26 @@ class SqliteStore:
         if self.db is not None:
             self.db.close()
             self.db = None
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+        self._cache.clear()
 
     # -- writes ---------------------------------------------------------------------------------
 
     @asynccontextmanager
     async def transaction(self, tenant: str) -> AsyncIterator[SqliteTransaction]:
         self.db.execute("BEGIN IMMEDIATE")
+        tx = SqliteTransaction(self, tenant)
         try:
-            yield SqliteTransaction(self, tenant)
+            yield tx
         except BaseException:
             self.db.execute("ROLLBACK")
             self._tenants = {r[0] for r in self.db.execute("SELECT name FROM tenants")}
             raise
         self.db.execute("COMMIT")
+        for entity_id, state in tx.written.items():
+            self._remember(tenant, entity_id, state)
 
     def ensure_tenant(self, tenant: str) -> None:
         if tenant not in self._tenants:
@@ -197,9 +227,23 @@ class SqliteStore:
         return sorted(self._tenants)
 
     async def get_entity(self, tenant: str, entity_id: str) -> dict | None:
+        return self.load_entity(tenant, entity_id)
+
+    def load_entity(self, tenant: str, entity_id: str) -> dict | None:
+        """The committed state of an entity. Callers must not mutate it: it is shared via the cache."""
+        key = (tenant, entity_id)
+        if key in self._cache:
+            return self._cache[key]
         row = self.db.execute(
             "SELECT doc FROM entities WHERE tenant=? AND id=?", (tenant, entity_id)).fetchone()
-        return orjson.loads(row[0]) if row else None
+        entity = orjson.loads(row[0]) if row else None
+        self._remember(tenant, entity_id, entity)
+        return entity
+
+    def _remember(self, tenant: str, entity_id: str, entity: dict | None) -> None:
+        if len(self._cache) >= self._cache_size:
+            self._cache.pop(next(iter(self._cache)))  # evict the oldest entry
+        self._cache[(tenant, entity_id)] = entity
 
     async def query_entities(self, tenant: str, query: EntityQuery) -> tuple[list[dict], int | None]:
         plan = plan_query(self.db, tenant, query)
