@@ -383,8 +383,8 @@ def test_geometry_bbox():
     assert geometry_bbox({"type": "Polygon", "coordinates": AREA}) == (135.46, 34.81, 135.48, 34.83)
     assert geometry_bbox({"type": "GeometryCollection", "geometries": [point([0, 0]), point([5, -3])]}) == (
         0, -3, 5, 0)
-    with pytest.raises(BadRequestData):
-        geometry_bbox(point([0, 100]))
+    assert geometry_bbox({"type": "MultiLineString", "coordinates": [[[1, 2], [3, -4]], [[-5, 6], [0, 0]]]}) == (
+        -5, -4, 3, 6)
 
 
 def test_search_bbox_per_relation():

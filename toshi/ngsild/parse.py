@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Protocol
 
 from toshi.core.errors import BadRequestData, InvalidRequest
@@ -163,9 +164,14 @@ def check_uri(value: Any, what: str) -> str:
 
 def utc_datetime(value: Any, what: str) -> str:
     """An ISO 8601 DateTime -> UTC `YYYY-MM-DDTHH:MM:SS.mmmZ` (no offset means UTC)."""
-    match = _DATETIME.fullmatch(value) if isinstance(value, str) else None
-    if not match:
+    if not isinstance(value, str) or not _DATETIME.fullmatch(value):
         raise BadRequestData(f"{what} must be an ISO 8601 DateTime, got {_show(value)}")
+    return _normalized_datetime(value, what)
+
+
+@lru_cache(maxsize=4096)
+def _normalized_datetime(value: str, what: str) -> str:
+    match = _DATETIME.fullmatch(value)
     year, month, day, hour, minute, second, fraction, offset = match.groups()
     millis = int((fraction or "0")[:3].ljust(3, "0"))
     try:
@@ -177,7 +183,8 @@ def utc_datetime(value: Any, what: str) -> str:
         sign = -1 if offset[0] == "-" else 1
         digits = offset[1:].replace(":", "")
         moment -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:"
+            f"{moment.second:02d}.{moment.microsecond // 1000:03d}Z")
 
 
 def is_delete(instance: dict) -> bool:

@@ -146,8 +146,30 @@ _COORDINATE_CHECKS: dict[str, Callable[[Any, str, set[int]], None]] = {
 
 
 def geometry_bbox(geojson: dict) -> Bbox:
-    """(minx, miny, maxx, maxy) of a GeoJSON geometry, for indexing; BadRequestData if invalid."""
-    return tuple(_cached_shape(orjson.dumps(geojson)).bounds)  # type: ignore[return-value]
+    """(minx, miny, maxx, maxy) of a stored (already validated) GeoJSON geometry, for indexing."""
+    if geojson.get("type") == "Point":
+        x, y = geojson["coordinates"][:2]
+        return (x, y, x, y)
+    xs, ys = [], []
+    _collect_positions(geojson, xs, ys)
+    if not xs:
+        raise BadRequestData("geometry has no positions")
+    return (min(xs), min(ys), max(xs), max(ys))
+
+
+def _collect_positions(geojson: dict, xs: list, ys: list) -> None:
+    if geojson.get("type") == "GeometryCollection":
+        for part in geojson.get("geometries", []):
+            _collect_positions(part, xs, ys)
+        return
+    stack = [geojson.get("coordinates", [])]
+    while stack:
+        item = stack.pop()
+        if item and isinstance(item[0], (int, float)):
+            xs.append(item[0])
+            ys.append(item[1])
+        else:
+            stack.extend(item)
 
 
 @lru_cache(maxsize=8192)
