@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from toshi.core.entity import now_iso
 from toshi.core.errors import NgsiError
 
 Edit = Callable[[dict | None], "dict | None | tuple[dict | None, dict]"]
@@ -25,6 +26,7 @@ class Change:
     before: dict | None
     after: dict | None
     detail: dict = field(default_factory=dict)  # operation-specific extras (e.g. not-updated attrs)
+    seq: int | None = None                       # the change-log sequence number
 
 
 @dataclass
@@ -72,11 +74,12 @@ class Writer:
         detail = {}
         if isinstance(after, tuple):
             after, detail = after
+        seq = None
         if after is None:
             if before is not None:
-                tx.delete(entity_id)
+                seq = tx.delete(entity_id, before, at=now_iso())
         else:
-            tx.put(after, before)
-        change = Change(tenant, entity_id, before, after, detail)
+            seq = tx.put(after, before)
+        change = Change(tenant, entity_id, before, after, detail, seq)
         outcomes.append(Outcome(entity_id, change=change))
         return change

@@ -2,7 +2,8 @@
 
 Each entity is one row holding the internal entity as JSON (`doc`), plus two index tables: entity
 types, and an R*Tree of GeoProperty bounding boxes. Statements are short, so they run on the event
-loop thread directly (a thread hop would cost more than the query). A commit in WAL mode with
+loop thread directly (a thread hop would cost more than the query); nothing awaits inside a
+transaction, so transactions never interleave. A commit in WAL mode with
 synchronous=NORMAL is durable against a killed process; `durable_fsync=True` (synchronous=FULL)
 also survives power loss.
 """
@@ -19,6 +20,8 @@ import orjson
 from toshi.query.planner import EntityQuery
 from toshi.query.regex import compile_pattern
 from toshi.query.valueindex import index_values
+from toshi.store import sqlite_changes
+from toshi.store.sqlite_changes import SqliteChangeLog, SqliteSubscriptions
 from toshi.store.sqlite_plan import GEO_SLOTS, SqlPlan, plan_query
 
 SCAN_CHUNK = 500
@@ -70,8 +73,9 @@ class SqliteTransaction:
             return self.written[entity_id]
         return self._store.load_entity(self.tenant, entity_id)
 
-    def put(self, entity: dict, before: dict | None = None) -> None:
-        """Insert or replace `entity`; `before` is its previous state (None when new)."""
+    def put(self, entity: dict, before: dict | None = None, *, at: str = "") -> int:
+        """Insert or replace `entity`; `before` is its previous state (None when new). Returns the
+        sequence number of the change record written with it."""
         doc = orjson.dumps(entity).decode()
         if before is None:
             cur = self._db.execute(
@@ -87,17 +91,19 @@ class SqliteTransaction:
         self._index_values(rowid, entity, before)
         self._store.ensure_tenant(self.tenant)
         self.written[entity["id"]] = entity
+        return self._store.changes.append(self.tenant, entity["id"], at or entity["modifiedAt"], before, doc)
 
-    def delete(self, entity_id: str) -> bool:
+    def delete(self, entity_id: str, before: dict | None = None, *, at: str = "") -> int | None:
+        """Delete an entity; returns the sequence number of its change record (None if it did not exist)."""
         row = self._db.execute(
             "DELETE FROM entities WHERE tenant=? AND id=? RETURNING rowid", (self.tenant, entity_id)).fetchone()
         if row is None:
-            return False
+            return None
         self.written[entity_id] = None
         self._db.execute("DELETE FROM entity_types WHERE entity=?", (row[0],))
         self._db.execute("DELETE FROM attr_values WHERE entity=?", (row[0],))
         self._db.execute("DELETE FROM geo_index WHERE id BETWEEN ? AND ?", _geo_range(row[0]))
-        return True
+        return self._store.changes.append(self.tenant, entity_id, at, before, None)
 
     def _index_types(self, rowid: int, types: list[str], *, new: bool) -> None:
         if not new:
@@ -170,6 +176,9 @@ class SqliteStore:
         self._cache: dict[tuple[str, str], dict | None] = {}
         self._cache_size = cache_size
         self._lock = None
+        self.changes: SqliteChangeLog | None = None
+        self.subscriptions: SqliteSubscriptions | None = None
+        self.on_commit: list = []  # callbacks run after every commit (wake change-log consumers)
 
     async def open(self) -> None:
         if self.path != ":memory:":
@@ -182,9 +191,12 @@ class SqliteStore:
         db.execute("PRAGMA cache_size=-65536")
         db.execute("PRAGMA mmap_size=268435456")
         db.executescript(SCHEMA)
+        db.executescript(sqlite_changes.SCHEMA)
         db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
         db.create_function("regexp", 2, _regexp, deterministic=True)
         self.db = db
+        self.changes = SqliteChangeLog(db)
+        self.subscriptions = SqliteSubscriptions(db)
         self._tenants = {r[0] for r in db.execute("SELECT name FROM tenants")}
 
     async def close(self) -> None:
@@ -211,6 +223,8 @@ class SqliteStore:
         self.db.execute("COMMIT")
         for entity_id, state in tx.written.items():
             self._remember(tenant, entity_id, state)
+        for callback in self.on_commit:
+            callback()
 
     def ensure_tenant(self, tenant: str) -> None:
         if tenant not in self._tenants:
