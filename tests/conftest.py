@@ -18,8 +18,6 @@ from toshi.app import create_app
 from toshi.config import Settings
 
 
-
-
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=str(tmp_path / "data"))
@@ -46,7 +44,7 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "ServerProcess":
+    def start(self) -> ServerProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "TOSHI_LOG_LEVEL": "warning"}

@@ -1,5 +1,10 @@
 """Constants and small helpers shared by the test suites."""
 
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 CORE_CONTEXT = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
 ERRORS = "https://uri.etsi.org/ngsi-ld/errors/"
 LD = {"Content-Type": "application/ld+json"}
@@ -7,3 +12,57 @@ LD = {"Content-Type": "application/ld+json"}
 
 def error_type(response) -> str:
     return response.json()["type"].removeprefix(ERRORS)
+
+
+class Receiver:
+    """A real HTTP notification receiver on 127.0.0.1: records every POST; can fail on purpose."""
+
+    def __init__(self, fail_first: int = 0, status: int = 200, port: int = 0):
+        self.requests: list[dict] = []
+        self.fail_first = fail_first
+        self.status = status
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                failing = receiver.fail_first > 0
+                if failing:
+                    receiver.fail_first -= 1
+                else:
+                    receiver.requests.append({"path": self.path, "headers": dict(self.headers),
+                                              "body": json.loads(body)})
+                self.send_response(500 if failing else receiver.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/notify"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @classmethod
+    def on_port(cls, port: int) -> "Receiver":
+        return cls(port=port)
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while len(self.requests) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.requests
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def wait_until(predicate, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()

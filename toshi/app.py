@@ -21,7 +21,13 @@ from toshi.jsonld.registry import ContextRegistry
 from toshi.jsonld.resolver import ContextResolver
 from toshi.jsonld.web import routes as context_routes
 from toshi.ngsild.routes import routes as ngsild_routes
+from toshi.notify import live
+from toshi.notify import web as notify_web
+from toshi.notify.engine import Notifier
 from toshi.store.sqlite import SqliteStore
+from toshi.subscriptions.web import routes as subscription_routes
+from toshi.temporal import web as temporal_web
+from toshi.temporal.history import history_for
 
 log = logging.getLogger("toshi")
 
@@ -35,6 +41,7 @@ class Services:
     writer: Writer
     registry: ContextRegistry
     resolver: ContextResolver
+    notifier: Notifier
 
 
 def problem_response(exc: NgsiError) -> Response:
@@ -68,19 +75,25 @@ def create_app(settings: Settings | None = None, store=None) -> Starlette:
     registry = ContextRegistry(store, base_url=f"http://{settings.host}:{settings.port}")
     resolver = ContextResolver(registry, fetch_timeout=settings.context_fetch_timeout,
                                allow_remote=settings.allow_remote_contexts)
-    services = Services(settings, store, Writer(store), registry, resolver)
+    services = Services(settings, store, Writer(store), registry, resolver, Notifier(store, resolver, settings))
+    services.writer.listeners.append(history_for(store).record)  # attribute history (temporal API)
 
     @asynccontextmanager
     async def lifespan(app):
         await store.open()
         await registry.load()
+        await services.notifier.start()
         yield
+        await services.notifier.stop()
+        await services.notifier.flush_statistics()
         await registry.flush()
         await resolver.aclose()
         await store.close()
 
     app = Starlette(
-        routes=[Route("/version", version), *ngsild_routes(), *context_routes(resolver, registry)],
+        routes=[Route("/version", version), *ngsild_routes(), *context_routes(resolver, registry),
+                *live.routes(), *notify_web.routes(), *subscription_routes(),
+                *temporal_web.routes()],
         exception_handlers={NgsiError: ngsi_error, HTTPException: http_error, Exception: unexpected_error},
         lifespan=lifespan,
     )

@@ -21,6 +21,11 @@ class Settings:
     max_limit: int = 1000                 # largest `limit` a query may ask for
     context_fetch_timeout: float = 5.0    # seconds, remote @context retrieval
     allow_remote_contexts: bool = True
+    notify_timeout: float = 5.0           # seconds per notification attempt
+    notify_max_attempts: int = 5          # then the notification goes to the dead letters
+    notify_backoff: float = 0.5           # seconds before the first retry, doubling each time
+    notify_queue_per_receiver: int = 1000  # in memory; the rest waits in the durable outbox
+    change_retention: float = 3600.0      # seconds delivered change-log records are kept
 
     @property
     def database_path(self) -> Path:

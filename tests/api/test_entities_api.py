@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import orjson
-
 from support import CORE_CONTEXT, LD, error_type
 
 

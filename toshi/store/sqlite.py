@@ -21,7 +21,7 @@ from toshi.query.planner import EntityQuery
 from toshi.query.regex import compile_pattern
 from toshi.query.valueindex import index_values
 from toshi.store import sqlite_changes
-from toshi.store.sqlite_changes import SqliteChangeLog, SqliteSubscriptions
+from toshi.store.sqlite_changes import SqliteChangeLog, SqliteOutbox, SqliteSubscriptions
 from toshi.store.sqlite_plan import GEO_SLOTS, SqlPlan, plan_query
 
 SCAN_CHUNK = 500
@@ -178,6 +178,7 @@ class SqliteStore:
         self._lock = None
         self.changes: SqliteChangeLog | None = None
         self.subscriptions: SqliteSubscriptions | None = None
+        self.outbox: SqliteOutbox | None = None
         self.on_commit: list = []  # callbacks run after every commit (wake change-log consumers)
 
     async def open(self) -> None:
@@ -197,6 +198,7 @@ class SqliteStore:
         self.db = db
         self.changes = SqliteChangeLog(db)
         self.subscriptions = SqliteSubscriptions(db)
+        self.outbox = SqliteOutbox(db)
         self._tenants = {r[0] for r in db.execute("SELECT name FROM tenants")}
 
     async def close(self) -> None:

@@ -95,9 +95,9 @@ class SqliteChangeLog:
         self.db.execute("INSERT INTO cursors VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET seq=excluded.seq",
                         (name, seq))
 
-    async def prune(self, up_to_seq: int) -> int:
-        """Forget records every consumer has passed; returns how many were removed."""
-        return self.db.execute("DELETE FROM changes WHERE seq <= ?", (up_to_seq,)).rowcount
+    async def prune(self, up_to_seq: int, older_than: str) -> int:
+        """Forget records every consumer has passed that are older than the retention time."""
+        return self.db.execute("DELETE FROM changes WHERE seq <= ? AND at < ?", (up_to_seq, older_than)).rowcount
 
 
 class SqliteSubscriptions:
@@ -128,3 +128,64 @@ class SqliteSubscriptions:
 
     async def all(self) -> list[tuple[str, dict]]:
         return [(t, orjson.loads(d)) for t, d in self.db.execute("SELECT tenant, doc FROM subscriptions")]
+
+
+class SqliteOutbox:
+    """Notifications waiting for delivery, and those that failed for good (dead letters)."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def add(self, rows: list[tuple[str, str, str, str, float]], cursor: tuple[str, int] | None = None) -> None:
+        """Queue (id, tenant, subscription_id, payload JSON, due) rows and, in the same transaction,
+        move a change-log cursor past the changes they came from."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.executemany("INSERT OR IGNORE INTO outbox (id, tenant, subscription_id, payload, due) "
+                                "VALUES (?, ?, ?, ?, ?)", rows)
+            if cursor is not None:
+                self.db.execute("INSERT INTO cursors VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET seq=excluded.seq",
+                                cursor)
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def due(self, now: float, limit: int, skip: set[str]) -> list[tuple[str, str, str, str, int]]:
+        rows = self.db.execute("SELECT id, tenant, subscription_id, payload, attempts FROM outbox WHERE due <= ? "
+                               "ORDER BY due LIMIT ?", (now, limit + len(skip))).fetchall()
+        return [row for row in rows if row[0] not in skip][:limit]
+
+    def delivered(self, notification_id: str) -> None:
+        self.db.execute("DELETE FROM outbox WHERE id=?", (notification_id,))
+
+    def retry_later(self, notification_id: str, attempts: int, due: float, error: str) -> None:
+        self.db.execute("UPDATE outbox SET attempts=?, due=?, last_error=? WHERE id=?",
+                        (attempts, due, error, notification_id))
+
+    def bury(self, notification_id: str, attempts: int, failed_at: str, error: str) -> None:
+        """Move a notification that exhausted its retries to the dead letters."""
+        self.db.execute("BEGIN IMMEDIATE")
+        self.db.execute("INSERT OR REPLACE INTO dead_letters SELECT id, tenant, subscription_id, payload, ?, ?, ? "
+                        "FROM outbox WHERE id=?", (attempts, failed_at, error, notification_id))
+        self.db.execute("DELETE FROM outbox WHERE id=?", (notification_id,))
+        self.db.execute("COMMIT")
+
+    def dead_letters(self, limit: int, offset: int) -> list[dict]:
+        rows = self.db.execute("SELECT id, tenant, subscription_id, payload, attempts, failed_at, last_error "
+                               "FROM dead_letters ORDER BY failed_at LIMIT ? OFFSET ?", (limit, offset))
+        keys = ("id", "tenant", "subscriptionId", "payload", "attempts", "failedAt", "lastError")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def replay(self, notification_id: str | None, now: float) -> int:
+        """Put dead letters (one, or all) back in the outbox for a fresh round of attempts."""
+        where, params = ("WHERE id=?", (notification_id,)) if notification_id else ("", ())
+        self.db.execute("BEGIN IMMEDIATE")
+        self.db.execute("INSERT OR IGNORE INTO outbox (id, tenant, subscription_id, payload, due) "
+                        f"SELECT id, tenant, subscription_id, payload, ? FROM dead_letters {where}", (now, *params))
+        count = self.db.execute(f"DELETE FROM dead_letters {where}", params).rowcount
+        self.db.execute("COMMIT")
+        return count
+
+    def pending(self) -> int:
+        return self.db.execute("SELECT count(*) FROM outbox").fetchone()[0]

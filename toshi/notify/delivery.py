@@ -1,0 +1,131 @@
+"""Delivery of queued notifications: per-receiver queues, retries with backoff, dead letters.
+
+Every notification is in the outbox table before anything is sent; it leaves the outbox when the
+receiver accepted it, or moves to the dead letters after `notify_max_attempts` failures. Each
+receiver (scheme, host, port) has its own bounded queue and a few workers, so a slow or dead
+receiver only delays its own notifications. What does not fit in memory waits in the outbox and is
+picked up by the sweeper.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import orjson
+
+from toshi.core.entity import now_iso
+from toshi.notify.senders import Senders
+
+log = logging.getLogger("toshi.notify")
+WORKERS_PER_RECEIVER = 4
+SWEEP_SECONDS = 0.5
+
+
+@dataclass
+class Job:
+    id: str
+    tenant: str
+    subscription_id: str
+    endpoint: dict                 # {"uri", "accept", "receiverInfo", "notifierInfo"}
+    body: dict                     # the Notification
+    context: str | None = None     # @context URL for the Link header
+    payload_context: object = None  # @context for application/ld+json bodies
+    attempts: int = 0
+
+    def payload(self) -> str:
+        return orjson.dumps({"endpoint": self.endpoint, "body": self.body, "context": self.context,
+                             "payloadContext": self.payload_context}).decode()
+
+    @classmethod
+    def from_row(cls, row: tuple) -> Job:
+        notification_id, tenant, subscription_id, payload, attempts = row
+        data = orjson.loads(payload)
+        return cls(notification_id, tenant, subscription_id, data["endpoint"], data["body"], data["context"],
+                   data["payloadContext"], attempts)
+
+
+def receiver_key(uri: str) -> str:
+    parts = urlsplit(uri)
+    return f"{parts.scheme}://{parts.hostname}:{parts.port}"
+
+
+class Deliverer:
+    def __init__(self, store, settings, on_result: Callable[[Job, bool, str | None], None]):
+        self.store = store
+        self.settings = settings
+        self.on_result = on_result
+        self.senders = Senders(settings)
+        self._queues: dict[str, asyncio.Queue] = {}
+        self._in_flight: set[str] = set()
+        self._tasks: list[asyncio.Task] = []
+
+    async def start(self) -> None:
+        self._tasks.append(asyncio.create_task(self._sweep(), name="toshi-outbox-sweeper"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        self._queues.clear()
+        await self.senders.close()
+
+    def enqueue(self, jobs: list[Job], *, cursor_name: str | None = None, cursor: int | None = None) -> None:
+        """Make jobs durable (with the change-log cursor that produced them), then start sending."""
+        now = time.time()
+        rows = [(job.id, job.tenant, job.subscription_id, job.payload(), now) for job in jobs]
+        self.store.outbox.add(rows, (cursor_name, cursor) if cursor_name else None)
+        for job in jobs:
+            self._offer(job)
+
+    def _offer(self, job: Job) -> None:
+        if job.id in self._in_flight:
+            return
+        key = receiver_key(job.endpoint["uri"])
+        queue = self._queues.get(key)
+        if queue is None:
+            queue = self._queues[key] = asyncio.Queue(self.settings.notify_queue_per_receiver)
+            self._tasks.extend(asyncio.create_task(self._work(queue), name=f"toshi-send-{key}")
+                               for _ in range(WORKERS_PER_RECEIVER))
+        if not queue.full():  # else it stays in the outbox; the sweeper offers it again later
+            self._in_flight.add(job.id)
+            queue.put_nowait(job)
+
+    async def _work(self, queue: asyncio.Queue) -> None:
+        while True:
+            job = await queue.get()
+            try:
+                await self._deliver(job)
+            except Exception:
+                log.exception("delivery of %s failed unexpectedly", job.id)
+            finally:
+                self._in_flight.discard(job.id)
+
+    async def _deliver(self, job: Job) -> None:
+        error = await self.senders.send(job)
+        if error is None:
+            self.store.outbox.delivered(job.id)
+            self.on_result(job, True, None)
+            return
+        job.attempts += 1
+        self.on_result(job, False, error)
+        if job.attempts >= self.settings.notify_max_attempts:
+            log.warning("notification %s to %s moved to dead letters: %s", job.id, job.endpoint["uri"], error)
+            self.store.outbox.bury(job.id, job.attempts, now_iso(), error)
+        else:
+            backoff = self.settings.notify_backoff * 2 ** (job.attempts - 1)
+            self.store.outbox.retry_later(job.id, job.attempts, time.time() + backoff, error)
+
+    async def _sweep(self) -> None:
+        while True:
+            try:
+                for row in self.store.outbox.due(time.time(), 1000, self._in_flight):
+                    self._offer(Job.from_row(row))
+            except Exception:
+                log.exception("outbox sweep failed")
+            await asyncio.sleep(SWEEP_SECONDS)

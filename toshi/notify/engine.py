@@ -1,0 +1,184 @@
+"""The notifier: reads the change log, matches subscriptions, and queues notifications durably.
+
+One consumer task follows the change log from its stored cursor. For every change it asks each active
+subscription of the tenant whether it fires, renders the notification as of that change, and writes
+it to the outbox together with the new cursor position, in one transaction. A crash anywhere loses
+nothing: either the change is still after the cursor, or its notifications are in the outbox.
+Notification ids derive from (subscription, change sequence), so a receiver can deduplicate retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+
+from toshi.core.entity import now_iso
+from toshi.notify.delivery import Deliverer, Job
+from toshi.notify.live import LiveStreams
+
+log = logging.getLogger("toshi.notify")
+CURSOR = "notifier"
+BATCH = 500
+
+
+def notification_id(subscription_id: str, seq: int) -> str:
+    return f"urn:ngsi-ld:Notification:{uuid.uuid5(uuid.NAMESPACE_URL, f'{subscription_id}#{seq}')}"
+
+
+class Notifier:
+    def __init__(self, store, resolver, settings):
+        self.store = store
+        self.resolver = resolver
+        self.settings = settings
+        self.deliverer = Deliverer(store, settings, on_result=self._delivered)
+        self.live = LiveStreams()
+        self._subscriptions: dict[str, dict[str, object]] = {}  # tenant -> id -> CompiledSubscription
+        self._last_sent: dict[str, float] = {}                  # subscription id -> time (throttling)
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        for tenant, doc in await self.store.subscriptions.all():
+            await self._compile(tenant, doc)
+        self.store.on_commit.append(self._wake.set)
+        await self.deliverer.start()
+        self._tasks = [asyncio.create_task(self._consume(), name="toshi-notifier"),
+                       asyncio.create_task(self._periodic(), name="toshi-periodic")]
+        self._wake.set()
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.deliverer.stop()
+        if self._wake.set in self.store.on_commit:
+            self.store.on_commit.remove(self._wake.set)
+
+    # -- subscriptions --------------------------------------------------------------------------
+
+    async def subscription_changed(self, tenant: str, subscription_id: str) -> None:
+        """Called by the subscriptions API after a create, update or delete."""
+        doc = await self.store.subscriptions.get(tenant, subscription_id)
+        self._subscriptions.get(tenant, {}).pop(subscription_id, None)
+        if doc is not None:
+            await self._compile(tenant, doc)
+
+    async def _compile(self, tenant: str, doc: dict) -> None:
+        from toshi.subscriptions.matching import CompiledSubscription
+
+        try:
+            ctx = await self.resolver.resolve(doc.get("jsonldContext"))
+            compiled = CompiledSubscription(doc, ctx)
+            compiled.hosted_context_url = await self.resolver.link_url(ctx)  # inline contexts get a hosted URL
+            self._subscriptions.setdefault(tenant, {})[doc["id"]] = compiled
+        except Exception:  # a subscription whose @context vanished must not stop the others
+            log.exception("cannot load subscription %s", doc.get("id"))
+
+    # -- the change-log consumer ----------------------------------------------------------------
+
+    async def _consume(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                while await self._consume_batch():
+                    await asyncio.sleep(0)
+            except Exception:
+                log.exception("notifier batch failed; retrying")
+                await asyncio.sleep(1)
+                self._wake.set()
+
+    async def _consume_batch(self) -> bool:
+        """Process the next batch of changes; True if there may be more."""
+        cursor = await self.store.changes.cursor(CURSOR) or 0
+        if not self.live.listeners and not any(self._subscriptions.values()):
+            await self._skip_to_end(cursor)  # nobody listens: no need to decode the records
+            return False
+        records = await self.store.changes.read(cursor, BATCH)
+        if not records:
+            return False
+        jobs = [job for record in records for job in self._jobs_for(record)]
+        self.deliverer.enqueue(jobs, cursor_name=CURSOR, cursor=records[-1].seq)
+        for record in records:
+            self.live.publish(record)
+        return len(records) == BATCH
+
+    async def _skip_to_end(self, cursor: int) -> None:
+        last = await self.store.changes.last_seq()
+        if last > cursor:
+            self.store.changes.set_cursor(CURSOR, last)
+
+    def _jobs_for(self, record) -> list[Job]:
+        jobs = []
+        for sub in list(self._subscriptions.get(record.tenant, {}).values()):
+            if not sub.matches(record.tenant, record.before, record.after) or self._throttled(sub):
+                continue
+            entity = sub.notification_entity(record.before, record.after, deleted_at=record.at)
+            jobs.append(self._job(sub, record.tenant, [entity], notification_id(sub.id, record.seq)))
+        return jobs
+
+    def _throttled(self, sub) -> bool:
+        throttling = sub.doc.get("throttling")
+        now = time.monotonic()
+        if throttling and now - self._last_sent.get(sub.id, -1e18) < throttling:
+            return True
+        self._last_sent[sub.id] = now
+        return False
+
+    def _job(self, sub, tenant: str, entities: list[dict], nid: str) -> Job:
+        body = sub.notification_body(entities, notification_id=nid, now=now_iso())
+        return Job(id=nid, tenant=tenant, subscription_id=sub.id,
+                   endpoint=sub.doc["notification"]["endpoint"], body=body,
+                   context=sub.context_url, payload_context=sub.ctx.source)
+
+    # -- periodic (timeInterval) subscriptions --------------------------------------------------
+
+    async def _periodic(self) -> None:
+        next_due: dict[str, float] = {}
+        next_prune = 0.0
+        while True:
+            await asyncio.sleep(0.2)
+            await self.flush_statistics()
+            now = time.monotonic()
+            if now >= next_prune:
+                next_prune = now + 60
+                await self._prune_change_log()
+            for tenant, subs in list(self._subscriptions.items()):
+                for sub in list(subs.values()):
+                    interval = sub.doc.get("timeInterval")
+                    if not interval or not sub.is_active():
+                        continue
+                    if now >= next_due.setdefault(sub.id, now + interval):
+                        next_due[sub.id] = now + interval
+                        await self._notify_periodic(tenant, sub)
+
+    async def _notify_periodic(self, tenant: str, sub) -> None:
+        entities = await self.store.query_entities(tenant, sub.entity_query(limit=self.settings.max_limit))
+        data = [sub.notification_entity(None, entity) for entity in entities[0]]
+        if data:
+            nid = f"urn:ngsi-ld:Notification:{uuid.uuid4()}"
+            self.deliverer.enqueue([self._job(sub, tenant, data, nid)])
+
+    async def _prune_change_log(self) -> None:
+        cursor = await self.store.changes.cursor(CURSOR) or 0
+        cutoff = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - self.settings.change_retention))
+        await self.store.changes.prune(cursor, cutoff)
+
+    # -- results --------------------------------------------------------------------------------
+
+    def _delivered(self, job: Job, ok: bool, error: str | None) -> None:
+        sub = self._subscriptions.get(job.tenant, {}).get(job.subscription_id)
+        if sub is not None:
+            sub.record_delivery(ok, now_iso(), error)
+
+    async def flush_statistics(self) -> None:
+        """Persist the notification statistics of every subscription (timesSent, lastSuccess, …)."""
+        for tenant, subs in self._subscriptions.items():
+            for sub in subs.values():
+                if sub.statistics_dirty:
+                    await self.store.subscriptions.put(tenant, sub.doc)
+                    sub.statistics_dirty = False

@@ -1,0 +1,531 @@
+"""The attribute history of the embedded SQLite store: every attribute instance a write produced.
+
+Three tables in the store's own database file (created here, on `store.db`):
+
+- `temporal_entities`: one row per entity with a history (live, deleted or temporal-only): its types,
+  createdAt, modifiedAt, deletedAt, and `doc`, its last known state when the live store does not have
+  it (deleted, or only ever written through the temporal API); NULL while the entity is live.
+- `temporal_series`: one row per (entity, attribute, datasetId), the unit a history is kept for.
+- `attr_history`: one row per attribute instance: its times in milliseconds since the epoch, its
+  number (`num`, booleans as 0/1) or string (`str`) value for aggregation, and the instance itself
+  (internal representation, JSON). A deletion is a row whose instance carries `deletedAt` and the
+  NGSI-LD Null as its value.
+
+Indexes (series, observedAt, num) and (series, modifiedAt) answer lastN and time ranges with one index
+range scan however long a history is, and numeric aggregations over observedAt from the index alone.
+
+`record` is a `Writer` listener: it runs inside the write transaction, so history commits or rolls back
+with the state. The temporal API writes history only (`append`, `replace_instance`, the deletions).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from toshi.core.entity import now_iso
+from toshi.ngsild.parse import NGSI_LD_NULL, utc_datetime
+from toshi.temporal import aggregate as agg
+from toshi.temporal.aggregate import Aggregation, Bucket, parse_duration
+from toshi.temporal.timequery import TimeQuery
+from toshi.temporal.times import to_ms
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS temporal_entities (
+        tenant TEXT NOT NULL,
+        id TEXT NOT NULL,
+        types TEXT NOT NULL,          -- JSON array of expanded types, last known
+        created_at TEXT NOT NULL,
+        modified_at TEXT NOT NULL,
+        deleted_at TEXT,
+        doc TEXT,                     -- last known state while the live store does not have the entity
+        PRIMARY KEY (tenant, id)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS temporal_series (
+        id INTEGER PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        entity_id TEXT NOT NULL,
+        attr TEXT NOT NULL,
+        dataset_id TEXT NOT NULL,     -- '' for the default instance
+        kind TEXT NOT NULL,           -- attribute type of the first instance (Property, Relationship, ...)
+        UNIQUE (tenant, entity_id, attr, dataset_id)
+    )""",
+    """CREATE TABLE IF NOT EXISTS attr_history (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        series INTEGER NOT NULL,
+        observed_at INTEGER,          -- milliseconds since the epoch
+        created_at INTEGER NOT NULL,
+        modified_at INTEGER NOT NULL,
+        deleted_at INTEGER,
+        num,                          -- no affinity: integers stay integers
+        str TEXT,
+        instance TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS attr_history_observed ON attr_history (series, observed_at, num) "
+    "WHERE observed_at IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS attr_history_modified ON attr_history (series, modified_at)",
+)
+INSTANCE_PREFIX = "urn:ngsi-ld:Instance:"
+# Attribute type -> (value member, its NGSI-LD Null), for deletion rows.
+_NULLS: dict[str, tuple[str, Any]] = {
+    "Property": ("value", NGSI_LD_NULL), "GeoProperty": ("value", NGSI_LD_NULL),
+    "Relationship": ("object", NGSI_LD_NULL), "LanguageProperty": ("languageMap", {"@none": NGSI_LD_NULL}),
+    "JsonProperty": ("json", NGSI_LD_NULL), "VocabProperty": ("vocab", NGSI_LD_NULL),
+    "ListProperty": ("valueList", [NGSI_LD_NULL]), "ListRelationship": ("objectList", [NGSI_LD_NULL]),
+}
+_INSERT = ("INSERT INTO attr_history (series, observed_at, created_at, modified_at, deleted_at, num, str, instance) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+_INSERT_INTO_SERIES = (
+    "INSERT INTO attr_history (series, observed_at, created_at, modified_at, deleted_at, num, str, instance) "
+    "SELECT id, ?, ?, ?, ?, ?, ?, ? FROM temporal_series WHERE tenant=? AND entity_id=? AND attr=? AND dataset_id=?")
+_NEW_SERIES = "INSERT INTO temporal_series (tenant, entity_id, attr, dataset_id, kind) VALUES (?, ?, ?, ?, ?)"
+_INT64 = 2 ** 63
+
+
+@dataclass
+class TemporalEntity:
+    id: str
+    types: list[str]
+    created_at: str
+    modified_at: str
+    deleted_at: str | None
+    doc: dict | None            # last known state when not live
+
+
+@dataclass
+class Series:
+    id: int
+    attr: str
+    dataset_id: str | None
+    kind: str
+
+
+@dataclass
+class HistoryRow:
+    seq: int
+    time: int                   # the queried time property, milliseconds
+    instance: dict
+
+
+def instance_id(seq: int) -> str:
+    return f"{INSTANCE_PREFIX}{seq}"
+
+
+def seq_of(instance_uri: str) -> int | None:
+    """The row number behind an instanceId, None when it is not one of ours."""
+    number = instance_uri.removeprefix(INSTANCE_PREFIX)
+    return int(number) if number != instance_uri and number.isdigit() else None
+
+
+_histories: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def history_for(store) -> TemporalHistory:
+    """The one TemporalHistory of a store."""
+    history = _histories.get(store)
+    if history is None:
+        history = _histories[store] = TemporalHistory(store)
+    return history
+
+
+class TemporalHistory:
+    def __init__(self, store):
+        self.store = store
+        self._ready: sqlite3.Connection | None = None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The store's connection, with this module's tables (created when missing)."""
+        db = self.store.db
+        if db is not self._ready:
+            if not _has_schema(db):
+                for statement in SCHEMA:
+                    db.execute(statement)
+            if not db.in_transaction:
+                self._ready = db
+            elif self._confirm not in self.store.on_commit:
+                # Tables seen inside a transaction may still be rolled back: confirm after a commit.
+                self.store.on_commit.append(self._confirm)
+        return db
+
+    def _confirm(self) -> None:
+        db = self.store.db
+        if db is not None and db is not self._ready and not db.in_transaction and _has_schema(db):
+            self._ready = db
+
+    # -- recording ------------------------------------------------------------------------------
+
+    def record(self, tx, changes: list) -> None:
+        """Writer listener: one history row per new or changed attribute instance, deletion rows for
+        instances that disappeared (all of them when the entity was deleted)."""
+        if not changes:
+            return
+        db = self.db
+        for change in changes:
+            if change.after is None:
+                if change.before is not None:
+                    self._record_deletion(db, change.tenant, change.before)
+            else:
+                self._record_state(db, change.tenant, change.before, change.after)
+
+    def _record_state(self, db: sqlite3.Connection, tenant: str, before: dict | None, after: dict) -> None:
+        db.execute("INSERT INTO temporal_entities (tenant, id, types, created_at, modified_at) VALUES (?, ?, ?, ?, ?) "
+                   "ON CONFLICT (tenant, id) DO UPDATE SET types=excluded.types, modified_at=excluded.modified_at, "
+                   "deleted_at=NULL, doc=NULL",
+                   (tenant, after["id"], _json(after["type"]), after["createdAt"], after["modifiedAt"]))
+        old_attrs = before["attrs"] if before is not None else {}
+        for name, instances in after["attrs"].items():
+            old = old_attrs.get(name)
+            if instances is old or instances == old:
+                continue
+            old_by_dataset = {inst.get("datasetId"): inst for inst in old or ()}
+            for inst in instances:
+                if old_by_dataset.pop(inst.get("datasetId"), None) != inst:
+                    self._add(db, tenant, after["id"], name, inst)
+            for inst in old_by_dataset.values():
+                self._add_deletion(db, tenant, after["id"], name, inst, after["modifiedAt"])
+        for name in old_attrs.keys() - after["attrs"].keys():
+            for inst in old_attrs[name]:
+                self._add_deletion(db, tenant, after["id"], name, inst, after["modifiedAt"])
+
+    def _record_deletion(self, db: sqlite3.Connection, tenant: str, before: dict) -> None:
+        at = now_iso()
+        for name, instances in before["attrs"].items():
+            for inst in instances:
+                self._add_deletion(db, tenant, before["id"], name, inst, at)
+        db.execute("INSERT INTO temporal_entities VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, id) DO UPDATE SET "
+                   "types=excluded.types, modified_at=excluded.modified_at, deleted_at=excluded.deleted_at, "
+                   "doc=excluded.doc",
+                   (tenant, before["id"], _json(before["type"]), before["createdAt"], at, at, _json(before)))
+
+    def _add(self, db: sqlite3.Connection, tenant: str, entity_id: str, attr: str, inst: dict) -> None:
+        """One history row; the series is looked up by the INSERT itself (created first when new)."""
+        key = (tenant, entity_id, attr, inst.get("datasetId", ""))
+        values = _row(0, inst)[1:]
+        if db.execute(_INSERT_INTO_SERIES, (*values, *key)).rowcount == 0:
+            series = db.execute(_NEW_SERIES, (*key, inst.get("type", "Property"))).lastrowid
+            db.execute(_INSERT, (series, *values))
+
+    def _add_deletion(self, db: sqlite3.Connection, tenant: str, entity_id: str, attr: str, inst: dict,
+                      at: str) -> None:
+        member, null = _NULLS.get(inst.get("type"), _NULLS["Property"])
+        marker = {"type": inst.get("type", "Property"), member: null}
+        if "datasetId" in inst:
+            marker["datasetId"] = inst["datasetId"]
+        marker.update(createdAt=inst.get("createdAt", at), modifiedAt=at, deletedAt=at)
+        series = self._series_id(db, tenant, entity_id, attr, inst)
+        db.execute(_INSERT, (series, None, to_ms(marker["createdAt"]), to_ms(at), to_ms(at), None, None,
+                             _json(marker)))
+
+    @staticmethod
+    def _series_id(db: sqlite3.Connection, tenant: str, entity_id: str, attr: str, inst: dict) -> int:
+        key = (tenant, entity_id, attr, inst.get("datasetId", ""))
+        row = db.execute("SELECT id FROM temporal_series WHERE tenant=? AND entity_id=? AND attr=? AND dataset_id=?",
+                         key).fetchone()
+        if row is not None:
+            return row[0]
+        return db.execute(_NEW_SERIES, (*key, inst.get("type", "Property"))).lastrowid
+
+    # -- temporal API writes (inside the caller's transaction) ----------------------------------
+
+    def append(self, tenant: str, entity_id: str, types: list[str], attrs: dict[str, list[dict]], *,
+               live: bool, now: str, scope: list[str] | None = None) -> bool:
+        """Add instances to an entity's history, creating its temporal entity if needed (True then).
+        `live`: whether the live store has the entity (else its last known state is kept here)."""
+        db = self.db
+        found = self.entity(tenant, entity_id)
+        created = found is None
+        if created:
+            found = TemporalEntity(entity_id, list(types), now, now, None, None)
+        found.types = found.types + [t for t in types if t not in found.types]
+        doc = found.doc
+        if not live and doc is None:
+            doc = {"id": entity_id, "type": found.types, "createdAt": found.created_at, "attrs": {}}
+        series_ids: dict[tuple[str, str], int] = {}
+        rows = []
+        for name, instances in attrs.items():
+            for inst in instances:
+                key = (name, inst.get("datasetId", ""))
+                series = series_ids.get(key) or series_ids.setdefault(
+                    key, self._series_id(db, tenant, entity_id, name, inst))
+                rows.append(_row(series, inst))
+                if doc is not None:
+                    _keep_latest(doc, name, inst)
+        db.executemany(_INSERT, rows)
+        if doc is not None:
+            doc.update(type=found.types, modifiedAt=now)
+            if scope:
+                doc["scope"] = scope
+        db.execute("INSERT INTO temporal_entities VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, id) DO UPDATE "
+                   "SET types=excluded.types, modified_at=excluded.modified_at, doc=excluded.doc",
+                   (tenant, entity_id, _json(found.types), found.created_at, now, found.deleted_at,
+                    None if doc is None else _json(doc)))
+        return created
+
+    def replace_instance(self, seq: int, inst: dict) -> None:
+        _, observed, created, modified, _, num, text, doc = _row(0, inst)
+        self.db.execute("UPDATE attr_history SET observed_at=?, created_at=?, modified_at=?, num=?, str=?, instance=? "
+                        "WHERE seq=?", (observed, created, modified, num, text, doc, seq))
+
+    def delete_entity(self, tenant: str, entity_id: str) -> bool:
+        db = self.db
+        db.execute("DELETE FROM attr_history WHERE series IN "
+                   "(SELECT id FROM temporal_series WHERE tenant=? AND entity_id=?)", (tenant, entity_id))
+        db.execute("DELETE FROM temporal_series WHERE tenant=? AND entity_id=?", (tenant, entity_id))
+        return db.execute("DELETE FROM temporal_entities WHERE tenant=? AND id=?", (tenant, entity_id)).rowcount > 0
+
+    def delete_series(self, tenant: str, entity_id: str, series: list[Series]) -> None:
+        """Forget these histories (and the instances from a last known state)."""
+        db = self.db
+        for one in series:
+            db.execute("DELETE FROM attr_history WHERE series=?", (one.id,))
+            db.execute("DELETE FROM temporal_series WHERE id=?", (one.id,))
+        found = self.entity(tenant, entity_id)
+        if found is None or found.doc is None:
+            return
+        attrs = found.doc["attrs"]
+        for one in series:
+            remaining = [i for i in attrs.get(one.attr, ()) if i.get("datasetId") != one.dataset_id]
+            if remaining:
+                attrs[one.attr] = remaining
+            else:
+                attrs.pop(one.attr, None)
+        db.execute("UPDATE temporal_entities SET doc=? WHERE tenant=? AND id=?", (_json(found.doc), tenant, entity_id))
+
+    def delete_instance(self, seq: int) -> None:
+        self.db.execute("DELETE FROM attr_history WHERE seq=?", (seq,))
+
+    def prune(self, older_than: str) -> int:
+        """Retention: forget instances whose observedAt (else modifiedAt) is before `older_than`, an ISO
+        8601 DateTime or a duration back from now (e.g. P90D), then empty series and the deleted or
+        temporal-only entities left without any. Runs its own transaction; returns how many instances
+        were removed."""
+        if older_than.startswith("P"):
+            cutoff = parse_duration(older_than).after(to_ms(now_iso()), -1)
+        else:
+            cutoff = to_ms(utc_datetime(older_than, "older_than"))
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            removed = db.execute("DELETE FROM attr_history WHERE coalesce(observed_at, modified_at) < ?",
+                                 (cutoff,)).rowcount
+            db.execute("DELETE FROM temporal_series WHERE NOT EXISTS "
+                       "(SELECT 1 FROM attr_history h WHERE h.series = temporal_series.id)")
+            db.execute("DELETE FROM temporal_entities WHERE doc IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
+                       "temporal_series s WHERE s.tenant = temporal_entities.tenant AND s.entity_id = temporal_entities.id)")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return removed
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def entity(self, tenant: str, entity_id: str) -> TemporalEntity | None:
+        row = self.db.execute("SELECT id, types, created_at, modified_at, deleted_at, doc FROM temporal_entities "
+                              "WHERE tenant=? AND id=?", (tenant, entity_id)).fetchone()
+        return _entity(row) if row else None
+
+    def entities(self, tenant: str, ids: list[str] | None = None, id_pattern: str | None = None,
+                 types: list[str] | None = None) -> Iterator[TemporalEntity]:
+        """Temporal entities of a tenant by id order, optionally only these ids, ids matching a pattern,
+        entities (last known to be) of one of these types."""
+        sql = "SELECT id, types, created_at, modified_at, deleted_at, doc FROM temporal_entities WHERE tenant=?"
+        params: list[Any] = [tenant]
+        if ids is not None:
+            sql += f" AND id IN ({','.join('?' * len(ids))})"
+            params += ids
+        if id_pattern is not None:
+            sql += " AND regexp(?, id)"
+            params.append(id_pattern)
+        if types is not None:
+            sql += f" AND EXISTS (SELECT 1 FROM json_each(types) WHERE value IN ({','.join('?' * len(types))}))"
+            params += types
+        for row in self.db.execute(sql + " ORDER BY id", params):
+            yield _entity(row)
+
+    def series(self, tenant: str, entity_id: str, attrs: set[str] | None = None) -> list[Series]:
+        rows = self.db.execute("SELECT id, attr, dataset_id, kind FROM temporal_series WHERE tenant=? AND entity_id=? "
+                               "ORDER BY attr, dataset_id", (tenant, entity_id))
+        return [Series(i, a, d or None, k) for i, a, d, k in rows if attrs is None or a in attrs]
+
+    def row(self, seq: int, series: list[Series]) -> HistoryRow | None:
+        """One instance by its row number, if it belongs to one of `series`."""
+        found = self.db.execute("SELECT seq, modified_at, instance, series FROM attr_history WHERE seq=?",
+                                (seq,)).fetchone()
+        if found is None or found[3] not in {s.id for s in series}:
+            return None
+        return HistoryRow(found[0], found[1], orjson.loads(found[2]))
+
+    def instances(self, series_id: int, query: TimeQuery, limit: int) -> tuple[list[HistoryRow], bool]:
+        """The instances of a series the query selects, by time (the last N when lastN is set), at most
+        `limit` of them; and whether more were selected than returned."""
+        where, params = _where(series_id, query, aggregating=False)
+        wanted = min(query.last_n, limit) if query.last_n else limit
+        order = "DESC" if query.last_n else "ASC"
+        col = query.column
+        rows = self.db.execute(f"SELECT seq, {col}, instance FROM attr_history WHERE {where} "
+                               f"ORDER BY {col} {order}, seq {order} LIMIT ?", [*params, wanted + 1]).fetchall()
+        more = len(rows) > wanted and (query.last_n is None or query.last_n > wanted)
+        rows = rows[:wanted]
+        if query.last_n:
+            rows.reverse()
+        return [HistoryRow(seq, t, orjson.loads(inst)) for seq, t, inst in rows], more
+
+    def time_range(self, series_ids: list[int], query: TimeQuery) -> tuple[int, int] | None:
+        """Earliest and latest time of the instances the query selects in these series (None: none)."""
+        lows, highs = [], []
+        for series_id in series_ids:
+            where, params = _where(series_id, query, aggregating=True)
+            low, high = self.db.execute(f"SELECT min({query.column}), max({query.column}) FROM attr_history "
+                                        f"WHERE {where}", params).fetchone()
+            if low is not None:
+                lows.append(low)
+                highs.append(high)
+        return (min(lows), max(highs)) if lows else None
+
+    def aggregate(self, series_id: int, query: TimeQuery, aggregation: Aggregation, start: int,
+                  end: int) -> list[Bucket]:
+        """Aggregated values of a series per period, periods counted from `start`; `end` closes the
+        whole-range period. Periods without instances are left out; lastN keeps the last N periods."""
+        where, params = _where(series_id, query, aggregating=True)
+        periods = _Periods.of(aggregation.period, query.column, start, end)
+        sql = periods.sql(", ".join(agg.SELECT), where)
+        rows = {row[0]: row[1:] for row in self.db.execute(sql, [*periods.params, *params]) if row[1]}
+        methods = aggregation.methods
+        strings = distinct = spread = {}
+        if {"min", "max"} & set(methods) and any(not r[1] for r in rows.values()):
+            strings = self._per_period(periods.sql("min(str), max(str)", where), periods, params)
+        if "distinctCount" in methods:
+            distinct = self._per_period(periods.sql(f"count(DISTINCT {agg.DISTINCT_KEY})", where), periods, params)
+        if "stddev" in methods:
+            sql = periods.spread_sql(where)
+            spread = {row[0]: row[1:] for row in self.db.execute(sql, [*periods.params, *params] * 2)}
+        buckets = []
+        for b in sorted(rows):
+            values = agg.results(methods, rows[b], strings.get(b), _first(distinct.get(b)), _first(spread.get(b)))
+            buckets.append(Bucket(*periods.bounds(b), values))
+        return buckets[-query.last_n:] if query.last_n else buckets
+
+    def _per_period(self, sql: str, periods: _Periods, params: list) -> dict[int, tuple]:
+        return {row[0]: row[1:] for row in self.db.execute(sql, [*periods.params, *params])}
+
+
+@dataclass
+class _Periods:
+    """How rows fall into aggregation periods: an SQL expression for the period number `b`."""
+
+    prefix: str         # a WITH clause, or ''
+    expr: str           # the period number of a row
+    source: str         # FROM
+    params: list
+    edges: list[int]    # start of period b is edges[b] (calendar periods), else start + b * step
+    start: int
+    step: int
+    end: int
+
+    @classmethod
+    def of(cls, period: agg.Duration, column: str, start: int, end: int) -> _Periods:
+        if period.whole:
+            return cls("", "0", "attr_history", [], [], start, 0, end)
+        if period.months == 0:
+            return cls("", f"({column} - ?) / ?", "attr_history", [start, period.ms], [], start, period.ms, end)
+        edges = agg.calendar_edges(start, end, period)
+        values = ", ".join(f"({n}, {edges[n]}, {edges[n + 1]})" for n in range(len(edges) - 1))
+        source = f"edges JOIN attr_history ON {column} >= edges.lo AND {column} < edges.hi"
+        return cls(f"WITH edges(b, lo, hi) AS (VALUES {values}) ", "edges.b", source, [], edges, start, 0, end)
+
+    def sql(self, columns: str, where: str) -> str:
+        return f"{self.prefix}SELECT {self.expr} AS b, {columns} FROM {self.source} WHERE {where} GROUP BY b"
+
+    def spread_sql(self, where: str) -> str:
+        """Per period: the sum of squared deviations of the numbers from their mean (two passes over the
+        rows; parameters: self.params and the where parameters, twice)."""
+        with_ = f"{self.prefix}, " if self.prefix else "WITH "
+        return (f"{with_}m AS MATERIALIZED (SELECT {self.expr} AS b, avg(num) AS mean FROM {self.source} "
+                f"WHERE {where} GROUP BY b) "
+                f"SELECT m.b, sum((num - m.mean) * (num - m.mean)) FROM {self.source} JOIN m ON m.b = {self.expr} "
+                f"WHERE {where} AND num IS NOT NULL GROUP BY m.b")
+
+    def bounds(self, b: int) -> tuple[int, int]:
+        if self.edges:
+            return self.edges[b], self.edges[b + 1]
+        if self.step == 0:
+            return self.start, self.end
+        return self.start + b * self.step, self.start + (b + 1) * self.step
+
+
+def _where(series_id: int, query: TimeQuery, *, aggregating: bool) -> tuple[str, list]:
+    """Rows of one series selected by the temporal query (deletion rows are not aggregated)."""
+    col = query.column
+    where = [f"series = ? AND {col} IS NOT NULL"]
+    params: list[Any] = [series_id]
+    if aggregating and col != "observed_at":  # deletion rows never have observedAt
+        where.append("deleted_at IS NULL")
+    low, high = query.bounds()
+    if low is not None:
+        where.append(f"{col} >= ?")
+        params.append(low)
+    if high is not None:
+        where.append(f"{col} < ?")
+        params.append(high)
+    return " AND ".join(where), params
+
+
+def _has_schema(db: sqlite3.Connection) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE name='attr_history_modified'").fetchone() is not None
+
+
+def _row(series: int, inst: dict) -> tuple:
+    """The attr_history values (without seq) of an instance."""
+    observed = inst.get("observedAt")
+    num, text = _scalar(inst)
+    return (series, to_ms(observed) if observed else None, to_ms(inst["createdAt"]), to_ms(inst["modifiedAt"]),
+            None, num, text, _json(inst))
+
+
+def _scalar(inst: dict) -> tuple[Any, str | None]:
+    """(number, string) value of an instance for aggregation: numbers and booleans as num, strings
+    (Property values, Relationship objects, vocab) as str."""
+    kind = inst.get("type")
+    value = inst.get("value") if kind == "Property" else inst.get("object") if kind == "Relationship" else (
+        inst.get("vocab") if kind == "VocabProperty" else None)
+    if isinstance(value, bool):
+        return int(value), None
+    if isinstance(value, int):
+        return (value if -_INT64 <= value < _INT64 else float(value)), None
+    if isinstance(value, float):
+        return value, None
+    if isinstance(value, str) and value != NGSI_LD_NULL:
+        return None, value
+    return None, None
+
+
+def _keep_latest(doc: dict, name: str, inst: dict) -> None:
+    """Put `inst` into a last-known-state document unless it holds a later observation of that instance."""
+    current = doc["attrs"].setdefault(name, [])
+    for n, old in enumerate(current):
+        if old.get("datasetId") == inst.get("datasetId"):
+            if old.get("observedAt", "") <= inst.get("observedAt", "\uffff"):
+                current[n] = inst
+            return
+    current.append(inst)
+
+
+def _entity(row: tuple) -> TemporalEntity:
+    entity_id, types, created, modified, deleted, doc = row
+    return TemporalEntity(entity_id, orjson.loads(types), created, modified, deleted,
+                          orjson.loads(doc) if doc else None)
+
+
+def _first(row: tuple | None) -> Any:
+    return row[0] if row else None
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
