@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 from starlette.applications import Starlette
@@ -20,6 +20,7 @@ from toshi.core.write import Writer
 from toshi.jsonld.registry import ContextRegistry
 from toshi.jsonld.resolver import ContextResolver
 from toshi.jsonld.web import routes as context_routes
+from toshi.ngsild.render_cache import RenderCache
 from toshi.ngsild.routes import routes as ngsild_routes
 from toshi.notify import live
 from toshi.notify import web as notify_web
@@ -42,6 +43,7 @@ class Services:
     registry: ContextRegistry
     resolver: ContextResolver
     notifier: Notifier
+    render_cache: RenderCache = field(default_factory=RenderCache)
 
 
 def problem_response(exc: NgsiError) -> Response:

@@ -170,3 +170,33 @@ def test_mqtt_notification(fast_client):
     finally:
         listener.loop_stop()
         listener.disconnect()
+
+
+def test_time_interval_subscription_notifies_periodically(fast_client, receiver):
+    fast_client.post("/ngsi-ld/v1/entities", json=SHELTER)
+    subscription = {"type": "Subscription", "entities": [{"type": "Shelter"}], "timeInterval": 1,
+                    "notification": {"endpoint": {"uri": receiver.url, "accept": "application/json"}}}
+    assert fast_client.post("/ngsi-ld/v1/subscriptions", json=subscription).status_code == 201
+    requests = receiver.wait_for(2, timeout=5)
+    assert len(requests) >= 2
+    assert all(r["body"]["data"][0]["id"] == "urn:ngsi-ld:Shelter:1" for r in requests)
+
+
+def test_paused_subscription_is_silent_until_resumed(fast_client, receiver):
+    fast_client.post("/ngsi-ld/v1/entities", json=SHELTER)
+    sub_id = subscribe(fast_client, receiver.url)
+    assert fast_client.patch(f"/ngsi-ld/v1/subscriptions/{sub_id}", json={"isActive": False}).status_code == 204
+    set_occupancy(fast_client, 1)
+    assert fast_client.patch(f"/ngsi-ld/v1/subscriptions/{sub_id}", json={"isActive": True}).status_code == 204
+    set_occupancy(fast_client, 2)
+    requests = receiver.wait_for(1)
+    assert [r["body"]["data"][0]["occupancy"]["value"] for r in requests] == [2]
+
+
+def test_throttling_drops_notifications_inside_the_window(fast_client, receiver):
+    fast_client.post("/ngsi-ld/v1/entities", json=SHELTER)
+    subscribe(fast_client, receiver.url, throttling=60)
+    for value in range(5):
+        set_occupancy(fast_client, value)
+    requests = receiver.wait_for(2, timeout=1.5)
+    assert [r["body"]["data"][0]["occupancy"]["value"] for r in requests] == [0]

@@ -49,11 +49,19 @@ async def retrieve_entity(request: Request) -> Response:
     found = await _services(request).store.get_entity(tenant, entity_id)
     if found is None:
         raise ResourceNotFound(f"Entity {entity_id} not found")
-    if media == http.GEO_JSON:
-        body = render_geojson(found, ctx, **_geo_args(output))
-    else:
-        body = render_entity(found, ctx, **_render_args(output))
-    return await http.json_response(request, body, media=media, ctx=ctx)
+    content = _rendered(request, found, ctx, output, media)
+    return await http.bytes_response(request, content, media=media, ctx=ctx)
+
+
+def _rendered(request: Request, entity: dict, ctx, output, media: str) -> bytes:
+    """One entity as JSON bytes in the requested form (with its @context for ld+json), cached."""
+    def render():
+        if media == http.GEO_JSON:
+            return render_geojson(entity, ctx, **_geo_args(output))
+        body = render_entity(entity, ctx, **_render_args(output))
+        return http.with_context(body, ctx.source) if media == http.LD_JSON else body
+
+    return _services(request).render_cache.bytes_of(entity, ctx, output.variant(media), render)
 
 
 async def query_entities(request: Request) -> Response:
@@ -75,8 +83,8 @@ async def answer_query(request: Request, tenant: str, query, output, media: str,
         features = [render_geojson(e, ctx, **_geo_args(output)) for e in found]
         collection = render_feature_collection(features)
         return await http.json_response(request, collection, media=media, ctx=ctx, headers=headers)
-    body = [render_entity(e, ctx, **_render_args(output)) for e in found]
-    return await http.json_response(request, body, media=media, ctx=ctx, headers=headers)
+    content = b"[" + b",".join(_rendered(request, e, ctx, output, media) for e in found) + b"]"
+    return await http.bytes_response(request, content, media=media, ctx=ctx, headers=headers)
 
 
 async def replace_entity(request: Request) -> Response:

@@ -157,14 +157,24 @@ async def json_response(request: Request, data: Any, *, status: int = 200, media
     headers = dict(headers or {})
     if ctx is not None:
         if media == LD_JSON:
-            data = _with_context(data, ctx.source)
+            data = with_context(data, ctx.source)
         else:
             url = ctx.link_url or await request.app.state.toshi.resolver.link_url(ctx)
             headers["Link"] = f"<{url}>; {LINK_REL}"
     return Response(orjson.dumps(data), status_code=status, media_type=media, headers=headers)
 
 
-def _with_context(data: Any, context: Any) -> Any:
+async def bytes_response(request: Request, content: bytes, *, status: int = 200, media: str = JSON, ctx=None,
+                         headers: dict[str, str] | None = None) -> Response:
+    """Like json_response, for a body already serialised (with its @context when media is ld+json)."""
+    headers = dict(headers or {})
+    if ctx is not None and media != LD_JSON:
+        url = ctx.link_url or await request.app.state.toshi.resolver.link_url(ctx)
+        headers["Link"] = f"<{url}>; {LINK_REL}"
+    return Response(content, status_code=status, media_type=media, headers=headers)
+
+
+def with_context(data: Any, context: Any) -> Any:
     if isinstance(data, list):
         return [{**item, "@context": context} for item in data]
     if isinstance(data, dict):

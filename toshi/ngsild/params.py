@@ -37,6 +37,11 @@ class Output:
     lang: str | None = None
     geometry_property: str | None = None
 
+    def variant(self, media: str) -> tuple:
+        """A hashable description of this output, for caching renderings."""
+        sets = tuple(None if s is None else frozenset(s) for s in (self.attrs, self.pick, self.omit))
+        return (media, self.form, self.sys_attrs, self.lang, self.geometry_property, *sets)
+
 
 def output_of(params: QueryParams, ctx, options: set[str]) -> Output:
     forms = options & FORMS

@@ -269,13 +269,23 @@ class SqliteStore:
 
     def _query_in_sql(self, plan: SqlPlan, query: EntityQuery) -> tuple[list[dict], int | None]:
         rows = self.db.execute(
-            f"SELECT e.doc FROM {plan.source} WHERE {plan.sql_where} ORDER BY {plan.order} LIMIT ? OFFSET ?",
-            [*plan.params, query.limit, query.offset]).fetchall()
+            f"SELECT e.tenant, e.id, e.doc FROM {plan.source} WHERE {plan.sql_where} ORDER BY {plan.order} "
+            "LIMIT ? OFFSET ?", [*plan.params, query.limit, query.offset]).fetchall()
         total = None
         if query.count:
             total = self.db.execute(
                 f"SELECT count(*) FROM {plan.source} WHERE {plan.sql_where}", plan.params).fetchone()[0]
-        return [orjson.loads(r[0]) for r in rows], total
+        return [self._decoded(*row) for row in rows], total
+
+    def _decoded(self, tenant: str, entity_id: str, doc: str, *, remember: bool = True) -> dict:
+        """The shared decoded object for a row (from the cache when there, so renderings are reused).
+        Long scans do not `remember`, so they don't push the hot entities out of the cache."""
+        entity = self._cache.get((tenant, entity_id))
+        if entity is None:
+            entity = orjson.loads(doc)
+            if remember:
+                self._remember(tenant, entity_id, entity)
+        return entity
 
     def _query_with_residual(self, plan: SqlPlan, query: EntityQuery) -> tuple[list[dict], int | None]:
         page: list[dict] = []
@@ -294,10 +304,10 @@ class SqliteStore:
         last = 0
         while True:
             rows = self.db.execute(
-                f"SELECT e.rowid, e.doc FROM {plan.source} WHERE {plan.sql_where} AND {plan.order} > ? "
-                f"ORDER BY {plan.order} LIMIT ?", [*plan.params, last, SCAN_CHUNK]).fetchall()
-            for rowid, doc in rows:
-                yield orjson.loads(doc)
+                f"SELECT e.rowid, e.tenant, e.id, e.doc FROM {plan.source} WHERE {plan.sql_where} "
+                f"AND {plan.order} > ? ORDER BY {plan.order} LIMIT ?", [*plan.params, last, SCAN_CHUNK]).fetchall()
+            for rowid, tenant, entity_id, doc in rows:
+                yield self._decoded(tenant, entity_id, doc, remember=False)
                 last = rowid
             if len(rows) < SCAN_CHUNK:
                 return
