@@ -338,3 +338,21 @@ def test_prune(client):
     assert history.prune("2100-01-01T00:00:00Z") == 1
     # A live entity keeps its (now empty) temporal representation.
     assert ok(client.get(f"{BASE}/urn:ngsi-ld:Sensor:live")) == {"id": "urn:ngsi-ld:Sensor:live", "type": "Sensor"}
+
+
+def test_batch_and_merge_patch_writes_are_recorded(client):
+    batch = [{"id": f"urn:ngsi-ld:Sensor:{n}", "type": "Sensor",
+              "temperature": {"value": n, "observedAt": "2026-05-01T10:00:00Z"},
+              "mode": [{"value": "auto"}, {"value": "eco", "datasetId": "urn:ngsi-ld:Dataset:eco"}]} for n in (1, 2)]
+    ok(client.post("/ngsi-ld/v1/entityOperations/upsert", json=batch), 201)
+    batch[0]["temperature"] = {"value": 5, "observedAt": "2026-05-01T11:00:00Z"}
+    ok(client.post("/ngsi-ld/v1/entityOperations/upsert", params={"options": "update"}, json=batch[:1]), 204)
+    assert values(ok(client.get(f"{BASE}/{SENSOR}")), "temperature") == [1, 5]
+    merged = client.patch(f"/ngsi-ld/v1/entities/{SENSOR}",
+                          json={"mode": {"value": None, "datasetId": "urn:ngsi-ld:Dataset:eco"}})
+    assert merged.status_code == 204, merged.text
+    mode = ok(client.get(f"{BASE}/{SENSOR}", params={"timeproperty": "modifiedAt", "attrs": "mode"}))["mode"]
+    eco = [inst for inst in mode if inst.get("datasetId") == "urn:ngsi-ld:Dataset:eco"]
+    # The update re-sent mode: that is an update of each instance too (a new modifiedAt).
+    assert [inst["value"] for inst in eco] == ["eco", "eco", "urn:ngsi-ld:null"]
+    assert [inst["value"] for inst in mode if "datasetId" not in inst] == ["auto", "auto"]

@@ -8,6 +8,7 @@ call commit in one transaction; a failing edit is reported and skipped, the othe
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -41,20 +42,52 @@ ChangeListener = Callable[[object, list[Change]], None]
 
 class Writer:
     """Runs edits against a store. Listeners are called inside the transaction with its changes,
-    so whatever they record (change log, audit) commits or rolls back with the state."""
+    so whatever they record (change log, audit) commits or rolls back with the state.
+
+    Group commit: the edits of requests that arrive together (within one event-loop turn) share one
+    transaction per tenant, so the cost of a commit is paid once for all of them. Each caller still
+    waits for the commit before it answers.
+    """
 
     def __init__(self, store):
         self.store = store
         self.listeners: list[ChangeListener] = []
+        self._pending: dict[str, list[tuple[list, asyncio.Future]]] = {}
+        self._flush_task: asyncio.Task | None = None
 
     async def apply(self, tenant: str, edits: list[tuple[str, Edit]]) -> list[Outcome]:
-        outcomes: list[Outcome] = []
+        future = asyncio.get_running_loop().create_future()
+        self._pending.setdefault(tenant, []).append((edits, future))
+        if self._flush_task is None:
+            self._flush_task = asyncio.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        pending, self._pending, self._flush_task = self._pending, {}, None
+        for tenant, groups in pending.items():
+            try:
+                results = await self._commit(tenant, [edits for edits, _ in groups])
+            except BaseException as exc:  # the transaction rolled back: every caller in it failed
+                for _, future in groups:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), outcomes in zip(groups, results):
+                if not future.done():
+                    future.set_result(outcomes)
+
+    async def _commit(self, tenant: str, groups: list[list[tuple[str, Edit]]]) -> list[list[Outcome]]:
+        results: list[list[Outcome]] = []
         async with self.store.transaction(tenant) as tx:
-            changes = [self._apply_one(tx, tenant, entity_id, edit, outcomes) for entity_id, edit in edits]
-            changes = [c for c in changes if c is not None]
+            changes: list[Change] = []
+            for edits in groups:
+                outcomes: list[Outcome] = []
+                changes.extend(c for entity_id, edit in edits
+                               if (c := self._apply_one(tx, tenant, entity_id, edit, outcomes)) is not None)
+                results.append(outcomes)
             for listener in self.listeners:
                 listener(tx, changes)
-        return outcomes
+        return results
 
     async def apply_one(self, tenant: str, entity_id: str, edit: Edit) -> Change:
         """A single edit whose error is raised to the caller (the single-entity endpoints)."""

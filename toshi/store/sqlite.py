@@ -91,7 +91,7 @@ class SqliteTransaction:
         self._index_values(rowid, entity, before)
         self._store.ensure_tenant(self.tenant)
         self.written[entity["id"]] = entity
-        return self._store.changes.append(self.tenant, entity["id"], at or entity["modifiedAt"], before, doc)
+        return self._store.changes.append(self.tenant, entity["id"], at or entity["modifiedAt"], before, entity, doc)
 
     def delete(self, entity_id: str, before: dict | None = None, *, at: str = "") -> int | None:
         """Delete an entity; returns the sequence number of its change record (None if it did not exist)."""
@@ -103,7 +103,7 @@ class SqliteTransaction:
         self._db.execute("DELETE FROM entity_types WHERE entity=?", (row[0],))
         self._db.execute("DELETE FROM attr_values WHERE entity=?", (row[0],))
         self._db.execute("DELETE FROM geo_index WHERE id BETWEEN ? AND ?", _geo_range(row[0]))
-        return self._store.changes.append(self.tenant, entity_id, at, before, None)
+        return self._store.changes.append(self.tenant, entity_id, at, before, None, None)
 
     def _index_types(self, rowid: int, types: list[str], *, new: bool) -> None:
         if not new:

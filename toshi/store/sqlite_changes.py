@@ -12,13 +12,15 @@ from dataclasses import dataclass
 
 import orjson
 
+from toshi.core.delta import entity_delta, previous_state
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS changes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     tenant TEXT NOT NULL,
     entity_id TEXT NOT NULL,
     at TEXT NOT NULL,
-    before TEXT,            -- entity before the write (NULL: created)
+    before TEXT,            -- NULL: created; the entity if deleted; else the delta to rebuild it from `after`
     after TEXT              -- entity after the write (NULL: deleted)
 );
 CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, seq INTEGER NOT NULL);
@@ -68,21 +70,31 @@ def _load(text: str | None):
     return None if text is None else orjson.loads(text)
 
 
+def _record(seq: int, tenant: str, entity_id: str, at: str, before: str | None, after: str | None) -> ChangeRecord:
+    after_state = _load(after)
+    before_state = _load(before)
+    if before_state is not None and after_state is not None:
+        before_state = previous_state(after_state, before_state)
+    return ChangeRecord(seq, tenant, entity_id, at, before_state, after_state)
+
+
 class SqliteChangeLog:
     def __init__(self, db: sqlite3.Connection):
         self.db = db
 
-    def append(self, tenant: str, entity_id: str, at: str, before: dict | None, after_json: str | None) -> int:
-        """Inside a write transaction: record one entity's change (the new state as the JSON text the
-        store already made); returns its sequence number."""
+    def append(self, tenant: str, entity_id: str, at: str, before: dict | None, after: dict | None,
+               after_json: str | None) -> int:
+        """Inside a write transaction: record one entity's change (with the new state as the JSON text
+        the store already made); returns its sequence number."""
+        previous = before if before is None or after is None else entity_delta(before, after)
         cur = self.db.execute("INSERT INTO changes (tenant, entity_id, at, before, after) VALUES (?, ?, ?, ?, ?)",
-                              (tenant, entity_id, at, _json(before), after_json))
+                              (tenant, entity_id, at, _json(previous), after_json))
         return cur.lastrowid
 
     async def read(self, after_seq: int, limit: int = 500) -> list[ChangeRecord]:
         rows = self.db.execute("SELECT seq, tenant, entity_id, at, before, after FROM changes WHERE seq > ? "
                                "ORDER BY seq LIMIT ?", (after_seq, limit)).fetchall()
-        return [ChangeRecord(s, t, e, a, _load(b), _load(f)) for s, t, e, a, b, f in rows]
+        return [_record(*row) for row in rows]
 
     async def last_seq(self) -> int:
         return self.db.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
