@@ -37,6 +37,7 @@ class Notifier:
         self._subscriptions: dict[str, dict[str, object]] = {}  # tenant -> id -> CompiledSubscription
         self._last_sent: dict[str, float] = {}                  # subscription id -> time (throttling)
         self._wake = asyncio.Event()
+        self._idle_cursor: int | None = None  # position passed while nobody listened, saved lazily
         self._tasks: list[asyncio.Task] = []
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -65,15 +66,17 @@ class Notifier:
         doc = await self.store.subscriptions.get(tenant, subscription_id)
         self._subscriptions.get(tenant, {}).pop(subscription_id, None)
         if doc is not None:
-            await self._compile(tenant, doc)
+            await self._compile(tenant, doc, since_seq=await self.store.changes.last_seq())
 
-    async def _compile(self, tenant: str, doc: dict) -> None:
+    async def _compile(self, tenant: str, doc: dict, since_seq: int = 0) -> None:
+        """Load a subscription; it fires for changes after `since_seq` (those made after it was saved)."""
         from toshi.subscriptions.matching import CompiledSubscription
 
         try:
             ctx = await self.resolver.resolve(doc.get("jsonldContext"))
             compiled = CompiledSubscription(doc, ctx)
             compiled.hosted_context_url = await self.resolver.link_url(ctx)  # inline contexts get a hosted URL
+            compiled.since_seq = since_seq
             self._subscriptions.setdefault(tenant, {})[doc["id"]] = compiled
         except Exception:  # a subscription whose @context vanished must not stop the others
             log.exception("cannot load subscription %s", doc.get("id"))
@@ -94,10 +97,11 @@ class Notifier:
 
     async def _consume_batch(self) -> bool:
         """Process the next batch of changes; True if there may be more."""
-        cursor = await self.store.changes.cursor(CURSOR) or 0
         if not self.live.listeners and not any(self._subscriptions.values()):
-            await self._skip_to_end(cursor)  # nobody listens: no need to decode the records
+            self._idle_cursor = await self.store.changes.last_seq()  # nobody listens: skip, decode nothing
             return False
+        await self._save_idle_cursor()
+        cursor = await self.store.changes.cursor(CURSOR) or 0
         records = await self.store.changes.read(cursor, BATCH)
         if not records:
             return False
@@ -107,15 +111,18 @@ class Notifier:
             self.live.publish(record)
         return len(records) == BATCH
 
-    async def _skip_to_end(self, cursor: int) -> None:
-        last = await self.store.changes.last_seq()
-        if last > cursor:
-            self.store.changes.set_cursor(CURSOR, last)
+    async def _save_idle_cursor(self) -> None:
+        if self._idle_cursor is not None:
+            if self._idle_cursor > (await self.store.changes.cursor(CURSOR) or 0):
+                self.store.changes.set_cursor(CURSOR, self._idle_cursor)
+            self._idle_cursor = None
 
     def _jobs_for(self, record) -> list[Job]:
         jobs = []
         for sub in list(self._subscriptions.get(record.tenant, {}).values()):
-            if not sub.matches(record.tenant, record.before, record.after) or self._throttled(sub):
+            if record.seq <= sub.since_seq or not sub.matches(record.tenant, record.before, record.after):
+                continue
+            if self._throttled(sub):
                 continue
             entity = sub.notification_entity(record.before, record.after, deleted_at=record.at)
             jobs.append(self._job(sub, record.tenant, [entity], notification_id(sub.id, record.seq)))
@@ -143,6 +150,7 @@ class Notifier:
         while True:
             await asyncio.sleep(0.2)
             await self.flush_statistics()
+            await self._save_idle_cursor()
             now = time.monotonic()
             if now >= next_prune:
                 next_prune = now + 60

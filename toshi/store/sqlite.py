@@ -11,6 +11,7 @@ also survives power loss.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -136,6 +137,28 @@ class SqliteTransaction:
             [(rowid * GEO_SLOTS + n, b[0], b[2], b[1], b[3], attr) for n, (attr, b) in enumerate(boxes)])
 
 
+class Checkpointer:
+    """Copies the WAL back into the database file from a background thread, so that no request pays
+    for a checkpoint (SQLite would otherwise run one inside whichever commit crosses the threshold)."""
+
+    def __init__(self, path: str, every: float = 1.0):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(path, every), name="toshi-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self, path: str, every: float) -> None:
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            while not self._stop.wait(every):
+                db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            db.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
 def _lock_file(path: str):
     """Hold an exclusive lock on `path` for as long as the returned file stays open."""
     import fcntl
@@ -176,6 +199,7 @@ class SqliteStore:
         self._cache: dict[tuple[str, str], dict | None] = {}
         self._cache_size = cache_size
         self._lock = None
+        self._checkpointer: Checkpointer | None = None
         self.changes: SqliteChangeLog | None = None
         self.subscriptions: SqliteSubscriptions | None = None
         self.outbox: SqliteOutbox | None = None
@@ -191,18 +215,25 @@ class SqliteStore:
         db.execute("PRAGMA foreign_keys=OFF")
         db.execute("PRAGMA cache_size=-65536")
         db.execute("PRAGMA mmap_size=268435456")
+        db.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints run in the background (Checkpointer)
         db.executescript(SCHEMA)
         db.executescript(sqlite_changes.SCHEMA)
         db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
         db.create_function("regexp", 2, _regexp, deterministic=True)
         self.db = db
+        if self.path != ":memory:":
+            self._checkpointer = Checkpointer(self.path)
         self.changes = SqliteChangeLog(db)
         self.subscriptions = SqliteSubscriptions(db)
         self.outbox = SqliteOutbox(db)
         self._tenants = {r[0] for r in db.execute("SELECT name FROM tenants")}
 
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         if self.db is not None:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self.db.close()
             self.db = None
         if self._lock is not None:

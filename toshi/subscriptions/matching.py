@@ -52,6 +52,7 @@ class _Selector:
 class CompiledSubscription:
     def __init__(self, doc: dict, ctx, *, tenant: str | None = None):
         self.hosted_context_url: str | None = None
+        self.since_seq = 0  # the notifier sets it: changes up to this sequence number predate the subscription
         self.doc = doc
         self.ctx = ctx
         self.id: str = doc["id"]
