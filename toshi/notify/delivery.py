@@ -22,7 +22,7 @@ from toshi.core.entity import now_iso
 from toshi.notify.senders import Senders
 
 log = logging.getLogger("toshi.notify")
-WORKERS_PER_RECEIVER = 4
+WORKERS_PER_RECEIVER = 16
 SWEEP_SECONDS = 0.5
 
 
@@ -63,6 +63,7 @@ class Deliverer:
         self._queues: dict[str, asyncio.Queue] = {}
         self._in_flight: set[str] = set()
         self._tasks: list[asyncio.Task] = []
+        self._delivered: list[str] = []  # ids to remove from the outbox, in one statement per loop turn
 
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self._sweep(), name="toshi-outbox-sweeper"))
@@ -104,12 +105,15 @@ class Deliverer:
             except Exception:
                 log.exception("delivery of %s failed unexpectedly", job.id)
             finally:
-                self._in_flight.discard(job.id)
+                if job.id not in self._delivered:  # else it leaves in-flight once the outbox forgot it
+                    self._in_flight.discard(job.id)
 
     async def _deliver(self, job: Job) -> None:
         error = await self.senders.send(job)
         if error is None:
-            self.store.outbox.delivered(job.id)
+            if not self._delivered:
+                asyncio.get_running_loop().call_soon(self._forget_delivered)
+            self._delivered.append(job.id)
             self.on_result(job, True, None)
             return
         job.attempts += 1
@@ -120,6 +124,11 @@ class Deliverer:
         else:
             backoff = self.settings.notify_backoff * 2 ** (job.attempts - 1)
             self.store.outbox.retry_later(job.id, job.attempts, time.time() + backoff, error)
+
+    def _forget_delivered(self) -> None:
+        delivered, self._delivered = self._delivered, []
+        self.store.outbox.delivered(delivered)
+        self._in_flight.difference_update(delivered)
 
     async def _sweep(self) -> None:
         while True:

@@ -27,6 +27,30 @@ def notification_id(subscription_id: str, seq: int) -> str:
     return f"urn:ngsi-ld:Notification:{uuid.uuid5(uuid.NAMESPACE_URL, f'{subscription_id}#{seq}')}"
 
 
+class SubscriptionIndex:
+    """Which subscriptions can concern an entity: those naming its id, plus those selecting by type,
+    pattern or attributes only. Spares checking every subscription against every change."""
+
+    def __init__(self):
+        self._by_id: dict[str, dict[str, list]] = {}
+        self._others: dict[str, list] = {}
+
+    def rebuild(self, subscriptions: dict[str, dict[str, object]]) -> None:
+        self._by_id, self._others = {}, {}
+        for tenant, subs in subscriptions.items():
+            for sub in subs.values():
+                selectors = sub.doc.get("entities") or []
+                if selectors and all("id" in s for s in selectors):
+                    for selector in selectors:
+                        self._by_id.setdefault(tenant, {}).setdefault(selector["id"], []).append(sub)
+                else:
+                    self._others.setdefault(tenant, []).append(sub)
+
+    def for_entity(self, tenant: str, entity_id: str) -> list:
+        named = self._by_id.get(tenant, {}).get(entity_id, [])
+        return list(dict.fromkeys(named)) + self._others.get(tenant, [])
+
+
 class Notifier:
     def __init__(self, store, resolver, settings):
         self.store = store
@@ -35,6 +59,7 @@ class Notifier:
         self.deliverer = Deliverer(store, settings, on_result=self._delivered)
         self.live = LiveStreams()
         self._subscriptions: dict[str, dict[str, object]] = {}  # tenant -> id -> CompiledSubscription
+        self._candidates = SubscriptionIndex()
         self._last_sent: dict[str, float] = {}                  # subscription id -> time (throttling)
         self._wake = asyncio.Event()
         self._idle_cursor: int | None = None  # position passed while nobody listened, saved lazily
@@ -45,6 +70,7 @@ class Notifier:
     async def start(self) -> None:
         for tenant, doc in await self.store.subscriptions.all():
             await self._compile(tenant, doc)
+        self._candidates.rebuild(self._subscriptions)
         self.store.on_commit.append(self._wake.set)
         await self.deliverer.start()
         self._tasks = [asyncio.create_task(self._consume(), name="toshi-notifier"),
@@ -67,6 +93,7 @@ class Notifier:
         self._subscriptions.get(tenant, {}).pop(subscription_id, None)
         if doc is not None:
             await self._compile(tenant, doc, since_seq=await self.store.changes.last_seq())
+        self._candidates.rebuild(self._subscriptions)
 
     async def _compile(self, tenant: str, doc: dict, since_seq: int = 0) -> None:
         """Load a subscription; it fires for changes after `since_seq` (those made after it was saved)."""
@@ -119,7 +146,7 @@ class Notifier:
 
     def _jobs_for(self, record) -> list[Job]:
         jobs = []
-        for sub in list(self._subscriptions.get(record.tenant, {}).values()):
+        for sub in self._candidates.for_entity(record.tenant, record.entity_id):
             if record.seq <= sub.since_seq or not sub.matches(record.tenant, record.before, record.after):
                 continue
             if self._throttled(sub):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import unquote, urlsplit
 
-import httpx
+import aiohttp
 import orjson
 
 LINK_REL = 'rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
@@ -30,7 +30,7 @@ def notification_headers(job) -> tuple[dict[str, str], dict]:
 class Senders:
     def __init__(self, settings):
         self.settings = settings
-        self._http: httpx.AsyncClient | None = None
+        self._http: aiohttp.ClientSession | None = None
         self._mqtt: dict[tuple, object] = {}
         self._mqtt_lock = asyncio.Lock()
 
@@ -48,13 +48,15 @@ class Senders:
 
     async def _send_http(self, job) -> str | None:
         if self._http is None:
-            self._http = httpx.AsyncClient(timeout=self.settings.notify_timeout,
-                                           limits=httpx.Limits(max_connections=200))
+            self._http = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.settings.notify_timeout),
+                connector=aiohttp.TCPConnector(limit=200, limit_per_host=32), skip_auto_headers=("User-Agent",))
         headers, body = notification_headers(job)
-        response = await self._http.post(job.endpoint["uri"], content=orjson.dumps(body), headers=headers)
-        if 200 <= response.status_code < 300:
-            return None
-        return f"HTTP {response.status_code}"
+        async with self._http.post(job.endpoint["uri"], data=orjson.dumps(body), headers=headers) as response:
+            await response.read()
+            if 200 <= response.status < 300:
+                return None
+            return f"HTTP {response.status}"
 
     async def _send_mqtt(self, job) -> str | None:
         import aiomqtt
@@ -96,7 +98,7 @@ class Senders:
 
     async def close(self) -> None:
         if self._http is not None:
-            await self._http.aclose()
+            await self._http.close()
             self._http = None
         for key in list(self._mqtt):
             await self._drop_mqtt(key)

@@ -168,8 +168,10 @@ class SqliteOutbox:
                                "ORDER BY due LIMIT ?", (now, limit + len(skip))).fetchall()
         return [row for row in rows if row[0] not in skip][:limit]
 
-    def delivered(self, notification_id: str) -> None:
-        self.db.execute("DELETE FROM outbox WHERE id=?", (notification_id,))
+    def delivered(self, notification_ids: list[str]) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+        self.db.executemany("DELETE FROM outbox WHERE id=?", [(i,) for i in notification_ids])
+        self.db.execute("COMMIT")
 
     def retry_later(self, notification_id: str, attempts: int, due: float, error: str) -> None:
         self.db.execute("UPDATE outbox SET attempts=?, due=?, last_error=? WHERE id=?",
