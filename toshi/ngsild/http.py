@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -35,7 +36,12 @@ class Body:
 
 
 def tenant_of(request: Request) -> str:
-    tenant = request.headers.get(TENANT_HEADER, DEFAULT_TENANT).strip()
+    return _valid_tenant(request.headers.get(TENANT_HEADER, DEFAULT_TENANT))
+
+
+@lru_cache(maxsize=1024)
+def _valid_tenant(header: str) -> str:
+    tenant = header.strip()
     if len(tenant) > 64 or any(not (c.isalnum() or c in "_-") for c in tenant):
         raise BadRequestData(f"Invalid tenant name: {tenant[:70]!r}")
     return tenant
@@ -115,7 +121,11 @@ def _media_type(header: str) -> str:
 
 def negotiate(request: Request, offered: tuple[str, ...] = (JSON, LD_JSON)) -> str:
     """The response media type for the request's Accept header, or 406."""
-    header = request.headers.get("accept", "")
+    return _negotiate(request.headers.get("accept", ""), offered)
+
+
+@lru_cache(maxsize=512)
+def _negotiate(header: str, offered: tuple[str, ...]) -> str:
     if not header:
         return offered[0]
     best, best_q = None, 0.0
