@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from toshi.store.sqlite import SqliteStore
 from toshi.subscriptions.web import routes as subscription_routes
 from toshi.temporal import web as temporal_web
 from toshi.temporal.history import history_for
+from toshi.temporal.retention import keep_pruning
 
 log = logging.getLogger("toshi")
 
@@ -85,7 +87,9 @@ def create_app(settings: Settings | None = None, store=None) -> Starlette:
         await store.open()
         await registry.load()
         await services.notifier.start()
+        pruning = asyncio.create_task(keep_pruning(store, settings.history_retention))
         yield
+        pruning.cancel()
         await services.notifier.stop()
         await services.notifier.flush_statistics()
         await registry.flush()
