@@ -10,6 +10,27 @@ ERRORS = "https://uri.etsi.org/ngsi-ld/errors/"
 LD = {"Content-Type": "application/ld+json"}
 
 
+NGSI = "https://uri.etsi.org/ngsi-ld/"
+VOCAB = "https://uri.etsi.org/ngsi-ld/default-context/"
+TERMS = {name: NGSI + name for name in ("location", "observationSpace", "operationSpace")}
+INVERSE = {iri: term for term, iri in TERMS.items()}
+
+
+class TermContext:
+    """Test double for toshi.jsonld.context.ActiveContext: a few core terms, @vocab for the rest."""
+
+    def expand_term(self, term: str) -> str:
+        if ":" in term:
+            return term
+        return TERMS.get(term, VOCAB + term)
+
+    def compact_iri(self, iri: str) -> str:
+        return INVERSE.get(iri) or iri.removeprefix(VOCAB)
+
+    expand_value = expand_term
+    compact_value = compact_iri
+
+
 def error_type(response) -> str:
     return response.json()["type"].removeprefix(ERRORS)
 

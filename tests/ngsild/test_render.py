@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 import pytest
+from support import NGSI, VOCAB, TermContext
 
 from toshi.core.errors import BadRequestData, InvalidRequest
 from toshi.ngsild.parse import parse_entity
@@ -16,34 +17,12 @@ from toshi.ngsild.render import (
     render_geojson,
 )
 
-NGSI = "https://uri.etsi.org/ngsi-ld/"
-VOCAB = "https://uri.etsi.org/ngsi-ld/default-context/"
 T0 = "2026-11-24T10:00:00.000Z"
 T1 = "2026-11-24T11:00:00.000Z"
 POINT = {"type": "Point", "coordinates": [135.47, 34.82]}
 OTHER_POINT = {"type": "Point", "coordinates": [1.0, 2.0]}
 
-
-TERMS = {name: NGSI + name for name in ("location", "observationSpace", "operationSpace")}
-INVERSE = {iri: term for term, iri in TERMS.items()}
-
-
-class Ctx:
-    """Test double for toshi.jsonld.context.ActiveContext: a few core terms, @vocab for the rest."""
-
-    def expand_term(self, term: str) -> str:
-        if ":" in term:
-            return term
-        return TERMS.get(term, VOCAB + term)
-
-    def compact_iri(self, iri: str) -> str:
-        return INVERSE.get(iri) or iri.removeprefix(VOCAB)
-
-    expand_value = expand_term
-    compact_value = compact_iri
-
-
-CTX = Ctx()
+CTX = TermContext()
 
 
 def v(name: str) -> str:

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from toshi.core import entity as ops
 from toshi.core.errors import BadRequestData, ResourceNotFound
 from toshi.ngsild import http
-from toshi.ngsild.params import bool_param, entity_query, options_of, output_of
+from toshi.ngsild.params import deletion_target, entity_query, options_of, output_of
 from toshi.ngsild.parse import is_uri, parse_attribute, parse_entity, parse_fragment
 from toshi.ngsild.render import render_entity, render_feature_collection, render_geojson
 
@@ -198,11 +198,7 @@ async def delete_attribute(request: Request) -> Response:
     entity_id = _entity_id(request)
     ctx = await http.context_for(request)
     name = ctx.expand_term(request.path_params["attr_id"])
-    params = request.query_params
-    dataset_id = params.get("datasetId")
-    if dataset_id is not None and not is_uri(dataset_id):
-        raise BadRequestData(f"datasetId is not a URI: {dataset_id}")
-    delete_all = bool_param(params, "deleteAll")
+    dataset_id, delete_all = deletion_target(request.query_params)
     now = ops.now_iso()
     await _services(request).writer.apply_one(
         tenant, entity_id,

@@ -147,3 +147,13 @@ def _check_uri(value: str) -> str:
     if not is_uri(value):
         raise BadRequestData(f"Not a valid URI: {value}")
     return value
+
+
+def deletion_target(params: QueryParams) -> tuple[str | None, bool]:
+    """`datasetId` (a URI) and `deleteAll` of an attribute deletion."""
+    from toshi.ngsild.parse import is_uri
+
+    dataset_id = params.get("datasetId")
+    if dataset_id is not None and not is_uri(dataset_id):
+        raise BadRequestData(f"datasetId is not a URI: {dataset_id}")
+    return dataset_id, bool_param(params, "deleteAll")

@@ -23,7 +23,7 @@ from toshi.core import entity as ops
 from toshi.core.errors import BadRequestData, ResourceNotFound
 from toshi.ngsild import http
 from toshi.ngsild.batch import query_from_body
-from toshi.ngsild.params import bool_param, entity_query, options_of, output_of
+from toshi.ngsild.params import deletion_target, entity_query, options_of, output_of
 from toshi.ngsild.parse import is_uri, parse_attribute
 from toshi.temporal import represent
 from toshi.temporal.aggregate import Aggregation, parse_aggregation
@@ -310,11 +310,7 @@ async def delete_temporal_attribute(request: Request) -> Response:
     entity_id = _entity_id(request)
     ctx = await http.context_for(request)
     name = ctx.expand_term(request.path_params["attr_id"])
-    params = request.query_params
-    dataset_id = params.get("datasetId")
-    if dataset_id is not None and not is_uri(dataset_id):
-        raise BadRequestData(f"datasetId is not a URI: {dataset_id}")
-    delete_all = bool_param(params, "deleteAll")
+    dataset_id, delete_all = deletion_target(request.query_params)
     history = _history(request)
     if history.entity(tenant, entity_id) is None:
         raise ResourceNotFound(f"No temporal representation of entity {entity_id}")
