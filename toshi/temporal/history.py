@@ -84,6 +84,7 @@ _INSERT_INTO_SERIES = (
     "INSERT INTO attr_history (series, observed_at, created_at, modified_at, deleted_at, num, str, instance) "
     "SELECT id, ?, ?, ?, ?, ?, ?, ? FROM temporal_series WHERE tenant=? AND entity_id=? AND attr=? AND dataset_id=?")
 _NEW_SERIES = "INSERT INTO temporal_series (tenant, entity_id, attr, dataset_id, kind) VALUES (?, ?, ?, ?, ?)"
+_NEW_SERIES_IF_NONE = _NEW_SERIES.replace("INSERT", "INSERT OR IGNORE", 1)
 _INT64 = 2 ** 63
 
 
@@ -186,7 +187,7 @@ class TemporalHistory:
             old_by_dataset = {inst.get("datasetId"): inst for inst in old or ()}
             for inst in instances:
                 if old_by_dataset.pop(inst.get("datasetId"), None) != inst:
-                    self._add(db, tenant, after["id"], name, inst)
+                    self._add(db, tenant, after["id"], name, inst, likely_new=old is None)
             for inst in old_by_dataset.values():
                 self._add_deletion(db, tenant, after["id"], name, inst, after["modifiedAt"])
         for name in old_attrs.keys() - after["attrs"].keys():
@@ -203,10 +204,17 @@ class TemporalHistory:
                    "doc=excluded.doc",
                    (tenant, before["id"], _json(before["type"]), before["createdAt"], at, at, _json(before)))
 
-    def _add(self, db: sqlite3.Connection, tenant: str, entity_id: str, attr: str, inst: dict) -> None:
-        """One history row; the series is looked up by the INSERT itself (created first when new)."""
+    def _add(self, db: sqlite3.Connection, tenant: str, entity_id: str, attr: str, inst: dict, *,
+             likely_new: bool = False) -> None:
+        """One history row; the series is looked up by the INSERT itself (created first when new).
+        `likely_new` (a new attribute): try creating the series first, which usually succeeds."""
         key = (tenant, entity_id, attr, inst.get("datasetId", ""))
         values = _row(0, inst)[1:]
+        if likely_new:
+            cursor = db.execute(_NEW_SERIES_IF_NONE, (*key, inst.get("type", "Property")))
+            if cursor.rowcount == 1:
+                db.execute(_INSERT, (cursor.lastrowid, *values))
+                return
         if db.execute(_INSERT_INTO_SERIES, (*values, *key)).rowcount == 0:
             series = db.execute(_NEW_SERIES, (*key, inst.get("type", "Property"))).lastrowid
             db.execute(_INSERT, (series, *values))
