@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from toshi.jsonld.resolver import ContextResolver
 from toshi.jsonld.web import routes as context_routes
 from toshi.ngsild.render_cache import RenderCache
 from toshi.ngsild.routes import routes as ngsild_routes
+from toshi.ngsiv2.routes import routes as ngsiv2_routes
+from toshi.ngsiv2.version import orion_info
 from toshi.notify import live
 from toshi.notify import web as notify_web
 from toshi.notify.engine import Notifier
@@ -70,7 +73,15 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
 
 
 async def version(request: Request) -> Response:
-    return Response(orjson.dumps({"toshi": {"version": __version__}}), media_type="application/json")
+    body = {"orion": orion_info(), "toshi": {"version": __version__}}  # Orion-shaped for NGSI-v2 clients
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+def _tune_garbage_collector() -> None:
+    """Fewer, later cyclic-GC passes: a pass over a large heap stalls every request in flight (tail
+    latency). Start-up objects are moved out of the collector's way for good."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
 
 
 def create_app(settings: Settings | None = None, store=None) -> Starlette:
@@ -88,6 +99,7 @@ def create_app(settings: Settings | None = None, store=None) -> Starlette:
         await registry.load()
         await services.notifier.start()
         pruning = asyncio.create_task(keep_pruning(store, settings.history_retention))
+        _tune_garbage_collector()
         yield
         pruning.cancel()
         await services.notifier.stop()
@@ -99,7 +111,7 @@ def create_app(settings: Settings | None = None, store=None) -> Starlette:
     app = Starlette(
         routes=[Route("/version", version), *ngsild_routes(), *context_routes(resolver, registry),
                 *live.routes(), *notify_web.routes(), *subscription_routes(),
-                *temporal_web.routes()],
+                *temporal_web.routes(), *ngsiv2_routes()],
         exception_handlers={NgsiError: ngsi_error, HTTPException: http_error, Exception: unexpected_error},
         lifespan=lifespan,
     )
