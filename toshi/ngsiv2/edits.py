@@ -1,0 +1,165 @@
+"""Edit functions for the one write path (toshi.core.write.Writer) with Orion's semantics.
+
+Each `*_edit` returns an `Edit`: a function of the entity's current state that returns its new state,
+or `(state, detail)`. Where Orion's rules match NGSI-LD's, toshi.core.entity does the work; the rest
+is here: attribute updates keep the metadata the request does not mention (Orion's default),
+strict append, replace-all-attributes, attribute value updates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from toshi.core import entity as ops
+from toshi.ngsiv2.errors import ATTRIBUTE_NOT_FOUND, not_found, unprocessable
+from toshi.ngsiv2.mapping import parse_attribute, v2_type
+
+KEPT_METADATA = ("unitCode", "observedAt", "v2ObservedAs")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which entity a request addresses: its id, optionally its (expanded) type and service paths."""
+
+    entity_id: str
+    type_iri: str | None = None
+    in_path: Callable[[dict], bool] | None = None
+
+    def check(self, before: dict | None) -> dict:
+        """The entity, if it exists and matches the type and service path, else 404 NotFound."""
+        if before is None or (self.type_iri is not None and self.type_iri not in before["type"]):
+            raise not_found()
+        if self.in_path is not None and not self.in_path(before):
+            raise not_found()
+        return before
+
+
+def create_edit(parsed: dict, now: str):
+    return lambda before: ops.create(before, parsed, now)
+
+
+def upsert_edit(parsed: dict, now: str, *, strict: bool = False):
+    """Create, or (existing entity) append its attributes: POST /v2/entities?options=upsert, op append."""
+    def edit(before):
+        if before is None:
+            return ops.new_entity(parsed, now)
+        if parsed["type"][0] not in before["type"]:
+            raise unprocessable(f"entity {parsed['id']} exists with another type")
+        return _append(before, parsed["attrs"], now, strict)
+    return edit
+
+
+def append_edit(target: Target, attrs: dict, now: str, *, strict: bool = False):
+    """POST /v2/entities/{id}/attrs: update or add; `strict` (options=append): only add."""
+    return lambda before: _append(target.check(before), attrs, now, strict)
+
+
+def _append(before: dict, attrs: dict, now: str, strict: bool) -> tuple[dict, dict]:
+    existing = [name for name in attrs if name in before["attrs"]]
+    after = touched(before, now)
+    for name, instances in attrs.items():
+        if not (strict and name in existing):
+            put_attribute(after, name, instances[0], now)
+    return after, {"existing": existing if strict else []}
+
+
+def update_edit(target: Target, attrs: dict, now: str):
+    """PATCH /v2/entities/{id}/attrs: update the attributes that exist; report the others."""
+    def edit(before):
+        before = target.check(before)
+        after = touched(before, now)
+        missing = []
+        for name, instances in attrs.items():
+            if name in before["attrs"]:
+                put_attribute(after, name, instances[0], now)
+            else:
+                missing.append(name)
+        return after, {"missing": missing}
+    return edit
+
+
+def replace_attrs_edit(target: Target, attrs: dict, now: str):
+    """PUT /v2/entities/{id}/attrs: all attributes replaced by the request's."""
+    def edit(before):
+        after = touched(target.check(before), now)
+        after["attrs"] = {name: instances for name, instances in attrs.items()}
+        return after
+    return edit
+
+
+def replace_attribute_edit(target: Target, name: str, inst: dict, now: str):
+    """PUT /v2/entities/{id}/attrs/{attr}: the attribute must exist."""
+    def edit(before):
+        before = target.check(before)
+        if name not in before["attrs"]:
+            raise not_found(ATTRIBUTE_NOT_FOUND)
+        after = touched(before, now)
+        put_attribute(after, name, inst, now)
+        return after
+    return edit
+
+
+def set_value_edit(target: Target, name: str, value: Any, ctx, now: str):
+    """PUT /v2/entities/{id}/attrs/{attr}/value: new value, same type and metadata."""
+    def edit(before):
+        before = target.check(before)
+        if name not in before["attrs"]:
+            raise not_found(ATTRIBUTE_NOT_FOUND)
+        old = _default(before["attrs"][name]) or before["attrs"][name][0]
+        inst = parse_attribute({"type": v2_type(old), "value": value}, ctx, now)  # the type is kept
+        after = touched(before, now)
+        put_attribute(after, name, inst, now)
+        return after
+    return edit
+
+
+def delete_entity_edit(target: Target):
+    def edit(before):
+        target.check(before)
+        return None
+    return edit
+
+
+def delete_attrs_edit(target: Target, names: list[str], now: str):
+    """DELETE /v2/entities/{id}/attrs/{attr} (and op/update delete): every instance of each attribute."""
+    def edit(before):
+        after = target.check(before)
+        for name in names:
+            if name not in after["attrs"]:
+                raise not_found(ATTRIBUTE_NOT_FOUND)
+            after = ops.delete_attribute(after, name, now, target.entity_id, delete_all=True)
+        return after
+    return edit
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+def touched(before: dict, now: str) -> dict:
+    return {**before, "attrs": dict(before["attrs"]), "modifiedAt": now}
+
+
+def put_attribute(after: dict, name: str, inst: dict, now: str) -> None:
+    """Set the default instance of `name`, keeping metadata the new one does not give (as Orion)."""
+    current = after["attrs"].get(name) or []
+    old = _default(current)
+    if old is not None:
+        inst = _with_old_metadata(inst, old)
+        inst["createdAt"] = old.get("createdAt", now)
+    after["attrs"][name] = [i for i in current if "datasetId" in i] + [inst]
+
+
+def _default(instances: list[dict]) -> dict | None:
+    return next((i for i in instances if "datasetId" not in i), None)
+
+
+def _with_old_metadata(inst: dict, old: dict) -> dict:
+    merged = dict(inst)
+    for key in KEPT_METADATA:
+        if key in old and key not in inst and not (key == "v2ObservedAs" and "observedAt" in inst):
+            merged[key] = old[key]
+    subs = {**(old.get("sub") or {}), **(inst.get("sub") or {})}
+    if subs:
+        merged["sub"] = subs
+    return merged

@@ -1,0 +1,229 @@
+"""/v2/entities endpoints (Orion manual, "Entities Operations")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from toshi.core.entity import now_iso
+from toshi.ngsiv2 import edits, headers, mapping
+from toshi.ngsiv2.errors import ATTRIBUTE_NOT_FOUND, V2Error, bad_request, not_found, unprocessable
+from toshi.ngsiv2.query import answer_query
+from toshi.ngsiv2.request import (
+    JSON,
+    TEXT,
+    accept,
+    ctx,
+    entity_query,
+    form_of,
+    json_response,
+    names_param,
+    options_of,
+    read_json,
+    read_raw,
+    services,
+    split_list,
+)
+
+READ_FORMS = {"keyValues", "values", "unique"}
+
+
+# -- the entity list ------------------------------------------------------------------------------
+
+async def list_entities(request: Request) -> Response:
+    accept(request)
+    params = request.query_params
+    if any(params.get(k) for k in ("georel", "geometry", "coords", "mq")):
+        raise V2Error(422, "NotSupportedQuery", "geo-queries and mq are not supported yet by this broker")
+    query = entity_query(ids=split_list(params.get("id")), id_pattern=params.get("idPattern"),
+                         types=split_list(params.get("type")), type_pattern=params.get("typePattern"),
+                         q=params.get("q"))
+    options = options_of(params, READ_FORMS | {"count"})
+    return await answer_query(request, query, options, names_param(params, "attrs"),
+                              names_param(params, "metadata"))
+
+
+async def create_entity(request: Request) -> Response:
+    tenant = headers.tenant_of(request)
+    options = options_of(request.query_params, {"upsert", "keyValues"})
+    data = await read_json(request)
+    now = now_iso()
+    parsed = mapping.parse_entity(data, ctx(), now, key_values="keyValues" in options,
+                                  scope=headers.write_scope(request))
+    edit = edits.upsert_edit(parsed, now) if "upsert" in options else edits.create_edit(parsed, now)
+    change = await services(request).writer.apply_one(tenant, parsed["id"], edit)
+    location = f"/v2/entities/{parsed['id']}?type={mapping.entity_type(parsed, ctx())}"
+    return Response(status_code=201 if change.before is None else 204, headers={"Location": location})
+
+
+# -- one entity -----------------------------------------------------------------------------------
+
+def target_of(request: Request) -> edits.Target:
+    entity_id = mapping.check_name(request.path_params["entity_id"], "entity id")
+    type_name = request.query_params.get("type")
+    type_iri = ctx().expand_term(mapping.check_name(type_name, "entity type")) if type_name else None
+    return edits.Target(entity_id, type_iri, headers.query_filter(request))
+
+
+async def found_entity(request: Request) -> dict:
+    target = target_of(request)
+    tenant = headers.tenant_of(request)
+    return target.check(await services(request).store.get_entity(tenant, target.entity_id))
+
+
+async def retrieve_entity(request: Request) -> Response:
+    return await _entity_response(request, with_id=True)
+
+
+async def retrieve_attrs(request: Request) -> Response:
+    return await _entity_response(request, with_id=False)
+
+
+async def _entity_response(request: Request, *, with_id: bool) -> Response:
+    accept(request)
+    params = request.query_params
+    form = form_of(options_of(params, READ_FORMS))
+    entity = await found_entity(request)
+    body = mapping.render_entity(entity, ctx(), form="values" if form == "unique" else form,
+                                 attrs=names_param(params, "attrs"), metadata=names_param(params, "metadata"),
+                                 with_id=with_id)
+    if form == "unique":
+        body = _unique(body)
+    return json_response(body)
+
+
+def _unique(values: list) -> list:
+    seen: list = []
+    for value in values:
+        if value not in seen:
+            seen.append(value)
+    return seen
+
+
+async def delete_entity(request: Request) -> Response:
+    target = target_of(request)
+    await _write(request, target, edits.delete_entity_edit(target))
+    return no_content()
+
+
+async def append_attrs(request: Request) -> Response:
+    target = target_of(request)
+    options = options_of(request.query_params, {"append", "keyValues"})
+    attrs = await _attrs_body(request, options)
+    change = await _write(request, target, edits.append_edit(target, attrs, now_iso(),
+                                                             strict="append" in options))
+    if change.detail["existing"]:
+        raise unprocessable("one or more of the attributes in the request already exist: "
+                            f"{target.entity_id} - [ {_names(change.detail['existing'])} ]")
+    return no_content()
+
+
+async def update_attrs(request: Request) -> Response:
+    target = target_of(request)
+    attrs = await _attrs_body(request, options_of(request.query_params, {"keyValues"}))
+    change = await _write(request, target, edits.update_edit(target, attrs, now_iso()))
+    if change.detail["missing"]:
+        raise unprocessable("one or more of the attributes in the request do not exist: "
+                            f"{target.entity_id} - [ {_names(change.detail['missing'])} ]")
+    return no_content()
+
+
+async def replace_attrs(request: Request) -> Response:
+    target = target_of(request)
+    attrs = await _attrs_body(request, options_of(request.query_params, {"keyValues"}))
+    await _write(request, target, edits.replace_attrs_edit(target, attrs, now_iso()))
+    return no_content()
+
+
+async def _attrs_body(request: Request, options: set[str]) -> dict:
+    data = await read_json(request)
+    return mapping.parse_attrs(data, ctx(), now_iso(), key_values="keyValues" in options)
+
+
+def _names(iris: list[str]) -> str:
+    return ", ".join(ctx().compact_iri(iri) for iri in iris)
+
+
+# -- one attribute --------------------------------------------------------------------------------
+
+def _attr_iri(request: Request) -> str:
+    return ctx().expand_term(request.path_params["attr_name"])
+
+
+async def _found_attribute(request: Request) -> dict:
+    entity = await found_entity(request)
+    instances = entity["attrs"].get(_attr_iri(request))
+    if not instances:
+        raise not_found(ATTRIBUTE_NOT_FOUND)
+    return mapping.main_instance(instances)
+
+
+async def retrieve_attribute(request: Request) -> Response:
+    accept(request)
+    inst = await _found_attribute(request)
+    return json_response(mapping.render_attribute(inst, ctx(), names_param(request.query_params, "metadata")))
+
+
+async def replace_attribute(request: Request) -> Response:
+    target = target_of(request)
+    now = now_iso()
+    inst = mapping.parse_attribute(await read_json(request), ctx(), now)
+    await _write(request, target, edits.replace_attribute_edit(target, _attr_iri(request), inst, now))
+    return no_content()
+
+
+async def delete_attribute(request: Request) -> Response:
+    target = target_of(request)
+    await _write(request, target, edits.delete_attrs_edit(target, [_attr_iri(request)], now_iso()))
+    return no_content()
+
+
+async def retrieve_value(request: Request) -> Response:
+    value = mapping.v2_value(await _found_attribute(request), ctx())
+    media = accept(request, (JSON, TEXT)) if isinstance(value, (dict, list)) else accept(request, (TEXT,))
+    return Response(orjson.dumps(value), media_type=media)
+
+
+async def replace_value(request: Request) -> Response:
+    target = target_of(request)
+    raw = await read_raw(request, (JSON, TEXT))
+    is_text = request.headers.get("content-type", "").lower().startswith(TEXT)
+    value = _text_value(raw) if is_text else _json_value(raw)
+    await _write(request, target, edits.set_value_edit(target, _attr_iri(request), value, ctx(), now_iso()))
+    return no_content()
+
+
+def _json_value(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise V2Error(400, "ParseError", "Errors found in incoming JSON buffer") from None
+
+
+def _text_value(raw: bytes) -> Any:
+    """Orion's text/plain rules: "quoted" string, true / false, null, else a number."""
+    text = raw.decode("utf-8", "replace").strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return text[1:-1]
+    if text in ("true", "false"):
+        return text == "true"
+    if text == "null":
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        raise bad_request("attribute value type not recognized") from None
+    return int(text) if text.lstrip("-").isdigit() else number
+
+
+# -- shared ---------------------------------------------------------------------------------------
+
+async def _write(request: Request, target: edits.Target, edit):
+    return await services(request).writer.apply_one(headers.tenant_of(request), target.entity_id, edit)
+
+
+def no_content() -> Response:
+    return Response(status_code=204)

@@ -1,0 +1,74 @@
+"""Answering a v2 entity query (GET /v2/entities, POST /v2/op/query): service path, paging,
+orderBy, count and the output forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from toshi.ngsiv2 import headers, mapping
+from toshi.ngsiv2.request import EVERYTHING, ctx, form_of, json_response, paging, services
+from toshi.query.planner import EntityQuery
+
+COUNT_HEADER = "Fiware-Total-Count"
+
+
+async def answer_query(request: Request, query: EntityQuery, options: set[str], attrs: list[str] | None,
+                       metadata: list[str] | None) -> Response:
+    limit, offset = paging(request.query_params)
+    in_path = headers.query_filter(request)
+    if in_path is not None:
+        query.extra.append(in_path)
+    order = request.query_params.get("orderBy")
+    query.count = "count" in options
+    if order:
+        query.limit, query.offset = EVERYTHING, 0
+    else:
+        query.limit, query.offset = limit, offset
+    found, total = await services(request).store.query_entities(headers.tenant_of(request), query)
+    if order:
+        found = ordered(found, order)[offset:offset + limit]
+    form = form_of(options)
+    rendered = [mapping.render_entity(e, ctx(), form="values" if form == "unique" else form,
+                                      attrs=attrs, metadata=metadata) for e in found]
+    if form == "unique":
+        rendered = [row for n, row in enumerate(rendered) if row not in rendered[:n]]
+    extra = {COUNT_HEADER: str(total)} if total is not None else None
+    return json_response(rendered, extra=extra)
+
+
+def ordered(entities: list[dict], order: str) -> list[dict]:
+    """`orderBy`: comma-separated id / type / dateCreated / dateModified / attributes, `!` = descending."""
+    result = list(entities)
+    for key in reversed([k.strip() for k in order.split(",") if k.strip()]):
+        name = key.lstrip("!")
+        result.sort(key=lambda e, n=name: _sort_key(e, n), reverse=key.startswith("!"))
+    return result
+
+
+def _sort_key(entity: dict, name: str) -> tuple[int, Any]:
+    if name == "id":
+        return _ranked(entity["id"])
+    if name == "type":
+        return _ranked(mapping.entity_type(entity, ctx()))
+    if name in ("dateCreated", "dateModified"):
+        return _ranked(entity.get("createdAt" if name == "dateCreated" else "modifiedAt"))
+    instances = entity["attrs"].get(ctx().expand_term(name))
+    if not instances:
+        return (0, 0)
+    return _ranked(mapping.v2_value(mapping.main_instance(instances), ctx()))
+
+
+def _ranked(value: Any) -> tuple[int, Any]:
+    """A sort key comparable across JSON types: missing/null < numbers < strings < booleans < others."""
+    if value is None:
+        return (0, 0)
+    if isinstance(value, bool):
+        return (3, value)
+    if isinstance(value, (int, float)):
+        return (1, value)
+    if isinstance(value, str):
+        return (2, value)
+    return (4, str(value))

@@ -1,0 +1,163 @@
+"""Request plumbing for /v2: bodies, options, paging, Accept, and the EntityQuery of a v2 query."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import orjson
+from starlette.datastructures import QueryParams
+from starlette.requests import Request
+
+from toshi.jsonld.context import core_context
+from toshi.ngsild.http import check_depth
+from toshi.ngsiv2.errors import V2Error, bad_request
+from toshi.ngsiv2.q import parse_v2_q
+from toshi.query.planner import EntityQuery
+from toshi.query.regex import compile_pattern
+from toshi.query.typeexpr import AnyOf, TypeName
+
+JSON = "application/json"
+TEXT = "text/plain"
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 1000
+EVERYTHING = 10**9  # a limit that never cuts a page (in-memory ordering, /v2/types)
+
+
+def ctx():
+    """v2 names are terms of the NGSI-LD core context (so v2 `temperature` is LD `temperature`)."""
+    return core_context()
+
+
+def services(request: Request):
+    return request.app.state.toshi
+
+
+async def read_json(request: Request) -> object:
+    raw = await read_raw(request, (JSON,))
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise V2Error(400, "ParseError", "Errors found in incoming JSON buffer") from None
+    check_depth(data, services(request).settings.max_nesting + 8)
+    return data
+
+
+async def read_raw(request: Request, allowed: tuple[str, ...]) -> bytes:
+    """The body, checked as Orion does: 411 when empty, 413 when too large, 415 for other media."""
+    declared = request.headers.get("content-length")
+    limit = services(request).settings.max_body_bytes
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise _too_large(int(declared), limit)
+    raw = await request.body()
+    if not raw:
+        raise V2Error(411, "ContentLengthRequired", "Zero/No Content-Length in PUT/POST/PATCH request")
+    if len(raw) > limit:
+        raise _too_large(len(raw), limit)
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media not in allowed:
+        raise V2Error(415, "UnsupportedMediaType", f"not supported content type: {media or '(none)'}")
+    return raw
+
+
+def _too_large(size: int, limit: int) -> V2Error:
+    return V2Error(413, "RequestEntityTooLarge", f"payload size: {size}, max size supported: {limit}")
+
+
+def accept(request: Request, offered: tuple[str, ...] = (JSON,)) -> str:
+    """The response media type for the Accept header (the first offered one it allows), else 406."""
+    header = request.headers.get("accept", "")
+    if not header:
+        return offered[0]
+    wanted = [item.split(";", 1)[0].strip().lower() for item in header.split(",")]
+    for media in wanted:
+        if media in ("*/*", "application/*"):
+            return offered[0]
+        if media == "text/*" and TEXT in offered:
+            return TEXT
+        if media in offered:
+            return media
+    raise V2Error(406, "NotAcceptable", f"acceptable MIME types: {', '.join(offered)}")
+
+
+def options_of(params: QueryParams, allowed: set[str]) -> set[str]:
+    options = {o.strip() for raw in params.getlist("options") for o in raw.split(",") if o.strip()}
+    if options - allowed:
+        raise bad_request("Invalid value for URI param /options/")
+    if len(options & {"keyValues", "values", "unique"}) > 1:
+        raise bad_request("Invalid value for URI param /options/")
+    return options
+
+
+def form_of(options: set[str]) -> str:
+    for form in ("keyValues", "values", "unique"):
+        if form in options:
+            return form
+    return "normalized"
+
+
+def names_param(params: QueryParams, key: str) -> list[str] | None:
+    raw = params.get(key)
+    if raw is None:
+        return None
+    return [n.strip() for n in raw.split(",") if n.strip()]
+
+
+def paging(params: QueryParams) -> tuple[int, int]:
+    limit = _number(params, "limit", DEFAULT_LIMIT)
+    offset = _number(params, "offset", 0)
+    if limit == 0:
+        raise bad_request("Bad pagination limit: /0/ [a value of ZERO is unacceptable]")
+    if limit > MAX_LIMIT:
+        raise bad_request(f"Bad pagination limit: /{limit}/ [max: {MAX_LIMIT}]")
+    return limit, offset
+
+
+def _number(params: QueryParams, key: str, default: int) -> int:
+    raw = params.get(key)
+    if raw is None:
+        return default
+    if not raw.isdigit():
+        raise bad_request(f"Bad pagination {key}: /{raw}/ [must be a decimal number]")
+    return int(raw)
+
+
+def entity_query(*, ids: list[str] | None = None, id_pattern: str | None = None,
+                 types: list[str] | None = None, type_pattern: str | None = None, q: str | None = None,
+                 attrs_filter: list[str] | None = None) -> EntityQuery:
+    """The EntityQuery for one v2 entity selector (id / idPattern x type / typePattern) and a q."""
+    if ids is not None and id_pattern is not None:
+        raise bad_request("Incompatible parameters: id, IdPattern")
+    if types is not None and type_pattern is not None:
+        raise bad_request("Incompatible parameters: type, typePattern")
+    context = ctx()
+    query = EntityQuery(ids=ids, id_pattern=id_pattern)
+    if id_pattern is not None:
+        compile_pattern(id_pattern)
+    if types is not None:
+        query.types = AnyOf(tuple(TypeName(context.expand_term(t)) for t in types))
+    if type_pattern is not None:
+        query.extra.append(type_pattern_filter(type_pattern))
+    if q is not None:
+        query.q = parse_v2_q(q, context.expand_term)
+    return query
+
+
+def type_pattern_filter(pattern: str) -> Callable[[dict], bool]:
+    compiled = compile_pattern(pattern)
+    compact = ctx().compact_iri
+    return lambda entity: any(compiled.search(compact(t)) for t in entity["type"])
+
+
+def split_list(raw: str | None) -> list[str] | None:
+    if raw is None:
+        return None
+    items = [item.strip() for item in raw.split(",") if item.strip()]
+    if not items:
+        raise bad_request("Empty list in URI param")
+    return items
+
+
+def json_response(body: object, status: int = 200, extra: dict[str, str] | None = None):
+    from starlette.responses import Response
+
+    return Response(orjson.dumps(body), status_code=status, media_type=JSON, headers=extra)

@@ -1,0 +1,30 @@
+"""The Orion-shaped part of GET /version, so NGSI-v2 clients that probe the broker find what they expect."""
+
+from __future__ import annotations
+
+import platform
+import time
+
+from toshi import __version__
+
+ORION_API_VERSION = "3.10.1"  # the Orion release whose NGSI-v2 behaviour Toshi follows
+_STARTED = time.monotonic()
+
+
+def orion_info() -> dict:
+    up = int(time.monotonic() - _STARTED)
+    days, rest = divmod(up, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return {
+        "version": ORION_API_VERSION,
+        "uptime": f"{days} d, {hours} h, {minutes} m, {seconds} s",
+        "git_hash": "nogitversion",
+        "compile_time": "nodate",
+        "compiled_by": "toshi",
+        "compiled_in": "toshi",
+        "release_date": "nodate",
+        "machine": platform.machine(),
+        "doc": "https://fiware-orion.rtfd.io/",
+        "libversions": {"toshi": __version__},
+    }
