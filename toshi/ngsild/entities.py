@@ -41,13 +41,14 @@ async def create_entity(request: Request) -> Response:
 
 async def retrieve_entity(request: Request) -> Response:
     tenant = await http.existing_tenant(request)
-    entity_id = _entity_id(request)
+    entity_id = request.path_params["entity_id"]
     media = http.negotiate(request, OUTPUT_MEDIA)
     ctx = await http.context_for(request)
     params = request.query_params
     output = output_of(params, ctx, options_of(params, READ_OPTIONS))
     found = await _services(request).store.get_entity(tenant, entity_id)
     if found is None:
+        _entity_id(request)  # a malformed id is a bad request; entities made through NGSI-v2 may have any id
         raise ResourceNotFound(f"Entity {entity_id} not found")
     content = _rendered(request, found, ctx, output, media)
     return await http.bytes_response(request, content, media=media, ctx=ctx)
