@@ -158,3 +158,13 @@ def test_post_query(town):
     assert response.headers["NGSILD-Results-Count"] == "6"
     assert set(response.json()[0]) == {"id", "type", "level"}
     assert town.post("/ngsi-ld/v1/entityOperations/query", json={"entities": []}).status_code == 400
+
+
+def test_pagination_links(town):
+    first = query(town, type="WaterLevelObserved", limit=5)
+    assert 'rel="next"' in first.headers["link"] and "offset=5" in first.headers["link"]
+    assert 'rel="prev"' not in first.headers["link"]
+    assert "json-ld#context" in first.headers["link"]
+    last = query(town, type="WaterLevelObserved", limit=5, offset=10, count="true")
+    assert 'rel="prev"' in last.headers["link"] and "offset=5" in last.headers["link"]
+    assert 'rel="next"' not in last.headers["link"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
@@ -80,12 +82,31 @@ async def answer_query(request: Request, tenant: str, query, output, media: str,
     store = _services(request).store
     found, total = await store.query_entities(tenant, query)
     headers = {} if total is None else {"NGSILD-Results-Count": str(total)}
+    if request.method == "GET":
+        headers.update(_page_links(request, query, len(found), total))
     if media == http.GEO_JSON:
         features = [render_geojson(e, ctx, **_geo_args(output)) for e in found]
         collection = render_feature_collection(features)
         return await http.json_response(request, collection, media=media, ctx=ctx, headers=headers)
     content = b"[" + b",".join(_rendered(request, e, ctx, output, media) for e in found) + b"]"
     return await http.bytes_response(request, content, media=media, ctx=ctx, headers=headers)
+
+
+def _page_links(request: Request, query, returned: int, total: int | None) -> dict[str, str]:
+    """`Link` header with rel="prev"/"next" pages (NGSI-LD clause 5.5.9), when there are such pages."""
+    links = []
+    if query.offset > 0:
+        links.append((max(0, query.offset - query.limit), "prev"))
+    if query.limit and returned == query.limit and (total is None or query.offset + query.limit < total):
+        links.append((query.offset + query.limit, "next"))
+    if not links:
+        return {}
+    params = dict(request.query_params)
+    parts = []
+    for offset, rel in links:
+        params["offset"] = str(offset)
+        parts.append(f'<{request.url.path}?{urlencode(params)}>; rel="{rel}"; type="application/json"')
+    return {"Link": ", ".join(parts)}
 
 
 async def replace_entity(request: Request) -> Response:

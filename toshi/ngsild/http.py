@@ -170,7 +170,7 @@ async def json_response(request: Request, data: Any, *, status: int = 200, media
             data = with_context(data, ctx.source)
         else:
             url = ctx.link_url or await request.app.state.toshi.resolver.link_url(ctx)
-            headers["Link"] = f"<{url}>; {LINK_REL}"
+            _add_link(headers, f"<{url}>; {LINK_REL}")
     return Response(orjson.dumps(data), status_code=status, media_type=media, headers=headers)
 
 
@@ -180,8 +180,12 @@ async def bytes_response(request: Request, content: bytes, *, status: int = 200,
     headers = dict(headers or {})
     if ctx is not None and media != LD_JSON:
         url = ctx.link_url or await request.app.state.toshi.resolver.link_url(ctx)
-        headers["Link"] = f"<{url}>; {LINK_REL}"
+        _add_link(headers, f"<{url}>; {LINK_REL}")
     return Response(content, status_code=status, media_type=media, headers=headers)
+
+
+def _add_link(headers: dict[str, str], link: str) -> None:
+    headers["Link"] = f"{headers['Link']}, {link}" if headers.get("Link") else link
 
 
 def with_context(data: Any, context: Any) -> Any:
