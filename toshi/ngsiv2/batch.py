@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from toshi.core.entity import now_iso
-from toshi.ngsiv2 import edits, headers, mapping
+from toshi.ngsiv2 import edits, geo, headers, mapping
 from toshi.ngsiv2.errors import V2Error, as_v2, bad_request
 from toshi.ngsiv2.query import answer_query
 from toshi.ngsiv2.request import ctx, entity_query, options_of, read_json, services
@@ -30,6 +30,26 @@ async def op_update(request: Request) -> Response:
     outcomes = await services(request).writer.apply(tenant, batch)
     _report(outcomes)
     return Response(status_code=204)
+
+
+async def op_notify(request: Request) -> Response:
+    """POST /v2/op/notify: a notification payload, persisted as op/update `append` would (Orion)."""
+    tenant = headers.tenant_of(request)
+    key_values = "keyValues" in options_of(request.query_params, {"keyValues"})
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise bad_request("Invalid JSON type for the request payload: it must be an object")
+    if not isinstance(body.get("subscriptionId"), str):
+        raise bad_request("/subscriptionId/ must be a JSON String")
+    data = body.get("data")
+    if not isinstance(data, list):
+        raise bad_request("/data/ must be a JSON Array")
+    if data:
+        now = now_iso()
+        outcomes = await services(request).writer.apply(
+            tenant, [_edit(request, "append", entity, now, key_values) for entity in data])
+        _report(outcomes)
+    return Response(status_code=200)
 
 
 def _edit(request: Request, action: str, data: object, now: str, key_values: bool):
@@ -79,9 +99,7 @@ async def op_query(request: Request) -> Response:
     expression = body.get("expression") or {}
     if not isinstance(expression, dict):
         raise bad_request("expression must be a JSON object")
-    if any(k in expression for k in ("georel", "geometry", "coords", "mq")):
-        raise V2Error(422, "NotSupportedQuery", "geo-queries and mq are not supported yet by this broker")
-    query = entity_query(q=expression.get("q"))
+    query = entity_query(q=expression.get("q"), mq=expression.get("mq"), geo=geo.from_expression(expression))
     selectors = [_selector(item) for item in _list(body, "entities")]
     if selectors:
         query.extra.append(lambda entity: any(s.matches(entity) for s in selectors))

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from toshi.core.entity import now_iso
-from toshi.ngsiv2 import edits, headers, mapping
+from toshi.ngsiv2 import edits, forwarding, geo, headers, mapping
 from toshi.ngsiv2.errors import ATTRIBUTE_NOT_FOUND, V2Error, bad_request, not_found, unprocessable
 from toshi.ngsiv2.query import answer_query
 from toshi.ngsiv2.request import (
@@ -36,11 +36,10 @@ READ_FORMS = {"keyValues", "values", "unique"}
 async def list_entities(request: Request) -> Response:
     accept(request)
     params = request.query_params
-    if any(params.get(k) for k in ("georel", "geometry", "coords", "mq")):
-        raise V2Error(422, "NotSupportedQuery", "geo-queries and mq are not supported yet by this broker")
     query = entity_query(ids=split_list(params.get("id")), id_pattern=params.get("idPattern"),
                          types=split_list(params.get("type")), type_pattern=params.get("typePattern"),
-                         q=params.get("q"))
+                         q=params.get("q"), mq=params.get("mq"),
+                         geo=geo.from_url(params.get("georel"), params.get("geometry"), params.get("coords")))
     options = options_of(params, READ_FORMS | {"count"})
     return await answer_query(request, query, options, names_param(params, "attrs"),
                               names_param(params, "metadata"))
@@ -74,6 +73,21 @@ async def found_entity(request: Request) -> dict:
     return target.check(await services(request).store.get_entity(tenant, target.entity_id))
 
 
+async def _entity_with_provided(request: Request) -> dict:
+    """The entity, with the attributes context providers add (registrations); 404 if neither has it."""
+    target = target_of(request)
+    local = await services(request).store.get_entity(headers.tenant_of(request), target.entity_id)
+    try:
+        local = target.check(local)
+    except V2Error:
+        local = None
+    entity = await forwarding.with_provided(request, local, target.entity_id,
+                                            names_param(request.query_params, "attrs"))
+    if entity is None:
+        raise not_found()
+    return entity
+
+
 async def retrieve_entity(request: Request) -> Response:
     return await _entity_response(request, with_id=True)
 
@@ -86,7 +100,7 @@ async def _entity_response(request: Request, *, with_id: bool) -> Response:
     accept(request)
     params = request.query_params
     form = form_of(options_of(params, READ_FORMS))
-    entity = await found_entity(request)
+    entity = await _entity_with_provided(request)
     body = mapping.render_entity(entity, ctx(), form="values" if form == "unique" else form,
                                  attrs=names_param(params, "attrs"), metadata=names_param(params, "metadata"),
                                  with_id=with_id)
@@ -112,7 +126,9 @@ async def delete_entity(request: Request) -> Response:
 async def append_attrs(request: Request) -> Response:
     target = target_of(request)
     options = options_of(request.query_params, {"append", "keyValues"})
-    attrs = await _attrs_body(request, options)
+    attrs = await _attrs_body(request, options, target, "append")
+    if attrs is None:
+        return no_content()
     change = await _write(request, target, edits.append_edit(target, attrs, now_iso(),
                                                              strict="append" in options))
     if change.detail["existing"]:
@@ -123,7 +139,9 @@ async def append_attrs(request: Request) -> Response:
 
 async def update_attrs(request: Request) -> Response:
     target = target_of(request)
-    attrs = await _attrs_body(request, options_of(request.query_params, {"keyValues"}))
+    attrs = await _attrs_body(request, options_of(request.query_params, {"keyValues"}), target, "update")
+    if attrs is None:
+        return no_content()
     change = await _write(request, target, edits.update_edit(target, attrs, now_iso()))
     if change.detail["missing"]:
         raise unprocessable("one or more of the attributes in the request do not exist: "
@@ -138,9 +156,21 @@ async def replace_attrs(request: Request) -> Response:
     return no_content()
 
 
-async def _attrs_body(request: Request, options: set[str]) -> dict:
+async def _attrs_body(request: Request, options: set[str], target: edits.Target | None = None,
+                      forward: str | None = None) -> dict | None:
+    """The parsed attributes of the body; with `forward` (an op/update actionType), those that
+    registrations own go to their providers first, and None means nothing is left to write locally."""
     data = await read_json(request)
-    return mapping.parse_attrs(data, ctx(), now_iso(), key_values="keyValues" in options)
+    key_values = "keyValues" in options
+    if forward is not None and target is not None:
+        local = await services(request).store.get_entity(headers.tenant_of(request), target.entity_id)
+        data, forwarded = await forwarding.forward_update(request, local, target.entity_id, data, forward,
+                                                          key_values)
+        if isinstance(data, dict) and not data:
+            if not forwarded:
+                raise not_found()
+            return None
+    return mapping.parse_attrs(data, ctx(), now_iso(), key_values=key_values)
 
 
 def _names(iris: list[str]) -> str:

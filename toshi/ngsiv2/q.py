@@ -29,25 +29,38 @@ _NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 MAX_LENGTH = 4000
 
 
-def parse_v2_q(text: str, expand: Callable[[str], str]) -> QNode:
+def parse_v2_q(text: str, expand: Callable[[str], str], *, metadata: bool = False) -> QNode:
+    """`q` (paths into attribute values) or, with `metadata`, `mq` (paths into metadata)."""
+    name = "mq" if metadata else "q"
     if not text.strip():
-        raise bad_request("Empty q")
+        raise bad_request(f"Empty {name}")
     if len(text) > MAX_LENGTH:
-        raise bad_request(f"q is too long (at most {MAX_LENGTH} characters)")
-    nodes = [_statement(s, expand) for s in _split(text, ";") if s.strip()]
+        raise bad_request(f"{name} is too long (at most {MAX_LENGTH} characters)")
+    make_path = _metadata_path if metadata else _path
+    nodes = [_statement(s, expand, make_path) for s in _split(text, ";") if s.strip()]
     if not nodes:
-        raise bad_request("Empty q")
+        raise bad_request(f"Empty {name}")
     return nodes[0] if len(nodes) == 1 else And(tuple(nodes))
 
 
-def _statement(text: str, expand: Callable[[str], str]) -> QNode:
+def parse_v2_mq(text: str, expand: Callable[[str], str]) -> QNode:
+    """The metadata query `mq`: `attr.metadata[.key...]` with the operators of q.
+
+    Metadata map as in the v2 mapping: `unitCode` -> the instance's unitCode, `TimeInstant` /
+    `observedAt` -> observedAt, `dateCreated` / `dateModified` -> createdAt / modifiedAt, any other
+    metadata -> the sub-property of that name (further tokens select keys inside its value)."""
+    return parse_v2_q(text, expand, metadata=True)
+
+
+def _statement(text: str, expand: Callable[[str], str], make_path=None) -> QNode:
+    make_path = make_path or _path
     text = text.strip()
     found = _operator(text)
     if found is None:
         negated = text.startswith("!")
-        return Exists(_path(text[1:] if negated else text, expand), negated=negated)
+        return Exists(make_path(text[1:] if negated else text, expand), negated=negated)
     at, op = found
-    path = _path(text[:at], expand)
+    path = make_path(text[:at], expand)
     raw = text[at + len(op):].strip()
     if not raw:
         raise bad_request(f"empty right-hand-side for q-item: {text}")
@@ -83,6 +96,22 @@ def _path(text: str, expand: Callable[[str], str]) -> Path:
     if not tokens or any(not t for t in tokens):
         raise bad_request(f"invalid attribute path in q: {text!r}")
     return Path(expand(tokens[0]), keys=tuple(tokens[1:]))
+
+
+METADATA_FIELDS = {"unitCode": "unitCode", "TimeInstant": "observedAt", "observedAt": "observedAt",
+                   "dateCreated": "createdAt", "dateModified": "modifiedAt"}
+
+
+def _metadata_path(text: str, expand: Callable[[str], str]) -> Path:
+    tokens = [_unquote(t) for t in _split(text.strip(), ".")]
+    if len(tokens) < 2 or any(not t for t in tokens):
+        raise bad_request(f"invalid metadata path in mq (attribute.metadata expected): {text!r}")
+    attr, name, keys = tokens[0], tokens[1], tuple(tokens[2:])
+    if name in METADATA_FIELDS:
+        if keys:
+            raise bad_request(f"metadata {name} has no keys to select in mq: {text!r}")
+        return Path(expand(attr), meta=METADATA_FIELDS[name])
+    return Path(expand(attr), subs=(expand(name),), keys=keys)
 
 
 def _literal(item: str) -> Literal:

@@ -8,7 +8,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from toshi.ngsiv2 import headers, mapping
+from toshi.ngsiv2 import forwarding, headers, mapping
+from toshi.ngsiv2.errors import bad_request
 from toshi.ngsiv2.request import EVERYTHING, ctx, form_of, json_response, paging, services
 from toshi.query.planner import EntityQuery
 
@@ -22,6 +23,8 @@ async def answer_query(request: Request, query: EntityQuery, options: set[str], 
     if in_path is not None:
         query.extra.append(in_path)
     order = request.query_params.get("orderBy")
+    if order and "geo:distance" in order and not getattr(query.geo, "is_near", False):
+        raise bad_request("orderBy=geo:distance can only be used with georel=near")
     query.count = "count" in options
     if order:
         query.limit, query.offset = EVERYTHING, 0
@@ -29,7 +32,8 @@ async def answer_query(request: Request, query: EntityQuery, options: set[str], 
         query.limit, query.offset = limit, offset
     found, total = await services(request).store.query_entities(headers.tenant_of(request), query)
     if order:
-        found = ordered(found, order)[offset:offset + limit]
+        found = ordered(found, order, query.geo)[offset:offset + limit]
+    found = await forwarding.augment_query(request, query, found, limit, attrs)
     form = form_of(options)
     rendered = [mapping.render_entity(e, ctx(), form="values" if form == "unique" else form,
                                       attrs=attrs, metadata=metadata) for e in found]
@@ -39,16 +43,19 @@ async def answer_query(request: Request, query: EntityQuery, options: set[str], 
     return json_response(rendered, extra=extra)
 
 
-def ordered(entities: list[dict], order: str) -> list[dict]:
-    """`orderBy`: comma-separated id / type / dateCreated / dateModified / attributes, `!` = descending."""
+def ordered(entities: list[dict], order: str, geo=None) -> list[dict]:
+    """`orderBy`: comma-separated id / type / dateCreated / dateModified / geo:distance / attributes,
+    `!` = descending."""
     result = list(entities)
     for key in reversed([k.strip() for k in order.split(",") if k.strip()]):
         name = key.lstrip("!")
-        result.sort(key=lambda e, n=name: _sort_key(e, n), reverse=key.startswith("!"))
+        result.sort(key=lambda e, n=name: _sort_key(e, n, geo), reverse=key.startswith("!"))
     return result
 
 
-def _sort_key(entity: dict, name: str) -> tuple[int, Any]:
+def _sort_key(entity: dict, name: str, geo=None) -> tuple[int, Any]:
+    if name == "geo:distance" and geo is not None:
+        return _ranked(geo.distance(entity))
     if name == "id":
         return _ranked(entity["id"])
     if name == "type":

@@ -81,9 +81,11 @@ def accept(request: Request, offered: tuple[str, ...] = (JSON,)) -> str:
 
 def options_of(params: QueryParams, allowed: set[str]) -> set[str]:
     options = {o.strip() for raw in params.getlist("options") for o in raw.split(",") if o.strip()}
+    if "keyValues" in allowed:
+        allowed = allowed | {"normalized"}  # the default form, named (Orion accepts it; FiLiP sends it)
     if options - allowed:
         raise bad_request("Invalid value for URI param /options/")
-    if len(options & {"keyValues", "values", "unique"}) > 1:
+    if len(options & {"keyValues", "values", "unique", "normalized"}) > 1:
         raise bad_request("Invalid value for URI param /options/")
     return options
 
@@ -123,8 +125,9 @@ def _number(params: QueryParams, key: str, default: int) -> int:
 
 def entity_query(*, ids: list[str] | None = None, id_pattern: str | None = None,
                  types: list[str] | None = None, type_pattern: str | None = None, q: str | None = None,
-                 attrs_filter: list[str] | None = None) -> EntityQuery:
-    """The EntityQuery for one v2 entity selector (id / idPattern x type / typePattern) and a q."""
+                 attrs_filter: list[str] | None = None, mq: str | None = None, geo=None) -> EntityQuery:
+    """The EntityQuery for one v2 entity selector (id / idPattern x type / typePattern), a q, an mq
+    and a geo filter (toshi.ngsiv2.geo.V2GeoFilter)."""
     if ids is not None and id_pattern is not None:
         raise bad_request("Incompatible parameters: id, IdPattern")
     if types is not None and type_pattern is not None:
@@ -139,6 +142,12 @@ def entity_query(*, ids: list[str] | None = None, id_pattern: str | None = None,
         query.extra.append(type_pattern_filter(type_pattern))
     if q is not None:
         query.q = parse_v2_q(q, context.expand_term)
+    if mq is not None:
+        from toshi.query.q import And
+
+        metadata_q = parse_v2_q(mq, context.expand_term, metadata=True)
+        query.q = metadata_q if query.q is None else And((query.q, metadata_q))
+    query.geo = geo
     return query
 
 

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 
-from toshi.ngsiv2 import batch, entities, types
+from toshi.ngsiv2 import batch, entities, registrations, subscriptions, types
 from toshi.ngsiv2.errors import ErrorBoundary
 from toshi.ngsiv2.request import json_response
 
@@ -38,7 +38,26 @@ def routes() -> list[BaseRoute]:
         ("/types/{type_name}", types.type_info, ["GET"]),
         ("/op/update", batch.op_update, ["POST"]),
         ("/op/query", batch.op_query, ["POST"]),
+        ("/op/notify", batch.op_notify, ["POST"]),
+        ("/registrations", registrations.list_registrations, ["GET"]),
+        ("/registrations", registrations.create_registration, ["POST"]),
+        ("/registrations/{registration_id}", registrations.retrieve_registration, ["GET"]),
+        ("/registrations/{registration_id}", registrations.update_registration, ["PATCH"]),
+        ("/registrations/{registration_id}", registrations.delete_registration, ["DELETE"]),
+        *subscriptions.route_table(),
     ]
     router = Router([Route(path, endpoint, methods=methods) for path, endpoint, methods in table],
                     redirect_slashes=False)
-    return [Route("/v2", entry_point, methods=["GET"]), Mount("/v2", app=ErrorBoundary(router))]
+    return [Route("/v2", entry_point, methods=["GET"]), Mount("/v2", app=ErrorBoundary(_no_trailing_slash(router)))]
+
+
+def _no_trailing_slash(app):
+    """`/v2/entities/` is `/v2/entities`, as in Orion (FiLiP, for one, sends the slash)."""
+    async def wrapped(scope, receive, send):
+        path = scope.get("path", "")
+        if len(path) > 1 and path.endswith("/") and scope["type"] == "http":
+            scope = {**scope, "path": path.rstrip("/") or "/"}
+            if "raw_path" in scope and scope["raw_path"]:
+                scope["raw_path"] = scope["raw_path"].rstrip(b"/") or b"/"
+        await app(scope, receive, send)
+    return wrapped

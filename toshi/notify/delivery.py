@@ -36,6 +36,7 @@ class Job:
     context: str | None = None     # @context URL for the Link header
     payload_context: object = None  # @context for application/ld+json bodies
     attempts: int = 0
+    response_code: int | None = None  # HTTP status of the last attempt (not persisted)
 
     def payload(self) -> str:
         return orjson.dumps({"endpoint": self.endpoint, "body": self.body, "context": self.context,

@@ -100,6 +100,13 @@ class Notifier:
         from toshi.subscriptions.matching import CompiledSubscription
 
         try:
+            if doc.get("api") == "v2":  # an NGSI-v2 subscription (toshi/ngsiv2/subscription_matching.py)
+                from toshi.ngsiv2.subscription_matching import CompiledV2Subscription
+
+                compiled = CompiledV2Subscription(doc)
+                compiled.since_seq = since_seq
+                self._subscriptions.setdefault(tenant, {})[doc["id"]] = compiled
+                return
             ctx = await self.resolver.resolve(doc.get("jsonldContext"))
             compiled = CompiledSubscription(doc, ctx)
             compiled.hosted_context_url = await self.resolver.link_url(ctx)  # inline contexts get a hosted URL
@@ -165,8 +172,9 @@ class Notifier:
 
     def _job(self, sub, tenant: str, entities: list[dict], nid: str) -> Job:
         body = sub.notification_body(entities, notification_id=nid, now=now_iso())
-        return Job(id=nid, tenant=tenant, subscription_id=sub.id,
-                   endpoint=sub.doc["notification"]["endpoint"], body=body,
+        job_endpoint = getattr(sub, "job_endpoint", None)  # v2: per-notification URL, headers, method
+        endpoint = job_endpoint(tenant, entities) if job_endpoint else sub.doc["notification"]["endpoint"]
+        return Job(id=nid, tenant=tenant, subscription_id=sub.id, endpoint=endpoint, body=body,
                    context=sub.context_url, payload_context=sub.ctx.source)
 
     # -- periodic (timeInterval) subscriptions --------------------------------------------------
@@ -208,6 +216,8 @@ class Notifier:
     def _delivered(self, job: Job, ok: bool, error: str | None) -> None:
         sub = self._subscriptions.get(job.tenant, {}).get(job.subscription_id)
         if sub is not None:
+            if hasattr(sub, "record_code"):
+                sub.record_code(job.response_code)
             sub.record_delivery(ok, now_iso(), error)
 
     async def flush_statistics(self) -> None:

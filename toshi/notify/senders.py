@@ -13,6 +13,8 @@ LINK_REL = 'rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+jso
 
 def notification_headers(job) -> tuple[dict[str, str], dict]:
     """Headers and body for a notification, with the @context where the Accept of the endpoint wants it."""
+    if job.endpoint.get("v2"):  # NGSI-v2: headers computed per notification (toshi.ngsiv2.subscription_matching)
+        return dict(job.endpoint.get("headers") or {}), job.body
     accept = job.endpoint.get("accept") or "application/json"
     body = job.body
     headers = {"Content-Type": accept}
@@ -25,6 +27,13 @@ def notification_headers(job) -> tuple[dict[str, str], dict]:
     for item in job.endpoint.get("receiverInfo") or []:
         headers[item["key"]] = item["value"]
     return headers, body
+
+
+def _encoded(job, body) -> bytes:
+    """The bytes sent: a raw custom payload as is (NGSI-v2 httpCustom.payload), else JSON."""
+    if job.endpoint.get("raw"):
+        return (body or "").encode() if isinstance(body, str) else b""
+    return orjson.dumps(body)
 
 
 class Senders:
@@ -52,8 +61,11 @@ class Senders:
                 timeout=aiohttp.ClientTimeout(total=self.settings.notify_timeout),
                 connector=aiohttp.TCPConnector(limit=200, limit_per_host=32), skip_auto_headers=("User-Agent",))
         headers, body = notification_headers(job)
-        async with self._http.post(job.endpoint["uri"], data=orjson.dumps(body), headers=headers) as response:
+        method = job.endpoint.get("method", "POST")
+        data = _encoded(job, body)
+        async with self._http.request(method, job.endpoint["uri"], data=data, headers=headers) as response:
             await response.read()
+            job.response_code = response.status
             if 200 <= response.status < 300:
                 return None
             return f"HTTP {response.status}"
@@ -66,10 +78,13 @@ class Senders:
         qos = int(info.get("MQTT-QoS", 0))
         headers, body = notification_headers(job)
         message = orjson.dumps({"metadata": headers, "body": body})
+        topic = unquote(uri.path.lstrip("/"))
+        if job.endpoint.get("v2"):  # NGSI-v2 publishes the notification itself to its own topic
+            message, topic, qos = _encoded(job, body), job.endpoint["topic"], job.endpoint.get("qos", 0)
         key = (uri.scheme, uri.hostname, uri.port or (8883 if uri.scheme == "mqtts" else 1883), uri.username)
         client = await self._mqtt_client(key, uri, aiomqtt)
         try:
-            await client.publish(unquote(uri.path.lstrip("/")), message, qos=qos,
+            await client.publish(topic, message, qos=qos,
                                  timeout=self.settings.notify_timeout)
         except Exception:
             await self._drop_mqtt(key)

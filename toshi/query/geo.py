@@ -53,6 +53,8 @@ _PREDICATES: dict[str, Callable[[BaseGeometry, BaseGeometry], bool]] = {
     "disjoint": lambda e, ref: shapely.disjoint(ref, e),
     "equals": lambda e, ref: shapely.equals(e, ref),
     "overlaps": lambda e, ref: shapely.overlaps(e, ref),
+    # NGSI-v2 `coveredBy` (not an NGSI-LD georel): within, the reference's border included
+    "coveredBy": lambda e, ref: shapely.covers(ref, e),
 }
 
 
@@ -207,13 +209,15 @@ class GeoQuery:
         return {"georel": self.georel, "geometry": self.geometry["type"],
                 "coordinates": self.geometry["coordinates"], "geoproperty": self.geoproperty}
 
-    def matches(self, entity: dict) -> bool:
-        """True if any instance of the entity's geoproperty satisfies the query."""
-        return any(self._matches_geometry(g) for g in _entity_geometries(entity, self.geoproperty))
+    def matches(self, entity: dict, geoproperty: str | None = None) -> bool:
+        """True if any instance of the entity's geoproperty (or of `geoproperty`) satisfies the query."""
+        return any(self._matches_geometry(g)
+                   for g in _entity_geometries(entity, geoproperty or self.geoproperty))
 
-    def distance(self, entity: dict) -> float | None:
+    def distance(self, entity: dict, geoproperty: str | None = None) -> float | None:
         """Metres from the reference geometry to the closest geoproperty instance; None if it has none."""
-        distances = [_distance_m(self.shape, g) for g in _entity_geometries(entity, self.geoproperty)]
+        distances = [_distance_m(self.shape, g)
+                     for g in _entity_geometries(entity, geoproperty or self.geoproperty)]
         return min(distances, default=None)
 
     def search_bbox(self) -> Bbox | None:

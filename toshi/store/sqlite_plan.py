@@ -111,7 +111,12 @@ def _add_q(plan: SqlPlan, q) -> None:
 
 def _add_geo(plan: SqlPlan, geo) -> None:
     box = geo.search_bbox()
-    if box is not None:
+    if box is None:
+        return
+    if geo.geoproperty is None:  # any GeoProperty attribute (the NGSI-v2 entity location)
+        plan.add(f"e.rowid IN (SELECT id / {GEO_SLOTS} FROM geo_index WHERE minx <= ? AND maxx >= ? "
+                 "AND miny <= ? AND maxy >= ?)", box[2], box[0], box[3], box[1])
+    else:
         plan.add(f"e.rowid IN (SELECT id / {GEO_SLOTS} FROM geo_index WHERE minx <= ? AND maxx >= ? "
                  "AND miny <= ? AND maxy >= ? AND attr = ?)", box[2], box[0], box[3], box[1], geo.geoproperty)
 

@@ -73,7 +73,9 @@ async def query_subscriptions(request: Request) -> Response:
     params = request.query_params
     sys_attrs = "sysAttrs" in options_of(params, {"sysAttrs"})
     limit, offset, count = paging(params, _services(request).settings)
-    found, total = await _services(request).store.subscriptions.list(tenant, limit, offset)
+    everything, _ = await _services(request).store.subscriptions.list(tenant, 10**9, 0)
+    mine = [s for s in everything if s.get("api") != "v2"]  # NGSI-v2 subscriptions have their own API
+    found, total = mine[offset:offset + limit], len(mine)
     body = [render_subscription(s, ctx, sys_attrs=sys_attrs) for s in found]
     headers = {"NGSILD-Results-Count": str(total)} if count else {}
     return await http.json_response(request, body, media=media, ctx=ctx, headers=headers)
@@ -107,6 +109,7 @@ async def update_subscription(request: Request) -> Response:
 async def delete_subscription(request: Request) -> Response:
     tenant = await http.existing_tenant(request)
     subscription_id = _subscription_id(request)
+    await _existing(request, tenant, subscription_id)
     if not await _services(request).store.subscriptions.delete(tenant, subscription_id):
         raise ResourceNotFound(f"Subscription {subscription_id} not found")
     await _changed(request, tenant, subscription_id)
@@ -115,7 +118,7 @@ async def delete_subscription(request: Request) -> Response:
 
 async def _existing(request: Request, tenant: str, subscription_id: str) -> dict:
     found = await _services(request).store.subscriptions.get(tenant, subscription_id)
-    if found is None:
+    if found is None or found.get("api") == "v2":
         raise ResourceNotFound(f"Subscription {subscription_id} not found")
     return found
 

@@ -1,0 +1,164 @@
+"""/v2/registrations CRUD, forwarding to a real context provider (a second Toshi process), op/notify."""
+
+from __future__ import annotations
+
+import socket
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def registration(url: str, **extra) -> dict:
+    body = {"description": "humidity from the provider",
+            "dataProvided": {"entities": [{"id": "Room1", "type": "Room"}], "attrs": ["humidity"]},
+            "provider": {"http": {"url": url}}}
+    body.update(extra)
+    return body
+
+
+def test_registration_crud(client):
+    created = client.post("/v2/registrations", json=registration("http://127.0.0.1:9/v2"))
+    assert created.status_code == 201
+    location = created.headers["Location"]
+    reg_id = location.rsplit("/", 1)[1]
+    assert location == f"/v2/registrations/{reg_id}" and len(reg_id) == 24
+    got = client.get(location).json()
+    assert got == {"id": reg_id, "description": "humidity from the provider",
+                   "dataProvided": {"entities": [{"id": "Room1", "type": "Room"}], "attrs": ["humidity"]},
+                   "provider": {"http": {"url": "http://127.0.0.1:9/v2"}, "supportedForwardingMode": "all",
+                                "legacyForwarding": False},
+                   "status": "active"}
+    listed = client.get("/v2/registrations?options=count")
+    assert [r["id"] for r in listed.json()] == [reg_id] and listed.headers["Fiware-Total-Count"] == "1"
+    assert client.patch(location, json={"status": "inactive", "expires": "2099-01-01T00:00:00Z"}).status_code == 204
+    got = client.get(location).json()
+    assert got["status"] == "inactive" and got["expires"] == "2099-01-01T00:00:00Z"
+    assert client.patch(location, json={"status": "active", "expires": "2000-01-01T00:00:00Z"}).status_code == 204
+    assert client.get(location).json()["status"] == "expired"
+    # per tenant
+    assert client.get("/v2/registrations", headers={"Fiware-Service": "other"}).json() == []
+    assert client.delete(location).status_code == 204
+    missing = client.get(location)
+    assert missing.status_code == 404
+    assert missing.json() == {"error": "NotFound",
+                              "description": "The requested registration has not been found. Check id"}
+    assert client.delete(location).status_code == 404
+
+
+def test_registration_errors(client):
+    cases = [
+        {"provider": {"http": {"url": "http://x"}}},
+        {"dataProvided": {"entities": [{"id": "a"}]}},
+        registration("ftp://x"),
+        registration("http://x", status="sleeping"),
+        registration("http://x", expires="tomorrow"),
+        registration("http://x", provider={"http": {"url": "http://x"}, "legacyForwarding": True}),
+        registration("http://x", provider={"http": {"url": "http://x"}, "supportedForwardingMode": "some"}),
+        registration("http://x", dataProvided={"entities": [{"type": "Room"}]}),
+        registration("http://x", dataProvided={"entities": []}),
+        registration("http://x", id="mine"),
+    ]
+    for body in cases:
+        response = client.post("/v2/registrations", json=body)
+        assert response.status_code == 400, body
+        assert response.json()["error"] == "BadRequest"
+    assert client.get("/v2/registrations").json() == []
+
+
+def test_query_and_update_forwarding(client, server):
+    provider = server.url
+    # the provider holds the humidity of Room1 (and the whole Room9); the broker holds its temperature
+    for entity in ({"id": "Room1", "type": "Room", "humidity": {"value": 40}},
+                   {"id": "Room9", "type": "Room", "humidity": {"value": 70}, "pressure": {"value": 1000}}):
+        assert httpx.post(provider + "/v2/entities", json=entity).status_code == 201
+    assert client.post("/v2/entities", json={"id": "Room1", "type": "Room", "temperature": {"value": 21}}
+                       ).status_code == 201
+    assert client.post("/v2/registrations", json=registration(provider + "/v2")).status_code == 201
+    assert client.post("/v2/registrations", json={
+        "dataProvided": {"entities": [{"id": "Room9", "type": "Room"}]},
+        "provider": {"http": {"url": provider + "/v2"}}}).status_code == 201
+
+    # GET one entity: local and provided attributes together
+    assert client.get("/v2/entities/Room1?options=keyValues").json() == \
+        {"id": "Room1", "type": "Room", "temperature": 21, "humidity": 40}
+    assert client.get("/v2/entities/Room1/attrs/humidity/value").status_code == 404  # not forwarded
+    assert client.get("/v2/entities/Room1?attrs=temperature&options=keyValues").json() == \
+        {"id": "Room1", "type": "Room", "temperature": 21}
+    # an entity only the provider has
+    assert client.get("/v2/entities/Room9?options=keyValues").json() == \
+        {"id": "Room9", "type": "Room", "humidity": 70, "pressure": 1000}
+    # queries by type
+    listed = client.get("/v2/entities?type=Room&options=keyValues").json()
+    assert listed == [{"id": "Room1", "type": "Room", "temperature": 21, "humidity": 40},
+                      {"id": "Room9", "type": "Room", "humidity": 70, "pressure": 1000}]
+    assert client.post("/v2/op/query?options=keyValues", json={"entities": [{"idPattern": ".*", "type": "Room"}]}
+                       ).json() == listed
+
+    # updates: the registered attribute goes to the provider, the rest stays local
+    response = client.patch("/v2/entities/Room1/attrs", json={"humidity": {"value": 55}, "temperature": {"value": 22}})
+    assert response.status_code == 204, response.text
+    assert httpx.get(provider + "/v2/entities/Room1?options=keyValues").json() == \
+        {"id": "Room1", "type": "Room", "humidity": 55}
+    assert client.get("/v2/entities/Room1?options=keyValues").json() == \
+        {"id": "Room1", "type": "Room", "temperature": 22, "humidity": 55}
+    # all attributes of an entity the broker does not have go to its provider
+    assert client.post("/v2/entities/Room9/attrs?type=Room", json={"pressure": {"value": 990}}).status_code == 204
+    assert httpx.get(provider + "/v2/entities/Room9?options=keyValues").json()["pressure"] == 990
+    assert client.get("/v2/entities/Room9?options=keyValues").json()["pressure"] == 990
+
+
+def test_failing_provider_does_not_break_local_results(client):
+    dead = f"http://127.0.0.1:{free_port()}/v2"
+    client.post("/v2/entities", json={"id": "Room1", "type": "Room", "temperature": {"value": 21}})
+    client.post("/v2/registrations", json=registration(dead))
+    assert client.get("/v2/entities/Room1?options=keyValues").json() == \
+        {"id": "Room1", "type": "Room", "temperature": 21}
+    assert client.get("/v2/entities?type=Room&options=keyValues").json() == \
+        [{"id": "Room1", "type": "Room", "temperature": 21}]
+    # the provider's attribute is not written locally when the provider cannot be reached
+    assert client.patch("/v2/entities/Room1/attrs", json={"humidity": {"value": 1}}).status_code == 404
+    assert "humidity" not in client.get("/v2/entities/Room1").json()
+
+
+def test_query_only_and_inactive_registrations(client, server):
+    httpx.post(server.url + "/v2/entities", json={"id": "Room1", "type": "Room", "humidity": {"value": 40}})
+    client.post("/v2/entities", json={"id": "Room1", "type": "Room", "temperature": {"value": 21}})
+    reg = client.post("/v2/registrations", json=registration(
+        server.url + "/v2", provider={"http": {"url": server.url + "/v2"}, "supportedForwardingMode": "update"}))
+    assert "humidity" not in client.get("/v2/entities/Room1").json()
+    client.patch(reg.headers["Location"], json={"provider": {"http": {"url": server.url + "/v2"}}, "status": "inactive"})
+    assert "humidity" not in client.get("/v2/entities/Room1").json()
+    client.patch(reg.headers["Location"], json={"status": "active"})
+    assert client.get("/v2/entities/Room1").json()["humidity"]["value"] == 40
+
+
+# -- op/notify ------------------------------------------------------------------------------------
+
+def test_op_notify_upserts(client):
+    client.post("/v2/entities", json={"id": "Room1", "type": "Room", "temperature": {"value": 21},
+                                      "color": {"value": "red"}})
+    body = {"subscriptionId": "5aeb0ee97d4ef10a12a0262f",
+            "data": [{"id": "Room1", "type": "Room", "temperature": {"value": 25, "type": "Number"}},
+                     {"id": "Room2", "type": "Room", "temperature": {"value": 18}}]}
+    response = client.post("/v2/op/notify", json=body)
+    assert response.status_code == 200, response.text
+    assert client.get("/v2/entities?options=keyValues").json() == [
+        {"id": "Room1", "type": "Room", "temperature": 25, "color": "red"},
+        {"id": "Room2", "type": "Room", "temperature": 18}]
+    key_values = {"subscriptionId": "x", "data": [{"id": "Room3", "type": "Room", "temperature": 5}]}
+    assert client.post("/v2/op/notify?options=keyValues", json=key_values).status_code == 200
+    assert client.get("/v2/entities/Room3/attrs/temperature/value").json() == 5
+
+
+def test_op_notify_errors(client):
+    for body, description in (({"data": []}, "/subscriptionId/ must be a JSON String"),
+                              ({"subscriptionId": 1, "data": []}, "/subscriptionId/ must be a JSON String"),
+                              ({"subscriptionId": "x", "data": {}}, "/data/ must be a JSON Array")):
+        response = client.post("/v2/op/notify", json=body)
+        assert response.status_code == 400
+        assert response.json() == {"error": "BadRequest", "description": description}

@@ -1,0 +1,210 @@
+"""Forwarding to NGSI-v2 context providers (registrations with `legacyForwarding` false), as Orion.
+
+* Queries: GET /v2/entities/{id} (and .../attrs) and GET /v2/entities / POST /v2/op/query without q,
+  mq or geo filters ask every active registration that covers the entity (id or idPattern, type) and
+  supports `query` for its attributes, with POST {url}/op/query
+  `{"entities": [{"id", "type"}], "attrs": [...]}`. Provided attributes are merged into the local entity
+  (they win over local ones of the same name); an entity only a provider has is shown too. A provider
+  that fails (error, timeout, bad payload) is skipped: the local result stands.
+* Updates: POST / PATCH /v2/entities/{id}/attrs send the attributes a registration owns (listed in its
+  `attrs`, or any attribute of an entity that does not exist locally when the registration lists none)
+  to POST {url}/op/update with actionType `append` / `update`; the rest is written locally.
+
+Fiware-Service and Fiware-ServicePath are passed on. Timeout: FORWARD_TIMEOUT seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+from starlette.requests import Request
+
+from toshi.core.entity import now_iso
+from toshi.ngsiv2 import headers, mapping
+from toshi.ngsiv2.errors import V2Error
+from toshi.ngsiv2.registrations import status_of
+from toshi.ngsiv2.registrations_store import registrations_of
+from toshi.ngsiv2.request import ctx, services
+from toshi.query.regex import compile_pattern
+
+log = logging.getLogger("toshi.ngsiv2.forwarding")
+FORWARD_TIMEOUT = 5.0
+PASSED_HEADERS = ("fiware-service", "fiware-servicepath")
+
+
+def candidates(request: Request, mode: str) -> list[dict]:
+    """Active registrations of the request's tenant supporting `mode` (query or update)."""
+    everything = registrations_of(services(request)).all(headers.tenant_of(request))
+    if not everything:
+        return []
+    return [r for r in everything if r["provider"]["supportedForwardingMode"] in ("all", mode)
+            and status_of(r) == "active"]
+
+
+def covers(registration: dict, entity_id: str, type_name: str | None) -> bool:
+    for item in registration["dataProvided"]["entities"]:
+        if "id" in item and item["id"] != entity_id:
+            continue
+        if "idPattern" in item and not compile_pattern(item["idPattern"]).search(entity_id):
+            continue
+        if type_name is not None and "type" in item and item["type"] != type_name:
+            continue
+        if type_name is not None and "typePattern" in item and \
+                not compile_pattern(item["typePattern"]).search(type_name):
+            continue
+        return True
+    return False
+
+
+def _type_for(registration: dict, entity_id: str, type_name: str | None) -> str | None:
+    if type_name is not None:
+        return type_name
+    return next((i["type"] for i in registration["dataProvided"]["entities"]
+                 if "type" in i and i.get("id") in (None, entity_id)), None)
+
+
+def _headers(request: Request) -> dict[str, str]:
+    return {name: request.headers[name] for name in PASSED_HEADERS if name in request.headers}
+
+
+async def _post(request: Request, url: str, body: object) -> httpx.Response | None:
+    try:
+        async with httpx.AsyncClient(timeout=FORWARD_TIMEOUT) as client:
+            response = await client.post(url, json=body, headers=_headers(request))
+    except httpx.HTTPError as exc:
+        log.warning("context provider %s failed: %s", url, exc)
+        return None
+    if response.status_code >= 300:
+        log.warning("context provider %s answered %s", url, response.status_code)
+        return None
+    return response
+
+
+# -- queries --------------------------------------------------------------------------------------
+
+def _wanted(registration: dict, requested: list[str] | None) -> list[str] | None:
+    """The attributes to ask this provider for; None = skip it; [] = all it has."""
+    provided = registration["dataProvided"]["attrs"]
+    if requested is None or "*" in requested:
+        return list(provided)
+    if not provided:
+        return list(requested)
+    common = [a for a in requested if a in provided]
+    return common or None
+
+
+async def provided_entities(request: Request, registrations: list[dict], entity_id: str,
+                            type_name: str | None, requested: list[str] | None) -> dict | None:
+    """The entity as the providers covering it have it (internal form, attributes merged), or None."""
+    merged: dict | None = None
+    for registration in registrations:
+        if not covers(registration, entity_id, type_name):
+            continue
+        attrs = _wanted(registration, requested)
+        if attrs is None:
+            continue
+        selector = {"id": entity_id}
+        if (forwarded_type := _type_for(registration, entity_id, type_name)) is not None:
+            selector["type"] = forwarded_type
+        body = {"entities": [selector], **({"attrs": attrs} if attrs else {})}
+        response = await _post(request, registration["provider"]["http"]["url"] + "/op/query", body)
+        entity = _entity_in(response, entity_id)
+        if entity is None:
+            continue
+        merged = entity if merged is None else {**merged, "attrs": {**merged["attrs"], **entity["attrs"]}}
+    return merged
+
+
+def _entity_in(response: httpx.Response | None, entity_id: str) -> dict | None:
+    if response is None:
+        return None
+    try:
+        found = [e for e in response.json() if isinstance(e, dict) and e.get("id") == entity_id]
+        if not found:
+            return None
+        now = now_iso()
+        return mapping.parse_entity(found[0], ctx(), now, key_values=False, scope=[])
+    except (ValueError, V2Error) as exc:
+        log.warning("context provider answered an unusable payload: %s", exc)
+        return None
+
+
+def merged(local: dict | None, provided: dict | None) -> dict | None:
+    if provided is None:
+        return local
+    if local is None:
+        return provided
+    return {**local, "attrs": {**local["attrs"], **provided["attrs"]}}
+
+
+async def with_provided(request: Request, local: dict | None, entity_id: str,
+                        requested: list[str] | None) -> dict | None:
+    """GET of one entity: the local entity (None when absent) with what providers add."""
+    registrations = candidates(request, "query")
+    if not registrations:
+        return local
+    type_name = mapping.entity_type(local, ctx()) if local is not None else request.query_params.get("type")
+    provided = await provided_entities(request, registrations, entity_id, type_name, requested)
+    return merged(local, provided)
+
+
+async def augment_query(request: Request, query, found: list[dict], limit: int,
+                        requested: list[str] | None) -> list[dict]:
+    """A page of query results with what providers add (queries without q, mq or geo filters)."""
+    registrations = candidates(request, "query")
+    if not registrations or query.q is not None or query.geo is not None:
+        return found
+    by_id = {e["id"]: n for n, e in enumerate(found)}
+    result = list(found)
+    for registration in registrations:
+        for item in registration["dataProvided"]["entities"]:
+            entity_id = item.get("id")
+            if entity_id is None:
+                continue
+            stub = {"id": entity_id, "type": [ctx().expand_term(item["type"])] if "type" in item else [],
+                    "attrs": {}}
+            if entity_id not in by_id and (not item.get("type") or not query.matches(stub)):
+                continue
+            local = result[by_id[entity_id]] if entity_id in by_id else None
+            type_name = mapping.entity_type(local, ctx()) if local is not None else item.get("type")
+            provided = await provided_entities(request, [registration], entity_id, type_name, requested)
+            if provided is None:
+                continue
+            if local is not None:
+                result[by_id[entity_id]] = merged(local, provided)
+            elif len(result) < limit:
+                by_id[entity_id] = len(result)
+                result.append(provided)
+    return result
+
+
+# -- updates --------------------------------------------------------------------------------------
+
+async def forward_update(request: Request, local: dict | None, entity_id: str, raw: object,
+                         action: str, key_values: bool) -> tuple[object, bool]:
+    """Send the attributes of `raw` (a v2 attributes object) that registrations own to their
+    providers. Returns what is left for the local write and whether anything was forwarded."""
+    registrations = candidates(request, "update")
+    if not registrations or not isinstance(raw, dict):
+        return raw, False
+    type_name = mapping.entity_type(local, ctx()) if local is not None else request.query_params.get("type")
+    left = dict(raw)
+    forwarded = False
+    for registration in registrations:
+        if not covers(registration, entity_id, type_name):
+            continue
+        provided = registration["dataProvided"]["attrs"]
+        owned = {name: value for name, value in left.items()
+                 if name in provided or (not provided and local is None)}
+        if not owned:
+            continue
+        entity = {"id": entity_id, **owned}
+        if (forwarded_type := _type_for(registration, entity_id, type_name)) is not None:
+            entity["type"] = forwarded_type
+        url = registration["provider"]["http"]["url"] + "/op/update" + ("?options=keyValues" if key_values else "")
+        for name in owned:
+            left.pop(name)  # owned by the provider: never written locally
+        if await _post(request, url, {"actionType": action, "entities": [entity]}) is not None:
+            forwarded = True  # a failing provider: the attributes stay unwritten (404 if nothing else is)
+    return left, forwarded

@@ -1,0 +1,318 @@
+"""`CompiledV2Subscription`: an NGSI-v2 subscription as the notifier sees it (the interface of
+toshi.subscriptions.matching.CompiledSubscription), with Orion's rules.
+
+* Alteration types: creating an entity is `entityCreate`, deleting it `entityDelete`; an update is
+  `entityUpdate`, and also `entityChange` when an attribute's type, value or metadata really changed
+  (system times aside). The default is `entityCreate` + `entityChange`.
+* `condition.attrs`: only changes of these attributes count (for a creation: the entity has one of
+  them); deletions of entities are not filtered by it. Empty: any attribute.
+* `condition.expression.q`, the entity selectors and the subscription's service path look at the new
+  state (the old one for a deletion).
+* The notified entity is rendered as v2 with `attrs` / `exceptAttrs`, `onlyChangedAttrs`, `covered`,
+  `metadata` and `attrsFormat`; httpCustom / mqttCustom substitute `${...}` macros.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import orjson
+
+from toshi.core.entity import now_iso
+from toshi.ngsiv2 import mapping
+from toshi.ngsiv2 import subscription_model as model
+from toshi.ngsiv2.headers import path_matches
+from toshi.ngsiv2.q import parse_v2_q
+from toshi.ngsiv2.request import ctx as v2_ctx
+from toshi.query.planner import EntityQuery
+from toshi.query.regex import compile_pattern
+from toshi.subscriptions.diff import attribute_changes
+
+TIMES = ("createdAt", "modifiedAt")
+METADATA_KEYS = ("sub", "unitCode", "observedAt", "v2ObservedAs")
+
+
+class _Selector:
+    def __init__(self, item: dict):
+        self.id = item.get("id")
+        self.id_pattern = compile_pattern(item["idPattern"]) if "idPattern" in item else None
+        self.type = item.get("type")
+        self.type_pattern = compile_pattern(item["typePattern"]) if "typePattern" in item else None
+
+    def matches(self, entity: dict, type_name: str) -> bool:
+        if self.id is not None and entity["id"] != self.id:
+            return False
+        if self.id_pattern is not None and not self.id_pattern.search(entity["id"]):
+            return False
+        if self.type is not None and type_name != self.type:
+            return False
+        return self.type_pattern is None or bool(self.type_pattern.search(type_name))
+
+
+class CompiledV2Subscription:
+    def __init__(self, doc: dict, ctx=None, *, tenant: str | None = None):
+        self.doc = doc
+        self.ctx = ctx or v2_ctx()  # v2 names are core-context terms
+        self.hosted_context_url: str | None = None
+        self.since_seq = 0
+        self.statistics_dirty = False
+        self.id: str = doc["id"]
+        self.tenant: str = doc.get("tenant", "") if tenant is None else tenant
+        self.names = v2_ctx()
+        subject = doc["subject"]
+        self.selectors = [_Selector(item) for item in subject.get("entities", [])]
+        condition = subject.get("condition") or {}
+        self.condition_attrs = frozenset(self.names.expand_term(a) for a in condition.get("attrs") or []) or None
+        self.alterations = frozenset(condition.get("alterationTypes") or model.DEFAULT_ALTERATIONS)
+        self.metadata_counts = condition.get("notifyOnMetadataChange", True)
+        expression = condition.get("expression") or {}
+        self.q = parse_v2_q(expression["q"], self.names.expand_term) if "q" in expression else None
+        self.geo = model.geo_filter(expression) if "georel" in expression else None
+        self.service_path = doc.get("servicePath", "/#")
+        self.notification = doc["notification"]
+        self._code: int | None = None
+
+    @property
+    def context_url(self) -> str | None:
+        return None  # v2 notifications carry no @context
+
+    # -- state ----------------------------------------------------------------------------------
+
+    def is_active(self, now: str | None = None) -> bool:
+        return model.status(self.doc, now or now_iso()) in ("active", "oneshot")
+
+    def record_code(self, code: int | None) -> None:
+        """The HTTP status of the attempt about to be recorded (lastSuccessCode)."""
+        self._code = code
+
+    def record_delivery(self, ok: bool, now: str, error: str | None = None) -> None:
+        model.record_delivery(self.doc, ok, now, error, self._code)
+        self._code = None
+        self.statistics_dirty = True
+
+    # -- selection ------------------------------------------------------------------------------
+
+    def selects(self, entity: dict) -> bool:
+        type_name = mapping.entity_type(entity, self.names)
+        if self.selectors and not any(s.matches(entity, type_name) for s in self.selectors):
+            return False
+        if self.service_path != "/#" and not path_matches(self.service_path, entity.get("scope") or []):
+            return False
+        if self.q is not None and not self.q.matches(entity):
+            return False
+        return self.geo is None or bool(self.geo(entity))
+
+    def entity_query(self, limit: int) -> EntityQuery:
+        query = EntityQuery(limit=limit)
+        query.extra.append(self.selects)
+        return query
+
+    def _changed_attrs(self, before: dict, after: dict) -> tuple[set[str], set[str]]:
+        """(attributes the update wrote, attributes whose content really changed)."""
+        touched, changed = set(), set()
+        for change in attribute_changes(before, after):
+            touched.add(change.attr)
+            if change.before is None or change.after is None or \
+                    _content(change.before, self.metadata_counts) != _content(change.after, self.metadata_counts):
+                changed.add(change.attr)
+        return touched, changed
+
+    def _fired_attrs(self, before: dict | None, after: dict | None) -> set[str] | None:
+        """The attributes this change fires the subscription for; None when it does not fire."""
+        if before is None and after is not None:
+            if "entityCreate" not in self.alterations:
+                return None
+            names = set(after["attrs"])
+        elif after is None and before is not None:
+            return set(before["attrs"]) if "entityDelete" in self.alterations else None
+        elif before is not None and after is not None:
+            touched, changed = self._changed_attrs(before, after)
+            if "entityUpdate" in self.alterations:
+                names = touched
+            elif "entityChange" in self.alterations:
+                names = changed
+            else:
+                return None
+            if not names:
+                return None
+        else:
+            return None
+        if self.condition_attrs is not None and not names & self.condition_attrs:
+            return None
+        return names
+
+    def matches(self, tenant: str, before: dict | None, after: dict | None) -> bool:
+        state = after if after is not None else before
+        if state is None or tenant != self.tenant or not self.is_active():
+            return False
+        return self.selects(state) and self._fired_attrs(before, after) is not None
+
+    # -- notifications --------------------------------------------------------------------------
+
+    def notification_entity(self, before: dict | None, after: dict | None, *,
+                            deleted_at: str | None = None) -> dict:
+        """What one notified entity needs: its v2 rendering, all its values (for macros), its service path."""
+        state = after if after is not None else before
+        fired = self._fired_attrs(before, after) or set()
+        params = self.notification
+        pairs = mapping.selected_attrs(state, self.names, None, params.get("metadata") or None)
+        names = [n for n, _ in pairs]
+        values = {"id": state["id"], "type": mapping.entity_type(state, self.names)}
+        values.update((n, a["value"]) for n, a in pairs)
+        wanted = params.get("attrs") or []
+        if wanted:
+            builtins = mapping.selected_attrs(state, self.names, [a for a in wanted if a not in names],
+                                              params.get("metadata") or None)
+            by_name = dict(pairs + builtins)
+            pairs = [(n, by_name[n]) for n in wanted if n in by_name]
+            if params.get("covered"):
+                pairs = [(n, by_name.get(n, {"type": "None", "value": None, "metadata": {}})) for n in wanted]
+        elif params.get("exceptAttrs"):
+            pairs = [(n, a) for n, a in pairs if n not in params["exceptAttrs"]]
+        if params.get("onlyChangedAttrs") and before is not None and after is not None:
+            changed = {self.names.compact_iri(iri) for iri in fired}
+            pairs = [(n, a) for n, a in pairs if n in changed]
+        entity = {"id": values["id"], "type": values["type"], **dict(pairs)}
+        scopes = state.get("scope") or []
+        return {"entity": entity, "values": values, "servicePath": scopes[0] if scopes else "/"}
+
+    def _custom(self) -> tuple[str, dict] | None:
+        for channel in ("httpCustom", "mqttCustom"):
+            if channel in self.notification:
+                return channel, self.notification[channel]
+        return None
+
+    def notification_body(self, entities: list[dict], *, notification_id: str, now: str) -> Any:
+        """The JSON body ({"subscriptionId", "data"}, or the entity alone for the simplified formats),
+        or the custom payload (a string for `payload`)."""
+        if self.doc.get("status") == "oneshot":  # one notification, then inactive (as Orion)
+            self.doc["status"] = "inactive"
+            self.statistics_dirty = True
+        custom = self._custom()
+        first = entities[0] if entities else {"entity": {}, "values": {}, "servicePath": "/"}
+        macros = {**first["values"], "service": self.tenant, "servicePath": first["servicePath"],
+                  "authToken": ""}
+        rendered = [item["entity"] for item in entities]
+        if custom is not None:
+            spec = custom[1]
+            if "payload" in spec:
+                return "" if spec["payload"] is None else substitute(spec["payload"], macros)
+            if "json" in spec:
+                return substitute_json(spec["json"], macros)
+            if "ngsi" in spec:
+                rendered = [_patched(e, spec["ngsi"], macros) for e in rendered]
+        form = self.notification.get("attrsFormat", "normalized")
+        data = [_formatted(e, form) for e in rendered]
+        if form.startswith("simplified"):
+            return data[0] if data else {}
+        return {"subscriptionId": self.id, "data": data}
+
+    def job_endpoint(self, tenant: str, entities: list[dict]) -> dict:
+        """Where and how to send one notification: URL (with qs), method, headers; MQTT topic and QoS."""
+        first = entities[0] if entities else {"values": {}, "servicePath": "/"}
+        macros = {**first["values"], "service": tenant, "servicePath": first["servicePath"], "authToken": ""}
+        custom = self._custom()
+        spec = custom[1] if custom else next(self.notification[c] for c in ("http", "mqtt")
+                                             if c in self.notification)
+        form = self.notification.get("attrsFormat", "normalized")
+        url = substitute(spec["url"], macros) if custom else spec["url"]
+        if "topic" in spec:
+            parts = urlsplit(url)
+            if spec.get("user"):
+                auth = spec["user"] + (":" + spec["passwd"] if spec.get("passwd") else "")
+                parts = parts._replace(netloc=f"{auth}@{parts.netloc}")
+            topic = substitute(spec["topic"], macros) if custom else spec["topic"]
+            return {"uri": urlunsplit(parts), "v2": True, "topic": topic, "qos": spec.get("qos", 0),
+                    "raw": custom is not None and "payload" in spec}
+        headers = {"Content-Type": "application/json", "Fiware-ServicePath": first["servicePath"],
+                   "Ngsiv2-AttrsFormat": form}
+        if tenant:
+            headers["Fiware-Service"] = tenant
+        raw = False
+        if custom:
+            if "payload" in spec:
+                raw = True
+                headers["Content-Type"] = "text/plain"
+                headers["Ngsiv2-AttrsFormat"] = "custom"
+            elif "json" in spec:
+                headers["Ngsiv2-AttrsFormat"] = "custom"
+            for key, value in (spec.get("headers") or {}).items():
+                value = substitute(value, macros)
+                if value:
+                    headers[key] = value
+                else:
+                    headers.pop(key, None)
+            qs = {k: substitute(v, macros) for k, v in (spec.get("qs") or {}).items()}
+            qs = {k: v for k, v in qs.items() if v}
+            if qs:
+                url += ("&" if "?" in url else "?") + urlencode(qs)
+        return {"uri": url, "v2": True, "method": spec.get("method", "POST") if custom else "POST",
+                "headers": headers, "raw": raw}
+
+
+def _content(inst: dict, with_metadata: bool) -> dict:
+    """An instance without its system times (and without its metadata unless they count)."""
+    out = {k: v for k, v in inst.items() if k not in TIMES}
+    if not with_metadata:
+        for key in METADATA_KEYS:
+            out.pop(key, None)
+    elif "sub" in out:
+        out["sub"] = {name: _content(sub, True) for name, sub in out["sub"].items()}
+    return out
+
+
+def _formatted(entity: dict, form: str) -> Any:
+    if form in ("keyValues", "simplifiedKeyValues"):
+        return {k: (v if k in ("id", "type") else v["value"]) for k, v in entity.items()}
+    if form == "values":
+        return [v["value"] for k, v in entity.items() if k not in ("id", "type")]
+    return entity
+
+
+def _patched(entity: dict, ngsi: dict, macros: dict) -> dict:
+    """httpCustom.ngsi: the notified entity with the given id / type / attributes put over it."""
+    out = dict(entity)
+    for key, value in substitute_json(ngsi, macros).items():
+        if key in ("id", "type"):
+            out[key] = value
+        else:
+            attr = {"type": value.get("type") or mapping.infer_type(value.get("value")),
+                    "value": value.get("value"), "metadata": value.get("metadata") or {}}
+            out[key] = attr
+    return out
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return orjson.dumps(value).decode()
+
+
+def substitute(text: str, macros: dict) -> str:
+    """`${name}` replaced by the macro's value (JSON for non-strings, nothing when unknown)."""
+    out, i = [], 0
+    while True:
+        start = text.find("${", i)
+        end = text.find("}", start + 2) if start >= 0 else -1
+        if start < 0 or end < 0:
+            out.append(text[i:])
+            return "".join(out)
+        out.append(text[i:start])
+        out.append(_as_text(macros.get(text[start + 2:end])))
+        i = end + 1
+
+
+def substitute_json(value: Any, macros: dict) -> Any:
+    """Macros in every string of a JSON value; a string that is exactly `${name}` becomes the value itself."""
+    if isinstance(value, str):
+        if value.startswith("${") and value.endswith("}") and value.count("${") == 1:
+            return macros.get(value[2:-1])
+        return substitute(value, macros)
+    if isinstance(value, list):
+        return [substitute_json(v, macros) for v in value]
+    if isinstance(value, dict):
+        return {k: substitute_json(v, macros) for k, v in value.items()}
+    return value

@@ -1,0 +1,383 @@
+"""NGSI-v2 subscriptions (Orion manual, "Subscriptions"): validation, the stored form, PATCH merging,
+status and statistics, rendering.
+
+The stored document is the subscription as Orion shows it (`description`, `subject`, `notification`,
+`expires`, `status`, `throttling`) plus Toshi's bookkeeping: `api: "v2"` (so the NGSI-LD API never
+lists it and the notifier compiles it with `toshi.ngsiv2.subscription_matching`), `tenant`,
+`servicePath` (the Fiware-ServicePath of the creation request, default `/#`) and the statistics.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from toshi.ngsiv2.errors import V2Error, bad_request
+from toshi.ngsiv2.mapping import check_name
+from toshi.ngsiv2.q import parse_v2_q
+from toshi.ngsiv2.request import ctx
+from toshi.query.q import instant_key
+from toshi.query.regex import compile_pattern
+
+API = "v2"
+TOP_KEYS = {"description", "subject", "notification", "expires", "status", "throttling"}
+SUBJECT_KEYS = {"entities", "condition"}
+CONDITION_KEYS = {"attrs", "expression", "alterationTypes", "notifyOnMetadataChange"}
+EXPRESSION_KEYS = {"q", "mq", "georel", "geometry", "coords"}
+ENTITY_KEYS = {"id", "idPattern", "type", "typePattern"}
+NOTIFICATION_KEYS = {"attrs", "exceptAttrs", "http", "httpCustom", "mqtt", "mqttCustom", "attrsFormat", "metadata",
+                     "onlyChangedAttrs", "covered", "maxFailsLimit"}
+STATISTICS = ("timesSent", "lastNotification", "lastFailure", "lastFailureReason", "lastSuccess",
+              "lastSuccessCode", "failsCounter")
+FORMATS = ("normalized", "keyValues", "values", "simplifiedNormalized", "simplifiedKeyValues", "legacy")
+ALTERATION_TYPES = ("entityUpdate", "entityChange", "entityCreate", "entityDelete")
+DEFAULT_ALTERATIONS = ["entityCreate", "entityChange"]
+STATUSES = ("active", "inactive", "oneshot")
+METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE", "CONNECT")
+ID_RE = re.compile(r"[0-9a-f]{24}")
+_counter = [int.from_bytes(os.urandom(3), "big")]
+_machine = os.urandom(5)
+
+
+def new_id() -> str:
+    """A 24-hex id shaped like Orion's (MongoDB ObjectId: seconds, random, counter)."""
+    _counter[0] = (_counter[0] + 1) % 0xFFFFFF
+    return (int(time.time()).to_bytes(4, "big") + _machine + _counter[0].to_bytes(3, "big")).hex()
+
+
+# -- validation -----------------------------------------------------------------------------------
+
+def parse_subscription(data: Any, *, tenant: str, service_path: str) -> dict:
+    """A POST /v2/subscriptions payload -> the stored document (400 BadRequest on any violation)."""
+    if not isinstance(data, dict):
+        raise bad_request("Invalid JSON type for subscription: it must be an object")
+    if not data:
+        raise bad_request("empty payload")
+    if "subject" not in data:
+        raise bad_request("no subject for subscription specified")
+    if "notification" not in data:
+        raise bad_request("no notification for subscription specified")
+    doc = {"id": new_id(), "api": API, "tenant": tenant, "servicePath": service_path}
+    doc.update(_checked(data))
+    doc.setdefault("status", "active")
+    return doc
+
+
+def merge_update(existing: dict, data: Any) -> dict:
+    """A PATCH payload merged into the stored document: each top-level field given replaces the old one."""
+    if not isinstance(data, dict):
+        raise bad_request("Invalid JSON type for subscription: it must be an object")
+    if not data:
+        raise bad_request("empty payload")
+    checked = _checked(data)
+    merged = dict(existing)
+    if "notification" in checked:
+        stats = {k: existing["notification"][k] for k in STATISTICS if k in existing.get("notification", {})}
+        checked["notification"].update(stats)
+    merged.update(checked)
+    if checked.get("status") == "active":
+        merged.get("notification", {}).pop("failsCounter", None)
+    return merged
+
+
+def _checked(data: dict) -> dict:
+    unknown = set(data) - TOP_KEYS - {"id"} - set(STATISTICS)
+    if unknown:
+        raise bad_request(f"Unrecognized field in JSON payload: /{sorted(unknown)[0]}/")
+    out: dict[str, Any] = {}
+    if "description" in data:
+        if not isinstance(data["description"], str):
+            raise bad_request("Invalid JSON type for description: it must be a string")
+        if len(data["description"]) > 1024:
+            raise bad_request("max description length exceeded: 1024")
+        out["description"] = data["description"]
+    if "subject" in data:
+        out["subject"] = _subject(data["subject"])
+    if "notification" in data:
+        out["notification"] = _notification(data["notification"])
+    if "expires" in data:
+        expires = data["expires"]
+        if not isinstance(expires, str):
+            raise bad_request("expires is not a string")
+        if instant_key(expires) is None:
+            raise bad_request("expires has an invalid format")
+        out["expires"] = expires
+    if "status" in data:
+        if data["status"] not in STATUSES:
+            raise bad_request("status is not valid: it has to be either active, inactive or oneshot")
+        out["status"] = data["status"]
+    if "throttling" in data:
+        throttling = data["throttling"]
+        if isinstance(throttling, bool) or not isinstance(throttling, (int, float)):
+            raise bad_request("Invalid JSON type for throttling: it must be a number")
+        if throttling < 0:
+            raise bad_request("Negative Number not allowed in throttling")
+        out["throttling"] = throttling
+    return out
+
+
+def _subject(subject: Any) -> dict:
+    if not isinstance(subject, dict):
+        raise bad_request("subject is not an object")
+    unknown = set(subject) - SUBJECT_KEYS
+    if unknown:
+        raise bad_request(f"Unrecognized field in JSON payload: /subject.{sorted(unknown)[0]}/")
+    if "entities" not in subject:
+        raise bad_request("no subject entities specified")
+    entities = subject["entities"]
+    if not isinstance(entities, list):
+        raise bad_request("subject entities is not an array")
+    if not entities:
+        raise bad_request("empty subject entities")
+    out: dict[str, Any] = {"entities": [_entity_selector(e) for e in entities]}
+    if "condition" in subject:
+        out["condition"] = _condition(subject["condition"])
+    return out
+
+
+def _entity_selector(item: Any) -> dict:
+    if not isinstance(item, dict):
+        raise bad_request("subject entities element is not an object")
+    unknown = set(item) - ENTITY_KEYS
+    if unknown:
+        raise bad_request(f"Unrecognized field in JSON payload: /entities.{sorted(unknown)[0]}/")
+    if "id" in item and "idPattern" in item:
+        raise bad_request("subject entities element has id and idPattern")
+    if "type" in item and "typePattern" in item:
+        raise bad_request("subject entities element has type and typePattern")
+    if "id" not in item and "idPattern" not in item:
+        raise bad_request("subject entities element has not id/idPattern")
+    for key in ("id", "type"):
+        if key in item:
+            check_name(item[key], f"entity {key}")
+    for key in ("idPattern", "typePattern"):
+        if key in item:
+            if not isinstance(item[key], str):
+                raise bad_request(f"Invalid JSON type for entity {key}")
+            try:
+                compile_pattern(item[key])
+            except Exception:
+                raise bad_request(f"Invalid regex for entity {key}") from None
+    return dict(item)
+
+
+def _string_list(value: Any, what: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise bad_request(f"Invalid JSON type for {what}: it must be an array of strings")
+    return list(value)
+
+
+def _condition(condition: Any) -> dict:
+    if not isinstance(condition, dict):
+        raise bad_request("condition is not an object")
+    unknown = set(condition) - CONDITION_KEYS
+    if unknown:
+        raise bad_request(f"Unrecognized field in JSON payload: /condition.{sorted(unknown)[0]}/")
+    out: dict[str, Any] = {}
+    if "attrs" in condition:
+        out["attrs"] = _string_list(condition["attrs"], "condition attrs")
+    if "alterationTypes" in condition:
+        types = _string_list(condition["alterationTypes"], "alterationTypes")
+        for item in types:
+            if item not in ALTERATION_TYPES:
+                raise bad_request(f"Invalid alterationType: {item}. Allowed values: "
+                                  + ", ".join(ALTERATION_TYPES))
+        out["alterationTypes"] = types
+    if "notifyOnMetadataChange" in condition:
+        if not isinstance(condition["notifyOnMetadataChange"], bool):
+            raise bad_request("Invalid JSON type for notifyOnMetadataChange: it must be a boolean")
+        out["notifyOnMetadataChange"] = condition["notifyOnMetadataChange"]
+    if "expression" in condition:
+        out["expression"] = _expression(condition["expression"])
+    return out
+
+
+def _expression(expression: Any) -> dict:
+    if not isinstance(expression, dict):
+        raise bad_request("expression is not an object")
+    unknown = set(expression) - EXPRESSION_KEYS
+    if unknown:
+        raise bad_request(f"Unrecognized field in JSON payload: /expression.{sorted(unknown)[0]}/")
+    for key, value in expression.items():
+        if not isinstance(value, str):
+            raise bad_request(f"Invalid JSON type for expression {key}: it must be a string")
+    if "q" in expression:
+        parse_v2_q(expression["q"], ctx().expand_term)
+    geo = [k for k in ("georel", "geometry", "coords") if expression.get(k)]
+    if geo and geo_filter(expression) is None:
+        raise V2Error(422, "NotSupported", "geo-queries in subscriptions are not supported yet by this broker")
+    if "mq" in expression:
+        raise V2Error(422, "NotSupported", "mq in subscriptions is not supported yet by this broker")
+    return dict(expression)
+
+
+def geo_filter(expression: dict):
+    """A predicate on entities for georel / geometry / coords (toshi.ngsiv2.geo), None without them."""
+    try:
+        from toshi.ngsiv2.geo import from_expression
+    except ImportError:  # the v2 geo-query module is optional
+        return None
+    found = from_expression({k: expression.get(k) for k in ("georel", "geometry", "coords")})
+    return None if found is None else found.matches
+
+
+def _notification(notification: Any) -> dict:
+    if not isinstance(notification, dict):
+        raise bad_request("notification is not an object")
+    unknown = set(notification) - NOTIFICATION_KEYS - set(STATISTICS)
+    if unknown:
+        raise bad_request(f"Unrecognized field in JSON payload: /notification.{sorted(unknown)[0]}/")
+    channels = [k for k in ("http", "httpCustom", "mqtt", "mqttCustom") if k in notification]
+    if not channels:
+        raise bad_request("http, httpCustom, mqtt or mqttCustom is missing")
+    if len(channels) > 1:
+        raise bad_request("only one of http, httpCustom, mqtt or mqttCustom is allowed")
+    out: dict[str, Any] = {}
+    channel = channels[0]
+    out[channel] = _endpoint(channel, notification[channel])
+    if "attrs" in notification and "exceptAttrs" in notification:
+        raise bad_request("http notification has attrs and exceptAttrs")
+    for key in ("attrs", "exceptAttrs", "metadata"):
+        if key in notification:
+            out[key] = _string_list(notification[key], key)
+    if "exceptAttrs" in out and not out["exceptAttrs"]:
+        raise bad_request("exceptAttrs is empty")
+    attrs_format = notification.get("attrsFormat", "normalized")
+    if attrs_format not in FORMATS:
+        raise bad_request("invalid attrsFormat, accepted values: " + ", ".join(FORMATS))
+    if attrs_format == "legacy":
+        raise V2Error(422, "NotSupported", "attrsFormat legacy (NGSIv1) is not supported by this broker")
+    out["attrsFormat"] = attrs_format
+    for key in ("onlyChangedAttrs", "covered"):
+        if key in notification:
+            if not isinstance(notification[key], bool):
+                raise bad_request(f"Invalid JSON type for {key}: it must be a boolean")
+            out[key] = notification[key]
+    if "maxFailsLimit" in notification:
+        limit = notification["maxFailsLimit"]
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
+            raise bad_request("maxFailsLimit must be an integer greater than 0")
+        out["maxFailsLimit"] = limit
+    return out
+
+
+def _endpoint(channel: str, value: Any) -> dict:
+    if not isinstance(value, dict):
+        raise bad_request(f"Invalid JSON type for {channel}: it must be an object")
+    mqtt = channel.startswith("mqtt")
+    custom = channel.endswith("Custom")
+    allowed = {"url"}
+    if mqtt:
+        allowed |= {"topic", "qos", "user", "passwd", "retain"}
+    else:
+        allowed |= {"timeout"}
+    if custom:
+        allowed |= {"payload", "json", "ngsi"} | ({"headers", "qs", "method"} if not mqtt else set())
+    unknown = set(value) - allowed
+    if unknown:
+        raise bad_request(f"Unrecognized field in JSON payload: /{channel}.{sorted(unknown)[0]}/")
+    url = value.get("url")
+    if url is None:
+        raise bad_request(f"url is missing in /{channel}/")
+    if not isinstance(url, str):
+        raise bad_request(f"Invalid JSON type for /{channel}/ url: it must be a string")
+    schemes = ("mqtt", "mqtts") if mqtt else ("http", "https")
+    parts = urlsplit(url)
+    if "${" not in url and (parts.scheme not in schemes or not parts.hostname):
+        raise bad_request(f"Invalid URL parsing notification url: {url}" if not mqtt
+                          else f"Invalid URL parsing notification url: {url} (mqtt:// or mqtts:// expected)")
+    out = dict(value)
+    if mqtt:
+        topic = value.get("topic")
+        if not isinstance(topic, str) or not topic:
+            raise bad_request(f"topic is missing in /{channel}/")
+        if "+" in topic or "#" in topic:
+            raise bad_request("MQTT topic cannot include wildcards")
+        qos = value.get("qos", 0)
+        if qos not in (0, 1, 2) or isinstance(qos, bool):
+            raise bad_request("MQTT QoS must be an integer in the 0 to 2 range")
+    if custom:
+        bodies = [k for k in ("payload", "json", "ngsi") if k in value]
+        if len(bodies) > 1:
+            raise bad_request("only one of payload, json or ngsi fields accepted at the same time in " + channel)
+        if "payload" in value and value["payload"] is not None and not isinstance(value["payload"], str):
+            raise bad_request(f"Invalid JSON type for /{channel}/ payload: it must be a string")
+        if "json" in value and not isinstance(value["json"], (dict, list)):
+            raise bad_request(f"Invalid JSON type for /{channel}/ json: it must be an object or an array")
+        if "ngsi" in value:
+            ngsi = value["ngsi"]
+            if not isinstance(ngsi, dict):
+                raise bad_request(f"Invalid JSON type for /{channel}/ ngsi: it must be an object")
+            for key, attr in ngsi.items():
+                if key not in ("id", "type") and not isinstance(attr, dict):
+                    raise bad_request(f"Invalid JSON type for /{channel}/ ngsi attribute {key}")
+        for key in ("headers", "qs"):
+            if key in value:
+                items = value[key]
+                if not isinstance(items, dict) or not all(isinstance(v, str) for v in items.values()):
+                    raise bad_request(f"Invalid JSON type for /{channel}/ {key}: it must be an object of strings")
+        if "method" in value and value["method"] not in METHODS:
+            raise bad_request(f"Invalid HTTP method for /{channel}/: {value['method']}")
+    if "timeout" in value:
+        timeout = value["timeout"]
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0:
+            raise bad_request("timeout must be a number of milliseconds greater than or equal to 0")
+    return out
+
+
+# -- status and statistics ------------------------------------------------------------------------
+
+def status(doc: dict, now: str) -> str:
+    """`expired` once `expires` has passed, else the stored status (active, inactive, oneshot)."""
+    expires = doc.get("expires")
+    if expires and (instant_key(expires) or "") <= (instant_key(now) or ""):
+        return "expired"
+    return doc.get("status", "active")
+
+
+def record_delivery(doc: dict, ok: bool, now: str, error: str | None, code: int | None) -> None:
+    """One delivery attempt in the statistics; maxFailsLimit consecutive failures deactivate."""
+    notification = doc["notification"]
+    notification["timesSent"] = notification.get("timesSent", 0) + 1
+    notification["lastNotification"] = now
+    if ok:
+        notification["lastSuccess"] = now
+        if code is not None:
+            notification["lastSuccessCode"] = code
+        notification.pop("failsCounter", None)
+        return
+    notification["lastFailure"] = now
+    if error:
+        notification["lastFailureReason"] = error
+    notification["failsCounter"] = notification.get("failsCounter", 0) + 1
+    limit = notification.get("maxFailsLimit")
+    if limit and notification["failsCounter"] >= limit:
+        doc["status"] = "inactive"
+
+
+# -- rendering ------------------------------------------------------------------------------------
+
+def render(doc: dict, now: str) -> dict:
+    out: dict[str, Any] = {"id": doc["id"]}
+    if "description" in doc:
+        out["description"] = doc["description"]
+    subject = {"entities": doc["subject"]["entities"]}
+    condition = dict(doc["subject"].get("condition") or {})
+    condition.setdefault("attrs", [])
+    subject["condition"] = condition
+    out["subject"] = subject
+    notification = dict(doc["notification"])
+    if "exceptAttrs" not in notification:
+        notification.setdefault("attrs", [])
+    notification.setdefault("onlyChangedAttrs", False)
+    notification.setdefault("covered", False)
+    out["notification"] = notification
+    if "expires" in doc:
+        out["expires"] = doc["expires"]
+    out["status"] = status(doc, now)
+    if "throttling" in doc:
+        out["throttling"] = doc["throttling"]
+    return out

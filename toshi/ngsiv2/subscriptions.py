@@ -1,0 +1,109 @@
+"""/v2/subscriptions endpoints (Orion manual, "Subscriptions Operations").
+
+Subscriptions are stored with the NGSI-LD ones (`store.subscriptions`, per tenant = Fiware-Service),
+marked `api: "v2"`; each API lists and serves only its own. After every create, update and delete
+the notifier reloads the subscription (toshi/ngsiv2/subscription_matching.py compiles it).
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from toshi.core.entity import now_iso
+from toshi.ngsiv2 import headers
+from toshi.ngsiv2 import subscription_model as model
+from toshi.ngsiv2.errors import not_found
+from toshi.ngsiv2.request import accept, json_response, options_of, paging, read_json, services
+
+PREFIX = "/v2/subscriptions"
+NOT_FOUND = "The requested subscription has not been found. Check id"
+COUNT_HEADER = "Fiware-Total-Count"
+
+
+def _service_path(request: Request) -> str:
+    """The subscription's service path: the (validated) Fiware-ServicePath, default `/#` (all)."""
+    headers.query_filter(request)  # validates the header as Orion does
+    raw = request.headers.get(headers.SERVICE_PATH)
+    return raw.split(",")[0].strip() if raw else "/#"
+
+
+async def _changed(request: Request, tenant: str, subscription_id: str) -> None:
+    notifier = getattr(services(request), "notifier", None)
+    if notifier is not None:
+        await notifier.subscription_changed(tenant, subscription_id)
+
+
+async def _existing(request: Request, tenant: str) -> dict:
+    found = await services(request).store.subscriptions.get(tenant, request.path_params["subscription_id"])
+    if found is None or found.get("api") != model.API:
+        raise not_found(NOT_FOUND)
+    return found
+
+
+async def create_subscription(request: Request) -> Response:
+    tenant = headers.tenant_of(request)
+    doc = model.parse_subscription(await read_json(request), tenant=tenant, service_path=_service_path(request))
+    store = services(request).store
+    store.ensure_tenant(tenant)
+    await store.subscriptions.put(tenant, doc)
+    await _changed(request, tenant, doc["id"])
+    return Response(status_code=201, headers={"Location": f"{PREFIX}/{doc['id']}"})
+
+
+async def list_subscriptions(request: Request) -> Response:
+    accept(request)
+    tenant = headers.tenant_of(request)
+    params = request.query_params
+    limit, offset = paging(params)
+    options = options_of(params, {"count"})
+    await _flush(request)
+    everything, _ = await services(request).store.subscriptions.list(tenant, 10**9, 0)
+    mine = [doc for doc in everything if doc.get("api") == model.API]
+    now = now_iso()
+    body = [model.render(doc, now) for doc in mine[offset:offset + limit]]
+    extra = {COUNT_HEADER: str(len(mine))} if "count" in options else None
+    return json_response(body, extra=extra)
+
+
+async def retrieve_subscription(request: Request) -> Response:
+    accept(request)
+    tenant = headers.tenant_of(request)
+    await _flush(request)
+    return json_response(model.render(await _existing(request, tenant), now_iso()))
+
+
+async def update_subscription(request: Request) -> Response:
+    tenant = headers.tenant_of(request)
+    data = await read_json(request)
+    await _flush(request)
+    existing = await _existing(request, tenant)
+    updated = model.merge_update(existing, data)
+    await services(request).store.subscriptions.put(tenant, updated)
+    await _changed(request, tenant, updated["id"])
+    return Response(status_code=204)
+
+
+async def delete_subscription(request: Request) -> Response:
+    tenant = headers.tenant_of(request)
+    existing = await _existing(request, tenant)
+    await services(request).store.subscriptions.delete(tenant, existing["id"])
+    await _changed(request, tenant, existing["id"])
+    return Response(status_code=204)
+
+
+async def _flush(request: Request) -> None:
+    """Statistics and status changes the notifier keeps in memory, saved before they are read."""
+    notifier = getattr(services(request), "notifier", None)
+    if notifier is not None:
+        await notifier.flush_statistics()
+
+
+def route_table() -> list[tuple]:
+    return [
+        ("/subscriptions", list_subscriptions, ["GET"]),
+        ("/subscriptions", create_subscription, ["POST"]),
+        ("/subscriptions/{subscription_id}", retrieve_subscription, ["GET"]),
+        ("/subscriptions/{subscription_id}", update_subscription, ["PATCH"]),
+        ("/subscriptions/{subscription_id}", delete_subscription, ["DELETE"]),
+    ]
