@@ -101,12 +101,16 @@ async def _entity_response(request: Request, *, with_id: bool) -> Response:
     params = request.query_params
     form = form_of(options_of(params, READ_FORMS))
     entity = await _entity_with_provided(request)
-    body = mapping.render_entity(entity, ctx(), form="values" if form == "unique" else form,
-                                 attrs=names_param(params, "attrs"), metadata=names_param(params, "metadata"),
-                                 with_id=with_id)
-    if form == "unique":
-        body = _unique(body)
-    return json_response(body)
+    attrs, metadata = names_param(params, "attrs"), names_param(params, "metadata")
+
+    def render():
+        body = mapping.render_entity(entity, ctx(), form="values" if form == "unique" else form,
+                                     attrs=attrs, metadata=metadata, with_id=with_id)
+        return _unique(body) if form == "unique" else body
+
+    variant = ("v2", form, with_id, attrs and tuple(attrs), metadata and tuple(metadata))
+    content = services(request).render_cache.bytes_of(entity, ctx(), variant, render)
+    return Response(content, media_type=JSON)
 
 
 def _unique(values: list) -> list:

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from toshi.ngsiv2 import forwarding, headers, mapping
 from toshi.ngsiv2.errors import bad_request
-from toshi.ngsiv2.request import EVERYTHING, ctx, form_of, json_response, paging, services
+from toshi.ngsiv2.request import EVERYTHING, JSON, ctx, form_of, json_response, paging, services
 from toshi.query.planner import EntityQuery
 
 COUNT_HEADER = "Fiware-Total-Count"
@@ -35,12 +35,15 @@ async def answer_query(request: Request, query: EntityQuery, options: set[str], 
         found = ordered(found, order, query.geo)[offset:offset + limit]
     found = await forwarding.augment_query(request, query, found, limit, attrs)
     form = form_of(options)
-    rendered = [mapping.render_entity(e, ctx(), form="values" if form == "unique" else form,
-                                      attrs=attrs, metadata=metadata) for e in found]
-    if form == "unique":
-        rendered = [row for n, row in enumerate(rendered) if row not in rendered[:n]]
     extra = {COUNT_HEADER: str(total)} if total is not None else None
-    return json_response(rendered, extra=extra)
+    if form == "unique":
+        rendered = [mapping.render_entity(e, ctx(), form="values", attrs=attrs, metadata=metadata) for e in found]
+        return json_response([row for n, row in enumerate(rendered) if row not in rendered[:n]], extra=extra)
+    cache = services(request).render_cache
+    variant = ("v2", form, True, attrs and tuple(attrs), metadata and tuple(metadata))
+    parts = [cache.bytes_of(e, ctx(), variant, lambda e=e: mapping.render_entity(
+        e, ctx(), form=form, attrs=attrs, metadata=metadata)) for e in found]
+    return Response(b"[" + b",".join(parts) + b"]", media_type=JSON, headers=extra)
 
 
 def ordered(entities: list[dict], order: str, geo=None) -> list[dict]:
