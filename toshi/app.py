@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -77,6 +79,16 @@ async def version(request: Request) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
+def _cors(settings: Settings) -> list[Middleware]:
+    """CORS only when an origin is configured, as Orion's -corsOrigin."""
+    if not settings.cors_origin:
+        return []
+    exposed = ["Location", "Link", "Fiware-Correlator", "Fiware-Total-Count", "NGSILD-Results-Count"]
+    return [Middleware(CORSMiddleware, allow_origins=[settings.cors_origin], allow_headers=["*"],
+                       allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+                       expose_headers=exposed, max_age=settings.cors_max_age)]
+
+
 def _tune_garbage_collector() -> None:
     """Fewer, later cyclic-GC passes: a pass over a large heap stalls every request in flight (tail
     latency). Start-up objects are moved out of the collector's way for good."""
@@ -113,6 +125,7 @@ def create_app(settings: Settings | None = None, store=None) -> Starlette:
                 *live.routes(), *notify_web.routes(), *subscription_routes(),
                 *temporal_web.routes(), *ngsiv2_routes()],
         exception_handlers={NgsiError: ngsi_error, HTTPException: http_error, Exception: unexpected_error},
+        middleware=_cors(settings),
         lifespan=lifespan,
     )
     app.state.toshi = services

@@ -26,6 +26,8 @@ class Settings:
     notify_backoff: float = 0.5           # seconds before the first retry, doubling each time
     notify_queue_per_receiver: int = 1000  # in memory; the rest waits in the durable outbox
     change_retention: float = 3600.0      # seconds delivered change-log records are kept
+    cors_origin: str = ""                 # "" = no CORS headers; "*" = any origin; else one origin (as Orion)
+    cors_max_age: int = 86400
     history_retention: str = ""           # temporal history kept for this ISO 8601 duration (P365D); "" = all
 
     @property

@@ -7,6 +7,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 
 from toshi.ngsiv2 import batch, entities, registrations, subscriptions, types
+from toshi.ngsiv2.correlator import with_correlator
 from toshi.ngsiv2.errors import ErrorBoundary
 from toshi.ngsiv2.request import json_response
 
@@ -48,7 +49,8 @@ def routes() -> list[BaseRoute]:
     ]
     router = Router([Route(path, endpoint, methods=methods) for path, endpoint, methods in table],
                     redirect_slashes=False)
-    return [Route("/v2", entry_point, methods=["GET"]), Mount("/v2", app=ErrorBoundary(_no_trailing_slash(router)))]
+    v2 = with_correlator(ErrorBoundary(_no_trailing_slash(router)))
+    return [Route("/v2", entry_point, methods=["GET"]), Mount("/v2", app=v2)]
 
 
 def _no_trailing_slash(app):
