@@ -87,3 +87,18 @@ def wait_until(predicate, timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.02)
     return predicate()
+
+
+def require_mosquitto() -> None:
+    """Skip when Mosquitto is not on 127.0.0.1:1883 — except in CI, where it must be there."""
+    import os
+    import socket
+
+    import pytest
+
+    try:
+        socket.create_connection(("127.0.0.1", 1883), timeout=1).close()
+    except OSError:
+        if os.environ.get("CI"):
+            pytest.fail("Mosquitto must run on 127.0.0.1:1883 in CI")
+        pytest.skip("Mosquitto is not running on 127.0.0.1:1883")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
 import threading
 import time
@@ -14,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from starlette.testclient import TestClient
-from support import Receiver, wait_until
+from support import Receiver, require_mosquitto, wait_until
 
 from toshi.app import create_app
 
@@ -419,20 +418,8 @@ def test_ngsi_ld_subscription_fires_on_v2_write(fast_client, receiver):
 
 # -- MQTT -----------------------------------------------------------------------------------------
 
-def mosquitto_available() -> bool:
-    import socket
-    try:
-        socket.create_connection(("127.0.0.1", 1883), timeout=1).close()
-        return True
-    except OSError:
-        return False
-
-
 def test_mqtt_and_mqtt_custom(fast_client):
-    if not mosquitto_available():
-        if os.environ.get("CI"):
-            pytest.fail("Mosquitto must run on 127.0.0.1:1883 in CI")
-        pytest.skip("Mosquitto is not running on 127.0.0.1:1883")
+    require_mosquitto()
     import paho.mqtt.client as mqtt
 
     base = f"toshi/v2test/{uuid.uuid4()}"

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import uuid
 
 import pytest
 from starlette.testclient import TestClient
-from support import Receiver, wait_until
+from support import Receiver, require_mosquitto, wait_until
 
 from toshi.app import create_app
 
@@ -130,20 +129,8 @@ def test_slow_receiver_does_not_block_writes_or_others(fast_client, receiver):
         dead.close()
 
 
-def mosquitto_available() -> bool:
-    import socket
-    try:
-        socket.create_connection(("127.0.0.1", 1883), timeout=1).close()
-        return True
-    except OSError:
-        return False
-
-
 def test_mqtt_notification(fast_client):
-    if not mosquitto_available():
-        if os.environ.get("CI"):
-            pytest.fail("Mosquitto must run on 127.0.0.1:1883 in CI")
-        pytest.skip("Mosquitto is not running on 127.0.0.1:1883")
+    require_mosquitto()
     import json
 
     import paho.mqtt.client as mqtt
