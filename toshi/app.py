@@ -26,6 +26,7 @@ from toshi.jsonld.resolver import ContextResolver
 from toshi.jsonld.web import routes as context_routes
 from toshi.ngsild.render_cache import RenderCache
 from toshi.ngsild.routes import routes as ngsild_routes
+from toshi.ngsiv2.expiry import sweep_expired
 from toshi.ngsiv2.routes import routes as ngsiv2_routes
 from toshi.ngsiv2.version import orion_info
 from toshi.notify import live
@@ -110,10 +111,13 @@ def create_app(settings: Settings | None = None, store=None) -> Starlette:
         await store.open()
         await registry.load()
         await services.notifier.start()
-        pruning = asyncio.create_task(keep_pruning(store, settings.history_retention))
+        background = [asyncio.create_task(keep_pruning(store, settings.history_retention)),
+                      asyncio.create_task(sweep_expired(services, 60.0))]
         _tune_garbage_collector()
         yield
-        pruning.cancel()
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         await services.notifier.stop()
         await services.notifier.flush_statistics()
         await registry.flush()

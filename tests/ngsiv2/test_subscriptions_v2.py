@@ -183,13 +183,13 @@ def test_validation_errors(client, payload, description):
     assert response.json() == {"error": "BadRequest", "description": description}
 
 
-def test_bad_q_and_legacy_and_media(client):
+def test_bad_q_and_media(client):
     bad_q = {"subject": {"entities": [{"id": "A"}], "condition": {"expression": {"q": ""}}},
              "notification": {"http": {"url": "http://a/b"}}}
     assert client.post("/v2/subscriptions", json=bad_q).status_code == 400
-    legacy = {"subject": {"entities": [{"id": "A"}]},
-              "notification": {"http": {"url": "http://a/b"}, "attrsFormat": "legacy"}}
-    assert client.post("/v2/subscriptions", json=legacy).status_code == 422
+    bad_mq = {"subject": {"entities": [{"id": "A"}], "condition": {"expression": {"mq": "temperature"}}},
+              "notification": {"http": {"url": "http://a/b"}}}
+    assert client.post("/v2/subscriptions", json=bad_mq).status_code == 400
     text = client.post("/v2/subscriptions", content=b"x", headers={"Content-Type": "text/plain"})
     assert text.status_code == 415
     sub_id = subscribe(client, "http://a/b")

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from toshi.core import entity as ops
 from toshi.core.errors import BadRequestData, ResourceNotFound
+from toshi.core.expiry import is_expired, not_expired
 from toshi.ngsild import http
 from toshi.ngsild.params import deletion_target, entity_query, options_of, output_of
 from toshi.ngsild.parse import is_uri, parse_attribute, parse_entity, parse_fragment
@@ -49,7 +50,7 @@ async def retrieve_entity(request: Request) -> Response:
     params = request.query_params
     output = output_of(params, ctx, options_of(params, READ_OPTIONS))
     found = await _services(request).store.get_entity(tenant, entity_id)
-    if found is None:
+    if found is None or is_expired(found):
         _entity_id(request)  # a malformed id is a bad request; entities made through NGSI-v2 may have any id
         raise ResourceNotFound(f"Entity {entity_id} not found")
     content = _rendered(request, found, ctx, output, media)
@@ -80,6 +81,7 @@ async def query_entities(request: Request) -> Response:
 async def answer_query(request: Request, tenant: str, query, output, media: str, ctx) -> Response:
     """Run a query and render the page (shared by GET /entities and POST /entityOperations/query)."""
     store = _services(request).store
+    query.extra.append(not_expired)  # transient entities (dateExpires) past their expiry are gone
     found, total = await store.query_entities(tenant, query)
     headers = {} if total is None else {"NGSILD-Results-Count": str(total)}
     if request.method == "GET":

@@ -16,7 +16,8 @@ ACTIONS = ("append", "appendStrict", "update", "delete", "replace")
 
 async def op_update(request: Request) -> Response:
     tenant = headers.tenant_of(request)
-    key_values = "keyValues" in options_of(request.query_params, {"keyValues"})
+    options = options_of(request.query_params, {"keyValues", "forcedUpdate"})
+    key_values = "keyValues" in options
     body = await read_json(request)
     if not isinstance(body, dict):
         raise bad_request("Invalid JSON type for the request payload: it must be an object")
@@ -27,6 +28,8 @@ async def op_update(request: Request) -> Response:
         raise bad_request("empty entities vector")
     now = now_iso()
     batch = [_edit(request, action, data, now, key_values) for data in entities]
+    if "forcedUpdate" in options:
+        batch = [(entity_id, edits.forced(edit, now)) for entity_id, edit in batch]
     outcomes = await services(request).writer.apply(tenant, batch)
     _report(outcomes)
     return Response(status_code=204)

@@ -17,6 +17,7 @@ from toshi.ngsiv2.errors import ATTRIBUTE_NOT_FOUND, not_found, unprocessable
 from toshi.ngsiv2.mapping import parse_attribute, v2_type
 
 KEPT_METADATA = ("unitCode", "observedAt", "v2ObservedAs")
+FORCED_KEY = "v2ForcedAt"
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,24 @@ def delete_attrs_edit(target: Target, names: list[str], now: str):
             after = ops.delete_attribute(after, name, now, target.entity_id, delete_all=True)
         return after
     return edit
+
+
+def forced(edit, now: str):
+    """`options=forcedUpdate`: the update counts as a change for subscriptions (`entityChange`) even
+    when no value changes. The mark is the entity key `v2ForcedAt` equal to its `modifiedAt`: it
+    travels with the new state through the change log to the notifier, and the next write (which
+    sets another `modifiedAt`) makes it stale, so no cleanup is needed. Renderers ignore it."""
+    def wrapped(before):
+        result = edit(before)
+        after, detail = result if isinstance(result, tuple) else (result, None)
+        if after is not None and before is not None:
+            after = {**after, FORCED_KEY: after.get("modifiedAt", now)}
+        return after if detail is None else (after, detail)
+    return wrapped
+
+
+def is_forced(after: dict | None) -> bool:
+    return after is not None and FORCED_KEY in after and after[FORCED_KEY] == after.get("modifiedAt")
 
 
 # -- helpers --------------------------------------------------------------------------------------

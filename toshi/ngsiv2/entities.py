@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from toshi.core.entity import now_iso
-from toshi.ngsiv2 import edits, forwarding, geo, headers, mapping
+from toshi.ngsiv2 import edits, expiry, forwarding, geo, headers, mapping
 from toshi.ngsiv2.errors import ATTRIBUTE_NOT_FOUND, V2Error, bad_request, not_found, unprocessable
 from toshi.ngsiv2.query import answer_query
 from toshi.ngsiv2.request import (
@@ -29,6 +29,7 @@ from toshi.ngsiv2.request import (
 )
 
 READ_FORMS = {"keyValues", "values", "unique"}
+FORCED = "forcedUpdate"  # notify subscriptions even when nothing changes (toshi.ngsiv2.edits.forced)
 
 
 # -- the entity list ------------------------------------------------------------------------------
@@ -70,7 +71,8 @@ def target_of(request: Request) -> edits.Target:
 async def found_entity(request: Request) -> dict:
     target = target_of(request)
     tenant = headers.tenant_of(request)
-    return target.check(await services(request).store.get_entity(tenant, target.entity_id))
+    entity = await services(request).store.get_entity(tenant, target.entity_id)
+    return target.check(None if expiry.is_expired(entity) else entity)
 
 
 async def _entity_with_provided(request: Request) -> dict:
@@ -78,7 +80,7 @@ async def _entity_with_provided(request: Request) -> dict:
     target = target_of(request)
     local = await services(request).store.get_entity(headers.tenant_of(request), target.entity_id)
     try:
-        local = target.check(local)
+        local = target.check(None if expiry.is_expired(local) else local)
     except V2Error:
         local = None
     entity = await forwarding.with_provided(request, local, target.entity_id,
@@ -129,12 +131,12 @@ async def delete_entity(request: Request) -> Response:
 
 async def append_attrs(request: Request) -> Response:
     target = target_of(request)
-    options = options_of(request.query_params, {"append", "keyValues"})
+    options = options_of(request.query_params, {"append", "keyValues", FORCED})
     attrs = await _attrs_body(request, options, target, "append")
     if attrs is None:
         return no_content()
     change = await _write(request, target, edits.append_edit(target, attrs, now_iso(),
-                                                             strict="append" in options))
+                                                             strict="append" in options), options)
     if change.detail["existing"]:
         raise unprocessable("one or more of the attributes in the request already exist: "
                             f"{target.entity_id} - [ {_names(change.detail['existing'])} ]")
@@ -143,10 +145,11 @@ async def append_attrs(request: Request) -> Response:
 
 async def update_attrs(request: Request) -> Response:
     target = target_of(request)
-    attrs = await _attrs_body(request, options_of(request.query_params, {"keyValues"}), target, "update")
+    options = options_of(request.query_params, {"keyValues", FORCED})
+    attrs = await _attrs_body(request, options, target, "update")
     if attrs is None:
         return no_content()
-    change = await _write(request, target, edits.update_edit(target, attrs, now_iso()))
+    change = await _write(request, target, edits.update_edit(target, attrs, now_iso()), options)
     if change.detail["missing"]:
         raise unprocessable("one or more of the attributes in the request do not exist: "
                             f"{target.entity_id} - [ {_names(change.detail['missing'])} ]")
@@ -155,8 +158,9 @@ async def update_attrs(request: Request) -> Response:
 
 async def replace_attrs(request: Request) -> Response:
     target = target_of(request)
-    attrs = await _attrs_body(request, options_of(request.query_params, {"keyValues"}))
-    await _write(request, target, edits.replace_attrs_edit(target, attrs, now_iso()))
+    options = options_of(request.query_params, {"keyValues", FORCED})
+    attrs = await _attrs_body(request, options)
+    await _write(request, target, edits.replace_attrs_edit(target, attrs, now_iso()), options)
     return no_content()
 
 
@@ -204,8 +208,9 @@ async def retrieve_attribute(request: Request) -> Response:
 async def replace_attribute(request: Request) -> Response:
     target = target_of(request)
     now = now_iso()
+    options = options_of(request.query_params, {FORCED})
     inst = mapping.parse_attribute(await read_json(request), ctx(), now)
-    await _write(request, target, edits.replace_attribute_edit(target, _attr_iri(request), inst, now))
+    await _write(request, target, edits.replace_attribute_edit(target, _attr_iri(request), inst, now), options)
     return no_content()
 
 
@@ -226,7 +231,9 @@ async def replace_value(request: Request) -> Response:
     raw = await read_raw(request, (JSON, TEXT))
     is_text = request.headers.get("content-type", "").lower().startswith(TEXT)
     value = _text_value(raw) if is_text else _json_value(raw)
-    await _write(request, target, edits.set_value_edit(target, _attr_iri(request), value, ctx(), now_iso()))
+    options = options_of(request.query_params, {FORCED})
+    await _write(request, target, edits.set_value_edit(target, _attr_iri(request), value, ctx(), now_iso()),
+                 options)
     return no_content()
 
 
@@ -255,7 +262,9 @@ def _text_value(raw: bytes) -> Any:
 
 # -- shared ---------------------------------------------------------------------------------------
 
-async def _write(request: Request, target: edits.Target, edit):
+async def _write(request: Request, target: edits.Target, edit, options: set[str] = frozenset()):
+    if FORCED in options:
+        edit = edits.forced(edit, now_iso())
     return await services(request).writer.apply_one(headers.tenant_of(request), target.entity_id, edit)
 
 

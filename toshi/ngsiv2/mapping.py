@@ -27,6 +27,7 @@ RESERVED_ATTRS = ("id", "type", "geo:distance", "dateCreated", "dateModified", "
 ATTR_KEYS = {"type", "value", "metadata"}
 DEFAULT_ENTITY_TYPE = "Thing"
 TIME_METADATA = ("TimeInstant", "observedAt")
+EXPIRES = "dateExpires"  # a builtin attribute that clients write (transient entities)
 
 
 # -- field syntax ---------------------------------------------------------------------------------
@@ -96,8 +97,27 @@ def parse_attrs(data: Any, ctx, now: str, *, key_values: bool) -> dict[str, list
     for name, raw in data.items():
         if name in ("id", "type"):
             raise bad_request(f"Invalid attribute name: {name} is not allowed in this operation")
+        if name == EXPIRES:
+            attrs[ctx.expand_term(name)] = [_expiry_attribute(raw, ctx, now, key_values)]
+            continue
         attrs[ctx.expand_term(check_attr_name(name))] = [parse_attribute(raw, ctx, now, key_values=key_values)]
     return attrs
+
+
+def _expiry_attribute(raw: Any, ctx, now: str, key_values: bool) -> dict:
+    """`dateExpires` (transient entities, toshi.ngsiv2.expiry): a DateTime, else 400 as Orion."""
+    from toshi.ngsiv2.expiry import valid_expiry
+
+    if key_values:
+        raw = {"value": raw}
+    if not isinstance(raw, dict) or set(raw) - ATTR_KEYS:
+        raise bad_request("attribute must be a JSON object, unless keyValues option is used")
+    if raw.get("type", "DateTime") != "DateTime" or not valid_expiry(raw.get("value")):
+        raise bad_request("date has invalid format")
+    inst = {"type": "Property", "value": raw["value"], "v2Type": "DateTime", "createdAt": now,
+            "modifiedAt": now}
+    _apply_metadata(inst, raw.get("metadata"), ctx, now)
+    return inst
 
 
 def check_attr_name(name: str) -> str:
@@ -293,8 +313,8 @@ def entity_type(entity: dict, ctx) -> str:
 def selected_attrs(entity: dict, ctx, attrs: list[str] | None,
                    metadata: list[str] | None = None) -> list[tuple[str, dict]]:
     """(name, v2 attribute) pairs in output order; `attrs` as the `attrs` parameter."""
-    user = [(ctx.compact_iri(iri), main_instance(instances)) for iri, instances in entity["attrs"].items()
-            if instances]
+    user = [(name, main_instance(instances)) for iri, instances in entity["attrs"].items()
+            if instances and (name := ctx.compact_iri(iri)) != EXPIRES]  # dateExpires: only when asked
     builtin = {"dateCreated": entity.get("createdAt"), "dateModified": entity.get("modifiedAt")}
     pairs: list[tuple[str, dict]] = []
     for name in attrs if attrs is not None else ["*"]:

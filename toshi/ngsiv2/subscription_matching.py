@@ -22,8 +22,9 @@ import orjson
 from toshi.core.entity import now_iso
 from toshi.ngsiv2 import mapping
 from toshi.ngsiv2 import subscription_model as model
+from toshi.ngsiv2.edits import is_forced
 from toshi.ngsiv2.headers import path_matches
-from toshi.ngsiv2.q import parse_v2_q
+from toshi.ngsiv2.q import parse_v2_mq, parse_v2_q
 from toshi.ngsiv2.request import ctx as v2_ctx
 from toshi.query.planner import EntityQuery
 from toshi.query.regex import compile_pattern
@@ -68,6 +69,7 @@ class CompiledV2Subscription:
         self.metadata_counts = condition.get("notifyOnMetadataChange", True)
         expression = condition.get("expression") or {}
         self.q = parse_v2_q(expression["q"], self.names.expand_term) if "q" in expression else None
+        self.mq = parse_v2_mq(expression["mq"], self.names.expand_term) if "mq" in expression else None
         self.geo = model.geo_filter(expression) if "georel" in expression else None
         self.service_path = doc.get("servicePath", "/#")
         self.notification = doc["notification"]
@@ -101,6 +103,8 @@ class CompiledV2Subscription:
             return False
         if self.q is not None and not self.q.matches(entity):
             return False
+        if self.mq is not None and not self.mq.matches(entity):
+            return False
         return self.geo is None or bool(self.geo(entity))
 
     def entity_query(self, limit: int) -> EntityQuery:
@@ -109,11 +113,13 @@ class CompiledV2Subscription:
         return query
 
     def _changed_attrs(self, before: dict, after: dict) -> tuple[set[str], set[str]]:
-        """(attributes the update wrote, attributes whose content really changed)."""
+        """(attributes the update wrote, attributes whose content really changed); with
+        `options=forcedUpdate` every attribute written counts as changed."""
         touched, changed = set(), set()
+        forced = is_forced(after)
         for change in attribute_changes(before, after):
             touched.add(change.attr)
-            if change.before is None or change.after is None or \
+            if forced or change.before is None or change.after is None or \
                     _content(change.before, self.metadata_counts) != _content(change.after, self.metadata_counts):
                 changed.add(change.attr)
         return touched, changed
@@ -203,6 +209,8 @@ class CompiledV2Subscription:
             if "ngsi" in spec:
                 rendered = [_patched(e, spec["ngsi"], macros) for e in rendered]
         form = self.notification.get("attrsFormat", "normalized")
+        if form == "legacy":
+            return _legacy(self.id, rendered)
         data = [_formatted(e, form) for e in rendered]
         if form.startswith("simplified"):
             return data[0] if data else {}
@@ -268,6 +276,26 @@ def _formatted(entity: dict, form: str) -> Any:
     if form == "values":
         return [v["value"] for k, v in entity.items() if k not in ("id", "type")]
     return entity
+
+
+def _legacy(subscription_id: str, entities: list[dict]) -> dict:
+    """attrsFormat `legacy`: Orion's NGSIv1 notification (`contextResponses` of `contextElement`s)."""
+    responses = []
+    for entity in entities:
+        attributes = []
+        for name, attr in entity.items():
+            if name in ("id", "type"):
+                continue
+            item = {"name": name, "type": attr.get("type"), "value": attr.get("value")}
+            metadata = attr.get("metadata") or {}
+            if metadata:
+                item["metadatas"] = [{"name": n, "type": m.get("type"), "value": m.get("value")}
+                                     for n, m in metadata.items()]
+            attributes.append(item)
+        element = {"attributes": attributes, "type": entity.get("type"), "isPattern": "false",
+                   "id": entity.get("id")}
+        responses.append({"contextElement": element, "statusCode": {"code": "200", "reasonPhrase": "OK"}})
+    return {"subscriptionId": subscription_id, "originator": "localhost", "contextResponses": responses}
 
 
 def _patched(entity: dict, ngsi: dict, macros: dict) -> dict:

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from toshi.ngsiv2.errors import V2Error, bad_request
 from toshi.ngsiv2.mapping import check_name
-from toshi.ngsiv2.q import parse_v2_q
+from toshi.ngsiv2.q import parse_v2_mq, parse_v2_q
 from toshi.ngsiv2.request import ctx
 from toshi.query.q import instant_key
 from toshi.query.regex import compile_pattern
@@ -210,7 +210,7 @@ def _expression(expression: Any) -> dict:
     if geo and geo_filter(expression) is None:
         raise V2Error(422, "NotSupported", "geo-queries in subscriptions are not supported yet by this broker")
     if "mq" in expression:
-        raise V2Error(422, "NotSupported", "mq in subscriptions is not supported yet by this broker")
+        parse_v2_mq(expression["mq"], ctx().expand_term)
     return dict(expression)
 
 
@@ -248,8 +248,6 @@ def _notification(notification: Any) -> dict:
     attrs_format = notification.get("attrsFormat", "normalized")
     if attrs_format not in FORMATS:
         raise bad_request("invalid attrsFormat, accepted values: " + ", ".join(FORMATS))
-    if attrs_format == "legacy":
-        raise V2Error(422, "NotSupported", "attrsFormat legacy (NGSIv1) is not supported by this broker")
     out["attrsFormat"] = attrs_format
     for key in ("onlyChangedAttrs", "covered"):
         if key in notification:

@@ -1,0 +1,35 @@
+"""Expiry of transient entities (Orion's `dateExpires`), as a predicate on the internal entity, so
+every API's reads can hide expired entities (toshi.ngsiv2.expiry writes and sweeps them).
+
+An entity expires when its attribute `dateExpires` (the core context's default-vocabulary IRI) has a
+default instance whose value is an ISO 8601 date-time at or before now.
+"""
+
+from __future__ import annotations
+
+from toshi.core.entity import now_iso
+from toshi.query.q import instant_key
+
+EXPIRES_IRI = "https://uri.etsi.org/ngsi-ld/default-context/dateExpires"
+
+
+def expiry_of(entity: dict) -> str | None:
+    """The entity's expiry as an instant key (comparable text), or None when it has none."""
+    instances = (entity.get("attrs") or {}).get(EXPIRES_IRI)
+    if not instances:
+        return None
+    inst = next((i for i in instances if "datasetId" not in i), instances[0])
+    value = inst.get("value")
+    return instant_key(value) if isinstance(value, str) else None
+
+
+def is_expired(entity: dict | None, now: str | None = None) -> bool:
+    if entity is None:
+        return False
+    expiry = expiry_of(entity)
+    return expiry is not None and expiry <= instant_key(now or now_iso())
+
+
+def not_expired(entity: dict) -> bool:
+    """A query predicate (EntityQuery.extra): the entity has not expired."""
+    return not is_expired(entity)
