@@ -33,3 +33,10 @@ def is_expired(entity: dict | None, now: str | None = None) -> bool:
 def not_expired(entity: dict) -> bool:
     """A query predicate (EntityQuery.extra): the entity has not expired."""
     return not is_expired(entity)
+
+
+async def hide_expired(store, tenant: str, query) -> None:
+    """Make `query` skip expired entities — only when the tenant has transient entities at all, so
+    ordinary queries keep their all-SQL plan."""
+    if await store.has_attribute(tenant, EXPIRES_IRI):
+        query.extra.append(not_expired)

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from toshi.core import entity as ops
 from toshi.core.errors import BadRequestData, ResourceNotFound
-from toshi.core.expiry import is_expired, not_expired
+from toshi.core.expiry import hide_expired, is_expired
 from toshi.ngsild import http
 from toshi.ngsild.params import deletion_target, entity_query, options_of, output_of
 from toshi.ngsild.parse import is_uri, parse_attribute, parse_entity, parse_fragment
@@ -81,7 +81,7 @@ async def query_entities(request: Request) -> Response:
 async def answer_query(request: Request, tenant: str, query, output, media: str, ctx) -> Response:
     """Run a query and render the page (shared by GET /entities and POST /entityOperations/query)."""
     store = _services(request).store
-    query.extra.append(not_expired)  # transient entities (dateExpires) past their expiry are gone
+    await hide_expired(store, tenant, query)  # transient entities (dateExpires) past their expiry are gone
     found, total = await store.query_entities(tenant, query)
     headers = {} if total is None else {"NGSILD-Results-Count": str(total)}
     if request.method == "GET":

@@ -8,7 +8,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from toshi.ngsiv2 import expiry, forwarding, headers, mapping
+from toshi.core.expiry import hide_expired
+from toshi.ngsiv2 import forwarding, headers, mapping
 from toshi.ngsiv2.errors import bad_request
 from toshi.ngsiv2.request import EVERYTHING, JSON, ctx, form_of, json_response, paging, services
 from toshi.query.planner import EntityQuery
@@ -19,7 +20,7 @@ COUNT_HEADER = "Fiware-Total-Count"
 async def answer_query(request: Request, query: EntityQuery, options: set[str], attrs: list[str] | None,
                        metadata: list[str] | None) -> Response:
     limit, offset = paging(request.query_params)
-    query.extra.append(expiry.not_expired)  # transient entities past their dateExpires are gone
+    await hide_expired(services(request).store, headers.tenant_of(request), query)  # past dateExpires: gone
     in_path = headers.query_filter(request)
     if in_path is not None:
         query.extra.append(in_path)

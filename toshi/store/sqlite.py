@@ -343,6 +343,11 @@ class SqliteStore:
             if len(rows) < SCAN_CHUNK:
                 return
 
+    async def has_attribute(self, tenant: str, attr: str) -> bool:
+        """Whether any entity of the tenant has a (scalar-valued) attribute of that name."""
+        row = self.db.execute("SELECT 1 FROM attr_values WHERE tenant=? AND attr=? LIMIT 1", (tenant, attr)).fetchone()
+        return row is not None
+
     async def entity_types(self, tenant: str) -> list[str]:
         rows = self.db.execute("SELECT DISTINCT type FROM entity_types WHERE tenant=? ORDER BY type", (tenant,))
         return [r[0] for r in rows]
