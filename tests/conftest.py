@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import socket
@@ -27,6 +28,24 @@ def settings(tmp_path: Path) -> Settings:
 def client(settings: Settings):
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def fast_client(settings: Settings):
+    """The app with quick notification retries (for delivery tests)."""
+    fast = dataclasses.replace(settings, notify_backoff=0.05, notify_max_attempts=3, notify_timeout=2.0)
+    with TestClient(create_app(fast)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def receiver():
+    """A real HTTP notification receiver on 127.0.0.1."""
+    from support import Receiver
+
+    r = Receiver()
+    yield r
+    r.close()
 
 
 def free_port() -> int:

@@ -3,7 +3,6 @@ rendering, custom notifications, MQTT, and firing across the two APIs."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import threading
@@ -19,20 +18,6 @@ from toshi.app import create_app
 
 ROOM = {"id": "Room1", "type": "Room", "temperature": {"value": 20, "type": "Number"},
         "pressure": {"value": 720, "type": "Number"}}
-
-
-@pytest.fixture
-def fast_client(settings):
-    fast = dataclasses.replace(settings, notify_backoff=0.05, notify_max_attempts=3, notify_timeout=2.0)
-    with TestClient(create_app(fast)) as client:
-        yield client
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver()
-    yield r
-    r.close()
 
 
 class RawReceiver:

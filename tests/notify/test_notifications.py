@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 
-import pytest
-from starlette.testclient import TestClient
 from support import Receiver, require_mosquitto, wait_until
-
-from toshi.app import create_app
 
 SHELTER = {"id": "urn:ngsi-ld:Shelter:1", "type": "Shelter",
            "occupancy": {"type": "Property", "value": 10},
            "name": {"type": "Property", "value": "Toyono Hall"}}
-
-
-@pytest.fixture
-def fast_client(settings):
-    fast = dataclasses.replace(settings, notify_backoff=0.05, notify_max_attempts=3, notify_timeout=2.0)
-    with TestClient(create_app(fast)) as client:
-        yield client
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver()
-    yield r
-    r.close()
 
 
 def subscribe(client, uri: str, **extra) -> str:
