@@ -101,4 +101,30 @@ function common.install(scenario_init)
   end
 end
 
+-- A batch scenario: each request carries `size` new entities made from the string.format
+-- `template` (its first three slots: tag, request counter, item number; then 6 random measures and a
+-- lon/lat pair); `wrap(items)` turns the joined items into the request body.
+function common.install_batch(template, wrap)
+  local headers = {["Content-Type"] = "application/json"}
+  local size, tag, counter = 100, "t", 0
+
+  common.install(function(opts)
+    size = tonumber(opts.size or "100")
+    tag = (opts.tag or "t") .. "-" .. tostring(thread_no or 0)
+  end)
+
+  local function entity(n)
+    return string.format(template, tag, counter, n, math.random(0, 200), math.random(0, 150),
+      math.random(0, 80), math.random(0, 400) / 10, math.random(0, 100) / 100,
+      135.4 + math.random() / 5, 34.8 + math.random() / 5)
+  end
+
+  function request()
+    counter = counter + 1
+    local items = {}
+    for n = 1, size do items[n] = entity(n) end
+    return wrk.format("POST", common.opts.path, headers, wrap(table.concat(items, ",")))
+  end
+end
+
 return common
