@@ -21,6 +21,7 @@ from toshi import __version__
 from toshi.config import Settings
 from toshi.core.errors import InternalError, MethodNotAllowed, NgsiError, ResourceNotFound
 from toshi.core.write import Writer
+from toshi.iot.routes import routes as iot_routes
 from toshi.jsonld.registry import ContextRegistry
 from toshi.jsonld.resolver import ContextResolver
 from toshi.jsonld.web import routes as context_routes
@@ -129,7 +130,7 @@ def create_app(settings: Settings | None = None, store=None) -> Starlette:
         # NGSI-LD requests almost nothing and spares v2 requests the NGSI-LD routes.
         routes=[*ngsild_routes(), *ngsiv2_routes(), Route("/version", version),
                 *context_routes(resolver, registry), *live.routes(), *notify_web.routes(),
-                *subscription_routes(), *temporal_web.routes()],
+                *subscription_routes(), *temporal_web.routes(), *iot_routes()],
         exception_handlers={NgsiError: ngsi_error, HTTPException: http_error, Exception: unexpected_error},
         middleware=_cors(settings),
         lifespan=lifespan,
