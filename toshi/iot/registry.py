@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import orjson
 
+from toshi.store.attached import attached
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS iot_groups (
     tenant TEXT NOT NULL, subservice TEXT NOT NULL, resource TEXT NOT NULL, apikey TEXT NOT NULL,
@@ -102,9 +104,4 @@ class IotRegistry:
 
 def registry_of(services) -> IotRegistry:
     """The IotRegistry of an app (one per store), created on first use."""
-    store = services.store
-    existing = getattr(store, "_iot_registry", None)
-    if existing is None:
-        existing = IotRegistry(store)
-        store._iot_registry = existing
-    return existing
+    return attached(services.store, IotRegistry)

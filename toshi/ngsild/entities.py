@@ -13,7 +13,7 @@ from toshi.core.errors import BadRequestData, ResourceNotFound
 from toshi.core.expiry import hide_expired, is_expired
 from toshi.ngsild import http
 from toshi.ngsild.params import deletion_target, entity_query, options_of, output_of
-from toshi.ngsild.parse import is_uri, parse_attribute, parse_entity, parse_fragment
+from toshi.ngsild.parse import parse_attribute, parse_entity, parse_fragment
 from toshi.ngsild.render import render_entity, render_feature_collection, render_geojson
 
 READ_OPTIONS = {"keyValues", "concise", "normalized", "sysAttrs", "simplified"}
@@ -25,10 +25,7 @@ def _services(request: Request):
 
 
 def _entity_id(request: Request) -> str:
-    entity_id = request.path_params["entity_id"]
-    if not is_uri(entity_id):
-        raise BadRequestData(f"Entity id is not a URI: {entity_id}")
-    return entity_id
+    return http.uri_param(request, "entity_id", "Entity id")
 
 
 async def create_entity(request: Request) -> Response:

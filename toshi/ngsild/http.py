@@ -35,6 +35,16 @@ class Body:
     context: Any        # the @context value the client gave (None: core context)
 
 
+def uri_param(request: Request, name: str, what: str) -> str:
+    """A path parameter that must be a URI (entity and subscription ids)."""
+    from toshi.ngsild.parse import is_uri
+
+    value = request.path_params[name]
+    if not is_uri(value):
+        raise BadRequestData(f"{what} is not a URI: {value}")
+    return value
+
+
 def tenant_of(request: Request) -> str:
     return _valid_tenant(request.headers.get(TENANT_HEADER, DEFAULT_TENANT))
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import orjson
 
+from toshi.store.attached import attached
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS v2_registrations (
     tenant TEXT NOT NULL,
@@ -57,9 +59,4 @@ class RegistrationStore:
 
 def registrations_of(services) -> RegistrationStore:
     """The RegistrationStore of an app (one per store), created on first use."""
-    store = services.store
-    existing = getattr(store, "_v2_registrations", None)
-    if existing is None:
-        existing = RegistrationStore(store)
-        store._v2_registrations = existing
-    return existing
+    return attached(services.store, RegistrationStore)

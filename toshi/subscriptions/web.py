@@ -14,7 +14,6 @@ from toshi.core.entity import now_iso
 from toshi.core.errors import AlreadyExists, BadRequestData, ResourceNotFound
 from toshi.ngsild import http
 from toshi.ngsild.params import options_of, paging
-from toshi.ngsild.parse import is_uri
 from toshi.subscriptions.model import merge_subscription_update, parse_subscription, render_subscription
 
 PREFIX = "/ngsi-ld/v1/subscriptions"
@@ -25,10 +24,7 @@ def _services(request: Request):
 
 
 def _subscription_id(request: Request) -> str:
-    subscription_id = request.path_params["subscription_id"]
-    if not is_uri(subscription_id):
-        raise BadRequestData(f"Subscription id is not a URI: {subscription_id}")
-    return subscription_id
+    return http.uri_param(request, "subscription_id", "Subscription id")
 
 
 def _payload(data) -> dict:

@@ -21,7 +21,6 @@ with the state. The temporal API writes history only (`append`, `replace_instanc
 from __future__ import annotations
 
 import sqlite3
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +29,7 @@ import orjson
 
 from toshi.core.entity import now_iso
 from toshi.ngsild.parse import NGSI_LD_NULL, utc_datetime
+from toshi.store.attached import attached
 from toshi.temporal import aggregate as agg
 from toshi.temporal.aggregate import Aggregation, Bucket, parse_duration
 from toshi.temporal.timequery import TimeQuery
@@ -123,15 +123,9 @@ def seq_of(instance_uri: str) -> int | None:
     return int(number) if number != instance_uri and number.isdigit() else None
 
 
-_histories: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def history_for(store) -> TemporalHistory:
     """The one TemporalHistory of a store."""
-    history = _histories.get(store)
-    if history is None:
-        history = _histories[store] = TemporalHistory(store)
-    return history
+    return attached(store, TemporalHistory)
 
 
 class TemporalHistory:

@@ -24,7 +24,7 @@ from toshi.core.errors import BadRequestData, ResourceNotFound
 from toshi.ngsild import http
 from toshi.ngsild.batch import query_from_body
 from toshi.ngsild.params import deletion_target, entity_query, options_of, output_of
-from toshi.ngsild.parse import is_uri, parse_attribute
+from toshi.ngsild.parse import parse_attribute
 from toshi.temporal import represent
 from toshi.temporal.aggregate import Aggregation, parse_aggregation
 from toshi.temporal.history import HistoryRow, Series, TemporalHistory, history_for, seq_of
@@ -344,7 +344,4 @@ def _history(request: Request) -> TemporalHistory:
 
 
 def _entity_id(request: Request) -> str:
-    entity_id = request.path_params["entity_id"]
-    if not is_uri(entity_id):
-        raise BadRequestData(f"Entity id is not a URI: {entity_id}")
-    return entity_id
+    return http.uri_param(request, "entity_id", "Entity id")
