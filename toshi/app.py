@@ -21,6 +21,7 @@ from toshi import __version__
 from toshi.config import Settings
 from toshi.core.errors import InternalError, MethodNotAllowed, NgsiError, ResourceNotFound
 from toshi.core.write import Writer
+from toshi.iot.agent import IotAgent
 from toshi.iot.routes import routes as iot_routes
 from toshi.jsonld.registry import ContextRegistry
 from toshi.jsonld.resolver import ContextResolver
@@ -106,12 +107,14 @@ def create_app(settings: Settings | None = None, store=None) -> Starlette:
                                allow_remote=settings.allow_remote_contexts)
     services = Services(settings, store, Writer(store), registry, resolver, Notifier(store, resolver, settings))
     services.writer.listeners.append(history_for(store).record)  # attribute history (temporal API)
+    iot = IotAgent(services)
 
     @asynccontextmanager
     async def lifespan(app):
         await store.open()
         await registry.load()
         await services.notifier.start()
+        await iot.start()
         background = [asyncio.create_task(keep_pruning(store, settings.history_retention)),
                       asyncio.create_task(sweep_expired(services, 60.0))]
         _tune_garbage_collector()
@@ -119,6 +122,7 @@ def create_app(settings: Settings | None = None, store=None) -> Starlette:
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
+        await iot.stop()
         await services.notifier.stop()
         await services.notifier.flush_statistics()
         await registry.flush()
@@ -136,4 +140,5 @@ def create_app(settings: Settings | None = None, store=None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.toshi = services
+    app.state.iot = iot
     return app

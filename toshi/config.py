@@ -29,6 +29,12 @@ class Settings:
     cors_origin: str = ""                 # "" = no CORS headers; "*" = any origin; else one origin (as Orion)
     cors_max_age: int = 86400
     history_retention: str = ""           # temporal history kept for this ISO 8601 duration (P365D); "" = all
+    iot_mqtt_url: str = ""                # IoT agent's MQTT broker, mqtt://[user:pass@]host[:port]; "" = off
+    iot_mqtt_client_id: str = "toshi-iot"  # fixed, so the broker keeps our session (QoS 1) across restarts
+    iot_mqtt_ca_file: str = ""            # CA bundle for mqtts:// (default: the system's)
+    iot_device_rate: float = 50.0         # measure messages per second one device may send (0 = no limit)
+    iot_device_burst: float = 200.0       # ... with this burst allowance
+    iot_command_timeout: float = 60.0     # seconds a device has to answer a command before it is EXPIRED
 
     @property
     def database_path(self) -> Path:

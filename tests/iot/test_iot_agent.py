@@ -1,5 +1,12 @@
-import pytest
+import dataclasses
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
+import pytest
+from starlette.testclient import TestClient
+from support import wait_until
+
+from toshi.app import create_app
 from toshi.iot.measures import Rejected, convert
 
 H = {"Fiware-Service": "smart", "Fiware-ServicePath": "/gardens"}
@@ -136,3 +143,68 @@ def test_convert():
                         ("yes", "Boolean"), ("monday", "DateTime"), ({"a": 1}, "Text")):
         with pytest.raises(Rejected):
             convert(value, kind)
+
+
+def test_device_rate_limit(settings):
+    limited = dataclasses.replace(settings, iot_device_rate=0.01, iot_device_burst=2)
+    with TestClient(create_app(limited)) as client:
+        provision(client)
+        assert client.post("/iot/d?k=k1&i=s1", content=b"t|1").status_code == 200
+        assert client.post("/iot/d?k=k1&i=s1", content=b"t|2").status_code == 200
+        r = client.post("/iot/d?k=k1&i=s1", content=b"t|3")
+        assert r.status_code == 429 and r.json()["name"] == "TOO_MANY_REQUESTS"
+        assert client.post("/iot/d?k=k1&i=other", content=b"t|3").status_code == 200  # not the same device
+        assert client.get("/iot/devices/s1", headers=H).json()["measures"]["rejected"] == {"rateLimited": 1}
+        assert client.get("/v2/entities/Sensor:s1/attrs/temperature/value", headers=V2).json() == 2
+
+
+def test_polling_commands_over_http(client):
+    provision(client, commands=[{"name": "ping", "type": "command"}])
+    r = client.patch("/v2/entities/Sensor:s1/attrs", headers=V2, json={"ping": {"type": "command", "value": "hi"}})
+    assert r.status_code == 204, r.text
+    status = lambda: client.get("/v2/entities/Sensor:s1?options=keyValues", headers=V2).json()["ping_status"]  # noqa: E731
+    assert wait_until(lambda: status() == "PENDING")
+    r = client.get("/iot/d?k=k1&i=s1&getCmd=1")
+    assert r.status_code == 200 and r.text == "s1@ping|hi"
+    assert wait_until(lambda: status() == "DELIVERED")
+    assert client.get("/iot/d?k=k1&i=s1&getCmd=1").text == ""  # delivered once
+    r = client.post("/iot/d/cmdexe?k=k1&i=s1", content=b"s1@ping|pong")
+    assert r.status_code == 200, r.text
+    entity = client.get("/v2/entities/Sensor:s1?options=keyValues", headers=V2).json()
+    assert entity["ping_status"] == "OK" and entity["ping_info"] == "pong"
+    r = client.post("/iot/d/cmdexe?k=k1&i=s1", content=b"s1@nocmd|x")
+    assert r.status_code == 400
+
+
+def test_push_commands_to_the_device_endpoint(client):
+    answers = []
+
+    class Device(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's naming
+            answers.append(self.rfile.read(int(self.headers["Content-Length"])))
+            body = b"s1@ping|done"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Device)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        provision(client, commands=[{"name": "ping"}], endpoint=f"http://127.0.0.1:{server.server_port}/cmd")
+        client.patch("/v2/entities/Sensor:s1/attrs", headers=V2, json={"ping": {"type": "command", "value": 3}})
+        info = lambda: client.get("/v2/entities/Sensor:s1?options=keyValues", headers=V2).json()["ping_info"]  # noqa: E731
+        assert wait_until(lambda: info() == "done")
+        assert answers == [b"s1@ping|3"]
+    finally:
+        server.shutdown()
+
+
+def test_unreachable_device_endpoint_sets_error(client):
+    provision(client, commands=[{"name": "ping"}], endpoint="http://127.0.0.1:9/cmd")
+    client.patch("/v2/entities/Sensor:s1/attrs", headers=V2, json={"ping": {"type": "command", "value": 1}})
+    status = lambda: client.get("/v2/entities/Sensor:s1?options=keyValues", headers=V2).json()["ping_status"]  # noqa: E731
+    assert wait_until(lambda: status() == "ERROR")

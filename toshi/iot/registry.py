@@ -28,6 +28,7 @@ class IotRegistry:
     def __init__(self, store):
         self._store = store
         self._ready = False
+        self.version = 0  # bumped on every provisioning change (caches built from the registry check it)
         self.stats: dict[tuple[str, str, str], dict] = {}
 
     @property
@@ -58,11 +59,13 @@ class IotRegistry:
                 "SELECT doc FROM iot_groups WHERE apikey=? ORDER BY rowid LIMIT 1", (apikey,))), None)
 
     def put_group(self, group: dict) -> None:
+        self.version += 1
         self._db.execute("INSERT OR REPLACE INTO iot_groups VALUES (?, ?, ?, ?, ?)",
                          (group["service"], group["subservice"], group["resource"], group["apikey"],
                           orjson.dumps(group).decode()))
 
     def delete_group(self, resource: str, apikey: str) -> None:
+        self.version += 1
         self._db.execute("DELETE FROM iot_groups WHERE resource=? AND apikey=?", (resource, apikey))
 
     # -- devices ----------------------------------------------------------------------------------
@@ -78,17 +81,25 @@ class IotRegistry:
                                (tenant, subservice, device_id)).fetchone()
         return orjson.loads(row[0]) if row else None
 
+    def device_count(self) -> int:
+        return self._db.execute("SELECT count(*) FROM iot_devices").fetchone()[0]
+
+    def all_devices(self) -> list[dict]:
+        return [orjson.loads(r[0]) for r in self._db.execute("SELECT doc FROM iot_devices ORDER BY rowid")]
+
     def device_by_apikey(self, apikey: str, device_id: str) -> dict | None:
         row = self._db.execute("SELECT doc FROM iot_devices WHERE apikey=? AND device_id=? ORDER BY rowid LIMIT 1",
                                (apikey, device_id)).fetchone()
         return orjson.loads(row[0]) if row else None
 
     def put_device(self, device: dict) -> None:
+        self.version += 1
         self._db.execute("INSERT OR REPLACE INTO iot_devices VALUES (?, ?, ?, ?, ?)",
                          (device["service"], device["service_path"], device["device_id"],
                           device.get("apikey") or "", orjson.dumps(device).decode()))
 
     def delete_device(self, tenant: str, subservice: str, device_id: str) -> None:
+        self.version += 1
         self._db.execute("DELETE FROM iot_devices WHERE tenant=? AND subservice=? AND device_id=?",
                          (tenant, subservice, device_id))
         self.stats.pop((tenant, subservice, device_id), None)
