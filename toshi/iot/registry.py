@@ -10,6 +10,7 @@ from __future__ import annotations
 import orjson
 
 from toshi.store.attached import attached
+from toshi.store.tables import create_tables
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS iot_groups (
@@ -35,8 +36,7 @@ class IotRegistry:
     def _db(self):
         db = self._store.db
         if not self._ready:
-            db.executescript(SCHEMA)
-            self._ready = True
+            self._ready = create_tables(db, SCHEMA)
         return db
 
     # -- groups -----------------------------------------------------------------------------------
