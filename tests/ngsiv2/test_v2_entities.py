@@ -103,7 +103,7 @@ def test_http_level_errors(client):
                       headers={"Content-Type": "application/json"})
     assert big.status_code == 413 and big.json()["error"] == "RequestEntityTooLarge"
     method = client.delete("/v2/entities")
-    assert method.status_code == 405 and method.json()["error"] == "MethodNotAlowed"
+    assert method.status_code == 405 and method.json()["error"] == "MethodNotAllowed"  # Orion's, not the manual's typo
     assert client.get("/v2/nothing-here").status_code == 400
     assert client.get("/v2/entities", headers={"Accept": "text/xml"}).status_code == 406
     assert client.get("/v2/entities?options=bogus").json() == {

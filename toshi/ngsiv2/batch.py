@@ -8,15 +8,17 @@ from starlette.responses import Response
 from toshi.core.entity import now_iso
 from toshi.ngsiv2 import edits, geo, headers, mapping
 from toshi.ngsiv2.errors import V2Error, as_v2, bad_request
+from toshi.ngsiv2.forwarding import SKIP_FORWARDING
 from toshi.ngsiv2.query import answer_query
 from toshi.ngsiv2.request import ctx, entity_query, options_of, read_json, services
+from toshi.ngsiv2.update_options import UPDATE_OPTIONS, keeps_metadata, marked
 
 ACTIONS = ("append", "appendStrict", "update", "delete", "replace")
 
 
 async def op_update(request: Request) -> Response:
     tenant = headers.tenant_of(request)
-    options = options_of(request.query_params, {"keyValues", "forcedUpdate"})
+    options = options_of(request.query_params, {"keyValues"} | UPDATE_OPTIONS)
     key_values = "keyValues" in options
     body = await read_json(request)
     if not isinstance(body, dict):
@@ -27,9 +29,8 @@ async def op_update(request: Request) -> Response:
     if not isinstance(entities, list) or not entities:
         raise bad_request("empty entities vector")
     now = now_iso()
-    batch = [_edit(request, action, data, now, key_values) for data in entities]
-    if "forcedUpdate" in options:
-        batch = [(entity_id, edits.forced(edit, now)) for entity_id, edit in batch]
+    batch = [_edit(request, action, data, now, key_values, keeps_metadata(options)) for data in entities]
+    batch = [(entity_id, marked(request, edit, options)) for entity_id, edit in batch]
     outcomes = await services(request).writer.apply(tenant, batch)
     _report(outcomes)
     return Response(status_code=204)
@@ -49,20 +50,21 @@ async def op_notify(request: Request) -> Response:
         raise bad_request("/data/ must be a JSON Array")
     if data:
         now = now_iso()
-        outcomes = await services(request).writer.apply(
-            tenant, [_edit(request, "append", entity, now, key_values) for entity in data])
+        batch = [_edit(request, "append", entity, now, key_values) for entity in data]
+        outcomes = await services(request).writer.apply(tenant, [(i, marked(request, e)) for i, e in batch])
         _report(outcomes)
     return Response(status_code=200)
 
 
-def _edit(request: Request, action: str, data: object, now: str, key_values: bool):
+def _edit(request: Request, action: str, data: object, now: str, key_values: bool, keep_metadata: bool = True):
     parsed = mapping.parse_entity(data, ctx(), now, key_values=key_values, scope=headers.write_scope(request))
     if action in ("append", "appendStrict"):
-        return parsed["id"], edits.upsert_edit(parsed, now, strict=action == "appendStrict")
+        return parsed["id"], edits.upsert_edit(parsed, now, strict=action == "appendStrict",
+                                               keep_metadata=keep_metadata)
     type_iri = parsed["type"][0] if "type" in data else None
     target = edits.Target(parsed["id"], type_iri, headers.query_filter(request))
     if action == "update":
-        return target.entity_id, edits.update_edit(target, parsed["attrs"], now)
+        return target.entity_id, edits.update_edit(target, parsed["attrs"], now, keep_metadata=keep_metadata)
     if action == "replace":
         return target.entity_id, edits.replace_attrs_edit(target, parsed["attrs"], now)
     if parsed["attrs"]:
@@ -95,7 +97,7 @@ def _report(outcomes) -> None:
 
 
 async def op_query(request: Request) -> Response:
-    options = options_of(request.query_params, {"count", "keyValues", "values", "unique"})
+    options = options_of(request.query_params, {"count", "keyValues", "values", "unique", SKIP_FORWARDING})
     body = await read_json(request)
     if not isinstance(body, dict):
         raise bad_request("Invalid JSON type for the request payload: it must be an object")

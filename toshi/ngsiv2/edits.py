@@ -2,8 +2,10 @@
 
 Each `*_edit` returns an `Edit`: a function of the entity's current state that returns its new state,
 or `(state, detail)`. Where Orion's rules match NGSI-LD's, toshi.core.entity does the work; the rest
-is here: attribute updates keep the metadata the request does not mention (Orion's default),
-strict append, replace-all-attributes, attribute value updates.
+is here: attribute updates keep the metadata the request does not mention (Orion's default; with
+`keep_metadata=False`, `options=overrideMetadata`, the request's metadata replace them), strict append,
+replace-all-attributes, attribute value updates; and the marks a write leaves on the new state for the
+notifier (`marked`: the request's correlator, forcedUpdate).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from toshi.ngsiv2.mapping import parse_attribute, v2_type
 
 KEPT_METADATA = ("unitCode", "observedAt", "v2ObservedAs")
 FORCED_KEY = "v2ForcedAt"
+CORRELATOR_KEY = "v2Correlator"
 
 
 @dataclass(frozen=True)
@@ -41,32 +44,32 @@ def create_edit(parsed: dict, now: str):
     return lambda before: ops.create(before, parsed, now)
 
 
-def upsert_edit(parsed: dict, now: str, *, strict: bool = False):
+def upsert_edit(parsed: dict, now: str, *, strict: bool = False, keep_metadata: bool = True):
     """Create, or (existing entity) append its attributes: POST /v2/entities?options=upsert, op append."""
     def edit(before):
         if before is None:
             return ops.new_entity(parsed, now)
         if parsed["type"][0] not in before["type"]:
             raise unprocessable(f"entity {parsed['id']} exists with another type")
-        return _append(before, parsed["attrs"], now, strict)
+        return _append(before, parsed["attrs"], now, strict, keep_metadata)
     return edit
 
 
-def append_edit(target: Target, attrs: dict, now: str, *, strict: bool = False):
+def append_edit(target: Target, attrs: dict, now: str, *, strict: bool = False, keep_metadata: bool = True):
     """POST /v2/entities/{id}/attrs: update or add; `strict` (options=append): only add."""
-    return lambda before: _append(target.check(before), attrs, now, strict)
+    return lambda before: _append(target.check(before), attrs, now, strict, keep_metadata)
 
 
-def _append(before: dict, attrs: dict, now: str, strict: bool) -> tuple[dict, dict]:
+def _append(before: dict, attrs: dict, now: str, strict: bool, keep_metadata: bool) -> tuple[dict, dict]:
     existing = [name for name in attrs if name in before["attrs"]]
     after = touched(before, now)
     for name, instances in attrs.items():
         if not (strict and name in existing):
-            put_attribute(after, name, instances[0], now)
+            put_attribute(after, name, instances[0], now, keep_metadata=keep_metadata)
     return after, {"existing": existing if strict else []}
 
 
-def update_edit(target: Target, attrs: dict, now: str):
+def update_edit(target: Target, attrs: dict, now: str, *, keep_metadata: bool = True):
     """PATCH /v2/entities/{id}/attrs: update the attributes that exist; report the others."""
     def edit(before):
         before = target.check(before)
@@ -74,7 +77,7 @@ def update_edit(target: Target, attrs: dict, now: str):
         missing = []
         for name, instances in attrs.items():
             if name in before["attrs"]:
-                put_attribute(after, name, instances[0], now)
+                put_attribute(after, name, instances[0], now, keep_metadata=keep_metadata)
             else:
                 missing.append(name)
         return after, {"missing": missing}
@@ -90,14 +93,14 @@ def replace_attrs_edit(target: Target, attrs: dict, now: str):
     return edit
 
 
-def replace_attribute_edit(target: Target, name: str, inst: dict, now: str):
+def replace_attribute_edit(target: Target, name: str, inst: dict, now: str, *, keep_metadata: bool = True):
     """PUT /v2/entities/{id}/attrs/{attr}: the attribute must exist."""
     def edit(before):
         before = target.check(before)
         if name not in before["attrs"]:
             raise not_found(ATTRIBUTE_NOT_FOUND)
         after = touched(before, now)
-        put_attribute(after, name, inst, now)
+        put_attribute(after, name, inst, now, keep_metadata=keep_metadata)
         return after
     return edit
 
@@ -135,22 +138,49 @@ def delete_attrs_edit(target: Target, names: list[str], now: str):
     return edit
 
 
-def forced(edit, now: str):
+def marked(edit, *, correlator: str, forced: bool, now: str):
+    """The marks a v2 write leaves on the new state for the notifications it triggers: its
+    Fiware-Correlator (`correlated`) and, with `options=forcedUpdate`, the forced mark (`forced`)."""
+    edit = correlated(edit, correlator)
+    return forced_edit(edit, now) if forced else edit
+
+
+def forced_edit(edit, now: str):
     """`options=forcedUpdate`: the update counts as a change for subscriptions (`entityChange`) even
     when no value changes. The mark is the entity key `v2ForcedAt` equal to its `modifiedAt`: it
     travels with the new state through the change log to the notifier, and the next write (which
     sets another `modifiedAt`) makes it stale, so no cleanup is needed. Renderers ignore it."""
-    def wrapped(before):
-        result = edit(before)
-        after, detail = result if isinstance(result, tuple) else (result, None)
-        if after is not None and before is not None:
-            after = {**after, FORCED_KEY: after.get("modifiedAt", now)}
-        return after if detail is None else (after, detail)
-    return wrapped
+    def mark(before, after):
+        return {**after, FORCED_KEY: after.get("modifiedAt", now)} if before is not None else after
+    return _marking(edit, mark)
 
 
 def is_forced(after: dict | None) -> bool:
     return after is not None and FORCED_KEY in after and after[FORCED_KEY] == after.get("modifiedAt")
+
+
+def correlated(edit, correlator: str):
+    """The request's Fiware-Correlator kept on the new state (as Orion's `lastCorrelator`), as the
+    entity key `v2Correlator` = [modifiedAt, correlator]: the notifier sends it with the notifications
+    of this change; a later write (another `modifiedAt`) makes it stale. Renderers ignore it."""
+    return _marking(edit, lambda before, after: {**after, CORRELATOR_KEY: [after.get("modifiedAt"), correlator]})
+
+
+def correlator_of(state: dict | None) -> str | None:
+    """The correlator of the request that made this state, if a v2 write made it."""
+    mark = state.get(CORRELATOR_KEY) if state is not None else None
+    return mark[1] if isinstance(mark, list) and mark[0] == state.get("modifiedAt") else None
+
+
+def _marking(edit, mark):
+    """`edit`, with `mark(before, after)` applied to the new state it returns (not to a deletion)."""
+    def wrapped(before):
+        result = edit(before)
+        after, detail = result if isinstance(result, tuple) else (result, None)
+        if after is not None:
+            after = mark(before, after)
+        return after if detail is None else (after, detail)
+    return wrapped
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -159,12 +189,13 @@ def touched(before: dict, now: str) -> dict:
     return {**before, "attrs": dict(before["attrs"]), "modifiedAt": now}
 
 
-def put_attribute(after: dict, name: str, inst: dict, now: str) -> None:
-    """Set the default instance of `name`, keeping metadata the new one does not give (as Orion)."""
+def put_attribute(after: dict, name: str, inst: dict, now: str, *, keep_metadata: bool = True) -> None:
+    """Set the default instance of `name`, keeping metadata the new one does not give (as Orion)
+    unless `keep_metadata` is False (options=overrideMetadata)."""
     current = after["attrs"].get(name) or []
     old = _default(current)
     if old is not None:
-        inst = _with_old_metadata(inst, old)
+        inst = _with_old_metadata(inst, old) if keep_metadata else dict(inst)
         inst["createdAt"] = old.get("createdAt", now)
     after["attrs"][name] = [i for i in current if "datasetId" in i] + [inst]
 

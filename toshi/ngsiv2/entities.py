@@ -27,9 +27,10 @@ from toshi.ngsiv2.request import (
     services,
     split_list,
 )
+from toshi.ngsiv2.update_options import UPDATE_OPTIONS, keeps_metadata, marked
 
 READ_FORMS = {"keyValues", "values", "unique"}
-FORCED = "forcedUpdate"  # notify subscriptions even when nothing changes (toshi.ngsiv2.edits.forced)
+SKIP_FORWARDING = forwarding.SKIP_FORWARDING
 
 
 # -- the entity list ------------------------------------------------------------------------------
@@ -41,7 +42,7 @@ async def list_entities(request: Request) -> Response:
                          types=split_list(params.get("type")), type_pattern=params.get("typePattern"),
                          q=params.get("q"), mq=params.get("mq"),
                          geo=geo.from_url(params.get("georel"), params.get("geometry"), params.get("coords")))
-    options = options_of(params, READ_FORMS | {"count"})
+    options = options_of(params, READ_FORMS | {"count", SKIP_FORWARDING})
     return await answer_query(request, query, options, names_param(params, "attrs"),
                               names_param(params, "metadata"))
 
@@ -54,7 +55,7 @@ async def create_entity(request: Request) -> Response:
     parsed = mapping.parse_entity(data, ctx(), now, key_values="keyValues" in options,
                                   scope=headers.write_scope(request))
     edit = edits.upsert_edit(parsed, now) if "upsert" in options else edits.create_edit(parsed, now)
-    change = await services(request).writer.apply_one(tenant, parsed["id"], edit)
+    change = await services(request).writer.apply_one(tenant, parsed["id"], marked(request, edit))
     location = f"/v2/entities/{parsed['id']}?type={mapping.entity_type(parsed, ctx())}"
     return Response(status_code=201 if change.before is None else 204, headers={"Location": location})
 
@@ -101,7 +102,7 @@ async def retrieve_attrs(request: Request) -> Response:
 async def _entity_response(request: Request, *, with_id: bool) -> Response:
     accept(request)
     params = request.query_params
-    form = form_of(options_of(params, READ_FORMS))
+    form = form_of(options_of(params, READ_FORMS | {SKIP_FORWARDING}))
     entity = await _entity_with_provided(request)
     attrs, metadata = names_param(params, "attrs"), names_param(params, "metadata")
 
@@ -131,12 +132,13 @@ async def delete_entity(request: Request) -> Response:
 
 async def append_attrs(request: Request) -> Response:
     target = target_of(request)
-    options = options_of(request.query_params, {"append", "keyValues", FORCED})
+    options = options_of(request.query_params, {"append", "keyValues"} | UPDATE_OPTIONS)
     attrs = await _attrs_body(request, options, target, "append")
     if attrs is None:
         return no_content()
-    change = await _write(request, target, edits.append_edit(target, attrs, now_iso(),
-                                                             strict="append" in options), options)
+    edit = edits.append_edit(target, attrs, now_iso(), strict="append" in options,
+                             keep_metadata=keeps_metadata(options))
+    change = await _write(request, target, edit, options)
     if change.detail["existing"]:
         raise unprocessable("one or more of the attributes in the request already exist: "
                             f"{target.entity_id} - [ {_names(change.detail['existing'])} ]")
@@ -145,11 +147,12 @@ async def append_attrs(request: Request) -> Response:
 
 async def update_attrs(request: Request) -> Response:
     target = target_of(request)
-    options = options_of(request.query_params, {"keyValues", FORCED})
+    options = options_of(request.query_params, {"keyValues"} | UPDATE_OPTIONS)
     attrs = await _attrs_body(request, options, target, "update")
     if attrs is None:
         return no_content()
-    change = await _write(request, target, edits.update_edit(target, attrs, now_iso()), options)
+    edit = edits.update_edit(target, attrs, now_iso(), keep_metadata=keeps_metadata(options))
+    change = await _write(request, target, edit, options)
     if change.detail["missing"]:
         raise unprocessable("one or more of the attributes in the request do not exist: "
                             f"{target.entity_id} - [ {_names(change.detail['missing'])} ]")
@@ -158,7 +161,7 @@ async def update_attrs(request: Request) -> Response:
 
 async def replace_attrs(request: Request) -> Response:
     target = target_of(request)
-    options = options_of(request.query_params, {"keyValues", FORCED})
+    options = options_of(request.query_params, {"keyValues"} | UPDATE_OPTIONS)  # overrideMetadata: no effect
     attrs = await _attrs_body(request, options)
     await _write(request, target, edits.replace_attrs_edit(target, attrs, now_iso()), options)
     return no_content()
@@ -208,9 +211,10 @@ async def retrieve_attribute(request: Request) -> Response:
 async def replace_attribute(request: Request) -> Response:
     target = target_of(request)
     now = now_iso()
-    options = options_of(request.query_params, {FORCED})
+    options = options_of(request.query_params, UPDATE_OPTIONS)
     inst = mapping.parse_attribute(await read_json(request), ctx(), now)
-    await _write(request, target, edits.replace_attribute_edit(target, _attr_iri(request), inst, now), options)
+    edit = edits.replace_attribute_edit(target, _attr_iri(request), inst, now, keep_metadata=keeps_metadata(options))
+    await _write(request, target, edit, options)
     return no_content()
 
 
@@ -231,7 +235,7 @@ async def replace_value(request: Request) -> Response:
     raw = await read_raw(request, (JSON, TEXT))
     is_text = request.headers.get("content-type", "").lower().startswith(TEXT)
     value = _text_value(raw) if is_text else _json_value(raw)
-    options = options_of(request.query_params, {FORCED})
+    options = options_of(request.query_params, UPDATE_OPTIONS)  # overrideMetadata: no effect (the value only)
     await _write(request, target, edits.set_value_edit(target, _attr_iri(request), value, ctx(), now_iso()),
                  options)
     return no_content()
@@ -263,8 +267,7 @@ def _text_value(raw: bytes) -> Any:
 # -- shared ---------------------------------------------------------------------------------------
 
 async def _write(request: Request, target: edits.Target, edit, options: set[str] = frozenset()):
-    if FORCED in options:
-        edit = edits.forced(edit, now_iso())
+    edit = marked(request, edit, options)
     return await services(request).writer.apply_one(headers.tenant_of(request), target.entity_id, edit)
 
 

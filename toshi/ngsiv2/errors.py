@@ -24,10 +24,11 @@ ATTRIBUTE_NOT_FOUND = "The entity does not have such an attribute"
 class V2Error(NgsiError):
     """An NGSI-v2 error: `error` is Orion's error name, the message its description."""
 
-    def __init__(self, status: int, error: str, description: str = ""):
+    def __init__(self, status: int, error: str, description: str = "", headers: dict[str, str] | None = None):
         super().__init__(description or error, status=status, title=error)
         self.error = error
         self.description = description
+        self.headers = headers or {}
 
     def body(self) -> dict:
         body = {"error": self.error}
@@ -46,6 +47,12 @@ def not_found(description: str = ENTITY_NOT_FOUND) -> V2Error:
 
 def unprocessable(description: str) -> V2Error:
     return V2Error(422, "Unprocessable", description)
+
+
+def method_not_allowed(allowed: str) -> V2Error:
+    """405 as Orion renders it for /v2 (`httpStatusCodeString(SccBadVerb)`, not the manual's
+    `MethodNotAlowed` typo), with the `Allow` header listing the methods of the resource."""
+    return V2Error(405, "MethodNotAllowed", "method not allowed", headers={"Allow": allowed})
 
 
 def as_v2(exc: Exception) -> V2Error:
@@ -70,12 +77,13 @@ def _http_error(exc: HTTPException) -> V2Error:
     if exc.status_code == 404:
         return bad_request("Service not found. Check your URL as probably it is wrong.")  # as Orion
     if exc.status_code == 405:
-        return V2Error(405, "MethodNotAlowed", "method not allowed")  # the spelling of the v2 spec
+        return method_not_allowed((exc.headers or {}).get("Allow", ""))
     return V2Error(exc.status_code, str(exc.detail))
 
 
 def error_response(error: V2Error) -> Response:
-    return Response(orjson.dumps(error.body()), status_code=error.status, media_type="application/json")
+    return Response(orjson.dumps(error.body()), status_code=error.status, media_type="application/json",
+                    headers=error.headers)
 
 
 async def _handler(request, exc: Exception) -> Response:

@@ -5,7 +5,8 @@
   supports `query` for its attributes, with POST {url}/op/query
   `{"entities": [{"id", "type"}], "attrs": [...]}`. Provided attributes are merged into the local entity
   (they win over local ones of the same name); an entity only a provider has is shown too. A provider
-  that fails (error, timeout, bad payload) is skipped: the local result stands.
+  that fails (error, timeout, bad payload) is skipped: the local result stands. `options=skipForwarding`
+  asks no provider.
 * Updates: POST / PATCH /v2/entities/{id}/attrs send the attributes a registration owns (listed in its
   `attrs`, or any attribute of an entity that does not exist locally when the registration lists none)
   to POST {url}/op/update with actionType `append` / `update`; the rest is written locally.
@@ -31,15 +32,24 @@ from toshi.query.regex import compile_pattern
 log = logging.getLogger("toshi.ngsiv2.forwarding")
 FORWARD_TIMEOUT = 5.0
 PASSED_HEADERS = ("fiware-service", "fiware-servicepath")
+SKIP_FORWARDING = "skipForwarding"  # a query option: local data only
 
 
 def candidates(request: Request, mode: str) -> list[dict]:
-    """Active registrations of the request's tenant supporting `mode` (query or update)."""
+    """Active registrations of the request's tenant supporting `mode` (query or update); none for a
+    query with `options=skipForwarding` (local data only, as Orion)."""
+    if mode == "query" and _skips_forwarding(request):
+        return []
     everything = registrations_of(services(request)).all(headers.tenant_of(request))
     if not everything:
         return []
     return [r for r in everything if r["provider"]["supportedForwardingMode"] in ("all", mode)
             and status_of(r) == "active"]
+
+
+def _skips_forwarding(request: Request) -> bool:
+    return any(option.strip() == SKIP_FORWARDING
+               for raw in request.query_params.getlist("options") for option in raw.split(","))
 
 
 def covers(registration: dict, entity_id: str, type_name: str | None) -> bool:

@@ -13,12 +13,17 @@ Unquoted items that read as a number, true / false or an ISO 8601 date-time are 
 everything else is a string. The tree is evaluated (and translated to SQL) by toshi.query.q, so both
 APIs share one semantics: a statement holds when the entity has the target property and its value
 (or any element of an array value) satisfies it; `!=` needs the property too.
+
+The builtin attributes `dateCreated` / `dateModified` are the entity's creation / modification times
+(as in Orion, even when an attribute has that name: `EntityTime`); `dateExpires` is an ordinary
+attribute (toshi.ngsiv2.expiry).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from toshi.ngsiv2.errors import bad_request
 from toshi.query.q import And, Comparison, Exists, Literal, Match, Path, QNode, instant_key
@@ -27,6 +32,7 @@ from toshi.query.regex import compile_pattern
 OPERATORS = ("==", "!=", ">=", "<=", "~=", ">", "<", ":")
 _NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 MAX_LENGTH = 4000
+BUILTIN_TIMES = {"dateCreated": "createdAt", "dateModified": "modifiedAt"}  # q name -> entity member
 
 
 def parse_v2_q(text: str, expand: Callable[[str], str], *, metadata: bool = False) -> QNode:
@@ -36,8 +42,8 @@ def parse_v2_q(text: str, expand: Callable[[str], str], *, metadata: bool = Fals
         raise bad_request(f"Empty {name}")
     if len(text) > MAX_LENGTH:
         raise bad_request(f"{name} is too long (at most {MAX_LENGTH} characters)")
-    make_path = _metadata_path if metadata else _path
-    nodes = [_statement(s, expand, make_path) for s in _split(text, ";") if s.strip()]
+    parse = _metadata_statement if metadata else _q_statement
+    nodes = [parse(s, expand) for s in _split(text, ";") if s.strip()]
     if not nodes:
         raise bad_request(f"Empty {name}")
     return nodes[0] if len(nodes) == 1 else And(tuple(nodes))
@@ -52,8 +58,47 @@ def parse_v2_mq(text: str, expand: Callable[[str], str]) -> QNode:
     return parse_v2_q(text, expand, metadata=True)
 
 
-def _statement(text: str, expand: Callable[[str], str], make_path=None) -> QNode:
-    make_path = make_path or _path
+def _q_statement(text: str, expand: Callable[[str], str]) -> QNode:
+    member = BUILTIN_TIMES.get(_subject(text))
+    if member is None:
+        return _statement(text, expand, _path)
+    return EntityTime(member, _statement(text, expand, lambda _text, _expand: Path(member)))
+
+
+def _metadata_statement(text: str, expand: Callable[[str], str]) -> QNode:
+    return _statement(text, expand, _metadata_path)
+
+
+def _subject(text: str) -> str:
+    """The path of a statement, as written (without a leading `!`)."""
+    text = text.strip()
+    found = _operator(text)
+    path = text[:found[0]] if found else text.removeprefix("!")
+    return _unquote(path)
+
+
+@dataclass(frozen=True)
+class EntityTime(QNode):
+    """A q statement on a builtin time (`dateModified>2026-01-01`): the same statement, evaluated on a
+    pseudo attribute holding the entity's createdAt / modifiedAt. Not translated to SQL (the rest of
+    the query still narrows the candidates); evaluated on each candidate."""
+
+    member: str
+    statement: QNode
+
+    def matches(self, entity: dict) -> bool:
+        value = entity.get(self.member)
+        attrs = {self.member: [{"type": "Property", "value": value}]} if value is not None else {}
+        return self.statement.matches({"attrs": attrs})
+
+    def attribute_names(self) -> set[str]:
+        return set()
+
+    def _sql(self, regexp: str | None):
+        return None
+
+
+def _statement(text: str, expand: Callable[[str], str], make_path) -> QNode:
     text = text.strip()
     found = _operator(text)
     if found is None:

@@ -7,8 +7,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 
 from toshi.ngsiv2 import batch, entities, registrations, subscriptions, types
-from toshi.ngsiv2.correlator import with_correlator
-from toshi.ngsiv2.errors import ErrorBoundary
+from toshi.ngsiv2.correlator import Correlated
+from toshi.ngsiv2.errors import ErrorBoundary, method_not_allowed
 from toshi.ngsiv2.request import json_response
 
 ENTRY_POINT = {"entities_url": "/v2/entities", "types_url": "/v2/types",
@@ -20,15 +20,17 @@ async def entry_point(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
+    """The rows of one path are in the order Orion lists its methods in the `Allow` header of a 405
+    (src/lib/serviceRoutinesV2/badVerb*.cpp)."""
     e = entities
     table = [
-        ("/entities", e.list_entities, ["GET"]),
         ("/entities", e.create_entity, ["POST"]),
+        ("/entities", e.list_entities, ["GET"]),
         ("/entities/{entity_id}", e.retrieve_entity, ["GET"]),
         ("/entities/{entity_id}", e.delete_entity, ["DELETE"]),
         ("/entities/{entity_id}/attrs", e.retrieve_attrs, ["GET"]),
-        ("/entities/{entity_id}/attrs", e.append_attrs, ["POST"]),
         ("/entities/{entity_id}/attrs", e.update_attrs, ["PATCH"]),
+        ("/entities/{entity_id}/attrs", e.append_attrs, ["POST"]),
         ("/entities/{entity_id}/attrs", e.replace_attrs, ["PUT"]),
         ("/entities/{entity_id}/attrs/{attr_name}", e.retrieve_attribute, ["GET"]),
         ("/entities/{entity_id}/attrs/{attr_name}", e.replace_attribute, ["PUT"]),
@@ -40,17 +42,39 @@ def routes() -> list[BaseRoute]:
         ("/op/update", batch.op_update, ["POST"]),
         ("/op/query", batch.op_query, ["POST"]),
         ("/op/notify", batch.op_notify, ["POST"]),
-        ("/registrations", registrations.list_registrations, ["GET"]),
         ("/registrations", registrations.create_registration, ["POST"]),
+        ("/registrations", registrations.list_registrations, ["GET"]),
         ("/registrations/{registration_id}", registrations.retrieve_registration, ["GET"]),
-        ("/registrations/{registration_id}", registrations.update_registration, ["PATCH"]),
         ("/registrations/{registration_id}", registrations.delete_registration, ["DELETE"]),
+        ("/registrations/{registration_id}", registrations.update_registration, ["PATCH"]),
         *subscriptions.route_table(),
     ]
-    router = Router([Route(path, endpoint, methods=methods) for path, endpoint, methods in table],
-                    redirect_slashes=False)
-    v2 = with_correlator(ErrorBoundary(_no_trailing_slash(router)))
-    return [Route("/v2", entry_point, methods=["GET"]), Mount("/v2", app=v2)]
+    entry = _v2_app([("/v2", entry_point, ["GET"])])
+    return [Route("/v2", entry), Mount("/v2", app=_v2_app(table))]
+
+
+def _v2_app(table: list[tuple]):
+    """A router for `table` (path, endpoint, methods) with a 405 for other methods on each path,
+    behind the v2 error boundary and the correlator."""
+    allowed: dict[str, list[str]] = {}
+    for path, _, methods in table:
+        allowed.setdefault(path, []).extend(methods)
+    method_routes = [Route(path, endpoint, methods=methods) for path, endpoint, methods in table]
+    fallbacks = [Route(path, NotAllowed(methods)) for path, methods in allowed.items()]
+    router = Router([*method_routes, *fallbacks], redirect_slashes=False)
+    return Correlated(ErrorBoundary(_no_trailing_slash(router)))
+
+
+class NotAllowed:
+    """The last route of a path: any method the path does not serve is Orion's 405 with `Allow`
+    (plus OPTIONS when CORS is on, as Orion started with -corsOrigin)."""
+
+    def __init__(self, methods: list[str]):
+        self.allow = ", ".join(methods)
+
+    async def __call__(self, scope, receive, send):
+        settings = scope["app"].state.toshi.settings
+        raise method_not_allowed(self.allow + (", OPTIONS" if settings.cors_origin else ""))
 
 
 def _no_trailing_slash(app):

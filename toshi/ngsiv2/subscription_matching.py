@@ -9,11 +9,16 @@ toshi.subscriptions.matching.CompiledSubscription), with Orion's rules.
 * `condition.expression.q`, the entity selectors and the subscription's service path look at the new
   state (the old one for a deletion).
 * The notified entity is rendered as v2 with `attrs` / `exceptAttrs`, `onlyChangedAttrs`, `covered`,
-  `metadata` and `attrsFormat`; httpCustom / mqttCustom substitute `${...}` macros.
+  `metadata` and `attrsFormat`, and the notification-only builtins (`alterationType`, `actionType`,
+  `previousValue`: toshi.ngsiv2.notification_builtins); httpCustom / mqttCustom substitute `${...}` macros.
+* Each HTTP notification carries `Fiware-Correlator: <correlator>; cbnotif=<n>`: the correlator of the v2
+  request that made the change (kept on the entity, toshi.ngsiv2.edits.correlated; a new one for changes
+  without one: deletions, NGSI-LD writes) and n, the notification's place among those of the change.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -22,8 +27,14 @@ import orjson
 from toshi.core.entity import now_iso
 from toshi.ngsiv2 import mapping
 from toshi.ngsiv2 import subscription_model as model
-from toshi.ngsiv2.edits import is_forced
+from toshi.ngsiv2.edits import correlator_of, is_forced
 from toshi.ngsiv2.headers import path_matches
+from toshi.ngsiv2.notification_builtins import (
+    ALTERATION_TYPE,
+    alteration_attribute,
+    alteration_type,
+    with_change_metadata,
+)
 from toshi.ngsiv2.q import parse_v2_mq, parse_v2_q
 from toshi.ngsiv2.request import ctx as v2_ctx
 from toshi.query.planner import EntityQuery
@@ -32,6 +43,9 @@ from toshi.subscriptions.diff import attribute_changes
 
 TIMES = ("createdAt", "modifiedAt")
 METADATA_KEYS = ("sub", "unitCode", "observedAt", "v2ObservedAs")
+KEPT_WITH_ONLY_CHANGED = ("alterationType", "dateCreated", "dateModified")  # builtins onlyChangedAttrs keeps
+MISSING_ATTRIBUTE = {"type": "None", "value": None, "metadata": {}}  # `covered`: a listed attribute it lacks
+FIXED_HEADERS = ("fiware-correlator", "ngsiv2-attrsformat")  # httpCustom.headers cannot change them
 
 
 class _Selector:
@@ -156,32 +170,59 @@ class CompiledV2Subscription:
 
     # -- notifications --------------------------------------------------------------------------
 
+    def _written(self, before: dict | None, after: dict | None) -> set[str]:
+        """The attributes the change wrote (all of a created entity's)."""
+        if before is None or after is None:
+            return set(after["attrs"]) if after is not None else set()
+        return self._changed_attrs(before, after)[0]
+
+    def _alteration(self, before: dict | None, after: dict | None) -> str:
+        changed = self._changed_attrs(before, after)[1] if before is not None and after is not None else set()
+        return alteration_type(before, after, changed)
+
     def notification_entity(self, before: dict | None, after: dict | None, *,
                             deleted_at: str | None = None) -> dict:
-        """What one notified entity needs: its v2 rendering, all its values (for macros), its service path."""
+        """What one notified entity needs: its v2 rendering, all its values (for macros), its service
+        path, the correlator of the change."""
         state = after if after is not None else before
-        fired = self._fired_attrs(before, after) or set()
-        params = self.notification
-        pairs = mapping.selected_attrs(state, self.names, None, params.get("metadata") or None)
-        names = [n for n, _ in pairs]
+        metadata = self.notification.get("metadata") or None
+        user = mapping.selected_attrs(state, self.names, None, metadata)
         values = {"id": state["id"], "type": mapping.entity_type(state, self.names)}
-        values.update((n, a["value"]) for n, a in pairs)
-        wanted = params.get("attrs") or []
-        if wanted:
-            builtins = mapping.selected_attrs(state, self.names, [a for a in wanted if a not in names],
-                                              params.get("metadata") or None)
-            by_name = dict(pairs + builtins)
-            pairs = [(n, by_name[n]) for n in wanted if n in by_name]
-            if params.get("covered"):
-                pairs = [(n, by_name.get(n, {"type": "None", "value": None, "metadata": {}})) for n in wanted]
-        elif params.get("exceptAttrs"):
-            pairs = [(n, a) for n, a in pairs if n not in params["exceptAttrs"]]
-        if params.get("onlyChangedAttrs") and before is not None and after is not None:
-            changed = {self.names.compact_iri(iri) for iri in fired}
-            pairs = [(n, a) for n, a in pairs if n in changed]
+        values.update((n, a["value"]) for n, a in user)
+        pairs = self._notified_attrs(state, user, before, after)
+        if metadata:
+            pairs = with_change_metadata(pairs, before, after, self._written(before, after), metadata, self.names)
         entity = {"id": values["id"], "type": values["type"], **dict(pairs)}
         scopes = state.get("scope") or []
-        return {"entity": entity, "values": values, "servicePath": scopes[0] if scopes else "/"}
+        return {"entity": entity, "values": values, "servicePath": scopes[0] if scopes else "/",
+                "correlator": correlator_of(after)}
+
+    def _notified_attrs(self, state: dict, user: list[tuple[str, dict]], before: dict | None,
+                        after: dict | None) -> list[tuple[str, dict]]:
+        """The (name, attribute) pairs to notify: `attrs` (or `exceptAttrs`), then `onlyChangedAttrs`."""
+        params = self.notification
+        pairs = user
+        if params.get("attrs"):
+            pairs = self._listed(state, user, params["attrs"], before, after)
+        elif params.get("exceptAttrs"):
+            pairs = [(n, a) for n, a in user if n not in params["exceptAttrs"]]
+        if params.get("onlyChangedAttrs") and before is not None and after is not None:
+            changed = {self.names.compact_iri(iri) for iri in self._fired_attrs(before, after) or set()}
+            pairs = [(n, a) for n, a in pairs if n in changed or n in KEPT_WITH_ONLY_CHANGED]
+        return pairs
+
+    def _listed(self, state: dict, user: list[tuple[str, dict]], wanted: list[str], before: dict | None,
+                after: dict | None) -> list[tuple[str, dict]]:
+        """`notification.attrs` in its order: `*` for every user attribute, builtins by name, `covered`."""
+        by_name = dict(user)
+        builtins = [n for n in wanted if n not in by_name and n not in ("*", ALTERATION_TYPE)]
+        by_name.update(mapping.selected_attrs(state, self.names, builtins, self.notification.get("metadata")))
+        if ALTERATION_TYPE in wanted and ALTERATION_TYPE not in by_name:
+            by_name[ALTERATION_TYPE] = alteration_attribute(self._alteration(before, after))
+        names = _with_star_expanded(wanted, [name for name, _ in user])
+        if self.notification.get("covered"):
+            return [(n, by_name.get(n, dict(MISSING_ATTRIBUTE))) for n in names]
+        return [(n, by_name[n]) for n in names if n in by_name]
 
     def _custom(self) -> tuple[str, dict] | None:
         for channel in ("httpCustom", "mqttCustom"):
@@ -216,8 +257,9 @@ class CompiledV2Subscription:
             return data[0] if data else {}
         return {"subscriptionId": self.id, "data": data}
 
-    def job_endpoint(self, tenant: str, entities: list[dict]) -> dict:
-        """Where and how to send one notification: URL (with qs), method, headers; MQTT topic and QoS."""
+    def job_endpoint(self, tenant: str, entities: list[dict], number: int = 1) -> dict:
+        """Where and how to send one notification: URL (with qs), method, headers; MQTT topic and QoS.
+        `number`: the notification's place among those of its change (`cbnotif` of the correlator)."""
         first = entities[0] if entities else {"values": {}, "servicePath": "/"}
         macros = {**first["values"], "service": tenant, "servicePath": first["servicePath"], "authToken": ""}
         custom = self._custom()
@@ -245,18 +287,33 @@ class CompiledV2Subscription:
                 headers["Ngsiv2-AttrsFormat"] = "custom"
             elif "json" in spec:
                 headers["Ngsiv2-AttrsFormat"] = "custom"
-            for key, value in (spec.get("headers") or {}).items():
-                value = substitute(value, macros)
-                if value:
-                    headers[key] = value
-                else:
-                    headers.pop(key, None)
+            _apply_custom_headers(headers, spec.get("headers") or {}, macros)
             qs = {k: substitute(v, macros) for k, v in (spec.get("qs") or {}).items()}
             qs = {k: v for k, v in qs.items() if v}
             if qs:
                 url += ("&" if "?" in url else "?") + urlencode(qs)
+        headers["Fiware-Correlator"] = f"{first.get('correlator') or uuid.uuid4()}; cbnotif={number}"
         return {"uri": url, "v2": True, "method": spec.get("method", "POST") if custom else "POST",
                 "headers": headers, "raw": raw}
+
+
+def _with_star_expanded(wanted: list[str], user_names: list[str]) -> list[str]:
+    """The names of `notification.attrs`, `*` standing for every user attribute (no repeats)."""
+    names = [n for item in wanted for n in (user_names if item == "*" else [item])]
+    return list(dict.fromkeys(names))
+
+
+def _apply_custom_headers(headers: dict, custom: dict, macros: dict) -> None:
+    """httpCustom.headers over the defaults (macros substituted; empty removes the header), except
+    Fiware-Correlator and Ngsiv2-AttrsFormat, which Orion does not let a subscription change."""
+    for key, value in custom.items():
+        if key.lower() in FIXED_HEADERS:
+            continue
+        value = substitute(value, macros)
+        if value:
+            headers[key] = value
+        else:
+            headers.pop(key, None)
 
 
 def _content(inst: dict, with_metadata: bool) -> dict:

@@ -101,9 +101,9 @@ async def _flush(request: Request) -> None:
 
 def route_table() -> list[tuple]:
     return [
-        ("/subscriptions", list_subscriptions, ["GET"]),
         ("/subscriptions", create_subscription, ["POST"]),
+        ("/subscriptions", list_subscriptions, ["GET"]),
         ("/subscriptions/{subscription_id}", retrieve_subscription, ["GET"]),
-        ("/subscriptions/{subscription_id}", update_subscription, ["PATCH"]),
         ("/subscriptions/{subscription_id}", delete_subscription, ["DELETE"]),
+        ("/subscriptions/{subscription_id}", update_subscription, ["PATCH"]),
     ]

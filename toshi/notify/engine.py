@@ -159,7 +159,8 @@ class Notifier:
             if self._throttled(sub):
                 continue
             entity = sub.notification_entity(record.before, record.after, deleted_at=record.at)
-            jobs.append(self._job(sub, record.tenant, [entity], notification_id(sub.id, record.seq)))
+            jobs.append(self._job(sub, record.tenant, [entity], notification_id(sub.id, record.seq),
+                                  number=len(jobs) + 1))
         return jobs
 
     def _throttled(self, sub) -> bool:
@@ -170,10 +171,11 @@ class Notifier:
         self._last_sent[sub.id] = now
         return False
 
-    def _job(self, sub, tenant: str, entities: list[dict], nid: str) -> Job:
+    def _job(self, sub, tenant: str, entities: list[dict], nid: str, number: int = 1) -> Job:
+        """`number`: the notification's place among those of its change (v2: `cbnotif` of the correlator)."""
         body = sub.notification_body(entities, notification_id=nid, now=now_iso())
         job_endpoint = getattr(sub, "job_endpoint", None)  # v2: per-notification URL, headers, method
-        endpoint = job_endpoint(tenant, entities) if job_endpoint else sub.doc["notification"]["endpoint"]
+        endpoint = job_endpoint(tenant, entities, number) if job_endpoint else sub.doc["notification"]["endpoint"]
         return Job(id=nid, tenant=tenant, subscription_id=sub.id, endpoint=endpoint, body=body,
                    context=sub.context_url, payload_context=sub.ctx.source)
 
