@@ -1,0 +1,138 @@
+"""`toshi key ...` (API keys of service accounts) and `toshi token create` (Toshi-signed JWTs)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import inspect
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from toshi.auth.apikeys import ApiKeys, api_keys_of
+from toshi.auth.issuer import issue_token
+from toshi.auth.signing import SigningKey, key_file
+from toshi.config import load_settings
+
+ONCE = "Store this key now: it cannot be shown again."
+
+
+def common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", help="TOML settings file (default: ./toshi.toml if present)")
+    common.add_argument("--data-dir", help="where the embedded database lives (default ./toshi-data)")
+    return common
+
+
+def data_dir_of(args: argparse.Namespace) -> Path:
+    return Path(load_settings(args.config, {"data_dir": args.data_dir}).data_dir)
+
+
+def signing_key_of(args: argparse.Namespace, *, create: bool = True) -> SigningKey | None:
+    path = key_file(data_dir_of(args))
+    if create:
+        return SigningKey.load_or_create(path)
+    return SigningKey.load(path) if path.exists() else None
+
+
+def with_store(load_store: Callable, run: Callable) -> Callable[[argparse.Namespace], int]:
+    """A command that opens the store, runs `run(store, args)` and closes the store again."""
+    def command(args: argparse.Namespace) -> int:
+        store = load_store(args)
+        try:
+            return run(store, args)
+        except LookupError as exc:
+            print(f"toshi: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+            return 1
+        finally:
+            closing = store.close()
+            if inspect.isawaitable(closing):
+                asyncio.run(closing)
+    return command
+
+
+def add_commands(subparsers, load_store: Callable) -> None:
+    common = common_options()
+    keys = subparsers.add_parser("key", help="API keys of service accounts").add_subparsers(
+        dest="key_command", required=True)
+
+    create = keys.add_parser("create", parents=[common], help="create a service account and its first key")
+    create.add_argument("--name", required=True, help="the service account's name")
+    create.add_argument("--role", action="append", required=True, metavar="TENANT:ROLE",
+                        help="e.g. default:consumer, osaka:provider, *:admin (repeatable)")
+    create.add_argument("--group", action="append", default=[], help="a group of the account (repeatable)")
+    create.add_argument("--expires", help="ISO 8601 time the key stops working (default: never)")
+    create.set_defaults(run=with_store(load_store, _key_create))
+
+    listing = keys.add_parser("list", parents=[common], help="list keys (never their secrets)")
+    listing.set_defaults(run=with_store(load_store, _key_list))
+
+    rotate = keys.add_parser("rotate", parents=[common], help="replace a key by a new one")
+    rotate.add_argument("key_id", metavar="KEYID")
+    rotate.add_argument("--grace", type=float, default=0, metavar="SECONDS",
+                        help="how long the old key keeps working (default 0: revoked at once)")
+    rotate.set_defaults(run=with_store(load_store, _key_rotate))
+
+    revoke = keys.add_parser("revoke", parents=[common], help="revoke a key at once")
+    revoke.add_argument("key_id", metavar="KEYID")
+    revoke.set_defaults(run=with_store(load_store, _key_revoke))
+
+    tokens = subparsers.add_parser("token", help="tokens signed by Toshi's own key").add_subparsers(
+        dest="token_command", required=True)
+    token = tokens.add_parser("create", parents=[common], help="issue a signed JWT (printed on stdout)")
+    token.add_argument("--sub", required=True, help="the subject (who the token is for)")
+    token.add_argument("--role", action="append", default=[], metavar="TENANT:ROLE", help="(repeatable)")
+    token.add_argument("--group", action="append", default=[], help="(repeatable)")
+    token.add_argument("--ttl", type=int, default=3600, metavar="SECONDS", help="lifetime (default 3600)")
+    token.add_argument("--audience", default="toshi", help="aud claim (default toshi)")
+    token.add_argument("--issuer", default="toshi", help="iss claim (default toshi)")
+    token.set_defaults(run=_token_create)
+
+
+def _key_create(store, args: argparse.Namespace) -> int:
+    api_keys = api_keys_of(store)
+    account = api_keys.create_account(args.name, args.role, args.group)
+    record, plaintext = api_keys.create_key(account["id"], args.expires)
+    print(plaintext)
+    print(f"key {record['id']} of account {account['id']} ({account['name']}). {ONCE}", file=sys.stderr)
+    return 0
+
+
+def _key_list(store, args: argparse.Namespace) -> int:
+    api_keys = api_keys_of(store)
+    accounts = {account["id"]: account for account in api_keys.accounts()}
+    records = api_keys.keys()
+    print("KEY ID        ACCOUNT               STATUS                         ROLES")
+    for record in records:
+        account = accounts.get(record["account"])
+        name = account["name"] if account else f"(deleted {record['account']})"
+        roles = " ".join(f"{t}:{r}" for t, names in account["roles"].items() for r in names) if account else ""
+        print(f"{record['id']:<13} {name:<21} {_status(record):<30} {roles}")
+    return 0
+
+
+def _status(record: dict) -> str:
+    if record["revoked"]:
+        return f"revoked {record['revoked']}"
+    return f"expires {record['expires']}" if record["expires"] else f"active ...{record['last4']}"
+
+
+def _key_rotate(store, args: argparse.Namespace) -> int:
+    api_keys: ApiKeys = api_keys_of(store)
+    record, plaintext = api_keys.rotate(args.key_id, args.grace)
+    old = api_keys.key(args.key_id)
+    print(plaintext)
+    print(f"new key {record['id']}; old key {args.key_id} {_status(old)}. {ONCE}", file=sys.stderr)
+    return 0
+
+
+def _key_revoke(store, args: argparse.Namespace) -> int:
+    api_keys_of(store).revoke(args.key_id)
+    print(f"revoked key {args.key_id}")
+    return 0
+
+
+def _token_create(args: argparse.Namespace) -> int:
+    key = signing_key_of(args)
+    print(issue_token(key, args.issuer, args.sub, args.role, args.group, args.audience, args.ttl))
+    return 0
