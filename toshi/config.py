@@ -35,6 +35,21 @@ class Settings:
     iot_device_rate: float = 50.0         # measure messages per second one device may send (0 = no limit)
     iot_device_burst: float = 200.0       # ... with this burst allowance
     iot_command_timeout: float = 60.0     # seconds a device has to answer a command before it is EXPIRED
+    auth: bool = False                    # require authentication; must be on unless host is loopback
+    auth_issuer: str = "toshi"            # `iss` of the tokens Toshi issues itself
+    auth_audience: str = "toshi"          # `aud` they carry
+    oidc_issuer: str = ""                 # an external OpenID Connect provider: its issuer,
+    oidc_audience: str = ""               # ... the audience its tokens for Toshi carry,
+    oidc_jwks_url: str = ""               # ... and where its signing keys are
+    oidc_roles_claim: str = "roles"       # claim with "tenant:role" entries (or {tenant: [roles]})
+    rate_limit: float = 0.0               # requests per second per principal (0 = no limit)
+    rate_burst: float = 0.0               # ... burst allowance (0 = twice the rate)
+    outbound_private: str = "auto"        # notifications/@contexts to private addresses: allow, deny, auto (deny when auth is on)
+    outbound_allow: str = ""              # comma-separated hosts, host:port or CIDRs allowed even if private
+    certfile: str = ""                    # TLS certificate (PEM) for serving HTTPS
+    keyfile: str = ""                     # ... and its private key
+    audit_retention: str = ""             # audit records kept for this ISO 8601 duration; "" = all
+    audit_checkpoint_interval: float = 300.0  # seconds between signed audit checkpoints
 
     @property
     def database_path(self) -> Path:

@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 import orjson
 
+from toshi.auth.outbound import OutboundRefused, outbound_policy
 from toshi.core import entity as ops
 from toshi.core.entity import now_iso
 from toshi.iot import errors
@@ -147,16 +148,19 @@ class Commands:
     async def _push(self, device: dict, name: str, value: Any, kind: str) -> None:
         timeout = aiohttp.ClientTimeout(total=self.services.settings.notify_timeout)
         content_type = "application/json" if kind == "json" else "text/plain"
+        policy = outbound_policy(self.services.settings)
         try:
-            async with aiohttp.ClientSession(timeout=timeout) as session, session.post(
+            await policy.check(device["endpoint"])
+            connector = aiohttp.TCPConnector(resolver=policy.aiohttp_resolver())
+            async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session, session.post(
                     device["endpoint"], data=command_payload(device, name, value, kind),
-                    headers={"Content-Type": content_type}) as response:
+                    headers={"Content-Type": content_type}, allow_redirects=False) as response:
                 body = await response.read()
                 if response.status >= 300:
                     raise errors.IotError(502, "COMMAND_ERROR", f"the device answered {response.status}")
             result = parse_results(body, kind).get(name, "") if body.strip() else ""
             await self.set_status(device, name, "OK", result)
-        except (TimeoutError, aiohttp.ClientError, errors.IotError) as exc:
+        except (TimeoutError, aiohttp.ClientError, errors.IotError, OutboundRefused) as exc:
             self._count(device, "error")
             await self.set_status(device, name, "ERROR", str(exc) or type(exc).__name__)
 

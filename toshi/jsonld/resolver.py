@@ -2,7 +2,8 @@
 
 Remote @contexts are downloaded with httpx (total timeout, size limit, one download per URL however many
 requests wait for it) and stored in the registry as kind "Cached"; URLs of contexts hosted by Toshi itself
-and the NGSI-LD core context (any version alias) are never fetched.
+and the NGSI-LD core context (any version alias) are never fetched. With an OutboundPolicy, every URL
+fetched, each redirect hop included, must pass it (toshi/auth/outbound.py: no internal addresses).
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import httpx
 import orjson
 from pyld import iri_resolver
 
+from toshi.auth.outbound import OutboundPolicy, OutboundRefused
 from toshi.core.errors import BadRequestData, InvalidContext, LdContextNotAvailable
 from toshi.jsonld.context import CORE_URL, ActiveContext, build_active_context, core_context, is_core_url
 from toshi.jsonld.registry import ContextRegistry
 
 MAX_REMOTE_URLS = 32
+MAX_REDIRECTS = 5
 _ACCEPT = "application/ld+json, application/json;q=0.9, */*;q=0.1"
 
 
@@ -33,6 +36,7 @@ class ContextResolver:
         *,
         cache_size: int = 1024,
         http_client: httpx.AsyncClient | None = None,
+        outbound: OutboundPolicy | None = None,
     ):
         self.registry = registry
         self.fetch_timeout = fetch_timeout
@@ -40,6 +44,7 @@ class ContextResolver:
         self.allow_remote = allow_remote
         self.cache_size = cache_size
         self._client = http_client
+        self.outbound = outbound  # None: any URL may be fetched
         self._own_client = http_client is None
         self._cache: dict[Any, tuple[ActiveContext, tuple[str, ...]]] = {}  # key -> (context, record ids)
         self._building: dict[Any, asyncio.Task[tuple[ActiveContext, tuple[str, ...]]]] = {}
@@ -153,20 +158,39 @@ class ContextResolver:
         return _parse_document(url, body)
 
     async def _download(self, url: str) -> bytes:
-        client = self._http()
-        async with client.stream("GET", url, headers={"Accept": _ACCEPT}) as response:
-            if response.status_code != 200:
-                raise LdContextNotAvailable(f"Unable to retrieve @context {url}: HTTP {response.status_code}")
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > self.max_size:
-                    raise LdContextNotAvailable(f"@context {url} is larger than {self.max_size} bytes")
-            return bytes(body)
+        """The body at `url`, following redirects by hand so that every hop is checked."""
+        client, location = self._http(), url
+        for _ in range(MAX_REDIRECTS + 1):
+            await self._check_outbound(url, location)
+            async with client.stream("GET", location, headers={"Accept": _ACCEPT},
+                                     follow_redirects=False) as response:
+                if response.next_request is not None:
+                    location = str(response.next_request.url)
+                    continue
+                if response.status_code != 200:
+                    raise LdContextNotAvailable(f"Unable to retrieve @context {url}: HTTP {response.status_code}")
+                return await self._read(url, response)
+        raise LdContextNotAvailable(f"Unable to retrieve @context {url}: more than {MAX_REDIRECTS} redirects")
+
+    async def _check_outbound(self, url: str, location: str) -> None:
+        if self.outbound is None:
+            return
+        try:
+            await self.outbound.check(location)
+        except OutboundRefused as exc:
+            raise LdContextNotAvailable(f"@context {url} is not fetched: {exc}") from None
+
+    async def _read(self, url: str, response: httpx.Response) -> bytes:
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > self.max_size:
+                raise LdContextNotAvailable(f"@context {url} is larger than {self.max_size} bytes")
+        return bytes(body)
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = httpx.AsyncClient(follow_redirects=True, timeout=self.fetch_timeout)
+            self._client = httpx.AsyncClient(timeout=self.fetch_timeout)
         return self._client
 
 

@@ -21,6 +21,7 @@ import logging
 import httpx
 from starlette.requests import Request
 
+from toshi.auth.outbound import OutboundRefused, outbound_policy
 from toshi.core.entity import now_iso
 from toshi.ngsiv2 import headers, mapping
 from toshi.ngsiv2.errors import V2Error
@@ -79,6 +80,11 @@ def _headers(request: Request) -> dict[str, str]:
 
 
 async def _post(request: Request, url: str, body: object) -> httpx.Response | None:
+    try:
+        await outbound_policy(services(request).settings).check(url)
+    except OutboundRefused as exc:
+        log.warning("context provider %s refused: %s", url, exc)
+        return None
     try:
         async with httpx.AsyncClient(timeout=FORWARD_TIMEOUT) as client:
             response = await client.post(url, json=body, headers=_headers(request))

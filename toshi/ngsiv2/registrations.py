@@ -13,6 +13,7 @@ import secrets
 from starlette.requests import Request
 from starlette.responses import Response
 
+from toshi.auth.outbound import OutboundRefused, outbound_policy
 from toshi.ngsiv2 import headers
 from toshi.ngsiv2.errors import V2Error, bad_request
 from toshi.ngsiv2.mapping import check_name
@@ -152,8 +153,20 @@ async def list_registrations(request: Request) -> Response:
     return json_response([render(r) for r in everything[offset:offset + limit]], extra=extra)
 
 
+def _check_provider(request: Request, registration: dict) -> None:
+    """The provider must not be at an internal address (unless allowed): 400."""
+    if "provider" not in registration:
+        return
+    url = registration["provider"]["http"]["url"]
+    try:
+        outbound_policy(services(request).settings).check_literal(url)
+    except OutboundRefused as exc:
+        raise bad_request(f"provider url {url} is refused: {exc}") from None
+
+
 async def create_registration(request: Request) -> Response:
     registration = {"id": secrets.token_hex(12), **validate(await read_json(request))}
+    _check_provider(request, registration)
     registration.setdefault("status", "active")
     registrations_of(services(request)).put(headers.tenant_of(request), registration)
     return Response(status_code=201, headers={"Location": f"/v2/registrations/{registration['id']}"})
@@ -167,6 +180,7 @@ async def retrieve_registration(request: Request) -> Response:
 async def update_registration(request: Request) -> Response:
     current = _found(request)
     changes = validate(await read_json(request), partial=True)
+    _check_provider(request, changes)
     registrations_of(services(request)).put(headers.tenant_of(request), {**current, **changes})
     return Response(status_code=204)
 

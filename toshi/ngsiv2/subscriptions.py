@@ -10,10 +10,11 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from toshi.auth.outbound import OutboundRefused, outbound_policy
 from toshi.core.entity import now_iso
 from toshi.ngsiv2 import headers
 from toshi.ngsiv2 import subscription_model as model
-from toshi.ngsiv2.errors import not_found
+from toshi.ngsiv2.errors import bad_request, not_found
 from toshi.ngsiv2.request import accept, json_response, options_of, paging, read_json, services
 
 PREFIX = "/v2/subscriptions"
@@ -41,9 +42,24 @@ async def _existing(request: Request, tenant: str) -> dict:
     return found
 
 
+def _check_url(request: Request, doc: dict) -> None:
+    """The notification URL must not be an internal address (unless allowed). A URL whose scheme or
+    host is a macro (`${...}`) is checked once substituted, before each notification is sent."""
+    notification = doc.get("notification", {})
+    url = next((notification[c]["url"] for c in ("http", "httpCustom", "mqtt", "mqttCustom") if c in notification),
+               None)
+    if url is None or "${" in "/".join(url.split("/", 3)[:3]):
+        return
+    try:
+        outbound_policy(services(request).settings).check_literal(url)
+    except OutboundRefused as exc:
+        raise bad_request(f"notification url {url} is refused: {exc}") from None
+
+
 async def create_subscription(request: Request) -> Response:
     tenant = headers.tenant_of(request)
     doc = model.parse_subscription(await read_json(request), tenant=tenant, service_path=_service_path(request))
+    _check_url(request, doc)
     store = services(request).store
     store.ensure_tenant(tenant)
     await store.subscriptions.put(tenant, doc)
@@ -79,6 +95,7 @@ async def update_subscription(request: Request) -> Response:
     await _flush(request)
     existing = await _existing(request, tenant)
     updated = model.merge_update(existing, data)
+    _check_url(request, updated)
     await services(request).store.subscriptions.put(tenant, updated)
     await _changed(request, tenant, updated["id"])
     return Response(status_code=204)

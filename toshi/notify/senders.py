@@ -8,6 +8,8 @@ from urllib.parse import unquote, urlsplit
 import aiohttp
 import orjson
 
+from toshi.auth.outbound import OutboundRefused, outbound_policy
+
 LINK_REL = 'rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
 
 
@@ -39,6 +41,7 @@ def _encoded(job, body) -> bytes:
 class Senders:
     def __init__(self, settings):
         self.settings = settings
+        self.policy = outbound_policy(settings)
         self._http: aiohttp.ClientSession | None = None
         self._mqtt: dict[tuple, object] = {}
         self._mqtt_lock = asyncio.Lock()
@@ -47,11 +50,14 @@ class Senders:
         """Deliver; None on success, else a short reason."""
         scheme = urlsplit(job.endpoint["uri"]).scheme
         try:
+            await self.policy.check(job.endpoint["uri"])  # again: DNS may have changed since creation
             if scheme in ("http", "https"):
                 return await self._send_http(job)
             if scheme in ("mqtt", "mqtts"):
                 return await self._send_mqtt(job)
             return f"unsupported endpoint scheme {scheme}"
+        except OutboundRefused as exc:
+            return f"refused: {exc}"[:500]
         except Exception as exc:  # network errors of every kind count as a failed attempt
             return f"{type(exc).__name__}: {exc}"[:500]
 
@@ -59,11 +65,13 @@ class Senders:
         if self._http is None:
             self._http = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=self.settings.notify_timeout),
-                connector=aiohttp.TCPConnector(limit=200, limit_per_host=32), skip_auto_headers=("User-Agent",))
+                connector=aiohttp.TCPConnector(limit=200, limit_per_host=32, resolver=self.policy.aiohttp_resolver()),
+                skip_auto_headers=("User-Agent",))
         headers, body = notification_headers(job)
         method = job.endpoint.get("method", "POST")
         data = _encoded(job, body)
-        async with self._http.request(method, job.endpoint["uri"], data=data, headers=headers) as response:
+        async with self._http.request(method, job.endpoint["uri"], data=data, headers=headers,
+                                      allow_redirects=False) as response:  # a redirect could lead inside
             await response.read()
             job.response_code = response.status
             if 200 <= response.status < 300:

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from toshi.auth.outbound import OutboundRefused, outbound_policy
 from toshi.core.entity import now_iso
 from toshi.core.errors import AlreadyExists, BadRequestData, ResourceNotFound
 from toshi.ngsild import http
@@ -45,12 +46,22 @@ async def _check_jsonld_context(request: Request, payload: dict, subscription: d
         await _services(request).resolver.resolve(subscription["jsonldContext"])
 
 
+def _check_endpoint(request: Request, subscription: dict) -> None:
+    """The notification endpoint must not be an internal address (unless allowed): BadRequestData."""
+    uri = subscription["notification"]["endpoint"]["uri"]
+    try:
+        outbound_policy(_services(request).settings).check_literal(uri)
+    except OutboundRefused as exc:
+        raise BadRequestData(f"notification endpoint {uri} is refused: {exc}") from None
+
+
 async def create_subscription(request: Request) -> Response:
     tenant = http.tenant_of(request)
     body = await http.read_body(request)
     ctx = await http.context_for(request, body.context, from_link=False)
     payload = _payload(body.data)
     subscription = parse_subscription(payload, ctx, now=now_iso())
+    _check_endpoint(request, subscription)
     await _check_jsonld_context(request, payload, subscription)
     store = _services(request).store
     if await store.subscriptions.get(tenant, subscription["id"]) is not None:
@@ -96,6 +107,7 @@ async def update_subscription(request: Request) -> Response:
     payload = _payload(body.data)
     existing = await _existing(request, tenant, subscription_id)
     updated = merge_subscription_update(existing, payload, ctx, now_iso())
+    _check_endpoint(request, updated)
     await _check_jsonld_context(request, payload, updated)
     await _services(request).store.subscriptions.put(tenant, updated)
     await _changed(request, tenant, subscription_id)
