@@ -18,6 +18,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from toshi import __version__
+from toshi.auth import web as auth_web
+from toshi.auth.gate import Gate
+from toshi.auth.outbound import outbound_policy
+from toshi.auth.security import Security, check_exposure
 from toshi.config import Settings
 from toshi.core.errors import InternalError, MethodNotAllowed, NgsiError, ResourceNotFound
 from toshi.core.write import Writer
@@ -104,10 +108,13 @@ def create_app(settings: Settings | None = None, store=None) -> Starlette:
     store = store or SqliteStore(settings.database_path)
     registry = ContextRegistry(store, base_url=f"http://{settings.host}:{settings.port}")
     resolver = ContextResolver(registry, fetch_timeout=settings.context_fetch_timeout,
-                               allow_remote=settings.allow_remote_contexts)
+                               allow_remote=settings.allow_remote_contexts, outbound=outbound_policy(settings))
     services = Services(settings, store, Writer(store), registry, resolver, Notifier(store, resolver, settings))
     services.writer.listeners.append(history_for(store).record)  # attribute history (temporal API)
     iot = IotAgent(services)
+    check_exposure(settings)
+    security = Security(services)
+    services.notifier.guard_for = security.notification_guard
 
     @asynccontextmanager
     async def lifespan(app):
@@ -115,6 +122,7 @@ def create_app(settings: Settings | None = None, store=None) -> Starlette:
         await registry.load()
         await services.notifier.start()
         await iot.start()
+        await security.start()
         background = [asyncio.create_task(keep_pruning(store, settings.history_retention)),
                       asyncio.create_task(sweep_expired(services, 60.0))]
         _tune_garbage_collector()
@@ -123,6 +131,7 @@ def create_app(settings: Settings | None = None, store=None) -> Starlette:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
         await iot.stop()
+        await security.stop()
         await services.notifier.stop()
         await services.notifier.flush_statistics()
         await registry.flush()
@@ -134,11 +143,12 @@ def create_app(settings: Settings | None = None, store=None) -> Starlette:
         # NGSI-LD requests almost nothing and spares v2 requests the NGSI-LD routes.
         routes=[*ngsild_routes(), *ngsiv2_routes(), Route("/version", version),
                 *context_routes(resolver, registry), *live.routes(), *notify_web.routes(),
-                *subscription_routes(), *temporal_web.routes(), *iot_routes()],
+                *subscription_routes(), *temporal_web.routes(), *iot_routes(), *auth_web.routes()],
         exception_handlers={NgsiError: ngsi_error, HTTPException: http_error, Exception: unexpected_error},
-        middleware=_cors(settings),
+        middleware=[*_cors(settings), Middleware(Gate, security=security)],
         lifespan=lifespan,
     )
     app.state.toshi = services
     app.state.iot = iot
+    app.state.security = security
     return app

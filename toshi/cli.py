@@ -6,6 +6,9 @@ import argparse
 import sys
 
 from toshi import __version__
+from toshi.audit import commands as audit_commands
+from toshi.auth import commands as auth_commands
+from toshi.auth import policy_commands
 from toshi.config import load_settings
 
 
@@ -15,12 +18,27 @@ def _serve(args: argparse.Namespace) -> int:
     from toshi.app import create_app
 
     settings = load_settings(args.config, {"host": args.host, "port": args.port, "data_dir": args.data_dir,
-                                           "log_level": args.log_level})
-    print(f"Toshi {__version__}: NGSI-LD at http://{settings.host}:{settings.port}/ngsi-ld/v1 "
-          f"(data in {settings.data_dir})", file=sys.stderr)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level=settings.log_level, access_log=False)
+                                           "log_level": args.log_level, "certfile": args.certfile,
+                                           "keyfile": args.keyfile, "auth": True if args.auth else None})
+    app = create_app(settings)
+    scheme = "https" if settings.certfile else "http"
+    print(f"Toshi {__version__}: NGSI-LD at {scheme}://{settings.host}:{settings.port}/ngsi-ld/v1 "
+          f"(data in {settings.data_dir}; authentication {'on' if settings.auth else 'off'})", file=sys.stderr)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False,
+                ssl_certfile=settings.certfile or None, ssl_keyfile=settings.keyfile or None)
     return 0
+
+
+def _load_store(args: argparse.Namespace):
+    """The store of a stopped server's data directory, for the management commands."""
+    import asyncio
+
+    from toshi.store.sqlite import SqliteStore
+
+    settings = load_settings(args.config, {"data_dir": args.data_dir})
+    store = SqliteStore(settings.database_path)
+    asyncio.run(store.open())
+    return store
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,7 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default 1026)")
     serve.add_argument("--data-dir", help="where the embedded database lives (default ./toshi-data)")
     serve.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument("--auth", action="store_true", help="require authentication (needed off loopback)")
+    serve.add_argument("--certfile", help="TLS certificate (PEM): serve HTTPS")
+    serve.add_argument("--keyfile", help="the certificate's private key (PEM)")
     serve.set_defaults(run=_serve)
+    auth_commands.add_commands(commands, _load_store)
+    policy_commands.add_commands(commands, _load_store)
+    audit_commands.add_commands(commands, _load_store)
     return parser
 
 

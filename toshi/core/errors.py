@@ -99,3 +99,23 @@ class MethodNotAllowed(NgsiError):
 
 class ServiceUnavailable(NgsiError):
     kind, status, title = "InternalError", 503, "Service unavailable"
+
+
+class Unauthorized(NgsiError):
+    """No valid credentials (ETSI defines no type for it: Toshi's own namespace)."""
+
+    kind, status, title = "Unauthorized", 401, "Unauthorized"
+
+    @property
+    def type_uri(self) -> str:
+        return "urn:toshi:errors:Unauthorized"
+
+
+class Forbidden(NgsiError):
+    """Valid credentials that do not allow this (ETSI defines no type for it: Toshi's own namespace)."""
+
+    kind, status, title = "Forbidden", 403, "Forbidden"
+
+    @property
+    def type_uri(self) -> str:
+        return "urn:toshi:errors:Forbidden"

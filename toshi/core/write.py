@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from toshi.core.access import current_actor, current_guard
 from toshi.core.entity import now_iso
 from toshi.core.errors import NgsiError
 
@@ -28,6 +29,7 @@ class Change:
     after: dict | None
     detail: dict = field(default_factory=dict)  # operation-specific extras (e.g. not-updated attrs)
     seq: int | None = None                       # the change-log sequence number
+    actor: dict | None = None                    # who wrote it (toshi/core/access.py), for the audit trail
 
 
 @dataclass
@@ -56,8 +58,13 @@ class Writer:
         self._flush_task: asyncio.Task | None = None
 
     async def apply(self, tenant: str, edits: list[tuple[str, Edit]]) -> list[Outcome]:
+        """Run the edits in the next group commit. The caller's guard (if any) checks every change
+        before it is made; the caller's actor is recorded with it."""
+        guard = current_guard.get()
+        if guard is not None:
+            edits = [(entity_id, _guarded(edit, guard)) for entity_id, edit in edits]
         future = asyncio.get_running_loop().create_future()
-        self._pending.setdefault(tenant, []).append((edits, future))
+        self._pending.setdefault(tenant, []).append(((edits, current_actor.get()), future))
         if self._flush_task is None:
             self._flush_task = asyncio.create_task(self._flush())
         return await future
@@ -76,14 +83,18 @@ class Writer:
                 if not future.done():
                     future.set_result(outcomes)
 
-    async def _commit(self, tenant: str, groups: list[list[tuple[str, Edit]]]) -> list[list[Outcome]]:
+    async def _commit(self, tenant: str, groups: list[tuple[list[tuple[str, Edit]], dict | None]]
+                      ) -> list[list[Outcome]]:
         results: list[list[Outcome]] = []
         async with self.store.transaction(tenant) as tx:
             changes: list[Change] = []
-            for edits in groups:
+            for edits, actor in groups:
                 outcomes: list[Outcome] = []
-                changes.extend(c for entity_id, edit in edits
-                               if (c := self._apply_one(tx, tenant, entity_id, edit, outcomes)) is not None)
+                for entity_id, edit in edits:
+                    change = self._apply_one(tx, tenant, entity_id, edit, outcomes)
+                    if change is not None:
+                        change.actor = actor
+                        changes.append(change)
                 results.append(outcomes)
             for listener in self.listeners:
                 listener(tx, changes)
@@ -116,3 +127,11 @@ class Writer:
         change = Change(tenant, entity_id, before, after, detail, seq)
         outcomes.append(Outcome(entity_id, change=change))
         return change
+
+
+def _guarded(edit: Edit, guard) -> Edit:
+    def checked(before):
+        result = edit(before)
+        guard.check_write(before, result[0] if isinstance(result, tuple) else result)
+        return result
+    return checked

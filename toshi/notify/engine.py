@@ -14,6 +14,7 @@ import logging
 import time
 import uuid
 
+from toshi.core.access import current_guard
 from toshi.core.entity import now_iso
 from toshi.notify.delivery import Deliverer, Job
 from toshi.notify.live import LiveStreams
@@ -58,6 +59,7 @@ class Notifier:
         self.settings = settings
         self.deliverer = Deliverer(store, settings, on_result=self._delivered)
         self.live = LiveStreams()
+        self.guard_for = None  # (tenant, subscription id) -> Guard | None: what its owner may read (toshi/auth)
         self._subscriptions: dict[str, dict[str, object]] = {}  # tenant -> id -> CompiledSubscription
         self._candidates = SubscriptionIndex()
         self._last_sent: dict[str, float] = {}                  # subscription id -> time (throttling)
@@ -154,14 +156,27 @@ class Notifier:
     def _jobs_for(self, record) -> list[Job]:
         jobs = []
         for sub in self._candidates.for_entity(record.tenant, record.entity_id):
-            if record.seq <= sub.since_seq or not sub.matches(record.tenant, record.before, record.after):
+            if record.seq <= sub.since_seq:
+                continue
+            before, after = self._as_owner_sees(sub, record)
+            if (before is None and after is None) or not sub.matches(record.tenant, before, after):
                 continue
             if self._throttled(sub):
                 continue
-            entity = sub.notification_entity(record.before, record.after, deleted_at=record.at)
+            entity = sub.notification_entity(before, after, deleted_at=record.at)
             jobs.append(self._job(sub, record.tenant, [entity], notification_id(sub.id, record.seq),
                                   number=len(jobs) + 1))
         return jobs
+
+    def _as_owner_sees(self, sub, record) -> tuple[dict | None, dict | None]:
+        """The change as the subscription's owner may read it now (hidden attributes removed)."""
+        guard = self.guard_for(record.tenant, sub.id) if self.guard_for else None
+        if guard is None:
+            return record.before, record.after
+        before, after = readable_by(guard, record.before), readable_by(guard, record.after)
+        if before is not None and after is not None and before["attrs"] == after["attrs"]:
+            return None, None  # only what the owner may not read changed
+        return before, after
 
     def _throttled(self, sub) -> bool:
         throttling = sub.doc.get("throttling")
@@ -202,7 +217,12 @@ class Notifier:
                         await self._notify_periodic(tenant, sub)
 
     async def _notify_periodic(self, tenant: str, sub) -> None:
-        entities = await self.store.query_entities(tenant, sub.entity_query(limit=self.settings.max_limit))
+        guard = self.guard_for(tenant, sub.id) if self.guard_for else None
+        token = current_guard.set(guard)  # the query answers what the owner may read
+        try:
+            entities = await self.store.query_entities(tenant, sub.entity_query(limit=self.settings.max_limit))
+        finally:
+            current_guard.reset(token)
         data = [sub.notification_entity(None, entity) for entity in entities[0]]
         if data:
             nid = f"urn:ngsi-ld:Notification:{uuid.uuid4()}"
@@ -229,3 +249,7 @@ class Notifier:
                 if sub.statistics_dirty:
                     await self.store.subscriptions.put(tenant, sub.doc)
                     sub.statistics_dirty = False
+
+
+def readable_by(guard, entity: dict | None) -> dict | None:
+    return None if entity is None else guard.readable(entity)

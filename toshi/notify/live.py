@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
+from toshi.core.access import current_guard
 from toshi.ngsild import http
 from toshi.ngsild.entities import READ_OPTIONS
 from toshi.ngsild.params import entity_query, options_of, output_of
@@ -31,6 +32,7 @@ class Listener:
     render: object
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
     dropped: int = 0
+    guard: object = None  # the access rules of the request that opened the stream (toshi/core/access.py)
 
     def offer(self, event: dict) -> None:
         if self.queue.full():
@@ -46,10 +48,11 @@ class LiveStreams:
     def publish(self, record) -> None:
         state = record.after if record.after is not None else record.before
         for listener in list(self.listeners):
-            if listener.tenant == record.tenant and state is not None and listener.query.matches(state):
+            seen = state if listener.guard is None or state is None else listener.guard.readable(state)
+            if listener.tenant == record.tenant and seen is not None and listener.query.matches(seen):
                 operation = "deleted" if record.after is None else "created" if record.before is None else "updated"
                 listener.offer({"seq": record.seq, "operation": operation, "at": record.at,
-                                "entity": listener.render(state)})
+                                "entity": listener.render(seen)})
 
 
 async def live_entities(request: Request) -> StreamingResponse:
@@ -59,7 +62,8 @@ async def live_entities(request: Request) -> StreamingResponse:
     output = output_of(params, ctx, options_of(params, READ_OPTIONS))
     query = entity_query(params, ctx, request.app.state.toshi.settings, require_filter=False)
     listener = Listener(tenant, query, lambda e: render_entity(
-        e, ctx, form=output.form, sys_attrs=output.sys_attrs, attrs=output.attrs, lang=output.lang))
+        e, ctx, form=output.form, sys_attrs=output.sys_attrs, attrs=output.attrs, lang=output.lang),
+        guard=current_guard.get())
     streams: LiveStreams = request.app.state.toshi.notifier.live
     streams.listeners.add(listener)
     return StreamingResponse(_events(listener, streams), media_type="text/event-stream",

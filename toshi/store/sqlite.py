@@ -10,6 +10,7 @@ also survives power loss.
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import orjson
 
+from toshi.core.access import current_guard, readable
 from toshi.query.planner import EntityQuery
 from toshi.query.regex import compile_pattern
 from toshi.query.valueindex import index_values
@@ -135,6 +137,17 @@ class SqliteTransaction:
         self._db.executemany(
             "INSERT INTO geo_index (id, minx, maxx, miny, maxy, attr) VALUES (?, ?, ?, ?, ?, ?)",
             [(rowid * GEO_SLOTS + n, b[0], b[2], b[1], b[3], attr) for n, (attr, b) in enumerate(boxes)])
+
+
+def _seen_through(guard, query: EntityQuery):
+    """A predicate: the entity is readable, and still matches the query once its hidden attributes
+    are gone (so a q over an attribute one may not read reveals nothing)."""
+    plain = dataclasses.replace(query, extra=[])
+
+    def predicate(entity: dict) -> bool:
+        seen = guard.readable(entity)
+        return seen is not None and (seen is entity or plain.matches_residual(seen, types=True, attrs=True, q=True))
+    return predicate
 
 
 class Checkpointer:
@@ -274,7 +287,8 @@ class SqliteStore:
         return sorted(self._tenants)
 
     async def get_entity(self, tenant: str, entity_id: str) -> dict | None:
-        return self.load_entity(tenant, entity_id)
+        """The entity as the current request may see it (see toshi/core/access.py)."""
+        return readable(self.load_entity(tenant, entity_id))
 
     def load_entity(self, tenant: str, entity_id: str) -> dict | None:
         """The committed state of an entity. Callers must not mutate it: it is shared via the cache."""
@@ -293,10 +307,16 @@ class SqliteStore:
         self._cache[(tenant, entity_id)] = entity
 
     async def query_entities(self, tenant: str, query: EntityQuery) -> tuple[list[dict], int | None]:
+        """One page of the entities matching `query` that the current request may see."""
+        guard = current_guard.get()
+        if guard is not None and not guard.reads_everything:
+            query.extra.append(_seen_through(guard, query))
         plan = plan_query(self.db, tenant, query)
-        if plan.needs_python:
-            return self._query_with_residual(plan, query)
-        return self._query_in_sql(plan, query)
+        found, total = self._query_with_residual(plan, query) if plan.needs_python else \
+            self._query_in_sql(plan, query)
+        if guard is not None and not guard.reads_everything:
+            found = [guard.readable(entity) for entity in found]
+        return found, total
 
     def _query_in_sql(self, plan: SqlPlan, query: EntityQuery) -> tuple[list[dict], int | None]:
         rows = self.db.execute(
@@ -350,7 +370,8 @@ class SqliteStore:
 
     async def entity_types(self, tenant: str) -> list[str]:
         rows = self.db.execute("SELECT DISTINCT type FROM entity_types WHERE tenant=? ORDER BY type", (tenant,))
-        return [r[0] for r in rows]
+        guard = current_guard.get()
+        return [r[0] for r in rows if guard is None or guard.type_visible(r[0])]
 
     async def type_details(self, tenant: str) -> dict[str, dict]:
         """{type: {"count": n, "attrs": {attr IRI: set of attribute kinds}}}."""
@@ -367,6 +388,10 @@ class SqliteStore:
             "WHERE t.tenant=? GROUP BY 1, 2, 3", (tenant,))
         for type_, attr, kind in rows:
             details[type_]["attrs"].setdefault(attr, set()).add(kind)
+        guard = current_guard.get()
+        if guard is not None and not guard.reads_everything:
+            details = {t: {**d, "attrs": {a: k for a, k in d["attrs"].items() if guard.attribute_visible(a)}}
+                       for t, d in details.items() if guard.type_visible(t)}
         return details
 
     async def attribute_details(self, tenant: str) -> dict[str, dict]:
@@ -385,6 +410,11 @@ class SqliteStore:
             (tenant,))
         for attr, count in counts:
             details[attr]["count"] = count
+        guard = current_guard.get()
+        if guard is not None and not guard.reads_everything:
+            details = {a: {**d, "types": {t for t in d["types"] if guard.type_visible(t)}}
+                       for a, d in details.items() if guard.attribute_visible(a)}
+            details = {a: d for a, d in details.items() if d["types"]}
         return details
 
     # -- stored @contexts -----------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from toshi.core.access import current_guard, readable
 from toshi.query.planner import EntityQuery
 from toshi.temporal.history import TemporalEntity, TemporalHistory
 
@@ -27,8 +28,8 @@ def select(history: TemporalHistory, store, tenant: str, query: EntityQuery) -> 
     matched = 0
     types = query.types.simple_names() if query.types is not None else None
     for entity in history.entities(tenant, query.ids, query.id_pattern, types):
-        state = last_state(entity, store, tenant)
-        if not query.matches_residual(state, types=True, attrs=False, q=True):
+        state = readable(last_state(entity, store, tenant))
+        if state is None or not query.matches_residual(state, types=True, attrs=False, q=True):
             continue
         if query.attrs is not None and not history.series(tenant, entity.id, query.attrs):
             continue
@@ -38,6 +39,15 @@ def select(history: TemporalHistory, store, tenant: str, query: EntityQuery) -> 
         if not query.count and len(page) >= query.limit:
             break
     return page, matched if query.count else None
+
+
+def readable_series(series: list, state: dict) -> list:
+    """The series (attribute histories) of an entity that the current request may read."""
+    guard = current_guard.get()
+    if guard is None or guard.reads_everything:
+        return series
+    allowed = guard.permitted_attrs("read", state)
+    return series if allowed is None else [s for s in series if s.attr in allowed]
 
 
 def last_state(entity: TemporalEntity, store, tenant: str) -> dict:

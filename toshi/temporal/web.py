@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from toshi.core import entity as ops
+from toshi.core.access import readable
 from toshi.core.errors import BadRequestData, ResourceNotFound
 from toshi.ngsild import http
 from toshi.ngsild.batch import query_from_body
@@ -29,7 +30,7 @@ from toshi.temporal import represent
 from toshi.temporal.aggregate import Aggregation, parse_aggregation
 from toshi.temporal.history import HistoryRow, Series, TemporalHistory, history_for, seq_of
 from toshi.temporal.payload import parse_temporal_entity, parse_temporal_fragment
-from toshi.temporal.selection import Selected, last_state, select
+from toshi.temporal.selection import Selected, last_state, readable_series, select
 from toshi.temporal.timequery import TimeQuery, parse_time_query
 from toshi.temporal.times import to_iso
 
@@ -83,9 +84,10 @@ async def retrieve_temporal(request: Request) -> Response:
     reading = _reading(params, options, output_of(params, ctx, set()).attrs)
     history = _history(request)
     found = history.entity(tenant, entity_id)
-    if found is None:
+    state = readable(last_state(found, _services(request).store, tenant)) if found is not None else None
+    if state is None:
         raise ResourceNotFound(f"No temporal representation of entity {entity_id}")
-    selected = Selected(found, last_state(found, _services(request).store, tenant))
+    selected = Selected(found, state)
     bodies, headers = _answer(history, tenant, [selected], reading, ctx)
     return await _respond(request, bodies[0], headers, media, ctx)
 
@@ -144,7 +146,8 @@ def _answer(history: TemporalHistory, tenant: str, page: list[Selected], reading
     if reading.aggregation is not None:
         return [_aggregated(history, tenant, s, reading, ctx) for s in page], {}
     found = [(s, [SeriesResult(series, *history.instances(series.id, reading.time, INSTANCE_LIMIT))
-                  for series in history.series(tenant, s.entity.id, reading.attrs)]) for s in page]
+                  for series in readable_series(history.series(tenant, s.entity.id, reading.attrs), s.state)])
+             for s in page]
     headers = _cut_to_common_range([r for _, results in found for r in results], reading.time)
     return [_instances_body(s, results, reading, ctx) for s, results in found], headers
 
@@ -171,7 +174,7 @@ def _instances_body(selected: Selected, results: list[SeriesResult], reading: Re
 
 def _aggregated(history: TemporalHistory, tenant: str, selected: Selected, reading: Reading, ctx) -> dict:
     out = represent.header(selected.entity, selected.state, ctx, sys_attrs=reading.sys_attrs)
-    series = history.series(tenant, selected.entity.id, reading.attrs)
+    series = readable_series(history.series(tenant, selected.entity.id, reading.attrs), selected.state)
     found = history.time_range([s.id for s in series], reading.time)
     if found is None:
         return out

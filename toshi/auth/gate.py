@@ -1,0 +1,149 @@
+"""The gate every HTTP request passes (ASGI middleware): who is calling, are they going too fast, may
+they do this kind of thing in this tenant at all, and then the guard and actor the read and write paths
+use for the finer rules (toshi/core/access.py). Refusals and admin actions go to the audit trail.
+
+Public without credentials: /version, /.well-known/*, GET of @contexts, and the IoT southbound
+(/iot/d, /iot/json: devices identify with their apikey, as with the FIWARE agents)."""
+
+from __future__ import annotations
+
+import uuid
+
+import orjson
+
+from toshi.auth.principal import ALL_TENANTS, ANONYMOUS, Principal
+from toshi.core.access import current_actor, current_guard
+from toshi.core.errors import Forbidden, NgsiError, Unauthorized
+
+PUBLIC_PREFIXES = ("/.well-known/",)
+PUBLIC_PATHS = {"/version", "/iot/about"}
+SOUTHBOUND = ("/iot/d", "/iot/json")
+READ_POSTS = ("/ngsi-ld/v1/entityOperations/query", "/v2/op/query", "/ngsi-ld/v1/temporal/entityOperations/query")
+GLOBAL_ADMIN = ("/admin/",)  # accounts, keys, policies, audit, notifications, IoT status: admin of every tenant
+
+
+def action_of(method: str, path: str) -> str | None:
+    """The action a request asks for (None: public)."""
+    if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES) or path.startswith(SOUTHBOUND):
+        return None
+    if "jsonldContexts" in path:
+        return None if method in ("GET", "HEAD") else "admin"
+    if path.startswith(("/admin/", "/iot/")):
+        return "admin"
+    read = method in ("GET", "HEAD", "OPTIONS") or path in READ_POSTS
+    if "/subscriptions" in path or "/csourceRegistrations" in path or path.startswith("/v2/registrations"):
+        return "read" if read else "subscribe"
+    if read:
+        return "read"
+    if method == "DELETE" or path.endswith("/entityOperations/delete"):
+        return "delete"
+    if method == "POST" and path in ("/ngsi-ld/v1/entities", "/v2/entities", "/ngsi-ld/v1/entityOperations/create",
+                                     "/ngsi-ld/v1/temporal/entities"):
+        return "create"
+    return "update"
+
+
+def tenant_of(path: str, headers) -> str:
+    """The tenant the request's handler will use (v2 and IoT: Fiware-Service, lower-cased)."""
+    if path.startswith(("/v2", "/iot/")):
+        return (headers.get("fiware-service") or "").strip().lower()
+    return (headers.get("ngsild-tenant") or "").strip()
+
+
+class Gate:
+    def __init__(self, app, security):
+        self.app, self.security = app, security
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        path, method = scope["path"], scope["method"]
+        headers = _headers(scope)
+        request_id = headers.get("x-request-id") or headers.get("fiware-correlator") or uuid.uuid4().hex
+        security = self.security
+        action = action_of(method, path)
+        principal = ANONYMOUS
+        tenant = tenant_of(path, headers)
+        if security.enabled and action is not None:
+            try:
+                principal = await security.identifier.principal(headers)
+                self._check_rate(principal, scope)
+                access = self._authorise(principal, action, tenant, path)
+            except NgsiError as exc:
+                security.audit_refusal(principal, tenant, method, path, request_id, exc)
+                return await _refuse(scope, send, exc, path)
+            current_guard.set(None if access.unrestricted_data else access)
+        current_actor.set({"principal": principal.id if security.enabled else "local", "request": request_id})
+        if action in ("admin", "subscribe") and method not in ("GET", "HEAD"):
+            return await self._audited(scope, receive, send, principal, tenant, request_id)
+        await self.app(scope, receive, send)
+
+    def _check_rate(self, principal: Principal, scope) -> None:
+        limiter = self.security.limiter
+        if limiter is None:
+            return
+        key = principal.id if principal.kind != "anonymous" else ("anonymous", (scope.get("client") or ("",))[0])
+        if not limiter.allow(key):
+            raise TooManyRequests(f"more than {limiter.rate:g} requests/s", retry_after=limiter.retry_after(key))
+
+    def _authorise(self, principal: Principal, action: str, tenant: str, path: str):
+        if path.startswith(GLOBAL_ADMIN) and "admin" not in principal.roles.get(ALL_TENANTS, ()):
+            raise self._refusal(principal, "administer Toshi (the admin role on every tenant, '*:admin', is needed)")
+        access = self.security.engine.access(principal, tenant)
+        if not access.allows(action):
+            raise self._refusal(principal, f"{action} in tenant {tenant or 'default'!r}")
+        return access
+
+    @staticmethod
+    def _refusal(principal: Principal, what: str) -> NgsiError:
+        if principal.kind == "anonymous":
+            return Unauthorized(f"authentication is required to {what}")
+        return Forbidden(f"{principal.id} may not {what}")
+
+    async def _audited(self, scope, receive, send, principal: Principal, tenant: str, request_id: str) -> None:
+        """Run an admin or subscription change and record its outcome (and the id it created)."""
+        seen = {}
+
+        async def recording_send(message):
+            if message["type"] == "http.response.start":
+                seen["status"] = message["status"]
+                seen["location"] = next((v.decode() for k, v in message.get("headers", []) if k == b"location"), None)
+            await send(message)
+
+        await self.app(scope, receive, recording_send)
+        self.security.after_change(principal, tenant, scope["method"], scope["path"], request_id,
+                                   seen.get("status", 500), seen.get("location"))
+
+
+class TooManyRequests(NgsiError):
+    kind, status, title = "TooManyRequests", 429, "Too many requests"
+
+    def __init__(self, detail: str, retry_after: float):
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+    @property
+    def type_uri(self) -> str:
+        return "urn:toshi:errors:TooManyRequests"
+
+
+def _headers(scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+async def _refuse(scope, send, exc: NgsiError, path: str) -> None:
+    """The refusal in the error format of the API that was called."""
+    if path.startswith("/v2"):
+        body = {"error": exc.title.replace(" ", ""), "description": exc.detail}
+    elif path.startswith("/iot/"):
+        body = {"name": exc.title.upper().replace(" ", "_"), "message": exc.detail}
+    else:
+        body = exc.problem()
+    headers = [(b"content-type", b"application/json")]
+    if exc.status == 401:
+        headers.append((b"www-authenticate", b'Bearer realm="toshi"'))
+    if isinstance(exc, TooManyRequests):
+        headers.append((b"retry-after", str(max(1, round(exc.retry_after + 0.5))).encode()))
+    payload = orjson.dumps(body)
+    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
