@@ -46,6 +46,7 @@ class Settings:
     rate_burst: float = 0.0               # ... burst allowance (0 = twice the rate)
     outbound_private: str = "auto"        # notifications/@contexts to private addresses: allow, deny, auto (deny when auth is on)
     outbound_allow: str = ""              # comma-separated hosts, host:port or CIDRs allowed even if private
+    request_timeout: float = 30.0         # seconds a request's reads may run (then 403 TooComplexQuery); 0 = no limit
     certfile: str = ""                    # TLS certificate (PEM) for serving HTTPS
     keyfile: str = ""                     # ... and its private key
     audit_retention: str = ""             # audit records kept for this ISO 8601 duration; "" = all

@@ -381,3 +381,14 @@ def test_external_oidc_provider_with_rsa_keys(secure_settings):
             assert client.get(f"{LD}/entities/urn:ngsi-ld:Shelter:1", headers=h).status_code == 401
     finally:
         idp.shutdown()
+
+
+def test_reads_past_the_request_time_limit_are_cut_short(settings):
+    with TestClient(create_app(dataclasses.replace(settings, request_timeout=1e-9))) as client:
+        r = client.post(f"{LD}/entityOperations/upsert", json=[shelter(n) for n in range(300)])
+        assert r.status_code == 201, r.text  # writes are never cut (a group commit holds others' edits)
+        r = client.get(f"{LD}/entities?type=Shelter&q=capacity>1&limit=1000")
+        assert r.status_code == 403 and r.json()["type"].endswith("TooComplexQuery")
+    with TestClient(create_app(settings)) as client:
+        r = client.get(f"{LD}/entities?type=Shelter&q=capacity>1&limit=1000")
+        assert r.status_code == 200 and len(r.json()) == 300

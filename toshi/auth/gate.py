@@ -7,12 +7,13 @@ Public without credentials: /version, /.well-known/*, GET of @contexts, and the 
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import orjson
 
 from toshi.auth.principal import ALL_TENANTS, ANONYMOUS, Principal
-from toshi.core.access import current_actor, current_guard
+from toshi.core.access import current_actor, current_deadline, current_guard
 from toshi.core.errors import Forbidden, NgsiError, Unauthorized
 
 PUBLIC_PREFIXES = ("/.well-known/",)
@@ -74,6 +75,8 @@ class Gate:
                 return await _refuse(scope, send, exc, path)
             current_guard.set(None if access.unrestricted_data else access)
         current_actor.set({"principal": principal.id if security.enabled else "local", "request": request_id})
+        if security.settings.request_timeout > 0:
+            current_deadline.set(time.monotonic() + security.settings.request_timeout)
         if action in ("admin", "subscribe") and method not in ("GET", "HEAD"):
             return await self._audited(scope, receive, send, principal, tenant, request_id)
         await self.app(scope, receive, send)

@@ -4,10 +4,12 @@ The auth feature (toshi/auth/) decides who may see and change what; it sets `cur
 request, and the store's reads and the Writer's edits consult it. Nothing here knows about roles or
 policies: a Guard only answers "may this entity be read, and how much of it" and "may this change be
 made". No guard (the default) means no restriction, e.g. when authentication is off or for Toshi's own
-background work. `current_actor` names who is writing, for the audit trail."""
+background work. `current_actor` names who is writing, for the audit trail; `current_deadline` bounds
+how long a request's reads may run."""
 
 from __future__ import annotations
 
+import time
 from contextvars import ContextVar
 from typing import Protocol
 
@@ -31,6 +33,14 @@ class Guard(Protocol):
 
 current_guard: ContextVar[Guard | None] = ContextVar("toshi_guard", default=None)
 current_actor: ContextVar[dict | None] = ContextVar("toshi_actor", default=None)
+# time.monotonic() after which a read gives up (TooComplexQuery); writes never do (a group commit
+# holds other requests' edits)
+current_deadline: ContextVar[float | None] = ContextVar("toshi_deadline", default=None)
+
+
+def past_deadline() -> bool:
+    deadline = current_deadline.get()
+    return deadline is not None and time.monotonic() > deadline
 
 
 def readable(entity: dict | None) -> dict | None:

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from toshi.core.access import current_actor, current_guard
+from toshi.core.access import current_actor, current_deadline, current_guard
 from toshi.core.entity import now_iso
 from toshi.core.errors import NgsiError
 
@@ -70,6 +70,7 @@ class Writer:
         return await future
 
     async def _flush(self) -> None:
+        current_deadline.set(None)  # this task holds many requests' edits: none of their deadlines applies
         pending, self._pending, self._flush_task = self._pending, {}, None
         for tenant, groups in pending.items():
             try:

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import orjson
 
-from toshi.core.access import current_guard, readable
+from toshi.core.access import current_guard, past_deadline, readable
+from toshi.core.errors import TooComplexQuery
 from toshi.query.planner import EntityQuery
 from toshi.query.regex import compile_pattern
 from toshi.query.valueindex import index_values
@@ -28,6 +29,7 @@ from toshi.store.sqlite_changes import SqliteChangeLog, SqliteOutbox, SqliteSubs
 from toshi.store.sqlite_plan import GEO_SLOTS, SqlPlan, plan_query
 
 SCAN_CHUNK = 500
+PROGRESS_STEPS = 1_000  # SQLite VM steps between two checks of the request's deadline
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -233,6 +235,7 @@ class SqliteStore:
         db.executescript(sqlite_changes.SCHEMA)
         db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
         db.create_function("regexp", 2, _regexp, deterministic=True)
+        db.set_progress_handler(past_deadline, PROGRESS_STEPS)  # a read past its deadline is interrupted
         self.db = db
         if self.path != ":memory:":
             self._checkpointer = Checkpointer(self.path)
@@ -311,9 +314,14 @@ class SqliteStore:
         guard = current_guard.get()
         if guard is not None and not guard.reads_everything:
             query.extra.append(_seen_through(guard, query))
-        plan = plan_query(self.db, tenant, query)
-        found, total = self._query_with_residual(plan, query) if plan.needs_python else \
-            self._query_in_sql(plan, query)
+        try:
+            plan = plan_query(self.db, tenant, query)
+            found, total = self._query_with_residual(plan, query) if plan.needs_python else \
+                self._query_in_sql(plan, query)
+        except sqlite3.OperationalError as exc:
+            if past_deadline():
+                raise TooComplexQuery("the query ran past the request time limit (request_timeout)") from None
+            raise exc
         if guard is not None and not guard.reads_everything:
             found = [guard.readable(entity) for entity in found]
         return found, total
@@ -357,6 +365,8 @@ class SqliteStore:
             rows = self.db.execute(
                 f"SELECT e.rowid, e.tenant, e.id, e.doc FROM {plan.source} WHERE {plan.sql_where} "
                 f"AND {plan.order} > ? ORDER BY {plan.order} LIMIT ?", [*plan.params, last, SCAN_CHUNK]).fetchall()
+            if past_deadline():
+                raise TooComplexQuery("the query ran past the request time limit (request_timeout)")
             for rowid, tenant, entity_id, doc in rows:
                 yield self._decoded(tenant, entity_id, doc, remember=False)
                 last = rowid
