@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 import signal
@@ -17,6 +18,7 @@ from starlette.testclient import TestClient
 
 from toshi.app import create_app
 from toshi.config import Settings
+from toshi.store.sqlite import SqliteStore
 
 
 @pytest.fixture
@@ -99,3 +101,46 @@ def server(tmp_path: Path):
     proc = ServerProcess(tmp_path / "server-data").start()
     yield proc
     proc.stop()
+
+
+# -- a bare store (the auth and audit tests) -------------------------------------------------------
+def open_store(path: Path) -> SqliteStore:
+    store = SqliteStore(path)
+    asyncio.run(store.open())
+    return store
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    opened = open_store(tmp_path / "toshi.db")
+    yield opened
+    asyncio.run(opened.close())
+
+
+@pytest.fixture
+def load_store():
+    """What the main CLI passes to add_commands: args -> an open store under args.data_dir."""
+    return lambda args: open_store(Path(args.data_dir) / "toshi.db")
+
+
+@pytest.fixture
+def opener():
+    """Opens (another) store on a path; the test closes it."""
+    return open_store
+
+
+@pytest.fixture
+def toshi(tmp_path, monkeypatch, capsys):
+    """Runs the `toshi` command line with --data-dir added; returns (exit code, stdout, stderr)."""
+    from toshi.cli import build_parser
+
+    monkeypatch.chdir(tmp_path)  # no stray ./toshi.toml
+    monkeypatch.delenv("TOSHI_CONFIG", raising=False)
+    parser = build_parser()
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        args = parser.parse_args([*argv, "--data-dir", str(tmp_path / "data")])
+        code = args.run(args)
+        out, err = capsys.readouterr()
+        return code, out, err
+    return run

@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 
 import orjson
 import pytest
 
-from toshi.audit import commands
 from toshi.audit.log import audit_log_of
 from toshi.auth.signing import key_file
-
-
-@pytest.fixture
-def toshi(tmp_path, monkeypatch, load_store, capsys):
-    """Runs `toshi ARGS...` (with --data-dir added); returns (exit code, stdout, stderr)."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("TOSHI_CONFIG", raising=False)
-    parser = argparse.ArgumentParser(prog="toshi")
-    commands.add_commands(parser.add_subparsers(dest="command", required=True), load_store)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        args = parser.parse_args([*argv, "--data-dir", str(tmp_path / "data")])
-        code = args.run(args)
-        out, err = capsys.readouterr()
-        return code, out, err
-    return run
 
 
 @pytest.fixture

@@ -15,22 +15,6 @@ from toshi.auth.tokens import TokenSettings, TokenVerifier
 
 
 @pytest.fixture
-def toshi(tmp_path, monkeypatch, load_store, capsys):
-    """Runs `toshi ARGS...` (with --data-dir added); returns (exit code, stdout, stderr)."""
-    monkeypatch.chdir(tmp_path)  # no stray ./toshi.toml
-    monkeypatch.delenv("TOSHI_CONFIG", raising=False)
-    parser = argparse.ArgumentParser(prog="toshi")
-    commands.add_commands(parser.add_subparsers(dest="command", required=True), load_store)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        args = parser.parse_args([*argv, "--data-dir", str(tmp_path / "data")])
-        code = args.run(args)
-        out, err = capsys.readouterr()
-        return code, out, err
-    return run
-
-
-@pytest.fixture
 def with_keys(tmp_path, opener):
     """Calls fn(ApiKeys) on the store the commands use, then closes it."""
     def call(fn):

@@ -14,7 +14,7 @@ from toshi.audit.verify import ChainCheck, VerifyReport
 from toshi.auth.isotime import normalize, now_iso
 from toshi.auth.signing import SigningKey
 from toshi.store.attached import attached
-from toshi.store.tables import create_tables
+from toshi.store.tables import FeatureTables
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit_log (
@@ -41,15 +41,11 @@ FILTERS = ("tenant", "principal", "operation", "outcome")
 
 class AuditLog:
     def __init__(self, store):
-        self._store = store
-        self._ready = False
+        self._tables = FeatureTables(store, SCHEMA)
 
     @property
     def _db(self):
-        db = self._store.db
-        if not self._ready:
-            self._ready = create_tables(db, SCHEMA)
-        return db
+        return self._tables.db
 
     # -- writing ----------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ import orjson
 from toshi.auth.isotime import in_seconds, normalize, now_iso
 from toshi.auth.principal import Principal, format_roles, parse_roles
 from toshi.store.attached import attached
-from toshi.store.tables import create_tables
+from toshi.store.tables import FeatureTables
 
 PREFIX = "toshi_"
 KEY_ID_LENGTH = 12
@@ -53,16 +53,12 @@ def split_key(presented: str) -> tuple[str, str] | None:
 
 class ApiKeys:
     def __init__(self, store):
-        self._store = store
-        self._ready = False
+        self._tables = FeatureTables(store, SCHEMA)
         self._cache: OrderedDict[str, tuple[Principal, str | None]] = OrderedDict()
 
     @property
     def _db(self):
-        db = self._store.db
-        if not self._ready:
-            self._ready = create_tables(db, SCHEMA)
-        return db
+        return self._tables.db
 
     # -- accounts ---------------------------------------------------------------------------------
 

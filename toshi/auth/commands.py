@@ -84,8 +84,8 @@ def add_commands(subparsers, load_store: Callable) -> None:
     token.add_argument("--role", action="append", default=[], metavar="TENANT:ROLE", help="(repeatable)")
     token.add_argument("--group", action="append", default=[], help="(repeatable)")
     token.add_argument("--ttl", type=int, default=3600, metavar="SECONDS", help="lifetime (default 3600)")
-    token.add_argument("--audience", default="toshi", help="aud claim (default toshi)")
-    token.add_argument("--issuer", default="toshi", help="iss claim (default toshi)")
+    token.add_argument("--audience", help="aud claim (default: the auth_audience setting, toshi)")
+    token.add_argument("--issuer", help="iss claim (default: the auth_issuer setting, toshi)")
     token.set_defaults(run=_token_create)
 
 
@@ -134,5 +134,7 @@ def _key_revoke(store, args: argparse.Namespace) -> int:
 
 def _token_create(args: argparse.Namespace) -> int:
     key = signing_key_of(args)
-    print(issue_token(key, args.issuer, args.sub, args.role, args.group, args.audience, args.ttl))
+    settings = load_settings(args.config, {"data_dir": args.data_dir})
+    print(issue_token(key, args.issuer or settings.auth_issuer, args.sub, args.role, args.group,
+                      args.audience or settings.auth_audience, args.ttl))
     return 0

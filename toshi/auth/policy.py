@@ -36,7 +36,7 @@ from toshi.core.errors import Forbidden
 from toshi.jsonld.context import core_context
 from toshi.query.regex import compile_pattern
 from toshi.store.attached import attached
-from toshi.store.tables import create_tables
+from toshi.store.tables import FeatureTables
 
 ACTIONS = ("read", "create", "update", "delete", "subscribe", "admin")
 ROLE_ACTIONS = {
@@ -261,16 +261,13 @@ class PolicyEngine:
     CACHE_SIZE = 10_000
 
     def __init__(self, store):
-        self._store = store
-        self._ready = False
+        self._tables = FeatureTables(store, SCHEMA)
         self._rules: list[dict] | None = None
         self._cache: dict[tuple[Principal, str], Access] = {}
 
     @property
     def _db(self):
-        if not self._ready:
-            self._ready = create_tables(self._store.db, SCHEMA)
-        return self._store.db
+        return self._tables.db
 
     def rules(self) -> list[dict]:
         if self._rules is None:

@@ -17,7 +17,7 @@ from toshi.auth.principal import ANONYMOUS, Principal, format_roles, parse_roles
 from toshi.auth.signing import SigningKey, key_file
 from toshi.core.entity import now_iso
 from toshi.core.ratelimit import RateLimiter
-from toshi.store.tables import create_tables
+from toshi.store.tables import FeatureTables
 from toshi.temporal.aggregate import parse_duration
 from toshi.temporal.times import to_iso, to_ms
 
@@ -57,7 +57,7 @@ class Security:
         self.audit = audit_log_of(store)
         self.keys = api_keys_of(store)
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_burst or None) if settings.rate_limit else None
-        self._owners_ready = False
+        self._owners = FeatureTables(store, OWNERS)
         self._task: asyncio.Task | None = None
         services.writer.listeners.append(self.record_writes)
 
@@ -124,9 +124,7 @@ class Security:
 
     @property
     def _db(self):
-        if not self._owners_ready:
-            self._owners_ready = create_tables(self.store.db, OWNERS)
-        return self.store.db
+        return self._owners.db
 
     def _own(self, tenant: str, subscription_id: str, principal: Principal) -> None:
         owner = {"id": principal.id, "kind": principal.kind, "roles": format_roles(principal.roles),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import orjson
 
 from toshi.store.attached import attached
-from toshi.store.tables import create_tables
+from toshi.store.tables import FeatureTables
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS iot_groups (
@@ -27,17 +27,13 @@ CREATE INDEX IF NOT EXISTS iot_devices_by_key ON iot_devices (apikey, device_id)
 
 class IotRegistry:
     def __init__(self, store):
-        self._store = store
-        self._ready = False
+        self._tables = FeatureTables(store, SCHEMA)
         self.version = 0  # bumped on every provisioning change (caches built from the registry check it)
         self.stats: dict[tuple[str, str, str], dict] = {}
 
     @property
     def _db(self):
-        db = self._store.db
-        if not self._ready:
-            self._ready = create_tables(db, SCHEMA)
-        return db
+        return self._tables.db
 
     # -- groups -----------------------------------------------------------------------------------
 

@@ -11,3 +11,18 @@ def create_tables(db, schema: str) -> bool:
         if statement.strip():
             db.execute(statement)
     return not db.in_transaction
+
+
+class FeatureTables:
+    """A feature's tables in the store's database: `db` is the store's connection, the tables created
+    on first use (and again until no open transaction could still roll them back)."""
+
+    def __init__(self, store, schema: str):
+        self._store, self._schema, self._ready = store, schema, False
+
+    @property
+    def db(self):
+        db = self._store.db
+        if not self._ready:
+            self._ready = create_tables(db, self._schema)
+        return db
