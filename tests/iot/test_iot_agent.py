@@ -208,3 +208,25 @@ def test_unreachable_device_endpoint_sets_error(client):
     client.patch("/v2/entities/Sensor:s1/attrs", headers=V2, json={"ping": {"type": "command", "value": 1}})
     status = lambda: client.get("/v2/entities/Sensor:s1?options=keyValues", headers=V2).json()["ping_status"]  # noqa: E731
     assert wait_until(lambda: status() == "ERROR")
+
+
+def test_entity_name_expression_and_device_time_zone(client):
+    r = client.post("/iot/services", headers=H, json={"services": [{
+        "apikey": "kz", "resource": "/iot/d", "entity_type": "Meter", "timezone": "Asia/Tokyo",
+        "entityNameExp": "'urn:ngsi-ld:' + type + ':' + id"}]})
+    assert r.status_code == 201, r.text
+    assert client.post("/iot/d?k=kz&i=m7", content=b"2026-01-01T09:00:00|t|5").status_code == 200
+    e = client.get("/v2/entities/urn:ngsi-ld:Meter:m7", headers=V2).json()
+    assert e["TimeInstant"]["value"] == "2026-01-01T09:00:00.000+09:00"
+    assert e["t"]["metadata"]["TimeInstant"]["value"] == "2026-01-01T09:00:00.000+09:00"
+    assert client.post("/iot/d?k=kz&i=m7", content=b"t|6").status_code == 200
+    e = client.get("/v2/entities/urn:ngsi-ld:Meter:m7", headers=V2).json()
+    assert e["TimeInstant"]["value"].endswith("+09:00") and e["t"]["value"] == "6"
+    assert client.post("/iot/d?k=kz&i=m7", content=b"2026-01-01T00:00:00Z|t|7").status_code == 200
+    assert client.get("/v2/entities/urn:ngsi-ld:Meter:m7", headers=V2).json()["TimeInstant"]["value"] == \
+        "2026-01-01T00:00:00Z"  # an explicit offset is kept
+    r = client.post("/iot/services", headers=H, json={"services": [{"apikey": "kb", "resource": "/iot/d",
+                                                                    "entityNameExp": "id +"}]})
+    assert r.status_code == 400 and r.json()["name"] == "INVALID_EXPRESSION"
+    r = client.post("/iot/devices", headers=H, json={"devices": [{"device_id": "x", "timezone": "Mars/Olympus"}]})
+    assert r.status_code == 400 and r.json()["name"] == "WRONG_SYNTAX"

@@ -4,12 +4,13 @@ from its group, and the device's entity (static attributes, command attributes).
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from toshi.core import entity as ops
 from toshi.core.entity import now_iso
 from toshi.core.errors import NgsiError
 from toshi.iot.errors import IotError, wrong_syntax
-from toshi.iot.expression import ExpressionError, compile_expression
+from toshi.iot.expression import ExpressionError, compile_expression, evaluate
 from toshi.jsonld.context import core_context
 from toshi.ngsiv2.mapping import check_attr_name, check_name, parse_attribute
 
@@ -78,13 +79,14 @@ def device_doc(item: Any, tenant: str, subservice: str, registry) -> dict:
     check_attributes(item, "device")
     if item.get("transport") is not None and item["transport"] not in ("MQTT", "HTTP"):
         raise wrong_syntax("device.transport must be MQTT or HTTP")
+    check_timezone(item, "device")
     device = {k: item[k] for k in DEVICE_FIELDS if k in item}
     device.update(service=tenant, service_path=subservice)
     group = group_for(device, registry)
     if not device.get("entity_type"):
         device["entity_type"] = (group or {}).get("entity_type") or "Thing"
     if not device.get("entity_name"):
-        device["entity_name"] = f"{device['entity_type']}:{device['device_id']}"
+        device["entity_name"] = _entity_name(device, group)
     if group and not device.get("apikey"):
         device["apikey"] = group["apikey"]
     try:
@@ -93,6 +95,41 @@ def device_doc(item: Any, tenant: str, subservice: str, registry) -> dict:
     except NgsiError as exc:
         raise wrong_syntax(str(exc)) from None
     return device
+
+
+def _entity_name(device: dict, group: dict | None) -> str:
+    """`<type>:<device_id>`, or the group's `entityNameExp` over id, type, service and subservice."""
+    expression = (group or {}).get("entityNameExp")
+    if not expression:
+        return f"{device['entity_type']}:{device['device_id']}"
+    variables = {"id": device["device_id"], "type": device["entity_type"], "service": device["service"],
+                 "subservice": device["service_path"]}
+    try:
+        return str(evaluate(expression, variables))
+    except ExpressionError as exc:
+        raise wrong_syntax(f"entityNameExp of the group gave no name: {exc}") from None
+
+
+def check_timezone(doc: dict, what: str) -> None:
+    name = doc.get("timezone")
+    if name is None:
+        return
+    try:
+        ZoneInfo(name)
+    except (ValueError, TypeError, ZoneInfoNotFoundError):
+        raise wrong_syntax(f"{what}.timezone must be an IANA time zone such as Asia/Tokyo") from None
+
+
+def check_group(doc: dict) -> None:
+    """The members of a service group that need more than a type check."""
+    check_strings(doc, ("entity_type", "entityNameExp"), "service")
+    check_attributes(doc, "service")
+    check_timezone(doc, "service")
+    if doc.get("entityNameExp") is not None:
+        try:
+            compile_expression(doc["entityNameExp"])
+        except ExpressionError as exc:
+            raise IotError(400, "INVALID_EXPRESSION", f"Invalid entityNameExp [{exc}]") from None
 
 
 def group_for(device: dict, registry) -> dict | None:

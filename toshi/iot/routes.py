@@ -15,7 +15,7 @@ from toshi import __version__
 from toshi.core.errors import NgsiError
 from toshi.iot import errors
 from toshi.iot.errors import IotError, wrong_syntax
-from toshi.iot.provision import DEVICE_FIELDS, check_attributes, check_strings, device_doc, ensure_entities
+from toshi.iot.provision import DEVICE_FIELDS, check_group, device_doc, ensure_entities
 from toshi.iot.registry import registry_of
 from toshi.ngsiv2.headers import SERVICE, SERVICE_PATH, tenant_of, write_scope
 
@@ -101,8 +101,7 @@ async def services_collection(request: Request) -> Response:
                 if not isinstance(item.get(key), str) or not item[key]:
                     raise IotError(400, "MISSING_CONFIG_PARAMS",
                                    f"The following mandatory configuration parameters were missing: [\"{key}\"]")
-            check_strings(item, ("entity_type",), "service")
-            check_attributes(item, "service")
+            check_group(item)
             if registry.group(item["resource"], item["apikey"]) or any(
                     (g["resource"], g["apikey"]) == (item["resource"], item["apikey"]) for g in new):
                 raise errors.duplicate_group(item["resource"], item["apikey"])
@@ -127,8 +126,7 @@ async def services_collection(request: Request) -> Response:
         raise wrong_syntax("the body must be an object")
     if ("apikey" in body and body["apikey"] != apikey) or ("resource" in body and body["resource"] != resource):
         raise wrong_syntax("apikey and resource of a service cannot be changed")
-    check_strings(body, ("entity_type",), "service")
-    check_attributes(body, "service")
+    check_group(body)
     group.update({k: body[k] for k in GROUP_FIELDS if k in body})
     registry.put_group(group)
     return Response(status_code=204)
