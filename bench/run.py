@@ -337,24 +337,25 @@ def reference_server(data_dir: Path, pin: list[str]) -> Server:
 
 # -- HTTP for loading and checks ------------------------------------------------------------------
 
-def request(port: int, method: str, path: str,
-            body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+def request(port: int, method: str, path: str, body: bytes | None = None,
+            headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
     conn = http.client.HTTPConnection(HOST, port, timeout=120)
     try:
-        headers = {"Content-Type": "application/json"} if body is not None else {}
-        conn.request(method, path, body=body, headers=headers)
+        sent = {"Content-Type": "application/json"} if body is not None else {}
+        conn.request(method, path, body=body, headers={**sent, **(headers or {})})
         response = conn.getresponse()
         return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
     finally:
         conn.close()
 
 
-def load(port: int, make: Callable[[int], dict], count: int) -> float:
+def load(port: int, make: Callable[[int], dict], count: int, headers: dict[str, str] | None = None) -> float:
     """Upsert `count` entities in batches through the API; returns entities per second."""
     started = time.perf_counter()
     for first in range(0, count, LOAD_BATCH):
         batch = [make(n) for n in range(first, min(first + LOAD_BATCH, count))]
-        status, _, body = request(port, "POST", NGSI + "/entityOperations/upsert", json.dumps(batch).encode())
+        status, _, body = request(port, "POST", NGSI + "/entityOperations/upsert", json.dumps(batch).encode(),
+                                  headers)
         if status not in (201, 204):
             raise RuntimeError(f"loading failed with HTTP {status}: {body[:300]!r}")
     return count / (time.perf_counter() - started)

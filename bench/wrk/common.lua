@@ -4,6 +4,7 @@
 --   expect=200,204        statuses that count as success (anything else is an error)
 --   body_prefix=[{        the response body must start with this (checked on successful statuses)
 --   id_format=...%05d n=1000   ids are string.format(id_format, random 0..n-1)
+--   header=Name: value    one extra header on every request of every script (e.g. Authorization: Bearer ...)
 -- done() prints one line "BENCH_RESULT {json}" that bench/run.py parses.
 
 local common = {}
@@ -47,6 +48,18 @@ local function json_object(fields)
   return "{" .. table.concat(parts, ",") .. "}"
 end
 
+-- The `header=Name: value` option: every request the scripts build with wrk.format carries it.
+local function add_header(option)
+  local name, value = option:match("^%s*([^:]-)%s*:%s*(.-)%s*$")
+  if not name or name == "" then error("header option must be 'Name: value', got " .. option) end
+  local format = wrk.format
+  wrk.format = function(method, path, headers, body)
+    headers = headers or wrk.headers
+    headers[name] = value
+    return format(method, path, headers, body)
+  end
+end
+
 -- Defines wrk's setup/init/response/done globals; `scenario_init(opts)` runs in each thread.
 function common.install(scenario_init)
   function setup(thread)
@@ -63,6 +76,7 @@ function common.install(scenario_init)
     bad_statuses = {}
     bad_example = ""
     math.randomseed(os.time() + 7919 * (thread_no or 0))
+    if common.opts.header then add_header(common.opts.header) end
     if scenario_init then scenario_init(common.opts) end
   end
 

@@ -46,6 +46,7 @@ ROLE_ACTIONS = {
     "consumer": frozenset({"read", "subscribe"}),
 }
 PRINCIPAL_FORMS = ("*", "anonymous", "authenticated")
+VIEWS_KEPT = 10_000  # redacted entity views remembered per compiled access
 SCHEMA = "CREATE TABLE IF NOT EXISTS auth_policies (id TEXT PRIMARY KEY, doc TEXT NOT NULL)"
 
 
@@ -159,6 +160,7 @@ class Access:
     def __init__(self, principal: Principal, tenant: str, grants: list[Grant], denies: list[Grant]):
         self.principal, self.tenant = principal, tenant
         self.grants, self.denies = grants, denies
+        self._views: dict[int, tuple[dict, dict | None]] = {}
         self.reads_everything = self.unrestricted("read")
         # nothing to check per entity: the read and write paths may skip this guard altogether
         self.unrestricted_data = all(self.unrestricted(a) for a in ("read", "create", "update", "delete"))
@@ -189,8 +191,20 @@ class Access:
     # -- Guard ------------------------------------------------------------------------------------
 
     def readable(self, entity: dict) -> dict | None:
+        """The same redacted object for the same (immutable, shared) entity state, so renderings
+        cached by identity (toshi/ngsild/render_cache.py) are reused for this principal too."""
         if self.reads_everything:
             return entity
+        seen = self._views.get(id(entity))
+        if seen is not None and seen[0] is entity:
+            return seen[1]
+        view = self._redacted(entity)
+        if len(self._views) >= VIEWS_KEPT:
+            self._views.clear()
+        self._views[id(entity)] = (entity, view)  # holding the entity keeps its id from being reused
+        return view
+
+    def _redacted(self, entity: dict) -> dict | None:
         attrs = self.permitted_attrs("read", entity)
         if attrs is None:
             return entity
