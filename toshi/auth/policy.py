@@ -226,7 +226,7 @@ class Access:
                 continue
             if not attrs or action == "delete":
                 raise Forbidden(f"{self.principal.id} may not {action} {state['id']}")
-            if refused := sorted(a for a in changed if a not in attrs):
+            if refused := sorted(core_context().compact_iri(a) for a in changed if a not in attrs):
                 raise Forbidden(f"{self.principal.id} may not {action} attribute(s) {', '.join(refused)} "
                                 f"of {state['id']}")
 
