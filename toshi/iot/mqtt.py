@@ -61,6 +61,14 @@ def _session() -> Properties:
     return properties
 
 
+def masked(topic: str) -> str:
+    """A topic fit for the log: the apikey (a device credential) replaced by ***."""
+    parsed = parse_topic(topic)
+    if parsed is None:
+        return topic
+    return "/".join("***" if part == parsed.apikey else part for part in topic.split("/"))
+
+
 Handler = Callable[[list[tuple[Topic | None, bytes]]], Awaitable[list[Exception | None]]]
 
 
@@ -163,7 +171,7 @@ class MqttTransport:
                 self.stats["handled"] += 1
             else:
                 self.stats["failed"] += 1
-                log.info("IoT MQTT message on %s refused: %s", message.topic, result)
+                log.info("IoT MQTT message on %s refused: %s", masked(message.topic), result)
                 if not isinstance(result, self.permanent_errors):
                     continue
             if client is not None and message.qos > 0:
