@@ -392,3 +392,20 @@ def test_reads_past_the_request_time_limit_are_cut_short(settings):
     with TestClient(create_app(settings)) as client:
         r = client.get(f"{LD}/entities?type=Shelter&q=capacity>1&limit=1000")
         assert r.status_code == 200 and len(r.json()) == 300
+
+
+def test_temporal_writes_obey_the_rules(town):
+    c = town.client
+    town.policy({"effect": "allow", "principals": ["group:buses"], "actions": ["read", "create", "update"],
+                 "tenant": "city", "types": ["Bus"]})
+    writer = town.key("bus-history", [], groups=("buses",))
+    h = headers(writer, "city")
+    point = {"type": "Property", "value": 3, "observedAt": "2026-01-01T00:00:00Z"}
+    r = c.post(f"{LD}/temporal/entities", json={"id": "urn:ngsi-ld:Bus:9", "type": "Bus", "speed": [point]},
+               headers=h)
+    assert r.status_code == 201, r.text
+    r = c.post(f"{LD}/temporal/entities", json={"id": "urn:ngsi-ld:Shelter:9", "type": "Shelter",
+                                                "capacity": [point]}, headers=h)
+    assert r.status_code == 403
+    r = c.post(f"{LD}/temporal/entities/urn:ngsi-ld:Bus:9/attrs", json={"speed": [point]}, headers=h)
+    assert r.status_code == 204, r.text

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from toshi.core import entity as ops
-from toshi.core.access import readable
+from toshi.core.access import current_guard, readable
 from toshi.core.errors import BadRequestData, ResourceNotFound
 from toshi.ngsild import http
 from toshi.ngsild.batch import query_from_body
@@ -254,6 +254,10 @@ async def append_temporal(request: Request) -> Response:
 async def _append(request: Request, tenant: str, entity_id: str, parsed: dict, now: str) -> bool:
     store = _services(request).store
     history = _history(request)
+    found = history.entity(tenant, entity_id)
+    state = last_state(found, store, tenant) if found is not None else None
+    _check_write(state, {"id": entity_id, "type": parsed.get("type") or (state or {}).get("type", []),
+                         "attrs": {**(state or {}).get("attrs", {}), **parsed["attrs"]}})
     live = store.load_entity(tenant, entity_id) is not None
     async with store.transaction(tenant):
         store.ensure_tenant(tenant)
@@ -337,6 +341,13 @@ def _instance(request: Request, tenant: str, entity_id: str, attr: str) -> tuple
 
 
 # -- helpers -------------------------------------------------------------------------------------
+
+def _check_write(before: dict | None, after: dict) -> None:
+    """History written through the temporal API obeys the same access rules as entity writes."""
+    guard = current_guard.get()
+    if guard is not None:
+        guard.check_write(before, after)
+
 
 def _services(request: Request):
     return request.app.state.toshi
