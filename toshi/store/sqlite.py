@@ -60,6 +60,8 @@ CREATE VIRTUAL TABLE IF NOT EXISTS geo_index USING rtree(id, minx, maxx, miny, m
 CREATE TABLE IF NOT EXISTS contexts (id TEXT PRIMARY KEY, record TEXT NOT NULL);
 """
 SCHEMA_VERSION = "1"
+# Rebuilt from `entities` by index_entity (the R*Tree with its shadow tables): not in backups.
+DERIVED_TABLES = ("entity_types", "attr_values", "geo_index")
 
 
 def _regexp(pattern: str, value: str | None) -> bool:
@@ -91,9 +93,9 @@ class SqliteTransaction:
                 "UPDATE entities SET doc=? WHERE tenant=? AND id=? RETURNING rowid",
                 (doc, self.tenant, entity["id"])).fetchone()[0]
         if before is None or before["type"] != entity["type"]:
-            self._index_types(rowid, entity["type"], new=before is None)
-        self._index_geo(rowid, entity, before)
-        self._index_values(rowid, entity, before)
+            _index_types(self._db, self.tenant, rowid, entity["type"], new=before is None)
+        _index_geo(self._db, rowid, entity, before)
+        _index_values(self._db, self.tenant, rowid, entity, before)
         self._store.ensure_tenant(self.tenant)
         self.written[entity["id"]] = entity
         return self._store.changes.append(self.tenant, entity["id"], at or entity["modifiedAt"], before, entity, doc)
@@ -110,35 +112,46 @@ class SqliteTransaction:
         self._db.execute("DELETE FROM geo_index WHERE id BETWEEN ? AND ?", _geo_range(row[0]))
         return self._store.changes.append(self.tenant, entity_id, at, before, None, None)
 
-    def _index_types(self, rowid: int, types: list[str], *, new: bool) -> None:
-        if not new:
-            self._db.execute("DELETE FROM entity_types WHERE entity=?", (rowid,))
-        self._db.executemany(
-            "INSERT OR IGNORE INTO entity_types (tenant, type, entity) VALUES (?, ?, ?)",
-            [(self.tenant, t, rowid) for t in types])
 
-    def _index_values(self, rowid: int, entity: dict, before: dict | None) -> None:
-        old = before["attrs"] if before is not None else {}
-        new = entity["attrs"]
-        for name in old.keys() | new.keys():
-            instances = new.get(name)
-            if instances == old.get(name):
-                continue
-            if name in old:
-                self._db.execute("DELETE FROM attr_values WHERE entity=? AND attr=?", (rowid, name))
-            if instances:
-                self._db.executemany("INSERT INTO attr_values VALUES (?, ?, ?, ?)",
-                                     [(self.tenant, name, v, rowid) for v in index_values(instances)])
+def index_entity(db: sqlite3.Connection, tenant: str, rowid: int, entity: dict) -> None:
+    """Write the index rows (types, values for q, geo boxes) of a stored entity that has none yet, and
+    nothing else: no change-log record, so no notification and no history. `toshi restore` rebuilds
+    the derived tables with it."""
+    _index_types(db, tenant, rowid, entity["type"], new=True)
+    _index_values(db, tenant, rowid, entity, None)
+    _index_geo(db, rowid, entity, None)
 
-    def _index_geo(self, rowid: int, entity: dict, before: dict | None) -> None:
-        boxes = _geo_boxes(entity)
-        if before is not None:
-            if boxes == _geo_boxes(before):
-                return
-            self._db.execute("DELETE FROM geo_index WHERE id BETWEEN ? AND ?", _geo_range(rowid))
-        self._db.executemany(
-            "INSERT INTO geo_index (id, minx, maxx, miny, maxy, attr) VALUES (?, ?, ?, ?, ?, ?)",
-            [(rowid * GEO_SLOTS + n, b[0], b[2], b[1], b[3], attr) for n, (attr, b) in enumerate(boxes)])
+
+def _index_types(db: sqlite3.Connection, tenant: str, rowid: int, types: list[str], *, new: bool) -> None:
+    if not new:
+        db.execute("DELETE FROM entity_types WHERE entity=?", (rowid,))
+    db.executemany("INSERT OR IGNORE INTO entity_types (tenant, type, entity) VALUES (?, ?, ?)",
+                   [(tenant, t, rowid) for t in types])
+
+
+def _index_values(db: sqlite3.Connection, tenant: str, rowid: int, entity: dict, before: dict | None) -> None:
+    old = before["attrs"] if before is not None else {}
+    new = entity["attrs"]
+    for name in old.keys() | new.keys():
+        instances = new.get(name)
+        if instances == old.get(name):
+            continue
+        if name in old:
+            db.execute("DELETE FROM attr_values WHERE entity=? AND attr=?", (rowid, name))
+        if instances:
+            db.executemany("INSERT INTO attr_values VALUES (?, ?, ?, ?)",
+                           [(tenant, name, v, rowid) for v in index_values(instances)])
+
+
+def _index_geo(db: sqlite3.Connection, rowid: int, entity: dict, before: dict | None) -> None:
+    boxes = _geo_boxes(entity)
+    if before is not None:
+        if boxes == _geo_boxes(before):
+            return
+        db.execute("DELETE FROM geo_index WHERE id BETWEEN ? AND ?", _geo_range(rowid))
+    db.executemany(
+        "INSERT INTO geo_index (id, minx, maxx, miny, maxy, attr) VALUES (?, ?, ?, ?, ?, ?)",
+        [(rowid * GEO_SLOTS + n, b[0], b[2], b[1], b[3], attr) for n, (attr, b) in enumerate(boxes)])
 
 
 def _seen_through(guard, query: EntityQuery):
