@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import string
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 
@@ -40,6 +41,11 @@ KEY_COLUMNS = "id, account, created, expires, revoked, last4"
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _key_id() -> str:
+    """12 letters and digits: an id never starts with "-", which a command line would take for an option."""
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(KEY_ID_LENGTH))
 
 
 def split_key(presented: str) -> tuple[str, str] | None:
@@ -115,7 +121,7 @@ class ApiKeys:
             expires = normalize(expires)
             if expires <= now_iso():
                 raise ValueError(f"expires {expires} is in the past")
-        key_id, secret = secrets.token_urlsafe(9), secrets.token_urlsafe(32)
+        key_id, secret = _key_id(), secrets.token_urlsafe(32)
         record = {"id": key_id, "account": account_id, "created": now_iso(), "expires": expires,
                   "revoked": None, "last4": secret[-4:]}
         self._db.execute("INSERT INTO auth_keys VALUES (?, ?, ?, ?, ?, ?, ?)",
