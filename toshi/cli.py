@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from toshi import __version__
@@ -20,10 +21,12 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from toshi.app import create_app
+    from toshi.store.migrations import check_file
 
     settings = load_settings(args.config, {"host": args.host, "port": args.port, "data_dir": args.data_dir,
                                            "log_level": args.log_level, "certfile": args.certfile,
                                            "keyfile": args.keyfile, "auth": True if args.auth else None})
+    check_file(settings.database_path)  # a schema behind or ahead: say so before anything starts
     app = create_app(settings)
     scheme = "https" if settings.certfile else "http"
     print(f"Toshi {__version__}: NGSI-LD at {scheme}://{settings.host}:{settings.port}/ngsi-ld/v1 "
@@ -31,6 +34,48 @@ def _serve(args: argparse.Namespace) -> int:
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False,
                 ssl_certfile=settings.certfile or None, ssl_keyfile=settings.keyfile or None)
     return 0
+
+
+def _db_status(args: argparse.Namespace) -> int:
+    from toshi.store import migrations
+
+    with _database(args) as db:
+        version, todo = migrations.version_of(db), migrations.pending(db)
+    print(f"schema version {version if version is not None else '(none yet)'}; this Toshi needs "
+          f"{migrations.latest()}; {len(todo)} migration(s) to apply" +
+          "".join(f"\n  {m.version}: {m.description}" for m in todo))
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from toshi.store import migrations
+
+    with _database(args) as db:
+        applied = migrations.upgrade(db)
+        version = migrations.version_of(db)
+    for migration in applied:
+        print(f"applied {migration.version}: {migration.description}")
+    print(f"schema version {version}" + ("" if applied else " (already up to date)"))
+    return 0
+
+
+@contextmanager
+def _database(args: argparse.Namespace):
+    """The database file of a stopped server (its lock file is taken), without the start-up checks."""
+    import sqlite3
+
+    from toshi.store.sqlite import _lock_file
+
+    path = load_settings(args.config, {"data_dir": args.data_dir}).database_path
+    if not path.exists():
+        raise ValueError(f"no database at {path}")
+    lock = _lock_file(str(path) + ".lock")
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        yield db
+    finally:
+        db.close()
+        lock.close()
 
 
 def _load_store(args: argparse.Namespace):
@@ -86,6 +131,14 @@ def _add_backup_commands(commands, common: argparse.ArgumentParser) -> None:
     restore.set_defaults(run=_restore)
 
 
+def _add_db_commands(commands, common: argparse.ArgumentParser) -> None:
+    db = commands.add_parser("db", help="the database schema").add_subparsers(dest="db_command", required=True)
+    db.add_parser("status", parents=[common], help="schema version and pending migrations").set_defaults(
+        run=_db_status)
+    db.add_parser("upgrade", parents=[common], help="apply pending schema migrations (server stopped)").set_defaults(
+        run=_db_upgrade)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="toshi", description="Toshi City OS")
     parser.add_argument("--version", action="version", version=f"toshi {__version__}")
@@ -104,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     policy_commands.add_commands(commands, _load_store)
     audit_commands.add_commands(commands, _load_store)
     _add_backup_commands(commands, auth_commands.common_options())
+    _add_db_commands(commands, auth_commands.common_options())
     return parser
 
 

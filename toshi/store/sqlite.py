@@ -24,7 +24,7 @@ from toshi.core.errors import TooComplexQuery
 from toshi.query.planner import EntityQuery
 from toshi.query.regex import compile_pattern
 from toshi.query.valueindex import index_values
-from toshi.store import sqlite_changes
+from toshi.store import migrations, sqlite_changes
 from toshi.store.sqlite_changes import SqliteChangeLog, SqliteOutbox, SqliteSubscriptions
 from toshi.store.sqlite_plan import GEO_SLOTS, SqlPlan, plan_query
 
@@ -59,7 +59,7 @@ CREATE INDEX IF NOT EXISTS attr_values_by_entity ON attr_values (entity, attr);
 CREATE VIRTUAL TABLE IF NOT EXISTS geo_index USING rtree(id, minx, maxx, miny, maxy, +attr TEXT);
 CREATE TABLE IF NOT EXISTS contexts (id TEXT PRIMARY KEY, record TEXT NOT NULL);
 """
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = str(migrations.latest())
 # Rebuilt from `entities` by index_entity (the R*Tree with its shadow tables): not in backups.
 DERIVED_TABLES = ("entity_types", "attr_values", "geo_index")
 
@@ -244,9 +244,15 @@ class SqliteStore:
         db.execute("PRAGMA cache_size=-65536")
         db.execute("PRAGMA mmap_size=268435456")
         db.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints run in the background (Checkpointer)
+        try:
+            migrations.check(db, str(Path(self.path).parent))
+        except migrations.SchemaMismatch:
+            db.close()
+            self._release_lock()
+            raise
         db.executescript(SCHEMA)
         db.executescript(sqlite_changes.SCHEMA)
-        db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+        db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(migrations.latest()),))
         db.create_function("regexp", 2, _regexp, deterministic=True)
         db.set_progress_handler(past_deadline, PROGRESS_STEPS)  # a read past its deadline is interrupted
         self.db = db
@@ -265,10 +271,13 @@ class SqliteStore:
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self.db.close()
             self.db = None
+        self._release_lock()
+        self._cache.clear()
+
+    def _release_lock(self) -> None:
         if self._lock is not None:
             self._lock.close()
             self._lock = None
-        self._cache.clear()
 
     # -- writes ---------------------------------------------------------------------------------
 
