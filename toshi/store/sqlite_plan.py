@@ -10,6 +10,7 @@ Everything else becomes conditions on the driven rows.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from toshi.query.planner import EntityQuery
@@ -20,6 +21,9 @@ from toshi.query.valueindex import IndexTerm, index_terms
 GEO_SLOTS = 64          # R*Tree ids are entity rowid * GEO_SLOTS + n
 SELECTIVE_ROWS = 5000   # a value-index term matching fewer rows than this drives the scan
 MAX_PROBES = 3          # value-index terms whose selectivity is probed per query
+ROW_COUNT_SECONDS = 2.0  # how long a probed count is reused
+ROW_COUNTS_KEPT = 10_000
+_row_counts: dict[tuple, tuple[int, float]] = {}  # (db, tenant, attr, sql, params) -> (rows, until)
 
 
 @dataclass
@@ -69,12 +73,28 @@ def plan_query(db, tenant: str, query: EntityQuery) -> SqlPlan:
 def _selective_term(db, tenant: str, terms: list[IndexTerm]) -> IndexTerm | None:
     best, best_rows = None, SELECTIVE_ROWS
     for term in terms[:MAX_PROBES]:
-        rows = db.execute(
-            f"SELECT count(*) FROM (SELECT 1 FROM attr_values WHERE tenant = ? AND attr = ? AND {term.sql} "
-            "LIMIT ?)", (tenant, term.attr, *term.params, SELECTIVE_ROWS)).fetchone()[0]
+        rows = _matching_rows(db, tenant, term)
         if rows < best_rows:
             best, best_rows = term, rows
     return best
+
+
+def _matching_rows(db, tenant: str, term: IndexTerm) -> int:
+    """How many index rows a term matches (up to SELECTIVE_ROWS), remembered for a few seconds: the
+    count only chooses the plan (every plan gives the exact answer), and counting a broad term costs
+    as much as the page itself."""
+    key = (id(db), tenant, term.attr, term.sql, tuple(term.params))
+    now = time.monotonic()
+    known = _row_counts.get(key)
+    if known is not None and known[1] > now:
+        return known[0]
+    rows = db.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM attr_values WHERE tenant = ? AND attr = ? AND {term.sql} "
+        "LIMIT ?)", (tenant, term.attr, *term.params, SELECTIVE_ROWS)).fetchone()[0]
+    if len(_row_counts) >= ROW_COUNTS_KEPT:
+        _row_counts.clear()
+    _row_counts[key] = (rows, now + ROW_COUNT_SECONDS)
+    return rows
 
 
 def _add_filters(plan: SqlPlan, tenant: str, query: EntityQuery, terms: list[IndexTerm],
