@@ -409,3 +409,30 @@ def test_temporal_writes_obey_the_rules(town):
     assert r.status_code == 403
     r = c.post(f"{LD}/temporal/entities/urn:ngsi-ld:Bus:9/attrs", json={"speed": [point]}, headers=h)
     assert r.status_code == 204, r.text
+
+
+def test_service_path_rules(town):
+    c = town.client
+    v2 = lambda principal, path: {**headers(principal), "Fiware-Service": "city", "Fiware-ServicePath": path}  # noqa: E731
+    for path, n in (("/parks", 1), ("/parks/north", 2), ("/roads", 3), ("/", 4)):
+        r = c.post("/v2/entities", json={"id": f"Sensor{n}", "type": "Sensor", "level": {"value": n}},
+                   headers=v2(town.admin, path))
+        assert r.status_code == 201, r.text
+    town.policy({"effect": "allow", "principals": ["group:parks"], "actions": ["read", "update"], "tenant": "city",
+                 "scopes": ["/parks/#"]})
+    gardener = town.key("parks-dept", [], groups=("parks",))
+    listed = c.get("/v2/entities?options=keyValues", headers=v2(gardener, "/#")).json()
+    assert sorted(e["id"] for e in listed) == ["Sensor1", "Sensor2"]
+    r = c.get(f"{LD}/entities?type=Sensor", headers=headers(gardener, "city"))
+    assert sorted(e["id"] for e in r.json()) == ["Sensor1", "Sensor2"]
+    r = c.patch("/v2/entities/Sensor2/attrs", json={"level": {"value": 20}}, headers=v2(gardener, "/parks/north"))
+    assert r.status_code == 204
+    r = c.patch("/v2/entities/Sensor3/attrs", json={"level": {"value": 30}}, headers=v2(gardener, "/roads"))
+    assert r.status_code in (403, 404)
+    assert c.get("/v2/entities/Sensor4", headers=v2(gardener, "/")).status_code == 404
+    town.policy({"effect": "allow", "principals": ["group:parks"], "actions": ["read"], "tenant": "city",
+                 "scopes": ["/"]})
+    assert c.get("/v2/entities/Sensor4", headers=v2(gardener, "/")).status_code == 200
+    r = c.post("/admin/auth/policies", json={"effect": "allow", "principals": ["*"], "actions": ["read"],
+                                             "scopes": ["parks"]}, headers=town.admin)
+    assert r.status_code == 400

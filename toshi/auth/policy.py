@@ -14,7 +14,10 @@ widen that:
      "principals": ["*" | "anonymous" | "authenticated" | "id:<principal>" | "group:<g>" | "role:<r>"],
      "actions": ["read", "create", "update", "delete", "subscribe", "admin"] or ["*"],
      "tenant": "<tenant>" | "default" | "*",
-     "types": [...], "idPattern": "<regex>", "attrs": [...]}      # each optional: absent = any
+     "types": [...], "idPattern": "<regex>", "scopes": [...], "attrs": [...]}   # each optional: absent = any
+
+`scopes` are NGSI-LD scopes / NGSI-v2 service paths: "/a" that scope exactly, "/a/#" it and everything
+below, "/" entities without a scope (the root service path), "/#" any.
 
 An allow rule grants its actions on the entities it selects (types / idPattern), and, with `attrs`,
 only on those attributes. A deny rule takes its actions away on what it selects; with `attrs` it hides
@@ -56,8 +59,8 @@ def check_rule(doc: object) -> dict:
     """A rule document as stored (ValueError when malformed)."""
     if not isinstance(doc, dict):
         raise ValueError("a policy rule is a JSON object")
-    unknown = set(doc) - {"id", "effect", "principals", "actions", "tenant", "types", "idPattern", "attrs",
-                          "description"}
+    unknown = set(doc) - {"id", "effect", "principals", "actions", "tenant", "types", "idPattern", "scopes",
+                          "attrs", "description"}
     if unknown:
         raise ValueError(f"unknown policy member(s): {', '.join(sorted(unknown))}")
     if doc.get("effect") not in ("allow", "deny"):
@@ -76,6 +79,8 @@ def check_rule(doc: object) -> dict:
         raise ValueError("tenant must be a string")
     _strings(doc, "types")
     _strings(doc, "attrs")
+    if any(not p.startswith("/") for p in _strings(doc, "scopes")):
+        raise ValueError('scopes are paths such as "/", "/Toyono", "/Toyono/#"')
     if doc.get("idPattern") is not None:
         if not isinstance(doc["idPattern"], str):
             raise ValueError("idPattern must be a string")
@@ -100,15 +105,31 @@ class Grant:
     types: frozenset[str] | None = None
     id_pattern: object | None = None
     attrs: frozenset[str] | None = None
+    scopes: tuple[str, ...] | None = None
 
     def selects(self, entity: dict) -> bool:
         if self.types is not None and not any(t in self.types for t in entity.get("type", ())):
+            return False
+        if self.scopes is not None and not in_scopes(self.scopes, entity.get("scope") or []):
             return False
         return self.id_pattern is None or self.id_pattern.search(entity["id"]) is not None
 
     @property
     def whole_tenant(self) -> bool:
-        return self.types is None and self.id_pattern is None and self.attrs is None
+        return self.types is None and self.id_pattern is None and self.attrs is None and self.scopes is None
+
+
+def in_scopes(patterns: tuple[str, ...], scopes: list[str]) -> bool:
+    for pattern in patterns:
+        if pattern == "/#" or (pattern == "/" and not scopes):
+            return True
+        if pattern.endswith("/#"):
+            base = pattern[:-2]
+            if any(s == base or s.startswith(base + "/") for s in scopes):
+                return True
+        elif pattern in scopes:
+            return True
+    return False
 
 
 def compile_grant(rule: dict) -> Grant:
@@ -117,7 +138,8 @@ def compile_grant(rule: dict) -> Grant:
     types = frozenset(_names(rule.get("types"), ctx)) if rule.get("types") else None
     attrs = frozenset(_names(rule.get("attrs"), ctx)) if rule.get("attrs") else None
     pattern = compile_pattern(rule["idPattern"]) if rule.get("idPattern") else None
-    return Grant(actions, types, pattern, attrs)
+    scopes = tuple(rule["scopes"]) if rule.get("scopes") else None
+    return Grant(actions, types, pattern, attrs, scopes)
 
 
 def _names(names: list[str], ctx) -> set[str]:
@@ -235,8 +257,8 @@ class Access:
             return True
         probe = {"id": "", "type": [type_iri], "attrs": {}}
         return any("read" in g.actions and (g.types is None or type_iri in g.types) for g in self.grants) and \
-            not any("read" in d.actions and d.attrs is None and d.id_pattern is None and d.selects(probe)
-                    for d in self.denies)
+            not any("read" in d.actions and d.attrs is None and d.id_pattern is None and d.scopes is None
+                    and d.selects(probe) for d in self.denies)
 
     def attribute_visible(self, attr_iri: str) -> bool:
         if self.reads_everything:
@@ -245,7 +267,7 @@ class Access:
         if not any(g.attrs is None or attr_iri in g.attrs for g in grants):
             return False
         return not any("read" in d.actions and d.attrs and attr_iri in d.attrs and d.types is None
-                       and d.id_pattern is None for d in self.denies)
+                       and d.id_pattern is None and d.scopes is None for d in self.denies)
 
 
 class _AllBut(frozenset):

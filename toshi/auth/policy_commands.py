@@ -26,6 +26,8 @@ def add_commands(subparsers, load_store: Callable) -> None:
     add.add_argument("--tenant", default="*", help="a tenant, 'default', or * (default: every tenant)")
     add.add_argument("--type", action="append", dest="types", help="entity type (repeatable; default: any)")
     add.add_argument("--id-pattern", help="regular expression entity ids must match")
+    add.add_argument("--scope", action="append", dest="scopes",
+                     help="scope / service path: /a, /a/# (and below), / (root) (repeatable; default: any)")
     add.add_argument("--attr", action="append", dest="attrs", help="attribute (repeatable; default: all)")
     add.add_argument("--id", help="the rule's id (default: generated)")
     add.set_defaults(run=with_store(load_store, _add))
@@ -55,7 +57,7 @@ def add_commands(subparsers, load_store: Callable) -> None:
 def _add(store, args: argparse.Namespace) -> int:
     rule = {"effect": args.effect, "principals": args.principal, "actions": args.action, "tenant": args.tenant}
     for key, value in (("types", args.types), ("attrs", args.attrs), ("idPattern", args.id_pattern),
-                       ("id", args.id)):
+                       ("scopes", args.scopes), ("id", args.id)):
         if value:
             rule[key] = value
     print(orjson.dumps(policy_engine_of(store).put(rule)).decode())
