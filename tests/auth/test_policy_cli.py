@@ -35,6 +35,10 @@ def test_policy_and_tenant_commands(tmp_path, capsys, settings):
                     "--data-dir", data)
     key = out.strip()
     assert code == 0 and key.startswith("toshi_")
+    code, out = run(capsys, "audit", "list", "--data-dir", data)
+    operations = [json.loads(line)["operation"] for line in out.splitlines()]
+    assert operations == ["cli policy add", "cli policy open-data", "cli tenant create", "cli key create"]
+    assert key.split("_")[-1] not in out  # never the secret
 
     with TestClient(create_app(dataclasses.replace(settings, data_dir=data, auth=True))) as client:
         shelter = {"id": "urn:ngsi-ld:Shelter:1", "type": "Shelter"}

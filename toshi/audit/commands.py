@@ -31,12 +31,12 @@ def add_commands(subparsers, load_store: Callable) -> None:
     listing.set_defaults(run=with_store(load_store, _list))
 
     checkpoint = audit.add_parser("checkpoint", parents=[common], help="sign the chain's current end")
-    checkpoint.set_defaults(run=with_store(load_store, _checkpoint))
+    checkpoint.set_defaults(run=with_store(load_store, _checkpoint, audited=True))
 
     prune = audit.add_parser("prune", parents=[common],
                              help="delete records older than a time, up to the newest checkpoint")
     prune.add_argument("--before", required=True, help="ISO 8601 time")
-    prune.set_defaults(run=with_store(load_store, _prune))
+    prune.set_defaults(run=with_store(load_store, _prune, audited=True))
 
 
 def _verify(store, args: argparse.Namespace) -> int:

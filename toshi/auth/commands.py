@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import inspect
 import sys
 from collections.abc import Callable
@@ -35,12 +36,16 @@ def signing_key_of(args: argparse.Namespace, *, create: bool = True) -> SigningK
     return SigningKey.load(path) if path.exists() else None
 
 
-def with_store(load_store: Callable, run: Callable) -> Callable[[argparse.Namespace], int]:
-    """A command that opens the store, runs `run(store, args)` and closes the store again."""
+def with_store(load_store: Callable, run: Callable, *, audited: bool = False) -> Callable[[argparse.Namespace], int]:
+    """A command that opens the store, runs `run(store, args)` and closes the store again; an `audited`
+    one (it changes something) leaves a record in the audit trail when it succeeds."""
     def command(args: argparse.Namespace) -> int:
         store = load_store(args)
         try:
-            return run(store, args)
+            code = run(store, args)
+            if audited and code == 0:
+                audit_cli(store, args)
+            return code
         except LookupError as exc:
             print(f"toshi: {exc.args[0] if exc.args else exc}", file=sys.stderr)
             return 1
@@ -49,6 +54,17 @@ def with_store(load_store: Callable, run: Callable) -> Callable[[argparse.Namesp
             if inspect.isawaitable(closing):
                 asyncio.run(closing)
     return command
+
+
+def audit_cli(store, args: argparse.Namespace) -> None:
+    """Who ran which management command (never its secrets: the command's name and target only)."""
+    from toshi.audit.log import audit_log_of
+
+    words = [args.command] + [str(v) for k, v in vars(args).items() if k.endswith("_command") and v]
+    target = next((str(getattr(args, k)) for k in ("key_id", "rule_id", "name", "sub") if getattr(args, k, None)),
+                  "")
+    audit_log_of(store).append([{"principal": f"cli:{getpass.getuser()}", "tenant": "",
+                                 "operation": "cli " + " ".join(words), "target": target, "outcome": "ok"}])
 
 
 def add_commands(subparsers, load_store: Callable) -> None:
@@ -62,7 +78,7 @@ def add_commands(subparsers, load_store: Callable) -> None:
                         help="e.g. default:consumer, osaka:provider, *:admin (repeatable)")
     create.add_argument("--group", action="append", default=[], help="a group of the account (repeatable)")
     create.add_argument("--expires", help="ISO 8601 time the key stops working (default: never)")
-    create.set_defaults(run=with_store(load_store, _key_create))
+    create.set_defaults(run=with_store(load_store, _key_create, audited=True))
 
     listing = keys.add_parser("list", parents=[common], help="list keys (never their secrets)")
     listing.set_defaults(run=with_store(load_store, _key_list))
@@ -71,11 +87,11 @@ def add_commands(subparsers, load_store: Callable) -> None:
     rotate.add_argument("key_id", metavar="KEYID")
     rotate.add_argument("--grace", type=float, default=0, metavar="SECONDS",
                         help="how long the old key keeps working (default 0: revoked at once)")
-    rotate.set_defaults(run=with_store(load_store, _key_rotate))
+    rotate.set_defaults(run=with_store(load_store, _key_rotate, audited=True))
 
     revoke = keys.add_parser("revoke", parents=[common], help="revoke a key at once")
     revoke.add_argument("key_id", metavar="KEYID")
-    revoke.set_defaults(run=with_store(load_store, _key_revoke))
+    revoke.set_defaults(run=with_store(load_store, _key_revoke, audited=True))
 
     tokens = subparsers.add_parser("token", help="tokens signed by Toshi's own key").add_subparsers(
         dest="token_command", required=True)
