@@ -436,3 +436,26 @@ def test_service_path_rules(town):
     r = c.post("/admin/auth/policies", json={"effect": "allow", "principals": ["*"], "actions": ["read"],
                                              "scopes": ["parks"]}, headers=town.admin)
     assert r.status_code == 400
+
+
+def test_temporal_history_changes_obey_the_rules(town):
+    c = town.client
+    town.create("city", shelter(1, occupancy=1))
+    reader = town.key("reader", ["city:consumer"])
+    provider = town.key("counter", ["city:provider"])
+    operator = town.key("officer", ["city:operator"])
+    town.policy({"effect": "deny", "principals": ["role:operator"], "actions": ["update"], "tenant": "city",
+                 "attrs": ["capacity"]})
+    history = c.get(f"{LD}/temporal/entities/urn:ngsi-ld:Shelter:1?timeproperty=modifiedAt",
+                    headers=headers(town.admin, "city")).json()
+    capacity = history["capacity"]
+    instance = (capacity[0] if isinstance(capacity, list) else capacity)["instanceId"]
+    path = f"{LD}/temporal/entities/urn:ngsi-ld:Shelter:1"
+    assert c.delete(path, headers=headers(reader, "city")).status_code == 403
+    assert c.delete(path, headers=headers(provider, "city")).status_code == 403  # no delete right
+    assert c.delete(f"{path}/attrs/capacity", headers=headers(operator, "city")).status_code == 403
+    assert c.delete(f"{path}/attrs/capacity/{instance}", headers=headers(operator, "city")).status_code == 403
+    r = c.patch(f"{path}/attrs/capacity/{instance}", json={"value": 5}, headers=headers(operator, "city"))
+    assert r.status_code == 403
+    assert c.delete(f"{path}/attrs/occupancy", headers=headers(operator, "city")).status_code == 204
+    assert c.delete(f"{path}/attrs/capacity/{instance}", headers=headers(town.admin, "city")).status_code == 204

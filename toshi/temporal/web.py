@@ -272,6 +272,7 @@ async def modify_instance(request: Request) -> Response:
     body = await http.read_body(request)
     ctx = await http.context_for(request, body.context, from_link=False)
     attr_id = request.path_params["attr_id"]
+    _check_history_change(request, tenant, entity_id, ctx.expand_term(attr_id))
     history, seq, row = _instance(request, tenant, entity_id, ctx.expand_term(attr_id))
     data = body.data if isinstance(body.data, dict) else None
     if data is None:
@@ -294,6 +295,7 @@ async def delete_instance(request: Request) -> Response:
     tenant = await http.existing_tenant(request)
     entity_id = _entity_id(request)
     ctx = await http.context_for(request)
+    _check_history_change(request, tenant, entity_id, ctx.expand_term(request.path_params["attr_id"]))
     history, seq, _ = _instance(request, tenant, entity_id, ctx.expand_term(request.path_params["attr_id"]))
     async with _services(request).store.transaction(tenant):
         history.delete_instance(seq)
@@ -304,6 +306,7 @@ async def delete_temporal(request: Request) -> Response:
     tenant = await http.existing_tenant(request)
     entity_id = _entity_id(request)
     history = _history(request)
+    _check_history_change(request, tenant, entity_id)
     async with _services(request).store.transaction(tenant):
         existed = history.delete_entity(tenant, entity_id)
     if not existed:
@@ -319,6 +322,7 @@ async def delete_temporal_attribute(request: Request) -> Response:
     name = ctx.expand_term(request.path_params["attr_id"])
     dataset_id, delete_all = deletion_target(request.query_params)
     history = _history(request)
+    _check_history_change(request, tenant, entity_id, name)
     if history.entity(tenant, entity_id) is None:
         raise ResourceNotFound(f"No temporal representation of entity {entity_id}")
     series = [s for s in history.series(tenant, entity_id, {name}) if delete_all or s.dataset_id == dataset_id]
@@ -347,6 +351,22 @@ def _check_write(before: dict | None, after: dict) -> None:
     guard = current_guard.get()
     if guard is not None:
         guard.check_write(before, after)
+
+
+def _check_history_change(request: Request, tenant: str, entity_id: str, attr: str | None = None) -> None:
+    """Changing an attribute's history needs the right to update that attribute; deleting the whole
+    temporal entity the right to delete it. An entity one may not read is not found."""
+    guard = current_guard.get()
+    found = _history(request).entity(tenant, entity_id) if guard is not None else None
+    if found is None:
+        return
+    state = last_state(found, _services(request).store, tenant)
+    if guard.readable(state) is None:
+        raise ResourceNotFound(f"No temporal representation of entity {entity_id}")
+    if attr is None:
+        guard.check_write(state, None)
+    else:
+        guard.check_write(state, {**state, "attrs": {**state["attrs"], attr: [{"historyChanged": True}]}})
 
 
 def _services(request: Request):
