@@ -4,6 +4,7 @@ trip, bad messages, and a broker restart in the middle of ingestion."""
 from __future__ import annotations
 
 import dataclasses
+import time
 import uuid
 
 import pytest
@@ -167,4 +168,28 @@ def test_broker_restart_loses_no_acknowledged_measure(settings):
         if device is not None:
             device.close()
         client.__exit__(None, None, None)
+        broker.remove()
+
+
+def test_broker_with_password_and_tls(settings):
+    require_mosquitto()
+    broker = Broker(credentials=("toshi", "s3cret"), tls=True).start()
+    try:
+        secured = dataclasses.replace(settings, iot_mqtt_url=f"mqtts://toshi:s3cret@127.0.0.1:{broker.port}",
+                                      iot_mqtt_ca_file=broker.ca_file, iot_mqtt_client_id=f"toshi-{uuid.uuid4()}")
+        client = start(secured)
+        device = Device(broker.port, credentials=("toshi", "s3cret"), ca_file=broker.ca_file)
+        try:
+            provision(client, "tk", device_id="t1", transport="MQTT", protocol="IoTA-UL")
+            device.publish("/tk/t1/attrs", "t|12.5", qos=1)
+            assert wait_until(lambda: value(client, "Meter:t1", "temperature") == 12.5)
+        finally:
+            device.close()
+            client.__exit__(None, None, None)
+        wrong = dataclasses.replace(secured, iot_mqtt_url=f"mqtts://toshi:nope@127.0.0.1:{broker.port}")
+        with TestClient(create_app(wrong)) as refused:
+            time.sleep(1.5)
+            status = refused.get("/admin/iot/status").json()["mqtt"]
+            assert status["connected"] is False and status["connects"] == 0
+    finally:
         broker.remove()
