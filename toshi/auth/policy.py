@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import orjson
 
 from toshi.auth.principal import ALL_TENANTS, DEFAULT_SPELLING, DEFAULT_TENANT, ROLES, Principal
-from toshi.core.errors import Forbidden
+from toshi.core.errors import BadRequestData, Forbidden
 from toshi.jsonld.context import core_context
 from toshi.query.regex import compile_pattern
 from toshi.store.attached import attached
@@ -84,7 +84,10 @@ def check_rule(doc: object) -> dict:
     if doc.get("idPattern") is not None:
         if not isinstance(doc["idPattern"], str):
             raise ValueError("idPattern must be a string")
-        compile_pattern(doc["idPattern"])
+        try:
+            compile_pattern(doc["idPattern"])
+        except BadRequestData as exc:
+            raise ValueError(exc.detail) from None
     return {"id": doc.get("id") or f"policy-{uuid.uuid4().hex[:12]}", **{k: v for k, v in doc.items() if k != "id"}}
 
 
