@@ -7,6 +7,7 @@ Public without credentials: /version, /.well-known/*, GET of @contexts, and the 
 
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
 
@@ -16,6 +17,10 @@ from toshi.auth.principal import ALL_TENANTS, ANONYMOUS, Principal
 from toshi.core.access import current_actor, current_deadline, current_guard
 from toshi.core.errors import Forbidden, NgsiError, Unauthorized
 
+WANTED = {b"authorization", b"x-auth-token", b"x-api-key", b"x-request-id", b"fiware-correlator",
+          b"fiware-service", b"ngsild-tenant"}
+BOOT = uuid.uuid4().hex[:12]  # request ids: unique per process start, then a counter (cheaper than uuid4)
+_numbers = itertools.count(1)
 PUBLIC_PREFIXES = ("/.well-known/",)
 PUBLIC_PATHS = {"/version", "/iot/about"}
 SOUTHBOUND = ("/iot/d", "/iot/json")
@@ -60,7 +65,7 @@ class Gate:
             return await self.app(scope, receive, send)
         path, method = scope["path"], scope["method"]
         headers = _headers(scope)
-        request_id = headers.get("x-request-id") or headers.get("fiware-correlator") or uuid.uuid4().hex
+        request_id = headers.get("x-request-id") or headers.get("fiware-correlator") or f"{BOOT}-{next(_numbers):x}"
         security = self.security
         action = action_of(method, path)
         principal = ANONYMOUS
@@ -131,7 +136,8 @@ class TooManyRequests(NgsiError):
 
 
 def _headers(scope) -> dict[str, str]:
-    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    """The headers the gate reads (ASGI servers give names in lower case)."""
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k in WANTED}
 
 
 async def _refuse(scope, send, exc: NgsiError, path: str) -> None:
