@@ -102,3 +102,35 @@ def require_mosquitto() -> None:
         if os.environ.get("CI"):
             pytest.fail("Mosquitto must run on 127.0.0.1:1883 in CI")
         pytest.skip("Mosquitto is not running on 127.0.0.1:1883")
+
+
+class FixedAnswer:
+    """A real HTTP server on 127.0.0.1 answering every GET and POST with one body (a device's command
+    endpoint, an identity provider's JWKS...); `bodies` are the request bodies it received."""
+
+    def __init__(self, body: bytes, content_type: str = "application/json"):
+        self.bodies: list[bytes] = []
+        answer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's naming
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):  # noqa: N802
+                answer.bodies.append(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                self.do_GET()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

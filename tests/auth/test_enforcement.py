@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import jwt
 import pytest
 from starlette.testclient import TestClient
-from support import Receiver
+from support import FixedAnswer, Receiver
 
 from toshi.app import create_app
 from toshi.auth.apikeys import api_keys_of
@@ -347,22 +345,10 @@ def test_external_oidc_provider_with_rsa_keys(secure_settings):
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
     jwks = json.dumps({"keys": [{**jwk, "kid": "k1", "alg": "RS256", "use": "sig"}]}).encode()
 
-    class Issuer(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's naming
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(jwks)))
-            self.end_headers()
-            self.wfile.write(jwks)
-
-        def log_message(self, *args):
-            pass
-
-    idp = HTTPServer(("127.0.0.1", 0), Issuer)
-    threading.Thread(target=idp.serve_forever, daemon=True).start()
+    idp = FixedAnswer(jwks)
     settings = dataclasses.replace(secure_settings, oidc_issuer="https://idp.city.example/realms/town",
                                    oidc_audience="toshi-api", oidc_roles_claim="realm_access.roles",
-                                   oidc_jwks_url=f"http://127.0.0.1:{idp.server_port}/certs")
+                                   oidc_jwks_url=f"{idp.url}/certs")
     try:
         with TestClient(create_app(settings)) as client:
             town = Town(client)
@@ -380,7 +366,7 @@ def test_external_oidc_provider_with_rsa_keys(secure_settings):
             h = {"Authorization": f"Bearer {hs}", "NGSILD-Tenant": "city"}
             assert client.get(f"{LD}/entities/urn:ngsi-ld:Shelter:1", headers=h).status_code == 401
     finally:
-        idp.shutdown()
+        idp.close()
 
 
 def test_reads_past_the_request_time_limit_are_cut_short(settings):

@@ -1,10 +1,8 @@
 import dataclasses
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from starlette.testclient import TestClient
-from support import wait_until
+from support import FixedAnswer, wait_until
 
 from toshi.app import create_app
 from toshi.iot.measures import Rejected, convert
@@ -177,30 +175,15 @@ def test_polling_commands_over_http(client):
 
 
 def test_push_commands_to_the_device_endpoint(client):
-    answers = []
-
-    class Device(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's naming
-            answers.append(self.rfile.read(int(self.headers["Content-Length"])))
-            body = b"s1@ping|done"
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Device)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    device = FixedAnswer(b"s1@ping|done", "text/plain")
     try:
-        provision(client, commands=[{"name": "ping"}], endpoint=f"http://127.0.0.1:{server.server_port}/cmd")
+        provision(client, commands=[{"name": "ping"}], endpoint=f"{device.url}/cmd")
         client.patch("/v2/entities/Sensor:s1/attrs", headers=V2, json={"ping": {"type": "command", "value": 3}})
         info = lambda: client.get("/v2/entities/Sensor:s1?options=keyValues", headers=V2).json()["ping_info"]  # noqa: E731
         assert wait_until(lambda: info() == "done")
-        assert answers == [b"s1@ping|3"]
+        assert device.bodies == [b"s1@ping|3"]
     finally:
-        server.shutdown()
+        device.close()
 
 
 def test_unreachable_device_endpoint_sets_error(client):
