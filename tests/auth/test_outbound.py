@@ -235,8 +235,12 @@ class Redirector:
     """A local HTTP server: /context.jsonld is a context; /to?url=... redirects there."""
 
     def __init__(self):
+        self.hosts: list[str] = []  # the Host header of each request
+        redirector = self
+
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 - http.server's naming
+                redirector.hosts.append(self.headers.get("Host"))
                 if self.path.startswith("/to?url="):
                     self.send_response(302)
                     self.send_header("Location", self.path.removeprefix("/to?url="))
@@ -282,6 +286,20 @@ async def test_context_from_an_internal_address_is_refused(redirector):
     try:
         with pytest.raises(LdContextNotAvailable, match="loopback address"):
             await resolver.resolve(redirector.base + "/context.jsonld")
+    finally:
+        await resolver.aclose()
+
+
+async def test_context_fetch_connects_to_the_address_that_was_checked(redirector, monkeypatch):
+    """The fetch goes to the address the check resolved (here the only way to reach a name no real DNS
+    knows), with the original Host: a name cannot resolve to another address between check and connect."""
+    monkeypatch.setattr(outbound, "lookup", answers("127.0.0.1"))
+    port = redirector.base.rsplit(":", 1)[1]
+    resolver = await resolver_with(OutboundPolicy(allow_private=False, allow=f"contexts.example:{port}"))
+    try:
+        active = await resolver.resolve(f"http://contexts.example:{port}/context.jsonld")
+        assert active.expand_term("speed") == "https://example.org/speed"
+        assert redirector.hosts[-1] == f"contexts.example:{port}"
     finally:
         await resolver.aclose()
 

@@ -19,7 +19,7 @@ import ipaddress
 import socket
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from aiohttp.abc import AbstractResolver
 
@@ -212,6 +212,23 @@ class OutboundPolicy:
             for _, text in answers:
                 self._check_address(host, ipaddress.ip_address(text.split("%", 1)[0]), port)
         return answers
+
+    async def pinned(self, url: str) -> tuple[str, dict, dict]:
+        """For an HTTP client that resolves names itself (httpx): the URL with an address this policy
+        accepted in place of the host, plus the Host header and TLS server name of the original host, so
+        the name cannot resolve elsewhere between the check and the connection (DNS rebinding).
+        Unchanged when private addresses are allowed or the host is an address already."""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if self.allow_private or literal_address(normal_host(host)) is not None:
+            return url, {}, {}
+        answers = await self.addresses(host, parts.port or DEFAULT_PORTS.get(parts.scheme.lower(), 80))
+        if not answers:
+            return url, {}, {}
+        address = answers[0][1]
+        netloc = (f"[{address}]" if ":" in address else address) + (f":{parts.port}" if parts.port else "")
+        extensions = {"sni_hostname": host} if parts.scheme.lower() == "https" else {}
+        return urlunsplit(parts._replace(netloc=netloc)), {"Host": parts.netloc.rsplit("@", 1)[-1]}, extensions
 
     def aiohttp_resolver(self) -> AbstractResolver | None:
         """For aiohttp.TCPConnector(resolver=...): None (the default resolver) when private addresses

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urljoin
 
 import httpx
 import orjson
@@ -162,15 +163,24 @@ class ContextResolver:
         client, location = self._http(), url
         for _ in range(MAX_REDIRECTS + 1):
             await self._check_outbound(url, location)
-            async with client.stream("GET", location, headers={"Accept": _ACCEPT},
+            target, headers, extensions = await self._pinned(location)
+            async with client.stream("GET", target, headers={"Accept": _ACCEPT, **headers}, extensions=extensions,
                                      follow_redirects=False) as response:
-                if response.next_request is not None:
-                    location = str(response.next_request.url)
+                if response.is_redirect and response.headers.get("location"):
+                    location = urljoin(location, response.headers["location"])
                     continue
                 if response.status_code != 200:
                     raise LdContextNotAvailable(f"Unable to retrieve @context {url}: HTTP {response.status_code}")
                 return await self._read(url, response)
         raise LdContextNotAvailable(f"Unable to retrieve @context {url}: more than {MAX_REDIRECTS} redirects")
+
+    async def _pinned(self, location: str) -> tuple[str, dict, dict]:
+        if self.outbound is None:
+            return location, {}, {}
+        try:
+            return await self.outbound.pinned(location)
+        except OutboundRefused as exc:
+            raise LdContextNotAvailable(f"@context {location} is not fetched: {exc}") from None
 
     async def _check_outbound(self, url: str, location: str) -> None:
         if self.outbound is None:

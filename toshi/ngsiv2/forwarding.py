@@ -80,14 +80,17 @@ def _headers(request: Request) -> dict[str, str]:
 
 
 async def _post(request: Request, url: str, body: object) -> httpx.Response | None:
+    policy = outbound_policy(services(request).settings)
     try:
-        await outbound_policy(services(request).settings).check(url)
+        await policy.check(url)
+        target, host, extensions = await policy.pinned(url)  # connect to the address just checked
     except OutboundRefused as exc:
         log.warning("context provider %s refused: %s", url, exc)
         return None
     try:
         async with httpx.AsyncClient(timeout=FORWARD_TIMEOUT) as client:
-            response = await client.post(url, json=body, headers=_headers(request))
+            response = await client.post(target, json=body, headers={**_headers(request), **host},
+                                         extensions=extensions)
     except httpx.HTTPError as exc:
         log.warning("context provider %s failed: %s", url, exc)
         return None
