@@ -50,19 +50,23 @@ async def retrieve_entity(request: Request) -> Response:
     if found is None or is_expired(found):
         _entity_id(request)  # a malformed id is a bad request; entities made through NGSI-v2 may have any id
         raise ResourceNotFound(f"Entity {entity_id} not found")
-    content = _rendered(request, found, ctx, output, media)
+    content = _renderer(request, ctx, output, media)(found)
     return await http.bytes_response(request, content, media=media, ctx=ctx)
 
 
-def _rendered(request: Request, entity: dict, ctx, output, media: str) -> bytes:
-    """One entity as JSON bytes in the requested form (with its @context for ld+json), cached."""
-    def render():
-        if media == http.GEO_JSON:
-            return render_geojson(entity, ctx, **_geo_args(output))
-        body = render_entity(entity, ctx, **_render_args(output))
-        return http.with_context(body, ctx.source) if media == http.LD_JSON else body
+def _renderer(request: Request, ctx, output, media: str):
+    """entity -> JSON bytes in the requested form (with its @context for ld+json), cached; what is the
+    same for every entity of a page is looked up once."""
+    cache, variant = _services(request).render_cache, output.variant(media)
 
-    return _services(request).render_cache.bytes_of(entity, ctx, output.variant(media), render)
+    def rendered(entity: dict) -> bytes:
+        def render():
+            if media == http.GEO_JSON:
+                return render_geojson(entity, ctx, **_geo_args(output))
+            body = render_entity(entity, ctx, **_render_args(output))
+            return http.with_context(body, ctx.source) if media == http.LD_JSON else body
+        return cache.bytes_of(entity, ctx, variant, render)
+    return rendered
 
 
 async def query_entities(request: Request) -> Response:
@@ -87,7 +91,8 @@ async def answer_query(request: Request, tenant: str, query, output, media: str,
         features = [render_geojson(e, ctx, **_geo_args(output)) for e in found]
         collection = render_feature_collection(features)
         return await http.json_response(request, collection, media=media, ctx=ctx, headers=headers)
-    content = b"[" + b",".join(_rendered(request, e, ctx, output, media) for e in found) + b"]"
+    rendered = _renderer(request, ctx, output, media)
+    content = b"[" + b",".join(map(rendered, found)) + b"]"
     return await http.bytes_response(request, content, media=media, ctx=ctx, headers=headers)
 
 
