@@ -349,14 +349,19 @@ class SqliteStore:
         return found, total
 
     def _query_in_sql(self, plan: SqlPlan, query: EntityQuery) -> tuple[list[dict], int | None]:
+        """The page's ids first; documents are read only for the entities not in the cache."""
         rows = self.db.execute(
-            f"SELECT e.tenant, e.id, e.doc FROM {plan.source} WHERE {plan.sql_where} ORDER BY {plan.order} "
+            f"SELECT e.tenant, e.id, e.rowid FROM {plan.source} WHERE {plan.sql_where} ORDER BY {plan.order} "
             "LIMIT ? OFFSET ?", [*plan.params, query.limit, query.offset]).fetchall()
         total = None
         if query.count:
             total = self.db.execute(
                 f"SELECT count(*) FROM {plan.source} WHERE {plan.sql_where}", plan.params).fetchone()[0]
-        return [self._decoded(*row) for row in rows], total
+        cache = self._cache
+        missing = [rowid for tenant, entity_id, rowid in rows if cache.get((tenant, entity_id)) is None]
+        docs = dict(self.db.execute(f"SELECT rowid, doc FROM entities WHERE rowid IN ({','.join('?' * len(missing))})",
+                                    missing).fetchall()) if missing else {}
+        return [cache.get((t, i)) or self._decoded(t, i, docs[r]) for t, i, r in rows], total
 
     def _decoded(self, tenant: str, entity_id: str, doc: str, *, remember: bool = True) -> dict:
         """The shared decoded object for a row (from the cache when there, so renderings are reused).
