@@ -43,8 +43,12 @@ def past_deadline() -> bool:
     return deadline is not None and time.monotonic() > deadline
 
 
-def readable(entity: dict | None) -> dict | None:
+def read_guard() -> Guard | None:
+    """The current request's guard when it hides something from reads, else None (nothing to filter)."""
     guard = current_guard.get()
-    if guard is None or entity is None or guard.reads_everything:
-        return entity
-    return guard.readable(entity)
+    return None if guard is None or guard.reads_everything else guard
+
+
+def readable(entity: dict | None) -> dict | None:
+    guard = read_guard()
+    return entity if guard is None or entity is None else guard.readable(entity)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import orjson
 
-from toshi.core.access import current_guard, past_deadline, readable
+from toshi.core.access import past_deadline, read_guard, readable
 from toshi.core.errors import TooComplexQuery
 from toshi.query.planner import EntityQuery
 from toshi.query.regex import compile_pattern
@@ -333,8 +333,8 @@ class SqliteStore:
 
     async def query_entities(self, tenant: str, query: EntityQuery) -> tuple[list[dict], int | None]:
         """One page of the entities matching `query` that the current request may see."""
-        guard = current_guard.get()
-        if guard is not None and not guard.reads_everything:
+        guard = read_guard()
+        if guard is not None:
             query.extra.append(_seen_through(guard, query))
         try:
             plan = plan_query(self.db, tenant, query)
@@ -344,7 +344,7 @@ class SqliteStore:
             if past_deadline():
                 raise TooComplexQuery("the query ran past the request time limit (request_timeout)") from None
             raise exc
-        if guard is not None and not guard.reads_everything:
+        if guard is not None:
             found = [guard.readable(entity) for entity in found]
         return found, total
 
@@ -357,14 +357,14 @@ class SqliteStore:
         if query.count:
             total = self.db.execute(
                 f"SELECT count(*) FROM {plan.source} WHERE {plan.sql_where}", plan.params).fetchone()[0]
-        cache = self._cache
-        missing = [rowid for tenant, entity_id, rowid in rows if cache.get((tenant, entity_id)) is None]
+        missing = [rowid for tenant, entity_id, rowid in rows if self._cache.get((tenant, entity_id)) is None]
         docs = dict(self.db.execute(f"SELECT rowid, doc FROM entities WHERE rowid IN ({','.join('?' * len(missing))})",
                                     missing).fetchall()) if missing else {}
-        return [cache.get((t, i)) or self._decoded(t, i, docs[r]) for t, i, r in rows], total
+        return [self._decoded(tenant, entity_id, docs.get(rowid)) for tenant, entity_id, rowid in rows], total
 
-    def _decoded(self, tenant: str, entity_id: str, doc: str, *, remember: bool = True) -> dict:
-        """The shared decoded object for a row (from the cache when there, so renderings are reused).
+    def _decoded(self, tenant: str, entity_id: str, doc: str | None, *, remember: bool = True) -> dict:
+        """The shared decoded object for a row (from the cache when there, so renderings are reused;
+        `doc` may then be None).
         Long scans do not `remember`, so they don't push the hot entities out of the cache."""
         entity = self._cache.get((tenant, entity_id))
         if entity is None:
@@ -407,7 +407,7 @@ class SqliteStore:
 
     async def entity_types(self, tenant: str) -> list[str]:
         rows = self.db.execute("SELECT DISTINCT type FROM entity_types WHERE tenant=? ORDER BY type", (tenant,))
-        guard = current_guard.get()
+        guard = read_guard()
         return [r[0] for r in rows if guard is None or guard.type_visible(r[0])]
 
     async def type_details(self, tenant: str) -> dict[str, dict]:
@@ -425,8 +425,8 @@ class SqliteStore:
             "WHERE t.tenant=? GROUP BY 1, 2, 3", (tenant,))
         for type_, attr, kind in rows:
             details[type_]["attrs"].setdefault(attr, set()).add(kind)
-        guard = current_guard.get()
-        if guard is not None and not guard.reads_everything:
+        guard = read_guard()
+        if guard is not None:
             details = {t: {**d, "attrs": {a: k for a, k in d["attrs"].items() if guard.attribute_visible(a)}}
                        for t, d in details.items() if guard.type_visible(t)}
         return details
@@ -447,8 +447,8 @@ class SqliteStore:
             (tenant,))
         for attr, count in counts:
             details[attr]["count"] = count
-        guard = current_guard.get()
-        if guard is not None and not guard.reads_everything:
+        guard = read_guard()
+        if guard is not None:
             details = {a: {**d, "types": {t for t in d["types"] if guard.type_visible(t)}}
                        for a, d in details.items() if guard.attribute_visible(a)}
             details = {a: d for a, d in details.items() if d["types"]}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from toshi.core.access import current_guard, readable
+from toshi.core.access import read_guard, readable
 from toshi.query.planner import EntityQuery
 from toshi.temporal.history import TemporalEntity, TemporalHistory
 
@@ -43,8 +43,8 @@ def select(history: TemporalHistory, store, tenant: str, query: EntityQuery) -> 
 
 def readable_series(series: list, state: dict) -> list:
     """The series (attribute histories) of an entity that the current request may read."""
-    guard = current_guard.get()
-    if guard is None or guard.reads_everything:
+    guard = read_guard()
+    if guard is None:
         return series
     allowed = guard.permitted_attrs("read", state)
     return series if allowed is None else [s for s in series if s.attr in allowed]
