@@ -39,6 +39,11 @@ async def _body(request: Request) -> dict:
     return body
 
 
+async def _optional_body(request: Request) -> dict:
+    """The JSON object of a request whose body may be left out ({} then)."""
+    return await _body(request) if int(request.headers.get("content-length") or 0) else {}
+
+
 def _invalid(call, *args, **kwargs):
     """Run a security-store call, turning its ValueError / KeyError into 400 / 404."""
     try:
@@ -77,7 +82,7 @@ async def account(request: Request) -> Response:
 
 async def account_keys(request: Request) -> Response:
     keys = _security(request).keys
-    body = await _body(request) if int(request.headers.get("content-length") or 0) else {}
+    body = await _optional_body(request)
     record, secret = _invalid(keys.create_key, request.path_params["account"], body.get("expires"))
     return _json({"key": record, "apiKey": secret}, 201)
 
@@ -94,7 +99,7 @@ async def key(request: Request) -> Response:
 
 
 async def rotate(request: Request) -> Response:
-    body = await _body(request) if int(request.headers.get("content-length") or 0) else {}
+    body = await _optional_body(request)
     grace = body.get("graceSeconds", 0)
     if not isinstance(grace, (int, float)) or grace < 0:
         raise BadRequestData("graceSeconds must be a non-negative number")

@@ -130,8 +130,7 @@ class Commands:
     async def send(self, device: dict, name: str, value: Any) -> None:
         group = group_for(device, self.registry)
         kind = sniff_kind(device, b"")
-        counters = self.registry.counters(device)
-        counters.setdefault("commands", {"sent": 0, "ok": 0, "error": 0, "expired": 0})["sent"] += 1
+        self._count(device, "sent")
         await self.set_status(device, name, "PENDING")
         if device.get("endpoint"):
             await self._push(device, name, value, kind)
