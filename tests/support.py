@@ -1,6 +1,7 @@
 """Constants and small helpers shared by the test suites."""
 
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,6 +34,13 @@ class TermContext:
 
 def error_type(response) -> str:
     return response.json()["type"].removeprefix(ERRORS)
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on, on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 class Receiver:

@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import paho.mqtt.client as paho
+from support import free_port
 
 
 class Device:
@@ -44,12 +45,6 @@ class Device:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Broker:

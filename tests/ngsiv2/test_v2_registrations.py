@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import socket
-
 import httpx
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from support import free_port
 
 
 def registration(url: str, **extra) -> dict:
