@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -38,7 +39,7 @@ from toshi.ngsiv2.version import orion_info
 from toshi.notify import live
 from toshi.notify import web as notify_web
 from toshi.notify.engine import Notifier
-from toshi.store.sqlite import SqliteStore
+from toshi.store.backends import store_for
 from toshi.subscriptions.web import routes as subscription_routes
 from toshi.temporal import web as temporal_web
 from toshi.temporal.history import history_for
@@ -52,7 +53,7 @@ class Services:
     """What every endpoint may use, reachable as `request.app.state.toshi`."""
 
     settings: Settings
-    store: SqliteStore
+    store: object  # toshi.store.base.Store (SQLite or PostgreSQL)
     writer: Writer
     registry: ContextRegistry
     resolver: ContextResolver
@@ -122,9 +123,17 @@ def _tune_garbage_collector() -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
+SETTINGS_VARIABLE = "TOSHI_WORKER_SETTINGS"  # `toshi serve --workers N` hands its settings to each worker
+
+
+def worker_app() -> Starlette:
+    """The app of one worker process of `toshi serve --workers N`."""
+    return create_app(Settings(**orjson.loads(os.environ[SETTINGS_VARIABLE])))
+
+
 def create_app(settings: Settings | None = None, store=None) -> Starlette:
     settings = settings or Settings()
-    store = store or SqliteStore(settings.database_path)
+    store = store or store_for(settings)
     registry = ContextRegistry(store, base_url=f"http://{settings.host}:{settings.port}")
     resolver = ContextResolver(registry, fetch_timeout=settings.context_fetch_timeout,
                                allow_remote=settings.allow_remote_contexts, outbound=outbound_policy(settings))

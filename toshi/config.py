@@ -14,6 +14,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 1026
     data_dir: str = "./toshi-data"
+    database_url: str = ""                # postgresql://user@host/db: PostgreSQL; "" = SQLite in data_dir
+    workers: int = 1                      # server processes (more than 1 needs PostgreSQL)
+    database_timeout: float = 10.0        # PostgreSQL: seconds to connect, and to wait for the write lock (then 503)
     log_level: str = "info"
     max_body_bytes: int = 1_000_000      # request payload limit (NGSI-LD bodies)
     max_nesting: int = 16                 # sub-attribute / JSON nesting depth limit

@@ -119,3 +119,9 @@ class Forbidden(NgsiError):
     @property
     def type_uri(self) -> str:
         return "urn:toshi:errors:Forbidden"
+
+
+class StoreUnavailable(ServiceUnavailable):
+    """The database cannot be reached (PostgreSQL down or restarting): nothing was written."""
+
+    title = "Database unavailable"

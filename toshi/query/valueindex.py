@@ -23,8 +23,9 @@ PLAIN_PATH = ("subs", "meta", "keys")
 @dataclass(frozen=True)
 class IndexTerm:
     attr: str
-    sql: str        # condition on column `val`
+    sql: str        # SQLite condition on column `val`
     params: tuple
+    op: str = "in"  # "in" (any of params), "range" (between the two params), or <, <=, >, >= the one param
 
 
 def index_values(instances: list[dict]) -> list:
@@ -71,14 +72,14 @@ def _term(node: Comparison) -> IndexTerm | None:
     if node.is_range:
         if len(kinds) != 1:
             return None
-        return IndexTerm(node.path.attr, "val >= ? AND val <= ?", (node.values[0].value, node.values[1].value))
+        return IndexTerm(node.path.attr, "val >= ? AND val <= ?", (node.values[0].value, node.values[1].value), "range")
     if node.op in ("==", "="):
         marks = ",".join("?" * len(node.values))
         return IndexTerm(node.path.attr, f"val IN ({marks})", tuple(lit.value for lit in node.values))
     if len(node.values) != 1:
         return None
     literal = node.values[0]
-    return IndexTerm(node.path.attr, _ordering_sql(node.op, literal.kind), (literal.value,))
+    return IndexTerm(node.path.attr, _ordering_sql(node.op, literal.kind), (literal.value,), node.op)
 
 
 def _ordering_sql(op: str, kind: str) -> str:

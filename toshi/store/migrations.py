@@ -37,10 +37,16 @@ def latest() -> int:
 
 def version_of(db: sqlite3.Connection) -> int | None:
     """The schema version of a database, None when it has no schema yet."""
-    if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone() is None:
+    if not _has_meta(db):
         return None
     row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
     return int(row[0]) if row else None
+
+
+def _has_meta(db) -> bool:
+    if getattr(db, "dialect", "sqlite") == "postgresql":
+        return db.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()[0]
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone() is not None
 
 
 def check(db: sqlite3.Connection, where: str) -> None:

@@ -10,7 +10,6 @@ also survives power loss.
 
 from __future__ import annotations
 
-import dataclasses
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -24,8 +23,9 @@ from toshi.core.errors import TooComplexQuery
 from toshi.query.planner import EntityQuery
 from toshi.query.regex import compile_pattern
 from toshi.query.valueindex import index_values
-from toshi.store import migrations, sqlite_changes
-from toshi.store.sqlite_changes import SqliteChangeLog, SqliteOutbox, SqliteSubscriptions
+from toshi.store import migrations, sql_changes
+from toshi.store.reading import page_of, seen_through, visible_attribute_details, visible_type_details
+from toshi.store.sql_changes import SqlChangeLog, SqlOutbox, SqlSubscriptions
 from toshi.store.sqlite_plan import GEO_SLOTS, SqlPlan, plan_query
 
 SCAN_CHUNK = 500
@@ -154,17 +154,6 @@ def _index_geo(db: sqlite3.Connection, rowid: int, entity: dict, before: dict | 
         [(rowid * GEO_SLOTS + n, b[0], b[2], b[1], b[3], attr) for n, (attr, b) in enumerate(boxes)])
 
 
-def _seen_through(guard, query: EntityQuery):
-    """A predicate: the entity is readable, and still matches the query once its hidden attributes
-    are gone (so a q over an attribute one may not read reveals nothing)."""
-    plain = dataclasses.replace(query, extra=[])
-
-    def predicate(entity: dict) -> bool:
-        seen = guard.readable(entity)
-        return seen is not None and (seen is entity or plain.matches_residual(seen, types=True, attrs=True, q=True))
-    return predicate
-
-
 class Checkpointer:
     """Copies the WAL back into the database file from a background thread, so that no request pays
     for a checkpoint (SQLite would otherwise run one inside whichever commit crosses the threshold)."""
@@ -228,9 +217,9 @@ class SqliteStore:
         self._cache_size = cache_size
         self._lock = None
         self._checkpointer: Checkpointer | None = None
-        self.changes: SqliteChangeLog | None = None
-        self.subscriptions: SqliteSubscriptions | None = None
-        self.outbox: SqliteOutbox | None = None
+        self.changes: SqlChangeLog | None = None
+        self.subscriptions: SqlSubscriptions | None = None
+        self.outbox: SqlOutbox | None = None
         self.on_commit: list = []  # callbacks run after every commit (wake change-log consumers)
 
     async def open(self) -> None:
@@ -251,17 +240,27 @@ class SqliteStore:
             self._release_lock()
             raise
         db.executescript(SCHEMA)
-        db.executescript(sqlite_changes.SCHEMA)
+        db.executescript(sql_changes.SCHEMA)
         db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(migrations.latest()),))
         db.create_function("regexp", 2, _regexp, deterministic=True)
         db.set_progress_handler(past_deadline, PROGRESS_STEPS)  # a read past its deadline is interrupted
         self.db = db
         if self.path != ":memory:":
             self._checkpointer = Checkpointer(self.path)
-        self.changes = SqliteChangeLog(db)
-        self.subscriptions = SqliteSubscriptions(db)
-        self.outbox = SqliteOutbox(db)
+        self.changes = SqlChangeLog(db)
+        self.subscriptions = SqlSubscriptions(db)
+        self.outbox = SqlOutbox(db)
         self._tenants = {r[0] for r in db.execute("SELECT name FROM tenants")}
+
+    def leader(self, name: str) -> bool:
+        """One process owns an SQLite database: it does everything."""
+        return True
+
+    def publish(self, topic: str, payload: str = "") -> None:
+        """Tell the other processes serving this database (there are none)."""
+
+    def watch(self, topic: str, callback) -> None:
+        """Hear what other processes publish (there are none)."""
 
     async def close(self) -> None:
         if self._checkpointer is not None:
@@ -335,7 +334,7 @@ class SqliteStore:
         """One page of the entities matching `query` that the current request may see."""
         guard = read_guard()
         if guard is not None:
-            query.extra.append(_seen_through(guard, query))
+            query.extra.append(seen_through(guard, query))
         try:
             plan = plan_query(self.db, tenant, query)
             found, total = self._query_with_residual(plan, query) if plan.needs_python else \
@@ -374,17 +373,7 @@ class SqliteStore:
         return entity
 
     def _query_with_residual(self, plan: SqlPlan, query: EntityQuery) -> tuple[list[dict], int | None]:
-        page: list[dict] = []
-        matched = 0
-        for entity in self._scan(plan):
-            if not query.matches_residual(entity, **plan.residual):
-                continue
-            if query.offset <= matched < query.offset + query.limit:
-                page.append(entity)
-            matched += 1
-            if not query.count and len(page) >= query.limit:
-                break
-        return page, matched if query.count else None
+        return page_of(self._scan(plan), lambda entity: query.matches_residual(entity, **plan.residual), query)
 
     def _scan(self, plan: SqlPlan) -> Iterator[dict]:
         last = 0
@@ -425,11 +414,7 @@ class SqliteStore:
             "WHERE t.tenant=? GROUP BY 1, 2, 3", (tenant,))
         for type_, attr, kind in rows:
             details[type_]["attrs"].setdefault(attr, set()).add(kind)
-        guard = read_guard()
-        if guard is not None:
-            details = {t: {**d, "attrs": {a: k for a, k in d["attrs"].items() if guard.attribute_visible(a)}}
-                       for t, d in details.items() if guard.type_visible(t)}
-        return details
+        return visible_type_details(details, read_guard())
 
     async def attribute_details(self, tenant: str) -> dict[str, dict]:
         """{attr IRI: {"count": entities having it, "types": entity types, "kinds": attribute kinds}}."""
@@ -447,12 +432,7 @@ class SqliteStore:
             (tenant,))
         for attr, count in counts:
             details[attr]["count"] = count
-        guard = read_guard()
-        if guard is not None:
-            details = {a: {**d, "types": {t for t in d["types"] if guard.type_visible(t)}}
-                       for a, d in details.items() if guard.attribute_visible(a)}
-            details = {a: d for a, d in details.items() if d["types"]}
-        return details
+        return visible_attribute_details(details, read_guard())
 
     # -- stored @contexts -----------------------------------------------------------------------
 

@@ -3,13 +3,27 @@
 
 from __future__ import annotations
 
+import re
+
 
 def create_tables(db, schema: str) -> bool:
     """Runs the CREATE ... IF NOT EXISTS statements of `schema`; True when they are surely kept (no
-    transaction was open that could still roll them back)."""
-    for statement in schema.split(";"):
-        if statement.strip():
-            db.execute(statement)
+    transaction was open that could still roll them back). On PostgreSQL, where several processes
+    may start at once, outside a transaction they are created under the write lock (concurrent
+    CREATE TABLE IF NOT EXISTS can collide there)."""
+    statements = [s for s in re.sub(r"--[^\n]*", "", schema).split(";") if s.strip()]
+    if getattr(db, "dialect", "sqlite") == "postgresql" and not db.in_transaction:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in statements:
+                db.execute(statement)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return True
+    for statement in statements:
+        db.execute(statement)
     return not db.in_transaction
 
 

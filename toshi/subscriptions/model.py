@@ -1,6 +1,6 @@
 """The Subscription (ETSI GS CIM 009 v1.8, clause 5.2.12): payload -> stored dict -> NGSI-LD output.
 
-The stored form is a plain JSON document (kept by toshi.store's SqliteSubscriptions):
+The stored form is a plain JSON document (kept by toshi.store's SqlSubscriptions):
 
     {
       "id": "urn:ngsi-ld:Subscription:...", "type": "Subscription",

@@ -1,4 +1,5 @@
-"""The change log, subscriptions and the notification outbox, in the same SQLite file as the state.
+"""The change log, subscriptions and the notification outbox, in the same database as the state
+(SQLite or PostgreSQL: the SQL is in the subset both run, see toshi/store/pgsql.py).
 
 The change log is appended inside the write transaction, so a committed write always has its record
 (and a rolled-back one never does). Consumers (notifications, live streams) read it by sequence
@@ -7,7 +8,6 @@ number and keep their position in `cursors`, so after a crash they resume where 
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
 import orjson
@@ -78,8 +78,8 @@ def _record(seq: int, tenant: str, entity_id: str, at: str, before: str | None, 
     return ChangeRecord(seq, tenant, entity_id, at, before_state, after_state)
 
 
-class SqliteChangeLog:
-    def __init__(self, db: sqlite3.Connection):
+class SqlChangeLog:
+    def __init__(self, db):
         self.db = db
 
     def append(self, tenant: str, entity_id: str, at: str, before: dict | None, after: dict | None,
@@ -87,9 +87,8 @@ class SqliteChangeLog:
         """Inside a write transaction: record one entity's change (with the new state as the JSON text
         the store already made); returns its sequence number."""
         previous = before if before is None or after is None else entity_delta(before, after)
-        cur = self.db.execute("INSERT INTO changes (tenant, entity_id, at, before, after) VALUES (?, ?, ?, ?, ?)",
-                              (tenant, entity_id, at, _json(previous), after_json))
-        return cur.lastrowid
+        return self.db.execute("INSERT INTO changes (tenant, entity_id, at, before, after) VALUES (?, ?, ?, ?, ?) "
+                               "RETURNING seq", (tenant, entity_id, at, _json(previous), after_json)).fetchone()[0]
 
     async def read(self, after_seq: int, limit: int = 500) -> list[ChangeRecord]:
         rows = self.db.execute("SELECT seq, tenant, entity_id, at, before, after FROM changes WHERE seq > ? "
@@ -112,10 +111,10 @@ class SqliteChangeLog:
         return self.db.execute("DELETE FROM changes WHERE seq <= ? AND at < ?", (up_to_seq, older_than)).rowcount
 
 
-class SqliteSubscriptions:
+class SqlSubscriptions:
     """Subscriptions as JSON documents (their internal representation is the subscriptions feature's)."""
 
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db):
         self.db = db
 
     async def put(self, tenant: str, subscription: dict) -> None:
@@ -142,10 +141,10 @@ class SqliteSubscriptions:
         return [(t, orjson.loads(d)) for t, d in self.db.execute("SELECT tenant, doc FROM subscriptions")]
 
 
-class SqliteOutbox:
+class SqlOutbox:
     """Notifications waiting for delivery, and those that failed for good (dead letters)."""
 
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db):
         self.db = db
 
     def add(self, rows: list[tuple[str, str, str, str, float]], cursor: tuple[str, int] | None = None) -> None:
@@ -153,8 +152,8 @@ class SqliteOutbox:
         move a change-log cursor past the changes they came from."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            self.db.executemany("INSERT OR IGNORE INTO outbox (id, tenant, subscription_id, payload, due) "
-                                "VALUES (?, ?, ?, ?, ?)", rows)
+            self.db.executemany("INSERT INTO outbox (id, tenant, subscription_id, payload, due) "
+                                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", rows)
             if cursor is not None:
                 self.db.execute("INSERT INTO cursors VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET seq=excluded.seq",
                                 cursor)
@@ -180,8 +179,10 @@ class SqliteOutbox:
     def bury(self, notification_id: str, attempts: int, failed_at: str, error: str) -> None:
         """Move a notification that exhausted its retries to the dead letters."""
         self.db.execute("BEGIN IMMEDIATE")
-        self.db.execute("INSERT OR REPLACE INTO dead_letters SELECT id, tenant, subscription_id, payload, ?, ?, ? "
-                        "FROM outbox WHERE id=?", (attempts, failed_at, error, notification_id))
+        self.db.execute("INSERT INTO dead_letters (id, tenant, subscription_id, payload, attempts, failed_at, last_error) "
+                        "SELECT id, tenant, subscription_id, payload, ?, ?, ? FROM outbox WHERE id=? "
+                        "ON CONFLICT (id) DO UPDATE SET attempts=excluded.attempts, failed_at=excluded.failed_at, "
+                        "last_error=excluded.last_error", (attempts, failed_at, error, notification_id))
         self.db.execute("DELETE FROM outbox WHERE id=?", (notification_id,))
         self.db.execute("COMMIT")
 
@@ -193,10 +194,11 @@ class SqliteOutbox:
 
     def replay(self, notification_id: str | None, now: float) -> int:
         """Put dead letters (one, or all) back in the outbox for a fresh round of attempts."""
-        where, params = ("WHERE id=?", (notification_id,)) if notification_id else ("", ())
+        where, params = ("WHERE id=?", (notification_id,)) if notification_id else ("WHERE true", ())
         self.db.execute("BEGIN IMMEDIATE")
-        self.db.execute("INSERT OR IGNORE INTO outbox (id, tenant, subscription_id, payload, due) "
-                        f"SELECT id, tenant, subscription_id, payload, ? FROM dead_letters {where}", (now, *params))
+        self.db.execute("INSERT INTO outbox (id, tenant, subscription_id, payload, due) "
+                        f"SELECT id, tenant, subscription_id, payload, ? FROM dead_letters {where} ON CONFLICT DO NOTHING",
+                        (now, *params))
         count = self.db.execute(f"DELETE FROM dead_letters {where}", params).rowcount
         self.db.execute("COMMIT")
         return count

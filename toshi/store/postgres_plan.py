@@ -1,0 +1,141 @@
+"""Turns an EntityQuery into PostgreSQL SQL: which index drives the scan, and what is left for Python.
+
+The same drivers as the SQLite plan (toshi/store/sqlite_plan.py), in creation order (rowid): a
+selective value-index term, one entity type, explicit ids, else the tenant's entities. Value-index
+terms, entity types and geometry bounding boxes (a GiST index on PostgreSQL's own `box` type) are
+conditions in SQL; idPattern, `attrs`, the rest of `q` and exact geometry are checked in Python on
+the rows SQL returns (`residual`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from toshi.query.planner import EntityQuery
+from toshi.query.regex import compile_pattern
+from toshi.query.valueindex import IndexTerm, index_terms
+
+SELECTIVE_ROWS = 5000
+MAX_PROBES = 3
+ROW_COUNT_SECONDS = 2.0
+ROW_COUNTS_KEPT = 10_000
+EXACT_FLOAT = 2**53  # integers beyond this do not survive a double precision column exactly
+_row_counts: dict[tuple, tuple[int, float]] = {}
+
+
+@dataclass
+class PgPlan:
+    source: str = "entities e"
+    order: str = "e.rowid"
+    where: list[str] = field(default_factory=list)
+    params: list = field(default_factory=list)
+    residual: dict = field(default_factory=lambda: {"types": False, "attrs": False, "q": False})
+    id_pattern: object = None  # compiled idPattern, checked in Python
+    needs_python: bool = False
+
+    def add(self, condition: str, *params) -> None:
+        self.where.append(condition)
+        self.params.extend(params)
+
+    @property
+    def sql_where(self) -> str:
+        return " AND ".join(self.where)
+
+    def matches_residual(self, query: EntityQuery, entity: dict) -> bool:
+        if self.id_pattern is not None and self.id_pattern.search(entity["id"]) is None:
+            return False
+        return query.matches_residual(entity, **self.residual)
+
+
+def plan_query(db, tenant: str, query: EntityQuery) -> PgPlan:
+    plan = PgPlan()
+    terms, q_exact = index_terms(query.q) if query.q is not None else ([], False)
+    sql_terms = [(term, _sql(term)) for term in terms]
+    if any(sql is None for _, sql in sql_terms):
+        q_exact = False
+    sql_terms = [(term, sql) for term, sql in sql_terms if sql is not None]
+    driver = _selective_term(db, tenant, sql_terms)
+    type_names = query.types.simple_names() if query.types is not None else None
+    if driver is not None:
+        plan.add(f"e.rowid IN (SELECT v.entity FROM attr_values v WHERE v.tenant = %s AND v.attr = %s AND {driver[1][0]})",
+                 tenant, driver[0].attr, *driver[1][1])
+        plan.add("e.tenant = %s", tenant)
+    elif type_names is not None and len(type_names) == 1 and query.ids is None:
+        plan.source = "entity_types t JOIN entities e ON e.rowid = t.entity"
+        plan.order = "t.entity"
+        plan.add("t.tenant = %s AND t.type = %s", tenant, type_names[0])
+    else:
+        plan.add("e.tenant = %s", tenant)
+    if query.ids is not None:
+        plan.add("e.id = ANY(%s)", list(query.ids))
+    if query.id_pattern is not None:
+        plan.id_pattern = compile_pattern(query.id_pattern)  # raises BadRequestData before SQL runs
+    if query.types is not None and not plan.source.startswith("entity_types"):
+        if type_names is None:
+            plan.residual["types"] = True
+        else:
+            plan.add("EXISTS (SELECT 1 FROM entity_types y WHERE y.entity = e.rowid AND y.tenant = %s "
+                     "AND y.type = ANY(%s))", tenant, type_names)
+    plan.residual["attrs"] = query.attrs is not None
+    for term, (sql, params) in sql_terms:
+        if driver is None or term is not driver[0]:
+            plan.add(f"EXISTS (SELECT 1 FROM attr_values v WHERE v.entity = e.rowid AND v.attr = %s AND {sql})",
+                     term.attr, *params)
+    plan.residual["q"] = query.q is not None and not q_exact
+    if query.geo is not None:
+        _add_geo(plan, query.geo)
+    plan.needs_python = bool(any(plan.residual.values()) or plan.id_pattern or query.geo or query.scope
+                             or query.extra)
+    return plan
+
+
+def _sql(term: IndexTerm) -> tuple[str, list] | None:
+    """A value-index term over the typed columns `num` / `str` (None: not exactly expressible)."""
+    values = list(term.params)
+    if any(type(v) is int and abs(v) > EXACT_FLOAT for v in values):
+        return None
+    column = lambda v: "num" if type(v) in (int, float) else "str"  # noqa: E731
+    if term.op == "in":
+        parts = [f"v.{column(v)} = %s" for v in values]
+        return "(" + " OR ".join(parts) + ")", values
+    if term.op == "range":
+        col = column(values[0])
+        return f"v.{col} >= %s AND v.{col} <= %s", values
+    return f"v.{column(values[0])} {term.op} %s", values
+
+
+def _selective_term(db, tenant: str, terms: list) -> tuple | None:
+    best, best_rows = None, SELECTIVE_ROWS
+    for term, sql in terms[:MAX_PROBES]:
+        rows = _matching_rows(db, tenant, term, sql)
+        if rows < best_rows:
+            best, best_rows = (term, sql), rows
+    return best
+
+
+def _matching_rows(db, tenant: str, term: IndexTerm, sql: tuple[str, list]) -> int:
+    key = (id(db), tenant, term.attr, sql[0], tuple(sql[1]))
+    now = time.monotonic()
+    known = _row_counts.get(key)
+    if known is not None and known[1] > now:
+        return known[0]
+    rows = db.run(
+        f"SELECT count(*) FROM (SELECT 1 FROM attr_values v WHERE v.tenant = %s AND v.attr = %s AND {sql[0]} "
+        "LIMIT %s) found", (tenant, term.attr, *sql[1], SELECTIVE_ROWS)).fetchone()[0]
+    if len(_row_counts) >= ROW_COUNTS_KEPT:
+        _row_counts.clear()
+    _row_counts[key] = (rows, now + ROW_COUNT_SECONDS)
+    return rows
+
+
+def _add_geo(plan: PgPlan, geo) -> None:
+    box = geo.search_bbox()
+    if box is None:
+        return
+    condition = "e.rowid IN (SELECT entity FROM geo_boxes WHERE box && box(point(%s, %s), point(%s, %s))"
+    params = [box[0], box[1], box[2], box[3]]
+    if geo.geoproperty is not None:
+        condition += " AND attr = %s"
+        params.append(geo.geoproperty)
+    plan.add(condition + ")", *params)
