@@ -1,4 +1,4 @@
-"""The audit trail: an append-only hash chain of records in the store's SQLite database (tables made
+"""The audit trail: an append-only hash chain of records in the store's database (tables made
 on first use), with checkpoints signed by Toshi's key and pruning that leaves a signed anchor.
 
 `append` reads the chain's tail inside the caller's transaction (one indexed lookup) instead of

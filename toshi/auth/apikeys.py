@@ -1,4 +1,4 @@
-"""API keys of service accounts, in two tables of the store's SQLite database (created on first use).
+"""API keys of service accounts, in two tables of the store's database (created on first use).
 
 A key is shown once, as `toshi_<key id>_<secret>`; only the SHA-256 of the secret is kept. The secret
 is 256 random bits, so a plain hash is enough (a slow KDF protects guessable passwords, not these).
@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS auth_keys (
 CREATE INDEX IF NOT EXISTS auth_keys_by_account ON auth_keys (account);
 """
 KEY_COLUMNS = "id, account, created, expires, revoked, last4"
+ACCOUNT_COLUMNS = "id, name, roles, groups, created"
 
 
 def _sha256(text: str) -> str:
@@ -59,8 +60,15 @@ def split_key(presented: str) -> tuple[str, str] | None:
 
 class ApiKeys:
     def __init__(self, store):
+        self._store = store
         self._tables = FeatureTables(store, SCHEMA)
         self._cache: OrderedDict[str, tuple[Principal, str | None]] = OrderedDict()
+        store.watch("auth.keys", lambda _: self._cache.clear())  # changed by another process
+
+    def _changed(self) -> None:
+        """Forget what was authenticated, here and in every process serving the same database."""
+        self._cache.clear()
+        self._store.publish("auth.keys")
 
     @property
     def _db(self):
@@ -73,16 +81,18 @@ class ApiKeys:
             raise ValueError("an account needs a name")
         account = {"id": "acct_" + secrets.token_urlsafe(9), "name": name,
                    "roles": format_roles(parse_roles(roles)), "groups": _groups(groups), "created": now_iso()}
-        self._db.execute("INSERT INTO auth_accounts VALUES (?, ?, ?, ?, ?)",
+        self._db.execute(f"INSERT INTO auth_accounts ({ACCOUNT_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
                          (account["id"], name, orjson.dumps(account["roles"]).decode(),
                           orjson.dumps(account["groups"]).decode(), account["created"]))
         return account
 
     def accounts(self) -> list[dict]:
-        return [_account(row) for row in self._db.execute("SELECT * FROM auth_accounts ORDER BY rowid")]
+        rows = self._db.execute(f"SELECT {ACCOUNT_COLUMNS} FROM auth_accounts ORDER BY rowid")
+        return [_account(row) for row in rows]
 
     def account(self, account_id: str) -> dict | None:
-        row = self._db.execute("SELECT * FROM auth_accounts WHERE id=?", (account_id,)).fetchone()
+        row = self._db.execute(f"SELECT {ACCOUNT_COLUMNS} FROM auth_accounts WHERE id=?",
+                               (account_id,)).fetchone()
         return _account(row) if row else None
 
     def update_account(self, account_id: str, roles: Mapping | Iterable[str] | None = None,
@@ -95,7 +105,7 @@ class ApiKeys:
         self._db.execute("UPDATE auth_accounts SET roles=?, groups=? WHERE id=?",
                          (orjson.dumps(account["roles"]).decode(), orjson.dumps(account["groups"]).decode(),
                           account_id))
-        self._cache.clear()
+        self._changed()
         return account
 
     def delete_account(self, account_id: str) -> None:
@@ -104,7 +114,7 @@ class ApiKeys:
         self._db.execute("UPDATE auth_keys SET revoked=? WHERE account=? AND revoked IS NULL",
                          (now_iso(), account_id))
         self._db.execute("DELETE FROM auth_accounts WHERE id=?", (account_id,))
-        self._cache.clear()
+        self._changed()
 
     def _existing_account(self, account_id: str) -> dict:
         account = self.account(account_id)
@@ -124,7 +134,8 @@ class ApiKeys:
         key_id, secret = _key_id(), secrets.token_urlsafe(32)
         record = {"id": key_id, "account": account_id, "created": now_iso(), "expires": expires,
                   "revoked": None, "last4": secret[-4:]}
-        self._db.execute("INSERT INTO auth_keys VALUES (?, ?, ?, ?, ?, ?, ?)",
+        self._db.execute("INSERT INTO auth_keys (id, account, hash, created, expires, revoked, last4) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
                          (key_id, account_id, _sha256(secret), record["created"], expires, None, record["last4"]))
         return record, f"{PREFIX}{key_id}_{secret}"
 
@@ -153,14 +164,14 @@ class ApiKeys:
             until = in_seconds(grace_seconds)
             self._db.execute("UPDATE auth_keys SET expires=? WHERE id=?",
                              (min(until, old["expires"] or until), key_id))
-            self._cache.clear()
+            self._changed()
         return new
 
     def revoke(self, key_id: str) -> None:
         if self.key(key_id) is None:
             raise KeyError(f"no key {key_id!r}")
         self._db.execute("UPDATE auth_keys SET revoked=? WHERE id=? AND revoked IS NULL", (now_iso(), key_id))
-        self._cache.clear()
+        self._changed()
 
     # -- authentication ---------------------------------------------------------------------------
 

@@ -22,6 +22,8 @@ def common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", help="TOML settings file (default: ./toshi.toml if present)")
     common.add_argument("--data-dir", help="where the embedded database lives (default ./toshi-data)")
+    common.add_argument("--database-url", help="the PostgreSQL database, when the town lives there "
+                                               "(default: TOSHI_DATABASE_URL, else SQLite in the data directory)")
     return common
 
 

@@ -300,9 +300,11 @@ class PolicyEngine:
     CACHE_SIZE = 10_000
 
     def __init__(self, store):
+        self._store = store
         self._tables = FeatureTables(store, SCHEMA)
         self._rules: list[dict] | None = None
         self._cache: dict[tuple[Principal, str], Access] = {}
+        store.watch("auth.policies", lambda _: self._forget())  # changed by another process
 
     @property
     def _db(self):
@@ -318,7 +320,8 @@ class PolicyEngine:
 
     def put(self, doc: object) -> dict:
         rule = check_rule(doc)
-        self._db.execute("INSERT OR REPLACE INTO auth_policies (id, doc) VALUES (?, ?)",
+        self._db.execute("INSERT INTO auth_policies (id, doc) VALUES (?, ?) "
+                         "ON CONFLICT (id) DO UPDATE SET doc=excluded.doc",
                          (rule["id"], orjson.dumps(rule).decode()))
         self._changed()
         return rule
@@ -329,6 +332,10 @@ class PolicyEngine:
         return deleted
 
     def _changed(self) -> None:
+        self._forget()
+        self._store.publish("auth.policies")
+
+    def _forget(self) -> None:
         self._rules = None
         self._cache.clear()
 

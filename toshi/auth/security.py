@@ -129,7 +129,9 @@ class Security:
     def _own(self, tenant: str, subscription_id: str, principal: Principal) -> None:
         owner = {"id": principal.id, "kind": principal.kind, "roles": format_roles(principal.roles),
                  "groups": sorted(principal.groups)}
-        self._db.execute("INSERT OR REPLACE INTO auth_subscription_owners VALUES (?, ?, ?)",
+        self._db.execute("INSERT INTO auth_subscription_owners (tenant, subscription, principal) "
+                         "VALUES (?, ?, ?) ON CONFLICT (tenant, subscription) DO UPDATE SET "
+                         "principal=excluded.principal",
                          (tenant, subscription_id, orjson.dumps(owner).decode()))
 
     def owner_of(self, tenant: str, subscription_id: str) -> Principal:

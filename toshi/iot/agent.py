@@ -4,6 +4,7 @@ commands, started and stopped with the app. `request.app.state.iot` is the runni
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 from toshi.core.errors import NgsiError
 from toshi.iot.commands import Commands
@@ -16,6 +17,7 @@ from toshi.iot.registry import registry_of
 class IotAgent:
     def __init__(self, services):
         settings = services.settings
+        self.services = services
         self.registry = registry_of(services)
         self.southbound = Southbound(services)
         self.mqtt = None
@@ -23,13 +25,35 @@ class IotAgent:
             self.mqtt = MqttTransport(settings.iot_mqtt_url, settings.iot_mqtt_client_id, self.on_mqtt_batch,
                                       settings.iot_mqtt_ca_file, permanent_errors=(IotError, NgsiError))
         self.commands = Commands(services, self.registry, self.mqtt.publish if self.mqtt else None)
+        self._intake_watch: asyncio.Task | None = None
         self.refused: dict[str, int] = {}  # MQTT messages refused before a device was known, by error name
 
     async def start(self) -> None:
         if self.mqtt is not None:
-            await self.mqtt.start()
+            if self.services.settings.workers > 1:
+                await self._start_as_one_of_several()
+            else:
+                await self.mqtt.start()
+
+    async def _start_as_one_of_several(self) -> None:
+        """Several workers: one of them (the holder of the `iot-mqtt` lock) takes the measures, with
+        the configured client id and its persistent session; the others connect only to publish
+        commands, and one of them takes over the intake when the holder dies."""
+        intake_id = self.mqtt.client_id
+        self.mqtt.intake, self.mqtt.client_id = False, f"{intake_id}-{uuid.uuid4().hex[:8]}"
+        await self.mqtt.start()
+        self._intake_watch = asyncio.create_task(self._take_intake_when_free(intake_id))
+
+    async def _take_intake_when_free(self, intake_id: str) -> None:
+        while not self.services.store.leader("iot-mqtt"):
+            await asyncio.sleep(1.0)
+        await self.mqtt.stop()
+        self.mqtt.intake, self.mqtt.client_id = True, intake_id
+        await self.mqtt.start()
 
     async def stop(self) -> None:
+        if self._intake_watch is not None:
+            self._intake_watch.cancel()
         if self.mqtt is not None:
             await self.mqtt.stop()
         await self.commands.stop()

@@ -83,6 +83,7 @@ class MqttTransport:
         self.username = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
         self.client_id, self.ca_file, self.handler = client_id, ca_file, handler
+        self.intake = True  # subscribe to the device topics (False: only publish commands)
         self.permanent_errors = permanent_errors  # refusals that a redelivery would not change
         self.connected = False
         self.stats = {"received": 0, "handled": 0, "failed": 0, "connects": 0}
@@ -103,7 +104,10 @@ class MqttTransport:
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect, client.on_disconnect, client.on_message = \
             self._on_connect, self._on_disconnect, self._on_message
-        client.connect_async(self.host, self.port, keepalive=30, clean_start=False, properties=_session())
+        if self.intake:  # a persistent session: QoS 1 measures wait at the broker while we are away
+            client.connect_async(self.host, self.port, keepalive=30, clean_start=False, properties=_session())
+        else:
+            client.connect_async(self.host, self.port, keepalive=30, clean_start=True)
         client.loop_start()
         self._client = client
 
@@ -129,7 +133,8 @@ class MqttTransport:
             return
         self.connected = True
         self.stats["connects"] += 1
-        client.subscribe([(topic, 1) for topic in TOPICS])
+        if self.intake:
+            client.subscribe([(topic, 1) for topic in TOPICS])
         log.info("IoT agent connected to MQTT broker %s:%s", self.host, self.port)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:

@@ -1,5 +1,5 @@
-"""Where service groups and devices live: two tables in the store's SQLite database, created on
-first use. Each row is the provisioned JSON document, as the IoT Agent's registry keeps it.
+"""Where service groups and devices live: two tables in the store's database, created on first use.
+Each row is the provisioned JSON document, as the IoT Agent's registry keeps it.
 
 Groups are unique by (resource, apikey) across tenants (the southbound finds its tenant through
 them); devices by (tenant, service path, device_id). Counters of received measures are in memory.
@@ -27,9 +27,18 @@ CREATE INDEX IF NOT EXISTS iot_devices_by_key ON iot_devices (apikey, device_id)
 
 class IotRegistry:
     def __init__(self, store):
+        self._store = store
         self._tables = FeatureTables(store, SCHEMA)
         self.version = 0  # bumped on every provisioning change (caches built from the registry check it)
         self.stats: dict[tuple[str, str, str], dict] = {}
+        store.watch("iot.registry", lambda _: self._bump())  # provisioned through another process
+
+    def _changed(self) -> None:
+        self._bump()
+        self._store.publish("iot.registry")
+
+    def _bump(self) -> None:
+        self.version += 1
 
     @property
     def _db(self):
@@ -55,13 +64,15 @@ class IotRegistry:
                 "SELECT doc FROM iot_groups WHERE apikey=? ORDER BY rowid LIMIT 1", (apikey,))), None)
 
     def put_group(self, group: dict) -> None:
-        self.version += 1
-        self._db.execute("INSERT OR REPLACE INTO iot_groups VALUES (?, ?, ?, ?, ?)",
+        self._changed()
+        self._db.execute("INSERT INTO iot_groups (tenant, subservice, resource, apikey, doc) "
+                         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (resource, apikey) DO UPDATE SET "
+                         "tenant=excluded.tenant, subservice=excluded.subservice, doc=excluded.doc",
                          (group["service"], group["subservice"], group["resource"], group["apikey"],
                           orjson.dumps(group).decode()))
 
     def delete_group(self, resource: str, apikey: str) -> None:
-        self.version += 1
+        self._changed()
         self._db.execute("DELETE FROM iot_groups WHERE resource=? AND apikey=?", (resource, apikey))
 
     # -- devices ----------------------------------------------------------------------------------
@@ -89,13 +100,15 @@ class IotRegistry:
         return orjson.loads(row[0]) if row else None
 
     def put_device(self, device: dict) -> None:
-        self.version += 1
-        self._db.execute("INSERT OR REPLACE INTO iot_devices VALUES (?, ?, ?, ?, ?)",
+        self._changed()
+        self._db.execute("INSERT INTO iot_devices (tenant, subservice, device_id, apikey, doc) "
+                         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant, subservice, device_id) DO UPDATE SET "
+                         "apikey=excluded.apikey, doc=excluded.doc",
                          (device["service"], device["service_path"], device["device_id"],
                           device.get("apikey") or "", orjson.dumps(device).decode()))
 
     def delete_device(self, tenant: str, subservice: str, device_id: str) -> None:
-        self.version += 1
+        self._changed()
         self._db.execute("DELETE FROM iot_devices WHERE tenant=? AND subservice=? AND device_id=?",
                          (tenant, subservice, device_id))
         self.stats.pop((tenant, subservice, device_id), None)

@@ -16,6 +16,7 @@ Hit counters are kept in memory and written back by `flush()`, never on the requ
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from datetime import UTC, datetime
@@ -72,11 +73,31 @@ class ContextRegistry:
         self._implicit_by_hash: dict[bytes, str] = {}  # canonical JSON of the context -> id
         self._hits: dict[str, tuple[int, float]] = {}  # id -> (hits since flush, last use)
         self._core = _record(CORE_ID, "Cached", None, url=CORE_URL)
+        self._reloading: asyncio.Task | None = None
 
     async def load(self) -> None:
-        """Load the stored records (call once at startup)."""
+        """Load the stored records (call once at startup); follow changes other processes make."""
         for record in await self.store.load_contexts():
             self._index(record)
+        watch = getattr(self.store, "watch", None)
+        if watch is not None:
+            watch("contexts", lambda _: self._reload_soon())
+
+    def _reload_soon(self) -> None:
+        self._reloading = asyncio.ensure_future(self._reload())
+
+    async def _reload(self) -> None:
+        records = await self.store.load_contexts()
+        self._records.clear()
+        self._cached_by_url.clear()
+        self._implicit_by_hash.clear()
+        for record in records:
+            self._index(record)
+
+    def _tell_others(self) -> None:
+        publish = getattr(self.store, "publish", None)
+        if publish is not None:
+            publish("contexts")
 
     # --- lookups (synchronous, cheap) ---
 
@@ -168,6 +189,7 @@ class ContextRegistry:
             raise BadRequestData("The NGSI-LD core @context cannot be deleted")
         self._unindex(record)
         await self.store.delete_context(record["id"])
+        self._tell_others()
         return record
 
     async def flush(self) -> None:
@@ -186,6 +208,7 @@ class ContextRegistry:
     async def _add(self, record: dict) -> dict:
         await self.store.save_context(record)
         self._index(record)
+        self._tell_others()
         return record
 
     def _index(self, record: dict) -> None:

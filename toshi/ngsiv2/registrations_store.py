@@ -1,4 +1,4 @@
-"""Where NGSI-v2 registrations live: one table in the store's SQLite database, created on first use.
+"""Where NGSI-v2 registrations live: one table in the store's database, created on first use.
 
 Registrations are few and read on every forwarding decision, so each tenant's list is kept in memory
 (the store owns its database file: no other process writes it) and reloaded after every change.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import orjson
 
 from toshi.store.attached import attached
+from toshi.store.tables import FeatureTables
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS v2_registrations (
@@ -23,16 +24,13 @@ CREATE TABLE IF NOT EXISTS v2_registrations (
 class RegistrationStore:
     def __init__(self, store):
         self._store = store
-        self._ready = False
+        self._tables = FeatureTables(store, SCHEMA)
         self._cache: dict[str, list[dict]] = {}
+        store.watch("v2.registrations", lambda tenant: self._cache.pop(tenant, None))  # another process
 
     @property
     def _db(self):
-        db = self._store.db
-        if not self._ready:
-            db.execute(SCHEMA)
-            self._ready = True
-        return db
+        return self._tables.db
 
     def all(self, tenant: str) -> list[dict]:
         """The tenant's registrations in creation order (shared objects: do not mutate)."""
@@ -48,13 +46,17 @@ class RegistrationStore:
         self._db.execute("INSERT INTO v2_registrations (tenant, id, doc) VALUES (?, ?, ?) "
                          "ON CONFLICT (tenant, id) DO UPDATE SET doc = excluded.doc",
                          (tenant, registration["id"], orjson.dumps(registration).decode()))
-        self._cache.pop(tenant, None)
+        self._changed(tenant)
 
     def delete(self, tenant: str, registration_id: str) -> bool:
         deleted = self._db.execute("DELETE FROM v2_registrations WHERE tenant=? AND id=?",
                                    (tenant, registration_id)).rowcount
-        self._cache.pop(tenant, None)
+        self._changed(tenant)
         return deleted > 0
+
+    def _changed(self, tenant: str) -> None:
+        self._cache.pop(tenant, None)
+        self._store.publish("v2.registrations", tenant)
 
 
 def registrations_of(services) -> RegistrationStore:

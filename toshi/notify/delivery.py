@@ -64,9 +64,12 @@ class Deliverer:
         self._queues: dict[str, asyncio.Queue] = {}
         self._in_flight: set[str] = set()
         self._tasks: list[asyncio.Task] = []
+        self._active: Callable[[], bool] = lambda: True
         self._delivered: list[str] = []  # ids to remove from the outbox, in one statement per loop turn
 
-    async def start(self) -> None:
+    async def start(self, active: Callable[[], bool] = lambda: True) -> None:
+        """Start sending; the outbox is swept only while `active()` (one process of several sends)."""
+        self._active = active
         self._tasks.append(asyncio.create_task(self._sweep(), name="toshi-outbox-sweeper"))
 
     async def stop(self) -> None:
@@ -134,8 +137,9 @@ class Deliverer:
     async def _sweep(self) -> None:
         while True:
             try:
-                for row in self.store.outbox.due(time.time(), 1000, self._in_flight):
-                    self._offer(Job.from_row(row))
+                if self._active():
+                    for row in self.store.outbox.due(time.time(), 1000, self._in_flight):
+                        self._offer(Job.from_row(row))
             except Exception:
                 log.exception("outbox sweep failed")
             await asyncio.sleep(SWEEP_SECONDS)

@@ -65,6 +65,8 @@ class Notifier:
         self._last_sent: dict[str, float] = {}                  # subscription id -> time (throttling)
         self._wake = asyncio.Event()
         self._idle_cursor: int | None = None  # position passed while nobody listened, saved lazily
+        self._live_cursor: int | None = None  # a process that does not deliver follows the log for live streams
+        self._was_leading = False
         self._tasks: list[asyncio.Task] = []
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -74,7 +76,8 @@ class Notifier:
             await self._compile(tenant, doc)
         self._candidates.rebuild(self._subscriptions)
         self.store.on_commit.append(self._wake.set)
-        await self.deliverer.start()
+        self.store.watch("subscription", self._changed_elsewhere)
+        await self.deliverer.start(active=self._leading)
         self._tasks = [asyncio.create_task(self._consume(), name="toshi-notifier"),
                        asyncio.create_task(self._periodic(), name="toshi-periodic")]
         self._wake.set()
@@ -90,7 +93,16 @@ class Notifier:
     # -- subscriptions --------------------------------------------------------------------------
 
     async def subscription_changed(self, tenant: str, subscription_id: str) -> None:
-        """Called by the subscriptions API after a create, update or delete."""
+        """Called by the subscriptions API after a create, update or delete (and told to the other
+        processes serving the same database)."""
+        await self._reload(tenant, subscription_id)
+        self.store.publish("subscription", f"{tenant}\n{subscription_id}")
+
+    def _changed_elsewhere(self, payload: str) -> None:
+        tenant, subscription_id = payload.split("\n", 1)
+        self._tasks.append(asyncio.create_task(self._reload(tenant, subscription_id)))
+
+    async def _reload(self, tenant: str, subscription_id: str) -> None:
         doc = await self.store.subscriptions.get(tenant, subscription_id)
         self._subscriptions.get(tenant, {}).pop(subscription_id, None)
         if doc is not None:
@@ -131,8 +143,16 @@ class Notifier:
                 await asyncio.sleep(1)
                 self._wake.set()
 
+    def _leading(self) -> bool:
+        """Whether this process delivers notifications: always on SQLite; on PostgreSQL the one
+        process that holds the notifier lock (the others follow the log for their live streams)."""
+        return self.store.leader("notifier")
+
     async def _consume_batch(self) -> bool:
         """Process the next batch of changes; True if there may be more."""
+        if not self._leading():
+            return await self._follow_for_live()
+        self._live_cursor = None
         if not self.live.listeners and not any(self._subscriptions.values()):
             self._idle_cursor = await self.store.changes.last_seq()  # nobody listens: skip, decode nothing
             return False
@@ -145,6 +165,19 @@ class Notifier:
         self.deliverer.enqueue(jobs, cursor_name=CURSOR, cursor=records[-1].seq)
         for record in records:
             self.live.publish(record)
+        return len(records) == BATCH
+
+    async def _follow_for_live(self) -> bool:
+        if not self.live.listeners:
+            self._live_cursor = None
+            return False
+        if self._live_cursor is None:
+            self._live_cursor = await self.store.changes.last_seq()
+        records = await self.store.changes.read(self._live_cursor, BATCH)
+        for record in records:
+            self.live.publish(record)
+        if records:
+            self._live_cursor = records[-1].seq
         return len(records) == BATCH
 
     async def _save_idle_cursor(self) -> None:
@@ -201,6 +234,12 @@ class Notifier:
         next_prune = 0.0
         while True:
             await asyncio.sleep(0.2)
+            leading = self._leading()
+            if leading != self._was_leading:  # took over (or lost) delivery: look at the log afresh
+                self._was_leading = leading
+                self._wake.set()
+            if not leading:
+                continue
             await self.flush_statistics()
             await self._save_idle_cursor()
             now = time.monotonic()

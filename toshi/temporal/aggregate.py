@@ -31,10 +31,17 @@ _DAY_MS = 86_400_000
 
 # Per period, always selected in this order (rows of `history.aggregate` follow it).
 SELECT = ("count(*)", "count(num)", "sum(num)", "avg(num)", "min(num)", "max(num)", "sum(num * num)")
-# The distinct "value" of a row: number, string, else the JSON of the value member.
-DISTINCT_KEY = ("coalesce(num, str, json_extract(instance, '$.value'), json_extract(instance, '$.languageMap'), "
-                "json_extract(instance, '$.valueList'), json_extract(instance, '$.objectList'), "
-                "json_extract(instance, '$.json'))")
+# A member of the instance JSON: SQLite's JSON1, PostgreSQL's jsonb (there as text).
+_JSON_MEMBER = {"sqlite": "json_extract(instance, '$.{}')", "postgresql": "(instance::jsonb ->> '{}')"}
+_VALUE_MEMBERS = ("value", "languageMap", "valueList", "objectList", "json")
+
+
+def distinct_count(dialect: str = "sqlite") -> str:
+    """The number of distinct values per period: numbers (booleans as 0/1), then, of the rows without
+    one, strings, else the JSON of the value member. Counted apart, as numbers never equal text
+    (PostgreSQL's coalesce would not mix them)."""
+    members = ", ".join(_JSON_MEMBER[dialect].format(name) for name in _VALUE_MEMBERS)
+    return f"count(DISTINCT num) + count(DISTINCT CASE WHEN num IS NULL THEN coalesce(str, {members}) END)"
 
 
 @dataclass(frozen=True)

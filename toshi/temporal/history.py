@@ -20,15 +20,16 @@ with the state. The temporal API writes history only (`append`, `replace_instanc
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import orjson
 
 from toshi.core.entity import now_iso
 from toshi.ngsild.parse import NGSI_LD_NULL, utc_datetime
+from toshi.query.regex import compile_pattern
 from toshi.store.attached import attached
 from toshi.temporal import aggregate as agg
 from toshi.temporal.aggregate import Aggregation, Bucket, parse_duration
@@ -62,7 +63,7 @@ SCHEMA = (
         created_at INTEGER NOT NULL,
         modified_at INTEGER NOT NULL,
         deleted_at INTEGER,
-        num,                          -- no affinity: integers stay integers
+        num{num_type},                          -- no affinity: integers stay integers
         str TEXT,
         instance TEXT NOT NULL
     )""",
@@ -83,9 +84,34 @@ _INSERT = ("INSERT INTO attr_history (series, observed_at, created_at, modified_
 _INSERT_INTO_SERIES = (
     "INSERT INTO attr_history (series, observed_at, created_at, modified_at, deleted_at, num, str, instance) "
     "SELECT id, ?, ?, ?, ?, ?, ?, ? FROM temporal_series WHERE tenant=? AND entity_id=? AND attr=? AND dataset_id=?")
-_NEW_SERIES = "INSERT INTO temporal_series (tenant, entity_id, attr, dataset_id, kind) VALUES (?, ?, ?, ?, ?)"
-_NEW_SERIES_IF_NONE = _NEW_SERIES.replace("INSERT", "INSERT OR IGNORE", 1)
+_NEW_SERIES = ("INSERT INTO temporal_series (tenant, entity_id, attr, dataset_id, kind) VALUES (?, ?, ?, ?, ?) "
+               "RETURNING id")
+_NEW_SERIES_IF_NONE = _NEW_SERIES.replace(" RETURNING", " ON CONFLICT DO NOTHING RETURNING", 1)
+_ENTITY_COLUMNS = "tenant, id, types, created_at, modified_at, deleted_at, doc"
 _INT64 = 2 ** 63
+
+
+@dataclass(frozen=True)
+class _Dialect:
+    """What this module's SQL says differently to SQLite and to PostgreSQL (`db.dialect`)."""
+
+    num_type: str       # `num` holds integers and floats as they are: no affinity in SQLite, NUMERIC in
+                        # PostgreSQL (its sums and extremes of integers stay integers; see _plain)
+    has_schema: str     # a row when this module's tables exist
+    type_values: str    # the elements of temporal_entities.types, as rows with a text column `value`
+    exact_floats: bool  # bind floats as Decimal: PostgreSQL's float8 -> numeric cast keeps only 15 digits
+
+
+_DIALECTS = {
+    "sqlite": _Dialect("", "SELECT 1 FROM sqlite_master WHERE name='attr_history_modified'",
+                       "json_each(types)", False),
+    "postgresql": _Dialect(" NUMERIC", "SELECT 1 WHERE to_regclass('attr_history_modified') IS NOT NULL",
+                           "jsonb_array_elements_text(types::jsonb) AS t(value)", True),
+}
+
+
+def _dialect(db) -> _Dialect:
+    return _DIALECTS[getattr(db, "dialect", "sqlite")]
 
 
 @dataclass
@@ -131,16 +157,17 @@ def history_for(store) -> TemporalHistory:
 class TemporalHistory:
     def __init__(self, store):
         self.store = store
-        self._ready: sqlite3.Connection | None = None
+        self._ready = None
 
     @property
-    def db(self) -> sqlite3.Connection:
+    def db(self):
         """The store's connection, with this module's tables (created when missing)."""
         db = self.store.db
         if db is not self._ready:
             if not _has_schema(db):
+                num_type = _dialect(db).num_type
                 for statement in SCHEMA:
-                    db.execute(statement)
+                    db.execute(statement.replace("{num_type}", num_type))
             if not db.in_transaction:
                 self._ready = db
             elif self._confirm not in self.store.on_commit:
@@ -168,7 +195,7 @@ class TemporalHistory:
             else:
                 self._record_state(db, change.tenant, change.before, change.after)
 
-    def _record_state(self, db: sqlite3.Connection, tenant: str, before: dict | None, after: dict) -> None:
+    def _record_state(self, db, tenant: str, before: dict | None, after: dict) -> None:
         db.execute("INSERT INTO temporal_entities (tenant, id, types, created_at, modified_at) VALUES (?, ?, ?, ?, ?) "
                    "ON CONFLICT (tenant, id) DO UPDATE SET types=excluded.types, modified_at=excluded.modified_at, "
                    "deleted_at=NULL, doc=NULL",
@@ -188,32 +215,32 @@ class TemporalHistory:
             for inst in old_attrs[name]:
                 self._add_deletion(db, tenant, after["id"], name, inst, after["modifiedAt"])
 
-    def _record_deletion(self, db: sqlite3.Connection, tenant: str, before: dict) -> None:
+    def _record_deletion(self, db, tenant: str, before: dict) -> None:
         at = now_iso()
         for name, instances in before["attrs"].items():
             for inst in instances:
                 self._add_deletion(db, tenant, before["id"], name, inst, at)
-        db.execute("INSERT INTO temporal_entities VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, id) DO UPDATE SET "
-                   "types=excluded.types, modified_at=excluded.modified_at, deleted_at=excluded.deleted_at, "
-                   "doc=excluded.doc",
+        db.execute(f"INSERT INTO temporal_entities ({_ENTITY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                   "ON CONFLICT (tenant, id) DO UPDATE SET types=excluded.types, modified_at=excluded.modified_at, "
+                   "deleted_at=excluded.deleted_at, doc=excluded.doc",
                    (tenant, before["id"], _json(before["type"]), before["createdAt"], at, at, _json(before)))
 
-    def _add(self, db: sqlite3.Connection, tenant: str, entity_id: str, attr: str, inst: dict, *,
+    def _add(self, db, tenant: str, entity_id: str, attr: str, inst: dict, *,
              likely_new: bool = False) -> None:
         """One history row; the series is looked up by the INSERT itself (created first when new).
         `likely_new` (a new attribute): try creating the series first, which usually succeeds."""
         key = (tenant, entity_id, attr, inst.get("datasetId", ""))
-        values = _row(0, inst)[1:]
+        values = _row(0, inst, db)[1:]
         if likely_new:
-            cursor = db.execute(_NEW_SERIES_IF_NONE, (*key, inst.get("type", "Property")))
-            if cursor.rowcount == 1:
-                db.execute(_INSERT, (cursor.lastrowid, *values))
+            created = db.execute(_NEW_SERIES_IF_NONE, (*key, inst.get("type", "Property"))).fetchone()
+            if created is not None:
+                db.execute(_INSERT, (created[0], *values))
                 return
         if db.execute(_INSERT_INTO_SERIES, (*values, *key)).rowcount == 0:
-            series = db.execute(_NEW_SERIES, (*key, inst.get("type", "Property"))).lastrowid
+            series = db.execute(_NEW_SERIES, (*key, inst.get("type", "Property"))).fetchone()[0]
             db.execute(_INSERT, (series, *values))
 
-    def _add_deletion(self, db: sqlite3.Connection, tenant: str, entity_id: str, attr: str, inst: dict,
+    def _add_deletion(self, db, tenant: str, entity_id: str, attr: str, inst: dict,
                       at: str) -> None:
         member, null = _NULLS.get(inst.get("type"), _NULLS["Property"])
         marker = {"type": inst.get("type", "Property"), member: null}
@@ -225,13 +252,13 @@ class TemporalHistory:
                              _json(marker)))
 
     @staticmethod
-    def _series_id(db: sqlite3.Connection, tenant: str, entity_id: str, attr: str, inst: dict) -> int:
+    def _series_id(db, tenant: str, entity_id: str, attr: str, inst: dict) -> int:
         key = (tenant, entity_id, attr, inst.get("datasetId", ""))
         row = db.execute("SELECT id FROM temporal_series WHERE tenant=? AND entity_id=? AND attr=? AND dataset_id=?",
                          key).fetchone()
         if row is not None:
             return row[0]
-        return db.execute(_NEW_SERIES, (*key, inst.get("type", "Property"))).lastrowid
+        return db.execute(_NEW_SERIES, (*key, inst.get("type", "Property"))).fetchone()[0]
 
     # -- temporal API writes (inside the caller's transaction) ----------------------------------
 
@@ -255,7 +282,7 @@ class TemporalHistory:
                 key = (name, inst.get("datasetId", ""))
                 series = series_ids.get(key) or series_ids.setdefault(
                     key, self._series_id(db, tenant, entity_id, name, inst))
-                rows.append(_row(series, inst))
+                rows.append(_row(series, inst, db))
                 if doc is not None:
                     _keep_latest(doc, name, inst)
         db.executemany(_INSERT, rows)
@@ -263,16 +290,18 @@ class TemporalHistory:
             doc.update(type=found.types, modifiedAt=now)
             if scope:
                 doc["scope"] = scope
-        db.execute("INSERT INTO temporal_entities VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, id) DO UPDATE "
-                   "SET types=excluded.types, modified_at=excluded.modified_at, doc=excluded.doc",
+        db.execute(f"INSERT INTO temporal_entities ({_ENTITY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                   "ON CONFLICT (tenant, id) DO UPDATE SET types=excluded.types, modified_at=excluded.modified_at, "
+                   "doc=excluded.doc",
                    (tenant, entity_id, _json(found.types), found.created_at, now, found.deleted_at,
                     None if doc is None else _json(doc)))
         return created
 
     def replace_instance(self, seq: int, inst: dict) -> None:
-        _, observed, created, modified, _, num, text, doc = _row(0, inst)
-        self.db.execute("UPDATE attr_history SET observed_at=?, created_at=?, modified_at=?, num=?, str=?, instance=? "
-                        "WHERE seq=?", (observed, created, modified, num, text, doc, seq))
+        db = self.db
+        _, observed, created, modified, _, num, text, doc = _row(0, inst, db)
+        db.execute("UPDATE attr_history SET observed_at=?, created_at=?, modified_at=?, num=?, str=?, instance=? "
+                   "WHERE seq=?", (observed, created, modified, num, text, doc, seq))
 
     def delete_entity(self, tenant: str, entity_id: str) -> bool:
         db = self.db
@@ -335,21 +364,23 @@ class TemporalHistory:
 
     def entities(self, tenant: str, ids: list[str] | None = None, id_pattern: str | None = None,
                  types: list[str] | None = None) -> Iterator[TemporalEntity]:
-        """Temporal entities of a tenant by id order, optionally only these ids, ids matching a pattern,
-        entities (last known to be) of one of these types."""
+        """Temporal entities of a tenant by id order, optionally only these ids, ids matching a pattern
+        (checked here, as the SQLite store's regexp() would), entities (last known to be) of one of these
+        types."""
+        db = self.db
         sql = "SELECT id, types, created_at, modified_at, deleted_at, doc FROM temporal_entities WHERE tenant=?"
         params: list[Any] = [tenant]
         if ids is not None:
             sql += f" AND id IN ({','.join('?' * len(ids))})"
             params += ids
-        if id_pattern is not None:
-            sql += " AND regexp(?, id)"
-            params.append(id_pattern)
+        pattern = compile_pattern(id_pattern) if id_pattern is not None else None
         if types is not None:
-            sql += f" AND EXISTS (SELECT 1 FROM json_each(types) WHERE value IN ({','.join('?' * len(types))}))"
+            sql += (f" AND EXISTS (SELECT 1 FROM {_dialect(db).type_values} "
+                    f"WHERE value IN ({','.join('?' * len(types))}))")
             params += types
-        for row in self.db.execute(sql + " ORDER BY id", params):
-            yield _entity(row)
+        for row in db.execute(sql + " ORDER BY id", params):
+            if pattern is None or pattern.search(row[0]) is not None:
+                yield _entity(row)
 
     def series(self, tenant: str, entity_id: str, attrs: set[str] | None = None) -> list[Series]:
         rows = self.db.execute("SELECT id, attr, dataset_id, kind FROM temporal_series WHERE tenant=? AND entity_id=? "
@@ -398,16 +429,17 @@ class TemporalHistory:
         where, params = _where(series_id, query, aggregating=True)
         periods = _Periods.of(aggregation.period, query.column, start, end)
         sql = periods.sql(", ".join(agg.SELECT), where)
-        rows = {row[0]: row[1:] for row in self.db.execute(sql, [*periods.params, *params]) if row[1]}
+        rows = {row[0]: _plain(row[1:]) for row in self.db.execute(sql, [*periods.params, *params]) if row[1]}
         methods = aggregation.methods
         strings = distinct = spread = {}
         if {"min", "max"} & set(methods) and any(not r[1] for r in rows.values()):
             strings = self._per_period(periods.sql("min(str), max(str)", where), periods, params)
         if "distinctCount" in methods:
-            distinct = self._per_period(periods.sql(f"count(DISTINCT {agg.DISTINCT_KEY})", where), periods, params)
+            sql = periods.sql(agg.distinct_count(getattr(self.db, "dialect", "sqlite")), where)
+            distinct = self._per_period(sql, periods, params)
         if "stddev" in methods:
             sql = periods.spread_sql(where)
-            spread = {row[0]: row[1:] for row in self.db.execute(sql, [*periods.params, *params] * 2)}
+            spread = {row[0]: _plain(row[1:]) for row in self.db.execute(sql, [*periods.params, *params] * 2)}
         buckets = []
         for b in sorted(rows):
             values = agg.results(methods, rows[b], strings.get(b), _first(distinct.get(b)), _first(spread.get(b)))
@@ -479,14 +511,16 @@ def _where(series_id: int, query: TimeQuery, *, aggregating: bool) -> tuple[str,
     return " AND ".join(where), params
 
 
-def _has_schema(db: sqlite3.Connection) -> bool:
-    return db.execute("SELECT 1 FROM sqlite_master WHERE name='attr_history_modified'").fetchone() is not None
+def _has_schema(db) -> bool:
+    return db.execute(_dialect(db).has_schema).fetchone() is not None
 
 
-def _row(series: int, inst: dict) -> tuple:
-    """The attr_history values (without seq) of an instance."""
+def _row(series: int, inst: dict, db) -> tuple:
+    """The attr_history values (without seq) of an instance, as bound on `db`."""
     observed = inst.get("observedAt")
     num, text = _scalar(inst)
+    if isinstance(num, float) and _dialect(db).exact_floats:
+        num = _decimal(num)
     return (series, to_ms(observed) if observed else None, to_ms(inst["createdAt"]), to_ms(inst["modifiedAt"]),
             None, num, text, _json(inst))
 
@@ -506,6 +540,23 @@ def _scalar(inst: dict) -> tuple[Any, str | None]:
     if isinstance(value, str) and value != NGSI_LD_NULL:
         return None, value
     return None, None
+
+
+def _decimal(number: float) -> Decimal:
+    """A float as the Decimal that reads back as that float, with a fractional digit (NUMERIC keeps
+    it: 3.0 stays a float, where 3 reads back as an integer)."""
+    exact = Decimal(repr(number))
+    return exact if exact.as_tuple().exponent < 0 else Decimal(f"{int(number)}.0")
+
+
+def _plain(values: tuple) -> tuple:
+    """Aggregates as SQLite gives them: PostgreSQL's NUMERIC results (Decimal) as integers when they
+    have no fractional digits (sums and extremes of integers), else as floats."""
+    return tuple(_number(v) if isinstance(v, Decimal) else v for v in values)
+
+
+def _number(value: Decimal) -> int | float:
+    return int(value) if value.as_tuple().exponent >= 0 else float(value)
 
 
 def _keep_latest(doc: dict, name: str, inst: dict) -> None:
