@@ -4,26 +4,38 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 from starlette.testclient import TestClient
-from support import free_port
+from support import BACKENDS, PgSchema, ServerProcess, require_postgres
 
 from toshi.app import create_app
 from toshi.config import Settings
 from toshi.store.sqlite import SqliteStore
 
 
+# -- the backends: every test that takes `settings`, `client` or `store` runs on each (support.BACKENDS)
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=str(tmp_path / "data"))
+def database_url(backend: str):
+    """"" for SQLite; for PostgreSQL the URL of a fresh schema, dropped after the test."""
+    if backend == "sqlite":
+        yield ""
+        return
+    require_postgres()
+    schema = PgSchema()
+    yield schema.url
+    schema.drop()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(data_dir=str(tmp_path / "data"), database_url=database_url)
 
 
 @pytest.fixture
@@ -50,46 +62,6 @@ def receiver():
     r.close()
 
 
-class ServerProcess:
-    """`toshi serve` in a child process: start, stop gracefully, or kill -9."""
-
-    def __init__(self, data_dir: Path):
-        self.data_dir = data_dir
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> ServerProcess:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "TOSHI_LOG_LEVEL": "warning"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "toshi.cli", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.proc.stderr.read().decode()}")
-            try:
-                httpx.get(self.url + "/version", timeout=0.5)
-                return self
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise RuntimeError("server did not start within 20 s")
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
 @pytest.fixture
 def server(tmp_path: Path):
     proc = ServerProcess(tmp_path / "server-data").start()
@@ -105,8 +77,14 @@ def open_store(path: Path) -> SqliteStore:
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    opened = open_store(tmp_path / "toshi.db")
+def store(tmp_path: Path, database_url: str):
+    if database_url:
+        from toshi.store.postgres import PostgresStore
+
+        opened = PostgresStore(database_url)
+        asyncio.run(opened.open())
+    else:
+        opened = open_store(tmp_path / "toshi.db")
     yield opened
     asyncio.run(opened.close())
 

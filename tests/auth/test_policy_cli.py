@@ -16,8 +16,10 @@ def run(capsys, *argv: str) -> tuple[int, str]:
     return code, capsys.readouterr().out
 
 
-def test_policy_and_tenant_commands(tmp_path, capsys, settings):
+def test_policy_and_tenant_commands(tmp_path, capsys, settings, monkeypatch):
     data = str(tmp_path / "data")
+    if settings.database_url:  # the commands find the town where the server keeps it
+        monkeypatch.setenv("TOSHI_DATABASE_URL", settings.database_url)
     code, out = run(capsys, "policy", "add", "allow", "--principal", "group:buses", "--action", "read",
                     "--action", "update", "--tenant", "toyono", "--type", "Bus", "--id", "buses", "--data-dir", data)
     assert code == 0 and json.loads(out)["id"] == "buses"

@@ -124,3 +124,13 @@ def write_certificates(directory: Path) -> str:
                                              serialization.NoEncryption()))
     key.chmod(0o644)  # mosquitto reads it as its own user
     return str(directory / "ca.pem")
+
+
+def forget_session(client_id: str, port: int = 1883) -> None:
+    """Remove a persistent session a test left at the broker (it would keep queueing device messages)."""
+    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
+    client.connect("127.0.0.1", port, clean_start=True)  # no session expiry: the session ends with this
+    client.loop_start()
+    time.sleep(0.2)
+    client.disconnect()
+    client.loop_stop()

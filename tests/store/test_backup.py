@@ -29,6 +29,12 @@ PARK_CONTEXT = {"@context": {"Park": "https://toshi.example/ns/Park", "area": "h
 
 
 @pytest.fixture
+def backend() -> str:
+    """These tests read the SQLite file itself; PostgreSQL's are in test_backup_postgres.py."""
+    return "sqlite"
+
+
+@pytest.fixture
 def cli(tmp_path, monkeypatch, capsys):
     """Runs the `toshi` command line; returns (exit code, stdout, stderr)."""
     monkeypatch.chdir(tmp_path)  # no stray ./toshi.toml

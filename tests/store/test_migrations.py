@@ -67,3 +67,37 @@ def test_a_newer_database_is_refused(tmp_path):
     asyncio.run(store.close())
     with pytest.raises(SchemaMismatch, match="newer than this Toshi"):
         asyncio.run(SqliteStore(tmp_path / "toshi.db").open())
+
+
+def test_upgrade_path_on_postgresql(monkeypatch, toshi):
+    """The same migrations run on PostgreSQL (written in the SQL both accept, or branching on
+    `db.dialect`); a worker refuses the database until they ran; a failing one changes nothing."""
+    from support import PgSchema, require_postgres
+
+    from toshi.store.postgres import PostgresStore
+
+    require_postgres()
+    schema = PgSchema()
+    try:
+        asyncio.run(PostgresStore(schema.url).open())  # a fresh town at version 1 (closed with the loop)
+        code, out, _ = toshi("db", "status", "--database-url", schema.url)
+        assert code == 0 and "schema version 1" in out
+
+        def broken(db):
+            add_notes_table(db)
+            raise RuntimeError("disk on fire")
+
+        monkeypatch.setattr(migrations, "MIGRATIONS", [Migration(2, "broken", broken)])
+        with pytest.raises(RuntimeError):
+            toshi("db", "upgrade", "--database-url", schema.url)
+        monkeypatch.setattr(migrations, "MIGRATIONS", [Migration(2, "town notes", add_notes_table)])
+        with pytest.raises(SchemaMismatch, match="toshi db upgrade"):
+            asyncio.run(PostgresStore(schema.url).open())
+        code, out, _ = toshi("db", "upgrade", "--database-url", schema.url)
+        assert code == 0 and "applied 2: town notes" in out and "schema version 2" in out
+        store = PostgresStore(schema.url)
+        asyncio.run(store.open())
+        assert store.db.execute("SELECT text FROM town_notes").fetchall() == [("migrated",)]
+        asyncio.run(store.close())
+    finally:
+        schema.drop()

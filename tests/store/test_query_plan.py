@@ -1,5 +1,6 @@
-"""The SQLite store's query plan (type index, R*Tree, q pushdown, residual Python filters) must return
-exactly the entities EntityQuery.matches() accepts, in creation order, with the right counts."""
+"""Each store's query plan (type index, value index, geometry boxes, q pushdown, residual Python filters)
+must return exactly the entities EntityQuery.matches() accepts, in creation order, with the right
+counts: on SQLite and on PostgreSQL (the `store` fixture runs on both)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from toshi.query.planner import EntityQuery
 from toshi.query.q import parse_q
 from toshi.query.scope import parse_scope_q
 from toshi.query.typeexpr import parse_type_expr
-from toshi.store.sqlite import SqliteStore
 
 VOCAB = "https://uri.etsi.org/ngsi-ld/default-context/"
 LOCATION = "https://uri.etsi.org/ngsi-ld/location"
@@ -52,16 +52,13 @@ def random_entity(rng: random.Random, n: int) -> dict:
 
 
 @pytest.fixture
-async def loaded(tmp_path):
-    store = SqliteStore(tmp_path / "t.db")
-    await store.open()
+async def loaded(store):
     rng = random.Random(7)
     entities = [random_entity(rng, n) for n in range(400)]
     async with store.transaction("town") as tx:
         for entity in entities:
             tx.put(entity)
     yield store, entities
-    await store.close()
 
 
 QUERIES = [

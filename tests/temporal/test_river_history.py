@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from starlette.testclient import TestClient
-from support import error_type
+from support import BACKENDS, PgSchema, error_type, require_postgres
 
 from toshi.app import create_app
 from toshi.config import Settings
@@ -31,9 +31,14 @@ def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-@pytest.fixture(scope="module")
-def river(tmp_path_factory):
-    settings = Settings(data_dir=str(tmp_path_factory.mktemp("river")))
+@pytest.fixture(scope="module", params=BACKENDS)
+def river(request, tmp_path_factory):
+    schema = None
+    if request.param == "postgresql":
+        require_postgres()
+        schema = PgSchema()
+    settings = Settings(data_dir=str(tmp_path_factory.mktemp("river")), database_url=schema.url if schema else "")
+    request.addfinalizer(lambda: schema and schema.drop())
     with TestClient(create_app(settings)) as client:
         created = client.post("/ngsi-ld/v1/entities", json={
             "id": RIVER, "type": "WaterLevelObserved",
