@@ -17,6 +17,7 @@ from toshi.core.entity import now_iso
 from toshi.core.errors import NgsiError
 
 GATHER_TURNS = 1  # event-loop turns a commit waits for more edits: a commit costs ~150 µs whatever its size
+EDITS_PER_COMMIT = 1000  # requests gathered into one transaction up to this many edits (callers wait for it)
 
 Edit = Callable[[dict | None], "dict | None | tuple[dict | None, dict]"]
 
@@ -76,7 +77,7 @@ class Writer:
         for _ in range(GATHER_TURNS):  # let the requests already under way reach apply() and join this commit
             await asyncio.sleep(0)
         pending, self._pending, self._flush_task = self._pending, {}, None
-        for tenant, groups in pending.items():
+        for tenant, groups in ((t, chunk) for t, every in pending.items() for chunk in _chunks(every)):
             try:
                 results = await self._commit(tenant, [edits for edits, _ in groups])
             except BaseException as exc:  # the transaction rolled back: every caller in it failed
@@ -132,6 +133,20 @@ class Writer:
         change = Change(tenant, entity_id, before, after, detail, seq)
         outcomes.append(Outcome(entity_id, change=change))
         return change
+
+
+def _chunks(groups: list) -> list[list]:
+    """Gathered requests in transactions of at most EDITS_PER_COMMIT edits (a request's own edits
+    always share one)."""
+    chunks, size = [[]], 0
+    for group in groups:
+        edits = len(group[0][0])
+        if chunks[-1] and size + edits > EDITS_PER_COMMIT:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(group)
+        size += edits
+    return chunks
 
 
 def _guarded(edit: Edit, guard) -> Edit:

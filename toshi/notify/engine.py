@@ -22,6 +22,7 @@ from toshi.notify.live import LiveStreams
 log = logging.getLogger("toshi.notify")
 CURSOR = "notifier"
 BATCH = 500
+IDLE_CHECK = 0.2  # seconds between two looks at the end of the log while nobody listens
 
 
 def notification_id(subscription_id: str, seq: int) -> str:
@@ -65,6 +66,7 @@ class Notifier:
         self._last_sent: dict[str, float] = {}                  # subscription id -> time (throttling)
         self._wake = asyncio.Event()
         self._idle_cursor: int | None = None  # position passed while nobody listened, saved lazily
+        self._idle_checked = -IDLE_CHECK
         self._live_cursor: int | None = None  # a process that does not deliver follows the log for live streams
         self._was_leading = False
         self._tasks: list[asyncio.Task] = []
@@ -154,7 +156,10 @@ class Notifier:
             return await self._follow_for_live()
         self._live_cursor = None
         if not self.live.listeners and not any(self._subscriptions.values()):
-            self._idle_cursor = await self.store.changes.last_seq()  # nobody listens: skip, decode nothing
+            # Nobody listens: skip, decode nothing. Where the log ends is asked at most every
+            # IDLE_CHECK seconds (a position a little behind is harmless: it only gets re-read).
+            if time.monotonic() >= self._idle_checked + IDLE_CHECK:
+                self._idle_cursor, self._idle_checked = await self.store.changes.last_seq(), time.monotonic()
             return False
         await self._save_idle_cursor()
         cursor = await self.store.changes.cursor(CURSOR) or 0

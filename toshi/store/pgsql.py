@@ -36,6 +36,7 @@ class PgConnection:
         statement may run (0: no limit)."""
         self.url, self.timeout, self.statement_timeout = url, timeout, statement_timeout
         self.raw: psycopg.Connection | None = None
+        self.pipeline: psycopg.Pipeline | None = None  # set while a write transaction pipelines its statements
         self.connect()
 
     def connect(self) -> None:
@@ -53,7 +54,11 @@ class PgConnection:
         translated = translate(sql)
         if translated == _BEGIN_IMMEDIATE:
             self.run("BEGIN")
-            return self.run("SELECT pg_advisory_xact_lock(%s)", (self.write_lock,))
+            try:
+                return self.run("SELECT pg_advisory_xact_lock(%s)", (self.write_lock,))
+            except BaseException:  # the lock wait timed out: no transaction may stay open behind it
+                self.rollback_if_open()
+                raise
         return self.run(translated, params)
 
     def executemany(self, sql: str, rows) -> psycopg.Cursor:
@@ -72,7 +77,7 @@ class PgConnection:
     def _run(self, method: str, sql: str, params) -> psycopg.Cursor:
         if self.raw.closed and not self.in_transaction:
             self.connect()
-        cursor = self.raw.cursor()
+        cursor = self.raw.cursor() if self.pipeline is None else PipelinedCursor(self.raw.cursor(), self.pipeline)
         try:
             getattr(cursor, method)(sql, params)
         except psycopg.errors.LockNotAvailable:
@@ -87,6 +92,8 @@ class PgConnection:
 
     @property
     def in_transaction(self) -> bool:
+        if self.pipeline is not None:  # a write transaction (its BEGIN may not have reached the server yet)
+            return True
         return self.raw.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR)
 
     def rollback_if_open(self) -> None:
@@ -102,6 +109,27 @@ class PgConnection:
 
 
 _BEGIN_IMMEDIATE = "BEGIN IMMEDIATE"
+
+
+class PipelinedCursor:
+    """A cursor of a pipelined transaction: `rowcount` waits for the statement's answer (psycopg
+    gives -1 until then); fetching does so by itself."""
+
+    __slots__ = ("_cursor", "_pipeline")
+
+    def __init__(self, cursor: psycopg.Cursor, pipeline: psycopg.Pipeline):
+        self._cursor, self._pipeline = cursor, pipeline
+
+    @property
+    def rowcount(self) -> int:
+        self._pipeline.sync()
+        return self._cursor.rowcount
+
+    def __getattr__(self, name: str):
+        return getattr(self._cursor, name)
+
+    def __iter__(self):
+        return iter(self._cursor)
 
 
 @lru_cache(maxsize=4096)

@@ -86,6 +86,10 @@ CREATE TABLE IF NOT EXISTS contexts (id TEXT PRIMARY KEY, record TEXT NOT NULL)
 DERIVED_TABLES = ("entity_types", "attr_values", "geo_boxes")
 
 
+_CHANGE = ("change AS (INSERT INTO changes (tenant, entity_id, at, before, after) VALUES (%s, %s, %s, %s, %s) "
+           "RETURNING seq)")
+
+
 class PostgresTransaction:
     def __init__(self, store: PostgresStore, tenant: str):
         self._db = store.db
@@ -99,16 +103,20 @@ class PostgresTransaction:
         return self._store.load_entity(self.tenant, entity_id)
 
     def put(self, entity: dict, before: dict | None = None, *, at: str = "") -> int:
+        """The state and its change-log record in one statement (one round trip)."""
         doc = orjson.dumps(entity).decode()
-        seq = self._store.changes.append(self.tenant, entity["id"], at or entity["modifiedAt"], before, entity, doc)
+        change = (self.tenant, entity["id"], at or entity["modifiedAt"],
+                  self._store.changes.previous_json(before, entity), doc)
         if before is None:
-            rowid = self._db.run(
-                "INSERT INTO entities (tenant, id, doc, version) VALUES (%s, %s, %s, %s) RETURNING rowid",
-                (self.tenant, entity["id"], doc, seq)).fetchone()[0]
+            rowid, seq = self._db.run(
+                f"WITH {_CHANGE} INSERT INTO entities (tenant, id, doc, version) "
+                "SELECT %s, %s, %s, seq FROM change RETURNING rowid, version",
+                (*change, self.tenant, entity["id"], doc)).fetchone()
         else:
-            rowid = self._db.run(
-                "UPDATE entities SET doc=%s, version=%s WHERE tenant=%s AND id=%s RETURNING rowid",
-                (doc, seq, self.tenant, entity["id"])).fetchone()[0]
+            rowid, seq = self._db.run(
+                f"WITH {_CHANGE} UPDATE entities SET doc=%s, version=change.seq FROM change "
+                "WHERE tenant=%s AND id=%s RETURNING rowid, version",
+                (*change, doc, self.tenant, entity["id"])).fetchone()
         index_entity(self._db, self.tenant, rowid, entity, before)
         self._store.ensure_tenant(self.tenant)
         self.written[entity["id"]] = (entity, seq)
@@ -323,26 +331,32 @@ class PostgresStore:
                 callback(payload)
 
     def _committed_elsewhere(self) -> None:
-        for callback in self.on_commit:
+        for callback in list(self.on_commit):  # a callback may remove itself
             callback()
 
     # -- writes ---------------------------------------------------------------------------------
 
     @asynccontextmanager
     async def transaction(self, tenant: str) -> AsyncIterator[PostgresTransaction]:
-        self.db.execute("BEGIN IMMEDIATE")
         tx = PostgresTransaction(self, tenant)
         try:
-            yield tx
-            if tx.written:
-                self.db.run(f"NOTIFY {CHANNEL}")
+            # Pipeline mode: statements whose results nobody reads (BEGIN and the lock, index rows,
+            # history, audit inserts) go out without waiting for each answer; reading a result waits
+            # for those before it (and raises their errors).
+            with self.db.raw.pipeline() as self.db.pipeline:
+                self.db.execute("BEGIN IMMEDIATE")
+                yield tx
+                if tx.written:
+                    self.db.run(f"NOTIFY {CHANNEL}")
+            self.db.pipeline = None
             self.db.execute("COMMIT")
         except BaseException:
+            self.db.pipeline = None
             self._abandon()
             raise
         for entity_id, (state, version) in tx.written.items():
             self._remember(tenant, entity_id, state, version)
-        for callback in self.on_commit:
+        for callback in list(self.on_commit):  # a callback may remove itself
             callback()
 
     def _abandon(self) -> None:
@@ -454,8 +468,11 @@ class PostgresStore:
                 return
 
     async def has_attribute(self, tenant: str, attr: str) -> bool:
-        return self.db.execute("SELECT 1 FROM attr_values WHERE tenant=? AND attr=? LIMIT 1",
-                               (tenant, attr)).fetchone() is not None
+        """Whether any entity of the tenant has a (scalar-valued) attribute of that name: a probe of
+        each of the two value indexes."""
+        return self.db.run("SELECT EXISTS (SELECT 1 FROM attr_values WHERE tenant=%s AND attr=%s AND num IS NOT NULL) "
+                           "OR EXISTS (SELECT 1 FROM attr_values WHERE tenant=%s AND attr=%s AND str IS NOT NULL)",
+                           (tenant, attr, tenant, attr)).fetchone()[0]
 
     async def entity_types(self, tenant: str) -> list[str]:
         rows = self.db.execute("SELECT DISTINCT type FROM entity_types WHERE tenant=? ORDER BY type", (tenant,))

@@ -57,9 +57,10 @@ def plan_query(db, tenant: str, query: EntityQuery) -> PgPlan:
     sql_terms = [(term, sql) for term, sql in sql_terms if sql is not None]
     driver = _selective_term(db, tenant, sql_terms)
     type_names = query.types.simple_names() if query.types is not None else None
-    if driver is not None:
-        plan.add(f"e.rowid IN (SELECT v.entity FROM attr_values v WHERE v.tenant = %s AND v.attr = %s AND {driver[1][0]})",
-                 tenant, driver[0].attr, *driver[1][1])
+    if driver is not None:  # its few entities first: PostgreSQL misjudges how few, and would scan in rowid order
+        rows = db.run(f"SELECT DISTINCT v.entity FROM attr_values v WHERE v.tenant = %s AND v.attr = %s AND {driver[1][0]}",
+                      (tenant, driver[0].attr, *driver[1][1])).fetchall()
+        plan.add("e.rowid = ANY(%s)", [r[0] for r in rows])
         plan.add("e.tenant = %s", tenant)
     elif type_names is not None and len(type_names) == 1 and query.ids is None:
         plan.source = "entity_types t JOIN entities e ON e.rowid = t.entity"

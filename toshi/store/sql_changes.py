@@ -86,9 +86,15 @@ class SqlChangeLog:
                after_json: str | None) -> int:
         """Inside a write transaction: record one entity's change (with the new state as the JSON text
         the store already made); returns its sequence number."""
-        previous = before if before is None or after is None else entity_delta(before, after)
         return self.db.execute("INSERT INTO changes (tenant, entity_id, at, before, after) VALUES (?, ?, ?, ?, ?) "
-                               "RETURNING seq", (tenant, entity_id, at, _json(previous), after_json)).fetchone()[0]
+                               "RETURNING seq", (tenant, entity_id, at, self.previous_json(before, after),
+                                                 after_json)).fetchone()[0]
+
+    @staticmethod
+    def previous_json(before: dict | None, after: dict | None) -> str | None:
+        """What a change record keeps of the state before: nothing (created), the entity (deleted),
+        else the delta that rebuilds it from the state after."""
+        return _json(before if before is None or after is None else entity_delta(before, after))
 
     async def read(self, after_seq: int, limit: int = 500) -> list[ChangeRecord]:
         rows = self.db.execute("SELECT seq, tenant, entity_id, at, before, after FROM changes WHERE seq > ? "

@@ -293,7 +293,7 @@ class SqliteStore:
         self.db.execute("COMMIT")
         for entity_id, state in tx.written.items():
             self._remember(tenant, entity_id, state)
-        for callback in self.on_commit:
+        for callback in list(self.on_commit):  # a callback may remove itself
             callback()
 
     def ensure_tenant(self, tenant: str) -> None:

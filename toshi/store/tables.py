@@ -39,4 +39,22 @@ class FeatureTables:
         db = self._store.db
         if not self._ready:
             self._ready = create_tables(db, self._schema)
+            if not self._ready and self._confirm not in self._store.on_commit:
+                self._store.on_commit.append(self._confirm)  # made inside a transaction: kept once it commits
         return db
+
+    def _confirm(self) -> None:
+        """After a commit: are the tables there now (the transaction that made them committed)?"""
+        if table_exists(self._store.db, _first_table(self._schema)):
+            self._ready = True
+            self._store.on_commit.remove(self._confirm)
+
+
+def _first_table(schema: str) -> str:
+    return re.search(r"CREATE TABLE IF NOT EXISTS (\w+)", schema).group(1)
+
+
+def table_exists(db, table: str) -> bool:
+    if getattr(db, "dialect", "sqlite") == "postgresql":
+        return db.execute("SELECT to_regclass(?) IS NOT NULL", (table,)).fetchone()[0]
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone() is not None

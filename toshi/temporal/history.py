@@ -87,6 +87,15 @@ _INSERT_INTO_SERIES = (
 _NEW_SERIES = ("INSERT INTO temporal_series (tenant, entity_id, attr, dataset_id, kind) VALUES (?, ?, ?, ?, ?) "
                "RETURNING id")
 _NEW_SERIES_IF_NONE = _NEW_SERIES.replace(" RETURNING", " ON CONFLICT DO NOTHING RETURNING", 1)
+# PostgreSQL: the series found or made, and the row, in one statement whose answer nobody waits for
+# (a write transaction pipelines its statements there).
+_ADD_IN_ONE = (
+    "WITH made AS (INSERT INTO temporal_series (tenant, entity_id, attr, dataset_id, kind) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT DO NOTHING RETURNING id), "
+    "series AS (SELECT id FROM made UNION ALL "
+    "SELECT id FROM temporal_series WHERE tenant=? AND entity_id=? AND attr=? AND dataset_id=?) "
+    "INSERT INTO attr_history (series, observed_at, created_at, modified_at, deleted_at, num, str, instance) "
+    "SELECT id, ?, ?, ?, ?, ?, ?, ? FROM series")
 _ENTITY_COLUMNS = "tenant, id, types, created_at, modified_at, deleted_at, doc"
 _INT64 = 2 ** 63
 
@@ -100,13 +109,14 @@ class _Dialect:
     has_schema: str     # a row when this module's tables exist
     type_values: str    # the elements of temporal_entities.types, as rows with a text column `value`
     exact_floats: bool  # bind floats as Decimal: PostgreSQL's float8 -> numeric cast keeps only 15 digits
+    add_in_one: bool    # a history row with its series in one statement (_ADD_IN_ONE)
 
 
 _DIALECTS = {
     "sqlite": _Dialect("", "SELECT 1 FROM sqlite_master WHERE name='attr_history_modified'",
-                       "json_each(types)", False),
+                       "json_each(types)", False, False),
     "postgresql": _Dialect(" NUMERIC", "SELECT 1 WHERE to_regclass('attr_history_modified') IS NOT NULL",
-                           "jsonb_array_elements_text(types::jsonb) AS t(value)", True),
+                           "jsonb_array_elements_text(types::jsonb) AS t(value)", True, True),
 }
 
 
@@ -231,6 +241,9 @@ class TemporalHistory:
         `likely_new` (a new attribute): try creating the series first, which usually succeeds."""
         key = (tenant, entity_id, attr, inst.get("datasetId", ""))
         values = _row(0, inst, db)[1:]
+        if _dialect(db).add_in_one:
+            db.execute(_ADD_IN_ONE, (*key, inst.get("type", "Property"), *key, *values))
+            return
         if likely_new:
             created = db.execute(_NEW_SERIES_IF_NONE, (*key, inst.get("type", "Property"))).fetchone()
             if created is not None:
