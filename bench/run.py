@@ -323,9 +323,10 @@ class Server:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def toshi_server(data_dir: Path, pin: list[str]) -> Server:
+def toshi_server(data_dir: Path, pin: list[str], extra: tuple[str, ...] = ()) -> Server:
+    """`extra`: more `toshi serve` arguments (e.g. --database-url, --workers; bench/scale_bench.py)."""
     cmd = [*pin, sys.executable, "-m", "toshi.cli", "serve", "--host", HOST, "--port", "{port}",
-           "--data-dir", str(data_dir), "--log-level", "warning"]
+           "--data-dir", str(data_dir), "--log-level", "warning", *extra]
     return Server("toshi", cmd, "/version", data_dir.parent / "toshi.log")
 
 
@@ -557,13 +558,15 @@ def error_summary(failed: list[str], connections: int) -> str:
             "connections, and wrk's latencies leave those requests out.")
 
 
-def write_md(section: str, path: Path) -> None:
-    text = path.read_text() if path.exists() else f"# Benchmarks\n\n{MARK_BEGIN}\n{MARK_END}\n"
-    if MARK_BEGIN not in text or MARK_END not in text:
-        text = text.rstrip() + f"\n\n## Results\n\n{MARK_BEGIN}\n{MARK_END}\n"
-    head, rest = text.split(MARK_BEGIN, 1)
-    _, tail = rest.split(MARK_END, 1)
-    path.write_text(f"{head}{MARK_BEGIN}\n{section.rstrip()}\n{MARK_END}{tail}")
+def write_md(section: str, path: Path, begin: str = MARK_BEGIN, end: str = MARK_END,
+             heading: str = "## Results") -> None:
+    """Replace what is between the markers; append them under `heading` when they are absent."""
+    text = path.read_text() if path.exists() else f"# Benchmarks\n\n{begin}\n{end}\n"
+    if begin not in text or end not in text:
+        text = text.rstrip() + f"\n\n{heading}\n\n{begin}\n{end}\n"
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(f"{head}{begin}\n{section.rstrip()}\n{end}{tail}")
 
 
 def save(results: list[Result], section: str, machine: dict[str, str], stamp: str) -> Path:
