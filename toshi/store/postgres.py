@@ -37,6 +37,7 @@ from toshi.core.errors import StoreUnavailable, TooComplexQuery
 from toshi.query.planner import EntityQuery
 from toshi.query.valueindex import index_values
 from toshi.store import migrations, sql_changes
+from toshi.store.contexts import StoredContexts
 from toshi.store.pgsql import PgConnection, first_line, lock_key, safe_url
 from toshi.store.postgres_plan import PgPlan, plan_query
 from toshi.store.reading import page_of, seen_through, visible_attribute_details, visible_type_details
@@ -257,7 +258,7 @@ class Leadership:
             self._conn.close()
 
 
-class PostgresStore:
+class PostgresStore(StoredContexts):
     """Entities and everything else in one PostgreSQL database (or one schema of it: put
     `options=-csearch_path%3D<schema>` in the URL)."""
 
@@ -508,15 +509,3 @@ class PostgresStore:
         for attr, count in counts:
             details[attr]["count"] = count
         return visible_attribute_details(details, read_guard())
-
-    # -- stored @contexts -----------------------------------------------------------------------
-
-    async def load_contexts(self) -> list[dict]:
-        return [orjson.loads(r[0]) for r in self.db.execute("SELECT record FROM contexts")]
-
-    async def save_context(self, record: dict) -> None:
-        self.db.execute("INSERT INTO contexts VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET record=excluded.record",
-                        (record["id"], orjson.dumps(record).decode()))
-
-    async def delete_context(self, context_id: str) -> None:
-        self.db.execute("DELETE FROM contexts WHERE id=?", (context_id,))

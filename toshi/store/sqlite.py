@@ -24,6 +24,7 @@ from toshi.query.planner import EntityQuery
 from toshi.query.regex import compile_pattern
 from toshi.query.valueindex import index_values
 from toshi.store import migrations, sql_changes
+from toshi.store.contexts import StoredContexts
 from toshi.store.reading import page_of, seen_through, visible_attribute_details, visible_type_details
 from toshi.store.sql_changes import SqlChangeLog, SqlOutbox, SqlSubscriptions
 from toshi.store.sqlite_plan import GEO_SLOTS, SqlPlan, plan_query
@@ -204,7 +205,7 @@ def _geo_boxes(entity: dict) -> list[tuple[str, tuple]]:
     return boxes[:GEO_SLOTS]
 
 
-class SqliteStore:
+class SqliteStore(StoredContexts):
     """Owns its database file: one process at a time (a lock file beside it says so), which is what
     lets it keep a cache of decoded entities that every write updates."""
 
@@ -433,16 +434,3 @@ class SqliteStore:
         for attr, count in counts:
             details[attr]["count"] = count
         return visible_attribute_details(details, read_guard())
-
-    # -- stored @contexts -----------------------------------------------------------------------
-
-    async def load_contexts(self) -> list[dict]:
-        return [orjson.loads(r[0]) for r in self.db.execute("SELECT record FROM contexts")]
-
-    async def save_context(self, record: dict) -> None:
-        self.db.execute("INSERT OR REPLACE INTO contexts VALUES (?, ?)",
-                        (record["id"], orjson.dumps(record).decode()))
-
-    async def delete_context(self, context_id: str) -> None:
-        self.db.execute("DELETE FROM contexts WHERE id=?", (context_id,))
-
