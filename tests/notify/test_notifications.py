@@ -168,3 +168,18 @@ def test_throttling_drops_notifications_inside_the_window(fast_client, receiver)
         set_occupancy(fast_client, value)
     requests = receiver.wait_for(2, timeout=1.5)
     assert [r["body"]["data"][0]["occupancy"]["value"] for r in requests] == [0]
+
+
+def test_statistics_do_not_overwrite_a_change_made_through_another_process(fast_client, receiver):
+    """The delivering process writes only the statistics into the subscription as stored now: a
+    description changed meanwhile through another worker (which wrote the store directly) stays."""
+    fast_client.post("/ngsi-ld/v1/entities", json=SHELTER)
+    sub_id = subscribe(fast_client, receiver.url)
+    store = fast_client.app.state.toshi.store
+    stored = fast_client.portal.call(store.subscriptions.get, "", sub_id)
+    fast_client.portal.call(store.subscriptions.put, "", {**stored, "description": "changed elsewhere"})
+    set_occupancy(fast_client, 11)
+    receiver.wait_for(1)
+    assert wait_until(lambda: fast_client.get(f"/ngsi-ld/v1/subscriptions/{sub_id}").json()
+                      .get("notification", {}).get("timesSent") == 1)
+    assert fast_client.get(f"/ngsi-ld/v1/subscriptions/{sub_id}").json()["description"] == "changed elsewhere"

@@ -72,6 +72,7 @@ class CompiledV2Subscription:
         self.hosted_context_url: str | None = None
         self.since_seq = 0
         self.statistics_dirty = False
+        self.deactivated = False  # by the notifier (oneshot sent, maxFailsLimit reached), not yet stored
         self.id: str = doc["id"]
         self.tenant: str = doc.get("tenant", "") if tenant is None else tenant
         self.names = v2_ctx()
@@ -106,6 +107,22 @@ class CompiledV2Subscription:
         model.record_delivery(self.doc, ok, now, error, self._code)
         self._code = None
         self.statistics_dirty = True
+        self.deactivated = self.deactivated or self.doc.get("status") == "inactive"
+
+    def statistics_onto(self, stored: dict) -> dict:
+        """The stored subscription with this one's delivery statistics and, when delivery made it
+        inactive, that status (and nothing else of it: the stored one may have been changed since,
+        through another process)."""
+        notification = stored.setdefault("notification", {})
+        for key in model.STATISTICS:
+            if key in self.doc["notification"]:
+                notification[key] = self.doc["notification"][key]
+            else:
+                notification.pop(key, None)
+        if self.deactivated:
+            stored["status"] = "inactive"
+            self.deactivated = False
+        return stored
 
     # -- selection ------------------------------------------------------------------------------
 
@@ -235,7 +252,7 @@ class CompiledV2Subscription:
         or the custom payload (a string for `payload`)."""
         if self.doc.get("status") == "oneshot":  # one notification, then inactive (as Orion)
             self.doc["status"] = "inactive"
-            self.statistics_dirty = True
+            self.statistics_dirty = self.deactivated = True
         custom = self._custom()
         first = entities[0] if entities else {"entity": {}, "values": {}, "servicePath": "/"}
         macros = {**first["values"], "service": self.tenant, "servicePath": first["servicePath"],

@@ -336,6 +336,11 @@ def status(doc: dict, now: str) -> str:
     return doc.get("status", "active")
 
 
+# what record_delivery keeps under "notification"
+STATISTICS = ("timesSent", "lastNotification", "lastSuccess", "lastSuccessCode", "lastFailure", "lastFailureReason",
+              "failsCounter")
+
+
 def record_delivery(doc: dict, ok: bool, now: str, error: str | None, code: int | None) -> None:
     """One delivery attempt in the statistics; maxFailsLimit consecutive failures deactivate."""
     notification = doc["notification"]

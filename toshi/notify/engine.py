@@ -288,11 +288,13 @@ class Notifier:
 
     async def flush_statistics(self) -> None:
         """Persist the notification statistics of every subscription (timesSent, lastSuccess, …)."""
-        for tenant, subs in self._subscriptions.items():
-            for sub in subs.values():
+        for tenant, subs in list(self._subscriptions.items()):
+            for sub in list(subs.values()):
                 if sub.statistics_dirty:
-                    await self.store.subscriptions.put(tenant, sub.doc)
                     sub.statistics_dirty = False
+                    stored = await self.store.subscriptions.get(tenant, sub.id)  # as it is now
+                    if stored is not None:
+                        await self.store.subscriptions.put(tenant, sub.statistics_onto(stored))
 
 
 def readable_by(guard, entity: dict | None) -> dict | None:

@@ -83,6 +83,14 @@ class CompiledSubscription:
         model.record_delivery(self.doc, ok, now)
         self.statistics_dirty = True
 
+    def statistics_onto(self, stored: dict) -> dict:
+        """The stored subscription with this one's delivery statistics (and nothing else of it: the
+        stored one may have been changed since, through another process)."""
+        for key in model.STATISTICS:
+            if key in self.doc:
+                stored[key] = self.doc[key]
+        return stored
+
     # -- selection ------------------------------------------------------------------------------
 
     def selects(self, entity: dict) -> bool:

@@ -322,6 +322,9 @@ def subscription_status(sub: dict, now: str) -> str:
     return "active"
 
 
+STATISTICS = ("timesSent", "timesFailed", "lastNotification", "lastSuccess", "lastFailure")  # record_delivery's
+
+
 def record_delivery(sub: dict, ok: bool, now: str) -> None:
     """Count one delivery attempt's outcome in the stored subscription (clause 5.2.14 statistics)."""
     sub["timesSent"] = sub.get("timesSent", 0) + 1
