@@ -83,15 +83,22 @@ class PgConnection:
         cursor = self.raw.cursor() if self.pipeline is None else PipelinedCursor(self.raw.cursor(), self.pipeline)
         try:
             getattr(cursor, method)(sql, params)
-        except psycopg.errors.LockNotAvailable:
-            raise StoreUnavailable(f"the database stayed busy for {self.timeout:g} s (lock_timeout)") from None
-        except psycopg.errors.QueryCanceled:
-            raise TooComplexQuery("the query ran past the request time limit (request_timeout)") from None
-        except psycopg.OperationalError as exc:
-            if not self.raw.closed and self.raw.info.transaction_status != TransactionStatus.UNKNOWN:
-                raise
-            raise StoreUnavailable(f"lost the connection to PostgreSQL: {first_line(exc)}") from None
+        except psycopg.Error as exc:
+            raise self.meaning(exc) from None
         return cursor
+
+    def meaning(self, exc: psycopg.Error) -> Exception:
+        """What a driver error means to a request: the database gone or busy (503), the request's time
+        up (403 TooComplexQuery), else the error itself. (In a pipelined transaction errors surface
+        where a result is read, so the store asks this too.)"""
+        if isinstance(exc, psycopg.errors.LockNotAvailable):
+            return StoreUnavailable(f"the database stayed busy for {self.timeout:g} s (lock_timeout)")
+        if isinstance(exc, psycopg.errors.QueryCanceled):
+            return TooComplexQuery("the query ran past the request time limit (request_timeout)")
+        lost = self.raw.closed or self.raw.broken or self.raw.info.transaction_status == TransactionStatus.UNKNOWN
+        if isinstance(exc, psycopg.OperationalError) and lost:
+            return StoreUnavailable(f"lost the connection to PostgreSQL: {first_line(exc)}")
+        return exc
 
     @property
     def in_transaction(self) -> bool:

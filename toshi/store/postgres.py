@@ -351,6 +351,11 @@ class PostgresStore(StoredContexts):
                     self.db.run(f"NOTIFY {CHANNEL}")
             self.db.pipeline = None
             self.db.execute("COMMIT")
+        except psycopg.Error as exc:  # surfaced by a pipelined result, not by PgConnection's own statement
+            self.db.pipeline = None
+            error = self.db.meaning(exc)  # before _abandon, which may reconnect
+            self._abandon()
+            raise error from None
         except BaseException:
             self.db.pipeline = None
             self._abandon()
