@@ -147,6 +147,12 @@ _COORDINATE_CHECKS: dict[str, Callable[[Any, str, set[int]], None]] = {
 }
 
 
+def entity_bboxes(entity: dict) -> list[tuple[str, Bbox]]:
+    """(attribute, bounding box) of every GeoProperty instance of a stored entity, for indexing."""
+    return [(name, geometry_bbox(inst["value"])) for name, instances in entity["attrs"].items()
+            for inst in instances if inst.get("type") == "GeoProperty" and isinstance(inst.get("value"), dict)]
+
+
 def geometry_bbox(geojson: dict) -> Bbox:
     """(minx, miny, maxx, maxy) of a stored (already validated) GeoJSON geometry, for indexing."""
     if geojson.get("type") == "Point":

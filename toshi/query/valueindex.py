@@ -12,6 +12,7 @@ UTF-8, which is code point order, the same as Python's string comparison.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from toshi.query.q import And, Comparison, Path, QNode, _candidates, _resolve
@@ -40,6 +41,17 @@ def index_values(instances: list[dict]) -> list:
             if _indexable(value) and value not in values:
                 values.append(value)
     return values
+
+
+def changed_values(entity: dict, before: dict | None) -> Iterator[tuple[str, bool, list]]:
+    """For each attribute whose instances a write changed: its name, whether it had index rows to
+    remove (it existed before), and the values to index now (none when it is gone)."""
+    old = before["attrs"] if before is not None else {}
+    new = entity["attrs"]
+    for name in old.keys() | new.keys():
+        instances = new.get(name)
+        if instances != old.get(name):
+            yield name, name in old, index_values(instances) if instances else []
 
 
 def _indexable(value) -> bool:

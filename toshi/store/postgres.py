@@ -34,13 +34,15 @@ import psycopg
 
 from toshi.core.access import past_deadline, read_guard, readable
 from toshi.core.errors import StoreUnavailable, TooComplexQuery
+from toshi.query.geo import entity_bboxes
 from toshi.query.planner import EntityQuery
-from toshi.query.valueindex import index_values
+from toshi.query.valueindex import changed_values
 from toshi.store import migrations, sql_changes
 from toshi.store.contexts import StoredContexts
+from toshi.store.discovery import SqlDiscovery
 from toshi.store.pgsql import PgConnection, first_line, lock_key, safe_url
 from toshi.store.postgres_plan import PgPlan, plan_query
-from toshi.store.reading import page_of, seen_through, visible_attribute_details, visible_type_details
+from toshi.store.reading import page_of, seen_through
 from toshi.store.sql_changes import SqlChangeLog, SqlOutbox, SqlSubscriptions
 from toshi.store.tables import create_tables
 
@@ -125,7 +127,7 @@ class PostgresTransaction:
 
     def delete(self, entity_id: str, before: dict | None = None, *, at: str = "") -> int | None:
         row = self._db.run("DELETE FROM entities WHERE tenant=%s AND id=%s RETURNING rowid",
-                                   (self.tenant, entity_id)).fetchone()
+                           (self.tenant, entity_id)).fetchone()
         if row is None:
             return None
         for table in DERIVED_TABLES:
@@ -148,17 +150,11 @@ def index_entity(db: PgConnection, tenant: str, rowid: int, entity: dict, before
 
 
 def _index_values(db: PgConnection, tenant: str, rowid: int, entity: dict, before: dict | None) -> None:
-    old = before["attrs"] if before is not None else {}
-    new = entity["attrs"]
     rows = []
-    for name in old.keys() | new.keys():
-        instances = new.get(name)
-        if instances == old.get(name):
-            continue
-        if name in old:
+    for name, indexed_before, values in changed_values(entity, before):
+        if indexed_before:
             db.run("DELETE FROM attr_values WHERE entity=%s AND attr=%s", (rowid, name))
-        if instances:
-            rows.extend((tenant, name, *_typed(v), rowid) for v in index_values(instances))
+        rows.extend((tenant, name, *_typed(v), rowid) for v in values)
     db.run_many("INSERT INTO attr_values (tenant, attr, num, str, entity) VALUES (%s, %s, %s, %s, %s)", rows)
 
 
@@ -167,20 +163,13 @@ def _typed(value) -> tuple:
 
 
 def _index_geo(db: PgConnection, rowid: int, entity: dict, before: dict | None) -> None:
-    boxes = _geo_boxes(entity)
+    boxes = entity_bboxes(entity)
     if before is not None:
-        if boxes == _geo_boxes(before):
+        if boxes == entity_bboxes(before):
             return
         db.run("DELETE FROM geo_boxes WHERE entity=%s", (rowid,))
     db.run_many("INSERT INTO geo_boxes (entity, attr, box) VALUES (%s, %s, box(point(%s, %s), point(%s, %s)))",
                 [(rowid, attr, *b) for attr, b in boxes])
-
-
-def _geo_boxes(entity: dict) -> list[tuple[str, tuple]]:
-    from toshi.query.geo import geometry_bbox
-
-    return [(name, geometry_bbox(inst["value"])) for name, instances in entity["attrs"].items()
-            for inst in instances if inst.get("type") == "GeoProperty" and isinstance(inst.get("value"), dict)]
 
 
 class Listener:
@@ -192,7 +181,6 @@ class Listener:
                  on_event: Callable[[str, str, str], None]):
         self._url, self._loop, self._wake, self._on_event = url, loop, wake, on_event
         self._stop = threading.Event()
-        self._conn: psycopg.Connection | None = None
         self._thread = threading.Thread(target=self._run, name="toshi-pg-listen", daemon=True)
         self._thread.start()
 
@@ -200,7 +188,6 @@ class Listener:
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self._url, autocommit=True, connect_timeout=5) as conn:
-                    self._conn = conn
                     conn.execute(f"LISTEN {CHANNEL}")
                     conn.execute(f"LISTEN {EVENTS}")
                     self._loop.call_soon_threadsafe(self._wake)  # changes made while we were away
@@ -258,9 +245,15 @@ class Leadership:
             self._conn.close()
 
 
-class PostgresStore(StoredContexts):
+class PostgresStore(StoredContexts, SqlDiscovery):
     """Entities and everything else in one PostgreSQL database (or one schema of it: put
     `options=-csearch_path%3D<schema>` in the URL)."""
+
+    ATTRIBUTE_KINDS = ("SELECT t.type, a.key, i.value->>'type' FROM entity_types t JOIN entities e ON e.rowid = t.entity "
+                       "CROSS JOIN LATERAL jsonb_each(e.doc::jsonb->'attrs') a "
+                       "CROSS JOIN LATERAL jsonb_array_elements(a.value) i WHERE t.tenant=? GROUP BY 1, 2, 3")
+    ATTRIBUTE_COUNTS = ("SELECT a.key, count(*) FROM entities e "
+                        "CROSS JOIN LATERAL jsonb_object_keys(e.doc::jsonb->'attrs') a(key) WHERE e.tenant=? GROUP BY 1")
 
     dialect = "postgresql"
 
@@ -479,38 +472,3 @@ class PostgresStore(StoredContexts):
         return self.db.run("SELECT EXISTS (SELECT 1 FROM attr_values WHERE tenant=%s AND attr=%s AND num IS NOT NULL) "
                            "OR EXISTS (SELECT 1 FROM attr_values WHERE tenant=%s AND attr=%s AND str IS NOT NULL)",
                            (tenant, attr, tenant, attr)).fetchone()[0]
-
-    async def entity_types(self, tenant: str) -> list[str]:
-        rows = self.db.execute("SELECT DISTINCT type FROM entity_types WHERE tenant=? ORDER BY type", (tenant,))
-        guard = read_guard()
-        return [r[0] for r in rows if guard is None or guard.type_visible(r[0])]
-
-    async def type_details(self, tenant: str) -> dict[str, dict]:
-        details: dict[str, dict] = {}
-        for type_, count in self.db.execute(
-                "SELECT type, count(*) FROM entity_types WHERE tenant=? GROUP BY type", (tenant,)):
-            details[type_] = {"count": count, "attrs": {}}
-        rows = self.db.execute(
-            "SELECT t.type, a.key, i.value->>'type' FROM entity_types t JOIN entities e ON e.rowid = t.entity "
-            "CROSS JOIN LATERAL jsonb_each(e.doc::jsonb->'attrs') a CROSS JOIN LATERAL jsonb_array_elements(a.value) i "
-            "WHERE t.tenant=? GROUP BY 1, 2, 3", (tenant,))
-        for type_, attr, kind in rows:
-            details[type_]["attrs"].setdefault(attr, set()).add(kind)
-        return visible_type_details(details, read_guard())
-
-    async def attribute_details(self, tenant: str) -> dict[str, dict]:
-        details: dict[str, dict] = {}
-        rows = self.db.execute(
-            "SELECT a.key, t.type, i.value->>'type' FROM entities e JOIN entity_types t ON t.entity = e.rowid "
-            "CROSS JOIN LATERAL jsonb_each(e.doc::jsonb->'attrs') a CROSS JOIN LATERAL jsonb_array_elements(a.value) i "
-            "WHERE e.tenant=? GROUP BY 1, 2, 3", (tenant,))
-        for attr, type_, kind in rows:
-            entry = details.setdefault(attr, {"count": 0, "types": set(), "kinds": set()})
-            entry["types"].add(type_)
-            entry["kinds"].add(kind)
-        counts = self.db.execute(
-            "SELECT a.key, count(*) FROM entities e CROSS JOIN LATERAL jsonb_object_keys(e.doc::jsonb->'attrs') a(key) "
-            "WHERE e.tenant=? GROUP BY 1", (tenant,))
-        for attr, count in counts:
-            details[attr]["count"] = count
-        return visible_attribute_details(details, read_guard())

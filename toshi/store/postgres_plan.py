@@ -9,38 +9,19 @@ the rows SQL returns (`residual`).
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from toshi.query.planner import EntityQuery
 from toshi.query.regex import compile_pattern
 from toshi.query.valueindex import IndexTerm, index_terms
+from toshi.store.sqlite_plan import MAX_PROBES, SELECTIVE_ROWS, SqlPlan, remembered_count
 
-SELECTIVE_ROWS = 5000
-MAX_PROBES = 3
-ROW_COUNT_SECONDS = 2.0
-ROW_COUNTS_KEPT = 10_000
 EXACT_FLOAT = 2**53  # integers beyond this do not survive a double precision column exactly
-_row_counts: dict[tuple, tuple[int, float]] = {}
 
 
 @dataclass
-class PgPlan:
-    source: str = "entities e"
-    order: str = "e.rowid"
-    where: list[str] = field(default_factory=list)
-    params: list = field(default_factory=list)
-    residual: dict = field(default_factory=lambda: {"types": False, "attrs": False, "q": False})
+class PgPlan(SqlPlan):
     id_pattern: object = None  # compiled idPattern, checked in Python
-    needs_python: bool = False
-
-    def add(self, condition: str, *params) -> None:
-        self.where.append(condition)
-        self.params.extend(params)
-
-    @property
-    def sql_where(self) -> str:
-        return " AND ".join(self.where)
 
     def matches_residual(self, query: EntityQuery, entity: dict) -> bool:
         if self.id_pattern is not None and self.id_pattern.search(entity["id"]) is None:
@@ -116,18 +97,9 @@ def _selective_term(db, tenant: str, terms: list) -> tuple | None:
 
 
 def _matching_rows(db, tenant: str, term: IndexTerm, sql: tuple[str, list]) -> int:
-    key = (id(db), tenant, term.attr, sql[0], tuple(sql[1]))
-    now = time.monotonic()
-    known = _row_counts.get(key)
-    if known is not None and known[1] > now:
-        return known[0]
-    rows = db.run(
+    return remembered_count((id(db), tenant, term.attr, sql[0], tuple(sql[1])), lambda: db.run(
         f"SELECT count(*) FROM (SELECT 1 FROM attr_values v WHERE v.tenant = %s AND v.attr = %s AND {sql[0]} "
-        "LIMIT %s) found", (tenant, term.attr, *sql[1], SELECTIVE_ROWS)).fetchone()[0]
-    if len(_row_counts) >= ROW_COUNTS_KEPT:
-        _row_counts.clear()
-    _row_counts[key] = (rows, now + ROW_COUNT_SECONDS)
-    return rows
+        "LIMIT %s) found", (tenant, term.attr, *sql[1], SELECTIVE_ROWS)).fetchone()[0])
 
 
 def _add_geo(plan: PgPlan, geo) -> None:

@@ -22,10 +22,11 @@ from toshi.core.access import past_deadline, read_guard, readable
 from toshi.core.errors import TooComplexQuery
 from toshi.query.planner import EntityQuery
 from toshi.query.regex import compile_pattern
-from toshi.query.valueindex import index_values
+from toshi.query.valueindex import changed_values
 from toshi.store import migrations, sql_changes
 from toshi.store.contexts import StoredContexts
-from toshi.store.reading import page_of, seen_through, visible_attribute_details, visible_type_details
+from toshi.store.discovery import SqlDiscovery
+from toshi.store.reading import page_of, seen_through
 from toshi.store.sql_changes import SqlChangeLog, SqlOutbox, SqlSubscriptions
 from toshi.store.sqlite_plan import GEO_SLOTS, SqlPlan, plan_query
 
@@ -131,17 +132,11 @@ def _index_types(db: sqlite3.Connection, tenant: str, rowid: int, types: list[st
 
 
 def _index_values(db: sqlite3.Connection, tenant: str, rowid: int, entity: dict, before: dict | None) -> None:
-    old = before["attrs"] if before is not None else {}
-    new = entity["attrs"]
-    for name in old.keys() | new.keys():
-        instances = new.get(name)
-        if instances == old.get(name):
-            continue
-        if name in old:
+    for name, indexed_before, values in changed_values(entity, before):
+        if indexed_before:
             db.execute("DELETE FROM attr_values WHERE entity=? AND attr=?", (rowid, name))
-        if instances:
-            db.executemany("INSERT INTO attr_values VALUES (?, ?, ?, ?)",
-                           [(tenant, name, v, rowid) for v in index_values(instances)])
+        if values:
+            db.executemany("INSERT INTO attr_values VALUES (?, ?, ?, ?)", [(tenant, name, v, rowid) for v in values])
 
 
 def _index_geo(db: sqlite3.Connection, rowid: int, entity: dict, before: dict | None) -> None:
@@ -195,19 +190,19 @@ def _geo_range(rowid: int) -> tuple[int, int]:
 
 
 def _geo_boxes(entity: dict) -> list[tuple[str, tuple]]:
-    from toshi.query.geo import geometry_bbox
+    from toshi.query.geo import entity_bboxes
 
-    boxes = []
-    for name, instances in entity["attrs"].items():
-        for inst in instances:
-            if inst.get("type") == "GeoProperty" and isinstance(inst.get("value"), dict):
-                boxes.append((name, geometry_bbox(inst["value"])))
-    return boxes[:GEO_SLOTS]
+    return entity_bboxes(entity)[:GEO_SLOTS]
 
 
-class SqliteStore(StoredContexts):
+class SqliteStore(StoredContexts, SqlDiscovery):
     """Owns its database file: one process at a time (a lock file beside it says so), which is what
     lets it keep a cache of decoded entities that every write updates."""
+
+    ATTRIBUTE_KINDS = ("SELECT t.type, a.key, json_extract(i.value, '$.type') FROM entity_types t "
+                       "JOIN entities e ON e.rowid = t.entity, json_each(e.doc, '$.attrs') a, json_each(a.value) i "
+                       "WHERE t.tenant=? GROUP BY 1, 2, 3")
+    ATTRIBUTE_COUNTS = "SELECT a.key, count(*) FROM entities e, json_each(e.doc, '$.attrs') a WHERE e.tenant=? GROUP BY 1"
 
     def __init__(self, path: str | Path, *, durable_fsync: bool = False, cache_size: int = 20_000):
         self.path = str(path)
@@ -394,43 +389,3 @@ class SqliteStore(StoredContexts):
         """Whether any entity of the tenant has a (scalar-valued) attribute of that name."""
         row = self.db.execute("SELECT 1 FROM attr_values WHERE tenant=? AND attr=? LIMIT 1", (tenant, attr)).fetchone()
         return row is not None
-
-    async def entity_types(self, tenant: str) -> list[str]:
-        rows = self.db.execute("SELECT DISTINCT type FROM entity_types WHERE tenant=? ORDER BY type", (tenant,))
-        guard = read_guard()
-        return [r[0] for r in rows if guard is None or guard.type_visible(r[0])]
-
-    async def type_details(self, tenant: str) -> dict[str, dict]:
-        """{type: {"count": n, "attrs": {attr IRI: set of attribute kinds}}}."""
-        details: dict[str, dict] = {}
-        for (type_,) in self.db.execute("SELECT DISTINCT type FROM entity_types WHERE tenant=?", (tenant,)):
-            details[type_] = {"count": 0, "attrs": {}}
-        rows = self.db.execute(
-            "SELECT t.type, count(*) FROM entity_types t WHERE t.tenant=? GROUP BY t.type", (tenant,))
-        for type_, count in rows:
-            details[type_]["count"] = count
-        rows = self.db.execute(
-            "SELECT t.type, a.key, json_extract(i.value, '$.type') FROM entity_types t "
-            "JOIN entities e ON e.rowid = t.entity, json_each(e.doc, '$.attrs') a, json_each(a.value) i "
-            "WHERE t.tenant=? GROUP BY 1, 2, 3", (tenant,))
-        for type_, attr, kind in rows:
-            details[type_]["attrs"].setdefault(attr, set()).add(kind)
-        return visible_type_details(details, read_guard())
-
-    async def attribute_details(self, tenant: str) -> dict[str, dict]:
-        """{attr IRI: {"count": entities having it, "types": entity types, "kinds": attribute kinds}}."""
-        details: dict[str, dict] = {}
-        rows = self.db.execute(
-            "SELECT a.key, t.type, json_extract(i.value, '$.type'), count(DISTINCT e.rowid) "
-            "FROM entities e JOIN entity_types t ON t.entity = e.rowid, json_each(e.doc, '$.attrs') a, "
-            "json_each(a.value) i WHERE e.tenant=? GROUP BY 1, 2, 3", (tenant,))
-        for attr, type_, kind, _ in rows:
-            entry = details.setdefault(attr, {"count": 0, "types": set(), "kinds": set()})
-            entry["types"].add(type_)
-            entry["kinds"].add(kind)
-        counts = self.db.execute(
-            "SELECT a.key, count(*) FROM entities e, json_each(e.doc, '$.attrs') a WHERE e.tenant=? GROUP BY 1",
-            (tenant,))
-        for attr, count in counts:
-            details[attr]["count"] = count
-        return visible_attribute_details(details, read_guard())

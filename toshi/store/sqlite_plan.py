@@ -11,6 +11,7 @@ Everything else becomes conditions on the driven rows.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from toshi.query.planner import EntityQuery
@@ -83,14 +84,18 @@ def _matching_rows(db, tenant: str, term: IndexTerm) -> int:
     """How many index rows a term matches (up to SELECTIVE_ROWS), remembered for a few seconds: the
     count only chooses the plan (every plan gives the exact answer), and counting a broad term costs
     as much as the page itself."""
-    key = (id(db), tenant, term.attr, term.sql, tuple(term.params))
+    return remembered_count((id(db), tenant, term.attr, term.sql, tuple(term.params)), lambda: db.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM attr_values WHERE tenant = ? AND attr = ? AND {term.sql} "
+        "LIMIT ?)", (tenant, term.attr, *term.params, SELECTIVE_ROWS)).fetchone()[0])
+
+
+def remembered_count(key: tuple, count: Callable[[], int]) -> int:
+    """count(), or what it gave for `key` less than ROW_COUNT_SECONDS ago."""
     now = time.monotonic()
     known = _row_counts.get(key)
     if known is not None and known[1] > now:
         return known[0]
-    rows = db.execute(
-        f"SELECT count(*) FROM (SELECT 1 FROM attr_values WHERE tenant = ? AND attr = ? AND {term.sql} "
-        "LIMIT ?)", (tenant, term.attr, *term.params, SELECTIVE_ROWS)).fetchone()[0]
+    rows = count()
     if len(_row_counts) >= ROW_COUNTS_KEPT:
         _row_counts.clear()
     _row_counts[key] = (rows, now + ROW_COUNT_SECONDS)
