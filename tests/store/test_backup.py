@@ -270,8 +270,17 @@ def counter(n: int, value: int) -> dict:
 
 
 def test_backup_while_a_server_writes_is_consistent(server, tmp_path, cli):
+    backups = backups_while_counters_are_written(server, tmp_path, cli, bulk=4000, backups=3)
+    totals = [check_counters(cli, path, tmp_path / path.stem) for path in backups]
+    assert 0 < totals[0] < totals[1] < totals[2]
+
+
+def backups_while_counters_are_written(server, tmp_path: Path, cli, *, bulk: int, backups: int,
+                                       options: tuple[str, ...] = ()) -> list[Path]:
+    """`backups` backups of a server's town (`bulk` Shelters, so reading the tables takes a while)
+    taken while two clients keep updating COUNTERS counters; `options` go to `toshi backup`."""
     with httpx.Client(base_url=server.url, timeout=30) as http:
-        for start in range(0, 4000, 1000):  # bulk, so that reading the tables takes a while
+        for start in range(0, bulk, 1000):
             ok(http.post(f"{LD}/entityOperations/create", json=[shelter(n, n, 135.0) for n in range(start, start + 1000)]))
         ok(http.post(f"{LD}/entityOperations/create", json=[counter(n, 0) for n in range(COUNTERS)]))
     rounds = [0, 0]
@@ -288,20 +297,19 @@ def test_backup_while_a_server_writes_is_consistent(server, tmp_path, cli):
     writers = [threading.Thread(target=write, args=(half,)) for half in (0, 1)]
     for writer in writers:
         writer.start()
+    files = []
     try:
-        backups = []
-        for name in ("first", "second", "third"):
+        for number in range(backups):
             done = rounds[0]
             assert wait_until(lambda done=done: rounds[0] >= done + 3)
-            backups.append(tmp_path / f"{name}.gz")
-            code, _, err = cli("backup", str(backups[-1]), "--data-dir", str(server.data_dir))
+            files.append(tmp_path / f"backup-{number}.gz")
+            code, _, err = cli("backup", str(files[-1]), "--data-dir", str(server.data_dir), *options)
             assert code == 0, err
     finally:
         stop.set()
         for writer in writers:
             writer.join(30)
-    totals = [check_counters(cli, path, tmp_path / path.stem) for path in backups]
-    assert 0 < totals[0] < totals[1] < totals[2]
+    return files
 
 
 def check_counters(cli, backup_file: Path, data_dir: Path) -> int:

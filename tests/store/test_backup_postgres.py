@@ -8,12 +8,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import sqlite3
-import threading
 import time
 from decimal import Decimal
 from pathlib import Path
 
-import httpx
 import orjson
 import psycopg
 import pytest
@@ -21,14 +19,13 @@ from starlette.testclient import TestClient
 from support import PgSchema, Receiver, ServerProcess, require_postgres, wait_until
 from test_backup import (
     CORRUPTIONS,
-    COUNTERS,
     LD,
     Town,
     admin_key,
     backup_lines,
+    backups_while_counters_are_written,
     build_town,
     check_counters,
-    counter,
     link,
     observe,
     ok,
@@ -266,38 +263,8 @@ def test_backup_while_a_server_writes_to_postgresql_is_consistent(pg, tmp_path, 
     server = ServerProcess(tmp_path / "server-data").start()
     monkeypatch.delenv("TOSHI_DATABASE_URL")
     try:
-        with httpx.Client(base_url=server.url, timeout=30) as http:
-            for start in range(0, 2000, 1000):
-                ok(http.post(f"{LD}/entityOperations/create",
-                             json=[shelter(n, n, 135.0) for n in range(start, start + 1000)]))
-            ok(http.post(f"{LD}/entityOperations/create", json=[counter(n, 0) for n in range(COUNTERS)]))
-        rounds = [0, 0]
-        stop = threading.Event()
-
-        def write(half: int) -> None:
-            with httpx.Client(base_url=server.url) as http:
-                while not stop.is_set():
-                    rounds[half] += 1
-                    for n in range(half, COUNTERS, 2):
-                        ok(http.patch(f"{LD}/entities/urn:ngsi-ld:Counter:{n}/attrs/count",
-                                      json={"value": rounds[half]}), 204)
-
-        writers = [threading.Thread(target=write, args=(half,)) for half in (0, 1)]
-        for writer in writers:
-            writer.start()
-        try:
-            backups = []
-            for name in ("first", "second"):
-                done = rounds[0]
-                assert wait_until(lambda done=done: rounds[0] >= done + 3)
-                backups.append(tmp_path / f"{name}.gz")
-                code, _, err = cli("backup", str(backups[-1]), "--data-dir", str(server.data_dir),
-                                   "--database-url", url)
-                assert code == 0, err
-        finally:
-            stop.set()
-            for writer in writers:
-                writer.join(30)
+        backups = backups_while_counters_are_written(server, tmp_path, cli, bulk=2000, backups=2,
+                                                     options=("--database-url", url))
     finally:
         server.stop()
     totals = [check_counters(cli, path, tmp_path / path.stem) for path in backups]  # restored onto SQLite
