@@ -19,7 +19,6 @@ from support import Receiver, wait_until
 from toshi.app import create_app
 from toshi.auth.apikeys import api_keys_of
 from toshi.auth.signing import key_file
-from toshi.cli import main
 from toshi.store.backup import primary_tables
 from toshi.store.sqlite import DERIVED_TABLES
 
@@ -32,19 +31,6 @@ PARK_CONTEXT = {"@context": {"Park": "https://toshi.example/ns/Park", "area": "h
 def backend() -> str:
     """These tests read the SQLite file itself; PostgreSQL's are in test_backup_postgres.py."""
     return "sqlite"
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch, capsys):
-    """Runs the `toshi` command line; returns (exit code, stdout, stderr)."""
-    monkeypatch.chdir(tmp_path)  # no stray ./toshi.toml
-    monkeypatch.delenv("TOSHI_CONFIG", raising=False)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-    return run
 
 
 # -- helpers ---------------------------------------------------------------------------------------

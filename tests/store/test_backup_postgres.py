@@ -16,7 +16,7 @@ import orjson
 import psycopg
 import pytest
 from starlette.testclient import TestClient
-from support import PgSchema, Receiver, ServerProcess, require_postgres, wait_until
+from support import Receiver, ServerProcess, wait_until
 from test_backup import (
     CORRUPTIONS,
     LD,
@@ -36,38 +36,9 @@ from test_backup import (
 from toshi.app import create_app
 from toshi.audit.log import audit_log_of
 from toshi.auth.signing import SigningKey, key_file
-from toshi.cli import main
 from toshi.config import Settings
 from toshi.store.backends import store_for
 from toshi.store.backup import pg_columns, pg_primary_tables, primary_tables
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch, capsys):
-    """Runs the `toshi` command line; returns (exit code, stdout, stderr)."""
-    monkeypatch.chdir(tmp_path)  # no stray ./toshi.toml
-    monkeypatch.delenv("TOSHI_CONFIG", raising=False)
-    monkeypatch.delenv("TOSHI_DATABASE_URL", raising=False)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-    return run
-
-
-@pytest.fixture
-def pg():
-    """Makes fresh PostgreSQL schemas: `pg()` is the URL of a new one; all are dropped afterwards."""
-    require_postgres()
-    made: list[PgSchema] = []
-
-    def make() -> str:
-        made.append(PgSchema())
-        return made[-1].url
-    yield make
-    for schema in made:
-        schema.drop()
 
 
 @pytest.fixture

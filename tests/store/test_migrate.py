@@ -9,10 +9,8 @@ import io
 import time
 
 import httpx
-import pytest
-from support import PgSchema, ServerProcess, require_postgres
+from support import ServerProcess
 
-from toshi.cli import main
 from toshi.core.write import Writer
 from toshi.store.migrate import ProgressBar, count_rows
 from toshi.store.sqlite import SqliteStore
@@ -23,27 +21,6 @@ NS = "https://uri.etsi.org/ngsi-ld/default-context/"
 TOWN_SIZE = 100_000
 BATCH = 10_000
 AT = "2026-11-25T00:00:00.000Z"
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)  # no stray ./toshi.toml
-    monkeypatch.delenv("TOSHI_CONFIG", raising=False)
-    monkeypatch.delenv("TOSHI_DATABASE_URL", raising=False)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-    return run
-
-
-@pytest.fixture
-def pg_url():
-    require_postgres()
-    schema = PgSchema()
-    yield schema.url
-    schema.drop()
 
 
 def shelter(n: int) -> dict:
