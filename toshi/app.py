@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Match, Route, Router
 from toshi import __version__
 from toshi.auth import web as auth_web
 from toshi.auth.gate import Gate
-from toshi.auth.outbound import outbound_policy
+from toshi.core.outbound import outbound_policy
 from toshi.auth.security import Security, check_exposure
 from toshi.config import Settings
 from toshi.core.errors import InternalError, MethodNotAllowed, NgsiError, ResourceNotFound
@@ -31,7 +31,7 @@ from toshi.iot.routes import routes as iot_routes
 from toshi.jsonld.registry import ContextRegistry
 from toshi.jsonld.resolver import ContextResolver
 from toshi.jsonld.web import routes as context_routes
-from toshi.ngsild.render_cache import RenderCache
+from toshi.formats.render_cache import RenderCache
 from toshi.ngsild.routes import routes as ngsild_routes
 from toshi.ngsiv2.expiry import sweep_expired
 from toshi.ngsiv2.routes import routes as ngsiv2_routes

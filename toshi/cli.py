@@ -14,7 +14,7 @@ from toshi import __version__
 from toshi.audit import commands as audit_commands
 from toshi.auth import commands as auth_commands
 from toshi.auth import policy_commands
-from toshi.auth.signing import key_file
+from toshi.core.signing import key_file
 from toshi.config import load_settings
 from toshi.core.errors import StoreUnavailable
 

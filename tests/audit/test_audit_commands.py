@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from toshi.audit.log import audit_log_of
-from toshi.auth.signing import key_file
+from toshi.core.signing import key_file
 
 
 @pytest.fixture

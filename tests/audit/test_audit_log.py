@@ -11,7 +11,7 @@ import pytest
 
 from toshi.audit.chain import COLUMNS, ZERO_HASH, record_hash
 from toshi.audit.log import AuditLog, audit_log_of
-from toshi.auth.signing import SigningKey
+from toshi.core.signing import SigningKey
 
 
 def at(n: int) -> str:

@@ -10,7 +10,7 @@ import pytest
 
 from toshi.auth import commands
 from toshi.auth.apikeys import api_keys_of, split_key
-from toshi.auth.signing import SigningKey, key_file
+from toshi.core.signing import SigningKey, key_file
 from toshi.auth.tokens import TokenSettings, TokenVerifier
 
 

@@ -8,7 +8,7 @@ import jwt
 import pytest
 
 from toshi.auth.issuer import issue_token
-from toshi.auth.signing import SigningKey
+from toshi.core.signing import SigningKey
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from toshi.auth.signing import SigningKey, jwk_thumbprint, key_file
+from toshi.core.signing import SigningKey, jwk_thumbprint, key_file
 
 
 def test_load_or_create_makes_a_private_key_file(tmp_path):

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from toshi.auth import tokens
 from toshi.auth.issuer import issue_token
-from toshi.auth.signing import SigningKey
+from toshi.core.signing import SigningKey
 from toshi.auth.tokens import InvalidToken, TokenSettings, TokenVerifier
 
 ISSUER, AUDIENCE = "https://idp.example/realms/city", "toshi"

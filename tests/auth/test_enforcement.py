@@ -16,7 +16,7 @@ from support import FixedAnswer, Receiver
 from toshi.app import create_app
 from toshi.auth.apikeys import api_keys_of
 from toshi.auth.issuer import issue_token
-from toshi.auth.signing import SigningKey, key_file
+from toshi.core.signing import SigningKey, key_file
 
 LD = "/ngsi-ld/v1"
 

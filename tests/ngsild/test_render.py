@@ -1,4 +1,4 @@
-"""toshi.ngsild.render: the internal entity -> normalized / concise / keyValues / GeoJSON output."""
+"""toshi.formats.ngsild_render: the internal entity -> normalized / concise / keyValues / GeoJSON output."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from support import NGSI, VOCAB, TermContext
 
 from toshi.core.errors import BadRequestData, InvalidRequest
-from toshi.ngsild.parse import parse_entity
-from toshi.ngsild.render import (
+from toshi.formats.ngsild_parse import parse_entity
+from toshi.formats.ngsild_render import (
     best_language,
     language_ranges,
     render_entity,

@@ -6,7 +6,7 @@ import pytest
 
 from toshi.core import entity as ops
 from toshi.jsonld.context import core_context
-from toshi.ngsild.parse import parse_entity, parse_fragment
+from toshi.formats.ngsild_parse import parse_entity, parse_fragment
 from toshi.subscriptions.matching import CompiledSubscription
 from toshi.subscriptions.model import parse_subscription
 

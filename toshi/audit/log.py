@@ -12,7 +12,7 @@ from toshi.audit import statements
 from toshi.audit.chain import COLUMNS, ZERO_HASH, decode_detail, encode_detail, from_row, record_hash
 from toshi.audit.verify import ChainCheck, VerifyReport
 from toshi.auth.isotime import normalize, now_iso
-from toshi.auth.signing import SigningKey
+from toshi.core.signing import SigningKey
 from toshi.store.attached import attached
 from toshi.store.tables import FeatureTables
 

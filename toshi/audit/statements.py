@@ -9,7 +9,7 @@ import binascii
 
 from toshi.audit.chain import canonical
 from toshi.auth.isotime import now_iso
-from toshi.auth.signing import SigningKey
+from toshi.core.signing import SigningKey
 
 ANCHOR = "prune-anchor"
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from toshi.audit import statements
 from toshi.audit.chain import COLUMNS, ZERO_HASH, from_row, record_hash
-from toshi.auth.signing import SigningKey
+from toshi.core.signing import SigningKey
 
 MODIFIED = "modified"      # a record's content does not match its hash (or was rewritten, hash and all)
 DELETED = "deleted"        # a seq is missing

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from toshi.auth.apikeys import ApiKeys, api_keys_of
 from toshi.auth.issuer import issue_token
-from toshi.auth.signing import SigningKey, key_file
+from toshi.core.signing import SigningKey, key_file
 from toshi.config import load_settings
 
 ONCE = "Store this key now: it cannot be shown again."

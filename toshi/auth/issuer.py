@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 import jwt
 
 from toshi.auth.principal import format_roles, parse_roles
-from toshi.auth.signing import ALGORITHM, SigningKey
+from toshi.core.signing import ALGORITHM, SigningKey
 
 
 def issue_token(key: SigningKey, issuer: str, subject: str, roles: Mapping | Iterable[str],

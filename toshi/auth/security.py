@@ -14,7 +14,7 @@ from toshi.auth.apikeys import api_keys_of
 from toshi.auth.identify import Identifier
 from toshi.auth.policy import policy_engine_of
 from toshi.auth.principal import ANONYMOUS, Principal, format_roles, parse_roles
-from toshi.auth.signing import SigningKey, key_file
+from toshi.core.signing import SigningKey, key_file
 from toshi.core.entity import now_iso
 from toshi.core.ratelimit import RateLimiter
 from toshi.store.tables import FeatureTables

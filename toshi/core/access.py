@@ -1,17 +1,29 @@
-"""The hook through which authorisation reaches the one read path and the one write path.
+"""The one read path's decision, and the hook through which it reaches the write path.
 
-The auth feature (toshi/auth/) decides who may see and change what; it sets `current_guard` for a
-request, and the store's reads and the Writer's edits consult it. Nothing here knows about roles or
-policies: a Guard only answers "may this entity be read, and how much of it" and "may this change be
-made". No guard (the default) means no restriction, e.g. when authentication is off or for Toshi's own
-background work. `current_actor` names who is writing, for the audit trail; `current_deadline` bounds
-how long a request's reads may run."""
+Every outlet that lets data leave (retrieve, query, batch query, discovery, temporal, notifications,
+the live stream, forwarded and federated answers, exports) asks `visible(entity)` — or, for a whole
+query, `sight()` — what the current reader may see. The answer is composed from a stack of read
+filters that features declare (toshi/core/feature.py `read_filters`), always in the same order:
+tenant, role/attribute rules, personal-data consent, expiry. Each filter is written once; a new
+outlet gets all of them by calling the one function.
+
+A filter turns a reader (principal + tenant) into a Guard, or None when it hides nothing from that
+reader. The request gate sets the composed guard of each request (`current_guard`); background work
+(notifications, federation) reads as the principal that owns it through `ReadPath.reading_as`.
+`current_actor` names who is writing, for the audit trail; `current_deadline` bounds how long a
+request's reads may run."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+# The fixed order of the read path's layers (a filter's `order`); lower runs first.
+TENANT, RULES, CONSENT, EXPIRY = 10, 20, 30, 40
 
 
 class Guard(Protocol):
@@ -24,11 +36,26 @@ class Guard(Protocol):
         """Raise an NgsiError (403) if the principal may not make this change."""
 
     def permitted_attrs(self, action: str, entity: dict):
-        """The attribute names of `entity` the principal may `action` (None: all)."""
+        """The attribute names of `entity` the principal may `action` (None: all; empty: none)."""
 
     def type_visible(self, type_iri: str) -> bool: ...
 
     def attribute_visible(self, attr_iri: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who reads: the principal (the auth feature's Principal; opaque here) in a tenant."""
+
+    principal: Any
+    tenant: str
+
+
+class ReadFilter(Protocol):
+    order: int  # TENANT, RULES, CONSENT or EXPIRY
+
+    def guard_for(self, reader: Reader) -> Guard | None:
+        """What this layer hides from `reader` (None: nothing)."""
 
 
 current_guard: ContextVar[Guard | None] = ContextVar("toshi_guard", default=None)
@@ -43,12 +70,109 @@ def past_deadline() -> bool:
     return deadline is not None and time.monotonic() > deadline
 
 
-def read_guard() -> Guard | None:
-    """The current request's guard when it hides something from reads, else None (nothing to filter)."""
+def sight() -> Guard | None:
+    """The current reader's guard when it hides something from reads, else None (nothing to filter)."""
     guard = current_guard.get()
     return None if guard is None or guard.reads_everything else guard
 
 
-def readable(entity: dict | None) -> dict | None:
-    guard = read_guard()
+read_guard = sight  # the older name, kept for the store's plans
+
+
+def visible(entity: dict | None) -> dict | None:
+    """The one read function: `entity` as the current reader may see it, None when hidden."""
+    guard = sight()
     return entity if guard is None or entity is None else guard.readable(entity)
+
+
+readable = visible
+
+
+def visible_attrs(entity: dict) -> Any:
+    """The attribute names of `entity` the current reader may read (None: all; empty: none)."""
+    guard = sight()
+    return None if guard is None else guard.permitted_attrs("read", entity)
+
+
+# -- the stack --------------------------------------------------------------------------------------
+
+class ReadPath:
+    """The read filters of the running features, in their fixed order."""
+
+    def __init__(self, filters: Sequence[ReadFilter] = ()):
+        self.filters = sorted(filters, key=lambda f: f.order)
+        self.owner_of = None  # (tenant, subscription id) -> principal: set by the auth feature
+
+    def guard_for(self, reader: Reader) -> Guard | None:
+        """The composed guard of `reader` (None: nothing is hidden and nothing checked)."""
+        return stacked([f.guard_for(reader) for f in self.filters])
+
+    def guard_of_subscription(self, tenant: str, subscription_id: str) -> Guard | None:
+        """What the owner of a subscription may read (notifications are filtered by it)."""
+        if self.owner_of is None:
+            return self.guard_for(Reader(None, tenant)) if self.filters else None
+        return self.guard_for(Reader(self.owner_of(tenant, subscription_id), tenant))
+
+    @contextmanager
+    def reading_as(self, guard: Guard | None):
+        """Run the block's reads with `guard` (background work reading for a principal)."""
+        token = current_guard.set(guard)
+        try:
+            yield
+        finally:
+            current_guard.reset(token)
+
+
+def stacked(guards: Sequence[Guard | None]) -> Guard | None:
+    present = [g for g in guards if g is not None]
+    if not present:
+        return None
+    return present[0] if len(present) == 1 else Stacked(present)
+
+
+class Stacked:
+    """Several guards as one: what every layer lets through."""
+
+    def __init__(self, guards: Sequence[Guard]):
+        self.guards = list(guards)
+        self.reads_everything = all(g.reads_everything for g in self.guards)
+
+    def readable(self, entity: dict) -> dict | None:
+        for guard in self.guards:
+            if entity is None:
+                return None
+            if not guard.reads_everything:
+                entity = guard.readable(entity)
+        return entity
+
+    def check_write(self, before: dict | None, after: dict | None) -> None:
+        for guard in self.guards:
+            guard.check_write(before, after)
+
+    def permitted_attrs(self, action: str, entity: dict):
+        sets = [g.permitted_attrs(action, entity) for g in self.guards]
+        sets = [s for s in sets if s is not None]
+        if not sets:
+            return None
+        if any(not s for s in sets):
+            return frozenset()
+        return sets[0] if len(sets) == 1 else _AllOf(sets)
+
+    def type_visible(self, type_iri: str) -> bool:
+        return all(g.type_visible(type_iri) for g in self.guards)
+
+    def attribute_visible(self, attr_iri: str) -> bool:
+        return all(g.attribute_visible(attr_iri) for g in self.guards)
+
+
+class _AllOf:
+    """The attribute names in every one of several sets (each may be a complement, see auth)."""
+
+    def __init__(self, sets):
+        self.sets = sets
+
+    def __contains__(self, name) -> bool:
+        return all(name in s for s in self.sets)
+
+    def __bool__(self) -> bool:
+        return True

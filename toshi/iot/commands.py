@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from toshi.auth.outbound import OutboundRefused, outbound_policy
+from toshi.core.outbound import OutboundRefused, outbound_policy
 from toshi.core import entity as ops
 from toshi.core.entity import now_iso
 from toshi.iot import errors

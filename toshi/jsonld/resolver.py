@@ -17,7 +17,7 @@ import httpx
 import orjson
 from pyld import iri_resolver
 
-from toshi.auth.outbound import OutboundPolicy, OutboundRefused
+from toshi.core.outbound import OutboundPolicy, OutboundRefused
 from toshi.core.errors import BadRequestData, InvalidContext, LdContextNotAvailable
 from toshi.jsonld.context import CORE_URL, ActiveContext, build_active_context, core_context, is_core_url
 from toshi.jsonld.registry import ContextRegistry

@@ -15,7 +15,7 @@ from toshi.core.errors import BadRequestData, NgsiError
 from toshi.ngsild import http
 from toshi.ngsild.entities import READ_OPTIONS, answer_query
 from toshi.ngsild.params import options_of, output_of, paging
-from toshi.ngsild.parse import is_uri, parse_entity, parse_fragment
+from toshi.formats.ngsild_parse import is_uri, parse_entity, parse_fragment
 from toshi.query.planner import EntityQuery
 
 MAX_BATCH = 10_000

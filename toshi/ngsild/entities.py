@@ -13,8 +13,8 @@ from toshi.core.errors import BadRequestData, ResourceNotFound
 from toshi.core.expiry import hide_expired, is_expired
 from toshi.ngsild import http
 from toshi.ngsild.params import deletion_target, entity_query, options_of, output_of
-from toshi.ngsild.parse import parse_attribute, parse_entity, parse_fragment
-from toshi.ngsild.render import render_entity, render_feature_collection, render_geojson
+from toshi.formats.ngsild_parse import parse_attribute, parse_entity, parse_fragment
+from toshi.formats.ngsild_render import render_entity, render_feature_collection, render_geojson
 
 READ_OPTIONS = {"keyValues", "concise", "normalized", "sysAttrs", "simplified"}
 OUTPUT_MEDIA = (http.JSON, http.LD_JSON, http.GEO_JSON)

@@ -37,7 +37,7 @@ class Body:
 
 def uri_param(request: Request, name: str, what: str) -> str:
     """A path parameter that must be a URI (entity and subscription ids)."""
-    from toshi.ngsild.parse import is_uri
+    from toshi.formats.ngsild_parse import is_uri
 
     value = request.path_params[name]
     if not is_uri(value):

@@ -142,7 +142,7 @@ def _has_filter(query: EntityQuery) -> bool:
 
 
 def _check_uri(value: str) -> str:
-    from toshi.ngsild.parse import is_uri
+    from toshi.formats.ngsild_parse import is_uri
 
     if not is_uri(value):
         raise BadRequestData(f"Not a valid URI: {value}")
@@ -151,7 +151,7 @@ def _check_uri(value: str) -> str:
 
 def deletion_target(params: QueryParams) -> tuple[str | None, bool]:
     """`datasetId` (a URI) and `deleteAll` of an attribute deletion."""
-    from toshi.ngsild.parse import is_uri
+    from toshi.formats.ngsild_parse import is_uri
 
     dataset_id = params.get("datasetId")
     if dataset_id is not None and not is_uri(dataset_id):

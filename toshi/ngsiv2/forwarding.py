@@ -21,7 +21,7 @@ import logging
 import httpx
 from starlette.requests import Request
 
-from toshi.auth.outbound import OutboundRefused, outbound_policy
+from toshi.core.outbound import OutboundRefused, outbound_policy
 from toshi.core.entity import now_iso
 from toshi.ngsiv2 import headers, mapping
 from toshi.ngsiv2.errors import V2Error

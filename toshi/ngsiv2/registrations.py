@@ -13,7 +13,7 @@ import secrets
 from starlette.requests import Request
 from starlette.responses import Response
 
-from toshi.auth.outbound import OutboundRefused, outbound_policy
+from toshi.core.outbound import OutboundRefused, outbound_policy
 from toshi.ngsiv2 import headers
 from toshi.ngsiv2.errors import V2Error, bad_request
 from toshi.ngsiv2.mapping import check_name

@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from toshi.auth.outbound import OutboundRefused, outbound_policy
+from toshi.core.outbound import OutboundRefused, outbound_policy
 from toshi.core.entity import now_iso
 from toshi.ngsiv2 import headers
 from toshi.ngsiv2 import subscription_model as model

@@ -19,7 +19,7 @@ from toshi.core.access import current_guard
 from toshi.ngsild import http
 from toshi.ngsild.entities import READ_OPTIONS
 from toshi.ngsild.params import entity_query, options_of, output_of
-from toshi.ngsild.render import render_entity
+from toshi.formats.ngsild_render import render_entity
 
 QUEUE_SIZE = 1000
 KEEPALIVE_SECONDS = 15.0

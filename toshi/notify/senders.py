@@ -8,7 +8,7 @@ from urllib.parse import unquote, urlsplit
 import aiohttp
 import orjson
 
-from toshi.auth.outbound import OutboundRefused, outbound_policy
+from toshi.core.outbound import OutboundRefused, outbound_policy
 
 LINK_REL = 'rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 from typing import Any
 
 from toshi.core.entity import now_iso
-from toshi.ngsild.parse import GEOMETRY_TYPES
-from toshi.ngsild.render import render_feature_collection
+from toshi.formats.ngsild_parse import GEOMETRY_TYPES
+from toshi.formats.ngsild_render import render_feature_collection
 from toshi.query.geo import LOCATION, geoq_from_body
 from toshi.query.planner import EntityQuery
 from toshi.query.q import parse_q

@@ -37,8 +37,8 @@ from urllib.parse import urlsplit
 
 from toshi.core.entity import now_iso
 from toshi.core.errors import BadRequestData, OperationNotSupported
-from toshi.ngsild.parse import NGSI_LD_NULL, expand_name, is_uri, utc_datetime
-from toshi.ngsild.render import language_ranges
+from toshi.formats.ngsild_parse import NGSI_LD_NULL, expand_name, is_uri, utc_datetime
+from toshi.formats.ngsild_render import language_ranges
 from toshi.query.geo import LOCATION, geoq_from_body
 from toshi.query.q import parse_q
 from toshi.query.regex import compile_pattern

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from toshi.auth.outbound import OutboundRefused, outbound_policy
+from toshi.core.outbound import OutboundRefused, outbound_policy
 from toshi.core.entity import now_iso
 from toshi.core.errors import AlreadyExists, BadRequestData, ResourceNotFound
 from toshi.ngsild import http

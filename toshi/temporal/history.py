@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 
 from toshi.core.entity import now_iso
-from toshi.ngsild.parse import NGSI_LD_NULL, utc_datetime
+from toshi.formats.ngsild_parse import NGSI_LD_NULL, utc_datetime
 from toshi.query.regex import compile_pattern
 from toshi.store.attached import attached
 from toshi.temporal import aggregate as agg

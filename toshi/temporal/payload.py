@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from toshi.core.errors import BadRequestData
-from toshi.ngsild.parse import ENTITY_KEYS, expand_name, parse_attribute, parse_entity, parse_fragment
+from toshi.formats.ngsild_parse import ENTITY_KEYS, expand_name, parse_attribute, parse_entity, parse_fragment
 
 
 def parse_temporal_entity(payload: Any, ctx, *, now: str) -> dict:

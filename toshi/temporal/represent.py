@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from toshi.ngsild.render import render_attribute
+from toshi.formats.ngsild_render import render_attribute
 from toshi.temporal.aggregate import Bucket
 from toshi.temporal.history import HistoryRow, Series, TemporalEntity, instance_id
 from toshi.temporal.times import to_iso

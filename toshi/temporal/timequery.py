@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from toshi.core.errors import BadRequestData
-from toshi.ngsild.parse import utc_datetime
+from toshi.formats.ngsild_parse import utc_datetime
 from toshi.temporal.times import to_ms
 
 # NGSI-LD time property -> history column.

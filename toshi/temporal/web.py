@@ -25,7 +25,7 @@ from toshi.core.errors import BadRequestData, ResourceNotFound
 from toshi.ngsild import http
 from toshi.ngsild.batch import query_from_body
 from toshi.ngsild.params import deletion_target, entity_query, options_of, output_of
-from toshi.ngsild.parse import parse_attribute
+from toshi.formats.ngsild_parse import parse_attribute
 from toshi.temporal import represent
 from toshi.temporal.aggregate import Aggregation, parse_aggregation
 from toshi.temporal.history import HistoryRow, Series, TemporalHistory, history_for, seq_of

@@ -17,7 +17,7 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 from toshi.core.errors import BadRequestData, InvalidRequest
-from toshi.ngsild.parse import GEO_ATTRS, GEOMETRY_TYPES, NGSI_LD, PRINCIPAL_KEYS, ActiveContextLike
+from toshi.formats.ngsild_parse import GEO_ATTRS, GEOMETRY_TYPES, NGSI_LD, PRINCIPAL_KEYS, ActiveContextLike
 
 NORMALIZED, CONCISE, KEY_VALUES = "normalized", "concise", "keyValues"
 _FORMS = {"normalized": NORMALIZED, "concise": CONCISE, "keyValues": KEY_VALUES, "simplified": KEY_VALUES}

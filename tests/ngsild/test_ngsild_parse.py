@@ -1,4 +1,4 @@
-"""toshi.ngsild.parse: NGSI-LD payloads (normalized / concise) -> the internal entity."""
+"""toshi.formats.ngsild_parse: NGSI-LD payloads (normalized / concise) -> the internal entity."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from support import VOCAB, TermContext
 
 from toshi.core.errors import BadRequestData, InvalidRequest
-from toshi.ngsild.parse import (
+from toshi.formats.ngsild_parse import (
     DELETE,
     is_delete,
     is_uri,
@@ -17,7 +17,7 @@ from toshi.ngsild.parse import (
     parse_fragment,
     utc_datetime,
 )
-from toshi.ngsild.render import render_entity
+from toshi.formats.ngsild_render import render_entity
 
 NOW = "2026-11-24T10:00:00.000000Z"
 POINT = {"type": "Point", "coordinates": [135.47, 34.82]}

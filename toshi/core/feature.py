@@ -1,0 +1,106 @@
+"""The surface every feature declares once.
+
+A feature is a folder with one `Feature` subclass (in its `feature.py`) and one line in
+`toshi/features.py`. The app, the command line, backup/restore/migrate and the request gate loop over
+that list; nothing else knows a feature by name.
+
+What a feature declares without a server (class attributes: the command line and backups read them):
+  name, tables (what the store must hold for it, and whether a backup keeps it), data_files (files of
+  the data directory a backup keeps), actions (which requests need which access right), add_commands
+  (its `toshi` subcommands), openapi (its part of the API description).
+What it gives a running server (one instance per app, made with the app's Services):
+  routes, listeners (write listeners: called inside every write transaction), read_filters (layers of
+  the one read path), subscription_kinds (for the notifier), start/stop, background tasks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table a feature keeps in the store's database.
+
+    `ddl` is the feature's SQLite-flavoured CREATE statements (PostgreSQL gets them translated);
+    `{num_type}` in it stands for the dialect's exact numeric type. A derived table (an index that
+    can be rebuilt from primary rows) is left out of backups."""
+
+    name: str
+    ddl: str
+    derived: bool = False
+
+
+@dataclass(frozen=True)
+class Action:
+    """Requests under `path` (a prefix, or the exact path when `exact`) ask for `action`: a right the
+    policy engine grants (read, create, update, delete, subscribe, admin), or None for public.
+    `methods` limits the rule to those HTTP methods. Requests no rule matches ask for what their
+    method says (GET/HEAD/OPTIONS read, DELETE delete, anything else update)."""
+
+    path: str
+    action: str | None
+    methods: frozenset[str] | None = None
+    exact: bool = False
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.methods is not None and method not in self.methods:
+            return False
+        return path == self.path if self.exact else path == self.path or path.startswith(self.path)
+
+
+class Feature:
+    """One feature of Toshi. Subclass it; override what the feature has."""
+
+    name: ClassVar[str] = ""
+    tables: ClassVar[Sequence[Table]] = ()
+    data_files: ClassVar[Sequence[str]] = ()
+    actions: ClassVar[Sequence[Action]] = ()
+
+    @classmethod
+    def add_commands(cls, commands, cli) -> None:
+        """Add the feature's `toshi` subcommands to `commands` (argparse subparsers). `cli` gives the
+        shared options and how to open a stopped server's store (toshi/cli.py's CommandLine)."""
+
+    @classmethod
+    def openapi(cls) -> dict:
+        """The feature's OpenAPI 3 paths ({path: {method: operation}})."""
+        return {}
+
+    def __init__(self, services):
+        self.services = services
+
+    def routes(self) -> list:
+        return []
+
+    def listeners(self) -> list[Callable]:
+        """Write listeners: `listener(tx, tenant, changes)` inside every write transaction."""
+        return []
+
+    def read_filters(self) -> list:
+        """Layers of the one read path (toshi/core/access.py ReadFilter)."""
+        return []
+
+    def subscription_kinds(self) -> list:
+        """Kinds of subscription the notifier serves for this feature (toshi/notify)."""
+        return []
+
+    def background(self) -> list[Callable[[], Awaitable[Any]]]:
+        """Coroutines to run as tasks while the server runs (cancelled at shutdown)."""
+        return []
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def action_of(rules: Sequence[Action], method: str, path: str) -> str | None | Ellipsis:
+    """The action of the most specific rule (longest path) that matches; `...` when none does."""
+    best = None
+    for rule in rules:
+        if rule.matches(method, path) and (best is None or len(rule.path) > len(best.path)
+                                           or (rule.exact and not best.exact)):
+            best = rule
+    return ... if best is None else best.action
