@@ -13,8 +13,7 @@ from toshi.audit.chain import COLUMNS, ZERO_HASH, decode_detail, encode_detail, 
 from toshi.audit.verify import ChainCheck, VerifyReport
 from toshi.auth.isotime import normalize, now_iso
 from toshi.core.signing import SigningKey
-from toshi.store.attached import attached
-from toshi.store.tables import FeatureTables
+from toshi.store import FeatureTables, attached
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit_log (

@@ -19,8 +19,7 @@ import orjson
 
 from toshi.auth.isotime import in_seconds, normalize, now_iso
 from toshi.auth.principal import Principal, format_roles, parse_roles
-from toshi.store.attached import attached
-from toshi.store.tables import FeatureTables
+from toshi.store import FeatureTables, attached
 
 PREFIX = "toshi_"
 KEY_ID_LENGTH = 12

@@ -38,8 +38,7 @@ from toshi.auth.principal import ALL_TENANTS, DEFAULT_SPELLING, DEFAULT_TENANT, 
 from toshi.core.errors import BadRequestData, Forbidden
 from toshi.jsonld.context import core_context
 from toshi.query.regex import compile_pattern
-from toshi.store.attached import attached
-from toshi.store.tables import FeatureTables
+from toshi.store import FeatureTables, attached
 
 ACTIONS = ("read", "create", "update", "delete", "subscribe", "admin")
 ROLE_ACTIONS = {

@@ -17,7 +17,7 @@ from toshi.auth.principal import ANONYMOUS, Principal, format_roles, parse_roles
 from toshi.core.signing import SigningKey, key_file
 from toshi.core.entity import now_iso
 from toshi.core.ratelimit import RateLimiter
-from toshi.store.tables import FeatureTables
+from toshi.store import FeatureTables
 from toshi.temporal.aggregate import parse_duration
 from toshi.temporal.times import to_iso, to_ms
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import orjson
 
-from toshi.store.attached import attached
-from toshi.store.tables import FeatureTables
+from toshi.store import FeatureTables, attached
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS iot_groups (

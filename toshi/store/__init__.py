@@ -1,0 +1,10 @@
+"""The store: tables, transactions, the change log and query plans — the ground floor.
+
+What features use of it is named here (their public interface to the store); the backends
+(`sqlite.py`, `postgres.py`) and their plans are the store's own business."""
+
+from toshi.store.attached import attached
+from toshi.store.backends import describe, is_postgres, store_for
+from toshi.store.tables import FeatureTables, create_tables, table_exists
+
+__all__ = ["FeatureTables", "attached", "create_tables", "describe", "is_postgres", "store_for", "table_exists"]
