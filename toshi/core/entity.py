@@ -7,23 +7,11 @@ the store. `toshi.core.write.apply` runs them inside a transaction.
 from __future__ import annotations
 
 import copy
-import time
 
 from toshi.core.errors import AlreadyExists, BadRequestData, ResourceNotFound
+from toshi.core.times import now_iso as now_iso  # re-exported: writers call ops.now_iso()
 
 NULL_VALUES = (None, "urn:ngsi-ld:null")
-
-
-_second: list = [-1, ""]  # the last whole second formatted, reused within that second
-
-
-def now_iso() -> str:
-    """Current UTC time as ISO 8601 with milliseconds, e.g. 2026-11-24T09:00:00.123Z."""
-    now = time.time()
-    whole = int(now)
-    if whole != _second[0]:
-        _second[:] = [whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))]
-    return f"{_second[1]}.{int((now - whole) * 1000):03d}Z"
 
 
 def new_entity(parsed: dict, now: str) -> dict:

@@ -7,8 +7,7 @@ default instance whose value is an ISO 8601 date-time at or before now.
 
 from __future__ import annotations
 
-from toshi.core.entity import now_iso
-from toshi.query.q import instant_key
+from toshi.core.times import instant_key, now_iso
 
 EXPIRES_IRI = "https://uri.etsi.org/ngsi-ld/default-context/dateExpires"
 

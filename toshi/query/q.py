@@ -31,15 +31,14 @@ chronologically with strings holding ISO 8601 values (a Date is midnight UTC).
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
 from typing import Any, NoReturn
 
 from toshi.core.errors import BadRequestData, TooComplexQuery
+from toshi.core.times import instant_key, time_key
 from toshi.query.regex import Pattern, compile_pattern
 
 MAX_Q_LENGTH = 4000
@@ -72,61 +71,6 @@ _HOLDS: dict[str, Callable[[int], bool]] = {
     "<": lambda r: r < 0,
     "<=": lambda r: r <= 0,
 }
-
-
-# ---------------------------------------------------------------------------------------------------
-# Temporal values: both sides become sortable UTC strings, so Python and SQLite compare the same keys.
-
-_DATE_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
-_DATETIME_RE = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})"
-    r"(?:\.([0-9]+))?(Z|[+-][0-9]{2}:[0-9]{2})?"
-)
-_TIME_RE = re.compile(r"([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?Z?")
-
-
-def _fraction(digits: str | None) -> str:
-    return ((digits or "") + "000000000")[:9]
-
-
-@functools.lru_cache(maxsize=4096)
-def instant_key(text: str) -> str | None:
-    """'YYYY-MM-DDTHH:MM:SS' in UTC plus 9 fraction digits for an ISO 8601 DateTime or Date, else None.
-
-    No offset means UTC. Offsets are limited to +-14:59 and years to 0001-9999, as in SQLite.
-    """
-    if m := _DATE_RE.fullmatch(text):
-        try:
-            date(int(m[1]), int(m[2]), int(m[3]))
-        except ValueError:
-            return None
-        return f"{text}T00:00:00{_fraction(None)}"
-    if m := _DATETIME_RE.fullmatch(text):
-        try:
-            local = datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), int(m[6]))
-            return (local - _utc_offset(m[8])).isoformat() + _fraction(m[7])
-        except (ValueError, OverflowError):
-            return None
-    return None
-
-
-def _utc_offset(tz: str | None) -> timedelta:
-    if tz is None or tz == "Z":
-        return timedelta()
-    hours, minutes = int(tz[1:3]), int(tz[4:6])
-    if hours > 14 or minutes > 59:
-        raise ValueError(tz)
-    sign = -1 if tz[0] == "-" else 1
-    return sign * timedelta(hours=hours, minutes=minutes)
-
-
-@functools.lru_cache(maxsize=4096)
-def time_key(text: str) -> str | None:
-    """'HH:MM:SS' plus 9 fraction digits for an ISO 8601 Time (optionally ending in Z), else None."""
-    m = _TIME_RE.fullmatch(text)
-    if m is None or int(m[1]) > 23 or int(m[2]) > 59 or int(m[3]) > 59:
-        return None
-    return text[:8] + _fraction(m[4])
 
 
 # ---------------------------------------------------------------------------------------------------
