@@ -8,6 +8,7 @@ import pytest
 from support import VOCAB, TermContext
 
 from toshi.core.errors import BadRequestData, InvalidRequest
+from toshi.core.times import utc_datetime
 from toshi.formats.ngsild_parse import (
     DELETE,
     is_delete,
@@ -15,7 +16,6 @@ from toshi.formats.ngsild_parse import (
     parse_attribute,
     parse_entity,
     parse_fragment,
-    utc_datetime,
 )
 from toshi.formats.ngsild_render import render_entity
 

@@ -210,7 +210,7 @@ def test_bad_temporal_queries(river, params):
 
 
 def test_duration_parsing():
-    from toshi.temporal.aggregate import Duration, add_months, parse_duration
+    from toshi.core.times import Duration, add_months, parse_duration
 
     assert parse_duration("PT1H") == Duration(0, 3_600_000)
     assert parse_duration("P1DT12H") == Duration(0, 36 * 3_600_000)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from toshi.audit import statements
 from toshi.audit.chain import COLUMNS, ZERO_HASH, decode_detail, encode_detail, from_row, record_hash
 from toshi.audit.verify import ChainCheck, VerifyReport
-from toshi.auth.isotime import normalize, now_iso
 from toshi.core.signing import SigningKey
+from toshi.core.times import normalize_instant, now_iso
 from toshi.store import FeatureTables, attached
 
 SCHEMA = """
@@ -96,9 +96,9 @@ class AuditLog:
             if value is not None:
                 where, args = [*where, f"{name} = ?"], [*args, value]
         if since is not None:
-            where, args = [*where, "at >= ?"], [*args, normalize(since)]
+            where, args = [*where, "at >= ?"], [*args, normalize_instant(since)]
         if until is not None:
-            where, args = [*where, "at < ?"], [*args, normalize(until)]
+            where, args = [*where, "at < ?"], [*args, normalize_instant(until)]
         sql = f"SELECT rowid, {', '.join(COLUMNS)} FROM audit_log WHERE {' AND '.join(where)} ORDER BY seq LIMIT ?"
         return [_public(from_row(row)) for row in self._db.execute(sql, [*args, limit])]
 
@@ -140,7 +140,7 @@ class AuditLog:
         report = self.verify(key)
         if not report.ok:
             raise ValueError(f"the audit log does not verify ({len(report.problems)} problems); not pruning")
-        last = self._prunable(normalize(before_iso))
+        last = self._prunable(normalize_instant(before_iso))
         if last is None:
             return 0
         seq, hash_ = last
@@ -180,7 +180,7 @@ def _entry(record: dict) -> dict:
     if not record.get("operation") or not record.get("outcome"):
         raise ValueError("an audit record needs an operation and an outcome")
     entry = {name: None if record.get(name) is None else str(record[name]) for name in TEXT_FIELDS}
-    entry["at"] = normalize(record["at"]) if record.get("at") else now_iso()
+    entry["at"] = normalize_instant(record["at"]) if record.get("at") else now_iso()
     entry["detail"] = decode_detail(encode_detail(record.get("detail")))  # as verify will read it back
     return entry
 

@@ -8,8 +8,8 @@ import base64
 import binascii
 
 from toshi.audit.chain import canonical
-from toshi.auth.isotime import now_iso
 from toshi.core.signing import SigningKey
+from toshi.core.times import now_iso
 
 ANCHOR = "prune-anchor"
 

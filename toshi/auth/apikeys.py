@@ -17,8 +17,8 @@ from collections.abc import Iterable, Mapping
 
 import orjson
 
-from toshi.auth.isotime import in_seconds, normalize, now_iso
 from toshi.auth.principal import Principal, format_roles, parse_roles
+from toshi.core.times import in_seconds, normalize_instant, now_iso
 from toshi.store import FeatureTables, attached
 
 PREFIX = "toshi_"
@@ -127,7 +127,7 @@ class ApiKeys:
         """A new key for the account: (its record, the plaintext key, which is not kept)."""
         self._existing_account(account_id)
         if expires is not None:
-            expires = normalize(expires)
+            expires = normalize_instant(expires)
             if expires <= now_iso():
                 raise ValueError(f"expires {expires} is in the past")
         key_id, secret = _key_id(), secrets.token_urlsafe(32)

@@ -15,11 +15,9 @@ from toshi.auth.identify import Identifier
 from toshi.auth.policy import policy_engine_of
 from toshi.auth.principal import ANONYMOUS, Principal, format_roles, parse_roles
 from toshi.core.signing import SigningKey, key_file
-from toshi.core.entity import now_iso
 from toshi.core.ratelimit import RateLimiter
+from toshi.core.times import now_iso, parse_duration, to_iso, to_ms
 from toshi.store import FeatureTables
-from toshi.temporal.aggregate import parse_duration
-from toshi.temporal.times import to_iso, to_ms
 
 log = logging.getLogger("toshi.auth")
 OWNERS = """CREATE TABLE IF NOT EXISTS auth_subscription_owners (

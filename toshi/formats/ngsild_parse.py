@@ -26,11 +26,10 @@ metadata or sub-attributes.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any, Protocol
 
 from toshi.core.errors import BadRequestData, InvalidRequest
+from toshi.core.times import utc_datetime
 
 NGSI_LD = "https://uri.etsi.org/ngsi-ld/"
 NGSI_LD_NULL = "urn:ngsi-ld:null"
@@ -75,9 +74,6 @@ _BAD_NAME_CHAR = re.compile(r"[\s\x00-\x1f\x7f<>\"'=;()\[\]&?]")
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s\x00-\x1f\x7f<>\"{}|\\^`]+")
 _LANG_TAG = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")
 _SCOPE = re.compile(r"(?:/[^/\s\x00-\x1f\x7f<>\"'=;()#+,]+)+")
-_DATETIME = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?([Zz]|[+-]\d{2}(?::?\d{2})?)?"
-)
 
 
 class ActiveContextLike(Protocol):
@@ -160,31 +156,6 @@ def check_uri(value: Any, what: str) -> str:
     if not is_uri(value):
         raise BadRequestData(f"{what} must be a URI, got {_show(value)}")
     return value
-
-
-def utc_datetime(value: Any, what: str) -> str:
-    """An ISO 8601 DateTime -> UTC `YYYY-MM-DDTHH:MM:SS.mmmZ` (no offset means UTC)."""
-    if not isinstance(value, str) or not _DATETIME.fullmatch(value):
-        raise BadRequestData(f"{what} must be an ISO 8601 DateTime, got {_show(value)}")
-    return _normalized_datetime(value, what)
-
-
-@lru_cache(maxsize=4096)
-def _normalized_datetime(value: str, what: str) -> str:
-    match = _DATETIME.fullmatch(value)
-    year, month, day, hour, minute, second, fraction, offset = match.groups()
-    millis = int((fraction or "0")[:3].ljust(3, "0"))
-    try:
-        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0),
-                          millis * 1000, tzinfo=UTC)
-    except ValueError as exc:
-        raise BadRequestData(f"{what} is not a valid DateTime: {value!r} ({exc})") from None
-    if offset and offset not in ("Z", "z"):
-        sign = -1 if offset[0] == "-" else 1
-        digits = offset[1:].replace(":", "")
-        moment -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
-    return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:"
-            f"{moment.second:02d}.{moment.microsecond // 1000:03d}Z")
 
 
 def is_delete(instance: dict) -> bool:

@@ -35,9 +35,9 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-from toshi.core.entity import now_iso
 from toshi.core.errors import BadRequestData, OperationNotSupported
-from toshi.formats.ngsild_parse import NGSI_LD_NULL, expand_name, is_uri, utc_datetime
+from toshi.core.times import now_iso, utc_datetime
+from toshi.formats.ngsild_parse import NGSI_LD_NULL, expand_name, is_uri
 from toshi.formats.ngsild_render import language_ranges
 from toshi.query.geo import LOCATION, geoq_from_body
 from toshi.query.q import parse_q

@@ -27,14 +27,13 @@ from typing import Any
 
 import orjson
 
-from toshi.core.entity import now_iso
-from toshi.formats.ngsild_parse import NGSI_LD_NULL, utc_datetime
+from toshi.core.times import Duration, now_iso, parse_duration, to_ms, utc_datetime
+from toshi.formats.ngsild_parse import NGSI_LD_NULL
 from toshi.query.regex import compile_pattern
-from toshi.store.attached import attached
+from toshi.store import attached
 from toshi.temporal import aggregate as agg
-from toshi.temporal.aggregate import Aggregation, Bucket, parse_duration
+from toshi.temporal.aggregate import Aggregation, Bucket
 from toshi.temporal.timequery import TimeQuery
-from toshi.temporal.times import to_ms
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS temporal_entities (
@@ -477,7 +476,7 @@ class _Periods:
     end: int
 
     @classmethod
-    def of(cls, period: agg.Duration, column: str, start: int, end: int) -> _Periods:
+    def of(cls, period: Duration, column: str, start: int, end: int) -> _Periods:
         if period.whole:
             return cls("", "0", "attr_history", [], [], start, 0, end)
         if period.months == 0:

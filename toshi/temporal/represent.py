@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from toshi.core.times import to_iso
 from toshi.formats.ngsild_render import render_attribute
 from toshi.temporal.aggregate import Bucket
 from toshi.temporal.history import HistoryRow, Series, TemporalEntity, instance_id
-from toshi.temporal.times import to_iso
 
 VALUES_KEYS = {"Property": "values", "GeoProperty": "values", "Relationship": "objects",
                "LanguageProperty": "languageMaps", "VocabProperty": "vocabs", "JsonProperty": "jsons",

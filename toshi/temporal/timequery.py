@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from toshi.core.errors import BadRequestData
-from toshi.formats.ngsild_parse import utc_datetime
-from toshi.temporal.times import to_ms
+from toshi.core.times import to_ms, utc_datetime
 
 # NGSI-LD time property -> history column.
 TIME_COLUMNS = {"observedAt": "observed_at", "createdAt": "created_at", "modifiedAt": "modified_at",

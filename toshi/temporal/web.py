@@ -22,6 +22,7 @@ from starlette.routing import Route
 from toshi.core import entity as ops
 from toshi.core.access import current_guard, readable
 from toshi.core.errors import BadRequestData, ResourceNotFound
+from toshi.core.times import to_iso
 from toshi.ngsild import http
 from toshi.ngsild.batch import query_from_body
 from toshi.ngsild.params import deletion_target, entity_query, options_of, output_of
@@ -32,7 +33,6 @@ from toshi.temporal.history import HistoryRow, Series, TemporalHistory, history_
 from toshi.temporal.payload import parse_temporal_entity, parse_temporal_fragment
 from toshi.temporal.selection import Selected, last_state, readable_series, select
 from toshi.temporal.timequery import TimeQuery, parse_time_query
-from toshi.temporal.times import to_iso
 
 PREFIX = "/ngsi-ld/v1/temporal"
 INSTANCE_LIMIT = 10_000
