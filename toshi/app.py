@@ -16,34 +16,20 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Match, Route, Router
 
-from toshi import __version__
-from toshi.auth import web as auth_web
-from toshi.auth.gate import Gate
-from toshi.core.outbound import outbound_policy
-from toshi.auth.security import Security, check_exposure
 from toshi.config import Settings
+from toshi.core.access import ReadPath
 from toshi.core.errors import InternalError, MethodNotAllowed, NgsiError, ResourceNotFound
+from toshi.core.feature import Feature
+from toshi.core.outbound import outbound_policy
 from toshi.core.write import Writer
-from toshi.iot.agent import IotAgent
-from toshi.iot.routes import routes as iot_routes
+from toshi.features import FEATURES
+from toshi.formats.render_cache import RenderCache
 from toshi.jsonld.registry import ContextRegistry
 from toshi.jsonld.resolver import ContextResolver
-from toshi.jsonld.web import routes as context_routes
-from toshi.formats.render_cache import RenderCache
-from toshi.ngsild.routes import routes as ngsild_routes
-from toshi.ngsiv2.expiry import sweep_expired
-from toshi.ngsiv2.routes import routes as ngsiv2_routes
-from toshi.ngsiv2.version import orion_info
-from toshi.notify import live
-from toshi.notify import web as notify_web
 from toshi.notify.engine import Notifier
-from toshi.store.backends import store_for
-from toshi.subscriptions.web import routes as subscription_routes
-from toshi.temporal import web as temporal_web
-from toshi.temporal.history import history_for
-from toshi.temporal.retention import keep_pruning
+from toshi.store import store_for
+from toshi.store.base import Store
 
 log = logging.getLogger("toshi")
 
@@ -53,12 +39,15 @@ class Services:
     """What every endpoint may use, reachable as `request.app.state.toshi`."""
 
     settings: Settings
-    store: object  # toshi.store.base.Store (SQLite or PostgreSQL)
+    store: Store
     writer: Writer
     registry: ContextRegistry
     resolver: ContextResolver
     notifier: Notifier
     render_cache: RenderCache = field(default_factory=RenderCache)
+    read_path: ReadPath = field(default_factory=ReadPath)  # what a reader may see (toshi/core/access.py)
+    actions: list = field(default_factory=list)            # the features' declared access actions
+    features: dict[str, Feature] = field(default_factory=dict)  # name -> the running feature
 
 
 def problem_response(exc: NgsiError) -> Response:
@@ -82,11 +71,6 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
     return problem_response(InternalError("Internal error; see the server log"))
 
 
-async def version(request: Request) -> Response:
-    body = {"orion": orion_info(), "toshi": {"version": __version__}}  # Orion-shaped for NGSI-v2 clients
-    return Response(orjson.dumps(body), media_type="application/json")
-
-
 def _cors(settings: Settings) -> list[Middleware]:
     """CORS only when an origin is configured, as Orion's -corsOrigin."""
     if not settings.cors_origin:
@@ -95,25 +79,6 @@ def _cors(settings: Settings) -> list[Middleware]:
     return [Middleware(CORSMiddleware, allow_origins=[settings.cors_origin], allow_headers=["*"],
                        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
                        expose_headers=exposed, max_age=settings.cors_max_age)]
-
-
-class Prefixed(BaseRoute):
-    """The routes of one API behind a single prefix check (unlike Mount, paths are left whole)."""
-
-    def __init__(self, prefix: str, routes: list[BaseRoute]):
-        self.prefix, self.router = prefix, Router(routes)
-
-    def matches(self, scope) -> tuple[Match, dict]:
-        path = scope.get("path", "")
-        if scope["type"] == "http" and (path == self.prefix or path.startswith(self.prefix + "/")):
-            return Match.FULL, {}
-        return Match.NONE, {}
-
-    async def handle(self, scope, receive, send) -> None:
-        await self.router(scope, receive, send)
-
-    def url_path_for(self, name: str, /, **path_params):
-        return self.router.url_path_for(name, **path_params)
 
 
 def _tune_garbage_collector() -> None:
@@ -137,46 +102,39 @@ def create_app(settings: Settings | None = None, store=None) -> Starlette:
     registry = ContextRegistry(store, base_url=f"http://{settings.host}:{settings.port}")
     resolver = ContextResolver(registry, fetch_timeout=settings.context_fetch_timeout,
                                allow_remote=settings.allow_remote_contexts, outbound=outbound_policy(settings))
-    services = Services(settings, store, Writer(store), registry, resolver, Notifier(store, resolver, settings))
-    services.writer.listeners.append(history_for(store).record)  # attribute history (temporal API)
-    iot = IotAgent(services)
-    check_exposure(settings)
-    security = Security(services)
-    services.notifier.guard_for = security.notification_guard
+    read_path = ReadPath()
+    services = Services(settings, store, Writer(store), registry, resolver,
+                        Notifier(store, settings, read_path=read_path), read_path=read_path)
+    services.actions = [action for feature in FEATURES for action in feature.actions]
+    features = [feature(services) for feature in FEATURES]
+    services.features = {feature.name: feature for feature in features}
+    read_path.use([f for feature in features for f in feature.read_filters()])
+    services.writer.listeners.extend(listener for feature in features for listener in feature.listeners())
+    services.notifier.kinds.extend(kind for feature in features for kind in feature.subscription_kinds())
 
     @asynccontextmanager
     async def lifespan(app):
         await store.open()
-        await registry.load()
-        await services.notifier.start()
-        await iot.start()
-        await security.start()
-        background = [asyncio.create_task(keep_pruning(store, settings.history_retention)),
-                      asyncio.create_task(sweep_expired(services, 60.0))]
+        for feature in features:
+            await feature.start()
+        background = [asyncio.create_task(run()) for feature in features for run in feature.background()]
         _tune_garbage_collector()
         yield
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
-        await iot.stop()
-        await security.stop()
-        await services.notifier.stop()
-        await services.notifier.flush_statistics()
-        await registry.flush()
-        await resolver.aclose()
+        for feature in reversed(features):
+            await feature.stop()
         await store.close()
 
+    middleware = [Middleware(cls, **options) for feature in features for cls, options in feature.middleware()]
     app = Starlette(
-        # The hot APIs first: Starlette tries routes in order. /v2 is one prefix check, so it costs
-        # NGSI-LD requests almost nothing and spares v2 requests the NGSI-LD routes.
-        routes=[Prefixed("/v2", ngsiv2_routes()), *ngsild_routes(), Route("/version", version),
-                *context_routes(resolver, registry), *live.routes(), *notify_web.routes(),
-                *subscription_routes(), *temporal_web.routes(), *iot_routes(), *auth_web.routes()],
+        routes=[route for feature in features for route in feature.routes()],
         exception_handlers={NgsiError: ngsi_error, HTTPException: http_error, Exception: unexpected_error},
-        middleware=[*_cors(settings), Middleware(Gate, security=security)],
+        middleware=[*_cors(settings), *middleware],
         lifespan=lifespan,
     )
     app.state.toshi = services
-    app.state.iot = iot
-    app.state.security = security
+    for feature in features:  # what a feature's routes reach as request.app.state.<name>
+        setattr(app.state, feature.name, feature)
     return app

@@ -10,8 +10,10 @@ import pytest
 
 from toshi.auth import commands
 from toshi.auth.apikeys import api_keys_of, split_key
-from toshi.core.signing import SigningKey, key_file
 from toshi.auth.tokens import TokenSettings, TokenVerifier
+from toshi.core.commandline import CommandLine
+from toshi.core.signing import SigningKey, key_file
+from toshi.features import FEATURES
 
 
 @pytest.fixture
@@ -110,7 +112,7 @@ def test_the_data_dir_can_come_from_the_config_file(tmp_path, monkeypatch, capsy
     monkeypatch.chdir(tmp_path)
     (tmp_path / "city.toml").write_text(f'[toshi]\ndata_dir = "{tmp_path / "configured"}"\n')
     parser = argparse.ArgumentParser(prog="toshi")
-    commands.add_commands(parser.add_subparsers(dest="command", required=True), load_store)
+    commands.add_commands(parser.add_subparsers(dest="command", required=True), CommandLine(load_store, FEATURES))
     args = parser.parse_args(["token", "create", "--sub", "a", "--config", str(tmp_path / "city.toml")])
     assert args.run(args) == 0
     assert key_file(tmp_path / "configured").exists()

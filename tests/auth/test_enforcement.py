@@ -26,7 +26,7 @@ class Town:
 
     def __init__(self, client: TestClient):
         self.client = client
-        self.security = client.app.state.security
+        self.security = client.app.state.auth.security
         self.admin = self.key("root", ["*:admin"])
 
     def key(self, name: str, roles: list[str], groups: tuple[str, ...] = ()) -> dict:

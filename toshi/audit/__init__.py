@@ -1,2 +1,6 @@
-"""The tamper-evident audit trail: a hash chain of records in the store's database, with signed
-checkpoints (docs/internals.md)."""
+"""The tamper-evident audit trail: its public interface to other features."""
+
+from toshi.audit.commands import record_cli
+from toshi.audit.log import AuditLog, audit_log_of
+
+__all__ = ["AuditLog", "audit_log_of", "record_cli"]

@@ -3,74 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import getpass
-import inspect
 import sys
-from collections.abc import Callable
-from pathlib import Path
+from functools import partial
 
 from toshi.auth.apikeys import ApiKeys, api_keys_of
 from toshi.auth.issuer import issue_token
-from toshi.core.signing import SigningKey, key_file
-from toshi.config import load_settings
 
 ONCE = "Store this key now: it cannot be shown again."
 
 
-def common_options() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", help="TOML settings file (default: ./toshi.toml if present)")
-    common.add_argument("--data-dir", help="where the embedded database lives (default ./toshi-data)")
-    common.add_argument("--database-url", help="the PostgreSQL database, when the town lives there "
-                                               "(default: TOSHI_DATABASE_URL, else SQLite in the data directory)")
-    return common
-
-
-def data_dir_of(args: argparse.Namespace) -> Path:
-    return Path(load_settings(args.config, {"data_dir": args.data_dir}).data_dir)
-
-
-def signing_key_of(args: argparse.Namespace, *, create: bool = True) -> SigningKey | None:
-    path = key_file(data_dir_of(args))
-    if create:
-        return SigningKey.load_or_create(path)
-    return SigningKey.load(path) if path.exists() else None
-
-
-def with_store(load_store: Callable, run: Callable, *, audited: bool = False) -> Callable[[argparse.Namespace], int]:
-    """A command that opens the store, runs `run(store, args)` and closes the store again; an `audited`
-    one (it changes something) leaves a record in the audit trail when it succeeds."""
-    def command(args: argparse.Namespace) -> int:
-        store = load_store(args)
-        try:
-            code = run(store, args)
-            if audited and code == 0:
-                audit_cli(store, args)
-            return code
-        except LookupError as exc:
-            print(f"toshi: {exc.args[0] if exc.args else exc}", file=sys.stderr)
-            return 1
-        finally:
-            closing = store.close()
-            if inspect.isawaitable(closing):
-                asyncio.run(closing)
-    return command
-
-
-def audit_cli(store, args: argparse.Namespace) -> None:
-    """Who ran which management command (never its secrets: the command's name and target only)."""
-    from toshi.audit.log import audit_log_of
-
-    words = [args.command] + [str(v) for k, v in vars(args).items() if k.endswith("_command") and v]
-    target = next((str(getattr(args, k)) for k in ("key_id", "rule_id", "name", "sub") if getattr(args, k, None)),
-                  "")
-    audit_log_of(store).append([{"principal": f"cli:{getpass.getuser()}", "tenant": "",
-                                 "operation": "cli " + " ".join(words), "target": target, "outcome": "ok"}])
-
-
-def add_commands(subparsers, load_store: Callable) -> None:
-    common = common_options()
+def add_commands(subparsers, cli) -> None:
+    common = cli.common
     keys = subparsers.add_parser("key", help="API keys of service accounts").add_subparsers(
         dest="key_command", required=True)
 
@@ -80,20 +23,20 @@ def add_commands(subparsers, load_store: Callable) -> None:
                         help="e.g. default:consumer, osaka:provider, *:admin (repeatable)")
     create.add_argument("--group", action="append", default=[], help="a group of the account (repeatable)")
     create.add_argument("--expires", help="ISO 8601 time the key stops working (default: never)")
-    create.set_defaults(run=with_store(load_store, _key_create, audited=True))
+    create.set_defaults(run=cli.with_store(_key_create, audited=True))
 
     listing = keys.add_parser("list", parents=[common], help="list keys (never their secrets)")
-    listing.set_defaults(run=with_store(load_store, _key_list))
+    listing.set_defaults(run=cli.with_store(_key_list))
 
     rotate = keys.add_parser("rotate", parents=[common], help="replace a key by a new one")
     rotate.add_argument("key_id", metavar="KEYID")
     rotate.add_argument("--grace", type=float, default=0, metavar="SECONDS",
                         help="how long the old key keeps working (default 0: revoked at once)")
-    rotate.set_defaults(run=with_store(load_store, _key_rotate, audited=True))
+    rotate.set_defaults(run=cli.with_store(_key_rotate, audited=True))
 
     revoke = keys.add_parser("revoke", parents=[common], help="revoke a key at once")
     revoke.add_argument("key_id", metavar="KEYID")
-    revoke.set_defaults(run=with_store(load_store, _key_revoke, audited=True))
+    revoke.set_defaults(run=cli.with_store(_key_revoke, audited=True))
 
     tokens = subparsers.add_parser("token", help="tokens signed by Toshi's own key").add_subparsers(
         dest="token_command", required=True)
@@ -104,7 +47,7 @@ def add_commands(subparsers, load_store: Callable) -> None:
     token.add_argument("--ttl", type=int, default=3600, metavar="SECONDS", help="lifetime (default 3600)")
     token.add_argument("--audience", help="aud claim (default: the auth_audience setting, toshi)")
     token.add_argument("--issuer", help="iss claim (default: the auth_issuer setting, toshi)")
-    token.set_defaults(run=_token_create)
+    token.set_defaults(run=partial(_token_create, cli))
 
 
 def _key_create(store, args: argparse.Namespace) -> int:
@@ -150,9 +93,9 @@ def _key_revoke(store, args: argparse.Namespace) -> int:
     return 0
 
 
-def _token_create(args: argparse.Namespace) -> int:
-    key = signing_key_of(args)
-    settings = load_settings(args.config, {"data_dir": args.data_dir})
+def _token_create(cli, args: argparse.Namespace) -> int:
+    key = cli.signing_key(args)
+    settings = cli.settings(args)
     print(issue_token(key, args.issuer or settings.auth_issuer, args.sub, args.role, args.group,
                       args.audience or settings.auth_audience, args.ttl))
     return 0

@@ -1,9 +1,8 @@
 """The gate every HTTP request passes (ASGI middleware): who is calling, are they going too fast, may
 they do this kind of thing in this tenant at all, and then the guard and actor the read and write paths
-use for the finer rules (toshi/core/access.py). Refusals and admin actions go to the audit trail.
-
-Public without credentials: /version, /.well-known/*, GET of @contexts, and the IoT southbound
-(/iot/d, /iot/json: devices identify with their apikey, as with the FIWARE agents)."""
+use for the finer rules (the one read path's composed guard, toshi/core/access.py). Refusals and admin
+actions go to the audit trail. Which action a request asks for — and which requests are public — the
+features declare (`Feature.actions`, toshi/core/feature.py)."""
 
 from __future__ import annotations
 
@@ -14,39 +13,27 @@ import uuid
 import orjson
 
 from toshi.auth.principal import ALL_TENANTS, ANONYMOUS, Principal
-from toshi.core.access import current_actor, current_deadline, current_guard
+from toshi.core.access import Reader, current_actor, current_deadline, current_guard
 from toshi.core.errors import Forbidden, NgsiError, Unauthorized
+from toshi.core.feature import action_of as feature_action
 
 WANTED = {b"authorization", b"x-auth-token", b"x-api-key", b"x-request-id", b"fiware-correlator",
           b"fiware-service", b"ngsild-tenant"}
 BOOT = uuid.uuid4().hex[:12]  # request ids: unique per process start, then a counter (cheaper than uuid4)
 _numbers = itertools.count(1)
-PUBLIC_PREFIXES = ("/.well-known/",)
-PUBLIC_PATHS = {"/version", "/iot/about"}
-SOUTHBOUND = ("/iot/d", "/iot/json")
-READ_POSTS = ("/ngsi-ld/v1/entityOperations/query", "/v2/op/query", "/ngsi-ld/v1/temporal/entityOperations/query")
 GLOBAL_ADMIN = ("/admin/",)  # accounts, keys, policies, audit, notifications, IoT status: admin of every tenant
+READS = ("GET", "HEAD", "OPTIONS")
 
 
-def action_of(method: str, path: str) -> str | None:
-    """The action a request asks for (None: public)."""
-    if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES) or path.startswith(SOUTHBOUND):
-        return None
-    if "jsonldContexts" in path:
-        return None if method in ("GET", "HEAD") else "admin"
-    if path.startswith(("/admin/", "/iot/")):
-        return "admin"
-    read = method in ("GET", "HEAD", "OPTIONS") or path in READ_POSTS
-    if "/subscriptions" in path or "/csourceRegistrations" in path or path.startswith("/v2/registrations"):
-        return "read" if read else "subscribe"
-    if read:
+def action_of(rules, method: str, path: str) -> str | None:
+    """The action a request asks for (None: public): the features' declared rule for the path, else
+    what its method says."""
+    declared = feature_action(rules, method, path)
+    if declared is not ...:
+        return declared
+    if method in READS:
         return "read"
-    if method == "DELETE" or path.endswith("/entityOperations/delete"):
-        return "delete"
-    if method == "POST" and path in ("/ngsi-ld/v1/entities", "/v2/entities", "/ngsi-ld/v1/entityOperations/create",
-                                     "/ngsi-ld/v1/temporal/entities"):
-        return "create"
-    return "update"
+    return "delete" if method == "DELETE" else "update"
 
 
 def tenant_of(path: str, headers) -> str:
@@ -57,8 +44,9 @@ def tenant_of(path: str, headers) -> str:
 
 
 class Gate:
-    def __init__(self, app, security):
+    def __init__(self, app, security, services):
         self.app, self.security = app, security
+        self.read_path, self.rules = services.read_path, services.actions
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -70,18 +58,18 @@ class Gate:
             return await self.app(scope, receive, send)
         headers = _headers(scope)
         request_id = headers.get("x-request-id") or headers.get("fiware-correlator") or f"{BOOT}-{next(_numbers):x}"
-        action = action_of(method, path)
+        action = action_of(self.rules, method, path)
         principal = ANONYMOUS
         tenant = tenant_of(path, headers)
         if security.enabled and action is not None:
             try:
                 principal = await security.identifier.principal(headers)
                 self._check_rate(principal, scope)
-                access = self._authorise(principal, action, tenant, path)
+                self._authorise(principal, action, tenant, path)
             except NgsiError as exc:
                 security.audit_refusal(principal, tenant, method, path, request_id, exc)
                 return await _refuse(scope, send, exc, path)
-            current_guard.set(None if access.unrestricted_data else access)
+            current_guard.set(self.read_path.guard_for(Reader(principal, tenant)))
         current_actor.set({"principal": principal.id if security.enabled else "local", "request": request_id})
         self._set_deadline()
         if action in ("admin", "subscribe") and method not in ("GET", "HEAD"):
@@ -107,7 +95,6 @@ class Gate:
         access = self.security.engine.access(principal, tenant)
         if not access.allows(action):
             raise self._refusal(principal, f"{action} in tenant {tenant or 'default'!r}")
-        return access
 
     @staticmethod
     def _refusal(principal: Principal, what: str) -> NgsiError:

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable
 
 import orjson
 
-from toshi.auth.commands import common_options, with_store
 from toshi.auth.policy import ACTIONS, policy_engine_of
 
 
-def add_commands(subparsers, load_store: Callable) -> None:
-    common = common_options()
+def add_commands(subparsers, cli) -> None:
+    common = cli.common
     policies = subparsers.add_parser("policy", help="access rules (see docs/security.md)").add_subparsers(
         dest="policy_command", required=True)
 
@@ -30,28 +28,28 @@ def add_commands(subparsers, load_store: Callable) -> None:
                      help="scope / service path: /a, /a/# (and below), / (root) (repeatable; default: any)")
     add.add_argument("--attr", action="append", dest="attrs", help="attribute (repeatable; default: all)")
     add.add_argument("--id", help="the rule's id (default: generated)")
-    add.set_defaults(run=with_store(load_store, _add, audited=True))
+    add.set_defaults(run=cli.with_store(_add, audited=True))
 
     open_data = policies.add_parser("open-data", parents=[common],
                                     help="make entity types readable by anyone, without credentials")
     open_data.add_argument("--tenant", required=True, help="the tenant ('default' for the default tenant)")
     open_data.add_argument("--type", action="append", dest="types", required=True, help="(repeatable)")
-    open_data.set_defaults(run=with_store(load_store, _open_data, audited=True))
+    open_data.set_defaults(run=cli.with_store(_open_data, audited=True))
 
     listing = policies.add_parser("list", parents=[common], help="list the rules (JSON lines)")
-    listing.set_defaults(run=with_store(load_store, _list))
+    listing.set_defaults(run=cli.with_store(_list))
 
     delete = policies.add_parser("delete", parents=[common], help="delete a rule")
     delete.add_argument("rule_id", metavar="ID")
-    delete.set_defaults(run=with_store(load_store, _delete, audited=True))
+    delete.set_defaults(run=cli.with_store(_delete, audited=True))
 
     tenants = subparsers.add_parser("tenant", help="tenants (NGSILD-Tenant / Fiware-Service)").add_subparsers(
         dest="tenant_command", required=True)
     tenants.add_parser("list", parents=[common], help="list tenants").set_defaults(
-        run=with_store(load_store, _tenant_list))
+        run=cli.with_store(_tenant_list))
     create = tenants.add_parser("create", parents=[common], help="create a tenant before its first entity")
     create.add_argument("name")
-    create.set_defaults(run=with_store(load_store, _tenant_create, audited=True))
+    create.set_defaults(run=cli.with_store(_tenant_create, audited=True))
 
 
 def _add(store, args: argparse.Namespace) -> int:

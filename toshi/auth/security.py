@@ -9,14 +9,15 @@ import logging
 
 import orjson
 
-from toshi.audit.log import audit_log_of
+from toshi.audit import audit_log_of
 from toshi.auth.apikeys import api_keys_of
 from toshi.auth.identify import Identifier
 from toshi.auth.policy import policy_engine_of
 from toshi.auth.principal import ANONYMOUS, Principal, format_roles, parse_roles
-from toshi.core.signing import SigningKey, key_file
 from toshi.core.ratelimit import RateLimiter
+from toshi.core.signing import SigningKey, key_file
 from toshi.core.times import now_iso, parse_duration, to_iso, to_ms
+from toshi.core.write import STATE
 from toshi.store import FeatureTables
 
 log = logging.getLogger("toshi.auth")
@@ -57,7 +58,6 @@ class Security:
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_burst or None) if settings.rate_limit else None
         self._owners = FeatureTables(store, OWNERS)
         self._task: asyncio.Task | None = None
-        services.writer.listeners.append(self.record_writes)
 
     async def start(self) -> None:
         if self.enabled and not self.keys.accounts():
@@ -97,8 +97,10 @@ class Security:
     def _write_record(changes: list) -> dict:
         actor = changes[0].actor or {"principal": "system", "request": None}
         counts = {"created": 0, "updated": 0, "deleted": 0}
-        for c in changes:
-            counts["created" if c.before is None else "deleted" if c.after is None else "updated"] += 1
+        for c in changes:  # an Operation's change (e.g. a history edit) is counted under its kind
+            kind = c.kind if c.kind != STATE else "created" if c.before is None else "deleted" if c.after is None \
+                else "updated"
+            counts[kind] = counts.get(kind, 0) + 1
         ids = [c.entity_id for c in changes[:MAX_TARGETS]]
         return {"principal": actor["principal"], "tenant": changes[0].tenant, "operation": "write",
                 "target": " ".join(ids) + (f" (+{len(changes) - MAX_TARGETS})" if len(changes) > MAX_TARGETS else ""),

@@ -23,7 +23,7 @@ def _json(body: Any, status: int = 200) -> Response:
 
 
 def _security(request: Request):
-    return request.app.state.security
+    return request.app.state.auth.security
 
 
 async def _body(request: Request) -> dict:

@@ -100,8 +100,13 @@ class ReadPath:
     """The read filters of the running features, in their fixed order."""
 
     def __init__(self, filters: Sequence[ReadFilter] = ()):
-        self.filters = sorted(filters, key=lambda f: f.order)
+        self.filters: list[ReadFilter] = []
         self.owner_of = None  # (tenant, subscription id) -> principal: set by the auth feature
+        self.use(filters)
+
+    def use(self, filters: Sequence[ReadFilter]) -> None:
+        """Add layers (each goes to its place in the fixed order)."""
+        self.filters = sorted([*self.filters, *filters], key=lambda f: f.order)
 
     def guard_for(self, reader: Reader) -> Guard | None:
         """The composed guard of `reader` (None: nothing is hidden and nothing checked)."""

@@ -10,11 +10,12 @@ What a feature declares without a server (class attributes: the command line and
   (its `toshi` subcommands), openapi (its part of the API description).
 What it gives a running server (one instance per app, made with the app's Services):
   routes, listeners (write listeners: called inside every write transaction), read_filters (layers of
-  the one read path), subscription_kinds (for the notifier), start/stop, background tasks.
+  the one read path), subscription_kinds (for the notifier), middleware, start/stop, background tasks.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -87,6 +88,10 @@ class Feature:
         """Kinds of subscription the notifier serves for this feature (toshi/notify)."""
         return []
 
+    def middleware(self) -> list[tuple[type, dict]]:
+        """ASGI middleware (class, keyword arguments) wrapped around every request."""
+        return []
+
     def background(self) -> list[Callable[[], Awaitable[Any]]]:
         """Coroutines to run as tasks while the server runs (cancelled at shutdown)."""
         return []
@@ -104,3 +109,20 @@ def action_of(rules: Sequence[Action], method: str, path: str) -> str | None | E
                                            or (rule.exact and not best.exact)):
             best = rule
     return ... if best is None else best.action
+
+
+_CREATES = re.compile(r"CREATE\s+(?:VIRTUAL\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?\"?(\w+)"
+                      r"|CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:IF\s+NOT\s+EXISTS\s+)?\w+\s+ON\s+\"?(\w+)", re.I)
+
+
+def tables_of(script: str | Sequence[str], derived: Sequence[str] = ()) -> tuple[Table, ...]:
+    """The tables a DDL script (or list of statements) creates, each with its own statements
+    (CREATE TABLE and its indexes); those named in `derived` are marked derived."""
+    text = script if isinstance(script, str) else ";".join(script)
+    statements: dict[str, list[str]] = {}
+    for statement in re.sub(r"--[^\n]*", "", text).split(";"):
+        statement = " ".join(statement.split())
+        found = _CREATES.match(statement)
+        if found:
+            statements.setdefault(found.group(1) or found.group(2), []).append(statement)
+    return tuple(Table(name, ";\n".join(ddl), derived=name in derived) for name, ddl in statements.items())

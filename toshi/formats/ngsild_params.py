@@ -157,3 +157,62 @@ def deletion_target(params: QueryParams) -> tuple[str | None, bool]:
     if dataset_id is not None and not is_uri(dataset_id):
         raise BadRequestData(f"datasetId is not a URI: {dataset_id}")
     return dataset_id, bool_param(params, "deleteAll")
+
+
+def query_from_body(data: dict, ctx, settings, params) -> EntityQuery:
+    from toshi.query.geo import geoq_from_body
+    from toshi.query.q import parse_q
+    from toshi.query.scope import parse_scope_q
+
+    limit, offset, count = paging(params, settings)
+    query = EntityQuery(limit=limit, offset=offset, count=count)
+    _selectors(data.get("entities"), ctx, query)
+    if data.get("attrs") is not None:
+        if not isinstance(data["attrs"], list) or not all(isinstance(a, str) for a in data["attrs"]):
+            raise BadRequestData("attrs must be an array of attribute names")
+        query.attrs = {ctx.expand_term(a) for a in data["attrs"]} or None
+    if data.get("q") is not None:
+        query.q = parse_q(_string(data["q"], "q"), ctx.expand_term)
+    if data.get("geoQ") is not None:
+        if not isinstance(data["geoQ"], dict):
+            raise BadRequestData("geoQ must be an object")
+        query.geo = geoq_from_body(data["geoQ"], ctx.expand_term)
+    if data.get("scopeQ") is not None:
+        query.scope = parse_scope_q(_string(data["scopeQ"], "scopeQ"))
+    return query
+
+
+def _selectors(selectors, ctx, query: EntityQuery) -> None:
+    """Entity selectors of a Query: [{"id"|"idPattern", "type"}], all with the same type."""
+    from toshi.query.typeexpr import parse_type_expr
+
+    if selectors is None:
+        return
+    if not isinstance(selectors, list) or not all(isinstance(s, dict) for s in selectors):
+        raise BadRequestData("entities must be an array of EntitySelector objects")
+    type_texts = {s.get("type") for s in selectors}
+    if len(type_texts) > 1:
+        raise BadRequestData("All entity selectors of one query must have the same type")
+    type_text = type_texts.pop() if type_texts else None
+    if type_text is not None:
+        query.types = parse_type_expr(_string(type_text, "type"), ctx.expand_term)
+    ids = [s["id"] for s in selectors if "id" in s]
+    patterns = [s["idPattern"] for s in selectors if "idPattern" in s]
+    if ids:
+        if not all(isinstance(i, str) and _is_uri(i) for i in ids):
+            raise BadRequestData("Entity selector ids must be URIs")
+        query.ids = ids
+    if patterns:
+        query.id_pattern = "|".join(f"(?:{_string(p, 'idPattern')})" for p in patterns)
+
+
+def _string(value, name: str) -> str:
+    if not isinstance(value, str):
+        raise BadRequestData(f"{name} must be a string")
+    return value
+
+
+def _is_uri(value: str) -> bool:
+    from toshi.formats.ngsild_parse import is_uri
+
+    return is_uri(value)

@@ -23,7 +23,7 @@ from toshi.iot import errors
 from toshi.iot.ingest import sniff_kind
 from toshi.iot.provision import INFO_TYPE, STATUS_TYPE, commands_of, group_for
 from toshi.jsonld.context import core_context
-from toshi.ngsiv2.mapping import FORBIDDEN, main_instance, parse_attribute
+from toshi.ngsiv2 import FORBIDDEN, main_instance, parse_attribute
 
 log = logging.getLogger("toshi.iot")
 EXPIRED = "EXPIRED"
@@ -82,7 +82,6 @@ class Commands:
         self._polled: dict[tuple, dict[str, Any]] = {}   # device key -> {command: value} waiting for getCmd
         self._timers: dict[tuple, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task] = set()
-        services.writer.listeners.append(self.on_changes)
         services.store.on_commit.append(self._after_commit)
 
     # -- trigger ----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any
 from toshi.core.errors import NgsiError
 from toshi.iot.errors import bad_payload, bad_timestamp
 from toshi.iot.expression import ExpressionError, evaluate
-from toshi.ngsiv2.mapping import check_attr_name, infer_type, parse_attribute
+from toshi.ngsiv2 import check_attr_name, infer_type, parse_attribute
 
 TIME_INSTANT = "TimeInstant"
 MAX_GROUPS = 100

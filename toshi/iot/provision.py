@@ -12,7 +12,7 @@ from toshi.core.errors import NgsiError
 from toshi.iot.errors import IotError, wrong_syntax
 from toshi.iot.expression import ExpressionError, compile_expression, evaluate
 from toshi.jsonld.context import core_context
-from toshi.ngsiv2.mapping import check_attr_name, check_name, parse_attribute
+from toshi.ngsiv2 import check_attr_name, check_name, parse_attribute
 
 DEVICE_FIELDS = ("device_id", "entity_name", "entity_type", "protocol", "transport", "timezone",
                  "timestamp", "attributes", "lazy", "commands", "static_attributes",

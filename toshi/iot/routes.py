@@ -17,7 +17,7 @@ from toshi.iot import errors
 from toshi.iot.errors import IotError, wrong_syntax
 from toshi.iot.provision import DEVICE_FIELDS, check_group, device_doc, ensure_entities
 from toshi.iot.registry import registry_of
-from toshi.ngsiv2.headers import SERVICE, SERVICE_PATH, tenant_of, write_scope
+from toshi.ngsiv2 import SERVICE, SERVICE_PATH, tenant_of, write_scope
 
 MAX_BODY = 1_000_000
 GROUP_FIELDS = ("apikey", "resource", "entity_type", "cbroker", "trust", "timezone", "timestamp",
@@ -204,7 +204,7 @@ def _southbound(kind: str):
         apikey, device_id = request.query_params.get("k"), request.query_params.get("i")
         if not apikey or not device_id:
             raise errors.missing_headers("the query parameters k (apikey) and i (device id) are mandatory")
-        agent = request.app.state.iot
+        agent = request.app.state.iot.agent
         device, group = await agent.southbound.device(apikey, device_id, resource=resource, kind=kind,
                                                       transport="HTTP")
         payload = await request.body() if request.method == "POST" else \
@@ -229,7 +229,7 @@ async def command_result(request: Request) -> Response:
     apikey, device_id = request.query_params.get("k"), request.query_params.get("i")
     if not apikey or not device_id:
         raise errors.missing_headers("the query parameters k (apikey) and i (device id) are mandatory")
-    agent = request.app.state.iot
+    agent = request.app.state.iot.agent
     device, _ = await agent.southbound.device(apikey, device_id, resource=request.url.path[:-len("/cmdexe")],
                                               kind=kind, transport="HTTP")
     agent.southbound.admit(device)
@@ -238,7 +238,7 @@ async def command_result(request: Request) -> Response:
 
 
 async def status(request: Request) -> Response:
-    return _json(request.app.state.iot.status())
+    return _json(request.app.state.iot.agent.status())
 
 
 def routes() -> list[Route]:

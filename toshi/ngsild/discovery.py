@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from toshi.core.errors import ResourceNotFound
-from toshi.ngsild import http
-from toshi.ngsild.params import bool_param
+from toshi.formats import ngsild_http as http
+from toshi.formats.ngsild_params import bool_param
 
 
 async def _setup(request: Request):

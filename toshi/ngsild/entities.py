@@ -11,8 +11,8 @@ from starlette.responses import Response
 from toshi.core import entity as ops
 from toshi.core.errors import BadRequestData, ResourceNotFound
 from toshi.core.expiry import hide_expired, is_expired
-from toshi.ngsild import http
-from toshi.ngsild.params import deletion_target, entity_query, options_of, output_of
+from toshi.formats import ngsild_http as http
+from toshi.formats.ngsild_params import deletion_target, entity_query, options_of, output_of
 from toshi.formats.ngsild_parse import parse_attribute, parse_entity, parse_fragment
 from toshi.formats.ngsild_render import render_entity, render_feature_collection, render_geojson
 

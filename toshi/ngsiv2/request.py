@@ -9,7 +9,7 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
 from toshi.jsonld.context import core_context
-from toshi.ngsild.http import check_depth
+from toshi.formats.ngsild_http import check_depth
 from toshi.ngsiv2.errors import V2Error, bad_request
 from toshi.ngsiv2.q import parse_v2_q
 from toshi.query.planner import EntityQuery

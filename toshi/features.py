@@ -1,0 +1,27 @@
+"""The features of this Toshi, in the order their routes are tried and they start (they stop in
+reverse). Adding a feature: its folder with a `feature.py` (toshi/core/feature.py says what it may
+declare), and one line here."""
+
+from toshi.audit.feature import Audit
+from toshi.auth.feature import Auth
+from toshi.iot.feature import Iot
+from toshi.jsonld.feature import Contexts
+from toshi.ngsild.feature import NgsiLd
+from toshi.ngsiv2.feature import NgsiV2
+from toshi.notify.feature import Notifications
+from toshi.operations.feature import Operations
+from toshi.subscriptions.feature import LdSubscriptions
+from toshi.temporal.feature import Temporal
+
+FEATURES = [
+    NgsiV2,           # the hot APIs first: /v2 is one prefix check
+    NgsiLd,
+    Contexts,
+    Notifications,
+    LdSubscriptions,
+    Temporal,
+    Iot,
+    Auth,
+    Audit,
+    Operations,
+]

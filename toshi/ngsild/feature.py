@@ -1,0 +1,23 @@
+"""The NGSI-LD entity API (entities, attributes, batch, discovery) declared as a feature."""
+
+from __future__ import annotations
+
+from toshi.core.feature import Action, Feature
+from toshi.ngsild import live
+from toshi.ngsild.routes import routes
+
+LD = "/ngsi-ld/v1"
+POST = frozenset({"POST"})
+
+
+class NgsiLd(Feature):
+    name = "ngsild"
+    actions = (
+        Action(f"{LD}/entities", "create", methods=POST, exact=True),
+        Action(f"{LD}/entityOperations/create", "create", methods=POST, exact=True),
+        Action(f"{LD}/entityOperations/delete", "delete", methods=POST, exact=True),
+        Action(f"{LD}/entityOperations/query", "read", methods=POST, exact=True),
+    )
+
+    def routes(self) -> list:
+        return [*routes(), *live.routes()]

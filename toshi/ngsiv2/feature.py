@@ -1,0 +1,49 @@
+"""The NGSI-v2 (Orion) API declared as a feature: entities, batch, types, subscriptions,
+registrations and forwarding, /version, and the sweep of expired transient entities."""
+
+from __future__ import annotations
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from toshi import __version__
+from toshi.core.feature import Action, Feature, tables_of
+from toshi.core.routing import Prefixed
+from toshi.ngsiv2 import registrations_store
+from toshi.ngsiv2.expiry import sweep_expired
+from toshi.ngsiv2.routes import routes
+from toshi.ngsiv2.subscription_kind import V2SubscriptionKind
+from toshi.ngsiv2.version import orion_info
+
+POST = frozenset({"POST"})
+CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+SWEEP_EVERY = 60.0  # seconds between two sweeps of expired entities
+
+
+async def version(request: Request) -> Response:
+    body = {"orion": orion_info(), "toshi": {"version": __version__}}  # Orion-shaped for NGSI-v2 clients
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+class NgsiV2(Feature):
+    name = "ngsiv2"
+    tables = tables_of(registrations_store.SCHEMA)
+    actions = (
+        Action("/version", None, exact=True),
+        Action("/v2/entities", "create", methods=POST, exact=True),
+        Action("/v2/op/query", "read", methods=POST, exact=True),
+        Action("/v2/subscriptions", "subscribe", methods=CHANGES),
+        Action("/v2/registrations", "subscribe", methods=CHANGES),
+    )
+
+    def routes(self) -> list:
+        # One prefix check: it costs NGSI-LD requests almost nothing and spares v2 requests the LD routes.
+        return [Prefixed("/v2", routes()), Route("/version", version)]
+
+    def subscription_kinds(self) -> list:
+        return [V2SubscriptionKind()]
+
+    def background(self) -> list:
+        return [lambda: sweep_expired(self.services, SWEEP_EVERY)]
