@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from support import error_type
 
+from toshi.audit.log import audit_log_of
 from toshi.temporal import web
 from toshi.temporal.history import history_for
 
@@ -127,6 +128,19 @@ def test_delete_temporal_entity_keeps_the_live_entity(client):
     # The next write starts a new history.
     ok(client.patch(f"/ngsi-ld/v1/entities/{SENSOR}/attrs/temperature", json={"value": 2}), 204)
     assert values(ok(client.get(f"{BASE}/{SENSOR}", params={"timeproperty": "modifiedAt"})), "temperature") == [2]
+
+
+def test_history_changes_are_audited_like_other_writes(client):
+    """The temporal API writes through the one write path: each history change is an audit record."""
+    ok(client.post(BASE, json=temporal_sensor()), 201)
+    second = ok(client.get(f"{BASE}/{SENSOR}"))["temperature"][1]["instanceId"]
+    ok(client.patch(f"{BASE}/{SENSOR}/attrs/temperature/{second}", json={"value": 98}), 204)
+    ok(client.delete(f"{BASE}/{SENSOR}/attrs/temperature/{second}"), 204)
+    assert client.delete(f"{BASE}/{SENSOR}/attrs/temperature/{second}").status_code == 404  # nothing changed
+    ok(client.delete(f"{BASE}/{SENSOR}"), 204)
+    writes = audit_log_of(client.app.state.toshi.store).records(operation="write")
+    assert [(r["target"], r["outcome"], r["detail"]) for r in writes] == [
+        (SENSOR, "ok", {"created": 0, "updated": 0, "deleted": 0, "history": 1})] * 4
 
 
 # -- history of the live API ---------------------------------------------------------------------

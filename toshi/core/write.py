@@ -4,13 +4,17 @@ An edit is `(entity_id, function)`: the function gets the entity's current state
 returns the new state (None deletes), optionally as `(state, detail)` with a dict of extras for the
 caller (e.g. attributes not updated), or raises an NgsiError for that entity alone. All edits of one
 call commit in one transaction; a failing edit is reported and skipped, the others are applied.
+
+A change that is not an entity's new state (a feature's own records about the entity, e.g. its
+attribute history) is an `Operation` given in place of the function: it runs in the same transaction,
+is checked by the same guard, and reaches the listeners as a Change of its own kind.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from toshi.core.access import current_actor, current_deadline, current_guard
 from toshi.core.entity import now_iso
@@ -20,6 +24,25 @@ GATHER_TURNS = 1  # event-loop turns a commit waits for more edits: a commit cos
 EDITS_PER_COMMIT = 1000  # requests gathered into one transaction up to this many edits (callers wait for it)
 
 Edit = Callable[[dict | None], "dict | None | tuple[dict | None, dict]"]
+Check = Callable[[dict | None, dict | None], None]  # raises an NgsiError when a change is not allowed
+STATE = "state"  # the kind of Change an Edit makes: the entity's state went from `before` to `after`
+
+
+def _unchecked(before: dict | None, after: dict | None) -> None:
+    """No guard: every change is allowed."""
+
+
+@dataclass(frozen=True)
+class Operation:
+    """A change of a feature's own records about an entity. `run(tx, check)` makes it inside the write
+    transaction: first it calls `check(before, after)` with the entity states the change amounts to
+    (the caller's guard checks them as it checks an edit), then it changes what it changes and returns
+    the detail for the caller and the listeners. It raises an NgsiError, before changing anything,
+    when it cannot be made."""
+
+    kind: str                                    # the kind of Change reported to the listeners
+    run: Callable[[object, Check], dict]
+    check: Check = _unchecked                    # set by the writer: its caller's guard
 
 
 @dataclass
@@ -33,6 +56,7 @@ class Change:
     detail: dict = field(default_factory=dict)  # operation-specific extras (e.g. not-updated attrs)
     seq: int | None = None                       # the change-log sequence number
     actor: dict | None = None                    # who wrote it (toshi/core/access.py), for the audit trail
+    kind: str = STATE                            # else an Operation's kind (before and after are None)
 
 
 @dataclass
@@ -60,7 +84,7 @@ class Writer:
         self._pending: dict[str, list[tuple[list, asyncio.Future]]] = {}
         self._flush_task: asyncio.Task | None = None
 
-    async def apply(self, tenant: str, edits: list[tuple[str, Edit]]) -> list[Outcome]:
+    async def apply(self, tenant: str, edits: list[tuple[str, Edit | Operation]]) -> list[Outcome]:
         """Run the edits in the next group commit. The caller's guard (if any) checks every change
         before it is made; the caller's actor is recorded with it."""
         guard = current_guard.get()
@@ -106,7 +130,7 @@ class Writer:
                 listener(tx, changes)
         return results
 
-    async def apply_one(self, tenant: str, entity_id: str, edit: Edit) -> Change:
+    async def apply_one(self, tenant: str, entity_id: str, edit: Edit | Operation) -> Change:
         """A single edit whose error is raised to the caller (the single-entity endpoints)."""
         outcome = (await self.apply(tenant, [(entity_id, edit)]))[0]
         if outcome.error is not None:
@@ -114,7 +138,10 @@ class Writer:
         return outcome.change
 
     @staticmethod
-    def _apply_one(tx, tenant: str, entity_id: str, edit: Edit, outcomes: list[Outcome]) -> Change | None:
+    def _apply_one(tx, tenant: str, entity_id: str, edit: Edit | Operation, outcomes: list[Outcome]
+                   ) -> Change | None:
+        if isinstance(edit, Operation):
+            return Writer._run(tx, tenant, entity_id, edit, outcomes)
         before = tx.get(entity_id)
         try:
             after = edit(before)
@@ -134,6 +161,17 @@ class Writer:
         outcomes.append(Outcome(entity_id, change=change))
         return change
 
+    @staticmethod
+    def _run(tx, tenant: str, entity_id: str, operation: Operation, outcomes: list[Outcome]) -> Change | None:
+        try:
+            detail = operation.run(tx, operation.check)
+        except NgsiError as exc:
+            outcomes.append(Outcome(entity_id, error=exc))
+            return None
+        change = Change(tenant, entity_id, None, None, detail or {}, kind=operation.kind)
+        outcomes.append(Outcome(entity_id, change=change))
+        return change
+
 
 def _chunks(groups: list) -> list[list]:
     """Gathered requests in transactions of at most EDITS_PER_COMMIT edits (a request's own edits
@@ -149,7 +187,10 @@ def _chunks(groups: list) -> list[list]:
     return chunks
 
 
-def _guarded(edit: Edit, guard) -> Edit:
+def _guarded(edit: Edit | Operation, guard) -> Edit | Operation:
+    if isinstance(edit, Operation):
+        return replace(edit, check=guard.check_write)
+
     def checked(before):
         result = edit(before)
         guard.check_write(before, result[0] if isinstance(result, tuple) else result)

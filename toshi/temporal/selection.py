@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from toshi.core.access import read_guard, readable
+from toshi.core.access import visible, visible_attrs
 from toshi.query.planner import EntityQuery
 from toshi.temporal.history import TemporalEntity, TemporalHistory
 
@@ -28,7 +28,7 @@ def select(history: TemporalHistory, store, tenant: str, query: EntityQuery) -> 
     matched = 0
     types = query.types.simple_names() if query.types is not None else None
     for entity in history.entities(tenant, query.ids, query.id_pattern, types):
-        state = readable(last_state(entity, store, tenant))
+        state = visible(last_state(entity, store, tenant))
         if state is None or not query.matches_residual(state, types=True, attrs=False, q=True):
             continue
         if query.attrs is not None and not history.series(tenant, entity.id, query.attrs):
@@ -43,10 +43,7 @@ def select(history: TemporalHistory, store, tenant: str, query: EntityQuery) -> 
 
 def readable_series(series: list, state: dict) -> list:
     """The series (attribute histories) of an entity that the current request may read."""
-    guard = read_guard()
-    if guard is None:
-        return series
-    allowed = guard.permitted_attrs("read", state)
+    allowed = visible_attrs(state)
     return series if allowed is None else [s for s in series if s.attr in allowed]
 
 

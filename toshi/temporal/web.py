@@ -1,7 +1,9 @@
 """The temporal API under /ngsi-ld/v1/temporal (clauses 6.18-6.22; operations 5.6.11-5.6.16, 5.7.3-5.7.4).
 
-Reads answer from the history (`history`), selected by `selection`, shaped by `represent`. Writes
-manage the temporal evolution only: they never change the live entity (/ngsi-ld/v1/entities).
+Reads answer from the history (`history`), selected by `selection`, shaped by `represent`, and show
+what the one read path lets the reader see. Writes manage the temporal evolution only: they never
+change the live entity (/ngsi-ld/v1/entities). They go through the one write path as Operations of
+kind "history" (toshi/core/write.py): in its transaction, checked by its guard, seen by its listeners.
 
 An attribute (datasetId) returns at most INSTANCE_LIMIT instances per request; when a history has
 more, the response is 206 with the instances up to a common time and `Content-Range: date-time
@@ -11,7 +13,7 @@ timerel=after (or, with lastN, timerel=before).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,12 +22,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from toshi.core import entity as ops
-from toshi.core.access import current_guard, readable
+from toshi.core.access import visible
 from toshi.core.errors import BadRequestData, ResourceNotFound
 from toshi.core.times import to_iso
-from toshi.ngsild import http
-from toshi.ngsild.batch import query_from_body
-from toshi.ngsild.params import deletion_target, entity_query, options_of, output_of
+from toshi.core.write import Check, Operation
+from toshi.formats import ngsild_http as http
+from toshi.formats.ngsild_params import deletion_target, entity_query, options_of, output_of, query_from_body
 from toshi.formats.ngsild_parse import parse_attribute
 from toshi.temporal import represent
 from toshi.temporal.aggregate import Aggregation, parse_aggregation
@@ -36,6 +38,7 @@ from toshi.temporal.timequery import TimeQuery, parse_time_query
 
 PREFIX = "/ngsi-ld/v1/temporal"
 INSTANCE_LIMIT = 10_000
+HISTORY = "history"  # the kind of change the temporal API's writes are, for the write path's listeners
 READ_OPTIONS = {"normalized", "temporalValues", "aggregatedValues", "sysAttrs"}
 
 
@@ -84,7 +87,7 @@ async def retrieve_temporal(request: Request) -> Response:
     reading = _reading(params, options, output_of(params, ctx, set()).attrs)
     history = _history(request)
     found = history.entity(tenant, entity_id)
-    state = readable(last_state(found, _services(request).store, tenant)) if found is not None else None
+    state = visible(last_state(found, _services(request).store, tenant)) if found is not None else None
     if state is None:
         raise ResourceNotFound(f"No temporal representation of entity {entity_id}")
     selected = Selected(found, state)
@@ -254,15 +257,19 @@ async def append_temporal(request: Request) -> Response:
 async def _append(request: Request, tenant: str, entity_id: str, parsed: dict, now: str) -> bool:
     store = _services(request).store
     history = _history(request)
-    found = history.entity(tenant, entity_id)
-    state = last_state(found, store, tenant) if found is not None else None
-    _check_write(state, {"id": entity_id, "type": parsed.get("type") or (state or {}).get("type", []),
-                         "attrs": {**(state or {}).get("attrs", {}), **parsed["attrs"]}})
-    live = store.load_entity(tenant, entity_id) is not None
-    async with store.transaction(tenant):
+
+    def append(tx, check: Check) -> dict:
+        found = history.entity(tenant, entity_id)
+        state = last_state(found, store, tenant) if found is not None else None
+        check(state, {"id": entity_id, "type": parsed.get("type") or (state or {}).get("type", []),
+                      "attrs": {**(state or {}).get("attrs", {}), **parsed["attrs"]}})
+        live = store.load_entity(tenant, entity_id) is not None
         store.ensure_tenant(tenant)
-        return history.append(tenant, entity_id, parsed.get("type", []), parsed["attrs"], live=live, now=now,
-                              scope=parsed.get("scope"))
+        return {"created": history.append(tenant, entity_id, parsed.get("type", []), parsed["attrs"], live=live,
+                                          now=now, scope=parsed.get("scope"))}
+
+    change = await _services(request).writer.apply_one(tenant, entity_id, Operation(HISTORY, append))
+    return change.detail["created"]
 
 
 async def modify_instance(request: Request) -> Response:
@@ -272,22 +279,24 @@ async def modify_instance(request: Request) -> Response:
     body = await http.read_body(request)
     ctx = await http.context_for(request, body.context, from_link=False)
     attr_id = request.path_params["attr_id"]
-    _check_history_change(request, tenant, entity_id, ctx.expand_term(attr_id))
-    history, seq, row = _instance(request, tenant, entity_id, ctx.expand_term(attr_id))
-    data = body.data if isinstance(body.data, dict) else None
-    if data is None:
-        raise BadRequestData("The payload must be a JSON object")
-    fragment = data.get(attr_id, {k: v for k, v in data.items() if k != "@context"})
-    now = ops.now_iso()
-    patches = parse_attribute(attr_id, fragment, ctx, now=now, partial=True)
-    if len(patches) != 1:
-        raise BadRequestData("Give exactly one attribute instance")
-    patch = patches[0]
-    if patch.get("datasetId", row.instance.get("datasetId")) != row.instance.get("datasetId"):
-        raise BadRequestData("The datasetId of an attribute instance cannot be changed")
-    merged = ops.merge_instance(row.instance, patch, now)
-    async with _services(request).store.transaction(tenant):
-        history.replace_instance(seq, merged)
+    name = ctx.expand_term(attr_id)
+
+    def modify() -> None:
+        history, seq, row = _instance(request, tenant, entity_id, name)
+        data = body.data if isinstance(body.data, dict) else None
+        if data is None:
+            raise BadRequestData("The payload must be a JSON object")
+        fragment = data.get(attr_id, {k: v for k, v in data.items() if k != "@context"})
+        now = ops.now_iso()
+        patches = parse_attribute(attr_id, fragment, ctx, now=now, partial=True)
+        if len(patches) != 1:
+            raise BadRequestData("Give exactly one attribute instance")
+        patch = patches[0]
+        if patch.get("datasetId", row.instance.get("datasetId")) != row.instance.get("datasetId"):
+            raise BadRequestData("The datasetId of an attribute instance cannot be changed")
+        history.replace_instance(seq, ops.merge_instance(row.instance, patch, now))
+
+    await _change_history(request, tenant, entity_id, name, modify)
     return http.no_content()
 
 
@@ -295,22 +304,25 @@ async def delete_instance(request: Request) -> Response:
     tenant = await http.existing_tenant(request)
     entity_id = _entity_id(request)
     ctx = await http.context_for(request)
-    _check_history_change(request, tenant, entity_id, ctx.expand_term(request.path_params["attr_id"]))
-    history, seq, _ = _instance(request, tenant, entity_id, ctx.expand_term(request.path_params["attr_id"]))
-    async with _services(request).store.transaction(tenant):
+    name = ctx.expand_term(request.path_params["attr_id"])
+
+    def delete() -> None:
+        history, seq, _ = _instance(request, tenant, entity_id, name)
         history.delete_instance(seq)
+
+    await _change_history(request, tenant, entity_id, name, delete)
     return http.no_content()
 
 
 async def delete_temporal(request: Request) -> Response:
     tenant = await http.existing_tenant(request)
     entity_id = _entity_id(request)
-    history = _history(request)
-    _check_history_change(request, tenant, entity_id)
-    async with _services(request).store.transaction(tenant):
-        existed = history.delete_entity(tenant, entity_id)
-    if not existed:
-        raise ResourceNotFound(f"No temporal representation of entity {entity_id}")
+
+    def delete() -> None:
+        if not _history(request).delete_entity(tenant, entity_id):
+            raise ResourceNotFound(f"No temporal representation of entity {entity_id}")
+
+    await _change_history(request, tenant, entity_id, None, delete)
     return http.no_content()
 
 
@@ -322,15 +334,17 @@ async def delete_temporal_attribute(request: Request) -> Response:
     name = ctx.expand_term(request.path_params["attr_id"])
     dataset_id, delete_all = deletion_target(request.query_params)
     history = _history(request)
-    _check_history_change(request, tenant, entity_id, name)
-    if history.entity(tenant, entity_id) is None:
-        raise ResourceNotFound(f"No temporal representation of entity {entity_id}")
-    series = [s for s in history.series(tenant, entity_id, {name}) if delete_all or s.dataset_id == dataset_id]
-    if not series:
-        raise ResourceNotFound(f"Entity {entity_id} has no history of attribute {name}"
-                               + (f" with datasetId {dataset_id}" if dataset_id else ""))
-    async with _services(request).store.transaction(tenant):
+
+    def delete() -> None:
+        if history.entity(tenant, entity_id) is None:
+            raise ResourceNotFound(f"No temporal representation of entity {entity_id}")
+        series = [s for s in history.series(tenant, entity_id, {name}) if delete_all or s.dataset_id == dataset_id]
+        if not series:
+            raise ResourceNotFound(f"Entity {entity_id} has no history of attribute {name}"
+                                   + (f" with datasetId {dataset_id}" if dataset_id else ""))
         history.delete_series(tenant, entity_id, series)
+
+    await _change_history(request, tenant, entity_id, name, delete)
     return http.no_content()
 
 
@@ -346,27 +360,28 @@ def _instance(request: Request, tenant: str, entity_id: str, attr: str) -> tuple
 
 # -- helpers -------------------------------------------------------------------------------------
 
-def _check_write(before: dict | None, after: dict) -> None:
-    """History written through the temporal API obeys the same access rules as entity writes."""
-    guard = current_guard.get()
-    if guard is not None:
-        guard.check_write(before, after)
+async def _change_history(request: Request, tenant: str, entity_id: str, attr: str | None,
+                          edit: Callable[[], None]) -> None:
+    """Run `edit` (it changes the history, or raises an NgsiError first) in the write path.
 
-
-def _check_history_change(request: Request, tenant: str, entity_id: str, attr: str | None = None) -> None:
-    """Changing an attribute's history needs the right to update that attribute; deleting the whole
-    temporal entity the right to delete it. An entity one may not read is not found."""
-    guard = current_guard.get()
-    found = _history(request).entity(tenant, entity_id) if guard is not None else None
-    if found is None:
-        return
-    state = last_state(found, _services(request).store, tenant)
-    if guard.readable(state) is None:
+    Changing an attribute's history needs the right to update that attribute; deleting the whole
+    temporal entity (`attr` None) the right to delete it. An entity one may not read is not found."""
+    store = _services(request).store
+    history = _history(request)
+    found = history.entity(tenant, entity_id)
+    if found is not None and visible(last_state(found, store, tenant)) is None:
         raise ResourceNotFound(f"No temporal representation of entity {entity_id}")
-    if attr is None:
-        guard.check_write(state, None)
-    else:
-        guard.check_write(state, {**state, "attrs": {**state["attrs"], attr: [{"historyChanged": True}]}})
+
+    def change(tx, check: Check) -> dict:
+        found = history.entity(tenant, entity_id)
+        if found is not None:
+            state = last_state(found, store, tenant)
+            check(state, None if attr is None else
+                  {**state, "attrs": {**state["attrs"], attr: [{"historyChanged": True}]}})
+        edit()
+        return {}
+
+    await _services(request).writer.apply_one(tenant, entity_id, Operation(HISTORY, change))
 
 
 def _services(request: Request):
