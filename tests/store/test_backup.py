@@ -19,7 +19,7 @@ from support import Receiver, wait_until
 from toshi.app import create_app
 from toshi.auth.apikeys import api_keys_of
 from toshi.core.signing import key_file
-from toshi.store.backup import primary_tables
+from toshi.operations.backup import primary_tables
 from toshi.store.sqlite import DERIVED_TABLES
 
 LD = "/ngsi-ld/v1"

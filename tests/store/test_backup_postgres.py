@@ -35,10 +35,10 @@ from test_backup import (
 
 from toshi.app import create_app
 from toshi.audit.log import audit_log_of
-from toshi.core.signing import SigningKey, key_file
 from toshi.config import Settings
+from toshi.core.signing import SigningKey, key_file
+from toshi.operations.backup import pg_columns, pg_primary_tables, primary_tables
 from toshi.store.backends import store_for
-from toshi.store.backup import pg_columns, pg_primary_tables, primary_tables
 
 
 @pytest.fixture

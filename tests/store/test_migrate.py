@@ -12,7 +12,7 @@ import httpx
 from support import ServerProcess
 
 from toshi.core.write import Writer
-from toshi.store.migrate import ProgressBar, count_rows
+from toshi.operations.migrate import ProgressBar, count_rows
 from toshi.store.sqlite import SqliteStore
 from toshi.temporal.history import history_for
 

@@ -66,7 +66,7 @@ def _database(args: argparse.Namespace):
 
 
 def _backup(cli, args: argparse.Namespace) -> int:
-    from toshi.store.backup import backup, backup_postgres
+    from toshi.operations.backup import backup, backup_postgres
 
     settings, url = _backup_settings(args)
     if url:
@@ -81,8 +81,8 @@ def _backup(cli, args: argparse.Namespace) -> int:
 
 
 def _restore(cli, args: argparse.Namespace) -> int:
-    from toshi.store.backup import restore, restore_postgres
-    from toshi.store.migrate import ProgressBar
+    from toshi.operations.backup import restore, restore_postgres
+    from toshi.operations.migrate import ProgressBar
 
     settings, url = _backup_settings(args)
     if url:
@@ -125,7 +125,7 @@ def _backup_source(settings, url: str) -> str:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from toshi.store.migrate import migrate
+    from toshi.operations.migrate import migrate
 
     settings = load_settings(args.config, {"data_dir": args.data_dir})
     return migrate(settings.database_path, args.to, force=args.force)

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from toshi.store.backup import load_postgres, open_snapshot_source, sqlite_snapshot
+from toshi.operations.backup import load_postgres, open_snapshot_source, sqlite_snapshot
 
 
 class ProgressBar:
@@ -108,7 +108,7 @@ def migrate(database: Path, url: str, *, force: bool = False, out: TextIO | None
 
 def count_rows(url: str, tables: list[str]) -> dict[str, int]:
     """Rows per table as committed in PostgreSQL, counted on a connection of their own."""
-    from toshi.store.backup import _quoted
+    from toshi.operations.backup import _quoted
     from toshi.store.pgsql import PgConnection
 
     db = PgConnection(url)
