@@ -10,24 +10,12 @@ import orjson
 import pytest
 
 from toshi.core.errors import BadRequestData, TooComplexQuery
-from toshi.query import q as qmod
-from toshi.query.q import (
-    MAX_DEPTH,
-    MAX_Q_LENGTH,
-    MAX_TERMS,
-    And,
-    Comparison,
-    Exists,
-    Match,
-    Or,
-    Path,
-    instant_key,
-    parse_q,
-    time_key,
-    to_sqlite,
-    to_sqlite_prefilter,
-)
+from toshi.core.times import instant_key, time_key
+from toshi.query.qparse import MAX_DEPTH, MAX_Q_LENGTH, MAX_TERMS, parse_q
+from toshi.query.qtree import And, Comparison, Exists, Match, Or, Path
 from toshi.query.regex import compile_pattern
+from toshi.store import q_sql
+from toshi.store.q_sql import to_sqlite, to_sqlite_prefilter
 
 EX = "https://ex.org/"
 NOW = "2026-01-01T00:00:00.000000Z"
@@ -673,8 +661,8 @@ def test_untranslatable_names_and_numbers():
     assert to_sqlite(parse_q("a[x\\y]==1", expand)) is None
     assert to_sqlite(parse_q("a", lambda name: 'urn:"' + name)) is None
     assert to_sqlite(parse_q("a==100000000000000000000", expand)) is None
-    assert to_sqlite(parse_q(";".join(["a"] * (qmod.MAX_SQL_TERMS + 1)), expand)) is None
-    assert to_sqlite(parse_q(";".join(["a"] * qmod.MAX_SQL_TERMS), expand)) is not None
+    assert to_sqlite(parse_q(";".join(["a"] * (q_sql.MAX_SQL_TERMS + 1)), expand)) is None
+    assert to_sqlite(parse_q(";".join(["a"] * q_sql.MAX_SQL_TERMS), expand)) is not None
 
 
 def _nested(depth: int, term: str) -> str:
@@ -686,13 +674,13 @@ def _nested(depth: int, term: str) -> str:
 
 def test_deep_or_large_expressions_are_not_translated():
     term = "a.observedAt==2024-01-01,12:00:00"
-    assert parse_q(_nested(qmod.MAX_SQL_DEPTH, term), expand)._depth() == qmod.MAX_SQL_DEPTH
-    assert to_sqlite(parse_q(_nested(qmod.MAX_SQL_DEPTH + 1, term), expand)) is None
-    assert to_sqlite_prefilter(parse_q(_nested(qmod.MAX_SQL_DEPTH + 1, term), expand)) is None
+    assert parse_q(_nested(q_sql.MAX_SQL_DEPTH, term), expand).depth() == q_sql.MAX_SQL_DEPTH
+    assert to_sqlite(parse_q(_nested(q_sql.MAX_SQL_DEPTH + 1, term), expand)) is None
+    assert to_sqlite_prefilter(parse_q(_nested(q_sql.MAX_SQL_DEPTH + 1, term), expand)) is None
     # The largest translated expression still compiles inside two more levels of the caller's subqueries.
-    inner = ";".join([term] * (qmod.MAX_SQL_TERMS - qmod.MAX_SQL_DEPTH + 1))
-    node = parse_q(_nested(qmod.MAX_SQL_DEPTH - 1, inner), expand)
-    assert (node._term_count(), node._depth()) == (qmod.MAX_SQL_TERMS, qmod.MAX_SQL_DEPTH)
+    inner = ";".join([term] * (q_sql.MAX_SQL_TERMS - q_sql.MAX_SQL_DEPTH + 1))
+    node = parse_q(_nested(q_sql.MAX_SQL_DEPTH - 1, inner), expand)
+    assert (node.term_count(), node.depth()) == (q_sql.MAX_SQL_TERMS, q_sql.MAX_SQL_DEPTH)
     sql, params = to_sqlite(node)
     wrapped = f"SELECT count(*) FROM (SELECT * FROM (SELECT id FROM entities WHERE {sql}))"
     assert load(ENTITIES).execute(wrapped, params).fetchone() == (0,)
@@ -783,7 +771,7 @@ def test_temporal_keys_agree_with_sqlite():
     conn = sqlite3.connect(":memory:")
     for text in TEMPORAL_SAMPLES + _random_temporals(1500):
         sql_instant, sql_time = conn.execute(
-            f"SELECT {qmod._INSTANT_KEY_SQL}, {qmod._TIME_KEY_SQL} FROM (SELECT ? AS v)", (text,)
+            f"SELECT {q_sql._INSTANT_KEY_SQL}, {q_sql._TIME_KEY_SQL} FROM (SELECT ? AS v)", (text,)
         ).fetchone()
         assert (sql_instant, sql_time) == (instant_key(text), time_key(text)), text
 

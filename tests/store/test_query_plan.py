@@ -11,7 +11,7 @@ import pytest
 from toshi.core.entity import new_entity
 from toshi.query.geo import parse_geoq
 from toshi.query.planner import EntityQuery
-from toshi.query.q import parse_q
+from toshi.query.qparse import parse_q
 from toshi.query.scope import parse_scope_q
 from toshi.query.typeexpr import parse_type_expr
 

@@ -146,7 +146,7 @@ def to_iso(ms: int) -> str:
 
 # ---------------------------------------------------------------------------------------------------
 # Instant keys: both sides of a comparison become sortable UTC strings, so Python and SQLite compare
-# the same keys (toshi.query.q holds the SQL twins).
+# the same keys (toshi.store.q_sql holds the SQL twins).
 
 _DATE_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _DATETIME_RE = re.compile(

@@ -110,7 +110,7 @@ def paging(params: QueryParams, settings) -> tuple[int, int, bool]:
 def entity_query(params: QueryParams, ctx, settings, *, require_filter: bool = True) -> EntityQuery:
     """An EntityQuery from GET /entities parameters (also used by the temporal and v2 layers)."""
     from toshi.query.geo import parse_geoq
-    from toshi.query.q import parse_q
+    from toshi.query.qparse import parse_q
     from toshi.query.scope import parse_scope_q
     from toshi.query.typeexpr import parse_type_expr
 
@@ -161,7 +161,7 @@ def deletion_target(params: QueryParams) -> tuple[str | None, bool]:
 
 def query_from_body(data: dict, ctx, settings, params) -> EntityQuery:
     from toshi.query.geo import geoq_from_body
-    from toshi.query.q import parse_q
+    from toshi.query.qparse import parse_q
     from toshi.query.scope import parse_scope_q
 
     limit, offset, count = paging(params, settings)

@@ -25,7 +25,7 @@ class Rejected(ValueError):
 
 
 def is_timestamp(value: Any) -> bool:
-    from toshi.query.q import instant_key
+    from toshi.core.times import instant_key
 
     return isinstance(value, str) and "T" in value and instant_key(value) is not None
 

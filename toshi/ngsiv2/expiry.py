@@ -17,8 +17,8 @@ from typing import Any
 from toshi.core.entity import now_iso
 from toshi.core.errors import NgsiError
 from toshi.core.expiry import EXPIRES_IRI, expiry_of, is_expired, not_expired  # noqa: F401 - re-exported
+from toshi.core.times import instant_key
 from toshi.query.planner import EntityQuery
-from toshi.query.q import instant_key
 
 log = logging.getLogger(__name__)
 

@@ -191,7 +191,7 @@ def _apply_metadata(inst: dict, metadata: Any, ctx, now: str) -> None:
 
 
 def _is_datetime(value: Any) -> bool:
-    from toshi.query.q import instant_key
+    from toshi.core.times import instant_key
 
     return isinstance(value, str) and "T" in value and instant_key(value) is not None
 

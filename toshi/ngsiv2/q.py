@@ -1,4 +1,4 @@
-"""The NGSI-v2 Simple Query Language (`q`), parsed into the query tree of `toshi.query.q`.
+"""The NGSI-v2 Simple Query Language (`q`), parsed into the query tree of `toshi.query.qtree`.
 
 Grammar (Orion manual, "Simple Query Language"):
 
@@ -10,7 +10,7 @@ Grammar (Orion manual, "Simple Query Language"):
     token, item: text, or 'text' in single quotes (quotes protect . , ; and force a string)
 
 Unquoted items that read as a number, true / false or an ISO 8601 date-time are compared as such;
-everything else is a string. The tree is evaluated (and translated to SQL) by toshi.query.q, so both
+everything else is a string. The tree is evaluated (and translated to SQL) as NGSI-LD's q is, so both
 APIs share one semantics: a statement holds when the entity has the target property and its value
 (or any element of an array value) satisfies it; `!=` needs the property too.
 
@@ -25,8 +25,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from toshi.core.times import instant_key
 from toshi.ngsiv2.errors import bad_request
-from toshi.query.q import And, Comparison, Exists, Literal, Match, Path, QNode, instant_key
+from toshi.query.qtree import And, Comparison, Exists, Literal, Match, Path, QNode
 from toshi.query.regex import compile_pattern
 
 OPERATORS = ("==", "!=", ">=", "<=", "~=", ">", "<", ":")
@@ -93,9 +94,6 @@ class EntityTime(QNode):
 
     def attribute_names(self) -> set[str]:
         return set()
-
-    def _sql(self, regexp: str | None):
-        return None
 
 
 def _statement(text: str, expand: Callable[[str], str], make_path) -> QNode:

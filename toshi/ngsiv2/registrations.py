@@ -14,12 +14,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from toshi.core.outbound import OutboundRefused, outbound_policy
+from toshi.core.times import instant_key
 from toshi.ngsiv2 import headers
 from toshi.ngsiv2.errors import V2Error, bad_request
 from toshi.ngsiv2.mapping import check_name
 from toshi.ngsiv2.registrations_store import registrations_of
 from toshi.ngsiv2.request import accept, json_response, options_of, paging, read_json, services
-from toshi.query.q import instant_key
 from toshi.query.regex import compile_pattern
 
 MODES = ("all", "query", "update", "none")

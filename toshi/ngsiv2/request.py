@@ -143,7 +143,7 @@ def entity_query(*, ids: list[str] | None = None, id_pattern: str | None = None,
     if q is not None:
         query.q = parse_v2_q(q, context.expand_term)
     if mq is not None:
-        from toshi.query.q import And
+        from toshi.query.qtree import And
 
         metadata_q = parse_v2_q(mq, context.expand_term, metadata=True)
         query.q = metadata_q if query.q is None else And((query.q, metadata_q))

@@ -15,11 +15,11 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+from toshi.core.times import instant_key
 from toshi.ngsiv2.errors import V2Error, bad_request
 from toshi.ngsiv2.mapping import check_name
 from toshi.ngsiv2.q import parse_v2_mq, parse_v2_q
 from toshi.ngsiv2.request import ctx
-from toshi.query.q import instant_key
 from toshi.query.regex import compile_pattern
 
 API = "v2"

@@ -17,7 +17,7 @@ class EntityQuery:
     id_pattern: str | None = None
     types: Any = None            # toshi.query.typeexpr.TypeExpr
     attrs: set[str] | None = None  # expanded names; an entity must have at least one of them
-    q: Any = None                # toshi.query.q.QNode
+    q: Any = None                # toshi.query.qtree.QNode
     geo: Any = None              # toshi.query.geo.GeoQuery
     scope: Any = None            # toshi.query.scope.ScopeQuery
     limit: int = 20

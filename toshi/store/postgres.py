@@ -36,7 +36,6 @@ from toshi.core.access import past_deadline, read_guard, readable
 from toshi.core.errors import StoreUnavailable, TooComplexQuery
 from toshi.query.geo import entity_bboxes
 from toshi.query.planner import EntityQuery
-from toshi.query.valueindex import changed_values
 from toshi.store import migrations, sql_changes
 from toshi.store.contexts import StoredContexts
 from toshi.store.discovery import SqlDiscovery
@@ -45,6 +44,7 @@ from toshi.store.postgres_plan import PgPlan, plan_query
 from toshi.store.reading import page_of, seen_through
 from toshi.store.sql_changes import SqlChangeLog, SqlOutbox, SqlSubscriptions
 from toshi.store.tables import create_tables
+from toshi.store.valueindex import changed_values
 
 log = logging.getLogger("toshi.store")
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from toshi.query.planner import EntityQuery
 from toshi.query.regex import compile_pattern
-from toshi.query.valueindex import IndexTerm, index_terms
 from toshi.store.sqlite_plan import MAX_PROBES, SELECTIVE_ROWS, SqlPlan, remembered_count
+from toshi.store.valueindex import IndexTerm, index_terms
 
 EXACT_FLOAT = 2**53  # integers beyond this do not survive a double precision column exactly
 

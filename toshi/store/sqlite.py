@@ -22,13 +22,13 @@ from toshi.core.access import past_deadline, read_guard, readable
 from toshi.core.errors import TooComplexQuery
 from toshi.query.planner import EntityQuery
 from toshi.query.regex import compile_pattern
-from toshi.query.valueindex import changed_values
 from toshi.store import migrations, sql_changes
 from toshi.store.contexts import StoredContexts
 from toshi.store.discovery import SqlDiscovery
 from toshi.store.reading import page_of, seen_through
 from toshi.store.sql_changes import SqlChangeLog, SqlOutbox, SqlSubscriptions
 from toshi.store.sqlite_plan import GEO_SLOTS, SqlPlan, plan_query
+from toshi.store.valueindex import changed_values
 
 SCAN_CHUNK = 500
 PROGRESS_STEPS = 1_000  # SQLite VM steps between two checks of the request's deadline

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from toshi.query.planner import EntityQuery
-from toshi.query.q import to_sqlite
 from toshi.query.regex import compile_pattern
-from toshi.query.valueindex import IndexTerm, index_terms
+from toshi.store.q_sql import to_sqlite
+from toshi.store.valueindex import IndexTerm, index_terms
 
 GEO_SLOTS = 64          # R*Tree ids are entity rowid * GEO_SLOTS + n
 SELECTIVE_ROWS = 5000   # a value-index term matching fewer rows than this drives the scan

@@ -21,7 +21,7 @@ from toshi.formats.ngsild_parse import GEOMETRY_TYPES
 from toshi.formats.ngsild_render import render_feature_collection
 from toshi.query.geo import LOCATION, geoq_from_body
 from toshi.query.planner import EntityQuery
-from toshi.query.q import parse_q
+from toshi.query.qparse import parse_q
 from toshi.query.regex import compile_pattern
 from toshi.query.scope import parse_scope_q
 from toshi.query.typeexpr import parse_type_expr

@@ -40,7 +40,7 @@ from toshi.core.times import now_iso, utc_datetime
 from toshi.formats.ngsild_parse import NGSI_LD_NULL, expand_name, is_uri
 from toshi.formats.ngsild_render import language_ranges
 from toshi.query.geo import LOCATION, geoq_from_body
-from toshi.query.q import parse_q
+from toshi.query.qparse import parse_q
 from toshi.query.regex import compile_pattern
 from toshi.query.scope import parse_scope_q
 from toshi.query.typeexpr import parse_type_expr

@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from toshi.query.q import And, Comparison, Path, QNode, _candidates, _resolve
+from toshi.query.qeval import candidates, resolve
+from toshi.query.qtree import And, Comparison, Path, QNode
 
 INT64 = 2**63
 PLAIN_PATH = ("subs", "meta", "keys")
@@ -34,10 +35,10 @@ def index_values(instances: list[dict]) -> list:
     values = []
     path = Path(attr="")
     for inst in instances:
-        target = _resolve(inst, path)
+        target = resolve(inst, path)
         if target is None:
             continue
-        for value in _candidates(*target):
+        for value in candidates(*target):
             if _indexable(value) and value not in values:
                 values.append(value)
     return values
