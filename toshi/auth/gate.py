@@ -55,6 +55,8 @@ class Gate:
         security = self.security
         if not security.enabled and method in ("GET", "HEAD"):  # nothing to check, nothing written
             self._set_deadline()
+            if self.read_path.unconditional:
+                current_guard.set(self.read_path.guard_for(Reader(None, tenant_of(path, _headers(scope)))))
             return await self.app(scope, receive, send)
         headers = _headers(scope)
         request_id = headers.get("x-request-id") or headers.get("fiware-correlator") or f"{BOOT}-{next(_numbers):x}"
@@ -70,6 +72,8 @@ class Gate:
                 security.audit_refusal(principal, tenant, method, path, request_id, exc)
                 return await _refuse(scope, send, exc, path)
             current_guard.set(self.read_path.guard_for(Reader(principal, tenant)))
+        elif self.read_path.unconditional:
+            current_guard.set(self.read_path.guard_for(Reader(None, tenant)))
         current_actor.set({"principal": principal.id if security.enabled else "local", "request": request_id})
         self._set_deadline()
         if action in ("admin", "subscribe") and method not in ("GET", "HEAD"):

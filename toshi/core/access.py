@@ -53,6 +53,8 @@ class Reader:
 
 class ReadFilter(Protocol):
     order: int  # TENANT, RULES, CONSENT or EXPIRY
+    # Optional `always = True`: the layer applies with authentication off too (the reader's principal
+    # is then None), as personal-data consent must; the role rules do not.
 
     def guard_for(self, reader: Reader) -> Guard | None:
         """What this layer hides from `reader` (None: nothing)."""
@@ -101,12 +103,14 @@ class ReadPath:
 
     def __init__(self, filters: Sequence[ReadFilter] = ()):
         self.filters: list[ReadFilter] = []
+        self.unconditional = False  # some layer applies with authentication off too
         self.owner_of = None  # (tenant, subscription id) -> principal: set by the auth feature
         self.use(filters)
 
     def use(self, filters: Sequence[ReadFilter]) -> None:
         """Add layers (each goes to its place in the fixed order)."""
         self.filters = sorted([*self.filters, *filters], key=lambda f: f.order)
+        self.unconditional = any(getattr(f, "always", False) for f in self.filters)
 
     def guard_for(self, reader: Reader) -> Guard | None:
         """The composed guard of `reader` (None: nothing is hidden and nothing checked)."""

@@ -21,8 +21,9 @@ import logging
 import httpx
 from starlette.requests import Request
 
+from toshi.core.access import visible
 from toshi.core.outbound import OutboundRefused, outbound_policy
-from toshi.core.entity import now_iso
+from toshi.core.times import now_iso
 from toshi.ngsiv2 import headers, mapping
 from toshi.ngsiv2.errors import V2Error
 from toshi.ngsiv2.registrations import status_of
@@ -150,11 +151,13 @@ def _entity_in(response: httpx.Response | None, entity_id: str) -> dict | None:
 
 
 def merged(local: dict | None, provided: dict | None) -> dict | None:
+    """The local entity with what a provider adds, as the reader may see it (the one read path:
+    forwarded answers pass the same filters as local ones)."""
     if provided is None:
         return local
     if local is None:
-        return provided
-    return {**local, "attrs": {**local["attrs"], **provided["attrs"]}}
+        return visible(provided)
+    return visible({**local, "attrs": {**local["attrs"], **provided["attrs"]}})
 
 
 async def with_provided(request: Request, local: dict | None, entity_id: str,
@@ -190,11 +193,12 @@ async def augment_query(request: Request, query, found: list[dict], limit: int,
             provided = await provided_entities(request, [registration], entity_id, type_name, requested)
             if provided is None:
                 continue
+            seen = merged(local, provided)
             if local is not None:
-                result[by_id[entity_id]] = merged(local, provided)
-            elif len(result) < limit:
+                result[by_id[entity_id]] = seen or local
+            elif seen is not None and len(result) < limit:
                 by_id[entity_id] = len(result)
-                result.append(provided)
+                result.append(seen)
     return result
 
 
