@@ -1,5 +1,5 @@
-"""`CompiledV2Subscription`: an NGSI-v2 subscription as the notifier sees it (the interface of
-toshi.subscriptions.matching.CompiledSubscription), with Orion's rules.
+"""`CompiledV2Subscription`: an NGSI-v2 subscription as the notifier sees it (toshi.notify's
+CompiledSubscription; toshi.ngsiv2.subscription_kind compiles them), with Orion's rules.
 
 * Alteration types: creating an entity is `entityCreate`, deleting it `entityDelete`; an update is
   `entityUpdate`, and also `entityChange` when an attribute's type, value or metadata really changed
@@ -24,7 +24,8 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import orjson
 
-from toshi.core.entity import now_iso
+from toshi.core.diff import attribute_changes
+from toshi.core.times import now_iso
 from toshi.ngsiv2 import mapping
 from toshi.ngsiv2 import subscription_model as model
 from toshi.ngsiv2.edits import correlator_of, is_forced
@@ -39,7 +40,6 @@ from toshi.ngsiv2.q import parse_v2_mq, parse_v2_q
 from toshi.ngsiv2.request import ctx as v2_ctx
 from toshi.query.planner import EntityQuery
 from toshi.query.regex import compile_pattern
-from toshi.subscriptions.diff import attribute_changes
 
 TIMES = ("createdAt", "modifiedAt")
 METADATA_KEYS = ("sub", "unitCode", "observedAt", "v2ObservedAs")
@@ -87,8 +87,10 @@ class CompiledV2Subscription:
         self.mq = parse_v2_mq(expression["mq"], self.names.expand_term) if "mq" in expression else None
         self.geo = model.geo_filter(expression) if "georel" in expression else None
         self.service_path = doc.get("servicePath", "/#")
-        self.notification = doc["notification"]
-        self._code: int | None = None
+        self.params = doc["notification"]  # its "notification" member
+        self.entity_ids = None  # checked against every change
+        self.throttling: float | None = doc.get("throttling")
+        self.time_interval = None  # v2 has no periodic notifications
 
     @property
     def context_url(self) -> str | None:
@@ -99,13 +101,9 @@ class CompiledV2Subscription:
     def is_active(self, now: str | None = None) -> bool:
         return model.status(self.doc, now or now_iso()) in ("active", "oneshot")
 
-    def record_code(self, code: int | None) -> None:
-        """The HTTP status of the attempt about to be recorded (lastSuccessCode)."""
-        self._code = code
-
-    def record_delivery(self, ok: bool, now: str, error: str | None = None) -> None:
-        model.record_delivery(self.doc, ok, now, error, self._code)
-        self._code = None
+    def record_delivery(self, ok: bool, now: str, error: str | None = None, code: int | None = None) -> None:
+        """Count a delivery attempt; `code`, its HTTP status, becomes lastSuccessCode."""
+        model.record_delivery(self.doc, ok, now, error, code)
         self.statistics_dirty = True
         self.deactivated = self.deactivated or self.doc.get("status") == "inactive"
 
@@ -202,7 +200,7 @@ class CompiledV2Subscription:
         """What one notified entity needs: its v2 rendering, all its values (for macros), its service
         path, the correlator of the change."""
         state = after if after is not None else before
-        metadata = self.notification.get("metadata") or None
+        metadata = self.params.get("metadata") or None
         user = mapping.selected_attrs(state, self.names, None, metadata)
         values = {"id": state["id"], "type": mapping.entity_type(state, self.names)}
         values.update((n, a["value"]) for n, a in user)
@@ -217,7 +215,7 @@ class CompiledV2Subscription:
     def _notified_attrs(self, state: dict, user: list[tuple[str, dict]], before: dict | None,
                         after: dict | None) -> list[tuple[str, dict]]:
         """The (name, attribute) pairs to notify: `attrs` (or `exceptAttrs`), then `onlyChangedAttrs`."""
-        params = self.notification
+        params = self.params
         pairs = user
         if params.get("attrs"):
             pairs = self._listed(state, user, params["attrs"], before, after)
@@ -233,18 +231,18 @@ class CompiledV2Subscription:
         """`notification.attrs` in its order: `*` for every user attribute, builtins by name, `covered`."""
         by_name = dict(user)
         builtins = [n for n in wanted if n not in by_name and n not in ("*", ALTERATION_TYPE)]
-        by_name.update(mapping.selected_attrs(state, self.names, builtins, self.notification.get("metadata")))
+        by_name.update(mapping.selected_attrs(state, self.names, builtins, self.params.get("metadata")))
         if ALTERATION_TYPE in wanted and ALTERATION_TYPE not in by_name:
             by_name[ALTERATION_TYPE] = alteration_attribute(self._alteration(before, after))
         names = _with_star_expanded(wanted, [name for name, _ in user])
-        if self.notification.get("covered"):
+        if self.params.get("covered"):
             return [(n, by_name.get(n, dict(MISSING_ATTRIBUTE))) for n in names]
         return [(n, by_name[n]) for n in names if n in by_name]
 
     def _custom(self) -> tuple[str, dict] | None:
         for channel in ("httpCustom", "mqttCustom"):
-            if channel in self.notification:
-                return channel, self.notification[channel]
+            if channel in self.params:
+                return channel, self.params[channel]
         return None
 
     def notification_body(self, entities: list[dict], *, notification_id: str, now: str) -> Any:
@@ -266,7 +264,7 @@ class CompiledV2Subscription:
                 return substitute_json(spec["json"], macros)
             if "ngsi" in spec:
                 rendered = [_patched(e, spec["ngsi"], macros) for e in rendered]
-        form = self.notification.get("attrsFormat", "normalized")
+        form = self.params.get("attrsFormat", "normalized")
         if form == "legacy":
             return _legacy(self.id, rendered)
         data = [_formatted(e, form) for e in rendered]
@@ -274,15 +272,21 @@ class CompiledV2Subscription:
             return data[0] if data else {}
         return {"subscriptionId": self.id, "data": data}
 
-    def job_endpoint(self, tenant: str, entities: list[dict], number: int = 1) -> dict:
-        """Where and how to send one notification: URL (with qs), method, headers; MQTT topic and QoS.
-        `number`: the notification's place among those of its change (`cbnotif` of the correlator)."""
+    def notification(self, tenant: str, entities: list[dict], *, notification_id: str, now: str,
+                     number: int = 1) -> tuple[dict, Any]:
+        """Where and how to send the notification of `entities` (toshi/notify/kinds.py), and its body."""
+        body = self.notification_body(entities, notification_id=notification_id, now=now)
+        return self._endpoint(tenant, entities, number), body
+
+    def _endpoint(self, tenant: str, entities: list[dict], number: int) -> dict:
+        """URL (with qs), method, headers; MQTT topic and QoS. `number`: the notification's place among
+        those of its change (`cbnotif` of the correlator)."""
         first = entities[0] if entities else {"values": {}, "servicePath": "/"}
         macros = {**first["values"], "service": tenant, "servicePath": first["servicePath"], "authToken": ""}
         custom = self._custom()
-        spec = custom[1] if custom else next(self.notification[c] for c in ("http", "mqtt")
-                                             if c in self.notification)
-        form = self.notification.get("attrsFormat", "normalized")
+        spec = custom[1] if custom else next(self.params[c] for c in ("http", "mqtt")
+                                             if c in self.params)
+        form = self.params.get("attrsFormat", "normalized")
         url = substitute(spec["url"], macros) if custom else spec["url"]
         if "topic" in spec:
             parts = urlsplit(url)
@@ -290,7 +294,7 @@ class CompiledV2Subscription:
                 auth = spec["user"] + (":" + spec["passwd"] if spec.get("passwd") else "")
                 parts = parts._replace(netloc=f"{auth}@{parts.netloc}")
             topic = substitute(spec["topic"], macros) if custom else spec["topic"]
-            return {"uri": urlunsplit(parts), "v2": True, "topic": topic, "qos": spec.get("qos", 0),
+            return {"uri": urlunsplit(parts), "topic": topic, "qos": spec.get("qos", 0),
                     "raw": custom is not None and "payload" in spec}
         headers = {"Content-Type": "application/json", "Fiware-ServicePath": first["servicePath"],
                    "Ngsiv2-AttrsFormat": form}
@@ -310,7 +314,7 @@ class CompiledV2Subscription:
             if qs:
                 url += ("&" if "?" in url else "?") + urlencode(qs)
         headers["Fiware-Correlator"] = f"{first.get('correlator') or uuid.uuid4()}; cbnotif={number}"
-        return {"uri": url, "v2": True, "method": spec.get("method", "POST") if custom else "POST",
+        return {"uri": url, "method": spec.get("method", "POST") if custom else "POST",
                 "headers": headers, "raw": raw}
 
 

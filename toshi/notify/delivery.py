@@ -14,11 +14,12 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 
-from toshi.core.entity import now_iso
+from toshi.core.times import now_iso
 from toshi.notify.senders import Senders
 
 log = logging.getLogger("toshi.notify")
@@ -31,23 +32,19 @@ class Job:
     id: str
     tenant: str
     subscription_id: str
-    endpoint: dict                 # {"uri", "accept", "receiverInfo", "notifierInfo"}
-    body: dict                     # the Notification
-    context: str | None = None     # @context URL for the Link header
-    payload_context: object = None  # @context for application/ld+json bodies
+    endpoint: dict                 # where and how to send: see toshi/notify/kinds.py
+    body: Any                      # what is sent (JSON, or text when the endpoint says `raw`)
     attempts: int = 0
     response_code: int | None = None  # HTTP status of the last attempt (not persisted)
 
     def payload(self) -> str:
-        return orjson.dumps({"endpoint": self.endpoint, "body": self.body, "context": self.context,
-                             "payloadContext": self.payload_context}).decode()
+        return orjson.dumps({"endpoint": self.endpoint, "body": self.body}).decode()
 
     @classmethod
     def from_row(cls, row: tuple) -> Job:
         notification_id, tenant, subscription_id, payload, attempts = row
         data = orjson.loads(payload)
-        return cls(notification_id, tenant, subscription_id, data["endpoint"], data["body"], data["context"],
-                   data["payloadContext"], attempts)
+        return cls(notification_id, tenant, subscription_id, data["endpoint"], data["body"], attempts)
 
 
 def receiver_key(uri: str) -> str:

@@ -13,10 +13,12 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 
-from toshi.core.access import current_guard
+from toshi.core.access import ReadPath, sight, visible
 from toshi.core.entity import now_iso
 from toshi.notify.delivery import Deliverer, Job
+from toshi.notify.kinds import CompiledSubscription, SubscriptionKind
 from toshi.notify.live import LiveStreams
 
 log = logging.getLogger("toshi.notify")
@@ -37,14 +39,13 @@ class SubscriptionIndex:
         self._by_id: dict[str, dict[str, list]] = {}
         self._others: dict[str, list] = {}
 
-    def rebuild(self, subscriptions: dict[str, dict[str, object]]) -> None:
+    def rebuild(self, subscriptions: dict[str, dict[str, CompiledSubscription]]) -> None:
         self._by_id, self._others = {}, {}
         for tenant, subs in subscriptions.items():
             for sub in subs.values():
-                selectors = sub.doc.get("entities") or []
-                if selectors and all("id" in s for s in selectors):
-                    for selector in selectors:
-                        self._by_id.setdefault(tenant, {}).setdefault(selector["id"], []).append(sub)
+                if sub.entity_ids:
+                    for entity_id in sub.entity_ids:
+                        self._by_id.setdefault(tenant, {}).setdefault(entity_id, []).append(sub)
                 else:
                     self._others.setdefault(tenant, []).append(sub)
 
@@ -54,14 +55,17 @@ class SubscriptionIndex:
 
 
 class Notifier:
-    def __init__(self, store, resolver, settings):
+    """`kinds`: the kinds of subscription served (the features declare them); `read_path`: what the
+    owner of a subscription may read (notifications and live streams are filtered by it)."""
+
+    def __init__(self, store, settings, kinds: Sequence[SubscriptionKind] = (), read_path: ReadPath | None = None):
         self.store = store
-        self.resolver = resolver
         self.settings = settings
+        self.kinds: list[SubscriptionKind] = list(kinds)
+        self.read_path = read_path or ReadPath()
         self.deliverer = Deliverer(store, settings, on_result=self._delivered)
-        self.live = LiveStreams()
-        self.guard_for = None  # (tenant, subscription id) -> Guard | None: what its owner may read (toshi/auth)
-        self._subscriptions: dict[str, dict[str, object]] = {}  # tenant -> id -> CompiledSubscription
+        self.live = LiveStreams(self.read_path)
+        self._subscriptions: dict[str, dict[str, CompiledSubscription]] = {}  # tenant -> id -> compiled
         self._candidates = SubscriptionIndex()
         self._last_sent: dict[str, float] = {}                  # subscription id -> time (throttling)
         self._wake = asyncio.Event()
@@ -113,23 +117,17 @@ class Notifier:
 
     async def _compile(self, tenant: str, doc: dict, since_seq: int = 0) -> None:
         """Load a subscription; it fires for changes after `since_seq` (those made after it was saved)."""
-        from toshi.subscriptions.matching import CompiledSubscription
-
+        kind = next((kind for kind in self.kinds if kind.owns(doc)), None)
+        if kind is None:
+            log.warning("subscription %s is of no kind served here", doc.get("id"))
+            return
         try:
-            if doc.get("api") == "v2":  # an NGSI-v2 subscription (toshi/ngsiv2/subscription_matching.py)
-                from toshi.ngsiv2.subscription_matching import CompiledV2Subscription
-
-                compiled = CompiledV2Subscription(doc)
-                compiled.since_seq = since_seq
-                self._subscriptions.setdefault(tenant, {})[doc["id"]] = compiled
-                return
-            ctx = await self.resolver.resolve(doc.get("jsonldContext"))
-            compiled = CompiledSubscription(doc, ctx)
-            compiled.hosted_context_url = await self.resolver.link_url(ctx)  # inline contexts get a hosted URL
-            compiled.since_seq = since_seq
-            self._subscriptions.setdefault(tenant, {})[doc["id"]] = compiled
+            compiled = await kind.compile(doc)
         except Exception:  # a subscription whose @context vanished must not stop the others
-            log.exception("cannot load subscription %s", doc.get("id"))
+            log.exception("cannot load %s subscription %s", kind.name, doc.get("id"))
+            return
+        compiled.since_seq = since_seq
+        self._subscriptions.setdefault(tenant, {})[doc["id"]] = compiled
 
     # -- the change-log consumer ----------------------------------------------------------------
 
@@ -208,16 +206,16 @@ class Notifier:
 
     def _as_owner_sees(self, sub, record) -> tuple[dict | None, dict | None]:
         """The change as the subscription's owner may read it now (hidden attributes removed)."""
-        guard = self.guard_for(record.tenant, sub.id) if self.guard_for else None
-        if guard is None:
-            return record.before, record.after
-        before, after = readable_by(guard, record.before), readable_by(guard, record.after)
+        with self.read_path.reading_as(self.read_path.guard_of_subscription(record.tenant, sub.id)):
+            if sight() is None:
+                return record.before, record.after
+            before, after = visible(record.before), visible(record.after)
         if before is not None and after is not None and before["attrs"] == after["attrs"]:
             return None, None  # only what the owner may not read changed
         return before, after
 
     def _throttled(self, sub) -> bool:
-        throttling = sub.doc.get("throttling")
+        throttling = sub.throttling
         now = time.monotonic()
         if throttling and now - self._last_sent.get(sub.id, -1e18) < throttling:
             return True
@@ -226,11 +224,8 @@ class Notifier:
 
     def _job(self, sub, tenant: str, entities: list[dict], nid: str, number: int = 1) -> Job:
         """`number`: the notification's place among those of its change (v2: `cbnotif` of the correlator)."""
-        body = sub.notification_body(entities, notification_id=nid, now=now_iso())
-        job_endpoint = getattr(sub, "job_endpoint", None)  # v2: per-notification URL, headers, method
-        endpoint = job_endpoint(tenant, entities, number) if job_endpoint else sub.doc["notification"]["endpoint"]
-        return Job(id=nid, tenant=tenant, subscription_id=sub.id, endpoint=endpoint, body=body,
-                   context=sub.context_url, payload_context=sub.ctx.source)
+        endpoint, body = sub.notification(tenant, entities, notification_id=nid, now=now_iso(), number=number)
+        return Job(id=nid, tenant=tenant, subscription_id=sub.id, endpoint=endpoint, body=body)
 
     # -- periodic (timeInterval) subscriptions --------------------------------------------------
 
@@ -253,7 +248,7 @@ class Notifier:
                 await self._prune_change_log()
             for tenant, subs in list(self._subscriptions.items()):
                 for sub in list(subs.values()):
-                    interval = sub.doc.get("timeInterval")
+                    interval = sub.time_interval
                     if not interval or not sub.is_active():
                         continue
                     if now >= next_due.setdefault(sub.id, now + interval):
@@ -261,12 +256,9 @@ class Notifier:
                         await self._notify_periodic(tenant, sub)
 
     async def _notify_periodic(self, tenant: str, sub) -> None:
-        guard = self.guard_for(tenant, sub.id) if self.guard_for else None
-        token = current_guard.set(guard)  # the query answers what the owner may read
-        try:
+        with self.read_path.reading_as(self.read_path.guard_of_subscription(tenant, sub.id)):
+            # the query answers what the owner may read
             entities = await self.store.query_entities(tenant, sub.entity_query(limit=self.settings.max_limit))
-        finally:
-            current_guard.reset(token)
         data = [sub.notification_entity(None, entity) for entity in entities[0]]
         if data:
             nid = f"urn:ngsi-ld:Notification:{uuid.uuid4()}"
@@ -282,9 +274,7 @@ class Notifier:
     def _delivered(self, job: Job, ok: bool, error: str | None) -> None:
         sub = self._subscriptions.get(job.tenant, {}).get(job.subscription_id)
         if sub is not None:
-            if hasattr(sub, "record_code"):
-                sub.record_code(job.response_code)
-            sub.record_delivery(ok, now_iso(), error)
+            sub.record_delivery(ok, now_iso(), error, job.response_code)
 
     async def flush_statistics(self) -> None:
         """Persist the notification statistics of every subscription (timesSent, lastSuccess, …)."""
@@ -295,7 +285,3 @@ class Notifier:
                     stored = await self.store.subscriptions.get(tenant, sub.id)  # as it is now
                     if stored is not None:
                         await self.store.subscriptions.put(tenant, sub.statistics_onto(stored))
-
-
-def readable_by(guard, entity: dict | None) -> dict | None:
-    return None if entity is None else guard.readable(entity)

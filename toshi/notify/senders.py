@@ -1,4 +1,4 @@
-"""Sending one notification: HTTP(S) POST or MQTT publish, as NGSI-LD (clause 8.3) describes."""
+"""Sending one notification: HTTP(S) request or MQTT publish, as its job's endpoint says (toshi/notify/kinds.py)."""
 
 from __future__ import annotations
 
@@ -10,32 +10,12 @@ import orjson
 
 from toshi.core.outbound import OutboundRefused, outbound_policy
 
-LINK_REL = 'rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
 
-
-def notification_headers(job) -> tuple[dict[str, str], dict]:
-    """Headers and body for a notification, with the @context where the Accept of the endpoint wants it."""
-    if job.endpoint.get("v2"):  # NGSI-v2: headers computed per notification (toshi.ngsiv2.subscription_matching)
-        return dict(job.endpoint.get("headers") or {}), job.body
-    accept = job.endpoint.get("accept") or "application/json"
-    body = job.body
-    headers = {"Content-Type": accept}
-    if accept == "application/ld+json":
-        body = {**body, "@context": job.payload_context or job.context}
-    elif job.context:
-        headers["Link"] = f"<{job.context}>; {LINK_REL}"
-    if job.tenant:
-        headers["NGSILD-Tenant"] = job.tenant
-    for item in job.endpoint.get("receiverInfo") or []:
-        headers[item["key"]] = item["value"]
-    return headers, body
-
-
-def _encoded(job, body) -> bytes:
-    """The bytes sent: a raw custom payload as is (NGSI-v2 httpCustom.payload), else JSON."""
+def _encoded(job) -> bytes:
+    """The bytes sent: a raw text body as it is (NGSI-v2 httpCustom.payload), else JSON."""
     if job.endpoint.get("raw"):
-        return (body or "").encode() if isinstance(body, str) else b""
-    return orjson.dumps(body)
+        return job.body.encode() if isinstance(job.body, str) else b""
+    return orjson.dumps(job.body)
 
 
 class Senders:
@@ -67,10 +47,9 @@ class Senders:
                 timeout=aiohttp.ClientTimeout(total=self.settings.notify_timeout),
                 connector=aiohttp.TCPConnector(limit=200, limit_per_host=32, resolver=self.policy.aiohttp_resolver()),
                 skip_auto_headers=("User-Agent",))
-        headers, body = notification_headers(job)
         method = job.endpoint.get("method", "POST")
-        data = _encoded(job, body)
-        async with self._http.request(method, job.endpoint["uri"], data=data, headers=headers,
+        headers = job.endpoint.get("headers") or {}
+        async with self._http.request(method, job.endpoint["uri"], data=_encoded(job), headers=headers,
                                       allow_redirects=False) as response:  # a redirect could lead inside
             await response.read()
             job.response_code = response.status
@@ -82,17 +61,10 @@ class Senders:
         import aiomqtt
 
         uri = urlsplit(job.endpoint["uri"])
-        info = {item["key"]: item["value"] for item in job.endpoint.get("notifierInfo") or []}
-        qos = int(info.get("MQTT-QoS", 0))
-        headers, body = notification_headers(job)
-        message = orjson.dumps({"metadata": headers, "body": body})
-        topic = unquote(uri.path.lstrip("/"))
-        if job.endpoint.get("v2"):  # NGSI-v2 publishes the notification itself to its own topic
-            message, topic, qos = _encoded(job, body), job.endpoint["topic"], job.endpoint.get("qos", 0)
         key = (uri.scheme, uri.hostname, uri.port or (8883 if uri.scheme == "mqtts" else 1883), uri.username)
         client = await self._mqtt_client(key, uri, aiomqtt)
         try:
-            await client.publish(topic, message, qos=qos,
+            await client.publish(job.endpoint["topic"], _encoded(job), qos=job.endpoint.get("qos", 0),
                                  timeout=self.settings.notify_timeout)
         except Exception:
             await self._drop_mqtt(key)

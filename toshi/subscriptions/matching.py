@@ -2,12 +2,13 @@
 
 A `CompiledSubscription` is a stored subscription (toshi.subscriptions.model) with its patterns,
 type selections and queries parsed once, plus the ActiveContext it is read with (its `jsonldContext`):
-the notifier keeps one per subscription and asks it about every change.
+the notifier keeps one per subscription and asks it about every change (the interface is
+toshi.notify's CompiledSubscription; toshi.subscriptions.kind compiles them).
 
 Triggers: creating an entity fires `entityCreated` and `attributeCreated` (its attributes are created
 with it, so the default triggers notify creations); deleting one fires only `entityDeleted`; an update
 fires `entityUpdated` plus `attributeCreated` / `attributeUpdated` / `attributeDeleted` per attribute
-instance (toshi.subscriptions.diff says when an instance counts as updated). With watchedAttributes,
+instance (toshi.core.diff says when an instance counts as updated). With watchedAttributes,
 only changes of those attributes count, also for the entity-level triggers. Only the subscription's
 own notificationTrigger values are reported.
 """
@@ -16,7 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from toshi.core.entity import now_iso
+from toshi.core.diff import CREATED, DELETED, UPDATED, attribute_changes, entity_members_changed
+from toshi.core.times import now_iso
 from toshi.formats.ngsild_parse import GEOMETRY_TYPES
 from toshi.formats.ngsild_render import render_feature_collection
 from toshi.query.geo import LOCATION, geoq_from_body
@@ -26,8 +28,8 @@ from toshi.query.regex import compile_pattern
 from toshi.query.scope import parse_scope_q
 from toshi.query.typeexpr import parse_type_expr
 from toshi.subscriptions import model
-from toshi.subscriptions.diff import CREATED, DELETED, UPDATED, attribute_changes, entity_members_changed
 from toshi.subscriptions.notification import View, notified_entity
+from toshi.subscriptions.sending import outgoing
 
 GEO_JSON = "application/geo+json"
 _ATTRIBUTE_TRIGGERS = {CREATED: "attributeCreated", UPDATED: "attributeUpdated", DELETED: "attributeDeleted"}
@@ -58,6 +60,10 @@ class CompiledSubscription:
         self.id: str = doc["id"]
         self.tenant: str = doc.get("tenant", "") if tenant is None else tenant
         self.selectors = [_Selector(s) for s in doc.get("entities", [])]
+        self.entity_ids = [s.id for s in self.selectors] if self.selectors and all(
+            s.id is not None for s in self.selectors) else None
+        self.throttling: float | None = doc.get("throttling")
+        self.time_interval: float | None = doc.get("timeInterval")
         self.watched = frozenset(doc["watchedAttributes"]) if "watchedAttributes" in doc else None
         self.trigger_set = frozenset(doc["notificationTrigger"])
         self.q = parse_q(doc["q"], ctx.expand_term) if "q" in doc else None
@@ -78,8 +84,9 @@ class CompiledSubscription:
     def is_active(self, now: str | None = None) -> bool:
         return model.subscription_status(self.doc, now or now_iso()) == "active"
 
-    def record_delivery(self, ok: bool, now: str, error: str | None = None) -> None:
-        """Count a delivery attempt in the subscription's statistics (persisted by the notifier)."""
+    def record_delivery(self, ok: bool, now: str, error: str | None = None, code: int | None = None) -> None:
+        """Count a delivery attempt in the subscription's statistics (persisted by the notifier); the
+        HTTP status `code` is not kept in NGSI-LD."""
         model.record_delivery(self.doc, ok, now)
         self.statistics_dirty = True
 
@@ -156,6 +163,12 @@ class CompiledSubscription:
         data: Any = render_feature_collection(entities) if geo else entities
         return {"id": notification_id, "type": "Notification", "subscriptionId": self.id,
                 "notifiedAt": now, "data": data}
+
+    def notification(self, tenant: str, entities: list[dict], *, notification_id: str, now: str,
+                     number: int = 1) -> tuple[dict, dict]:
+        """Where and how to send the Notification of `entities`, and its body (toshi.subscriptions.sending)."""
+        body = self.notification_body(entities, notification_id=notification_id, now=now)
+        return outgoing(self.doc["notification"]["endpoint"], tenant, body, self.context_url, self.ctx.source)
 
 
 def _view(doc: dict) -> View:
