@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from toshi.core.access import current_actor, current_deadline, current_guard
-from toshi.core.entity import now_iso
 from toshi.core.errors import NgsiError
+from toshi.core.times import now_iso
 
 GATHER_TURNS = 1  # event-loop turns a commit waits for more edits: a commit costs ~150 µs whatever its size
 EDITS_PER_COMMIT = 1000  # requests gathered into one transaction up to this many edits (callers wait for it)

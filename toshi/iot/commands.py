@@ -18,7 +18,7 @@ import orjson
 
 from toshi.core.outbound import OutboundRefused, outbound_policy
 from toshi.core import entity as ops
-from toshi.core.entity import now_iso
+from toshi.core.times import now_iso
 from toshi.iot import errors
 from toshi.iot.ingest import sniff_kind
 from toshi.iot.provision import INFO_TYPE, STATUS_TYPE, commands_of, group_for

@@ -4,13 +4,12 @@ HTTP (routes.py) and MQTT (mqtt.py) both call `Southbound`."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import orjson
 
-from toshi.core.entity import now_iso
 from toshi.core.ratelimit import RateLimiter
+from toshi.core.times import local_time, now_iso
 from toshi.iot import errors
 from toshi.iot.errors import IotError
 from toshi.iot.measures import attribute_map, build_attrs, parse_json, parse_ul
@@ -124,21 +123,7 @@ def in_time_zone(groups: list, zone_name: str) -> list:
     """A device with a `timezone`: timestamps without an offset are its local time, and measures
     without a timestamp are stamped with its local time (with the offset, as the FIWARE agents do)."""
     zone = ZoneInfo(zone_name)
-    out = []
-    for timestamp, measures in groups:
-        if timestamp is None:
-            stamped = datetime.now(zone)
-        else:
-            try:
-                stamped = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
-            except ValueError:  # a form Python does not read: kept as sent (UTC unless it says otherwise)
-                stamped = None
-            if stamped is None or stamped.tzinfo is not None:
-                out.append((timestamp, measures))
-                continue
-            stamped = stamped.replace(tzinfo=zone)
-        out.append((stamped.isoformat(timespec="milliseconds"), measures))
-    return out
+    return [(local_time(timestamp, zone), measures) for timestamp, measures in groups]
 
 
 def parse_payload(payload: bytes, kind: str, attr: str | None = None) -> list:

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from toshi.core.errors import NgsiError
+from toshi.core.times import is_datetime
 from toshi.iot.errors import bad_payload, bad_timestamp
 from toshi.iot.expression import ExpressionError, evaluate
 from toshi.ngsiv2 import check_attr_name, infer_type, parse_attribute
@@ -22,12 +23,6 @@ class Rejected(ValueError):
     def __init__(self, reason: str, message: str):
         super().__init__(message)
         self.reason = reason
-
-
-def is_timestamp(value: Any) -> bool:
-    from toshi.core.times import instant_key
-
-    return isinstance(value, str) and "T" in value and instant_key(value) is not None
 
 
 # -- payloads -------------------------------------------------------------------------------------
@@ -51,7 +46,7 @@ def parse_ul(body: bytes) -> list[tuple[str | None, dict[str, str]]]:
         timestamp = None
         if len(fields) % 2 == 1:
             timestamp, fields = fields[0], fields[1:]
-            if not is_timestamp(timestamp):
+            if not is_datetime(timestamp):
                 raise bad_timestamp(timestamp)
         if not fields:
             raise bad_payload(f"no measures in group {group!r}")
@@ -75,7 +70,7 @@ def parse_json(data: Any) -> list[tuple[str | None, dict[str, Any]]]:
             raise bad_payload("each JSON measure group must be a non-empty object")
         measures = dict(item)
         timestamp = measures.pop(TIME_INSTANT, None)
-        if timestamp is not None and not is_timestamp(timestamp):
+        if timestamp is not None and not is_datetime(timestamp):
             raise bad_timestamp(str(timestamp))
         parsed.append((timestamp, measures))
     return parsed
@@ -124,7 +119,7 @@ def convert(value: Any, attr_type: str) -> Any:
                 raise ValueError
             return value if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
         if attr_type == "DateTime":
-            if not is_timestamp(value):
+            if not is_datetime(value):
                 raise ValueError
             return value
         if attr_type == "geo:point":

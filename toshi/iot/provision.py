@@ -7,8 +7,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from toshi.core import entity as ops
-from toshi.core.entity import now_iso
 from toshi.core.errors import NgsiError
+from toshi.core.times import now_iso
 from toshi.iot.errors import IotError, wrong_syntax
 from toshi.iot.expression import ExpressionError, compile_expression, evaluate
 from toshi.jsonld.context import core_context

@@ -19,12 +19,12 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import orjson
 
 from toshi.core.errors import BadRequestData, ResourceNotFound
+from toshi.core.times import iso_micro
 from toshi.jsonld.context import CORE_URL, is_core_url
 
 KINDS = ("Hosted", "Cached", "ImplicitlyCreated")
@@ -56,10 +56,6 @@ class InMemoryContextStore:
 
     async def delete_context(self, id: str) -> None:
         self.records.pop(id, None)
-
-
-def iso_time(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class ContextRegistry:
@@ -144,7 +140,7 @@ class ContextRegistry:
             "timestamp": record["timestamp"],
             "numberOfHits": record["numberOfHits"] + hits,
         }
-        last_usage = iso_time(last) if last is not None else record.get("lastUsage")
+        last_usage = iso_micro(last) if last is not None else record.get("lastUsage")
         if last_usage:
             out["lastUsage"] = last_usage
         if record.get("extraInfo"):
@@ -200,7 +196,7 @@ class ContextRegistry:
             if record is None:
                 continue
             record["numberOfHits"] += hits
-            record["lastUsage"] = iso_time(last)
+            record["lastUsage"] = iso_micro(last)
             await self.store.save_context(record)
 
     # --- internals ---
@@ -238,7 +234,7 @@ def _record(record_id: str, kind: str, context: Any, *, url: str | None = None) 
     record = {
         "id": record_id,
         "kind": kind,
-        "timestamp": iso_time(time.time()),
+        "timestamp": iso_micro(time.time()),
         "lastUsage": None,
         "numberOfHits": 0,
         "context": context,

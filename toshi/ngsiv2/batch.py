@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from toshi.core.entity import now_iso
+from toshi.core.times import now_iso
 from toshi.ngsiv2 import edits, geo, headers, mapping
 from toshi.ngsiv2.errors import V2Error, as_v2, bad_request
 from toshi.ngsiv2.forwarding import SKIP_FORWARDING

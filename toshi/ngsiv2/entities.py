@@ -8,7 +8,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from toshi.core.entity import now_iso
+from toshi.core.times import now_iso
 from toshi.ngsiv2 import edits, expiry, forwarding, geo, headers, mapping
 from toshi.ngsiv2.errors import ATTRIBUTE_NOT_FOUND, V2Error, bad_request, not_found, unprocessable
 from toshi.ngsiv2.query import answer_query

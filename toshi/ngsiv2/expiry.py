@@ -12,21 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
-from toshi.core.entity import now_iso
 from toshi.core.errors import NgsiError
 from toshi.core.expiry import EXPIRES_IRI, expiry_of, is_expired, not_expired  # noqa: F401 - re-exported
-from toshi.core.times import instant_key
+from toshi.core.times import now_iso
 from toshi.query.planner import EntityQuery
 
 log = logging.getLogger(__name__)
 
 SWEEP_BATCH = 1000
-
-
-def valid_expiry(value: Any) -> bool:
-    return isinstance(value, str) and "T" in value and instant_key(value) is not None
 
 
 class _NotExpired(NgsiError):

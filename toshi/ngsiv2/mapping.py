@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from toshi.core.times import is_datetime
 from toshi.ngsiv2.errors import bad_request
 
 GEO_TYPES = ("geo:point", "geo:line", "geo:box", "geo:polygon", "geo:json")
@@ -106,13 +107,11 @@ def parse_attrs(data: Any, ctx, now: str, *, key_values: bool) -> dict[str, list
 
 def _expiry_attribute(raw: Any, ctx, now: str, key_values: bool) -> dict:
     """`dateExpires` (transient entities, toshi.ngsiv2.expiry): a DateTime, else 400 as Orion."""
-    from toshi.ngsiv2.expiry import valid_expiry
-
     if key_values:
         raw = {"value": raw}
     if not isinstance(raw, dict) or set(raw) - ATTR_KEYS:
         raise bad_request("attribute must be a JSON object, unless keyValues option is used")
-    if raw.get("type", "DateTime") != "DateTime" or not valid_expiry(raw.get("value")):
+    if raw.get("type", "DateTime") != "DateTime" or not is_datetime(raw.get("value")):
         raise bad_request("date has invalid format")
     inst = {"type": "Property", "value": raw["value"], "v2Type": "DateTime", "createdAt": now,
             "modifiedAt": now}
@@ -177,7 +176,7 @@ def _apply_metadata(inst: dict, metadata: Any, ctx, now: str) -> None:
             check_name(given, "metadata type")
         if name == "unitCode" and isinstance(value, str):
             inst["unitCode"] = value
-        elif name in TIME_METADATA and _is_datetime(value):
+        elif name in TIME_METADATA and is_datetime(value):
             inst["observedAt"] = value
             if name == "TimeInstant":
                 inst["v2ObservedAs"] = name
@@ -188,12 +187,6 @@ def _apply_metadata(inst: dict, metadata: Any, ctx, now: str) -> None:
             subs[ctx.expand_term(name)] = sub
     if subs:
         inst["sub"] = subs
-
-
-def _is_datetime(value: Any) -> bool:
-    from toshi.core.times import instant_key
-
-    return isinstance(value, str) and "T" in value and instant_key(value) is not None
 
 
 def geometry_of(v2_type: str, value: Any) -> dict:

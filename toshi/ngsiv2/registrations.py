@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from toshi.core.outbound import OutboundRefused, outbound_policy
-from toshi.core.times import instant_key
+from toshi.core.times import instant_key, now_iso
 from toshi.ngsiv2 import headers
 from toshi.ngsiv2.errors import V2Error, bad_request
 from toshi.ngsiv2.mapping import check_name
@@ -134,8 +134,6 @@ def render(registration: dict) -> dict:
 
 
 def status_of(registration: dict) -> str:
-    from toshi.core.entity import now_iso
-
     expires = registration.get("expires")
     if expires and instant_key(expires) <= instant_key(now_iso()):
         return "expired"

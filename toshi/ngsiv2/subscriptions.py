@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from toshi.core.outbound import OutboundRefused, outbound_policy
-from toshi.core.entity import now_iso
+from toshi.core.times import now_iso
 from toshi.ngsiv2 import headers
 from toshi.ngsiv2 import subscription_model as model
 from toshi.ngsiv2.errors import bad_request, not_found

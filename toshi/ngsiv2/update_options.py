@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from toshi.core.entity import now_iso
+from toshi.core.times import now_iso
 from toshi.ngsiv2 import edits
 from toshi.ngsiv2.correlator import correlator_of
 
