@@ -77,7 +77,7 @@ class Feature:
         return []
 
     def listeners(self) -> list[Callable]:
-        """Write listeners: `listener(tx, tenant, changes)` inside every write transaction."""
+        """Write listeners: `listener(tx, changes)` inside every write transaction (core/write.py Change)."""
         return []
 
     def read_filters(self) -> list:
