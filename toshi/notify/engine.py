@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Sequence
 
 from toshi.core.access import ReadPath, sight, visible
-from toshi.core.entity import now_iso
+from toshi.core.times import now_iso, utc_seconds
 from toshi.notify.delivery import Deliverer, Job
 from toshi.notify.kinds import CompiledSubscription, SubscriptionKind
 from toshi.notify.live import LiveStreams
@@ -266,7 +266,7 @@ class Notifier:
 
     async def _prune_change_log(self) -> None:
         cursor = await self.store.changes.cursor(CURSOR) or 0
-        cutoff = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - self.settings.change_retention))
+        cutoff = utc_seconds(time.time() - self.settings.change_retention)
         await self.store.changes.prune(cursor, cutoff)
 
     # -- results --------------------------------------------------------------------------------

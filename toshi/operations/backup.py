@@ -45,7 +45,7 @@ from pathlib import Path
 import orjson
 
 from toshi import __version__
-from toshi.core.entity import now_iso
+from toshi.core.times import now_iso
 from toshi.store import sql_changes
 from toshi.store.sqlite import DERIVED_TABLES, SCHEMA, SCHEMA_VERSION, _lock_file, index_entity
 
