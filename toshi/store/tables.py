@@ -1,9 +1,20 @@
 """Creating a feature's tables in the store's database without disturbing an open transaction
-(sqlite3's executescript would COMMIT it first)."""
+(sqlite3's executescript would COMMIT it first), and what a table's DDL says differently to each
+database."""
 
 from __future__ import annotations
 
 import re
+
+# The exact numeric type of a column that holds integers and floats as they are: no affinity in SQLite
+# (integers stay integers), NUMERIC in PostgreSQL (its sums and extremes of integers stay integers).
+NUM_TYPES = {"sqlite": "", "postgresql": " NUMERIC"}
+
+
+def dialect_ddl(statement: str, dialect: str) -> str:
+    """A table's (SQLite-flavoured) DDL as `dialect` gets it: `{num_type}` (as in `num{num_type}`)
+    becomes the dialect's exact numeric type. PostgreSQL's connection translates the rest."""
+    return statement.replace("{num_type}", NUM_TYPES[dialect])
 
 
 def create_tables(db, schema: str) -> bool:
@@ -11,8 +22,9 @@ def create_tables(db, schema: str) -> bool:
     transaction was open that could still roll them back). On PostgreSQL, where several processes
     may start at once, outside a transaction they are created under the write lock (concurrent
     CREATE TABLE IF NOT EXISTS can collide there)."""
-    statements = [s for s in re.sub(r"--[^\n]*", "", schema).split(";") if s.strip()]
-    if getattr(db, "dialect", "sqlite") == "postgresql" and not db.in_transaction:
+    dialect = getattr(db, "dialect", "sqlite")
+    statements = [s for s in re.sub(r"--[^\n]*", "", dialect_ddl(schema, dialect)).split(";") if s.strip()]
+    if dialect == "postgresql" and not db.in_transaction:
         db.execute("BEGIN IMMEDIATE")
         try:
             for statement in statements:
