@@ -19,12 +19,15 @@ from support import Receiver, wait_until
 from toshi.app import create_app
 from toshi.auth.apikeys import api_keys_of
 from toshi.core.signing import key_file
+from toshi.features import FEATURES
 from toshi.operations.backup import primary_tables
+from toshi.store.layout import STORE_TABLES
 from toshi.store.sqlite import DERIVED_TABLES
 
 LD = "/ngsi-ld/v1"
 IOT = {"Fiware-Service": "smart", "Fiware-ServicePath": "/gardens"}
 PARK_CONTEXT = {"@context": {"Park": "https://toshi.example/ns/Park", "area": "https://toshi.example/ns/area"}}
+TABLES = [*STORE_TABLES, *(table for feature in FEATURES for table in feature.tables)]  # what `toshi backup` gets
 
 
 @pytest.fixture
@@ -55,9 +58,9 @@ def dump(data_dir: Path) -> dict[str, list]:
     db = sqlite3.connect(f"file:{data_dir / 'toshi.db'}?mode=ro", uri=True)
     try:
         tables = {name: db.execute(f"SELECT * FROM {name} ORDER BY rowid").fetchall()
-                  for name, sql in primary_tables(db).items() if "WITHOUT ROWID" not in sql.upper()}
+                  for name, sql in primary_tables(db, TABLES).items() if "WITHOUT ROWID" not in sql.upper()}
         tables |= {name: sorted(db.execute(f"SELECT * FROM {name}").fetchall(), key=repr)
-                   for name in [*DERIVED_TABLES, *(n for n, sql in primary_tables(db).items() if n not in tables)]}
+                   for name in [*DERIVED_TABLES, *(n for n in primary_tables(db, TABLES) if n not in tables)]}
         tables["sqlite_sequence"] = sorted(db.execute("SELECT * FROM sqlite_sequence").fetchall())
         return tables
     finally:

@@ -20,6 +20,7 @@ from support import Receiver, ServerProcess, wait_until
 from test_backup import (
     CORRUPTIONS,
     LD,
+    TABLES,
     Town,
     admin_key,
     backup_lines,
@@ -66,7 +67,7 @@ def _dump(settings: Settings) -> dict[str, tuple[list[str], list]]:
         db = sqlite3.connect(f"file:{Path(settings.data_dir) / 'toshi.db'}?mode=ro", uri=True)
         try:
             tables = {}
-            for name in primary_tables(db):
+            for name in primary_tables(db, TABLES):
                 columns = [row[1] for row in db.execute(f"PRAGMA table_info({name})")]
                 tables[name] = (columns, sorted(db.execute(f"SELECT * FROM {name}").fetchall(), key=repr))
             return tables
@@ -74,7 +75,7 @@ def _dump(settings: Settings) -> dict[str, tuple[list[str], list]]:
             db.close()
     with psycopg.connect(settings.database_url) as conn:
         tables = {}
-        for name in pg_primary_tables(conn):
+        for name in pg_primary_tables(conn, TABLES):
             columns = [c.name for c in pg_columns(conn, name) if not c.pg_only]
             rows = conn.execute(f"SELECT {', '.join(columns)} FROM {name}").fetchall()
             tables[name] = (columns, sorted((tuple(map(plain, row)) for row in rows), key=repr))

@@ -1,11 +1,14 @@
 """`toshi backup` and `toshi restore`, for both stores (SQLite in the data directory, PostgreSQL).
 
 A backup is logical: the rows of every primary table (entities, history, subscriptions, the change log
-with its cursors, the outbox, and whatever tables the features made), never the derived indexes
-(DERIVED_TABLES in sqlite.py and postgres.py), which a restore rebuilds from the entities. It reads
-the database inside one read transaction, so it sees one committed snapshot even while servers write:
-on SQLite through a plain read-only connection (WAL readers never block writers, nor the other way
-round), on PostgreSQL through a connection of its own in a REPEATABLE READ READ ONLY transaction.
+with its cursors, the outbox, and whatever tables the features made), never the derived indexes, which
+a restore rebuilds from the entities. It reads the database inside one read transaction, so it sees
+one committed snapshot even while servers write: on SQLite through a plain read-only connection (WAL
+readers never block writers, nor the other way round), on PostgreSQL through a connection of its own
+in a REPEATABLE READ READ ONLY transaction.
+
+Which tables Toshi makes, and which of them are derived, is given (`tables`): the declarations of the
+store (toshi.store.layout STORE_TABLES) and of every feature (toshi/core/feature.py Table).
 
 The file is gzip-compressed JSON lines, the same whichever store wrote it:
 
@@ -39,15 +42,16 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
 from pathlib import Path
 
 import orjson
 
 from toshi import __version__
+from toshi.core.feature import Table, tables_of
 from toshi.core.times import now_iso
 from toshi.store import sql_changes
 from toshi.store.sqlite import DERIVED_TABLES, SCHEMA, SCHEMA_VERSION, _lock_file, index_entity
+from toshi.store.tables import dialect_ddl
 
 FORMAT = "toshi-backup"
 VERSION = 1
@@ -57,7 +61,6 @@ INDEX_CHUNK = 1_000
 PG_INDEX_CHUNK = 2_000     # entities per batch of index rows sent to PostgreSQL
 PROGRESS_EVERY = 5_000     # rows between two progress reports
 PG_CONNECT_TIMEOUT = 10    # seconds
-PG_DERIVED_TABLES = ("entity_types", "attr_values", "geo_boxes")  # = toshi.store.postgres.DERIVED_TABLES
 PG_ONLY_COLUMNS = {"entities": ("version",)}  # columns PostgreSQL has beyond the SQLite layout (besides `rowid`)
 
 Progress = Callable[[str, int, int], None]  # (table, rows done, rows in all)
@@ -74,19 +77,21 @@ class Restored:
 
 # -- backup ---------------------------------------------------------------------------------------
 
-def backup(database: Path, target: Path, files: Sequence[str] = ()) -> dict[str, int]:
+def backup(database: Path, target: Path, files: Sequence[str] = (), *,
+           tables: Sequence[Table]) -> dict[str, int]:
     """Write a backup of the SQLite `database` and of `files` (paths under its directory, when
-    present) to `target`; returns the rows per table."""
+    present) to `target`; returns the rows per table. `tables`: the tables Toshi makes."""
     if not database.is_file():
         raise ValueError(f"no Toshi database at {database}")
     db = open_snapshot_source(database)
     try:
-        return write_backup(sqlite_snapshot(db, database.parent, files), target)
+        return write_backup(sqlite_snapshot(db, database.parent, files, tables=tables), target)
     finally:
         db.close()
 
 
-def backup_postgres(url: str, target: Path, data_dir: Path, files: Sequence[str] = ()) -> dict[str, int]:
+def backup_postgres(url: str, target: Path, data_dir: Path, files: Sequence[str] = (), *,
+                    tables: Sequence[Table]) -> dict[str, int]:
     """Write a backup of the PostgreSQL database (or schema) at `url` and of `files` under `data_dir`
     (when present) to `target`; returns the rows per table."""
     import psycopg
@@ -102,7 +107,7 @@ def backup_postgres(url: str, target: Path, data_dir: Path, files: Sequence[str]
     try:
         conn.isolation_level = IsolationLevel.REPEATABLE_READ  # one snapshot for every read below
         conn.read_only = True
-        return write_backup(postgres_snapshot(conn, data_dir, files), target)
+        return write_backup(postgres_snapshot(conn, data_dir, files, tables=tables), target)
     except psycopg.Error as exc:
         raise ValueError(f"cannot back up {safe_url(url)}: {first_line(exc)}") from None
     finally:
@@ -143,16 +148,17 @@ def _check_target_dir(target: Path) -> None:
         raise ValueError(f"no directory {target.parent} to write {target.name} in")
 
 
-def sqlite_snapshot(db: sqlite3.Connection, data_dir: Path, files: Sequence[str]) -> Iterator:
+def sqlite_snapshot(db: sqlite3.Connection, data_dir: Path, files: Sequence[str], *,
+                    tables: Sequence[Table]) -> Iterator:
     """The records of a backup of an SQLite database (rows as tuples, bytes as bytes), read inside
     one read transaction: the header, each table's section and rows, the files, the end marker."""
     present = [name for name in files if (data_dir / name).is_file()]
     db.execute("BEGIN")
     total = 0
     try:  # every read below sees the same snapshot
-        tables = primary_tables(db)
-        yield _header(db, list(tables), present)
-        for name, sql in tables.items():
+        primary = primary_tables(db, tables)
+        yield _header(db, list(primary), present)
+        for name, sql in primary.items():
             total += yield from _sqlite_table(db, name, sql)
     finally:
         db.execute("COMMIT")
@@ -161,14 +167,15 @@ def sqlite_snapshot(db: sqlite3.Connection, data_dir: Path, files: Sequence[str]
     yield {"end": True, "rows": total}
 
 
-def primary_tables(db: sqlite3.Connection) -> dict[str, str]:
+def primary_tables(db: sqlite3.Connection, tables: Sequence[Table]) -> dict[str, str]:
     """{name: CREATE statement} of the tables a backup holds: all but SQLite's own, the derived
-    indexes, and the shadow tables in which virtual tables keep their data."""
+    indexes among `tables`, and the shadow tables in which virtual tables keep their data."""
     rows = db.execute("SELECT name, sql FROM sqlite_master WHERE type='table' ORDER BY name").fetchall()
     virtual = [name for name, sql in rows if sql.upper().startswith("CREATE VIRTUAL TABLE")]
+    indexes = derived_tables(tables)
 
     def derived(name: str) -> bool:
-        return (name.startswith("sqlite_") or name in DERIVED_TABLES
+        return (name.startswith("sqlite_") or name in indexes
                 or any(name.startswith(v + "_") for v in virtual))
     return {name: sql for name, sql in rows if not derived(name)}
 
@@ -216,19 +223,20 @@ class PgColumn:
     pg_only: bool      # not in the SQLite layout: left out of backups, regenerated by restores
 
 
-def postgres_snapshot(conn, data_dir: Path, files: Sequence[str]) -> Iterator:
+def postgres_snapshot(conn, data_dir: Path, files: Sequence[str], *, tables: Sequence[Table]) -> Iterator:
     """The records of a backup of the PostgreSQL schema `conn` works in; `conn` must be in a
     REPEATABLE READ (or SERIALIZABLE) transaction that this ends."""
     present = [name for name in files if (data_dir / name).is_file()]
     total = 0
     try:
-        tables = {name: pg_columns(conn, name) for name in pg_primary_tables(conn)}
+        primary = {name: pg_columns(conn, name) for name in pg_primary_tables(conn, tables)}
         schema = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() \
-            if "meta" in tables else None
-        yield _header_record(schema[0] if schema else SCHEMA_VERSION, list(tables),
-                             _pg_sequences(conn, tables), present)
-        for name, columns in tables.items():
-            total += yield from _pg_table(conn, name, columns)
+            if "meta" in primary else None
+        yield _header_record(schema[0] if schema else SCHEMA_VERSION, list(primary),
+                             _pg_sequences(conn, primary), present)
+        known = schemas("sqlite", tables)
+        for name, columns in primary.items():
+            total += yield from _pg_table(conn, name, columns, known)
     finally:
         conn.rollback()  # read only: ends the snapshot
     for name in present:
@@ -236,15 +244,17 @@ def postgres_snapshot(conn, data_dir: Path, files: Sequence[str]) -> Iterator:
     yield {"end": True, "rows": total}
 
 
-def pg_primary_tables(conn) -> list[str]:
-    """The tables of the current schema a backup holds: all but the derived indexes and those of
-    extensions (a schema of its own for Toshi keeps other applications' tables out of its backups)."""
+def pg_primary_tables(conn, tables: Sequence[Table]) -> list[str]:
+    """The tables of the current schema a backup holds: all but the derived indexes among `tables`
+    and those of extensions (a schema of its own for Toshi keeps other applications' tables out of its
+    backups)."""
     rows = conn.execute(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition "
         "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid "
         "AND d.deptype = 'e') ORDER BY c.relname").fetchall()
-    return [name for (name,) in rows if name not in PG_DERIVED_TABLES]
+    indexes = derived_tables(tables)
+    return [name for (name,) in rows if name not in indexes]
 
 
 def pg_columns(conn, table: str) -> list[PgColumn]:
@@ -274,10 +284,11 @@ def _pg_sequences(conn, tables: dict[str, list[PgColumn]]) -> dict[str, int]:
     return sequences
 
 
-def _pg_table(conn, name: str, columns: list[PgColumn]) -> Iterator:
+def _pg_table(conn, name: str, columns: list[PgColumn], known: dict[str, list[str]]) -> Iterator:
     kept = [c.name for c in columns if not c.pg_only]
     count = conn.execute(f"SELECT count(*) FROM {_quoted(name)}").fetchone()[0]
-    yield {"table": name, "columns": kept, "rows": count, "sqlite": sqlite_ddl(name, columns)}
+    statements = known.get(name) or sqlite_ddl(name, columns)
+    yield {"table": name, "columns": kept, "rows": count, "sqlite": statements}
     with conn.cursor(name="toshi_backup") as cursor:  # server side: streamed
         cursor.itersize = 2_000
         cursor.execute(f"SELECT {_column_list(kept)} FROM {_quoted(name)}{_pg_order(columns)}")
@@ -294,10 +305,7 @@ def _pg_order(columns: list[PgColumn]) -> str:
 
 
 def sqlite_ddl(table: str, columns: list[PgColumn]) -> list[str]:
-    """The statements that make `table` in SQLite: Toshi's own, else derived from PostgreSQL's catalog."""
-    known = schemas("sqlite").get(table)
-    if known:
-        return known
+    """The statements that make in SQLite a table Toshi does not make, derived from PostgreSQL's catalog."""
     names = {c.name for c in columns}
     key = [c.name for c in columns if c.in_key and not c.pg_only]
     parts = []
@@ -329,40 +337,29 @@ def _sqlite_type(pg_type: str) -> str:
 
 # -- the tables Toshi makes -------------------------------------------------------------------------
 
-_CREATES = re.compile(r"CREATE\s+(?:VIRTUAL\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?\"?(\w+)"
-                      r"|CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:IF\s+NOT\s+EXISTS\s+)?\w+\s+ON\s+\"?(\w+)", re.I)
-
-
-@lru_cache(maxsize=2)
-def schemas(dialect: str) -> dict[str, list[str]]:
+def schemas(dialect: str, tables: Sequence[Table]) -> dict[str, list[str]]:
     """{table: [CREATE statements (SQLite-flavoured; PgConnection translates them)]} of the primary
-    tables of the core store and of Toshi's features, as `dialect` gets them."""
-    from toshi.audit import log as audit
-    from toshi.auth import apikeys, policy, security
-    from toshi.iot import registry as iot
-    from toshi.ngsiv2 import registrations_store
-    from toshi.temporal import history
+    tables among `tables`, as `dialect` gets them."""
+    found: dict[str, list[str]] = {}
+    for table in tables:
+        if not table.derived:
+            statements = [dialect_ddl(statement.strip(), dialect) for statement in table.ddl.split(";")]
+            found.setdefault(table.name, []).extend(filter(None, statements))
+    return found
 
-    num_type = history._DIALECTS[dialect].num_type  # noqa: SLF001 - history's own per-dialect DDL
-    scripts = [SCHEMA, sql_changes.SCHEMA, apikeys.SCHEMA, policy.SCHEMA, security.OWNERS, audit.SCHEMA,
-               iot.SCHEMA, registrations_store.SCHEMA,
-               ";".join(statement.replace("{num_type}", num_type) for statement in history.SCHEMA)]
-    tables: dict[str, list[str]] = {}
-    for script in scripts:
-        for statement in re.sub(r"--[^\n]*", "", script).split(";"):
-            statement = " ".join(statement.split())
-            found = _CREATES.match(statement)
-            if found:
-                tables.setdefault(found.group(1) or found.group(2), []).append(statement)
-    return {name: statements for name, statements in tables.items()
-            if name not in DERIVED_TABLES and name not in PG_DERIVED_TABLES}
+
+def derived_tables(tables: Sequence[Table]) -> set[str]:
+    """The names of the derived tables among `tables` (indexes rebuilt from primary rows: not in backups)."""
+    return {table.name for table in tables if table.derived}
 
 
 # -- restore --------------------------------------------------------------------------------------
 
-def restore(source: Path, database: Path, files: Sequence[str] = (), *, force: bool = False) -> Restored:
+def restore(source: Path, database: Path, files: Sequence[str] = (), *, tables: Sequence[Table],
+            force: bool = False) -> Restored:
     """Replace the SQLite `database` (and `files` under its directory) by the backup in `source`.
-    Refuses while a server uses the data directory, and a database holding data unless `force`."""
+    Refuses while a server uses the data directory, and a database holding data unless `force`.
+    `tables`: the tables Toshi makes."""
     database.parent.mkdir(parents=True, exist_ok=True)
     try:
         lock = _lock_file(str(database) + ".lock")  # the store's own lock: a running server holds it
@@ -370,11 +367,11 @@ def restore(source: Path, database: Path, files: Sequence[str] = (), *, force: b
         raise ValueError(str(exc)) from None
     try:
         if not force:
-            _refuse_if_holding_data(database)
+            _refuse_if_holding_data(database, tables)
         scratch = database.with_name(database.name + ".restoring")
         scratch.unlink(missing_ok=True)
         try:
-            restored = _load(source, scratch, files)
+            restored = _load(source, scratch, files, tables)
         except BaseException:
             scratch.unlink(missing_ok=True)
             raise
@@ -385,12 +382,12 @@ def restore(source: Path, database: Path, files: Sequence[str] = (), *, force: b
         lock.close()
 
 
-def _refuse_if_holding_data(database: Path) -> None:
+def _refuse_if_holding_data(database: Path, tables: Sequence[Table]) -> None:
     if not database.exists():
         return
     db = sqlite3.connect(database, isolation_level=None)
     try:
-        holding = [name for name in primary_tables(db)
+        holding = [name for name in primary_tables(db, tables)
                    if name != "meta" and db.execute(f"SELECT 1 FROM {_quoted(name)} LIMIT 1").fetchone()]
     finally:
         db.close()
@@ -399,7 +396,7 @@ def _refuse_if_holding_data(database: Path) -> None:
                          "use --force to replace everything in it")
 
 
-def _load(source: Path, scratch: Path, allowed_files: Sequence[str]) -> Restored:
+def _load(source: Path, scratch: Path, allowed_files: Sequence[str], tables: Sequence[Table]) -> Restored:
     db = sqlite3.connect(scratch, isolation_level=None)
     try:
         db.execute("PRAGMA journal_mode=OFF")  # a scratch file: on any failure it is deleted
@@ -407,7 +404,8 @@ def _load(source: Path, scratch: Path, allowed_files: Sequence[str]) -> Restored
         db.executescript(SCHEMA)
         db.executescript(sql_changes.SCHEMA)
         db.execute("BEGIN")
-        restored = read_backup(str(source), _records(source), _SqliteTarget(db), allowed_files)
+        restored = read_backup(str(source), _records(source), _SqliteTarget(db, tables), allowed_files,
+                               tables=tables)
         _set_sequences(db, restored.header["sequences"])
         restored.indexes = _rebuild_indexes(db)
         db.execute("COMMIT")
@@ -422,16 +420,19 @@ def _load(source: Path, scratch: Path, allowed_files: Sequence[str]) -> Restored
     return restored
 
 
-def read_backup(name: str, records: Iterator, target, allowed_files: Sequence[str]) -> Restored:
+def read_backup(name: str, records: Iterator, target, allowed_files: Sequence[str], *,
+                tables: Sequence[Table]) -> Restored:
     """Check the records of a backup (from a file, or a snapshot being taken) and hand each table's
     rows to `target` (`start(header)`, `load_table(name, columns, count, statements, rows) -> count`)."""
     restored = Restored(_checked_header(next(records, None)))
+    derived = derived_tables(tables)
     target.start(restored.header)
     for record in records:
         if not isinstance(record, dict):
             raise ValueError(f"{name}: a row outside any table section (corrupted file)")
         if "table" in record:
-            restored.sections[record["table"]] = _load_section(target, record, records, restored.header)
+            restored.sections[record["table"]] = _load_section(target, record, records, restored.header,
+                                                               derived)
         elif "file" in record:
             if record["file"] not in allowed_files:
                 raise ValueError(f"{name}: unexpected file {record['file']!r}")
@@ -473,11 +474,11 @@ def _checked_header(header) -> dict:
     return header
 
 
-def _load_section(target, section: dict, records: Iterator, header: dict) -> int:
+def _load_section(target, section: dict, records: Iterator, header: dict, derived: set[str]) -> int:
     name, columns, count = section["table"], section.get("columns"), section.get("rows")
     if not isinstance(columns, list) or not columns or not isinstance(count, int) or not isinstance(name, str):
         raise ValueError(f"malformed section header for table {name!r}")
-    if name not in header["tables"] or name in DERIVED_TABLES or name in PG_DERIVED_TABLES:
+    if name not in header["tables"] or name in derived:
         raise ValueError(f"unexpected table {name!r} in the backup")
     rows = (_row(next(records, None), len(columns), name) for _ in range(count))
     loaded = target.load_table(name, columns, count, section.get("sqlite") or [], rows)
@@ -519,14 +520,15 @@ def _kept_columns(table: str, columns: list[str], target: set[str]) -> list[int]
 
 
 class _SqliteTarget:
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: sqlite3.Connection, tables: Sequence[Table]):
         self.db = db
+        self.known = schemas("sqlite", tables)
 
     def start(self, header: dict) -> None:
         pass  # the scratch database has the core tables already
 
     def load_table(self, name: str, columns: list[str], count: int, statements: list[str], rows) -> int:
-        _create_table(self.db, name, statements or schemas("sqlite").get(name, []))
+        _create_table(self.db, name, statements or self.known.get(name, []))
         kept = _kept_columns(name, columns, {row[1] for row in self.db.execute(f"PRAGMA table_info({_quoted(name)})")})
         if len(kept) < len(columns):
             rows = ([row[n] for n in kept] for row in rows)
@@ -608,19 +610,22 @@ def _put_files(data_dir: Path, files: dict[str, bytes], allowed: Sequence[str]) 
 
 # -- restore onto PostgreSQL ------------------------------------------------------------------------
 
-def restore_postgres(source: Path, url: str, data_dir: Path, files: Sequence[str] = (), *, force: bool = False,
+def restore_postgres(source: Path, url: str, data_dir: Path, files: Sequence[str] = (), *,
+                     tables: Sequence[Table], force: bool = False,
                      progress: Progress | None = None) -> Restored:
     """Replace the town in the PostgreSQL database (or schema) at `url`, and `files` under `data_dir`,
     by the backup in `source`. Refuses a database holding data unless `force`. Stop the servers using
     that database first: they keep caches that would not match the restored town."""
-    restored = load_postgres(_records(source), url, files, force=force, progress=progress, name=str(source))
+    restored = load_postgres(_records(source), url, files, tables=tables, force=force, progress=progress,
+                             name=str(source))
     data_dir.mkdir(parents=True, exist_ok=True)
     _put_files(data_dir, restored.files, files)
     return restored
 
 
-def load_postgres(records: Iterator, url: str, allowed_files: Sequence[str] = (), *, force: bool = False,
-                  progress: Progress | None = None, name: str = "the backup") -> Restored:
+def load_postgres(records: Iterator, url: str, allowed_files: Sequence[str] = (), *,
+                  tables: Sequence[Table], force: bool = False, progress: Progress | None = None,
+                  name: str = "the backup") -> Restored:
     """Load the records of a backup (a file's, or a snapshot's as it is taken) into PostgreSQL, in
     one transaction: nothing changes unless all of it checks out."""
     import psycopg
@@ -633,8 +638,8 @@ def load_postgres(records: Iterator, url: str, allowed_files: Sequence[str] = ()
     try:
         migrations.check(db, where)  # a schema behind or ahead: not ours to fill
         db.run("BEGIN")
-        target = _PgTarget(db, where, force=force, progress=progress)
-        restored = read_backup(name, records, target, allowed_files)
+        target = _PgTarget(db, where, tables, force=force, progress=progress)
+        restored = read_backup(name, records, target, allowed_files, tables=tables)
         target.finish(restored)
         if restored.restored != restored.sections:
             raise ValueError(f"restored row counts differ from the backup's: {restored.restored}")
@@ -650,8 +655,9 @@ def load_postgres(records: Iterator, url: str, allowed_files: Sequence[str] = ()
 
 
 class _PgTarget:
-    def __init__(self, db, where: str, *, force: bool, progress: Progress | None):
+    def __init__(self, db, where: str, tables: Sequence[Table], *, force: bool, progress: Progress | None):
         self.db, self.where, self.force = db, where, force
+        self.known, self.derived = schemas("postgresql", tables), derived_tables(tables)
         self.progress = progress or (lambda table, done, total: None)
 
     def start(self, header: dict) -> None:
@@ -667,14 +673,14 @@ class _PgTarget:
         if not self.db.run("SELECT pg_try_advisory_xact_lock(%s)", (lock_key(schema, "notifier"),)).fetchone()[0]:
             raise ValueError(f"a Toshi server is using {self.where}: stop every server using it first")
         self.db.run("SELECT pg_advisory_xact_lock(%s)", (lock_key(schema, "write"),))
-        core = [t.group(1) for t in map(_CREATES.match, map(str.strip, postgres.SCHEMA.split(";"))) if t and t.group(1)]
-        ours = {*core, *PG_DERIVED_TABLES, *schemas("postgresql"), *header["tables"]}
+        core = [table.name for table in tables_of(postgres.SCHEMA)]
+        ours = {*core, *self.known, *header["tables"]}
         existing = [name for (name,) in self.db.run(
             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname = ANY(%s) "
             "ORDER BY c.relname", (sorted(ours),)).fetchall()]
         if not self.force:
-            holding = [name for name in existing if name != "meta" and name not in PG_DERIVED_TABLES
+            holding = [name for name in existing if name != "meta" and name not in self.derived
                        and self.db.run(f"SELECT 1 FROM {_quoted(name)} LIMIT 1").fetchone()]
             if holding:
                 raise ValueError(f"{self.where} already holds data ({', '.join(holding)}); "
@@ -685,7 +691,7 @@ class _PgTarget:
             if statement.strip():
                 self.db.run(statement)
         create_tables(self.db, sql_changes.SCHEMA)
-        for statements in schemas("postgresql").values():
+        for statements in self.known.values():
             for statement in statements:
                 self.db.execute(statement)
 

@@ -70,9 +70,10 @@ def _backup(cli, args: argparse.Namespace) -> int:
 
     settings, url = _backup_settings(args)
     if url:
-        counts = backup_postgres(url, Path(args.file), Path(settings.data_dir), cli.data_files())
+        counts = backup_postgres(url, Path(args.file), Path(settings.data_dir), cli.data_files(),
+                                 tables=_tables(cli))
     else:
-        counts = backup(settings.database_path, Path(args.file), cli.data_files())
+        counts = backup(settings.database_path, Path(args.file), cli.data_files(), tables=_tables(cli))
     for table, rows in counts.items():
         print(f"  {table:<28} {rows:>10} rows", file=sys.stderr)
     print(f"backup of {_backup_source(settings, url)} written to {args.file}: {sum(counts.values())} rows in "
@@ -88,13 +89,14 @@ def _restore(cli, args: argparse.Namespace) -> int:
     if url:
         bar = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
         try:
-            done = restore_postgres(Path(args.file), url, Path(settings.data_dir), cli.data_files(), force=args.force,
-                                    progress=bar)
+            done = restore_postgres(Path(args.file), url, Path(settings.data_dir), cli.data_files(),
+                                    tables=_tables(cli), force=args.force, progress=bar)
         finally:
             if bar is not None:
                 bar.close()
     else:
-        done = restore(Path(args.file), settings.database_path, cli.data_files(), force=args.force)
+        done = restore(Path(args.file), settings.database_path, cli.data_files(), tables=_tables(cli),
+                       force=args.force)
     print(f"restored {args.file} (made {done.header['created']} by Toshi {done.header['toshi']}) into "
           f"{_backup_source(settings, url)}")
     print(f"  {'table':<28} {'backup':>10} {'restored':>10}")
@@ -106,6 +108,13 @@ def _restore(cli, args: argparse.Namespace) -> int:
     for name in done.files:
         print(f"file: {name} (mode 0600)")
     return 0
+
+
+def _tables(cli) -> list:
+    """The tables Toshi makes: the store's own and every feature's (toshi/core/feature.py Table)."""
+    from toshi.store.layout import STORE_TABLES
+
+    return [*STORE_TABLES, *cli.tables()]
 
 
 def _backup_settings(args: argparse.Namespace):
@@ -124,11 +133,11 @@ def _backup_source(settings, url: str) -> str:
     return safe_url(url) if url else str(settings.database_path)
 
 
-def _migrate(args: argparse.Namespace) -> int:
+def _migrate(cli, args: argparse.Namespace) -> int:
     from toshi.operations.migrate import migrate
 
     settings = load_settings(args.config, {"data_dir": args.data_dir})
-    return migrate(settings.database_path, args.to, force=args.force)
+    return migrate(settings.database_path, args.to, tables=_tables(cli), force=args.force)
 
 
 def add_commands(commands, cli) -> None:
@@ -147,7 +156,7 @@ def add_commands(commands, cli) -> None:
                                   help="copy the data directory's SQLite town to PostgreSQL (works while serving)")
     migrate.add_argument("--to", required=True, metavar="URL", help="postgresql://user@host/db to copy the town to")
     migrate.add_argument("--force", action="store_true", help="replace a PostgreSQL town that already holds data")
-    migrate.set_defaults(run=_migrate)
+    migrate.set_defaults(run=partial(_migrate, cli))
 
 
 def _add_db_commands(commands, common: argparse.ArgumentParser) -> None:

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from toshi.core.feature import Table
 from toshi.operations.backup import load_postgres, open_snapshot_source, sqlite_snapshot
 
 
@@ -61,10 +63,11 @@ class ProgressBar:
         self._table = None
 
 
-def migrate(database: Path, url: str, *, force: bool = False, out: TextIO | None = None,
-            err: TextIO | None = None) -> int:
-    """Copy the SQLite `database` to the PostgreSQL database (or schema) at `url`. Returns the exit
-    code: 0 when every table in PostgreSQL holds the snapshot's rows, 1 otherwise."""
+def migrate(database: Path, url: str, *, tables: Sequence[Table], force: bool = False,
+            out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Copy the SQLite `database` to the PostgreSQL database (or schema) at `url`; `tables`: the tables
+    Toshi makes. Returns the exit code: 0 when every table in PostgreSQL holds the snapshot's rows, 1
+    otherwise."""
     from toshi.store.backends import is_postgres
     from toshi.store.pgsql import safe_url
 
@@ -78,9 +81,10 @@ def migrate(database: Path, url: str, *, force: bool = False, out: TextIO | None
     started = time.monotonic()
     bar = ProgressBar(err)
     db = open_snapshot_source(database)
-    records = sqlite_snapshot(db, database.parent, ())  # the signing key stays in the data directory
+    # the signing key stays in the data directory
+    records = sqlite_snapshot(db, database.parent, (), tables=tables)
     try:
-        restored = load_postgres(records, url, force=force, progress=bar, name=str(database))
+        restored = load_postgres(records, url, tables=tables, force=force, progress=bar, name=str(database))
     finally:
         bar.close()
         records.close()
