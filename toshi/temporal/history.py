@@ -30,7 +30,7 @@ import orjson
 from toshi.core.times import Duration, now_iso, parse_duration, to_ms, utc_datetime
 from toshi.formats.ngsild_parse import NGSI_LD_NULL
 from toshi.query.regex import compile_pattern
-from toshi.store import attached
+from toshi.store import attached, dialect_ddl
 from toshi.temporal import aggregate as agg
 from toshi.temporal.aggregate import Aggregation, Bucket
 from toshi.temporal.timequery import TimeQuery
@@ -103,8 +103,6 @@ _INT64 = 2 ** 63
 class _Dialect:
     """What this module's SQL says differently to SQLite and to PostgreSQL (`db.dialect`)."""
 
-    num_type: str       # `num` holds integers and floats as they are: no affinity in SQLite, NUMERIC in
-                        # PostgreSQL (its sums and extremes of integers stay integers; see _plain)
     has_schema: str     # a row when this module's tables exist
     type_values: str    # the elements of temporal_entities.types, as rows with a text column `value`
     exact_floats: bool  # bind floats as Decimal: PostgreSQL's float8 -> numeric cast keeps only 15 digits
@@ -112,9 +110,9 @@ class _Dialect:
 
 
 _DIALECTS = {
-    "sqlite": _Dialect("", "SELECT 1 FROM sqlite_master WHERE name='attr_history_modified'",
+    "sqlite": _Dialect("SELECT 1 FROM sqlite_master WHERE name='attr_history_modified'",
                        "json_each(types)", False, False),
-    "postgresql": _Dialect(" NUMERIC", "SELECT 1 WHERE to_regclass('attr_history_modified') IS NOT NULL",
+    "postgresql": _Dialect("SELECT 1 WHERE to_regclass('attr_history_modified') IS NOT NULL",
                            "jsonb_array_elements_text(types::jsonb) AS t(value)", True, True),
 }
 
@@ -174,9 +172,8 @@ class TemporalHistory:
         db = self.store.db
         if db is not self._ready:
             if not _has_schema(db):
-                num_type = _dialect(db).num_type
-                for statement in SCHEMA:
-                    db.execute(statement.replace("{num_type}", num_type))
+                for statement in SCHEMA:  # `num` has no affinity in SQLite, NUMERIC in PostgreSQL (see _plain)
+                    db.execute(dialect_ddl(statement, getattr(db, "dialect", "sqlite")))
             if not db.in_transaction:
                 self._ready = db
             elif self._confirm not in self.store.on_commit:
