@@ -52,8 +52,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _json_or_none(body: bytes):
+    """A received body as JSON; None when it is empty or not JSON (a custom text notification)."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
 class Receiver:
-    """A real HTTP notification receiver on 127.0.0.1: records every POST; can fail on purpose."""
+    """A real HTTP notification receiver on 127.0.0.1: records every request (method, path, headers, raw
+    body and the body as JSON); can fail on purpose."""
 
     def __init__(self, fail_first: int = 0, status: int = 200, port: int = 0):
         self.requests: list[dict] = []
@@ -68,11 +77,14 @@ class Receiver:
                 if failing:
                     receiver.fail_first -= 1
                 else:
-                    receiver.requests.append({"path": self.path, "headers": dict(self.headers),
-                                              "body": json.loads(body)})
+                    receiver.requests.append({"method": self.command, "path": self.path,
+                                              "headers": dict(self.headers), "raw": body,
+                                              "body": _json_or_none(body)})
                 self.send_response(500 if failing else receiver.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+
+            do_PUT = do_PATCH = do_DELETE = do_GET = do_POST  # noqa: N815 - custom notification methods
 
             def log_message(self, *args):
                 pass

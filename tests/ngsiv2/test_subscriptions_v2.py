@@ -196,7 +196,7 @@ def test_default_alteration_types_create_and_change_not_same_value(fast_client, 
     assert first["body"]["data"][0]["temperature"] == {"type": "Number", "value": 20, "metadata": {}}
     assert second["body"]["data"][0]["temperature"]["value"] == 25
     headers = second["headers"]
-    assert headers["Content-Type"] == "application/json"
+    assert headers["Content-Type"] == "application/json; charset=utf-8"
     assert headers["Ngsiv2-AttrsFormat"] == "normalized"
     assert headers["Fiware-ServicePath"] == "/"
     assert "Fiware-Service" not in headers and "NGSILD-Tenant" not in headers and "Link" not in headers
@@ -372,8 +372,8 @@ def test_http_custom_text_payload_and_ngsi(fast_client, raw_receiver):
     patch(fast_client, "Room1", {"temperature": {"value": 24}})
     assert wait_until(lambda: len(receiver.requests) >= 2)
     by_type = {r["headers"]["Content-Type"]: r for r in receiver.requests}
-    assert by_type["text/plain"]["raw"] == b"t=24"
-    ngsi = json.loads(by_type["application/json"]["raw"])
+    assert by_type["text/plain; charset=utf-8"]["raw"] == b"t=24"
+    ngsi = json.loads(by_type["application/json; charset=utf-8"]["raw"])
     assert ngsi["data"] == [{"id": "Room1-copy", "type": "Room", "temperature": 24, "pressure": 720,
                              "source": "Room"}]
 

@@ -8,8 +8,8 @@ import orjson
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
-from toshi.jsonld.context import core_context
 from toshi.formats.ngsild_http import check_depth
+from toshi.jsonld.context import core_context
 from toshi.ngsiv2.errors import V2Error, bad_request
 from toshi.ngsiv2.q import parse_v2_q
 from toshi.query.planner import EntityQuery

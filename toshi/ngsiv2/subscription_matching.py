@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 import orjson
 
@@ -38,6 +38,7 @@ from toshi.ngsiv2.notification_builtins import (
 )
 from toshi.ngsiv2.q import parse_v2_mq, parse_v2_q
 from toshi.ngsiv2.request import ctx as v2_ctx
+from toshi.ngsiv2.version import USER_AGENT
 from toshi.query.planner import EntityQuery
 from toshi.query.regex import compile_pattern
 
@@ -258,8 +259,8 @@ class CompiledV2Subscription:
         rendered = [item["entity"] for item in entities]
         if custom is not None:
             spec = custom[1]
-            if "payload" in spec:
-                return "" if spec["payload"] is None else substitute(spec["payload"], macros)
+            if _text_payload(spec):
+                return "" if spec["payload"] is None else unquote(substitute(spec["payload"], macros))
             if "json" in spec:
                 return substitute_json(spec["json"], macros)
             if "ngsi" in spec:
@@ -286,7 +287,6 @@ class CompiledV2Subscription:
         custom = self._custom()
         spec = custom[1] if custom else next(self.params[c] for c in ("http", "mqtt")
                                              if c in self.params)
-        form = self.params.get("attrsFormat", "normalized")
         url = substitute(spec["url"], macros) if custom else spec["url"]
         if "topic" in spec:
             parts = urlsplit(url)
@@ -295,46 +295,76 @@ class CompiledV2Subscription:
                 parts = parts._replace(netloc=f"{auth}@{parts.netloc}")
             topic = substitute(spec["topic"], macros) if custom else spec["topic"]
             return {"uri": urlunsplit(parts), "topic": topic, "qos": spec.get("qos", 0),
-                    "raw": custom is not None and "payload" in spec}
-        headers = {"Content-Type": "application/json", "Fiware-ServicePath": first["servicePath"],
-                   "Ngsiv2-AttrsFormat": form}
-        if tenant:
-            headers["Fiware-Service"] = tenant
-        raw = False
+                    "raw": custom is not None and _text_payload(spec)}
+        raw = bool(custom) and _text_payload(spec)
+        empty = raw and spec["payload"] is None
         if custom:
-            if "payload" in spec:
-                raw = True
-                headers["Content-Type"] = "text/plain"
-                headers["Ngsiv2-AttrsFormat"] = "custom"
-            elif "json" in spec:
-                headers["Ngsiv2-AttrsFormat"] = "custom"
-            _apply_custom_headers(headers, spec.get("headers") or {}, macros)
-            qs = {k: substitute(v, macros) for k, v in (spec.get("qs") or {}).items()}
-            qs = {k: v for k, v in qs.items() if v}
+            qs = {substitute(k, macros): substitute(v, macros) for k, v in (spec.get("qs") or {}).items()}
+            qs = {k: v for k, v in qs.items() if k and v}
             if qs:
                 url += ("&" if "?" in url else "?") + urlencode(qs)
-        headers["Fiware-Correlator"] = f"{first.get('correlator') or uuid.uuid4()}; cbnotif={number}"
+        headers = orion_headers(
+            url, tenant=tenant, service_path=first["servicePath"],
+            content_type=None if empty else "text/plain" if raw else "application/json",
+            correlator=f"{first.get('correlator') or uuid.uuid4()}; cbnotif={number}",
+            attrs_format=self._attrs_format_header(spec if custom else None),
+            custom={substitute(k, macros): unquote(substitute(v, macros))
+                    for k, v in (spec.get("headers") or {}).items()} if custom else {})
         return {"uri": url, "method": spec.get("method", "POST") if custom else "POST",
-                "headers": headers, "raw": raw}
+                "headers": headers, "raw": raw, "exact_headers": True}
+
+    def _attrs_format_header(self, custom: dict | None) -> str | None:
+        """`Ngsiv2-AttrsFormat`: `custom` for a text or JSON template, none for `legacy` (Orion sends it
+        only with NGSIv2 bodies), else the subscription's attrsFormat."""
+        if custom is not None and (_text_payload(custom) or "json" in custom):
+            return "custom"
+        form = self.params.get("attrsFormat", "normalized")
+        return None if form == "legacy" else form
+
+
+def _text_payload(custom: dict) -> bool:
+    """Whether a custom notification sends `payload` as text: `null` is an empty body, `""` (like no
+    payload at all) the normal NGSIv2 body."""
+    return "payload" in custom and custom["payload"] != ""
+
+
+def orion_headers(url: str, *, tenant: str, service_path: str, content_type: str | None, correlator: str,
+                  attrs_format: str | None, custom: dict[str, str]) -> dict[str, str]:
+    """The headers of an HTTP notification as Orion sends them, in its order: User-Agent, Host,
+    Fiware-Service (not for the default tenant), Fiware-ServicePath, Accept, Content-Type (with
+    `; charset=utf-8` for JSON and text), Fiware-Correlator, Ngsiv2-AttrsFormat (Content-Length is the
+    sender's). httpCustom.headers replace the default of the same name (any case) or are added after
+    them; an empty value removes the header; Fiware-Correlator and Ngsiv2-AttrsFormat cannot be changed."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname
+    headers = {"User-Agent": USER_AGENT, "Host": f"{host}:{port}"}
+    if tenant:
+        headers["Fiware-Service"] = tenant
+    headers["Fiware-ServicePath"] = service_path or "/"
+    headers["Accept"] = "application/json"
+    if content_type is not None:
+        headers["Content-Type"] = f"{content_type}; charset=utf-8"
+    by_lower = {name.lower(): name for name in headers}
+    for name, value in custom.items():
+        lower = name.lower()
+        if not name or lower in FIXED_HEADERS or lower == "content-length":
+            continue
+        name = by_lower.get(lower, name)
+        if value:
+            headers[name] = value
+        else:
+            headers.pop(name, None)
+    headers["Fiware-Correlator"] = correlator
+    if attrs_format is not None:
+        headers["Ngsiv2-AttrsFormat"] = attrs_format
+    return headers
 
 
 def _with_star_expanded(wanted: list[str], user_names: list[str]) -> list[str]:
     """The names of `notification.attrs`, `*` standing for every user attribute (no repeats)."""
     names = [n for item in wanted for n in (user_names if item == "*" else [item])]
     return list(dict.fromkeys(names))
-
-
-def _apply_custom_headers(headers: dict, custom: dict, macros: dict) -> None:
-    """httpCustom.headers over the defaults (macros substituted; empty removes the header), except
-    Fiware-Correlator and Ngsiv2-AttrsFormat, which Orion does not let a subscription change."""
-    for key, value in custom.items():
-        if key.lower() in FIXED_HEADERS:
-            continue
-        value = substitute(value, macros)
-        if value:
-            headers[key] = value
-        else:
-            headers.pop(key, None)
 
 
 def _content(inst: dict, with_metadata: bool) -> dict:

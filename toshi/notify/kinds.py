@@ -5,7 +5,9 @@ A `SubscriptionKind` recognises its stored subscriptions and compiles each into 
 ready to send: where to (an endpoint dict the senders follow without knowing the API) and what (the body).
 
 The endpoint of a notification:
-  HTTP(S): {"uri", "method", "headers", "raw"}: the body is POSTed (or `method`) with exactly `headers`;
+  HTTP(S): {"uri", "method", "headers", "raw", "exact_headers"}: the body is POSTed (or `method`) with
+           `headers`; with `exact_headers` the HTTP client adds none of its own (Accept, Accept-Encoding,
+           User-Agent, Content-Type) beyond Host and Content-Length;
   MQTT:    {"uri" (the broker), "topic", "qos", "raw"}: the body is published as it is to `topic`.
 `raw`: the body is text sent as it is (nothing when it is not a string); else it is sent as JSON.
 """

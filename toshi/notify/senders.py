@@ -10,6 +10,8 @@ import orjson
 
 from toshi.core.outbound import OutboundRefused, outbound_policy
 
+AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")  # aiohttp adds them unless skipped
+
 
 def _encoded(job) -> bytes:
     """The bytes sent: a raw text body as it is (NGSI-v2 httpCustom.payload), else JSON."""
@@ -49,7 +51,9 @@ class Senders:
                 skip_auto_headers=("User-Agent",))
         method = job.endpoint.get("method", "POST")
         headers = job.endpoint.get("headers") or {}
+        skip = AUTO_HEADERS if job.endpoint.get("exact_headers") else ()
         async with self._http.request(method, job.endpoint["uri"], data=_encoded(job), headers=headers,
+                                      skip_auto_headers=skip,
                                       allow_redirects=False) as response:  # a redirect could lead inside
             await response.read()
             job.response_code = response.status
