@@ -11,9 +11,9 @@ import jwt
 
 from toshi.auth.apikeys import api_keys_of
 from toshi.auth.principal import ANONYMOUS, Principal
-from toshi.core.signing import SigningKey
 from toshi.auth.tokens import InvalidToken, TokenSettings, TokenVerifier
 from toshi.core.errors import Unauthorized
+from toshi.core.signing import SigningKey
 
 KEY_PREFIX = "toshi_"
 

@@ -16,9 +16,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from toshi.core.diff import CREATED, DELETED, InstanceChange, attribute_changes
 from toshi.formats.ngsild_parse import NGSI_LD_NULL, PRINCIPAL, PRINCIPAL_KEYS
 from toshi.formats.ngsild_render import KEY_VALUES, render_entity
-from toshi.subscriptions.diff import CREATED, DELETED, InstanceChange, attribute_changes
 
 PREVIOUS = {
     "Property": "previousValue",

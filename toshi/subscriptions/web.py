@@ -10,11 +10,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from toshi.core.outbound import OutboundRefused, outbound_policy
 from toshi.core.errors import AlreadyExists, BadRequestData, ResourceNotFound
+from toshi.core.outbound import OutboundRefused, outbound_policy
 from toshi.core.times import now_iso
-from toshi.ngsild import http
-from toshi.ngsild.params import options_of, paging
+from toshi.formats import ngsild_http as http
+from toshi.formats.ngsild_params import options_of, paging
 from toshi.subscriptions.model import merge_subscription_update, parse_subscription, render_subscription
 
 PREFIX = "/ngsi-ld/v1/subscriptions"
