@@ -271,9 +271,20 @@ def test_invalid_attribute_type(kind):
     ("2026-11-24T09:59Z", "2026-11-24T09:59:00.000Z"),
     ("2026-01-01T01:00:00+02:00", "2025-12-31T23:00:00.000Z"),
 ])
-def test_observed_at_normalized_to_utc(given, expected):
-    assert one({"type": "Property", "value": 1, "observedAt": given})["observedAt"] == expected
+def test_utc_datetime_normalizes_to_utc(given, expected):
     assert utc_datetime(given, "x") == expected
+
+
+@pytest.mark.parametrize("given", ["2026-11-24T09:59:00Z", "2026-11-24T09:59:00.5Z", "2026-11-24T09:59:00.123456Z",
+                                   "2026-11-24T18:59:00.120+09:00", "2026-11-24T09:59:00"])
+def test_observed_at_kept_as_written(given):
+    assert one({"type": "Property", "value": 1, "observedAt": given})["observedAt"] == given
+
+
+@pytest.mark.parametrize("given, expected", [("2026-11-24T00:30:00-0130", "2026-11-24T02:00:00.000Z"),
+                                             ("2026-11-24T09:59Z", "2026-11-24T09:59:00.000Z")])
+def test_observed_at_in_a_spelling_q_cannot_key_is_stored_in_utc_form(given, expected):
+    assert one({"type": "Property", "value": 1, "observedAt": given})["observedAt"] == expected
 
 
 @pytest.mark.parametrize("given", ["yesterday", "2026-11-24", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z",

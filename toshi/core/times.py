@@ -1,6 +1,7 @@
 """ISO 8601 times: the one place that reads, writes and compares them.
 
-Stored times are UTC with milliseconds (`2026-11-24T09:00:00.123Z`), so they compare as strings; the
+System times are UTC with milliseconds (`2026-11-24T09:00:00.123Z`); times a client wrote (observedAt)
+are kept as written (`written_datetime`) and compare by instant key, never as strings; the
 history stores integer milliseconds since the epoch; queries compare instant keys (sortable UTC text
 with 9 fraction digits, which the SQL of the q language computes the same way).
 
@@ -80,6 +81,13 @@ def _normalized_datetime(value: str, what: str) -> str:
             f"{moment.second:02d}.{moment.microsecond // 1000:03d}Z")
 
 
+def written_datetime(value: Any, what: str) -> str:
+    """A client's DateTime, checked as utc_datetime does, kept as written when instant_key reads it (so
+    it is returned as sent and still compares by instant); other accepted spellings in UTC form."""
+    normal = utc_datetime(value, what)
+    return value if instant_key(value) is not None else normal
+
+
 def _shown(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -135,8 +143,8 @@ def local_time(timestamp: str | None, zone: tzinfo) -> str:
 
 @lru_cache(maxsize=8192)
 def to_ms(iso: str) -> int:
-    """A normalized UTC DateTime (`2026-11-24T09:00:00.123Z`, as the parser stores it) -> milliseconds."""
-    return (datetime.fromisoformat(iso) - EPOCH) // _MS
+    """A DateTime (`2026-11-24T09:00:00.123Z`, or any spelling utc_datetime reads) -> milliseconds."""
+    return (datetime.fromisoformat(utc_datetime(iso, "time")) - EPOCH) // _MS
 
 
 def to_iso(ms: int) -> str:

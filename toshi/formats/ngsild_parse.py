@@ -29,7 +29,7 @@ import re
 from typing import Any, Protocol
 
 from toshi.core.errors import BadRequestData, InvalidRequest
-from toshi.core.times import utc_datetime
+from toshi.core.times import written_datetime
 
 NGSI_LD = "https://uri.etsi.org/ngsi-ld/"
 NGSI_LD_NULL = "urn:ngsi-ld:null"
@@ -311,7 +311,7 @@ class _Parser:
 
     def meta(self, iri: str, key: str, value: Any, depth: int) -> Any:
         if key == "observedAt":
-            return utc_datetime(value, f"attribute {iri}: observedAt")
+            return written_datetime(value, f"attribute {iri}: observedAt")
         if key == "unitCode":
             if not isinstance(value, str) or not value:
                 raise BadRequestData(f"attribute {iri}: unitCode must be a string, got {_show(value)}")
