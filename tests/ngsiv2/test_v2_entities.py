@@ -60,6 +60,14 @@ def test_upsert(client):
     assert body["pressure"]["value"] == 720
 
 
+def test_upsert_of_a_new_entity_answers_204(client):
+    response = client.post("/v2/entities?options=upsert", json={"id": "New1", "type": "Room",
+                                                                 "temperature": {"value": 30}})
+    assert response.status_code == 204
+    assert response.headers["location"] == "/v2/entities/New1?type=Room"
+    assert client.get("/v2/entities/New1").json()["temperature"]["value"] == 30
+
+
 def test_key_values_create_and_read(client):
     create(client, {"id": "C1", "type": "Car", "speed": 80, "brand": "Toyota"}, params={"options": "keyValues"})
     assert client.get("/v2/entities/C1?options=keyValues").json() == {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import httpx
-from support import free_port
+from support import Receiver, free_port
 
 
 def registration(url: str, **extra) -> dict:
@@ -114,8 +114,34 @@ def test_failing_provider_does_not_break_local_results(client):
     assert client.get("/v2/entities?type=Room&options=keyValues").json() == \
         [{"id": "Room1", "type": "Room", "temperature": 21}]
     # the provider's attribute is not written locally when the provider cannot be reached
-    assert client.patch("/v2/entities/Room1/attrs", json={"humidity": {"value": 1}}).status_code == 404
+    failed = client.patch("/v2/entities/Room1/attrs", json={"humidity": {"value": 1}})
+    assert failed.status_code == 500
+    assert failed.json() == {"error": "InternalServerError", "description": "error forwarding update"}
     assert "humidity" not in client.get("/v2/entities/Room1").json()
+
+
+def test_provider_url_without_path_gets_v2_operations(client, receiver):
+    root = receiver.url.removesuffix("/notify")
+    client.post("/v2/registrations", json=registration(root))
+    assert client.patch("/v2/entities/Room1/attrs", json={"humidity": {"value": 1}}).status_code == 204
+    client.get("/v2/entities/Room1")
+    assert [r["path"] for r in receiver.wait_for(2)] == ["/v2/op/update", "/v2/op/query"]
+
+
+def test_provider_url_with_path_gets_operations_below_it(client, receiver):
+    client.post("/v2/registrations", json=registration(receiver.url.replace("/notify", "/cp/v2")))
+    client.patch("/v2/entities/Room1/attrs", json={"humidity": {"value": 1}})
+    assert [r["path"] for r in receiver.wait_for(1)] == ["/cp/v2/op/update"]
+
+
+def test_update_a_provider_does_not_have_is_404(client):
+    missing = Receiver(status=404)
+    try:
+        client.post("/v2/registrations", json=registration(missing.url))
+        response = client.patch("/v2/entities/Room1/attrs", json={"humidity": {"value": 1}})
+        assert response.status_code == 404 and response.json()["error"] == "NotFound"
+    finally:
+        missing.close()
 
 
 def test_query_only_and_inactive_registrations(client, server):

@@ -55,9 +55,11 @@ async def create_entity(request: Request) -> Response:
     parsed = mapping.parse_entity(data, ctx(), now, key_values="keyValues" in options,
                                   scope=headers.write_scope(request))
     edit = edits.upsert_edit(parsed, now) if "upsert" in options else edits.create_edit(parsed, now)
-    change = await services(request).writer.apply_one(tenant, parsed["id"], marked(request, edit))
+    await services(request).writer.apply_one(tenant, parsed["id"], marked(request, edit))
     location = f"/v2/entities/{parsed['id']}?type={mapping.entity_type(parsed, ctx())}"
-    return Response(status_code=201 if change.before is None else 204, headers={"Location": location})
+    # the manual: "201 Created (if upsert option is not used) or 204 No Content (if upsert option is
+    # used)", whether the entity existed or not (the FIWARE IoT agents accept nothing else)
+    return Response(status_code=204 if "upsert" in options else 201, headers={"Location": location})
 
 
 # -- one entity -----------------------------------------------------------------------------------
@@ -177,8 +179,10 @@ async def _attrs_body(request: Request, options: set[str], target: edits.Target 
         local = await services(request).store.get_entity(headers.tenant_of(request), target.entity_id)
         data, forwarded = await forwarding.forward_update(request, local, target.entity_id, data, forward,
                                                           key_values)
-        if isinstance(data, dict) and not data:
-            if not forwarded:
+        if isinstance(data, dict) and not data:  # everything was for providers
+            if forwarded == forwarding.FAILED:
+                raise V2Error(500, "InternalServerError", "error forwarding update")
+            if forwarded != forwarding.FORWARDED:
                 raise not_found()
             return None
     return mapping.parse_attrs(data, ctx(), now_iso(), key_values=key_values)

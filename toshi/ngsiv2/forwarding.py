@@ -10,6 +10,9 @@
 * Updates: POST / PATCH /v2/entities/{id}/attrs send the attributes a registration owns (listed in its
   `attrs`, or any attribute of an entity that does not exist locally when the registration lists none)
   to POST {url}/op/update with actionType `append` / `update`; the rest is written locally.
+* {url} is the provider URL as registered (`http://host/v2`); a URL without a path names the provider's
+  root, so the operations are its /v2/op/query and /v2/op/update (as Orion, and the FIWARE IoT agents
+  that register `http://agent:4041`, expect).
 
 Fiware-Service and Fiware-ServicePath are passed on. Timeout: FORWARD_TIMEOUT seconds.
 """
@@ -17,6 +20,7 @@ Fiware-Service and Fiware-ServicePath are passed on. Timeout: FORWARD_TIMEOUT se
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 import httpx
 from starlette.requests import Request
@@ -80,7 +84,25 @@ def _headers(request: Request) -> dict[str, str]:
     return {name: request.headers[name] for name in PASSED_HEADERS if name in request.headers}
 
 
+def operation_url(provider: str, operation: str) -> str:
+    """The URL of a provider's `op/query` or `op/update` (see the module's docstring)."""
+    base = provider.rstrip("/")
+    if urlsplit(provider).path in ("", "/"):
+        base += "/v2"
+    return f"{base}/op/{operation}"
+
+
 async def _post(request: Request, url: str, body: object) -> httpx.Response | None:
+    """The provider's 2xx answer; None when it fails in any way."""
+    response = await _send(request, url, body)
+    if response is not None and response.status_code >= 300:
+        log.warning("context provider %s answered %s", url, response.status_code)
+        return None
+    return response
+
+
+async def _send(request: Request, url: str, body: object) -> httpx.Response | None:
+    """The provider's answer, whatever its status; None when it cannot be reached."""
     policy = outbound_policy(services(request).settings)
     try:
         await policy.check(url)
@@ -94,9 +116,6 @@ async def _post(request: Request, url: str, body: object) -> httpx.Response | No
                                          extensions=extensions)
     except httpx.HTTPError as exc:
         log.warning("context provider %s failed: %s", url, exc)
-        return None
-    if response.status_code >= 300:
-        log.warning("context provider %s answered %s", url, response.status_code)
         return None
     return response
 
@@ -128,7 +147,7 @@ async def provided_entities(request: Request, registrations: list[dict], entity_
         if (forwarded_type := _type_for(registration, entity_id, type_name)) is not None:
             selector["type"] = forwarded_type
         body = {"entities": [selector], **({"attrs": attrs} if attrs else {})}
-        response = await _post(request, registration["provider"]["http"]["url"] + "/op/query", body)
+        response = await _post(request, operation_url(registration["provider"]["http"]["url"], "query"), body)
         entity = _entity_in(response, entity_id)
         if entity is None:
             continue
@@ -204,16 +223,21 @@ async def augment_query(request: Request, query, found: list[dict], limit: int,
 
 # -- updates --------------------------------------------------------------------------------------
 
+FORWARDED, NOT_FOUND, FAILED = "forwarded", "not found", "failed"  # what forwarding an update did
+
+
 async def forward_update(request: Request, local: dict | None, entity_id: str, raw: object,
-                         action: str, key_values: bool) -> tuple[object, bool]:
+                         action: str, key_values: bool) -> tuple[object, str | None]:
     """Send the attributes of `raw` (a v2 attributes object) that registrations own to their
-    providers. Returns what is left for the local write and whether anything was forwarded."""
+    providers. Returns what is left for the local write and what forwarding did: None (nothing was
+    owned), FORWARDED (a provider took some), else NOT_FOUND (the providers answered 404) or FAILED
+    (a provider could not be reached or answered another error)."""
     registrations = candidates(request, "update")
     if not registrations or not isinstance(raw, dict):
-        return raw, False
+        return raw, None
     type_name = mapping.entity_type(local, ctx()) if local is not None else request.query_params.get("type")
     left = dict(raw)
-    forwarded = False
+    outcomes: set[str] = set()
     for registration in registrations:
         if not covers(registration, entity_id, type_name):
             continue
@@ -225,9 +249,20 @@ async def forward_update(request: Request, local: dict | None, entity_id: str, r
         entity = {"id": entity_id, **owned}
         if (forwarded_type := _type_for(registration, entity_id, type_name)) is not None:
             entity["type"] = forwarded_type
-        url = registration["provider"]["http"]["url"] + "/op/update" + ("?options=keyValues" if key_values else "")
+        url = operation_url(registration["provider"]["http"]["url"], "update")
+        url += "?options=keyValues" if key_values else ""
         for name in owned:
             left.pop(name)  # owned by the provider: never written locally
-        if await _post(request, url, {"actionType": action, "entities": [entity]}) is not None:
-            forwarded = True  # a failing provider: the attributes stay unwritten (404 if nothing else is)
-    return left, forwarded
+        response = await _send(request, url, {"actionType": action, "entities": [entity]})
+        outcomes.add(_outcome(url, response))
+    if not outcomes:
+        return left, None
+    return left, next(o for o in (FORWARDED, FAILED, NOT_FOUND) if o in outcomes)
+
+
+def _outcome(url: str, response: httpx.Response | None) -> str:
+    if response is not None and response.status_code < 300:
+        return FORWARDED
+    log.warning("context provider %s: update %s", url,
+                "unreachable" if response is None else f"answered {response.status_code}")
+    return NOT_FOUND if response is not None and response.status_code == 404 else FAILED
