@@ -4,6 +4,7 @@ declare), and one line here."""
 
 from toshi.audit.feature import Audit
 from toshi.auth.feature import Auth
+from toshi.consent.feature import Consent
 from toshi.iot.feature import Iot
 from toshi.jsonld.feature import Contexts
 from toshi.ngsild.feature import NgsiLd
@@ -21,6 +22,7 @@ FEATURES = [
     LdSubscriptions,
     Temporal,
     Iot,
+    Consent,          # before auth: its purpose middleware runs outside the request gate
     Auth,
     Audit,
     Operations,

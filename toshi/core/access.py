@@ -45,10 +45,12 @@ class Guard(Protocol):
 
 @dataclass(frozen=True)
 class Reader:
-    """Who reads: the principal (the auth feature's Principal; opaque here) in a tenant."""
+    """Who reads: the principal (the auth feature's Principal; opaque here) in a tenant, and why (the
+    purpose personal-data consent is given for; None: the request's own, if any)."""
 
     principal: Any
     tenant: str
+    purpose: str | None = None
 
 
 class ReadFilter(Protocol):
@@ -65,6 +67,9 @@ current_actor: ContextVar[dict | None] = ContextVar("toshi_actor", default=None)
 # time.monotonic() after which a read gives up (TooComplexQuery); writes never do (a group commit
 # holds other requests' edits)
 current_deadline: ContextVar[float | None] = ContextVar("toshi_deadline", default=None)
+# True while a store only judges whether an entity matches a query (nothing leaves yet): a layer that
+# records what it lets through (personal-data access logging) records nothing then
+judging: ContextVar[bool] = ContextVar("toshi_judging", default=False)
 
 
 def past_deadline() -> bool:
@@ -105,6 +110,7 @@ class ReadPath:
         self.filters: list[ReadFilter] = []
         self.unconditional = False  # some layer applies with authentication off too
         self.owner_of = None  # (tenant, subscription id) -> principal: set by the auth feature
+        self.purpose_of = None  # (tenant, subscription id) -> purpose or None: set by the consent feature
         self.use(filters)
 
     def use(self, filters: Sequence[ReadFilter]) -> None:
@@ -118,9 +124,10 @@ class ReadPath:
 
     def guard_of_subscription(self, tenant: str, subscription_id: str) -> Guard | None:
         """What the owner of a subscription may read (notifications are filtered by it)."""
+        purpose = self.purpose_of(tenant, subscription_id) if self.purpose_of is not None else None
         if self.owner_of is None:
-            return self.guard_for(Reader(None, tenant)) if self.filters else None
-        return self.guard_for(Reader(self.owner_of(tenant, subscription_id), tenant))
+            return self.guard_for(Reader(None, tenant, purpose)) if self.filters else None
+        return self.guard_for(Reader(self.owner_of(tenant, subscription_id), tenant, purpose))
 
     @contextmanager
     def reading_as(self, guard: Guard | None):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable
 
+from toshi.core.access import judging
 from toshi.query.planner import EntityQuery
 
 
@@ -15,7 +16,11 @@ def seen_through(guard, query: EntityQuery) -> Callable[[dict], bool]:
     plain = dataclasses.replace(query, extra=[])
 
     def predicate(entity: dict) -> bool:
-        seen = guard.readable(entity)
+        mark = judging.set(True)
+        try:
+            seen = guard.readable(entity)
+        finally:
+            judging.reset(mark)
         return seen is not None and (seen is entity or plain.matches_residual(seen, types=True, attrs=True, q=True))
     return predicate
 

@@ -1,0 +1,198 @@
+"""The personal-data consent layer of the one read path (toshi/core/access.py, order CONSENT, applied
+with authentication off too).
+
+For one reader (principal, tenant, purpose) the declared personal attributes of an entity
+(toshi/consent/declarations.py) are removed unless
+  - the reader is the data subject (the principal's id is the resident id the entity names), or
+  - the reader holds a consent in force from that subject, for this purpose, covering the attribute's
+    category or the attribute itself (toshi/consent/records.py), or
+  - the reader is a town official: a principal with the admin role in the tenant; with
+    authentication off, the local operator (no principal) counts as the town's administrator.
+An entity whose declaration says `entityPersonal` is hidden altogether from a reader holding no
+consent of its subject for anything the declaration covers. Writes are not consent's concern.
+
+Every release of personal data to someone else than the subject is noted in the access log
+(toshi/consent/accesslog.py) — except while a store only judges whether an entity matches a query
+(`judging`), since nothing leaves then.
+
+The purpose of a request is its `Toshi-Purpose` header (toshi/consent/purpose.py); a subscription's
+is the header of the request that created it. Without a purpose no consent counts.
+"""
+
+from __future__ import annotations
+
+from toshi.consent.accesslog import CONSENTED, OFFICIAL, AccessLog
+from toshi.consent.declarations import Declared, expand
+from toshi.consent.purpose import request_purpose
+from toshi.core.access import CONSENT, Reader, judging
+from toshi.core.times import now_iso
+from toshi.jsonld.context import core_context
+
+VIEWS_KEPT = 10_000  # entity views remembered per guard
+GUARDS_KEPT = 10_000
+
+
+class ConsentFilter:
+    order = CONSENT
+    always = True
+
+    def __init__(self, declarations, records, log: AccessLog, auth_enabled: bool):
+        self.declarations, self.records, self.log = declarations, records, log
+        self.auth_enabled = auth_enabled
+        self._guards: dict[tuple, tuple[ConsentGuard, str | None]] = {}
+
+    def forget(self) -> None:
+        """Consents or declarations changed: no guard made before may be used again."""
+        self._guards.clear()
+
+    def guard_for(self, reader: Reader):
+        declared = self.declarations.of_tenant(reader.tenant)
+        if not declared:
+            return None  # nothing personal is declared in this tenant
+        principal = reader.principal
+        if principal is None and not self.auth_enabled:
+            return None  # the local operator of a Toshi without authentication: the town's administrator
+        purpose = reader.purpose if reader.purpose is not None else request_purpose.get()
+        reader_id = principal.id if principal is not None else "anonymous"
+        official = principal is not None and "admin" in principal.roles_in(reader.tenant)
+        key = (reader_id, getattr(principal, "kind", ""), reader.tenant, purpose, official)
+        cached = self._guards.get(key)
+        if cached is not None and (cached[1] is None or now_iso() < cached[1]):
+            return cached[0]
+        held, stale_at = ([], None) if official or principal is None else \
+            self.records.in_force(reader.tenant, reader_id, purpose)
+        guard = ConsentGuard(reader_id, reader.tenant, purpose, declared, held, official, self.log)
+        if len(self._guards) >= GUARDS_KEPT:
+            self._guards.clear()
+        self._guards[key] = (guard, stale_at)
+        return guard
+
+
+class Coverage:
+    """What one subject's consents let a reader see."""
+
+    def __init__(self):
+        self.categories: set[str] = set()
+        self.attrs: set[str] = set()
+        self.by_consent: list[tuple[str, frozenset[str], frozenset[str]]] = []
+
+    def add(self, record: dict) -> None:
+        categories, attrs = frozenset(record["categories"]), frozenset(expand(a) for a in record["attributes"])
+        self.categories |= categories
+        self.attrs |= attrs
+        self.by_consent.append((record["id"], categories, attrs))
+
+    def allows(self, attr: str, category: str) -> bool:
+        return category in self.categories or attr in self.attrs
+
+    def consents_for(self, released: dict[str, str]) -> list[str]:
+        return [cid for cid, cats, attrs in self.by_consent
+                if any(c in cats or a in attrs for a, c in released.items())]
+
+
+class ConsentGuard:
+    reads_everything = False
+
+    def __init__(self, reader_id: str, tenant: str, purpose: str | None, declared: dict[str, Declared],
+                 held: list[dict], official: bool, log: AccessLog):
+        self.reader_id, self.tenant, self.purpose = reader_id, tenant, purpose
+        self.declared, self.official, self.log = declared, official, log
+        self.coverage: dict[str, Coverage] = {}
+        for record in held:
+            self.coverage.setdefault(record["subject"], Coverage()).add(record)
+        self._covered_attrs = {a for c in self.coverage.values() for a in c.attrs}
+        self._covered_categories = {cat for c in self.coverage.values() for cat in c.categories}
+        self._views: dict[int, tuple] = {}
+
+    # -- the decision, once per entity state ------------------------------------------------------
+
+    def _declaration(self, entity: dict) -> Declared | None:
+        for type_iri in entity.get("type", ()):
+            found = self.declared.get(type_iri)
+            if found is not None:
+                return found
+        return None
+
+    def _judged(self, entity: dict) -> tuple:
+        """(entity, view, hidden attrs, released {attr: category}, subject, consent ids), remembered
+        per entity object (entities are shared and never mutated)."""
+        seen = self._views.get(id(entity))
+        if seen is not None and seen[0] is entity:
+            return seen
+        judged = (entity, *self._judge(entity))
+        if len(self._views) >= VIEWS_KEPT:
+            self._views.clear()
+        self._views[id(entity)] = judged  # holding the entity keeps its id from being reused
+        return judged
+
+    def _judge(self, entity: dict) -> tuple:
+        declaration = self._declaration(entity)
+        if declaration is None:
+            return entity, frozenset(), {}, None, ()
+        subject = declaration.subject_of(entity)
+        personal = {name: declaration.categories[name] for name in entity["attrs"] if name in declaration.categories}
+        if subject is not None and subject == self.reader_id:
+            return entity, frozenset(), {}, subject, ()  # one's own data
+        if self.official:
+            return entity, frozenset(), personal, subject, ()
+        coverage = self.coverage.get(subject) if subject is not None else None
+        if coverage is None:
+            if declaration.entity_personal:
+                return None, frozenset(entity["attrs"]), {}, subject, ()
+            hidden = frozenset(personal)
+            return _without(entity, hidden), hidden, {}, subject, ()
+        if declaration.entity_personal and not any(coverage.allows(a, c) for a, c in declaration.categories.items()):
+            return None, frozenset(entity["attrs"]), {}, subject, ()
+        released = {a: c for a, c in personal.items() if coverage.allows(a, c)}
+        hidden = frozenset(personal.keys() - released.keys())
+        return _without(entity, hidden), hidden, released, subject, tuple(coverage.consents_for(released))
+
+    # -- Guard ------------------------------------------------------------------------------------
+
+    def readable(self, entity: dict) -> dict | None:
+        judged = self._judged(entity)
+        released = judged[3]
+        if released and not judging.get():
+            ctx = core_context()
+            self.log.note(self.tenant, self.reader_id, judged[4] or "(unknown)", self.purpose,
+                          OFFICIAL if self.official else CONSENTED, [ctx.compact_iri(a) for a in released],
+                          judged[5], entity["id"])
+        return judged[1]
+
+    def check_write(self, before: dict | None, after: dict | None) -> None:
+        """Writing is not consent's concern (the role rules decide it)."""
+
+    def permitted_attrs(self, action: str, entity: dict):
+        if action != "read":
+            return None
+        _, view, hidden, *_ = self._judged(entity)
+        if view is None:
+            return frozenset()
+        return None if not hidden else _AllBut(hidden)
+
+    def type_visible(self, type_iri: str) -> bool:
+        return True  # that a type exists is not personal data (whether an entity is shown is per entity)
+
+    def attribute_visible(self, attr_iri: str) -> bool:
+        """Discovery lists a personal attribute only to officials and to readers holding a consent that
+        could show it."""
+        if self.official:
+            return True
+        categories = {d.categories[attr_iri] for d in self.declared.values() if attr_iri in d.categories}
+        return not categories or attr_iri in self._covered_attrs or bool(categories & self._covered_categories)
+
+
+def _without(entity: dict, hidden: frozenset[str]) -> dict:
+    if not hidden:
+        return entity
+    return {**entity, "attrs": {name: v for name, v in entity["attrs"].items() if name not in hidden}}
+
+
+class _AllBut(frozenset):
+    """Every attribute except these (a frozenset of the hidden ones, read as its complement)."""
+
+    def __contains__(self, name) -> bool:
+        return not frozenset.__contains__(self, name)
+
+    def __bool__(self) -> bool:
+        return True

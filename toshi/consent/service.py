@@ -1,0 +1,46 @@
+"""The consent feature assembled for one app (or one command): declarations, consent records, the
+access log, the read path's layer, subscription purposes, and the audit records of every change."""
+
+from __future__ import annotations
+
+from toshi.audit import audit_log_of
+from toshi.consent.accesslog import AccessLog
+from toshi.consent.declarations import Declarations
+from toshi.consent.guard import ConsentFilter
+from toshi.consent.purpose import SubscriptionPurposes
+from toshi.consent.records import ConsentRecords
+from toshi.core.signing import SigningKey, key_file
+
+TOPIC = "consent.changed"
+
+
+class ConsentService:
+    def __init__(self, store, signing_key: SigningKey, auth_enabled: bool):
+        self.store, self.signing_key = store, signing_key
+        self.declarations = Declarations(store, self._changed)
+        self.records = ConsentRecords(store, signing_key, self._changed)
+        self.log = AccessLog(store)
+        self.filter = ConsentFilter(self.declarations, self.records, self.log, auth_enabled)
+        self.purposes = SubscriptionPurposes(store)
+        self.audit = audit_log_of(store)
+        store.watch(TOPIC, lambda _: self._forget())  # changed by another process
+
+    @classmethod
+    def for_settings(cls, store, settings) -> ConsentService:
+        return cls(store, SigningKey.load_or_create(key_file(settings.data_dir)), settings.auth)
+
+    def _changed(self) -> None:
+        """Every consent or declaration change: the next read (here and in every process sharing the
+        database) composes its guard afresh, so a revocation holds from the moment it returns."""
+        self._forget()
+        self.store.publish(TOPIC)
+
+    def _forget(self) -> None:
+        self.declarations.forget()
+        self.filter.forget()
+
+    def audited(self, principal: str, tenant: str, operation: str, target: str, request_id: str | None = None,
+                detail: dict | None = None) -> None:
+        self.audit.append([{"principal": principal, "tenant": tenant, "operation": operation, "target": target,
+                            "request_id": request_id, "outcome": "ok", "detail": detail}])
+
