@@ -91,6 +91,8 @@ def _body_context(request: Request, data: Any, media: str) -> Any:
     items = data if isinstance(data, list) else [data]
     contexts = [item.get("@context") for item in items if isinstance(item, dict)]
     if media == LD_JSON:
+        if not contexts and isinstance(data, list):
+            return None  # an array of entity ids (batch delete) has nowhere to carry an @context
         if any(c is None for c in contexts) or not contexts:
             raise BadRequestData("application/ld+json payloads must carry an @context")
         return contexts[0]

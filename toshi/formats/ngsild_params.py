@@ -96,10 +96,12 @@ def bool_param(params: QueryParams, key: str) -> bool:
     return raw == "true"
 
 
-def paging(params: QueryParams, settings) -> tuple[int, int, bool]:
+def paging(params: QueryParams, settings, *, count_option: bool = False) -> tuple[int, int, bool]:
+    """limit, offset and count; `count_option`: `options=count` was given (Orion-LD's NGSI-v2-style
+    spelling of count=true, which ngsildclient and FiLiP send)."""
     limit = int_param(params, "limit", settings.default_limit)
     offset = int_param(params, "offset", 0)
-    count = bool_param(params, "count")
+    count = bool_param(params, "count") or count_option
     if limit > settings.max_limit:
         raise TooManyResults(f"limit {limit} is over the maximum of {settings.max_limit}")
     if limit == 0 and not count:
@@ -107,14 +109,15 @@ def paging(params: QueryParams, settings) -> tuple[int, int, bool]:
     return limit, offset, count
 
 
-def entity_query(params: QueryParams, ctx, settings, *, require_filter: bool = True) -> EntityQuery:
+def entity_query(params: QueryParams, ctx, settings, *, require_filter: bool = True,
+                 count_option: bool = False) -> EntityQuery:
     """An EntityQuery from GET /entities parameters (also used by the temporal and v2 layers)."""
     from toshi.query.geo import parse_geoq
     from toshi.query.qparse import parse_q
     from toshi.query.scope import parse_scope_q
     from toshi.query.typeexpr import parse_type_expr
 
-    limit, offset, count = paging(params, settings)
+    limit, offset, count = paging(params, settings, count_option=count_option)
     query = EntityQuery(limit=limit, offset=offset, count=count)
     if params.get("id"):
         query.ids = [_check_uri(i.strip()) for i in params["id"].split(",")]
@@ -159,12 +162,12 @@ def deletion_target(params: QueryParams) -> tuple[str | None, bool]:
     return dataset_id, bool_param(params, "deleteAll")
 
 
-def query_from_body(data: dict, ctx, settings, params) -> EntityQuery:
+def query_from_body(data: dict, ctx, settings, params, *, count_option: bool = False) -> EntityQuery:
     from toshi.query.geo import geoq_from_body
     from toshi.query.qparse import parse_q
     from toshi.query.scope import parse_scope_q
 
-    limit, offset, count = paging(params, settings)
+    limit, offset, count = paging(params, settings, count_option=count_option)
     query = EntityQuery(limit=limit, offset=offset, count=count)
     _selectors(data.get("entities"), ctx, query)
     if data.get("attrs") is not None:

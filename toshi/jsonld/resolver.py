@@ -17,8 +17,8 @@ import httpx
 import orjson
 from pyld import iri_resolver
 
-from toshi.core.outbound import OutboundPolicy, OutboundRefused
 from toshi.core.errors import BadRequestData, InvalidContext, LdContextNotAvailable
+from toshi.core.outbound import OutboundPolicy, OutboundRefused
 from toshi.jsonld.context import CORE_URL, ActiveContext, build_active_context, core_context, is_core_url
 from toshi.jsonld.registry import ContextRegistry
 

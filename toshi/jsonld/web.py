@@ -30,6 +30,7 @@ def routes(resolver: ContextResolver, registry: ContextRegistry) -> list[Route]:
     api = _ContextApi(resolver, registry)
     return [
         Route(BASE_PATH, api.collection, methods=["GET", "POST"]),
+        Route(BASE_PATH + "/", api.collection, methods=["POST"]),  # ngsildclient posts here (docs/ngsi-ld.md)
         Route(BASE_PATH + "/{contextId:path}", api.item, methods=["GET", "DELETE"]),
     ]
 

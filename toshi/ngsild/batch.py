@@ -15,7 +15,7 @@ from toshi.core.errors import BadRequestData, NgsiError
 from toshi.formats import ngsild_http as http
 from toshi.formats.ngsild_params import options_of, output_of, query_from_body
 from toshi.formats.ngsild_parse import is_uri, parse_entity, parse_fragment
-from toshi.ngsild.entities import READ_OPTIONS, answer_query
+from toshi.ngsild.entities import QUERY_OPTIONS, answer_query
 
 MAX_BATCH = 10_000
 
@@ -143,8 +143,10 @@ async def batch_query(request: Request) -> Response:
         raise BadRequestData('The payload must be a Query object ({"type": "Query", ...})')
     ctx = await http.context_for(request, body.context, from_link=False)
     params = request.query_params
-    output = output_of(params, ctx, options_of(params, READ_OPTIONS))
-    query = query_from_body(body.data, ctx, request.app.state.toshi.settings, params)
+    options = options_of(params, QUERY_OPTIONS)
+    output = output_of(params, ctx, options)
+    query = query_from_body(body.data, ctx, request.app.state.toshi.settings, params,
+                            count_option="count" in options)
     if output.attrs is None and query.attrs is not None:
         output.attrs = query.attrs
     return await answer_query(request, tenant, query, output, media, ctx)

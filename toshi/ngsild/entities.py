@@ -17,6 +17,7 @@ from toshi.formats.ngsild_parse import parse_attribute, parse_entity, parse_frag
 from toshi.formats.ngsild_render import render_entity, render_feature_collection, render_geojson
 
 READ_OPTIONS = {"keyValues", "concise", "normalized", "sysAttrs", "simplified"}
+QUERY_OPTIONS = READ_OPTIONS | {"count"}  # options=count: a leniency for real clients (docs/ngsi-ld.md)
 OUTPUT_MEDIA = (http.JSON, http.LD_JSON, http.GEO_JSON)
 
 
@@ -74,8 +75,9 @@ async def query_entities(request: Request) -> Response:
     media = http.negotiate(request, OUTPUT_MEDIA)
     ctx = await http.context_for(request)
     params = request.query_params
-    output = output_of(params, ctx, options_of(params, READ_OPTIONS))
-    query = entity_query(params, ctx, _services(request).settings)
+    options = options_of(params, QUERY_OPTIONS)
+    output = output_of(params, ctx, options)
+    query = entity_query(params, ctx, _services(request).settings, count_option="count" in options)
     return await answer_query(request, tenant, query, output, media, ctx)
 
 

@@ -55,7 +55,8 @@ MQTT_VERSIONS = ("mqtt3.1.1", "mqtt5.0")
 MQTT_QOS = ("0", "1", "2")
 STATISTICS = ("timesSent", "timesFailed", "lastNotification", "lastSuccess", "lastFailure")
 
-_MEMBERS = frozenset({"id", "type", "subscriptionName", "description", "entities", "watchedAttributes",
+_MEMBERS = frozenset({"id", "type", "subscriptionName", "name", "description", "entities",
+                      "watchedAttributes",
                       "notificationTrigger", "timeInterval", "q", "geoQ", "scopeQ", "lang", "notification",
                       "expiresAt", "isActive", "throttling", "datasetId", "jsonldContext"})
 _READ_ONLY = frozenset({"@context", "createdAt", "modifiedAt", "deletedAt", "status"})
@@ -86,6 +87,8 @@ def parse_subscription(payload: Any, ctx, *, now: str, existing: dict | None = N
     for key in ("subscriptionName", "description"):
         if key in data:
             sub[key] = _string(data[key], key)
+    if "name" in data and "subscriptionName" not in data:  # the pre-1.4 member, as Orion-LD still accepts
+        sub["subscriptionName"] = _string(data["name"], "name")
     if "entities" in data:
         sub["entities"] = [_selector(item, ctx) for item in _list(data["entities"], "entities")]
     if "watchedAttributes" in data:
