@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from toshi.core import entity as ops
+from toshi.ngsiv2 import operators
 from toshi.ngsiv2.errors import ATTRIBUTE_NOT_FOUND, not_found, unprocessable
 from toshi.ngsiv2.mapping import parse_attribute, v2_type
 
@@ -41,14 +42,21 @@ class Target:
 
 
 def create_edit(parsed: dict, now: str):
-    return lambda before: ops.create(before, parsed, now)
+    def edit(before):
+        return ops.create(before, parsed if before is not None else _created(parsed), now)
+    return edit
+
+
+def _created(parsed: dict) -> dict:
+    """A new entity's attributes with their update operators against the references (operators.py)."""
+    return {**parsed, "attrs": operators.resolved_attrs(parsed["attrs"])}
 
 
 def upsert_edit(parsed: dict, now: str, *, strict: bool = False, keep_metadata: bool = True):
     """Create, or (existing entity) append its attributes: POST /v2/entities?options=upsert, op append."""
     def edit(before):
         if before is None:
-            return ops.new_entity(parsed, now)
+            return ops.new_entity(_created(parsed), now)
         if parsed["type"][0] not in before["type"]:
             raise unprocessable(f"entity {parsed['id']} exists with another type")
         return _append(before, parsed["attrs"], now, strict, keep_metadata)
@@ -88,7 +96,7 @@ def replace_attrs_edit(target: Target, attrs: dict, now: str):
     """PUT /v2/entities/{id}/attrs: all attributes replaced by the request's."""
     def edit(before):
         after = touched(target.check(before), now)
-        after["attrs"] = {name: instances for name, instances in attrs.items()}
+        after["attrs"] = operators.resolved_attrs(attrs)  # "create or replace": against the references
         return after
     return edit
 
@@ -194,6 +202,9 @@ def put_attribute(after: dict, name: str, inst: dict, now: str, *, keep_metadata
     unless `keep_metadata` is False (options=overrideMetadata)."""
     current = after["attrs"].get(name) or []
     old = _default(current)
+    inst = operators.resolved(inst, old)  # an update operator: the new value from the current one
+    if inst is operators.DROPPED:
+        return
     if old is not None:
         inst = _with_old_metadata(inst, old) if keep_metadata else dict(inst)
         inst["createdAt"] = old.get("createdAt", now)
