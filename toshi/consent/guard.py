@@ -123,6 +123,11 @@ class ConsentGuard:
         if len(self._views) >= VIEWS_KEPT:
             self._views.clear()
         self._views[id(entity)] = judged  # holding the entity keeps its id from being reused
+        view = judged[1]
+        if view is not None and view is not entity:
+            # the view judged as its entity was: callers ask about the view again (temporal asks which
+            # attributes' history it may show), and the view may lack the attribute naming the subject
+            self._views[id(view)] = (view, *judged[1:])
         return judged
 
     def _judge(self, entity: dict) -> tuple:
@@ -135,16 +140,18 @@ class ConsentGuard:
             return entity, frozenset(), {}, subject, ()  # one's own data
         if self.official:
             return entity, frozenset(), personal, subject, ()
+        # hidden: every declared attribute not covered, present or not (the answer must not depend on
+        # whether an earlier layer already removed some)
         coverage = self.coverage.get(subject) if subject is not None else None
         if coverage is None:
             if declaration.entity_personal:
                 return None, frozenset(entity["attrs"]), {}, subject, ()
-            hidden = frozenset(personal)
+            hidden = frozenset(declaration.categories)
             return _without(entity, hidden), hidden, {}, subject, ()
         if declaration.entity_personal and not any(coverage.allows(a, c) for a, c in declaration.categories.items()):
             return None, frozenset(entity["attrs"]), {}, subject, ()
         released = {a: c for a, c in personal.items() if coverage.allows(a, c)}
-        hidden = frozenset(personal.keys() - released.keys())
+        hidden = frozenset(a for a, c in declaration.categories.items() if not coverage.allows(a, c))
         return _without(entity, hidden), hidden, released, subject, tuple(coverage.consents_for(released))
 
     # -- Guard ------------------------------------------------------------------------------------
@@ -183,8 +190,8 @@ class ConsentGuard:
 
 
 def _without(entity: dict, hidden: frozenset[str]) -> dict:
-    if not hidden:
-        return entity
+    if not hidden or hidden.isdisjoint(entity["attrs"]):
+        return entity  # the same object when nothing is removed (renderings cached by identity)
     return {**entity, "attrs": {name: v for name, v in entity["attrs"].items() if name not in hidden}}
 
 
