@@ -77,6 +77,14 @@ def _load_store(args: argparse.Namespace):
     return store
 
 
+def _services(store, args: argparse.Namespace):
+    """The Services an app would have over this store (for commands that write through the Writer)."""
+    from toshi.app import create_app
+
+    settings = load_settings(args.config, {"data_dir": args.data_dir, "database_url": getattr(args, "database_url", None)})
+    return create_app(settings, store).state.toshi
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="toshi", description="Toshi City OS")
     parser.add_argument("--version", action="version", version=f"toshi {__version__}")
@@ -94,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
                                               "(default: SQLite in the data directory)")
     serve.add_argument("--workers", type=int, help="server processes (more than 1 needs PostgreSQL)")
     serve.set_defaults(run=_serve)
-    cli = CommandLine(_load_store, FEATURES, audit=record_cli)
+    cli = CommandLine(_load_store, FEATURES, audit=record_cli, services=_services)
     for feature in FEATURES:
         feature.add_commands(commands, cli)
     return parser

@@ -4,6 +4,7 @@ declare), and one line here."""
 
 from toshi.audit.feature import Audit
 from toshi.auth.feature import Auth
+from toshi.catalogue.feature import Catalogue
 from toshi.consent.feature import Consent
 from toshi.iot.feature import Iot
 from toshi.jsonld.feature import Contexts
@@ -26,4 +27,5 @@ FEATURES = [
     Auth,
     Audit,
     Operations,
+    Catalogue,
 ]

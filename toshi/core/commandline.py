@@ -20,11 +20,15 @@ Run = Callable[[object, argparse.Namespace], int]  # (store, args) -> exit code
 
 
 class CommandLine:
-    def __init__(self, load_store: Callable, features: Sequence[type], audit: Callable | None = None):
+    def __init__(self, load_store: Callable, features: Sequence[type], audit: Callable | None = None,
+                 services: Callable | None = None):
         self.load_store = load_store  # args -> an opened store of the data the args name
         self.features = list(features)
         self.audit = audit            # (store, args) -> None: records a management command that changed something
         self.common = common_options()
+        # (store, args) -> the app's Services over that store (features made, not started): the Writer
+        # with every feature's listeners, for commands that write entities through the one write path
+        self.services = services
 
     def settings(self, args: argparse.Namespace, **overrides) -> Settings:
         given = {"data_dir": getattr(args, "data_dir", None), "database_url": getattr(args, "database_url", None)}

@@ -1,0 +1,147 @@
+"""One CSV row <-> one entity, by a standard's (or a town's own) columns: the values a row's cells
+become (typed: integers, numbers, ISO dates and times, booleans, lists, the location) and the cells an
+entity's attributes give back, so that a CSV goes in and comes out with the same columns."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from toshi.catalogue import japanese
+from toshi.catalogue.standards import (
+    CODE,
+    CODE_HEADER,
+    DATE,
+    FLAG,
+    ID_HEADER,
+    INTEGER,
+    LATITUDE,
+    LIST,
+    LOCATION,
+    LONGITUDE,
+    NUMBER,
+    OTHER_COLUMNS,
+    TIME,
+    YESNO,
+    Column,
+    Standard,
+)
+
+YES, NO = "有", "無"
+_YES = {"有", "あり", "○", "〇", "1", "true", "yes", "可"}
+_NO = {"無", "なし", "×", "0", "false", "no", "不可"}
+NUMERIC = (INTEGER, NUMBER, LATITUDE, LONGITUDE)
+
+
+class CellError(ValueError):
+    """A cell that is not a value of its column."""
+
+
+def cell_value(column: Column, text: str):
+    """The value a (non-empty) cell holds, typed by its column; CellError says why it is not one."""
+    kind = column.kind
+    if kind == DATE:
+        found = japanese.parse_date(text)
+        if found is None:
+            raise CellError("is not a date (e.g. 2024-04-01, 2024/4/1, 2024年4月1日, 令和6年4月1日)")
+        return found
+    if kind == TIME:
+        found = japanese.parse_time(text)
+        if found is None:
+            raise CellError("is not a time of day (e.g. 9:00, 09:30, 9時30分)")
+        return found
+    if kind == CODE:
+        found = japanese.local_government_code(text)
+        if found is None:
+            raise CellError("is not a 全国地方公共団体コード (6 digits with a valid check digit)")
+        return found
+    if kind == YESNO:
+        value = japanese.normalise(text).lower()
+        if value in _YES or value in _NO:
+            return value in _YES
+        raise CellError(f"must be {YES} or {NO}")
+    if kind == FLAG:
+        value = japanese.normalise(text)
+        if value not in ("1", "0"):
+            raise CellError("must be 1 (or empty)")
+        return value == "1"
+    if kind == LIST:
+        return [part.strip() for part in text.replace("；", ";").split(";") if part.strip()]
+    if kind == INTEGER:
+        return int(numeric_text(text))
+    if kind in (NUMBER, LATITUDE, LONGITUDE):
+        number = float(numeric_text(text))
+        return int(number) if kind == NUMBER and number.is_integer() and "." not in text else number
+    return text
+
+
+def numeric_text(text: str) -> str:
+    """A number as municipal spreadsheets write it (full-width digits, thousands separators), plainly."""
+    return japanese.normalise(text).replace(",", "")
+
+
+def entity_id(standard: Standard, cells: dict[str, str], id_header: str = ID_HEADER) -> str:
+    """urn:ngsi-ld:<Type>:<local government code>:<ID> (the code is left out when the CSV has none)."""
+    code = cells.get(CODE_HEADER)
+    local = quote(cells[id_header].strip(), safe="-._~")
+    return f"urn:ngsi-ld:{standard.type}:{japanese.local_government_code(code) + ':' if code else ''}{local}"
+
+
+def attributes(standard: Standard, values: dict[str, object], others: dict[str, str]) -> dict[str, object]:
+    """Compact attribute name -> value, from the typed cells of a row (header -> value)."""
+    attrs: dict[str, object] = {}
+    lat = lon = None
+    for header, value in values.items():
+        column = standard.column(header)
+        if column.kind == LATITUDE:
+            lat = value
+        elif column.kind == LONGITUDE:
+            lon = value
+        elif column.kind == FLAG:
+            flags = attrs.setdefault(column.attr, [])
+            if value:
+                flags.append(column.flag)
+        elif column.key is not None:
+            attrs.setdefault(column.attr, {})[column.key] = value
+        else:
+            attrs[column.attr] = value
+    if lat is not None and lon is not None:
+        attrs[LOCATION] = {"type": "Point", "coordinates": [lon, lat]}
+    if others:
+        attrs[OTHER_COLUMNS] = others
+    return attrs
+
+
+def cells_of(standard: Standard, values: dict[str, object], headers: list[str]) -> list[str]:
+    """The CSV cells of an entity (compact attribute name -> value), for `headers` in that order."""
+    others = values.get(OTHER_COLUMNS) or {}
+    return [_cell(standard.column(h), values) if standard.column(h) else str(others.get(h, "")) for h in headers]
+
+
+def _cell(column: Column, values: dict[str, object]) -> str:
+    value = values.get(column.attr)
+    if value is None:
+        return ""
+    if column.kind in (LATITUDE, LONGITUDE):
+        coordinates = value.get("coordinates") if isinstance(value, dict) else None
+        if not coordinates or value.get("type") != "Point":
+            return ""
+        return _number(coordinates[1] if column.kind == LATITUDE else coordinates[0])
+    if column.kind == FLAG:
+        return "1" if isinstance(value, list) and column.flag in value else ""
+    if column.key is not None:
+        value = value.get(column.key) if isinstance(value, dict) else None
+        if value is None:
+            return ""
+    if column.kind == YESNO and isinstance(value, bool):
+        return YES if value else NO
+    if column.kind == LIST and isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    if isinstance(value, float):
+        return _number(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value) if not isinstance(value, dict | list) else ""
+
+
+def _number(value) -> str:
+    return repr(value) if isinstance(value, float) else str(value)
