@@ -16,11 +16,14 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
+from toshi import __version__
 from toshi.config import Settings
 from toshi.core.access import ReadPath
 from toshi.core.errors import InternalError, MethodNotAllowed, NgsiError, ResourceNotFound
-from toshi.core.feature import Feature
+from toshi.core.feature import Action, Feature
+from toshi.core.openapi import document
 from toshi.core.outbound import outbound_policy
 from toshi.core.write import Writer
 from toshi.features import FEATURES
@@ -81,6 +84,18 @@ def _cors(settings: Settings) -> list[Middleware]:
                        expose_headers=exposed, max_age=settings.cors_max_age)]
 
 
+OPENAPI_ACTION = Action("/openapi.json", None, exact=True)  # the API description is public
+
+
+def _openapi_route(features: list[Feature]) -> Route:
+    body = orjson.dumps(document(((f.name, f.openapi()) for f in features), __version__))
+
+    async def openapi(request: Request) -> Response:
+        """The API description (OpenAPI 3.1) of every feature."""
+        return Response(body, media_type="application/json")
+    return Route("/openapi.json", openapi, methods=["GET"])
+
+
 def _tune_garbage_collector() -> None:
     """Fewer, later cyclic-GC passes: a pass over a large heap stalls every request in flight (tail
     latency). Start-up objects are moved out of the collector's way for good."""
@@ -105,7 +120,7 @@ def create_app(settings: Settings | None = None, store=None) -> Starlette:
     read_path = ReadPath()
     services = Services(settings, store, Writer(store), registry, resolver,
                         Notifier(store, settings, read_path=read_path), read_path=read_path)
-    services.actions = [action for feature in FEATURES for action in feature.actions]
+    services.actions = [OPENAPI_ACTION, *(action for feature in FEATURES for action in feature.actions)]
     features = [feature(services) for feature in FEATURES]
     services.features = {feature.name: feature for feature in features}
     read_path.use([f for feature in features for f in feature.read_filters()])
@@ -129,7 +144,7 @@ def create_app(settings: Settings | None = None, store=None) -> Starlette:
 
     middleware = [Middleware(cls, **options) for feature in features for cls, options in feature.middleware()]
     app = Starlette(
-        routes=[route for feature in features for route in feature.routes()],
+        routes=[*(route for feature in features for route in feature.routes()), _openapi_route(features)],
         exception_handlers={NgsiError: ngsi_error, HTTPException: http_error, Exception: unexpected_error},
         middleware=[*_cors(settings), *middleware],
         lifespan=lifespan,

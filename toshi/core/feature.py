@@ -7,10 +7,10 @@ that list; nothing else knows a feature by name.
 What a feature declares without a server (class attributes: the command line and backups read them):
   name, tables (what the store must hold for it, and whether a backup keeps it), data_files (files of
   the data directory a backup keeps), actions (which requests need which access right), add_commands
-  (its `toshi` subcommands), openapi (its part of the API description).
+  (its `toshi` subcommands).
 What it gives a running server (one instance per app, made with the app's Services):
-  routes, listeners (write listeners: called inside every write transaction), read_filters (layers of
-  the one read path), subscription_kinds (for the notifier), middleware, start/stop, background tasks.
+  routes, openapi (its part of the API description; by default its routes), listeners (write
+  listeners: called inside every write transaction), read_filters (layers of the one read path), subscription_kinds (for the notifier), middleware, start/stop, background tasks.
 """
 
 from __future__ import annotations
@@ -65,16 +65,17 @@ class Feature:
         """Add the feature's `toshi` subcommands to `commands` (argparse subparsers). `cli` gives the
         shared options and how to open a stopped server's store (toshi/cli.py's CommandLine)."""
 
-    @classmethod
-    def openapi(cls) -> dict:
-        """The feature's OpenAPI 3 paths ({path: {method: operation}})."""
-        return {}
-
     def __init__(self, services):
         self.services = services
 
     def routes(self) -> list:
         return []
+
+    def openapi(self) -> dict:
+        """The feature's OpenAPI paths ({path: {method: operation}}); by default its routes."""
+        from toshi.core.openapi import paths_of
+
+        return paths_of(self.routes())
 
     def listeners(self) -> list[Callable]:
         """Write listeners: `listener(tx, changes)` inside every write transaction (core/write.py Change)."""

@@ -10,10 +10,11 @@ from starlette.routing import Route
 
 from toshi import __version__
 from toshi.core.feature import Action, Feature, tables_of
+from toshi.core.openapi import paths_of
 from toshi.core.routing import Prefixed
 from toshi.ngsiv2 import registrations_store
 from toshi.ngsiv2.expiry import sweep_expired
-from toshi.ngsiv2.routes import routes
+from toshi.ngsiv2.routes import route_table, routes
 from toshi.ngsiv2.subscription_kind import V2SubscriptionKind
 from toshi.ngsiv2.version import orion_info
 
@@ -41,6 +42,10 @@ class NgsiV2(Feature):
     def routes(self) -> list:
         # One prefix check: it costs NGSI-LD requests almost nothing and spares v2 requests the LD routes.
         return [Prefixed("/v2", routes()), Route("/version", version)]
+
+    def openapi(self) -> dict:
+        v2 = [Route("/v2" + path, endpoint, methods=methods) for path, endpoint, methods in route_table()]
+        return paths_of([Route("/v2", routes()[0].endpoint, methods=["GET"]), *v2, Route("/version", version)])
 
     def subscription_kinds(self) -> list:
         return [V2SubscriptionKind()]

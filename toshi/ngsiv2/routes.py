@@ -20,10 +20,15 @@ async def entry_point(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
-    """The rows of one path are in the order Orion lists its methods in the `Allow` header of a 405
-    (src/lib/serviceRoutinesV2/badVerb*.cpp)."""
+    entry = _v2_app([("/v2", entry_point, ["GET"])])
+    return [Route("/v2", entry), Mount("/v2", app=_v2_app(route_table()))]
+
+
+def route_table() -> list[tuple]:
+    """(path under /v2, endpoint, methods). The rows of one path are in the order Orion lists its
+    methods in the `Allow` header of a 405 (src/lib/serviceRoutinesV2/badVerb*.cpp)."""
     e = entities
-    table = [
+    return [
         ("/entities", e.create_entity, ["POST"]),
         ("/entities", e.list_entities, ["GET"]),
         ("/entities/{entity_id}", e.retrieve_entity, ["GET"]),
@@ -49,8 +54,6 @@ def routes() -> list[BaseRoute]:
         ("/registrations/{registration_id}", registrations.update_registration, ["PATCH"]),
         *subscriptions.route_table(),
     ]
-    entry = _v2_app([("/v2", entry_point, ["GET"])])
-    return [Route("/v2", entry), Mount("/v2", app=_v2_app(table))]
 
 
 def _v2_app(table: list[tuple]):
