@@ -179,9 +179,18 @@ def test_query_finds_the_river(river):
     assert response.status_code == 200, response.text
     [entity] = response.json()
     assert entity["level"]["values"] == [[VALUES[i], at(i)] for i in (998, 999, 1000)]
-    assert VALUES[1000] == 34  # q applies to the current state, not to the history
-    none = river.get("/ngsi-ld/v1/temporal/entities", params={"type": "WaterLevelObserved", "q": "level>50"})
+    none = river.get("/ngsi-ld/v1/temporal/entities", params={"type": "WaterLevelObserved", "q": "level>100"})
     assert none.json() == []
+
+
+def test_query_q_sees_the_instances_of_the_time_window(river):
+    """The level was 0 once, at the start (VALUES[0]); the last hour never saw it."""
+    query = {"type": "WaterLevelObserved", "q": "level==0", "attrs": "level"}
+    assert [e["id"] for e in river.get("/ngsi-ld/v1/temporal/entities", params=query).json()] == [RIVER]
+    last_hour = river.get("/ngsi-ld/v1/temporal/entities", params={
+        **query, "timerel": "after", "timeAt": at(980)})
+    assert last_hour.json() == []
+    assert 0 not in VALUES[980:]
 
 
 @pytest.mark.parametrize("params", [

@@ -27,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from toshi.core.times import Duration, now_iso, parse_duration, to_ms, utc_datetime
+from toshi.core.times import Duration, now_iso, parse_duration, to_iso, to_ms, utc_datetime
 from toshi.formats.ngsild_parse import NGSI_LD_NULL
 from toshi.query.regex import compile_pattern
 from toshi.store import attached, dialect_ddl
@@ -430,6 +430,18 @@ class TemporalHistory:
                 lows.append(low)
                 highs.append(high)
         return (min(lows), max(highs)) if lows else None
+
+    def written_at(self, series_ids: list[int], query: TimeQuery, ms: int) -> str:
+        """The time property of an instance of these series at `ms`, as it was written."""
+        col = query.column
+        for series_id in series_ids:
+            row = self.db.execute(f"SELECT instance FROM attr_history WHERE series = ? AND {col} = ? LIMIT 1",
+                                  (series_id, ms)).fetchone()
+            if row is not None:
+                written = orjson.loads(row[0]).get(query.timeproperty)
+                if written:
+                    return written
+        return to_iso(ms)
 
     def aggregate(self, series_id: int, query: TimeQuery, aggregation: Aggregation, start: int,
                   end: int) -> list[Bucket]:

@@ -3,15 +3,20 @@
 - normalized (4.5.7): every attribute is an array of its instances, each with its `instanceId`, merged
   over datasetIds; an instance also shows the time property the query used, and `deletedAt` when it
   records a deletion.
+- concise (4.5.8): the same instances without the `type` members the type can be told from.
 - temporalValues (4.5.9): per attribute (and datasetId) `{"type", "values": [[value, time], ...]}`
   (`objects`, `languageMaps`, `vocabs`, `jsons`, `valueLists`, `objectLists` for the other types).
 - aggregatedValues (4.5.19): per attribute (and datasetId) `{"type", method: [[value, start, end], ...]}`.
 
 In the last two an attribute with one datasetId is one object, with several an array of them.
+
+Times are the instances' own (observedAt as the client wrote it, createdAt/modifiedAt as the broker
+stamped them); period bounds are written by the caller (see timequery.written_like).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from toshi.core.times import to_iso
@@ -27,11 +32,17 @@ _PRINCIPAL = {"Property": "value", "GeoProperty": "value", "Relationship": "obje
               "ListProperty": "valueList", "ListRelationship": "objectList"}
 
 
-def header(entity: TemporalEntity, state: dict | None, ctx, *, sys_attrs: bool) -> dict:
-    """id, type, scope (last known) and, with sysAttrs, the entity's createdAt/modifiedAt/deletedAt."""
+def header(entity: TemporalEntity, state: dict | None, ctx, *, sys_attrs: bool,
+           member: Callable[[str], bool] = lambda name: True) -> dict:
+    """id, type, scope (last known) and, with sysAttrs, the entity's createdAt/modifiedAt/deletedAt;
+    `member` says which of id, type and scope are wanted (pick/omit)."""
     types = [ctx.compact_iri(t) for t in entity.types]
-    out: dict[str, Any] = {"id": entity.id, "type": types[0] if len(types) == 1 else types}
-    if state is not None and state.get("scope"):
+    out: dict[str, Any] = {}
+    if member("id"):
+        out["id"] = entity.id
+    if member("type"):
+        out["type"] = types[0] if len(types) == 1 else types
+    if state is not None and state.get("scope") and member("scope"):
         scope = state["scope"]
         out["scope"] = scope[0] if len(scope) == 1 else scope
     if sys_attrs:
@@ -42,11 +53,15 @@ def header(entity: TemporalEntity, state: dict | None, ctx, *, sys_attrs: bool) 
     return out
 
 
-def normalized(iri: str, rows: list[HistoryRow], ctx, *, timeproperty: str, sys_attrs: bool) -> list[dict]:
+def normalized(iri: str, rows: list[HistoryRow], ctx, *, timeproperty: str, sys_attrs: bool,
+               concise: bool = False) -> list[dict]:
     out = []
+    form = "concise" if concise else "normalized"
     for row in rows:
         inst = row.instance
-        rendered = render_attribute(iri, [inst], ctx, sys_attrs=sys_attrs)
+        rendered = render_attribute(iri, [inst], ctx, form=form, sys_attrs=sys_attrs)
+        if not isinstance(rendered, dict):  # a concise bare value: an instance keeps its members
+            rendered = {"value": rendered}
         rendered["instanceId"] = instance_id(row.seq)
         if timeproperty in inst:
             rendered[timeproperty] = inst[timeproperty]
@@ -58,14 +73,21 @@ def normalized(iri: str, rows: list[HistoryRow], ctx, *, timeproperty: str, sys_
 
 def temporal_values(series: Series, rows: list[HistoryRow], ctx, *, timeproperty: str) -> dict:
     kind = rows[-1].instance.get("type", series.kind) if rows else series.kind
-    pairs = [[_value(row.instance, ctx), row.instance.get(timeproperty) or to_iso(row.time)] for row in rows]
+    pairs = [[_value(row.instance, ctx), written_time(row, timeproperty)] for row in rows]
     return _with_dataset({"type": kind, VALUES_KEYS.get(kind, "values"): pairs}, series)
 
 
-def aggregated(series: Series, buckets: list[Bucket], methods: tuple[str, ...]) -> dict:
+def written_time(row: HistoryRow, timeproperty: str) -> str:
+    """The instance's time property as it was written (by the client, or the broker for system times)."""
+    return row.instance.get(timeproperty) or to_iso(row.time)
+
+
+def aggregated(series: Series, buckets: list[Bucket], methods: tuple[str, ...],
+               write: Callable[[int], str]) -> dict:
+    """`write` turns a period bound (milliseconds) into the DateTime returned."""
     out: dict[str, Any] = {"type": series.kind}
     for method in methods:
-        out[method] = [[b.values[method], to_iso(b.start), to_iso(b.end)] for b in buckets]
+        out[method] = [[b.values[method], write(b.start), write(b.end)] for b in buckets]
     return _with_dataset(out, series)
 
 

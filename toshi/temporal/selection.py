@@ -1,19 +1,28 @@
 """Which temporal entities a query selects.
 
-Entity filters (id, idPattern, type, q, geoQ, scopeQ) apply to the entity's current state, or to its
+Entity filters (id, idPattern, type, geoQ, scopeQ) apply to the entity's current state, or to its
 last known state when it was deleted or only ever written through the temporal API (as Orion-LD and
-Stellio do); `attrs` selects entities with a history of at least one of the attributes. The temporal
-entities of the tenant are scanned in id order (ids, idPattern and a plain list of types narrow the
-scan in SQL; the state of each candidate is then checked with `EntityQuery.matches_residual`).
+Stellio do). `q` sees the instances inside the time window of the temporal query (timerel, timeAt,
+endTimeAt on timeproperty; the whole history without timerel), not the current value: `q=speed>50`
+selects entities whose speed was above 50 at some time in the window (each attribute the `q` names is
+given all its instances of the window, so a comparison matches when one of them does). `attrs` selects
+entities with a history of at least one of the attributes. The temporal entities of the tenant are
+scanned in id order (ids, idPattern and a plain list of types narrow the scan in SQL; each candidate is
+then checked with `EntityQuery.matches_residual`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from toshi.core.access import visible, visible_attrs
+from toshi.core.expiry import is_expired
 from toshi.query.planner import EntityQuery
 from toshi.temporal.history import TemporalEntity, TemporalHistory
+from toshi.temporal.timequery import TimeQuery
+
+WINDOW_LIMIT = 10_000  # instances of one attribute (datasetId) a q looks at
 
 
 @dataclass
@@ -22,14 +31,19 @@ class Selected:
     state: dict         # current or last known state (read-only: may be the store's cached document)
 
 
-def select(history: TemporalHistory, store, tenant: str, query: EntityQuery) -> tuple[list[Selected], int | None]:
-    """One page of matching temporal entities, and their total when the query asks for a count."""
+def select(history: TemporalHistory, store, tenant: str, query: EntityQuery,
+           time: TimeQuery | None = None) -> tuple[list[Selected], int | None]:
+    """One page of matching temporal entities, and their total when the query asks for a count.
+    `time`: the window a `q` sees (None: the current state)."""
     page: list[Selected] = []
     matched = 0
     types = query.types.simple_names() if query.types is not None else None
     for entity in history.entities(tenant, query.ids, query.id_pattern, types):
-        state = visible(last_state(entity, store, tenant))
-        if state is None or not query.matches_residual(state, types=True, attrs=False, q=True):
+        state = seen(last_state(entity, store, tenant))
+        if state is None:
+            continue
+        judged = state if query.q is None or time is None else _in_window(history, tenant, state, query, time)
+        if not query.matches_residual(judged, types=True, attrs=False, q=True):
             continue
         if query.attrs is not None and not history.series(tenant, entity.id, query.attrs):
             continue
@@ -39,6 +53,25 @@ def select(history: TemporalHistory, store, tenant: str, query: EntityQuery) -> 
         if not query.count and len(page) >= query.limit:
             break
     return page, matched if query.count else None
+
+
+def _in_window(history: TemporalHistory, tenant: str, state: dict, query: EntityQuery,
+               time: TimeQuery) -> dict:
+    """The state with each attribute `q` names holding its readable instances of the time window
+    (deletions left out)."""
+    window = dataclasses.replace(time, last_n=None)
+    named = query.q.attribute_names()
+    attrs = {name: instances for name, instances in state["attrs"].items() if name not in named}
+    for series in readable_series(history.series(tenant, state["id"], named), state):
+        rows, _ = history.instances(series.id, window, WINDOW_LIMIT)
+        attrs.setdefault(series.attr, []).extend(r.instance for r in rows if "deletedAt" not in r.instance)
+    return {**state, "attrs": attrs}
+
+
+def seen(state: dict) -> dict | None:
+    """What the reader may see of a (current or last known) state: nothing of a transient entity that
+    expired (the entity API's gate), else what the read path shows."""
+    return None if is_expired(state) else visible(state)
 
 
 def readable_series(series: list, state: dict) -> list:

@@ -5,16 +5,13 @@ what the one read path lets the reader see. Writes manage the temporal evolution
 change the live entity (/ngsi-ld/v1/entities). They go through the one write path as Operations of
 kind "history" (toshi/core/write.py): in its transaction, checked by its guard, seen by its listeners.
 
-An attribute (datasetId) returns at most INSTANCE_LIMIT instances per request; when a history has
-more, the response is 206 with the instances up to a common time and `Content-Range: date-time
-<start>-<end>/<lastN or *>` telling which time range it covers, so the client asks for the rest with
-timerel=after (or, with lastN, timerel=before).
+`request` reads what a read asks for; `answer` builds the bodies, and the 206 Content-Range when an
+attribute has more than INSTANCE_LIMIT instances to return.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -22,42 +19,21 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from toshi.core import entity as ops
-from toshi.core.access import visible
 from toshi.core.errors import BadRequestData, ResourceNotFound
-from toshi.core.times import to_iso
 from toshi.core.write import Check, Operation
 from toshi.formats import ngsild_http as http
-from toshi.formats.ngsild_params import deletion_target, entity_query, options_of, output_of, query_from_body
+from toshi.formats.ngsild_params import deletion_target, entity_query, options_of, query_from_body
 from toshi.formats.ngsild_parse import parse_attribute
-from toshi.temporal import represent
-from toshi.temporal.aggregate import Aggregation, parse_aggregation
-from toshi.temporal.history import HistoryRow, Series, TemporalHistory, history_for, seq_of
+from toshi.temporal.answer import answer
+from toshi.temporal.history import HistoryRow, TemporalHistory, history_for, seq_of
 from toshi.temporal.payload import parse_temporal_entity, parse_temporal_fragment
-from toshi.temporal.selection import Selected, last_state, readable_series, select
-from toshi.temporal.timequery import TimeQuery, parse_time_query
+from toshi.temporal.request import Reading, attrs_of, options_in, reading_of
+from toshi.temporal.selection import Selected, last_state, seen, select
 
 PREFIX = "/ngsi-ld/v1/temporal"
-INSTANCE_LIMIT = 10_000
+INSTANCE_LIMIT = 10_000  # instances of one attribute (datasetId) an answer holds; more: 206 (see answer.py)
 HISTORY = "history"  # the kind of change the temporal API's writes are, for the write path's listeners
-READ_OPTIONS = {"normalized", "temporalValues", "aggregatedValues", "sysAttrs"}
-
-
-@dataclass
-class Reading:
-    """What a temporal read returns: which instances, in which representation."""
-
-    time: TimeQuery
-    mode: str                           # normalized | temporalValues | aggregatedValues
-    aggregation: Aggregation | None
-    sys_attrs: bool
-    attrs: set[str] | None              # expanded names, None for all
-
-
-@dataclass
-class SeriesResult:
-    series: Series
-    rows: list[HistoryRow]
-    more: bool                          # the history had more instances than returned
+QUERY_MEMBERS = ("pick", "omit", "datasetId", "format")  # of a Query, read as the URL parameters
 
 
 def routes() -> list[Route]:
@@ -83,15 +59,13 @@ async def retrieve_temporal(request: Request) -> Response:
     media = http.negotiate(request)
     ctx = await http.context_for(request)
     params = request.query_params
-    options = options_of(params, READ_OPTIONS)
-    reading = _reading(params, options, output_of(params, ctx, set()).attrs)
+    reading = reading_of(params, options_in(params.getlist("options")), attrs_of(params.get("attrs"), ctx), ctx)
     history = _history(request)
     found = history.entity(tenant, entity_id)
-    state = visible(last_state(found, _services(request).store, tenant)) if found is not None else None
+    state = seen(last_state(found, _services(request).store, tenant)) if found is not None else None
     if state is None:
         raise ResourceNotFound(f"No temporal representation of entity {entity_id}")
-    selected = Selected(found, state)
-    bodies, headers = _answer(history, tenant, [selected], reading, ctx)
+    bodies, headers = answer(history, tenant, [Selected(found, state)], reading, ctx, INSTANCE_LIMIT)
     return await _respond(request, bodies[0], headers, media, ctx)
 
 
@@ -100,12 +74,14 @@ async def query_temporal(request: Request) -> Response:
     media = http.negotiate(request)
     ctx = await http.context_for(request)
     params = request.query_params
-    options = options_of(params, READ_OPTIONS)
+    options = options_in(params.getlist("options"))
     query = entity_query(params, ctx, _services(request).settings)
-    return await _query(request, tenant, query, _reading(params, options, query.attrs), media, ctx)
+    return await _query(request, tenant, query, reading_of(params, options, query.attrs, ctx), media, ctx)
 
 
 async def query_temporal_post(request: Request) -> Response:
+    """POST /temporal/entityOperations/query (clause 6.24): a Query whose temporalQ holds the temporal
+    query and the aggregation; its pick, omit, datasetId and format members as the URL parameters."""
     tenant = await http.existing_tenant(request)
     media = http.negotiate(request)
     body = await http.read_body(request)
@@ -117,101 +93,20 @@ async def query_temporal_post(request: Request) -> Response:
         raise BadRequestData("temporalQ must be an object")
     ctx = await http.context_for(request, body.context, from_link=False)
     params = request.query_params
-    options = options_of(params, READ_OPTIONS)
+    options = options_in(params.getlist("options"))
     query = query_from_body(data, ctx, _services(request).settings, params)
-    reading = _reading({**dict(params), **temporal_q}, options, query.attrs)
+    members = {key: data[key] for key in QUERY_MEMBERS if data.get(key) is not None}
+    reading = reading_of({**dict(params), **members, **temporal_q}, options, query.attrs, ctx)
     return await _query(request, tenant, query, reading, media, ctx)
 
 
 async def _query(request: Request, tenant: str, query, reading: Reading, media: str, ctx) -> Response:
     history = _history(request)
-    page, total = select(history, _services(request).store, tenant, query)
-    bodies, headers = _answer(history, tenant, page, reading, ctx)
+    page, total = select(history, _services(request).store, tenant, query, reading.time)
+    bodies, headers = answer(history, tenant, page, reading, ctx, INSTANCE_LIMIT)
     if total is not None:
         headers["NGSILD-Results-Count"] = str(total)
     return await _respond(request, bodies, headers, media, ctx)
-
-
-def _reading(values: Mapping[str, Any], options: set[str], attrs: set[str] | None) -> Reading:
-    modes = options & {"temporalValues", "aggregatedValues"}
-    if len(modes) > 1:
-        raise BadRequestData("options temporalValues and aggregatedValues cannot be used together")
-    mode = modes.pop() if modes else "normalized"
-    aggregation = None
-    if mode == "aggregatedValues":
-        aggregation = parse_aggregation(values.get("aggrMethods"), values.get("aggrPeriodDuration"))
-    return Reading(parse_time_query(values), mode, aggregation, "sysAttrs" in options, attrs)
-
-
-def _answer(history: TemporalHistory, tenant: str, page: list[Selected], reading: Reading,
-            ctx) -> tuple[list[dict], dict[str, str]]:
-    """The bodies of the selected entities, and the response headers (Content-Range when cut short)."""
-    if reading.aggregation is not None:
-        return [_aggregated(history, tenant, s, reading, ctx) for s in page], {}
-    found = [(s, [SeriesResult(series, *history.instances(series.id, reading.time, INSTANCE_LIMIT))
-                  for series in readable_series(history.series(tenant, s.entity.id, reading.attrs), s.state)])
-             for s in page]
-    headers = _cut_to_common_range([r for _, results in found for r in results], reading.time)
-    return [_instances_body(s, results, reading, ctx) for s, results in found], headers
-
-
-def _instances_body(selected: Selected, results: list[SeriesResult], reading: Reading, ctx) -> dict:
-    out = represent.header(selected.entity, selected.state, ctx, sys_attrs=reading.sys_attrs)
-    prop = reading.time.timeproperty
-    groups: dict[str, list[dict]] = {}
-    for result in results:
-        if not result.rows:
-            continue
-        group = groups.setdefault(ctx.compact_iri(result.series.attr), [])
-        if reading.mode == "normalized":
-            group.extend(represent.normalized(result.series.attr, result.rows, ctx, timeproperty=prop,
-                                              sys_attrs=reading.sys_attrs))
-        else:
-            group.append(represent.temporal_values(result.series, result.rows, ctx, timeproperty=prop))
-    if reading.mode == "normalized":
-        out.update(groups)
-    else:
-        out.update({name: represent.one_or_many(items) for name, items in groups.items()})
-    return out
-
-
-def _aggregated(history: TemporalHistory, tenant: str, selected: Selected, reading: Reading, ctx) -> dict:
-    out = represent.header(selected.entity, selected.state, ctx, sys_attrs=reading.sys_attrs)
-    series = readable_series(history.series(tenant, selected.entity.id, reading.attrs), selected.state)
-    found = history.time_range([s.id for s in series], reading.time)
-    if found is None:
-        return out
-    low, high = reading.time.bounds()
-    start, end = (found[0] if low is None else low), (found[1] if high is None else high)
-    groups: dict[str, list[dict]] = {}
-    for one in series:
-        buckets = history.aggregate(one.id, reading.time, reading.aggregation, start, end)
-        if buckets:
-            groups.setdefault(ctx.compact_iri(one.attr), []).append(
-                represent.aggregated(one, buckets, reading.aggregation.methods))
-    out.update({name: represent.one_or_many(items) for name, items in groups.items()})
-    return out
-
-
-def _cut_to_common_range(results: list[SeriesResult], time: TimeQuery) -> dict[str, str]:
-    """When some histories were cut at INSTANCE_LIMIT, cut all at the same time (the earliest last
-    instance returned, or with lastN the latest first one) and say so in Content-Range."""
-    cut_short = [r for r in results if r.more and r.rows]
-    if not cut_short:
-        return {}
-    if time.last_n:
-        cut = max(r.rows[0].time for r in cut_short)
-        for r in results:
-            r.rows = [row for row in r.rows if row.time >= cut]
-        low, high = time.bounds()
-        newest = high if high is not None else max(r.rows[-1].time for r in results if r.rows)
-        return {"Content-Range": f"date-time {to_iso(newest)}-{to_iso(cut)}/{time.last_n}"}
-    cut = min(r.rows[-1].time for r in cut_short)
-    for r in results:
-        r.rows = [row for row in r.rows if row.time <= cut]
-    low, _ = time.bounds()
-    oldest = low if low is not None else min(r.rows[0].time for r in results if r.rows)
-    return {"Content-Range": f"date-time {to_iso(oldest)}-{to_iso(cut)}/*"}
 
 
 async def _respond(request: Request, body: Any, headers: dict[str, str], media: str, ctx) -> Response:
@@ -369,7 +264,7 @@ async def _change_history(request: Request, tenant: str, entity_id: str, attr: s
     store = _services(request).store
     history = _history(request)
     found = history.entity(tenant, entity_id)
-    if found is not None and visible(last_state(found, store, tenant)) is None:
+    if found is not None and seen(last_state(found, store, tenant)) is None:
         raise ResourceNotFound(f"No temporal representation of entity {entity_id}")
 
     def change(tx, check: Check) -> dict:

@@ -1,0 +1,127 @@
+"""The bodies of a temporal read (clauses 4.5.7-4.5.9, 4.5.19) and, when cut short, its Content-Range
+(clause 6.3.10).
+
+An attribute (datasetId) returns at most `limit` instances per request. When the selected history has
+more, the answer is partial (206): every attribute is cut at one instant — forwards (no lastN) at the
+earliest last instance returned, backwards (lastN) at the latest first one — and `Content-Range:
+date-time <range-start>-<range-end>/<size>` says which range it covers. Forwards, range-start is timeAt
+(after, between) or the least recent instance returned, range-end the most recent one, size `*`;
+backwards, range-start is timeAt (before) or endTimeAt (between) or the most recent instance returned,
+range-end the least recent one, size lastN. The client asks for the rest from range-end on. Every time
+is written as the client wrote it (the query's timeAt, the instances' observedAt).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from toshi.temporal import represent
+from toshi.temporal.history import HistoryRow, Series, TemporalHistory
+from toshi.temporal.request import Reading
+from toshi.temporal.selection import Selected, readable_series
+from toshi.temporal.timequery import TimeQuery, written_like
+
+
+@dataclass
+class SeriesResult:
+    series: Series
+    rows: list[HistoryRow]
+    more: bool                          # the history had more instances than returned
+
+
+def answer(history: TemporalHistory, tenant: str, page: list[Selected], reading: Reading, ctx,
+           limit: int) -> tuple[list[dict], dict[str, str]]:
+    """The bodies of the selected entities, and the response headers (Content-Range when cut short)."""
+    if reading.aggregation is not None:
+        return [_aggregated(history, tenant, s, reading, ctx) for s in page], {}
+    found = [(s, [SeriesResult(series, *history.instances(series.id, reading.time, limit))
+                  for series in series_read(history, tenant, s, reading)])
+             for s in page]
+    headers = _cut_to_common_range([r for _, results in found for r in results], reading.time)
+    return [_instances_body(s, results, reading, ctx) for s, results in found], headers
+
+
+def series_read(history: TemporalHistory, tenant: str, selected: Selected, reading: Reading) -> list[Series]:
+    """The attribute histories of an entity the reading asks for and the reader may read."""
+    series = history.series(tenant, selected.entity.id, reading.selected_attrs)
+    return [s for s in readable_series(series, selected.state)
+            if reading.member(s.attr) and reading.wants_dataset(s.dataset_id)]
+
+
+def _header(selected: Selected, reading: Reading, ctx) -> dict:
+    return represent.header(selected.entity, selected.state, ctx, sys_attrs=reading.sys_attrs,
+                            member=reading.member)
+
+
+def _instances_body(selected: Selected, results: list[SeriesResult], reading: Reading, ctx) -> dict:
+    out = _header(selected, reading, ctx)
+    prop = reading.time.timeproperty
+    groups: dict[str, list[dict]] = {}
+    listed = reading.mode in ("normalized", "concise")
+    for result in results:
+        if not result.rows:
+            continue
+        group = groups.setdefault(ctx.compact_iri(result.series.attr), [])
+        if listed:
+            group.extend(represent.normalized(result.series.attr, result.rows, ctx, timeproperty=prop,
+                                              sys_attrs=reading.sys_attrs, concise=reading.mode == "concise"))
+        else:
+            group.append(represent.temporal_values(result.series, result.rows, ctx, timeproperty=prop))
+    if listed:
+        out.update(groups)
+    else:
+        out.update({name: represent.one_or_many(items) for name, items in groups.items()})
+    return out
+
+
+def _aggregated(history: TemporalHistory, tenant: str, selected: Selected, reading: Reading, ctx) -> dict:
+    out = _header(selected, reading, ctx)
+    series = series_read(history, tenant, selected, reading)
+    time = reading.time
+    found = history.time_range([s.id for s in series], time)
+    if found is None:
+        return out
+    low, high = time.bounds()
+    low_text, high_text = time.written_bounds()
+    start, end = (found[0] if low is None else low), (found[1] if high is None else high)
+    ids = [s.id for s in series]
+    start_text = low_text or history.written_at(ids, time, start)
+    end_text = high_text or history.written_at(ids, time, end)
+
+    def write(ms: int) -> str:
+        if ms == start:
+            return start_text
+        if ms == end:
+            return end_text
+        return written_like(ms, start_text)
+
+    groups: dict[str, list[dict]] = {}
+    for one in series:
+        buckets = history.aggregate(one.id, time, reading.aggregation, start, end)
+        if buckets:
+            groups.setdefault(ctx.compact_iri(one.attr), []).append(
+                represent.aggregated(one, buckets, reading.aggregation.methods, write))
+    out.update({name: represent.one_or_many(items) for name, items in groups.items()})
+    return out
+
+
+def _cut_to_common_range(results: list[SeriesResult], time: TimeQuery) -> dict[str, str]:
+    """When some histories were cut at the limit, cut all at the same instant and say so."""
+    cut_short = [r for r in results if r.more and r.rows]
+    if not cut_short:
+        return {}
+    prop = time.timeproperty
+    low_text, high_text = time.written_bounds()
+    if time.last_n:
+        cut = max((r.rows[0] for r in cut_short), key=lambda row: row.time)
+        for r in results:
+            r.rows = [row for row in r.rows if row.time >= cut.time]
+        newest = max((r.rows[-1] for r in results if r.rows), key=lambda row: row.time)
+        start = high_text or represent.written_time(newest, prop)
+        return {"Content-Range": f"date-time {start}-{represent.written_time(cut, prop)}/{time.last_n}"}
+    cut = min((r.rows[-1] for r in cut_short), key=lambda row: row.time)
+    for r in results:
+        r.rows = [row for row in r.rows if row.time <= cut.time]
+    oldest = min((r.rows[0] for r in results if r.rows), key=lambda row: row.time)
+    start = low_text or represent.written_time(oldest, prop)
+    return {"Content-Range": f"date-time {start}-{represent.written_time(cut, prop)}/*"}

@@ -1,0 +1,134 @@
+"""What a temporal read asks for (clauses 4.21, 5.7.3, 5.7.4, 6.18.3.1, 6.19.3.1): the instances (the
+temporal query), the representation and the members of each entity to return.
+
+- `format` names the representation (normalized, concise, temporalValues (= simplified),
+  aggregatedValues); given, it takes precedence over the representation named in `options`. Two
+  representations in `options` are an error, as are unknown values of either.
+- `pick` and `omit` (clause 4.21) keep or drop entity members (`id`, `type`, `scope`, attributes);
+  neither may be used with `attrs`, and a member may not be in both.
+- `datasetId` keeps the instances of these datasetIds (`@none`: the default instance).
+- `aggrMethods` (a comma-separated text, or an array in a Query) and `aggrPeriodDuration` with the
+  aggregated representation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from toshi.core.errors import BadRequestData
+from toshi.formats.ngsild_parse import is_uri
+from toshi.temporal.aggregate import Aggregation, parse_aggregation
+from toshi.temporal.timequery import TimeQuery, parse_time_query
+
+REPRESENTATIONS = {"normalized": "normalized", "concise": "concise", "temporalValues": "temporalValues",
+                   "simplified": "temporalValues", "aggregatedValues": "aggregatedValues"}
+READ_OPTIONS = {*REPRESENTATIONS, "sysAttrs"}
+MEMBERS = {"id", "type", "scope"}
+DEFAULT_DATASET = "@none"
+
+
+@dataclass
+class Reading:
+    """What a temporal read returns: which instances, in which representation, which members."""
+
+    time: TimeQuery
+    mode: str                           # normalized | concise | temporalValues | aggregatedValues
+    aggregation: Aggregation | None
+    sys_attrs: bool
+    attrs: set[str] | None              # expanded attribute names, None for all
+    pick: set[str] | None = None        # members to keep: id, type, scope, expanded attribute names
+    omit: set[str] | None = None        # members to drop
+    dataset_ids: set[str] | None = None  # only instances of these datasetIds ("@none": default instance)
+
+    def member(self, name: str) -> bool:
+        """Whether the entity member `name` (id, type, scope, an expanded attribute name) is returned."""
+        if self.pick is not None and name not in self.pick:
+            return False
+        return self.omit is None or name not in self.omit
+
+    @property
+    def selected_attrs(self) -> set[str] | None:
+        """The attributes whose history is read (None: all)."""
+        if self.pick is not None:
+            return self.pick - MEMBERS
+        return self.attrs
+
+    def wants_dataset(self, dataset_id: str | None) -> bool:
+        return self.dataset_ids is None or (dataset_id or DEFAULT_DATASET) in self.dataset_ids
+
+
+def options_in(raw: Any) -> set[str]:
+    """The `options` values (a comma-separated text, or several), each checked."""
+    texts = raw if isinstance(raw, list) else [raw] if raw is not None else []
+    options = {o.strip() for text in texts for o in str(text).split(",") if o.strip()}
+    unknown = options - READ_OPTIONS
+    if unknown:
+        raise BadRequestData(f"Unknown or unsupported option(s): {', '.join(sorted(unknown))}; "
+                             f"use {', '.join(sorted(READ_OPTIONS))}")
+    return options
+
+
+def attrs_of(raw: str | None, ctx) -> set[str] | None:
+    """The `attrs` parameter: expanded attribute names."""
+    if raw is None:
+        return None
+    names = [n.strip() for n in raw.split(",")]
+    if not all(names):
+        raise BadRequestData("Empty attribute name in attrs")
+    return {ctx.expand_term(n) for n in names}
+
+
+def reading_of(values: Mapping[str, Any], options: set[str], attrs: set[str] | None, ctx) -> Reading:
+    """A Reading from request parameters (or a Query's temporalQ merged over them)."""
+    mode = _mode(values.get("format"), options)
+    aggregation = None
+    if mode == "aggregatedValues":
+        aggregation = parse_aggregation(values.get("aggrMethods"), values.get("aggrPeriodDuration"))
+    pick, omit = _members(values.get("pick"), "pick", ctx), _members(values.get("omit"), "omit", ctx)
+    if attrs is not None and (pick is not None or omit is not None):
+        raise BadRequestData(f"{'pick' if pick is not None else 'omit'} cannot be used together with attrs")
+    if pick is not None and omit is not None and pick & omit:
+        raise BadRequestData(f"Members both picked and omitted: {', '.join(sorted(pick & omit))}")
+    return Reading(parse_time_query(values), mode, aggregation, "sysAttrs" in options, attrs, pick, omit,
+                   _dataset_ids(values.get("datasetId")))
+
+
+def _mode(fmt: Any, options: set[str]) -> str:
+    if fmt is not None:
+        if not isinstance(fmt, str) or fmt not in REPRESENTATIONS:
+            raise BadRequestData(f"Unknown format {fmt!r}; use {', '.join(REPRESENTATIONS)}")
+        return REPRESENTATIONS[fmt]
+    modes = {REPRESENTATIONS[o] for o in options if o in REPRESENTATIONS}
+    if len(modes) > 1:
+        raise BadRequestData(f"options name more than one representation: {', '.join(sorted(modes))}")
+    return modes.pop() if modes else "normalized"
+
+
+def _members(raw: Any, key: str, ctx) -> set[str] | None:
+    """A projection (clause 4.21): entity member names, comma separated (an array in a Query)."""
+    if raw is None:
+        return None
+    names = raw if isinstance(raw, list) else raw.split(",") if isinstance(raw, str) else None
+    if names is None or not all(isinstance(n, str) for n in names):
+        raise BadRequestData(f"{key} must list entity member names")
+    names = [n.strip() for n in names]
+    if not names or not all(names):
+        raise BadRequestData(f"Empty member name in {key}")
+    nested = [n for n in names if any(c in n for c in "{}|")]
+    if nested:
+        raise BadRequestData(f"{key}: the temporal API does not join linked entities, so a projection "
+                             f"cannot reach into them: {', '.join(nested)}")
+    return {n if n in MEMBERS else ctx.expand_term(n) for n in names}
+
+
+def _dataset_ids(raw: Any) -> set[str] | None:
+    if raw is None:
+        return None
+    ids = raw if isinstance(raw, list) else str(raw).split(",")
+    ids = [str(i).strip() for i in ids]
+    bad = [i for i in ids if i != DEFAULT_DATASET and not is_uri(i)]
+    if not ids or bad:
+        raise BadRequestData(f"datasetId must list URIs (or {DEFAULT_DATASET}), got {raw!r}")
+    return set(ids)
