@@ -23,7 +23,7 @@ from toshi.core.errors import BadRequestData, ResourceNotFound
 from toshi.core.write import Check, Operation
 from toshi.formats import ngsild_http as http
 from toshi.formats.ngsild_params import deletion_target, entity_query, options_of, query_from_body
-from toshi.formats.ngsild_parse import parse_attribute
+from toshi.formats.ngsild_parse import check_uri, expand_name, parse_attribute
 from toshi.temporal.answer import answer
 from toshi.temporal.history import HistoryRow, TemporalHistory, history_for, seq_of
 from toshi.temporal.payload import parse_temporal_entity, parse_temporal_fragment
@@ -174,7 +174,7 @@ async def modify_instance(request: Request) -> Response:
     body = await http.read_body(request)
     ctx = await http.context_for(request, body.context, from_link=False)
     attr_id = request.path_params["attr_id"]
-    name = ctx.expand_term(attr_id)
+    name = expand_name(attr_id, ctx)
 
     def modify() -> None:
         history, seq, row = _instance(request, tenant, entity_id, name)
@@ -199,7 +199,7 @@ async def delete_instance(request: Request) -> Response:
     tenant = await http.existing_tenant(request)
     entity_id = _entity_id(request)
     ctx = await http.context_for(request)
-    name = ctx.expand_term(request.path_params["attr_id"])
+    name = expand_name(request.path_params["attr_id"], ctx)
 
     def delete() -> None:
         history, seq, _ = _instance(request, tenant, entity_id, name)
@@ -226,7 +226,7 @@ async def delete_temporal_attribute(request: Request) -> Response:
     tenant = await http.existing_tenant(request)
     entity_id = _entity_id(request)
     ctx = await http.context_for(request)
-    name = ctx.expand_term(request.path_params["attr_id"])
+    name = expand_name(request.path_params["attr_id"], ctx)
     dataset_id, delete_all = deletion_target(request.query_params)
     history = _history(request)
 
@@ -245,7 +245,7 @@ async def delete_temporal_attribute(request: Request) -> Response:
 
 def _instance(request: Request, tenant: str, entity_id: str, attr: str) -> tuple[TemporalHistory, int, HistoryRow]:
     history = _history(request)
-    instance_uri = request.path_params["instance_id"]
+    instance_uri = check_uri(request.path_params["instance_id"], "instanceId")
     seq = seq_of(instance_uri)
     row = history.row(seq, history.series(tenant, entity_id, {attr})) if seq is not None else None
     if row is None:
