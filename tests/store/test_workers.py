@@ -132,10 +132,11 @@ def test_killing_a_worker_under_load_loses_no_acknowledged_write(cluster):
     threads = [threading.Thread(target=load, args=(t,)) for t in range(4)]
     for thread in threads:
         thread.start()
-    time.sleep(1.5)
+    assert wait_until(lambda: len(acknowledged) > 25, timeout=30)  # under load: by progress, not the clock
     victim = workers(cluster)[0]
     os.kill(victim, signal.SIGKILL)
-    time.sleep(2.0)
+    killed_at = len(acknowledged)
+    assert wait_until(lambda: len(acknowledged) > killed_at + 25, timeout=30)  # the survivor takes the load
     stop.set()
     for thread in threads:
         thread.join(15)
