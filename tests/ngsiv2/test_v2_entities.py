@@ -134,7 +134,7 @@ def test_post_attrs_update_or_append_and_strict(client):
     assert body["temperature"] == 25 and body["humidity"] == 40
     strict = client.post("/v2/entities/Room1/attrs?options=append", json={"humidity": {"value": 1},
                                                                             "noise": {"value": 3}})
-    assert strict.status_code == 422 and strict.json()["error"] == "Unprocessable"
+    assert strict.status_code == 422 and strict.json() == {"error": "PartialUpdate", "description": "one or more of the attributes in the request already exist: Room1 - [ humidity ]"}
     assert "humidity" in strict.json()["description"]
     body = client.get("/v2/entities/Room1?options=keyValues").json()
     assert body["humidity"] == 40 and body["noise"] == 3  # the new one was appended

@@ -7,7 +7,16 @@ from starlette.responses import Response
 
 from toshi.core.times import now_iso
 from toshi.ngsiv2 import edits, geo, headers, mapping
-from toshi.ngsiv2.errors import V2Error, as_v2, bad_request
+from toshi.ngsiv2.errors import (
+    ALREADY_EXIST,
+    DO_NOT_EXIST,
+    AttributesRefused,
+    EntityMissing,
+    V2Error,
+    as_v2,
+    bad_request,
+    refused_items,
+)
 from toshi.ngsiv2.forwarding import SKIP_FORWARDING
 from toshi.ngsiv2.query import answer_query
 from toshi.ngsiv2.request import ctx, entity_query, options_of, read_json, services
@@ -32,7 +41,7 @@ async def op_update(request: Request) -> Response:
     batch = [_edit(request, action, data, now, key_values, keeps_metadata(options)) for data in entities]
     batch = [(entity_id, marked(request, edit, options)) for entity_id, edit in batch]
     outcomes = await services(request).writer.apply(tenant, batch)
-    _report(outcomes)
+    _report(outcomes, action, [_label(data) for data in entities])
     return Response(status_code=204)
 
 
@@ -58,42 +67,58 @@ async def op_notify(request: Request) -> Response:
 
 def _edit(request: Request, action: str, data: object, now: str, key_values: bool, keep_metadata: bool = True):
     parsed = mapping.parse_entity(data, ctx(), now, key_values=key_values, scope=headers.write_scope(request))
+    type_name = data.get("type") if isinstance(data.get("type"), str) else None
+    target = edits.Target(parsed["id"], parsed["type"][0] if type_name else None, headers.query_filter(request),
+                          type_name=type_name)
     if action in ("append", "appendStrict"):
         return parsed["id"], edits.upsert_edit(parsed, now, strict=action == "appendStrict",
-                                               keep_metadata=keep_metadata)
-    type_iri = parsed["type"][0] if "type" in data else None
-    target = edits.Target(parsed["id"], type_iri, headers.query_filter(request))
+                                               keep_metadata=keep_metadata, label=target.label)
     if action == "update":
         return target.entity_id, edits.update_edit(target, parsed["attrs"], now, keep_metadata=keep_metadata)
     if action == "replace":
         return target.entity_id, edits.replace_attrs_edit(target, parsed["attrs"], now)
     if parsed["attrs"]:
-        return target.entity_id, edits.delete_attrs_edit(target, list(parsed["attrs"]), now)
+        return target.entity_id, edits.delete_attrs_edit(target, list(parsed["attrs"]), now, report_missing=True)
     return target.entity_id, edits.delete_entity_edit(target)
 
 
-def _report(outcomes) -> None:
-    """Raise the error of a failed batch: a single entity's own error, else 422 PartialUpdate."""
-    problems: list[str] = []
-    errors: list[V2Error] = []
-    for outcome in outcomes:
-        if outcome.error is not None:
-            errors.append(as_v2(outcome.error))
-            problems.append(f"{outcome.entity_id}: {errors[-1].description or errors[-1].error}")
-            continue
-        detail = outcome.change.detail or {}
-        bad = detail.get("missing") or detail.get("existing")
-        if bad:
-            verb = "do not exist" if detail.get("missing") else "already exist"
-            names = ", ".join(ctx().compact_iri(n) for n in bad)
-            problems.append(f"{outcome.entity_id}: attributes {verb} [ {names} ]")
-    if not problems:
+def _report(outcomes, action: str = "append", labels: list[str] | None = None) -> None:
+    """Raise the error of a batch that did not fully succeed, with the manual's texts ("Update
+    operation"): every failing entity listed as `E/T - [ A, B ]` or `E/T [entity itself]`; 404
+    NotFound when none of the entities exists (update, delete, replace), 422 Unprocessable when
+    nothing was written, else 422 PartialUpdate."""
+    what = ALREADY_EXIST if action == "appendStrict" else DO_NOT_EXIST
+    items: list[tuple[str, list[str] | None]] = []
+    others: list[V2Error] = []
+    missing_entities = written = 0
+    for n, outcome in enumerate(outcomes):
+        label = labels[n] if labels else outcome.entity_id
+        if isinstance(outcome.error, EntityMissing):
+            missing_entities += 1
+            items.append((outcome.error.label, None))
+        elif isinstance(outcome.error, AttributesRefused):
+            items.append((outcome.error.label, outcome.error.names))
+        elif outcome.error is not None:
+            others.append(as_v2(outcome.error))
+        else:
+            written += 1
+            bad = (outcome.change.detail or {}).get("missing") or (outcome.change.detail or {}).get("existing")
+            if bad:
+                items.append((label, [ctx().compact_iri(n) for n in bad]))
+    if others and (len(outcomes) == 1 or not items and not written):
+        raise others[0]
+    if not items and not others:
         return
-    if len(errors) == len(outcomes):
-        raise errors[0]
-    if len(outcomes) == 1:
-        raise V2Error(422, "Unprocessable", problems[0])
-    raise V2Error(422, "PartialUpdate", "; ".join(problems))
+    description = refused_items(what, items) if items else "; ".join(e.description or e.error for e in others)
+    if items and missing_entities == len(outcomes):
+        raise V2Error(404, "NotFound", description)
+    if not written:
+        raise V2Error(422, "Unprocessable", description)
+    raise V2Error(422, "PartialUpdate", description)
+
+
+def _label(data: dict) -> str:
+    return f"{data['id']}/{data['type']}" if isinstance(data.get("type"), str) else str(data.get("id"))
 
 
 async def op_query(request: Request) -> Response:

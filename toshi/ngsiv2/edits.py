@@ -15,8 +15,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from toshi.core import entity as ops
+from toshi.jsonld.context import core_context
 from toshi.ngsiv2 import operators
-from toshi.ngsiv2.errors import ATTRIBUTE_NOT_FOUND, not_found, unprocessable
+from toshi.ngsiv2.errors import (
+    ALREADY_EXIST,
+    ATTRIBUTE_NOT_FOUND,
+    DO_NOT_EXIST,
+    AttributesRefused,
+    EntityMissing,
+    not_found,
+    unprocessable,
+)
 from toshi.ngsiv2.mapping import parse_attribute, v2_type
 
 KEPT_METADATA = ("unitCode", "observedAt", "v2ObservedAs")
@@ -31,13 +40,19 @@ class Target:
     entity_id: str
     type_iri: str | None = None
     in_path: Callable[[dict], bool] | None = None
+    type_name: str | None = None  # the type as the request gave it (error texts show it only then)
+
+    @property
+    def label(self) -> str:
+        """`E/T` (or `E` when the request gave no type), as Orion's error texts name an entity."""
+        return f"{self.entity_id}/{self.type_name}" if self.type_name else self.entity_id
 
     def check(self, before: dict | None) -> dict:
         """The entity, if it exists and matches the type and service path, else 404 NotFound."""
         if before is None or (self.type_iri is not None and self.type_iri not in before["type"]):
-            raise not_found()
+            raise EntityMissing(self.label)
         if self.in_path is not None and not self.in_path(before):
-            raise not_found()
+            raise EntityMissing(self.label)
         return before
 
 
@@ -52,24 +67,29 @@ def _created(parsed: dict) -> dict:
     return {**parsed, "attrs": operators.resolved_attrs(parsed["attrs"])}
 
 
-def upsert_edit(parsed: dict, now: str, *, strict: bool = False, keep_metadata: bool = True):
+def upsert_edit(parsed: dict, now: str, *, strict: bool = False, keep_metadata: bool = True,
+                label: str | None = None):
     """Create, or (existing entity) append its attributes: POST /v2/entities?options=upsert, op append."""
     def edit(before):
         if before is None:
             return ops.new_entity(_created(parsed), now)
         if parsed["type"][0] not in before["type"]:
             raise unprocessable(f"entity {parsed['id']} exists with another type")
-        return _append(before, parsed["attrs"], now, strict, keep_metadata)
+        return _append(before, parsed["attrs"], now, strict, keep_metadata, label or parsed["id"])
     return edit
 
 
 def append_edit(target: Target, attrs: dict, now: str, *, strict: bool = False, keep_metadata: bool = True):
     """POST /v2/entities/{id}/attrs: update or add; `strict` (options=append): only add."""
-    return lambda before: _append(target.check(before), attrs, now, strict, keep_metadata)
+    return lambda before: _append(target.check(before), attrs, now, strict, keep_metadata, target.label)
 
 
-def _append(before: dict, attrs: dict, now: str, strict: bool, keep_metadata: bool) -> tuple[dict, dict]:
+def _append(before: dict, attrs: dict, now: str, strict: bool, keep_metadata: bool,
+            label: str) -> tuple[dict, dict]:
+    """Strict: the attributes that exist are refused (all of them: nothing is written, 422)."""
     existing = [name for name in attrs if name in before["attrs"]]
+    if strict and existing and len(existing) == len(attrs):
+        raise AttributesRefused(ALREADY_EXIST, label, _compact(existing))
     after = touched(before, now)
     for name, instances in attrs.items():
         if not (strict and name in existing):
@@ -78,9 +98,12 @@ def _append(before: dict, attrs: dict, now: str, strict: bool, keep_metadata: bo
 
 
 def update_edit(target: Target, attrs: dict, now: str, *, keep_metadata: bool = True):
-    """PATCH /v2/entities/{id}/attrs: update the attributes that exist; report the others."""
+    """PATCH /v2/entities/{id}/attrs: update the attributes that exist; report the others (none
+    exists: nothing is written, 422)."""
     def edit(before):
         before = target.check(before)
+        if attrs and not any(name in before["attrs"] for name in attrs):
+            raise AttributesRefused(DO_NOT_EXIST, target.label, _compact(list(attrs)))
         after = touched(before, now)
         missing = []
         for name, instances in attrs.items():
@@ -134,15 +157,21 @@ def delete_entity_edit(target: Target):
     return edit
 
 
-def delete_attrs_edit(target: Target, names: list[str], now: str):
-    """DELETE /v2/entities/{id}/attrs/{attr} (and op/update delete): every instance of each attribute."""
+def delete_attrs_edit(target: Target, names: list[str], now: str, *, report_missing: bool = False):
+    """DELETE /v2/entities/{id}/attrs/{attr}: every instance of the attribute (404 if it has none).
+    `report_missing` (op/update delete): the attributes that exist are deleted, the others reported
+    (none exists: nothing is deleted, 422)."""
     def edit(before):
         after = target.check(before)
+        missing = [name for name in names if name not in after["attrs"]]
+        if missing and not report_missing:
+            raise not_found(ATTRIBUTE_NOT_FOUND)
+        if missing and len(missing) == len(names):
+            raise AttributesRefused(DO_NOT_EXIST, target.label, _compact(missing))
         for name in names:
-            if name not in after["attrs"]:
-                raise not_found(ATTRIBUTE_NOT_FOUND)
-            after = ops.delete_attribute(after, name, now, target.entity_id, delete_all=True)
-        return after
+            if name not in missing:
+                after = ops.delete_attribute(after, name, now, target.entity_id, delete_all=True)
+        return after, {"missing": missing}
     return edit
 
 
@@ -192,6 +221,11 @@ def _marking(edit, mark):
 
 
 # -- helpers --------------------------------------------------------------------------------------
+
+def _compact(iris: list[str]) -> list[str]:
+    """Attribute names as the request wrote them (v2 names are core-context terms)."""
+    return [core_context().compact_iri(iri) for iri in iris]
+
 
 def touched(before: dict, now: str) -> dict:
     return {**before, "attrs": dict(before["attrs"]), "modifiedAt": now}

@@ -10,7 +10,14 @@ from starlette.responses import Response
 
 from toshi.core.times import now_iso
 from toshi.ngsiv2 import edits, expiry, forwarding, geo, headers, mapping
-from toshi.ngsiv2.errors import ATTRIBUTE_NOT_FOUND, V2Error, bad_request, not_found, unprocessable
+from toshi.ngsiv2.errors import (
+    ALREADY_EXIST,
+    ATTRIBUTE_NOT_FOUND,
+    DO_NOT_EXIST,
+    V2Error,
+    bad_request,
+    not_found,
+)
 from toshi.ngsiv2.query import answer_query
 from toshi.ngsiv2.request import (
     JSON,
@@ -68,7 +75,7 @@ def target_of(request: Request) -> edits.Target:
     entity_id = mapping.check_name(request.path_params["entity_id"], "entity id")
     type_name = request.query_params.get("type")
     type_iri = ctx().expand_term(mapping.check_name(type_name, "entity type")) if type_name else None
-    return edits.Target(entity_id, type_iri, headers.query_filter(request))
+    return edits.Target(entity_id, type_iri, headers.query_filter(request), type_name=type_name)
 
 
 async def found_entity(request: Request) -> dict:
@@ -141,9 +148,8 @@ async def append_attrs(request: Request) -> Response:
     edit = edits.append_edit(target, attrs, now_iso(), strict="append" in options,
                              keep_metadata=keeps_metadata(options))
     change = await _write(request, target, edit, options)
-    if change.detail["existing"]:
-        raise unprocessable("one or more of the attributes in the request already exist: "
-                            f"{target.entity_id} - [ {_names(change.detail['existing'])} ]")
+    if change.detail["existing"]:  # some were added: a partial update (none: the edit refused it all)
+        raise V2Error(422, "PartialUpdate", f"{ALREADY_EXIST}: {target.label} - [ {_names(change.detail['existing'])} ]")
     return no_content()
 
 
@@ -155,9 +161,8 @@ async def update_attrs(request: Request) -> Response:
         return no_content()
     edit = edits.update_edit(target, attrs, now_iso(), keep_metadata=keeps_metadata(options))
     change = await _write(request, target, edit, options)
-    if change.detail["missing"]:
-        raise unprocessable("one or more of the attributes in the request do not exist: "
-                            f"{target.entity_id} - [ {_names(change.detail['missing'])} ]")
+    if change.detail["missing"]:  # some were updated: a partial update (none: the edit refused it all)
+        raise V2Error(422, "PartialUpdate", f"{DO_NOT_EXIST}: {target.label} - [ {_names(change.detail['missing'])} ]")
     return no_content()
 
 

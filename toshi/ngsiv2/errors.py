@@ -37,6 +37,35 @@ class V2Error(NgsiError):
         return body
 
 
+ALREADY_EXIST = "one or more of the attributes in the request already exist"
+DO_NOT_EXIST = "do not exist"
+
+
+class EntityMissing(V2Error):
+    """404: the entity an update addresses does not exist (a batch lists it as `[entity itself]`)."""
+
+    def __init__(self, label: str):
+        super().__init__(404, "NotFound", ENTITY_NOT_FOUND)
+        self.label = label
+
+
+class AttributesRefused(V2Error):
+    """422: none of the request's attributes could be written (all exist for a strict append, or none
+    exists for an update): `<what>: E/T - [ A, B ]`."""
+
+    def __init__(self, what: str, label: str, names: list[str]):
+        super().__init__(422, "Unprocessable", f"{what}: {label} - [ {', '.join(names)} ]")
+        self.what, self.label, self.names = what, label, names
+
+
+def refused_items(what: str, items: list[tuple[str, list[str] | None]]) -> str:
+    """Orion's text for the entities of a batch (or one entity) that failed: `<what>: E/T - [ A, B ],
+    G/T [entity itself]` (as in the manual's examples, a missing entity after the first has no dash)."""
+    parts = [label + (" - " if names or i == 0 else " ") + (f"[ {', '.join(names)} ]" if names else "[entity itself]")
+             for i, (label, names) in enumerate(items)]
+    return f"{what}: " + ", ".join(parts)
+
+
 def bad_request(description: str) -> V2Error:
     return V2Error(400, "BadRequest", description)
 
