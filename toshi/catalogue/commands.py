@@ -38,7 +38,7 @@ def add_commands(subparsers, cli) -> None:
             parser.add_argument("name", help="the dataset's name (a-z, 0-9, - and _)")
         if name in ("create", "update"):
             _describing(parser)
-        parser.set_defaults(run=cli.with_store(lambda store, args, run=run: run(cli, store, args), audited=audited))
+        parser.set_defaults(run=cli.with_store(_refusing(cli, run), audited=audited))
     imports = subparsers.add_parser("import", help="import a CSV (a standard dataset, or the dataset's mapping)",
                                     parents=[cli.common])
     imports.add_argument("file", type=Path)
@@ -46,7 +46,18 @@ def add_commands(subparsers, cli) -> None:
     imports.add_argument("--tenant", default="")
     imports.add_argument("--dry-run", action="store_true", help="only check the file")
     imports.add_argument("--prune", action="store_true", help="delete the dataset's entities whose row has gone")
-    imports.set_defaults(run=cli.with_store(lambda store, args: _import(cli, store, args), audited=True))
+    imports.set_defaults(run=cli.with_store(_refusing(cli, _import), audited=True))
+
+
+def _refusing(cli, run):
+    """run(cli, store, args), a ValueError (a bad dataset, say) told as the command line tells it."""
+    def command(store, args) -> int:
+        try:
+            return run(cli, store, args)
+        except ValueError as exc:
+            print(f"toshi: {exc}", file=sys.stderr)
+            return 2
+    return command
 
 
 def _describing(parser: argparse.ArgumentParser) -> None:

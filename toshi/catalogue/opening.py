@@ -9,7 +9,6 @@ from toshi.catalogue.datasets import Dataset, Datasets
 from toshi.catalogue.saved_query import expand
 
 
-
 class OpenRefused(ValueError):
     """The dataset cannot be opened as it stands (no attributes, or personal ones)."""
 
