@@ -54,6 +54,10 @@ class Settings:
     keyfile: str = ""                     # ... and its private key
     audit_retention: str = ""             # audit records kept for this ISO 8601 duration; "" = all
     audit_checkpoint_interval: float = 300.0  # seconds between signed audit checkpoints
+    web_tile_url: str = ""                # maps: raster tiles, {z}/{x}/{y} (GSI tiles); "" = offline base map
+    web_tile_attribution: str = ""        # ... and the credit it must show
+    web_map_center: str = ""              # "lon,lat,zoom" the maps open at before data arrives; "" = fit the data
+    web_session_hours: float = 8.0        # a browser login lasts this long
 
     @property
     def database_path(self) -> Path:

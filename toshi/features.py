@@ -14,6 +14,7 @@ from toshi.notify.feature import Notifications
 from toshi.operations.feature import Operations
 from toshi.subscriptions.feature import LdSubscriptions
 from toshi.temporal.feature import Temporal
+from toshi.web.feature import Web
 
 FEATURES = [
     NgsiV2,           # the hot APIs first: /v2 is one prefix check
@@ -23,6 +24,7 @@ FEATURES = [
     LdSubscriptions,
     Temporal,
     Iot,
+    Web,              # before auth: its middleware turns a browser session into credentials for the gate
     Consent,          # before auth: its purpose middleware runs outside the request gate
     Auth,
     Audit,

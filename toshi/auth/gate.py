@@ -72,6 +72,7 @@ class Gate:
                 security.audit_refusal(principal, tenant, method, path, request_id, exc)
                 return await _refuse(scope, send, exc, path)
             current_guard.set(self.read_path.guard_for(Reader(principal, tenant)))
+            scope.setdefault("state", {})["principal"] = principal  # request.state.principal (pages' role checks)
         elif self.read_path.unconditional:
             current_guard.set(self.read_path.guard_for(Reader(None, tenant)))
         current_actor.set({"principal": principal.id if security.enabled else "local", "request": request_id})

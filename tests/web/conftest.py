@@ -1,0 +1,147 @@
+"""Browser tests: Playwright (PyPI) driving Debian's Chromium (never Playwright's own download)
+against a real `toshi serve` with authentication on. Screenshots go to test-output/web/ (or
+$TOSHI_TEST_OUTPUT), which is not committed. Under CI a missing Chromium or Playwright fails."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from support import ServerProcess
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+OUTPUT = Path(os.environ.get("TOSHI_TEST_OUTPUT") or Path(__file__).parents[2] / "test-output" / "web")
+LD = {"Content-Type": "application/json"}
+
+
+def require_browser() -> None:
+    problem = None
+    if not Path(CHROMIUM).exists():
+        problem = f"Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "Playwright is not installed (pip install -e '.[test]')"
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(problem)
+        pytest.skip(problem)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+def make_key(data_dir: Path, name: str, role: str) -> str:
+    """An API key made the way a town makes one: `toshi key create` (server stopped)."""
+    done = subprocess.run([sys.executable, "-m", "toshi.cli", "key", "create", "--name", name, "--role", role,
+                           "--data-dir", str(data_dir)], capture_output=True, text=True, check=True)
+    return done.stdout.split()[0]
+
+
+class Town:
+    """A running `toshi serve --auth` with an admin, an official (operator) and a consumer key."""
+
+    def __init__(self, data_dir: Path, *extra: str):
+        self.admin = make_key(data_dir, "admin", "*:admin")
+        self.official = make_key(data_dir, "official", "default:operator")
+        self.consumer = make_key(data_dir, "viewer", "default:consumer")
+        self.server = ServerProcess(data_dir, "--auth", *extra).start()
+        self.url = self.server.url
+        self.http = httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.admin}"}, timeout=30)
+
+    def create(self, *entities: dict) -> None:
+        for start in range(0, len(entities), 1000):
+            r = self.http.post("/ngsi-ld/v1/entityOperations/upsert", json=list(entities[start:start + 1000]),
+                               headers=LD)
+            assert r.status_code in (201, 204), r.text
+
+    def patch(self, entity_id: str, attrs: dict) -> None:
+        r = self.http.patch(f"/ngsi-ld/v1/entities/{entity_id}/attrs", json=attrs, headers=LD)
+        assert r.status_code == 204, r.text
+
+    def close(self) -> None:
+        self.http.close()
+        self.server.stop()
+
+
+@pytest.fixture(scope="module")
+def town(tmp_path_factory):
+    require_browser()
+    town = Town(tmp_path_factory.mktemp("town"))
+    yield town
+    town.close()
+
+
+class Visit:
+    """One browser context (one visitor): opens pages, records console errors, takes screenshots."""
+
+    def __init__(self, browser, base_url: str, viewport: dict = DESKTOP, locale: str = "ja-JP"):
+        self.base_url = base_url
+        self.context = browser.new_context(base_url=base_url, viewport=viewport, locale=locale)
+        self.context.set_default_timeout(20_000)
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def open(self, path: str):
+        self.page.goto(path)
+        return self.page
+
+    def login(self, api_key: str, then: str = "/dashboard"):
+        self.page.goto(f"/web/login?next={then}")
+        self.page.fill("#api-key", api_key)
+        self.page.click("form.stack button[type=submit]")
+        self.page.wait_for_url(f"**{then}")
+        return self.page
+
+    def screenshot(self, name: str) -> Path:
+        OUTPUT.mkdir(parents=True, exist_ok=True)
+        path = OUTPUT / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def visit(browser, town):
+    visits: list[Visit] = []
+
+    def open_visit(viewport: dict = DESKTOP, locale: str = "ja-JP") -> Visit:
+        v = Visit(browser, town.url, viewport, locale)
+        visits.append(v)
+        return v
+
+    yield open_visit
+    for v in visits:
+        v.close()
+
+
+def shelter(n: int, capacity: int, evacuees: int, lon: float, lat: float, **extra) -> dict:
+    entity = {"id": f"urn:ngsi-ld:EvacuationShelter:{n:03d}", "type": "EvacuationShelter",
+              "name": {"type": "Property", "value": f"避難所{n}"},
+              "capacity": {"type": "Property", "value": capacity},
+              "evacueeTotal": {"type": "Property", "value": evacuees},
+              "openingStatus": {"type": "Property", "value": "open"},
+              "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [lon, lat]}}}
+    entity.update({k: {"type": "Property", "value": v} for k, v in extra.items()})
+    return entity

@@ -1,0 +1,214 @@
+"""The pages: server-rendered shells (Jinja2) in the visitor's language. What they show, their
+scripts read from the public APIs with the browser's session; the handlers here read nothing but
+the request (and, for the dashboard, the roles the request gate found)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from toshi.web import basemap
+from toshi.web.messages import COOKIE as LANG_COOKIE
+from toshi.web.messages import LANGUAGES, Words, language_of
+from toshi.web.middleware import login_location
+from toshi.web.sessions import (
+    COOKIE,
+    LOGIN_COOKIE,
+    MAX_KEY_LENGTH,
+    cookie_header,
+    cookies_of,
+    new_token,
+    same,
+)
+
+STATIC = Path(__file__).parent / "static"
+OFFICIAL_ROLES = frozenset({"admin", "operator"})
+YEAR = 365 * 24 * 3600
+
+templates = Environment(loader=PackageLoader("toshi.web", "templates"), autoescape=select_autoescape(),
+                        trim_blocks=True, lstrip_blocks=True)
+
+
+def _web(request: Request):
+    return request.app.state.web
+
+
+def _lang(request: Request) -> str:
+    return language_of(cookies_of(request.headers.get("cookie", "")), request.headers.get("accept-language", ""))
+
+
+def _session(request: Request):
+    return request.scope.get("state", {}).get("web_session")
+
+
+def _tenant(request: Request) -> str:
+    tenant = request.query_params.get("tenant", "")
+    return tenant if len(tenant) <= 64 and all(c.isalnum() or c in "_-" for c in tenant) else ""
+
+
+def render(request: Request, template: str, status: int = 200, **values) -> HTMLResponse:
+    lang = _lang(request)
+    settings = request.app.state.toshi.settings
+    session = _session(request)
+    config = {"lang": lang, "tenant": _tenant(request), "auth": settings.auth, "csrf": session.csrf if session else "",
+              "mapCenter": settings.web_map_center, "tileAttribution": settings.web_tile_attribution}
+    html = templates.get_template(template).render(
+        t=Words(lang), lang=lang, other_lang="en" if lang == "ja" else "ja", path=request.url.path,
+        here=_here(request), auth=settings.auth, logged_in=session is not None, csrf=config["csrf"],
+        config=config, **values)
+    return HTMLResponse(html, status_code=status)
+
+
+def _here(request: Request) -> str:
+    query = request.url.query
+    return request.url.path + ("?" + query if query else "")
+
+
+def _official(request: Request) -> Response | None:
+    """None when the visitor may use the officials' pages; else the login redirect or the refusal."""
+    if not request.app.state.toshi.settings.auth:
+        return None
+    principal = getattr(request.state, "principal", None)
+    if principal is None or principal.kind == "anonymous":
+        return RedirectResponse(login_location(request.url.path, request.url.query.encode(), False).decode(), 303)
+    if not principal.roles_in(_tenant(request)) & OFFICIAL_ROLES:
+        return render(request, "refused.html", 403)
+    return None
+
+
+# -- pages ----------------------------------------------------------------------------------------
+
+async def home(request: Request) -> Response:
+    return render(request, "home.html")
+
+
+async def portal(request: Request) -> Response:
+    return render(request, "portal.html")
+
+
+async def dashboard(request: Request) -> Response:
+    return _official(request) or render(request, "dashboard.html")
+
+
+async def hq(request: Request) -> Response:
+    return _official(request) or render(request, "hq.html")
+
+
+async def console(request: Request) -> Response:
+    return render(request, "console.html")  # under /admin/: the gate lets only '*:admin' through
+
+
+# -- login, logout, language ------------------------------------------------------------------------
+
+MAX_FORM = 4096
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The fields of a small urlencoded form (login, logout): first value of each."""
+    body = await request.body()
+    if len(body) > MAX_FORM:
+        return {}
+    return {name: values[0] for name, values in parse_qs(body.decode("utf-8", "replace")).items()}
+
+
+def _next(value: str | None) -> str:
+    """Only a path on this site (never another origin) to go to after login."""
+    if not value or not value.startswith("/") or value.startswith("//") or urlsplit(value).netloc:
+        return "/dashboard"
+    return value
+
+
+def _secure(request: Request) -> bool:
+    host = (request.url.hostname or "").strip("[]")
+    return request.url.scheme == "https" or host not in ("127.0.0.1", "::1", "localhost")
+
+
+async def login_form(request: Request) -> Response:
+    token = new_token()
+    response = render(request, "login.html", next=_next(request.query_params.get("next")), form_csrf=token,
+                      error=request.query_params.get("error", ""))
+    response.headers.append("set-cookie", cookie_header(LOGIN_COOKIE, token, 3600, _secure(request)))
+    return response
+
+
+async def login(request: Request) -> Response:
+    form = await _form(request)
+    token = cookies_of(request.headers.get("cookie", "")).get(LOGIN_COOKIE)
+    if not same(form.get("csrf", ""), token):
+        return render(request, "login.html", 403, next=_next(form.get("next")), form_csrf="", error="csrf")
+    api_key = form.get("api_key", "").strip()
+    if not api_key or len(api_key) > MAX_KEY_LENGTH:
+        return render(request, "login.html", 400, next=_next(form.get("next")), form_csrf="", error="missing")
+    lifetime = request.app.state.toshi.settings.web_session_hours * 3600
+    sealed, _ = _web(request).sealer.seal(api_key, lifetime)
+    response = RedirectResponse(_next(form.get("next")), 303)
+    response.headers.append("set-cookie", cookie_header(COOKIE, sealed, int(lifetime), _secure(request)))
+    response.headers.append("set-cookie", cookie_header(LOGIN_COOKIE, "", 0, _secure(request)))
+    return response
+
+
+async def logout(request: Request) -> Response:
+    form = await _form(request)
+    session = _session(request)
+    if session is not None and not same(form.get("csrf", ""), session.csrf):
+        return render(request, "refused.html", 403)
+    response = RedirectResponse("/", 303)
+    response.headers.append("set-cookie", cookie_header(COOKIE, "", 0, _secure(request)))
+    return response
+
+
+async def language(request: Request) -> Response:
+    chosen = request.query_params.get("to")
+    response = RedirectResponse(_next(request.query_params.get("next") or "/"), 303)
+    if chosen in LANGUAGES:
+        response.headers.append("set-cookie", f"{LANG_COOKIE}={chosen}; Path=/; Max-Age={YEAR}; SameSite=Lax")
+    return response
+
+
+# -- base map -------------------------------------------------------------------------------------
+
+async def map_style(request: Request) -> Response:
+    style = basemap.style(request.app.state.toshi.settings, str(request.base_url).rstrip("/"))
+    return Response(orjson.dumps(style), media_type="application/json")
+
+
+async def map_layer(request: Request) -> Response:
+    name = request.path_params["name"]
+    settings = request.app.state.toshi.settings
+    if name not in basemap.present_layers(settings.data_dir):
+        return Response(status_code=404)
+    body = (basemap.folder(settings.data_dir) / f"{name}.geojson").read_bytes()
+    return Response(body, media_type="application/geo+json")
+
+
+class Assets(StaticFiles):
+    """The pages' scripts, styles and vendored libraries, cached for a day."""
+
+    def file_response(self, *args, **kwargs) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["cache-control"] = "public, max-age=86400"
+        return response
+
+
+def routes() -> list:
+    return [
+        Route("/", home, methods=["GET"]),
+        Route("/portal", portal, methods=["GET"]),
+        Route("/dashboard", dashboard, methods=["GET"]),
+        Route("/dashboard/hq", hq, methods=["GET"]),
+        Route("/admin/console", console, methods=["GET"]),
+        Route("/web/login", login_form, methods=["GET"]),
+        Route("/web/login", login, methods=["POST"]),
+        Route("/web/logout", logout, methods=["POST"]),
+        Route("/web/lang", language, methods=["GET"]),
+        Route("/web/basemap/style.json", map_style, methods=["GET"]),
+        Route("/web/basemap/{name}.geojson", map_layer, methods=["GET"]),
+        Mount("/web/static", app=Assets(directory=STATIC), name="web-static"),
+    ]
