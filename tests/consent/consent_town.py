@@ -1,4 +1,4 @@
-"""A town with authentication on, a declaration of personal data, residents and service providers."""
+"""The consent tests' town: authentication on, a declaration of personal data, residents and service providers."""
 
 from __future__ import annotations
 

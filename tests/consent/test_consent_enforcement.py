@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from conftest import LD, PURPOSE, patient
+from consent_town import LD, PURPOSE, patient
 
 PATIENT = f"{LD}/entities/urn:ngsi-ld:Patient:1"
 

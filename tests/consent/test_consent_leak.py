@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from conftest import LD
+from consent_town import LD
 
 RESIDENTS, PROVIDERS, REQUESTS = 30, 5, 5000
 PURPOSES = ["care-planning", "watch-over", None]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import LD, PURPOSE, patient
+from consent_town import LD, PURPOSE, patient
 from support import Receiver
 
 SECRET = "diagnosis-1"

@@ -8,7 +8,7 @@ import io
 import json
 
 import jwt
-from conftest import LD, PURPOSE, TENANT, patient
+from consent_town import LD, PURPOSE, TENANT, patient
 
 from toshi.consent.receipts import verify
 
