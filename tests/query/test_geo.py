@@ -87,12 +87,10 @@ def test_near_min_distance_is_the_complement():
     assert query.matches(entity(point([139.767, 35.681])))  # Tokyo station
 
 
-def test_near_with_both_distances_is_a_ring():
-    query = q("near;minDistance==500;maxDistance==1000", "Point", [LON, LAT])
-    assert query.georel == "near;maxDistance==1000;minDistance==500"
-    assert not query.matches(entity(point(offset(north_m=300))))
-    assert query.matches(entity(point(offset(north_m=-700))))
-    assert not query.matches(entity(point(offset(east_m=-1100))))
+def test_near_with_both_distances_is_rejected():
+    """Clause 4.10: near takes one distance (NGSI-v2 builds its rings with GeoQuery directly)."""
+    with pytest.raises(BadRequestData, match="exactly one distance"):
+        q("near;minDistance==500;maxDistance==1000", "Point", [LON, LAT])
 
 
 def test_near_zero_distance_matches_the_same_point_only():
@@ -281,14 +279,14 @@ def test_fractional_distance():
         (None, "Point", [1, 2], "missing georel"),
         ("within", "Point", "", "missing coordinates"),
         ("inside", "Point", [1, 2], "Unknown georel 'inside'"),
-        ("near", "Point", [1, 2], "needs a distance"),
+        ("near", "Point", [1, 2], "needs exactly one distance"),
         ("near;maxDistance==-1", "Point", [1, 2], "non-negative"),
         ("near;maxDistance==abc", "Point", [1, 2], "Invalid distance 'abc'"),
         ("near;maxDistance==inf", "Point", [1, 2], "Invalid distance"),
         ("near;maxDistance:1000", "Point", [1, 2], "Invalid near modifier"),
         ("near;radius==10", "Point", [1, 2], "Invalid near modifier"),
         ("near;maxDistance==1;maxDistance==2", "Point", [1, 2], "Invalid near modifier"),
-        ("near;maxDistance==1;minDistance==2", "Point", [1, 2], "smaller than minDistance"),
+        ("near;maxDistance==1;minDistance==2", "Point", [1, 2], "needs exactly one distance"),
         ("within;maxDistance==1", "Point", [1, 2], "takes no modifiers"),
         ("within", "Circle", [1, 2], "Invalid geoQ geometry 'Circle'"),
         ("within", "GeometryCollection", [1, 2], "Invalid geoQ geometry"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from starlette.datastructures import QueryParams
@@ -121,9 +122,12 @@ def entity_query(params: QueryParams, ctx, settings, *, require_filter: bool = T
     query = EntityQuery(limit=limit, offset=offset, count=count)
     if params.get("id"):
         query.ids = [_check_uri(i.strip()) for i in params["id"].split(",")]
-    if params.get("idPattern"):
+    elif params.get("idPattern"):  # id takes precedence over idPattern
         query.id_pattern = params["idPattern"]
-    if params.get("type"):
+    every_type = params.get("type") == "*"  # all types; local is implied and cannot be false (6.4.3.2)
+    if every_type and params.get("local") == "false":
+        raise BadRequestData("type=* implies local=true; it cannot be combined with local=false")
+    if params.get("type") and not every_type:
         query.types = parse_type_expr(params["type"], ctx.expand_term)
     if params.get("attrs"):
         query.attrs = _names(params, "attrs", ctx)
@@ -134,9 +138,23 @@ def entity_query(params: QueryParams, ctx, settings, *, require_filter: bool = T
     if any(params.get(k) for k in ("georel", "geometry", "coordinates")):
         query.geo = parse_geoq(params.get("georel", ""), params.get("geometry", ""),
                                params.get("coordinates", ""), params.get("geoproperty"), ctx.expand_term)
-    if require_filter and not _has_filter(query) and params.get("local") != "true":
+    if require_filter and not _has_filter(query) and params.get("local") != "true" and not every_type:
         raise BadRequestData("Too broad query: give at least one of id, idPattern, type, attrs, q, geoQ, scopeQ")
     return query
+
+
+def ordering_of(params: QueryParams, ctx):
+    """The entity ordering (clause 4.23) the parameters ask for, or None."""
+    from toshi.query.ordering import parse_ordering
+
+    order_by = params.get("orderBy")
+    if order_by is None:
+        for name in ("collation", "orderFrom", "orderGeometry"):
+            if params.get(name) is not None:
+                raise BadRequestData(f"{name} is only used together with orderBy")
+        return None
+    return parse_ordering(order_by, ctx.expand_term, collation=params.get("collation"),
+                          order_from=params.get("orderFrom"), order_geometry=params.get("orderGeometry"))
 
 
 def _has_filter(query: EntityQuery) -> bool:
@@ -200,13 +218,17 @@ def _selectors(selectors, ctx, query: EntityQuery) -> None:
     if type_text is not None:
         query.types = parse_type_expr(_string(type_text, "type"), ctx.expand_term)
     ids = [s["id"] for s in selectors if "id" in s]
-    patterns = [s["idPattern"] for s in selectors if "idPattern" in s]
-    if ids:
-        if not all(isinstance(i, str) and _is_uri(i) for i in ids):
-            raise BadRequestData("Entity selector ids must be URIs")
+    patterns = [_string(s["idPattern"], "idPattern") for s in selectors if "idPattern" in s and "id" not in s]
+    if not all(isinstance(i, str) and _is_uri(i) for i in ids):
+        raise BadRequestData("Entity selector ids must be URIs")
+    if any("id" not in s and "idPattern" not in s for s in selectors):
+        return  # a selector of the type alone: any id
+    if ids and patterns:  # selectors are alternatives: the ids become anchored patterns
+        patterns += [f"^{re.escape(i)}$" for i in ids]
+    elif ids:
         query.ids = ids
     if patterns:
-        query.id_pattern = "|".join(f"(?:{_string(p, 'idPattern')})" for p in patterns)
+        query.id_pattern = "|".join(f"(?:{p})" for p in patterns)
 
 
 def _string(value, name: str) -> str:

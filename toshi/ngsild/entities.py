@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,13 +10,14 @@ from toshi.core import entity as ops
 from toshi.core.errors import BadRequestData, ResourceNotFound
 from toshi.core.expiry import hide_expired, is_expired
 from toshi.formats import ngsild_http as http
-from toshi.formats.ngsild_params import deletion_target, entity_query, options_of, output_of
+from toshi.formats.ngsild_params import deletion_target, entity_query, options_of, ordering_of, output_of
 from toshi.formats.ngsild_parse import parse_attribute, parse_entity, parse_fragment
 from toshi.formats.ngsild_render import render_entity, render_feature_collection, render_geojson
 
 READ_OPTIONS = {"keyValues", "concise", "normalized", "sysAttrs", "simplified"}
 QUERY_OPTIONS = READ_OPTIONS | {"count"}  # options=count: a leniency for real clients (docs/ngsi-ld.md)
 OUTPUT_MEDIA = (http.JSON, http.LD_JSON, http.GEO_JSON)
+ORDER_ALL = 10**9  # a limit that never cuts: ordering reads every match
 
 
 def _services(request: Request):
@@ -83,36 +82,53 @@ async def query_entities(request: Request) -> Response:
 
 async def answer_query(request: Request, tenant: str, query, output, media: str, ctx) -> Response:
     """Run a query and render the page (shared by GET /entities and POST /entityOperations/query)."""
-    store = _services(request).store
-    await hide_expired(store, tenant, query)  # transient entities (dateExpires) past their expiry are gone
-    found, total = await store.query_entities(tenant, query)
+    found, total, more = await _page(request, tenant, query, ordering_of(request.query_params, ctx))
     headers = {} if total is None else {"NGSILD-Results-Count": str(total)}
-    if request.method == "GET":
-        headers.update(_page_links(request, query, len(found), total))
     if media == http.GEO_JSON:
         features = [render_geojson(e, ctx, **_geo_args(output)) for e in found]
         collection = render_feature_collection(features)
-        return await http.json_response(request, collection, media=media, ctx=ctx, headers=headers)
-    rendered = _renderer(request, ctx, output, media)
-    content = b"[" + b",".join(map(rendered, found)) + b"]"
-    return await http.bytes_response(request, content, media=media, ctx=ctx, headers=headers)
+        response = await http.json_response(request, collection, media=media, ctx=ctx, headers=headers)
+    else:
+        rendered = _renderer(request, ctx, output, media)
+        content = b"[" + b",".join(map(rendered, found)) + b"]"
+        response = await http.bytes_response(request, content, media=media, ctx=ctx, headers=headers)
+    if request.method == "GET" and (links := _page_links(request, query, more, media)):
+        response.headers.append("Link", links)
+    return response
 
 
-def _page_links(request: Request, query, returned: int, total: int | None) -> dict[str, str]:
-    """`Link` header with rel="prev"/"next" pages (NGSI-LD clause 5.5.9), when there are such pages."""
+async def _page(request: Request, tenant: str, query, ordering) -> tuple[list, int | None, bool]:
+    """The page of entities, their total when counted, and whether more follow."""
+    store = _services(request).store
+    await hide_expired(store, tenant, query)  # transient entities (dateExpires) past their expiry are gone
+    limit, offset = query.limit, query.offset
+    if ordering is not None:  # ordered in memory: every match is read (docs/ngsi-ld.md)
+        query.limit, query.offset = ORDER_ALL, 0
+        found, total = await store.query_entities(tenant, query)
+        ordered = ordering.sort(found)
+        return ordered[offset:offset + limit], total, len(ordered) > offset + limit
+    if limit == 0:
+        found, total = await store.query_entities(tenant, query)
+        return found, total, False
+    query.limit = limit + 1  # one more tells whether a next page exists
+    found, total = await store.query_entities(tenant, query)
+    query.limit = limit
+    return found[:limit], total, len(found) > limit
+
+
+def _page_links(request: Request, query, more: bool, media: str) -> str:
+    """rel="prev" / rel="next" links (clause 6.3.10, pagination): the request's parameters as sent,
+    then limit and offset of that page, typed with the response's media type."""
     links = []
     if query.offset > 0:
         links.append((max(0, query.offset - query.limit), "prev"))
-    if query.limit and returned == query.limit and (total is None or query.offset + query.limit < total):
+    if more:
         links.append((query.offset + query.limit, "next"))
-    if not links:
-        return {}
-    params = dict(request.query_params)
-    parts = []
-    for offset, rel in links:
-        params["offset"] = str(offset)
-        parts.append(f'<{request.url.path}?{urlencode(params)}>; rel="{rel}"; type="application/json"')
-    return {"Link": ", ".join(parts)}
+    kept = [part for part in request.url.query.split("&")
+            if part and part.split("=", 1)[0] not in ("limit", "offset")]
+    prefix = "&".join(kept) + "&" if kept else ""
+    return ", ".join(f'<{request.url.path}?{prefix}limit={query.limit}&offset={offset}>;rel="{rel}";type="{media}"'
+                     for offset, rel in links)
 
 
 async def replace_entity(request: Request) -> Response:

@@ -276,6 +276,18 @@ def geoq_from_body(obj: Any, expand: Callable[[str], str] = lambda term: term) -
                       obj.get("geoproperty"), expand)
 
 
+def reference_geometry(geometry: Any, coordinates: Any, what: str) -> BaseGeometry:
+    """The shape of a geometry given as a type name and coordinates (e.g. orderGeometry / orderFrom)."""
+    shape = _build(_geometry_type(geometry), _parse_coordinates(coordinates), what)
+    shapely.prepare(shape)
+    return shape
+
+
+def distance_from(shape: BaseGeometry, entity: dict, geoproperty: str) -> float | None:
+    """Metres from `shape` to the closest GeoProperty instance of `geoproperty`; None if it has none."""
+    return min((_distance_m(shape, g) for g in _entity_geometries(entity, geoproperty)), default=None)
+
+
 def _parse_georel(text: Any) -> tuple[str, float | None, float | None]:
     if not isinstance(text, str):
         raise _bad(f"georel must be a string, got {_show(text)}")
@@ -299,12 +311,10 @@ def _parse_near(modifiers: list[str], text: str) -> tuple[float | None, float | 
             raise _bad(f"Invalid near modifier {modifier!r} in georel {text!r}: "
                        "expected maxDistance==N or minDistance==N (metres)")
         distances[key] = _parse_distance(value, text)
-    if not distances:
-        raise _bad("georel 'near' needs a distance: near;maxDistance==N or near;minDistance==N (metres)")
-    max_d, min_d = distances.get("maxDistance"), distances.get("minDistance")
-    if max_d is not None and min_d is not None and max_d < min_d:
-        raise _bad(f"In georel {text!r} maxDistance is smaller than minDistance")
-    return max_d, min_d
+    if len(distances) != 1:  # clause 4.10: near takes exactly one of maxDistance and minDistance
+        raise _bad(f"georel 'near' needs exactly one distance, near;maxDistance==N or near;minDistance==N "
+                   f"(metres), got {text!r}")
+    return distances.get("maxDistance"), distances.get("minDistance")
 
 
 def _parse_distance(value: str, georel: str) -> float:

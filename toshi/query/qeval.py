@@ -7,7 +7,7 @@ VocabProperty's `vocab`, a ListProperty's `valueList`, each of a LanguagePropert
 values; a GeoProperty is never compared. `{"@value": ...}` objects compare as their @value, arrays as
 any of their elements. Values of another type than the query value never match; `!=` and `!~=` are
 the negation of `==` and `~=` for an instance that has the value (ETSI: values of different types
-"shall be considered unequal"). Unquoted DateTime/Date/Time values compare chronologically with
+"shall be considered unequal"). Ordering operators never match a Relationship's object. Unquoted DateTime/Date/Time values compare chronologically with
 strings holding ISO 8601 values (a Date is midnight UTC).
 """
 
@@ -63,6 +63,15 @@ def resolve(inst: dict, path: Path) -> tuple[Any, bool] | None:
             return None
         value = value[key]
     return value, name == "languageMap" and not path.keys
+
+
+def is_relationship_target(inst: dict, path: Path) -> bool:
+    """Whether `path` addresses the object(s) of a Relationship or ListRelationship, which ordering
+    operators (<, <=, >, >=) never match."""
+    if path.meta or path.keys:
+        return False
+    node = _sub_instance(inst, path.subs)
+    return node is not None and node.get("type") in ("Relationship", "ListRelationship")
 
 
 def has_path(inst: dict, path: Path) -> bool:

@@ -39,7 +39,9 @@ ENTITY_MEMBERS = frozenset(
     {"id", "@id", "type", "@type", "scope", "createdAt", "modifiedAt", "deletedAt", "@context"}
 )
 _OPERATORS = ("==", "!=", "!~=", "~=", ">=", "<=", ">", "<")
-_NAME_RE = re.compile(r"[\w:/#-]+")
+# An absolute IRI keeps the dots of its authority (`https://example.org/town/occupancy`); a dot after it
+# starts a sub-attribute name, so dots inside its path segments cannot be written in q.
+_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+-]*://[^/\s\[\]=!<>~;|(),]*(?:[/#][\w:@%~-]*)*|[\w:/#-]+")
 _KEY_RE = re.compile(r"[^\[\].]+")
 _NUMBER_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 _TEMPORAL_RE = re.compile(r"[0-9]{4}-|[0-9]{2}:")
@@ -61,6 +63,16 @@ def parse_q(text: str, expand: Callable[[str], str]) -> QNode:
             f"Invalid q: the query is too long ({len(text)} characters, at most {MAX_Q_LENGTH})"
         )
     return _Parser(text, expand).parse()
+
+
+def parse_path(text: str, expand: Callable[[str], str]) -> Path:
+    """An attribute path alone (`name`, `name.sub.observedAt`, `address[city]`), as in a q term; for
+    orderBy (clause 4.23.3 refers to clause 4.9 for AttrName)."""
+    parser = _Parser(text, expand)
+    path = parser._path()
+    if parser._peek():
+        parser._fail(f"unexpected '{parser._peek()}' after the attribute path")
+    return path
 
 
 class _Parser:

@@ -10,7 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from toshi.query.qeval import HOLDS, between, candidates, compare, has_path, instances, resolve
+from toshi.query.qeval import (
+    HOLDS,
+    between,
+    candidates,
+    compare,
+    has_path,
+    instances,
+    is_relationship_target,
+    resolve,
+)
 from toshi.query.regex import Pattern
 
 EQUALITY_OPS = ("==", "!=")
@@ -132,6 +141,15 @@ class Comparison(_Term):
     @property
     def negated(self) -> bool:
         return self.op == "!="
+
+    @property
+    def is_ordering(self) -> bool:
+        return self.op not in EQUALITY_OPS
+
+    def _matches_instance(self, inst: dict) -> bool:
+        if self.is_ordering and is_relationship_target(inst, self.path):
+            return False
+        return super()._matches_instance(inst)
 
     def _test(self, values: list) -> bool:
         if self.is_range:

@@ -63,7 +63,8 @@ def _exact(node: QNode, regexp: str | None) -> Frag | None:
         found = _instances_sql(node.path.attr, _has_path_sql(node.path))
         return _fmt("NOT {}", found) if node.negated else found
     if isinstance(node, Comparison):
-        return _term(node, _comparison_test(node), {literal.kind for literal in node.values})
+        return _term(node, _comparison_test(node), {literal.kind for literal in node.values},
+                     not_relationship=node.is_ordering)
     if isinstance(node, Match):
         return _term(node, _match_test(node, regexp), set())
     return None  # another kind of node (NGSI-v2's EntityTime): evaluated in Python only
@@ -80,10 +81,11 @@ def _prefilter(node: QNode, regexp: str | None) -> Frag | None:
     return _exact(node, regexp)
 
 
-def _term(node: Comparison | Match, test: Frag | None, kinds: set[str]) -> Frag | None:
+def _term(node: Comparison | Match, test: Frag | None, kinds: set[str], *,
+          not_relationship: bool = False) -> Frag | None:
     if test is None or not _sql_safe(node.path):
         return None
-    return _term_sql(node.path, test, node.negated, kinds)
+    return _term_sql(node.path, test, node.negated, kinds, not_relationship)
 
 
 def _comparison_test(node: Comparison) -> Frag | None:
@@ -189,9 +191,10 @@ def _has_path_sql(path: Path) -> Frag:
 # `json_each(json_array(expr))`, a one-row table function, instead of a derived table.
 
 
-def _term_sql(path: Path, test: Frag, negated: bool, kinds: set[str]) -> Frag:
+def _term_sql(path: Path, test: Frag, negated: bool, kinds: set[str], not_relationship: bool = False) -> Frag:
     """Some instance of the attribute has a candidate value passing `test` (has the value but none
-    passes, if negated)."""
+    passes, if negated); with `not_relationship` (ordering operators) the value may not be a
+    Relationship's object (qeval.is_relationship_target)."""
     lets = _fmt("json_each(json_array({})) AS x", _value_path_sql(path))
     language = not (path.meta or path.keys)
     if language:
@@ -201,6 +204,9 @@ def _term_sql(path: Path, test: Frag, negated: bool, kinds: set[str]) -> Frag:
     hit = _fmt(f"EXISTS (SELECT 1 FROM ({_with_keys(rows, kinds)}) AS c WHERE {{}})", test)
     if negated:
         hit = _fmt("(json_type(i.value, x.value) IS NOT NULL AND NOT {})", hit)
+    if not_relationship and not (path.meta or path.keys):
+        hit = _fmt("(COALESCE(json_extract(i.value, {}), '') NOT IN ('Relationship', 'ListRelationship') AND {})",
+                   _param(_instance_path(path) + ".type"), hit)
     return _instances_sql(path.attr, hit, lets)
 
 

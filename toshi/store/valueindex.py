@@ -65,7 +65,9 @@ def index_terms(node: QNode) -> tuple[list[IndexTerm], bool]:
     """Index conditions implied by `node` (all must hold), and whether they alone decide `node`."""
     if isinstance(node, Comparison):
         term = _term(node)
-        return ([term], True) if term else ([], False)
+        # an ordering on a string may meet a Relationship's object, which only QNode.matches excludes
+        decides = not (node.is_ordering and node.values[0].kind == "string")
+        return ([term], decides) if term else ([], False)
     if isinstance(node, And):
         terms, exact = [], True
         for child in node.children:
