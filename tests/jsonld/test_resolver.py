@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 
 import httpx
 import pytest
@@ -148,13 +147,12 @@ async def test_404_is_not_available(resolver, context_server) -> None:
     assert err.value.status == 503 and url in err.value.detail and "404" in err.value.detail
 
 
-async def test_timeout_is_not_available(registry, context_server) -> None:
+async def test_timeout_is_a_gateway_timeout(registry, context_server) -> None:
     resolver = ContextResolver(registry, fetch_timeout=0.2)
     url = context_server.url("/slow.jsonld")
-    started = time.monotonic()
-    with pytest.raises(LdContextNotAvailable, match="timed out"):
+    with pytest.raises(LdContextNotAvailable, match="timed out") as err:
         await resolver.resolve(url)
-    assert time.monotonic() - started < 2
+    assert err.value.status == 504  # a timeout is 504, an unreachable or failing server 503
     await resolver.aclose()
 
 

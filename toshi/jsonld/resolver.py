@@ -154,7 +154,10 @@ class ContextResolver:
             async with asyncio.timeout(self.fetch_timeout):
                 body = await self._download(url)
         except (httpx.HTTPError, OSError, TimeoutError) as exc:
-            reason = "timed out" if isinstance(exc, TimeoutError) else (str(exc) or type(exc).__name__)
+            if isinstance(exc, (TimeoutError, httpx.TimeoutException)):  # 504: the server did not answer in time
+                raise LdContextNotAvailable(f"Unable to retrieve @context {url}: timed out", status=504,
+                                            title="JSON-LD @context retrieval timed out") from exc
+            reason = str(exc) or type(exc).__name__
             raise LdContextNotAvailable(f"Unable to retrieve @context {url}: {reason}") from exc
         return _parse_document(url, body)
 
