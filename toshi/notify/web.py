@@ -9,22 +9,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from toshi.core.errors import BadRequestData, ResourceNotFound
+from toshi.core.errors import ResourceNotFound
+from toshi.formats.ngsild_params import int_param
 
 PREFIX = "/admin/notifications"
-
-
-def _count(request: Request, key: str, default: int) -> int:
-    raw = request.query_params.get(key)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequestData(f"{key} must be an integer, got {raw!r}") from None
-    if value < 0:
-        raise BadRequestData(f"{key} must be at least 0")
-    return value
 
 
 def _json(data, status: int = 200) -> Response:
@@ -33,8 +21,8 @@ def _json(data, status: int = 200) -> Response:
 
 async def list_dead_letters(request: Request) -> Response:
     outbox = request.app.state.toshi.store.outbox
-    limit = _count(request, "limit", 100)
-    offset = _count(request, "offset", 0)
+    limit = int_param(request.query_params, "limit", 100)
+    offset = int_param(request.query_params, "offset", 0)
     letters = outbox.dead_letters(limit, offset)
     for letter in letters:
         letter["payload"] = orjson.loads(letter["payload"])
