@@ -134,16 +134,19 @@ def _check_rows(result: Plan, reader, id_header: str) -> None:
                 line[i] = cells.numeric_text(line[i])
         body.append(line)
     result.rows = len(body)
+    checked = [i for i, _, c in known if c is not None and (c.required or c.kind in cells.NUMERIC)]
+    table = [[headers[i] for i in checked], *([line[i] if i < len(line) else "" for i in checked] for line in body)]
     seen: dict[str, int] = {}
-    with Resource(data=[headers, *body], schema=_schema(standard_, headers)) as resource:
-        for row in resource.row_stream:
+    with Resource(data=table, schema=_schema(standard_, table[0])) as resource:
+        for row in resource.row_stream:  # only the typed or required columns: plain text cannot fail
             line = body[row.row_number - 2]
             number = numbers[row.row_number - 2]
+            if len(line) != len(headers):
+                result.error(number, None, None, f"the row has {len(line)} cells, the header {len(headers)}")
+                continue
             bad = {e.field_name for e in row.errors if getattr(e, "field_name", None)}
             for error in row.errors:
                 result.error(number, getattr(error, "field_name", None), _cell_text(error), _message(error))
-            if any(not getattr(e, "field_name", None) for e in row.errors):
-                continue  # a row with missing or extra cells is not read further
             values, others = {}, {}
             for i, header, column in known:
                 text = line[i].strip() if i < len(line) else ""

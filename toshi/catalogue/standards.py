@@ -11,6 +11,7 @@ columns 緯度/経度 make the entity's `location`. Columns a town adds beyond t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 TEXT, INTEGER, NUMBER, DATE, TIME, FLAG, YESNO, CODE, LIST, LATITUDE, LONGITUDE = (
     "text", "integer", "number", "date", "time", "flag", "yesno", "code", "list", "latitude", "longitude")
@@ -44,7 +45,11 @@ class Standard:
         return [c.header for c in self.columns]
 
     def column(self, header: str) -> Column | None:
-        return next((c for c in self.columns if c.header == header), None)
+        return self._by_header.get(header)
+
+    @cached_property
+    def _by_header(self) -> dict[str, Column]:
+        return {c.header: c for c in self.columns}
 
     @property
     def attrs(self) -> list[str]:
