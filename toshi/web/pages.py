@@ -58,12 +58,21 @@ def render(request: Request, template: str, status: int = 200, **values) -> HTML
     settings = request.app.state.toshi.settings
     session = _session(request)
     config = {"lang": lang, "tenant": _tenant(request), "auth": settings.auth, "csrf": session.csrf if session else "",
+              "admin": _admin(request),
               "mapCenter": settings.web_map_center, "tileAttribution": settings.web_tile_attribution}
     html = templates.get_template(template).render(
         t=Words(lang), lang=lang, other_lang="en" if lang == "ja" else "ja", path=request.url.path,
         here=_here(request), auth=settings.auth, logged_in=session is not None, csrf=config["csrf"],
         config=config, **values)
     return HTMLResponse(html, status_code=status)
+
+
+def _admin(request: Request) -> bool:
+    """Whether the visitor may call the admin API (the pages leave out what would be refused)."""
+    if not request.app.state.toshi.settings.auth:
+        return True
+    principal = getattr(request.state, "principal", None)
+    return principal is not None and "admin" in principal.roles.get("*", ())
 
 
 def _here(request: Request) -> str:

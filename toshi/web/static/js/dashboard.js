@@ -104,27 +104,44 @@
     fill(id, pairs.flatMap(([term, value]) => [el("dt", { text: term }), el("dd", { text: String(value) })]));
   }
 
+  /* When each device's entity last changed (the device's last measure that reached the broker). */
+  async function lastSeen(ids) {
+    if (!ids.length) return new Map();
+    const query = new URLSearchParams({ id: ids.join(","), options: "sysAttrs,keyValues", attrs: "none", limit: "100" });
+    const entities = await api("/ngsi-ld/v1/entities?" + query).catch(() => []);
+    return new Map(entities.map((e) => [e.id, e.modifiedAt]));
+  }
+
+  /* IoT and delivery status come from the admin API: shown to administrators only. */
   async function adminPanels() {
+    if (!T.config.admin) {
+      facts("iot-status", [[t("dash.iot"), t("dash.admin_only")]]);
+      facts("notify-status", [[t("dash.notify"), t("dash.admin_only")]]);
+      return;
+    }
     try {
       const status = await api("/admin/iot/status");
       const refused = Object.values(status.refused || {}).reduce((a, b) => a + b, 0);
       facts("iot-status", [[t("dash.iot.devices"), status.devices], [t("dash.iot.refused"), refused],
         [t("dash.iot.mqtt"), status.mqtt ? (status.mqtt.connected ? "✔ " : "✖ ") + status.mqtt.broker : "—"]]);
+      const devices = (await api("/iot/devices?limit=100",
+        { headers: { "Fiware-Service": T.config.tenant, "Fiware-ServicePath": "/" } })).devices || [];
+      const seen = await lastSeen(devices.map((d) => d.entity_name).filter(Boolean));
+      fill("iot-devices", devices.map((d) => el("tr", {}, el("td", { text: d.device_id }),
+        el("td", { text: d.entity_name || "" }), el("td", { text: seen.get(d.entity_name) || "—" }))));
     } catch (e) {
-      facts("iot-status", [[t("dash.iot"), e.status === 401 || e.status === 403 ? t("dash.admin_only") : t("dash.unavailable")]]);
+      facts("iot-status", [[t("dash.iot"), t("dash.unavailable")]]);
     }
-    try {
-      const devices = await api("/iot/devices", { headers: { "Fiware-Service": T.config.tenant, "Fiware-ServicePath": "/*" } });
-      fill("iot-devices", (devices.devices || []).map((d) => el("tr", {}, el("td", { text: d.device_id }),
-        el("td", { text: d.entity_name || "" }), el("td", { text: d.lastMeasure || d.last_seen || "—" }))));
-    } catch (e) { /* admin only */ }
     try {
       const [status, dead] = await Promise.all([api("/admin/notifications/status"),
         api("/admin/notifications/dead-letters?limit=1000")]);
       facts("notify-status", [[t("dash.notify.pending"), status.pending], [t("dash.notify.dead"), dead.length]]);
     } catch (e) {
-      facts("notify-status", [[t("dash.notify"), e.status === 401 || e.status === 403 ? t("dash.admin_only") : t("dash.unavailable")]]);
+      facts("notify-status", [[t("dash.notify"), t("dash.unavailable")]]);
     }
+  }
+
+  async function subscriptionsPanel() {
     try {
       const subscriptions = await api("/ngsi-ld/v1/subscriptions?limit=100");
       fill("subscriptions", subscriptions.map((s) => {
@@ -147,4 +164,5 @@
 
   loadTypes().then(show);
   adminPanels();
+  subscriptionsPanel();
 })();
