@@ -23,6 +23,7 @@ JSON = "application/json"
 LD_JSON = "application/ld+json"
 GEO_JSON = "application/geo+json"
 MERGE_PATCH = "application/merge-patch+json"
+EMBEDDED = (LD_JSON, GEO_JSON)  # responses that carry their @context in the body (GeoJSON-LD by default)
 LINK_REL = 'rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
 TENANT_HEADER = "ngsild-tenant"
 DEFAULT_TENANT = ""
@@ -72,6 +73,8 @@ async def read_body(request: Request, *, allowed: tuple[str, ...] = (JSON, LD_JS
         raise UnsupportedMediaType(f"Content-Type {media or '(none)'} is not supported here; use {', '.join(allowed)}")
     settings = request.app.state.toshi.settings
     declared = request.headers.get("content-length")
+    if declared is None and "transfer-encoding" not in request.headers:
+        raise InvalidRequest("A request body needs a Content-Length header", status=411, title="Length required")
     if declared and declared.isdigit() and int(declared) > settings.max_body_bytes:
         raise PayloadTooLarge(f"Payload exceeds {settings.max_body_bytes} bytes")
     raw = await request.body()
@@ -147,17 +150,26 @@ def _negotiate(header: str, offered: tuple[str, ...]) -> str:
         q = 1.0
         for param in parts[1:]:
             key, _, value = param.strip().partition("=")
-            if key == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
+            if key.strip() == "q":
+                q = _weight(value)
         match = _match_media(media, offered)
         if match and q > best_q:
             best, best_q = match, q
     if best is None:
         raise NotAcceptable(f"None of the media types in Accept ({header}) is offered: {', '.join(offered)}")
     return best
+
+
+_UNREADABLE_WEIGHT = 1e-9  # a weight that cannot be read does not decide: any readable one wins over it
+
+
+def _weight(text: str) -> float:
+    """An Accept q-value (RFC 9110 12.4.2: 0 to 1, at most three decimals)."""
+    try:
+        weight = float(text.strip())
+    except ValueError:
+        return _UNREADABLE_WEIGHT
+    return weight if 0.0 <= weight <= 1.0 else _UNREADABLE_WEIGHT
 
 
 def _match_media(media: str, offered: tuple[str, ...]) -> str | None:
@@ -178,7 +190,7 @@ async def json_response(request: Request, data: Any, *, status: int = 200, media
     """A response carrying the @context as NGSI-LD wants: in the body for ld+json, else in Link."""
     headers = dict(headers or {})
     if ctx is not None:
-        if media == LD_JSON:
+        if media in EMBEDDED:
             data = with_context(data, ctx.source)
         else:
             url = ctx.link_url or await request.app.state.toshi.resolver.link_url(ctx)
@@ -190,7 +202,7 @@ async def bytes_response(request: Request, content: bytes, *, status: int = 200,
                          headers: dict[str, str] | None = None) -> Response:
     """Like json_response, for a body already serialised (with its @context when media is ld+json)."""
     headers = dict(headers or {})
-    if ctx is not None and media != LD_JSON:
+    if ctx is not None and media not in EMBEDDED:
         url = ctx.link_url or await request.app.state.toshi.resolver.link_url(ctx)
         _add_link(headers, f"<{url}>; {LINK_REL}")
     return Response(content, status_code=status, media_type=media, headers=headers)

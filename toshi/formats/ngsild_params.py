@@ -56,13 +56,65 @@ def output_of(params: QueryParams, ctx, options: set[str]) -> Output:
     form = forms.pop() if forms else "normalized"
     if form == "simplified":
         form = "keyValues"
-    pick, omit = _names(params, "pick", ctx, keep={"id", "type"}), _names(params, "omit", ctx, keep={"id", "type"})
+    pick, omit = _projection(params, "pick", ctx), _projection(params, "omit", ctx)
     if pick is not None and omit is not None:
         raise BadRequestData("pick and omit cannot be used together")
     geometry_property = params.get("geometryProperty")
     return Output(form=form, sys_attrs="sysAttrs" in options, attrs=_names(params, "attrs", ctx),
                   pick=pick, omit=omit, lang=params.get("lang"),
                   geometry_property=ctx.expand_term(geometry_property) if geometry_property else None)
+
+
+ENTITY_MEMBERS = frozenset({"id", "type", "scope"})
+# A projected name: an attribute name or IRI, never starting with a character of the grammar itself.
+_PROJECTED = re.compile(r"[A-Za-z0-9_@][^\s,{}\[\];|()=<>\"'&?!]*")
+
+
+def _projection(params: QueryParams, key: str, ctx) -> set[str] | None:
+    """`pick` / `omit` (v1.8 clause 4.21): entity members and attribute names, comma-separated.
+
+    Braces (`address{city}`) project into linked entities, which need `join`; Toshi does not retrieve
+    linked entities, so a balanced one is refused as such and an unbalanced one as malformed.
+    """
+    raw = params.get(key)
+    if raw is None:
+        return None
+    depth = 0
+    for char in raw:
+        depth += (char == "{") - (char == "}")
+        if depth < 0:
+            break
+    if depth != 0:
+        raise BadRequestData(f"{key} has unbalanced braces: {raw!r}")
+    if "{" in raw:
+        raise BadRequestData(f"{key} projects into linked entities ({raw!r}), which needs join; "
+                             "linked entity retrieval is not supported")
+    names = [n.strip() for n in raw.split(",")]
+    for name in names:
+        if not _PROJECTED.fullmatch(name):
+            raise BadRequestData(f"{key} needs attribute names, got {name!r} in {raw!r}")
+    return {n if n in ENTITY_MEMBERS else ctx.expand_term(n) for n in names}
+
+
+def body_projection(data: dict, output: Output, ctx) -> None:
+    """`pick` / `omit` of a Query body (a list or a comma-separated string), unless the URL gave them."""
+    for key in ("pick", "omit"):
+        value = data.get(key)
+        if value is None or getattr(output, key) is not None:
+            continue
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            value = ",".join(value)
+        if not isinstance(value, str):
+            raise BadRequestData(f"{key} must be a list of names or a comma-separated string")
+        setattr(output, key, _projection(QueryParams({key: value}), key, ctx))
+    if output.pick is not None and output.omit is not None:
+        raise BadRequestData("pick and omit cannot be used together")
+
+
+def check_geometry_property(output: Output, media: str) -> None:
+    """geometryProperty only means something for a GeoJSON answer (clause 6.3.15)."""
+    if output.geometry_property is not None and media != "application/geo+json":
+        raise BadRequestData("geometryProperty needs Accept: application/geo+json")
 
 
 def _names(params: QueryParams, key: str, ctx, keep: set[str] = frozenset()) -> set[str] | None:
@@ -187,11 +239,19 @@ def query_from_body(data: dict, ctx, settings, params, *, count_option: bool = F
 
     limit, offset, count = paging(params, settings, count_option=count_option)
     query = EntityQuery(limit=limit, offset=offset, count=count)
+    if data.get("temporalQ") is not None:
+        raise BadRequestData("temporalQ belongs to a temporal query (POST /temporal/entityOperations/query)")
+    if "joinLevel" in data and (type(data["joinLevel"]) is not int or data["joinLevel"] < 1):
+        raise BadRequestData(f"joinLevel must be a positive integer, got {data['joinLevel']!r}")
+    if data.get("entities") == []:
+        raise BadRequestData("entities must not be an empty array")
     _selectors(data.get("entities"), ctx, query)
     if data.get("attrs") is not None:
-        if not isinstance(data["attrs"], list) or not all(isinstance(a, str) for a in data["attrs"]):
+        if not isinstance(data["attrs"], list) or not all(isinstance(a, str) and a for a in data["attrs"]):
             raise BadRequestData("attrs must be an array of attribute names")
-        query.attrs = {ctx.expand_term(a) for a in data["attrs"]} or None
+        if not data["attrs"]:
+            raise BadRequestData("attrs must not be an empty array")
+        query.attrs = {ctx.expand_term(a) for a in data["attrs"]}
     if data.get("q") is not None:
         query.q = parse_q(_string(data["q"], "q"), ctx.expand_term)
     if data.get("geoQ") is not None:

@@ -13,7 +13,13 @@ from starlette.responses import Response
 from toshi.core import entity as ops
 from toshi.core.errors import BadRequestData, NgsiError
 from toshi.formats import ngsild_http as http
-from toshi.formats.ngsild_params import options_of, output_of, query_from_body
+from toshi.formats.ngsild_params import (
+    body_projection,
+    check_geometry_property,
+    options_of,
+    output_of,
+    query_from_body,
+)
 from toshi.formats.ngsild_parse import is_uri, parse_entity, parse_fragment
 from toshi.ngsild.entities import QUERY_OPTIONS, answer_query
 
@@ -147,6 +153,8 @@ async def batch_query(request: Request) -> Response:
     output = output_of(params, ctx, options)
     query = query_from_body(body.data, ctx, request.app.state.toshi.settings, params,
                             count_option="count" in options)
+    body_projection(body.data, output, ctx)
+    check_geometry_property(output, media)
     if output.attrs is None and query.attrs is not None:
         output.attrs = query.attrs
     return await answer_query(request, tenant, query, output, media, ctx)

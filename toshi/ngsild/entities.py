@@ -10,7 +10,14 @@ from toshi.core import entity as ops
 from toshi.core.errors import BadRequestData, ResourceNotFound
 from toshi.core.expiry import hide_expired, is_expired
 from toshi.formats import ngsild_http as http
-from toshi.formats.ngsild_params import deletion_target, entity_query, options_of, ordering_of, output_of
+from toshi.formats.ngsild_params import (
+    check_geometry_property,
+    deletion_target,
+    entity_query,
+    options_of,
+    ordering_of,
+    output_of,
+)
 from toshi.formats.ngsild_parse import parse_attribute, parse_entity, parse_fragment
 from toshi.formats.ngsild_render import render_entity, render_feature_collection, render_geojson
 
@@ -46,12 +53,30 @@ async def retrieve_entity(request: Request) -> Response:
     ctx = await http.context_for(request)
     params = request.query_params
     output = output_of(params, ctx, options_of(params, READ_OPTIONS))
-    found = await _services(request).store.get_entity(tenant, entity_id)
+    check_geometry_property(output, media)
+    store = _services(request).store
+    found = await store.get_entity(tenant, entity_id)
     if found is None or is_expired(found):
         _entity_id(request)  # a malformed id is a bad request; entities made through NGSI-v2 may have any id
         raise ResourceNotFound(f"Entity {entity_id} not found")
+    if output.attrs is not None and output.attrs.isdisjoint(found["attrs"]) \
+            and output.attrs.isdisjoint(await store.attribute_details(tenant)):
+        raise ResourceNotFound(f"No attribute {', '.join(sorted(output.attrs))} is known")
+    if _projected_away(found, output, ctx):
+        raise ResourceNotFound(f"pick / omit leave nothing of entity {entity_id}")
     content = _renderer(request, ctx, output, media)(found)
     return await http.bytes_response(request, content, media=media, ctx=ctx)
+
+
+def _projected_away(entity: dict, output, ctx) -> bool:
+    """Whether `pick` matches none of the entity's members, or `omit` names all of them (404, 5.7.1)."""
+    if output.pick is None and output.omit is None:
+        return False
+    members = [m for m in ("id", "type", "scope") if entity.get(m)]
+    members += [iri for iri in entity["attrs"] if output.attrs is None or iri in output.attrs]
+    if output.pick is not None:
+        return not any(m in output.pick or ctx.compact_iri(m) in output.pick for m in members)
+    return all(m in output.omit or ctx.compact_iri(m) in output.omit for m in members)
 
 
 def _renderer(request: Request, ctx, output, media: str):
@@ -62,9 +87,10 @@ def _renderer(request: Request, ctx, output, media: str):
     def rendered(entity: dict) -> bytes:
         def render():
             if media == http.GEO_JSON:
-                return render_geojson(entity, ctx, **_geo_args(output))
-            body = render_entity(entity, ctx, **_render_args(output))
-            return http.with_context(body, ctx.source) if media == http.LD_JSON else body
+                body = render_geojson(entity, ctx, **_geo_args(output))
+            else:
+                body = render_entity(entity, ctx, **_render_args(output))
+            return http.with_context(body, ctx.source) if media in http.EMBEDDED else body
         return cache.bytes_of(entity, ctx, variant, render)
     return rendered
 
@@ -76,6 +102,7 @@ async def query_entities(request: Request) -> Response:
     params = request.query_params
     options = options_of(params, QUERY_OPTIONS)
     output = output_of(params, ctx, options)
+    check_geometry_property(output, media)
     query = entity_query(params, ctx, _services(request).settings, count_option="count" in options)
     return await answer_query(request, tenant, query, output, media, ctx)
 
@@ -84,7 +111,7 @@ async def answer_query(request: Request, tenant: str, query, output, media: str,
     """Run a query and render the page (shared by GET /entities and POST /entityOperations/query)."""
     found, total, more = await _page(request, tenant, query, ordering_of(request.query_params, ctx))
     headers = {} if total is None else {"NGSILD-Results-Count": str(total)}
-    if media == http.GEO_JSON:
+    if media == http.GEO_JSON:  # the Features of a collection share its @context
         features = [render_geojson(e, ctx, **_geo_args(output)) for e in found]
         collection = render_feature_collection(features)
         response = await http.json_response(request, collection, media=media, ctx=ctx, headers=headers)
