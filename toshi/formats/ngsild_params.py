@@ -117,6 +117,11 @@ def check_geometry_property(output: Output, media: str) -> None:
         raise BadRequestData("geometryProperty needs Accept: application/geo+json")
 
 
+def attribute_names(params: QueryParams, key: str, ctx) -> set[str] | None:
+    """A comma-separated list of attribute names (expanded), e.g. `drop` / `keep` of a purge."""
+    return _names(params, key, ctx)
+
+
 def _names(params: QueryParams, key: str, ctx, keep: set[str] = frozenset()) -> set[str] | None:
     raw = params.get(key)
     if raw is None:

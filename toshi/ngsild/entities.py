@@ -11,6 +11,7 @@ from toshi.core.errors import BadRequestData, ResourceNotFound
 from toshi.core.expiry import hide_expired, is_expired
 from toshi.formats import ngsild_http as http
 from toshi.formats.ngsild_params import (
+    attribute_names,
     check_geometry_property,
     deletion_target,
     entity_query,
@@ -156,6 +157,39 @@ def _page_links(request: Request, query, more: bool, media: str) -> str:
     prefix = "&".join(kept) + "&" if kept else ""
     return ", ".join(f'<{request.url.path}?{prefix}limit={query.limit}&offset={offset}>;rel="{rel}";type="{media}"'
                      for offset, rel in links)
+
+
+async def purge_entities(request: Request) -> Response:
+    """DELETE /entities (v1.9 clause 5.6.21 / 6.4.3.3): delete every matching entity, or with `drop`
+    remove those attributes from each, with `keep` every other attribute. 204, or 207 with the
+    entities that could not be changed."""
+    tenant = await http.existing_tenant(request)
+    ctx = await http.context_for(request)
+    params = request.query_params
+    options_of(params, set())
+    drop, keep = attribute_names(params, "drop", ctx), attribute_names(params, "keep", ctx)
+    if drop is not None and keep is not None:
+        raise BadRequestData("drop and keep cannot be used together")
+    query = entity_query(params, ctx, _services(request).settings)
+    query.limit, query.offset = ORDER_ALL, 0
+    await hide_expired(_services(request).store, tenant, query)
+    found, _ = await _services(request).store.query_entities(tenant, query)
+    now = ops.now_iso()
+
+    def purge(before, entity_id):
+        if drop is None and keep is None:
+            return ops.delete(before, entity_id)
+        attrs = {name: instances for name, instances in before["attrs"].items()
+                 if (drop is not None and name not in drop) or (keep is not None and name in keep)}
+        return before if attrs == before["attrs"] else {**before, "attrs": attrs, "modifiedAt": now}
+
+    edits = [(e["id"], lambda b, i=e["id"]: purge(b, i)) for e in found]
+    outcomes = await _services(request).writer.apply(tenant, edits) if edits else []
+    errors = [{"entityId": o.entity_id, "error": o.error.problem()} for o in outcomes if o.error is not None]
+    if not errors:
+        return http.no_content()
+    done = [o.entity_id for o in outcomes if o.error is None]
+    return Response(orjson.dumps({"success": done, "errors": errors}), status_code=207, media_type=http.JSON)
 
 
 async def replace_entity(request: Request) -> Response:

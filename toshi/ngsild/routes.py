@@ -14,6 +14,7 @@ def routes() -> list[Route]:
     table = [
         ("/entities", e.query_entities, ["GET"]),
         ("/entities", e.create_entity, ["POST"]),
+        ("/entities", e.purge_entities, ["DELETE"]),
         ("/entities/{entity_id}", e.retrieve_entity, ["GET"]),
         ("/entities/{entity_id}", e.replace_entity, ["PUT"]),
         ("/entities/{entity_id}", e.merge_entity, ["PATCH"]),
