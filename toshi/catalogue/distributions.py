@@ -111,12 +111,13 @@ async def csv_stream(services, dataset: Dataset) -> AsyncIterator[bytes]:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(headers)
     yield "\ufeff".encode() + buffer.getvalue().encode()
+    cells = rows.row_writer(table, headers) if table is not None else None
     async for page in entities(services, dataset):
         buffer.seek(0)
         buffer.truncate()
         for entity in page:
             plain = values(entity)
-            writer.writerow(rows.cells_of(table, plain, headers) if table is not None else _plain_row(entity, plain, headers))
+            writer.writerow(cells(plain) if cells is not None else _plain_row(entity, plain, headers))
         yield buffer.getvalue().encode()
 
 

@@ -20,6 +20,7 @@ from toshi.catalogue.standards import (
     LONGITUDE,
     NUMBER,
     OTHER_COLUMNS,
+    TEXT,
     TIME,
     YESNO,
     Column,
@@ -113,8 +114,27 @@ def attributes(standard: Standard, values: dict[str, object], others: dict[str, 
 
 def cells_of(standard: Standard, values: dict[str, object], headers: list[str]) -> list[str]:
     """The CSV cells of an entity (compact attribute name -> value), for `headers` in that order."""
-    others = values.get(OTHER_COLUMNS) or {}
-    return [_cell(standard.column(h), values) if standard.column(h) else str(others.get(h, "")) for h in headers]
+    return row_writer(standard, headers)(values)
+
+
+def row_writer(standard: Standard, headers: list[str]):
+    """values -> the CSV cells for `headers`, with each header's column looked up once."""
+    columns = [standard.column(h) for h in headers]
+    plain = [c is not None and c.kind == TEXT and c.key is None for c in columns]
+
+    def cells(values: dict[str, object]) -> list[str]:
+        others = values.get(OTHER_COLUMNS) or {}
+        out = []
+        for header, column, simple in zip(headers, columns, plain):
+            if column is None:
+                out.append(str(others.get(header, "")))
+            elif simple:
+                value = values.get(column.attr)
+                out.append(value if isinstance(value, str) else "" if value is None else _cell(column, values))
+            else:
+                out.append(_cell(column, values))
+        return out
+    return cells
 
 
 def _cell(column: Column, values: dict[str, object]) -> str:
