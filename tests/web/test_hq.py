@@ -34,3 +34,40 @@ def test_hq_view_has_no_console_errors_at_desktop_and_phone_width(town, visit):
         page.wait_for_selector("#map[data-points]")
         v.screenshot(f"hq-{name}")
         assert v.errors == []
+
+
+def prop(value) -> dict:
+    return {"type": "Property", "value": value}
+
+
+def test_hq_view_shows_orders_by_district_support_counts_supplies_and_sensor_thresholds(town, visit):
+    shelter_id = "urn:ngsi-ld:EvacuationShelter:020"
+    town.create(
+        shelter(20, 100, 40, 135.44, 34.81, district="北地区"),
+        {"id": "urn:ngsi-ld:EvacuationOrder:1", "type": "EvacuationOrder", "category": prop("避難指示"),
+         "content": prop("土砂災害のおそれ"), "targetDistricts": prop(["北地区"]), "issuedAt": prop("2026-07-08T09:00:00Z")},
+        *({"id": f"urn:ngsi-ld:Evacuee:{n}", "type": "Evacuee", "needsSupport": prop(n < 2),
+           "shelter": {"type": "Relationship", "object": shelter_id}} for n in range(3)),
+        {"id": "urn:ngsi-ld:SupplyStock:water", "type": "SupplyStock", "item": prop("飲料水"),
+         "standardStock": prop(200), "remaining": prop(50), "shelter": {"type": "Relationship", "object": shelter_id}},
+        {"id": "urn:ngsi-ld:FloodMonitoring:river", "type": "FloodMonitoring", "name": prop("猪名川水位"),
+         "currentLevel": prop(3.4), "alertLevel": prop(2.5), "dangerLevel": prop(3.2)})
+    v = visit()
+    page = v.login(town.official, then="/dashboard/hq")
+    row = page.locator(f'tr[data-id="{shelter_id}"]')
+    row.locator("td.support", has_text="2").wait_for()
+    assert page.locator("#orders tr.in-force th", has_text="北地区").count() == 1
+    assert page.locator("#supplies tr.short", has_text="飲料水").count() == 1
+    assert page.get_attribute('#sensors tr[data-id="urn:ngsi-ld:FloodMonitoring:river"]', "data-status") == "danger"
+    assert v.errors == []
+
+
+def test_a_new_person_needing_support_is_counted_without_reload(town, visit):
+    shelter_id = "urn:ngsi-ld:EvacuationShelter:021"
+    town.create(shelter(21, 100, 5, 135.52, 34.80))
+    page = visit().login(town.official, then="/dashboard/hq")
+    page.wait_for_selector("#live-status[data-state=on]")
+    page.locator(f'tr[data-id="{shelter_id}"] td.support', has_text="0").wait_for()
+    town.create({"id": "urn:ngsi-ld:Evacuee:new", "type": "Evacuee", "needsSupport": prop(True),
+                 "shelter": {"type": "Relationship", "object": shelter_id}})
+    page.locator(f'tr[data-id="{shelter_id}"] td.support', has_text="1").wait_for()
