@@ -46,12 +46,12 @@ class ConsentFilter:
         self._guards.clear()
 
     def guard_for(self, reader: Reader):
-        declared = self.declarations.of_tenant(reader.tenant)
-        if not declared:
-            return None  # nothing personal is declared in this tenant
         principal = reader.principal
         if principal is None and not self.auth_enabled:
             return None  # the local operator of a Toshi without authentication: the town's administrator
+        declared = self.declarations.of_tenant(reader.tenant)
+        if not declared:
+            return None  # nothing personal is declared in this tenant
         purpose = reader.purpose if reader.purpose is not None else request_purpose.get()
         reader_id = principal.id if principal is not None else "anonymous"
         official = principal is not None and "admin" in principal.roles_in(reader.tenant)
