@@ -18,6 +18,8 @@ def new_entity(parsed: dict, now: str) -> dict:
     entity = {"id": parsed["id"], "type": parsed["type"]}
     if parsed.get("scope"):
         entity["scope"] = parsed["scope"]
+    if parsed.get("expiresAt"):
+        entity["expiresAt"] = parsed["expiresAt"]
     entity.update(createdAt=now, modifiedAt=now, attrs=parsed.get("attrs", {}))
     return entity
 
@@ -85,8 +87,9 @@ def merge(before: dict | None, fragment: dict, now: str, entity_id: str = "") ->
     """PATCH /entities/{id} (merge-patch): attributes merged member by member; null deletes."""
     _must_exist(before, entity_id)
     after = _touched(before, fragment, now, merge_types=True)
-    if "scope" in fragment:
-        _set_or_drop(after, "scope", fragment["scope"])
+    for member in ("scope", "expiresAt"):
+        if member in fragment:
+            _set_or_drop(after, member, fragment[member])
     for name, instances in fragment.get("attrs", {}).items():
         for patch in instances:
             _merge_attribute(after, name, patch, now)

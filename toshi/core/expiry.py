@@ -7,13 +7,18 @@ default instance whose value is an ISO 8601 date-time at or before now.
 
 from __future__ import annotations
 
+import weakref
+
 from toshi.core.times import instant_key, now_iso
 
 EXPIRES_IRI = "https://uri.etsi.org/ngsi-ld/default-context/dateExpires"
 
 
 def expiry_of(entity: dict) -> str | None:
-    """The entity's expiry as an instant key (comparable text), or None when it has none."""
+    """The entity's expiry as an instant key (comparable text), or None when it has none: NGSI-LD's
+    `expiresAt` member, else Orion's `dateExpires` attribute."""
+    if isinstance(entity.get("expiresAt"), str):
+        return instant_key(entity["expiresAt"])
     instances = (entity.get("attrs") or {}).get(EXPIRES_IRI)
     if not instances:
         return None
@@ -34,8 +39,16 @@ def not_expired(entity: dict) -> bool:
     return not is_expired(entity)
 
 
+# The tenants of each store known to hold entities with `expiresAt` (toshi/ngsild/transient.py keeps it)
+_transient_tenants: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def mark_transient(store, tenant: str) -> None:
+    _transient_tenants.setdefault(store, set()).add(tenant)
+
+
 async def hide_expired(store, tenant: str, query) -> None:
     """Make `query` skip expired entities — only when the tenant has transient entities at all, so
     ordinary queries keep their all-SQL plan."""
-    if await store.has_attribute(tenant, EXPIRES_IRI):
+    if tenant in _transient_tenants.get(store, ()) or await store.has_attribute(tenant, EXPIRES_IRI):
         query.extra.append(not_expired)

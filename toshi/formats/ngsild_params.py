@@ -244,8 +244,6 @@ def query_from_body(data: dict, ctx, settings, params, *, count_option: bool = F
 
     limit, offset, count = paging(params, settings, count_option=count_option)
     query = EntityQuery(limit=limit, offset=offset, count=count)
-    if data.get("temporalQ") is not None:
-        raise BadRequestData("temporalQ belongs to a temporal query (POST /temporal/entityOperations/query)")
     if "joinLevel" in data and (type(data["joinLevel"]) is not int or data["joinLevel"] < 1):
         raise BadRequestData(f"joinLevel must be a positive integer, got {data['joinLevel']!r}")
     if data.get("entities") == []:

@@ -64,7 +64,7 @@ GEOMETRY_TYPES = frozenset(
 )
 # Set by the broker; ignored when a client sends them (clause 4.8).
 SYSTEM_KEYS = frozenset({"createdAt", "modifiedAt", "deletedAt", "instanceId"})
-ENTITY_KEYS = frozenset({"id", "type", "scope", "@context"}) | SYSTEM_KEYS
+ENTITY_KEYS = frozenset({"id", "type", "scope", "expiresAt", "@context"}) | SYSTEM_KEYS
 INSTANCE_META = frozenset({"datasetId", "observedAt", "unitCode", "objectType"})
 # Core members that can never name an attribute.
 RESERVED_NAMES = PRINCIPAL_KEYS | INSTANCE_META | {"id", "type"}
@@ -197,6 +197,10 @@ class _Parser:
         if "scope" in payload:
             scope = payload["scope"]
             out["scope"] = None if self.allow_null and _is_null(scope) else parse_scope(scope)
+        if "expiresAt" in payload:  # a transient entity (v1.9 clause 4.x): gone at that instant
+            expires = payload["expiresAt"]
+            out["expiresAt"] = None if self.allow_null and _is_null(expires) else \
+                written_datetime(expires, "expiresAt")
         attrs: dict[str, list[dict]] = {}
         for name, value in payload.items():
             if name in ENTITY_KEYS:

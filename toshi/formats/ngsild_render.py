@@ -187,6 +187,8 @@ def _copy_times(source: dict, out: dict) -> None:
         out["createdAt"] = source["createdAt"]
     if "modifiedAt" in source:
         out["modifiedAt"] = source["modifiedAt"]
+    if "expiresAt" in source:  # a transient entity's expiry is shown with the system attributes
+        out["expiresAt"] = source["expiresAt"]
 
 
 def _instance(

@@ -147,6 +147,8 @@ async def batch_query(request: Request) -> Response:
     body = await http.read_body(request)
     if not isinstance(body.data, dict) or body.data.get("type") != "Query":
         raise BadRequestData('The payload must be a Query object ({"type": "Query", ...})')
+    if body.data.get("temporalQ") is not None:
+        raise BadRequestData("temporalQ belongs to a temporal query (POST /temporal/entityOperations/query)")
     ctx = await http.context_for(request, body.context, from_link=False)
     params = request.query_params
     options = options_of(params, QUERY_OPTIONS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from toshi.core.feature import Action, Feature
 from toshi.ngsild import live
 from toshi.ngsild.routes import routes
+from toshi.ngsild.transient import Transients
 
 LD = "/ngsi-ld/v1"
 POST = frozenset({"POST"})
@@ -19,5 +20,15 @@ class NgsiLd(Feature):
         Action(f"{LD}/entityOperations/query", "read", methods=POST, exact=True),
     )
 
+    def __init__(self, services):
+        super().__init__(services)
+        self.transients = Transients(services)
+
     def routes(self) -> list:
         return [*routes(), *live.routes()]
+
+    def listeners(self) -> list:
+        return [self.transients.record]
+
+    def background(self) -> list:
+        return [self.transients.sweep_forever]
