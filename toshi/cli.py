@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import json
 import os
 import sys
+import time
 
 from toshi import __version__
 from toshi.audit import record_cli
@@ -20,25 +22,47 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from toshi.app import SETTINGS_VARIABLE, create_app
+    from toshi.ops import preflight
+    from toshi.ops.feature import ANNOUNCED, server_info
+    from toshi.ops.files import announce, withdraw
+    from toshi.ops.logs import logging_config
     from toshi.store.backends import describe
 
     settings = load_settings(args.config, {"host": args.host, "port": args.port, "data_dir": args.data_dir,
-                                           "log_level": args.log_level, "certfile": args.certfile,
-                                           "keyfile": args.keyfile, "auth": True if args.auth else None,
+                                           "log_level": args.log_level, "log_format": args.log_format,
+                                           "certfile": args.certfile, "keyfile": args.keyfile,
+                                           "auth": True if args.auth else None,
                                            "database_url": args.database_url, "workers": args.workers})
-    _check_database(settings)  # unreachable, or a schema behind or ahead: say so before anything starts
+    sock = preflight(settings)  # the data directory, its lock and the port: said before anything starts
+    try:
+        _check_database(settings)  # unreachable, or a schema behind or ahead
+    except BaseException:
+        sock.close()
+        raise
     scheme = "https" if settings.certfile else "http"
     print(f"Toshi {__version__}: NGSI-LD at {scheme}://{settings.host}:{settings.port}/ngsi-ld/v1 "
           f"(data in {describe(settings)}; {settings.workers} worker(s); authentication "
           f"{'on' if settings.auth else 'off'})", file=sys.stderr)
-    options = dict(host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False,
-                   ssl_certfile=settings.certfile or None, ssl_keyfile=settings.keyfile or None)
+    options = dict(log_config=logging_config(settings.log_level, settings.log_format), log_level=settings.log_level,
+                   access_log=False, ssl_certfile=settings.certfile or None, ssl_keyfile=settings.keyfile or None)
     if settings.workers > 1:  # each worker process builds its app from the settings passed down
+        sock.close()  # the supervisor binds the port again (free a moment ago)
         os.environ[SETTINGS_VARIABLE] = json.dumps(dataclasses.asdict(settings))
-        uvicorn.run("toshi.app:worker_app", factory=True, workers=settings.workers, **options)
-    else:
-        uvicorn.run(create_app(settings), **options)
-    return 0
+        os.environ[ANNOUNCED] = "1"  # the workers read the admin token this process writes
+        announce(settings.data_dir, server_info(settings, time.time()))
+        try:
+            uvicorn.run("toshi.app:worker_app", factory=True, workers=settings.workers, host=settings.host,
+                        port=settings.port, **options)
+        finally:
+            withdraw(settings.data_dir, os.getpid())
+        return 0
+    app = create_app(settings)
+    if not settings.database_url:  # one process owns SQLite: management commands run in it while it serves
+        store = app.state.toshi.store
+        app.state.ops.take_commands(lambda: build_parser(command_line(lambda args: store, keep_open=True)))
+    server = uvicorn.Server(uvicorn.Config(app, **options))
+    server.run(sockets=[sock])
+    return 0 if server.started else 1
 
 
 def _check_database(settings) -> None:
@@ -85,16 +109,36 @@ def _services(store, args: argparse.Namespace):
     return create_app(settings, store).state.toshi
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _remote(args: argparse.Namespace) -> int | None:
+    """The exit code of this command run by the server that holds the data, None when none does."""
+    from toshi.ops import run_on_server
+
+    if not hasattr(args, "argv"):
+        return None
+    settings = load_settings(args.config, {"data_dir": args.data_dir, "database_url": getattr(args, "database_url", None)})
+    return run_on_server(args, settings.data_dir, settings.database_url)
+
+
+def command_line(load_store=None, keep_open: bool = False) -> CommandLine:
+    """What the features' commands get: a stopped server's store (`_load_store`), or, inside a running
+    server, its own store (kept open); management commands go to a running server first."""
+    return CommandLine(load_store or _load_store, FEATURES, audit=record_cli, services=_services,
+                       remote=None if keep_open else _remote, keep_open=keep_open)
+
+
+def build_parser(cli: CommandLine | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="toshi", description="Toshi City OS")
     parser.add_argument("--version", action="version", version=f"toshi {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of a failure (anywhere on the line)")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="start the City OS (NGSI-LD broker) on one port")
     serve.add_argument("--config", help="TOML settings file (default: ./toshi.toml if present)")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 1026)")
     serve.add_argument("--data-dir", help="where the embedded database lives (default ./toshi-data)")
-    serve.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"],
+                       help="default info: one access-log line per request")
+    serve.add_argument("--log-format", choices=["text", "json"], help="text (default), or JSON lines for collectors")
     serve.add_argument("--auth", action="store_true", help="require authentication (needed off loopback)")
     serve.add_argument("--certfile", help="TLS certificate (PEM): serve HTTPS")
     serve.add_argument("--keyfile", help="the certificate's private key (PEM)")
@@ -102,19 +146,50 @@ def build_parser() -> argparse.ArgumentParser:
                                               "(default: SQLite in the data directory)")
     serve.add_argument("--workers", type=int, help="server processes (more than 1 needs PostgreSQL)")
     serve.set_defaults(run=_serve)
-    cli = CommandLine(_load_store, FEATURES, audit=record_cli, services=_services)
+    cli = cli or command_line()
     for feature in FEATURES:
         feature.add_commands(commands, cli)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    from toshi.ops import explain
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get("TOSHI_DEBUG", "").lower() in ("1", "true", "yes")
+    argv = [arg for arg in argv if arg != "--debug"]
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the (sub)command that was meant, with its usage
+        _chosen(parser, args).error(_unrecognised(_chosen(parser, args), unknown))
+    args.argv = argv
     try:
         return args.run(args)
-    except (ValueError, StoreUnavailable) as exc:
-        print(f"toshi: {exc}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        print("toshi: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if debug:
+            raise
+        print(f"toshi: {explain(exc)}", file=sys.stderr)
+        return 2 if isinstance(exc, ValueError | StoreUnavailable) else 1
+
+
+def _chosen(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The innermost subcommand's parser the arguments chose (`toshi key create`'s)."""
+    while True:
+        choices = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        chosen = getattr(args, choices.dest, None) if choices is not None else None
+        if chosen not in (choices.choices if choices is not None else {}):
+            return parser
+        parser = choices.choices[chosen]
+
+
+def _unrecognised(parser: argparse.ArgumentParser, unknown: list[str]) -> str:
+    known = [option for action in parser._actions for option in action.option_strings]
+    hints = [f"{arg} (did you mean {close[0]}?)" if (close := difflib.get_close_matches(arg.split("=")[0], known, 1))
+             else arg for arg in unknown]
+    return f"unrecognized arguments: {' '.join(hints)} (see {parser.prog} --help)"
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -18,6 +19,9 @@ class Settings:
     workers: int = 1                      # server processes (more than 1 needs PostgreSQL)
     database_timeout: float = 10.0        # PostgreSQL: seconds to connect, and to wait for the write lock (then 503)
     log_level: str = "info"
+    log_format: str = "text"              # text, or json (JSON lines for log collectors)
+    access_log: bool = True               # one line per request at info: method, path, status, duration
+    metrics_token: str = ""               # a bearer token that may read /metrics (besides admins)
     max_body_bytes: int = 1_000_000      # request payload limit (NGSI-LD bodies)
     max_nesting: int = 16                 # sub-attribute / JSON nesting depth limit
     default_limit: int = 20               # NGSI-LD default page size
@@ -64,17 +68,37 @@ class Settings:
         return Path(self.data_dir) / "toshi.db"
 
 
-def _coerce(field_type: type | str, raw: object) -> object:
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
+_KINDS = {"int": "a whole number", "float": "a number", "bool": "true or false", "str": "text"}
+
+
+def _coerce(name: str, field_type: type | str, raw: object) -> object:
+    """`raw` (from TOML, a variable or a flag) as the setting's type; a ValueError naming the setting."""
     kind = field_type if isinstance(field_type, str) else field_type.__name__
-    if kind == "bool":
-        if isinstance(raw, bool):
-            return raw
-        return str(raw).strip().lower() in {"1", "true", "yes", "on"}
-    if kind == "int":
-        return int(raw)
-    if kind == "float":
-        return float(raw)
+    try:
+        if kind == "bool":
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in _TRUE | _FALSE:
+                return text in _TRUE
+            raise ValueError
+        if kind == "int":
+            if isinstance(raw, float | bool):
+                raise ValueError
+            return int(raw)
+        if kind == "float":
+            if isinstance(raw, bool):
+                raise ValueError
+            return float(raw)
+    except ValueError:
+        raise ValueError(f"setting {name} must be {_KINDS[kind]}, not {raw!r}{where(name)}") from None
     return str(raw)
+
+
+def where(name: str) -> str:
+    """Where a setting is given, for error messages."""
+    return f" (variable TOSHI_{name.upper()}, or {name} in the [toshi] table of the TOML file, or its flag)"
 
 
 def load_settings(config_file: str | None = None, overrides: dict | None = None,
@@ -99,4 +123,70 @@ def load_settings(config_file: str | None = None, overrides: dict | None = None,
     unknown = set(values) - set(known)
     if unknown:
         raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
-    return dataclasses.replace(Settings(), **{k: _coerce(known[k], v) for k, v in values.items()})
+    settings = dataclasses.replace(Settings(), **{k: _coerce(k, known[k], v) for k, v in values.items()})
+    validate(settings)
+    return settings
+
+
+# -- what each setting may be ---------------------------------------------------------------------
+_AT_LEAST = {  # name -> smallest value (inclusive)
+    "workers": 1, "max_body_bytes": 1, "max_nesting": 1, "default_limit": 1, "max_limit": 1,
+    "notify_max_attempts": 1, "notify_backoff": 0, "notify_queue_per_receiver": 1, "change_retention": 0,
+    "cors_max_age": 0, "iot_device_rate": 0, "iot_device_burst": 0, "rate_limit": 0, "rate_burst": 0,
+    "request_timeout": 0,
+}
+_POSITIVE = {"database_timeout", "context_fetch_timeout", "notify_timeout", "iot_command_timeout",
+             "audit_checkpoint_interval", "web_session_hours"}
+_CHOICES = {"log_level": ("critical", "error", "warning", "info", "debug"), "log_format": ("text", "json"),
+            "outbound_private": ("allow", "deny", "auto")}
+_PREFIXES = {"database_url": ("postgresql://", "postgres://"), "iot_mqtt_url": ("mqtt://", "mqtts://"),
+             "oidc_jwks_url": ("https://", "http://"), "web_tile_url": ("https://", "http://")}
+_NOT_EMPTY = {"host", "data_dir", "iot_mqtt_client_id", "auth_issuer", "auth_audience"}
+_FILES = {"iot_mqtt_ca_file", "certfile", "keyfile"}
+_DURATIONS = {"history_retention", "audit_retention"}
+_DURATION = re.compile(r"P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?")
+
+
+def validate(settings: Settings) -> None:
+    """Refuse a setting outside what it may be, naming it (a ValueError: the command line prints it)."""
+    for name, problem in _problems(settings):
+        raise ValueError(f"setting {name} {problem}{where(name)}")
+
+
+def _problems(settings: Settings):
+    value = settings.__dict__
+    if not 1 <= settings.port <= 65535:
+        yield "port", f"must be from 1 to 65535, not {settings.port}"
+    for name, least in _AT_LEAST.items():
+        if name in value and value[name] < least:
+            yield name, f"must be {least} or more, not {value[name]}"
+    for name in _POSITIVE:
+        if name in value and not value[name] > 0:
+            yield name, f"must be more than 0, not {value[name]}"
+    for name, choices in _CHOICES.items():
+        if name in value and value[name] not in choices:
+            yield name, f"must be one of {', '.join(choices)}, not {value[name]!r}"
+    for name, prefixes in _PREFIXES.items():
+        if value.get(name) and not value[name].startswith(prefixes):
+            yield name, f"must start with {' or '.join(prefixes)}, not {value[name]!r}"
+    for name in _NOT_EMPTY:
+        if name in value and not value[name].strip():
+            yield name, "must not be empty"
+    for name in _FILES:
+        if value.get(name) and not Path(value[name]).is_file():
+            yield name, f"names {value[name]!r}, which is not a readable file"
+    for name in _DURATIONS:
+        if value.get(name) and not _DURATION.fullmatch(value[name]):
+            yield name, f"must be an ISO 8601 duration such as P365D, not {value[name]!r}"
+    if settings.default_limit > settings.max_limit:
+        yield "default_limit", f"({settings.default_limit}) must not exceed max_limit ({settings.max_limit})"
+    if settings.web_map_center and not _map_center(settings.web_map_center):
+        yield "web_map_center", f"must be \"longitude,latitude,zoom\", not {settings.web_map_center!r}"
+
+
+def _map_center(text: str) -> bool:
+    try:
+        lon, lat, zoom = (float(part) for part in text.split(","))
+    except ValueError:
+        return False
+    return -180 <= lon <= 180 and -90 <= lat <= 90 and 0 <= zoom <= 24

@@ -12,11 +12,14 @@ from toshi.ngsild.feature import NgsiLd
 from toshi.ngsiv2.feature import NgsiV2
 from toshi.notify.feature import Notifications
 from toshi.operations.feature import Operations
+from toshi.ops.feature import Ops
 from toshi.subscriptions.feature import LdSubscriptions
 from toshi.temporal.feature import Temporal
+from toshi.town.feature import Town
 from toshi.web.feature import Web
 
 FEATURES = [
+    Ops,              # first: its access log and request metrics see every answer, refusals included
     NgsiV2,           # the hot APIs first: /v2 is one prefix check
     NgsiLd,
     Contexts,
@@ -30,4 +33,5 @@ FEATURES = [
     Audit,
     Operations,
     Catalogue,
+    Town,             # the demo town: `toshi demo`; its programs are clients of the public APIs
 ]

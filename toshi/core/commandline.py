@@ -21,7 +21,7 @@ Run = Callable[[object, argparse.Namespace], int]  # (store, args) -> exit code
 
 class CommandLine:
     def __init__(self, load_store: Callable, features: Sequence[type], audit: Callable | None = None,
-                 services: Callable | None = None):
+                 services: Callable | None = None, remote: Callable | None = None, keep_open: bool = False):
         self.load_store = load_store  # args -> an opened store of the data the args name
         self.features = list(features)
         self.audit = audit            # (store, args) -> None: records a management command that changed something
@@ -29,6 +29,8 @@ class CommandLine:
         # (store, args) -> the app's Services over that store (features made, not started): the Writer
         # with every feature's listeners, for commands that write entities through the one write path
         self.services = services
+        self.remote = remote          # args -> exit code of the command run by a server holding the data, or None
+        self.keep_open = keep_open    # the store is a running server's: commands leave it open
 
     def settings(self, args: argparse.Namespace, **overrides) -> Settings:
         given = {"data_dir": getattr(args, "data_dir", None), "database_url": getattr(args, "database_url", None)}
@@ -47,6 +49,9 @@ class CommandLine:
         """A command that opens the store, runs `run(store, args)` and closes the store again; an
         `audited` one (it changes something) leaves a record in the audit trail when it succeeds."""
         def command(args: argparse.Namespace) -> int:
+            answered = self.remote(args) if self.remote is not None else None
+            if answered is not None:
+                return answered
             store = self.load_store(args)
             try:
                 code = run(store, args)
@@ -57,7 +62,7 @@ class CommandLine:
                 print(f"toshi: {exc.args[0] if exc.args else exc}", file=sys.stderr)
                 return 1
             finally:
-                closing = store.close()
+                closing = None if self.keep_open else store.close()
                 if inspect.isawaitable(closing):
                     asyncio.run(closing)
         return command
