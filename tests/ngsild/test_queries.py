@@ -143,3 +143,11 @@ def test_pagination_links_carry_the_request_then_limit_and_offset(town):
 def test_no_next_link_on_the_last_full_page(town):
     response = town.get(ENTITIES, params={"type": "Shelter", "limit": 3})
     assert 'rel="next"' not in response.headers["link"] and 'rel="prev"' not in response.headers["link"]
+
+
+def test_expand_values_expands_the_compared_strings(client):
+    client.post(ENTITIES, json={"id": "urn:ngsi-ld:Shop:1", "type": "Shop",
+                                "category": {"type": "VocabProperty", "vocab": "commercial"}})
+    assert ids(client.get(ENTITIES, params={"q": 'category=="commercial"'})) == []
+    found = ids(client.get(ENTITIES, params={"q": 'category=="commercial"', "expandValues": "category"}))
+    assert found == ["urn:ngsi-ld:Shop:1"]

@@ -190,6 +190,10 @@ def entity_query(params: QueryParams, ctx, settings, *, require_filter: bool = T
         query.attrs = _names(params, "attrs", ctx)
     if params.get("q"):
         query.q = parse_q(params["q"], ctx.expand_term)
+        if params.get("expandValues"):
+            from toshi.query.qparse import expand_values
+
+            query.q = expand_values(query.q, _names(params, "expandValues", ctx), ctx.expand_value)
     if params.get("scopeQ"):
         query.scope = parse_scope_q(params["scopeQ"])
     if any(params.get(k) for k in ("georel", "geometry", "coordinates")):

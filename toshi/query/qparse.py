@@ -20,6 +20,7 @@ do not. `!path` is true when no instance has the path.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable
@@ -63,6 +64,17 @@ def parse_q(text: str, expand: Callable[[str], str]) -> QNode:
             f"Invalid q: the query is too long ({len(text)} characters, at most {MAX_Q_LENGTH})"
         )
     return _Parser(text, expand).parse()
+
+
+def expand_values(node: QNode, attrs: set[str], expand_value: Callable[[str], str]) -> QNode:
+    """`expandValues` (v1.8 6.4.3.2): the string values compared with the attributes `attrs` are
+    expanded as JSON-LD values (so `category=="commercial"` meets a stored IRI)."""
+    if isinstance(node, (And, Or)):
+        return type(node)(tuple(expand_values(child, attrs, expand_value) for child in node.children))
+    if isinstance(node, Comparison) and node.path.attr in attrs:
+        values = tuple(Literal("string", expand_value(v.value)) if v.kind == "string" else v for v in node.values)
+        return dataclasses.replace(node, values=values)
+    return node
 
 
 def parse_path(text: str, expand: Callable[[str], str]) -> Path:
