@@ -73,8 +73,8 @@ class Gate:
                 return await _refuse(scope, send, exc, path)
             current_guard.set(self.read_path.guard_for(Reader(principal, tenant)))
             scope.setdefault("state", {})["principal"] = principal  # request.state.principal (pages' role checks)
-        elif self.read_path.unconditional:
-            current_guard.set(self.read_path.guard_for(Reader(None, tenant)))
+        elif self.read_path.unconditional:  # public paths read as anonymous; with authentication off, as the operator
+            current_guard.set(self.read_path.guard_for(Reader(principal if security.enabled else None, tenant)))
         current_actor.set({"principal": principal.id if security.enabled else "local", "request": request_id})
         self._set_deadline()
         if action in ("admin", "subscribe") and method not in ("GET", "HEAD"):
