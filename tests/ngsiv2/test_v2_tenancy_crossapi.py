@@ -9,7 +9,7 @@ SHELTER = {
     "id": "urn:ngsi-ld:Shelter:toyono-001", "type": "Shelter",
     "capacity": {"type": "Number", "value": 200, "metadata": {"unitCode": {"type": "Text", "value": "C62"}}},
     "occupancy": {"type": "Integer", "value": 35,
-                  "metadata": {"TimeInstant": {"type": "DateTime", "value": "2026-11-24T09:00:00Z"},
+                  "metadata": {"TimeInstant": {"type": "DateTime", "value": "2026-11-24T09:00:00.000Z"},
                                "reliability": {"type": "Number", "value": 0.9}}},
     "location": {"type": "geo:point", "value": "34.8687, 135.4937"},
     "area": {"type": "geo:json", "value": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}},
@@ -22,7 +22,7 @@ def test_v2_entity_read_through_ngsi_ld(client):
     ld = client.get("/ngsi-ld/v1/entities/urn:ngsi-ld:Shelter:toyono-001").json()
     assert ld["type"] == "Shelter"
     assert ld["capacity"] == {"type": "Property", "value": 200, "unitCode": "C62"}
-    assert ld["occupancy"] == {"type": "Property", "value": 35, "observedAt": "2026-11-24T09:00:00Z",
+    assert ld["occupancy"] == {"type": "Property", "value": 35, "observedAt": "2026-11-24T09:00:00.000Z",
                                "reliability": {"type": "Property", "value": 0.9}}
     assert ld["location"] == {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [135.4937, 34.8687]}}
     assert ld["area"]["type"] == "GeoProperty"

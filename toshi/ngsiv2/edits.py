@@ -143,7 +143,7 @@ def set_value_edit(target: Target, name: str, value: Any, ctx, now: str):
         if name not in before["attrs"]:
             raise not_found(ATTRIBUTE_NOT_FOUND)
         old = _default(before["attrs"][name]) or before["attrs"][name][0]
-        inst = parse_attribute({"type": v2_type(old), "value": value}, ctx, now)  # the type is kept
+        inst = parse_attribute({"type": v2_type(old), "value": value}, ctx, now, orion_dates=True)  # type kept
         after = touched(before, now)
         put_attribute(after, name, inst, now)
         return after

@@ -35,6 +35,7 @@ from toshi.ngsiv2.request import (
     split_list,
 )
 from toshi.ngsiv2.update_options import UPDATE_OPTIONS, keeps_metadata, marked
+from toshi.ngsiv2.uri_check import path_name
 
 READ_FORMS = {"keyValues", "values", "unique"}
 SKIP_FORWARDING = forwarding.SKIP_FORWARDING
@@ -72,7 +73,7 @@ async def create_entity(request: Request) -> Response:
 # -- one entity -----------------------------------------------------------------------------------
 
 def target_of(request: Request) -> edits.Target:
-    entity_id = mapping.check_name(request.path_params["entity_id"], "entity id")
+    entity_id = path_name(request.path_params["entity_id"])
     type_name = request.query_params.get("type")
     type_iri = ctx().expand_term(mapping.check_name(type_name, "entity type")) if type_name else None
     return edits.Target(entity_id, type_iri, headers.query_filter(request), type_name=type_name)
@@ -200,7 +201,7 @@ def _names(iris: list[str]) -> str:
 # -- one attribute --------------------------------------------------------------------------------
 
 def _attr_iri(request: Request) -> str:
-    return ctx().expand_term(request.path_params["attr_name"])
+    return ctx().expand_term(path_name(request.path_params["attr_name"]))
 
 
 async def _found_attribute(request: Request) -> dict:
@@ -221,7 +222,7 @@ async def replace_attribute(request: Request) -> Response:
     target = target_of(request)
     now = now_iso()
     options = options_of(request.query_params, UPDATE_OPTIONS)
-    inst = mapping.parse_attribute(await read_json(request), ctx(), now)
+    inst = mapping.parse_attribute(await read_json(request), ctx(), now, orion_dates=True)
     edit = edits.replace_attribute_edit(target, _attr_iri(request), inst, now, keep_metadata=keeps_metadata(options))
     await _write(request, target, edit, options)
     return no_content()
@@ -236,7 +237,8 @@ async def delete_attribute(request: Request) -> Response:
 async def retrieve_value(request: Request) -> Response:
     value = mapping.v2_value(await _found_attribute(request), ctx())
     media = accept(request, (JSON, TEXT)) if isinstance(value, (dict, list)) else accept(request, (TEXT,))
-    return Response(orjson.dumps(value), media_type=media)
+    # Content-Type exactly as Orion sends it: `text/plain` has no charset suffix
+    return Response(orjson.dumps(value), headers={"Content-Type": media})
 
 
 async def replace_value(request: Request) -> Response:

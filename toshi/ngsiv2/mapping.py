@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from toshi.core.times import is_datetime
+from toshi.ngsiv2.dates import DATE_TYPES, canonical_datetime
 from toshi.ngsiv2.errors import bad_request
 
 GEO_TYPES = ("geo:point", "geo:line", "geo:box", "geo:polygon", "geo:json")
@@ -24,7 +25,9 @@ GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polyg
 FORBIDDEN = set('<>"\'=;()')
 FORBIDDEN_IN_NAMES = FORBIDDEN | set("&?/#")
 MAX_NAME = 256
-RESERVED_ATTRS = ("id", "type", "geo:distance", "dateCreated", "dateModified", "dateExpires", "*")
+# the manual's "Attribute names restrictions"; builtin names (dateCreated, ...) are discouraged but
+# allowed: "Orion will let you do so" (User attributes or metadata matching builtin name)
+RESERVED_ATTRS = ("id", "type", "geo:distance", "*")
 ATTR_KEYS = {"type", "value", "metadata"}
 DEFAULT_ENTITY_TYPE = "Thing"
 TIME_METADATA = ("TimeInstant", "observedAt")
@@ -96,12 +99,13 @@ def parse_attrs(data: Any, ctx, now: str, *, key_values: bool) -> dict[str, list
         raise bad_request("Invalid JSON type: attributes must be given as a JSON object")
     attrs: dict[str, list[dict]] = {}
     for name, raw in data.items():
-        if name in ("id", "type"):
-            raise bad_request(f"Invalid attribute name: {name} is not allowed in this operation")
+        if name in ("id", "type"):  # a payload of attributes only (the entity is in the URL)
+            raise bad_request(f"entity {name} specified in payload")
         if name == EXPIRES:
             attrs[ctx.expand_term(name)] = [_expiry_attribute(raw, ctx, now, key_values)]
             continue
-        attrs[ctx.expand_term(check_attr_name(name))] = [parse_attribute(raw, ctx, now, key_values=key_values)]
+        attrs[ctx.expand_term(check_attr_name(name))] = [parse_attribute(raw, ctx, now, key_values=key_values,
+                                                                                  orion_dates=True)]
     return attrs
 
 
@@ -111,10 +115,10 @@ def _expiry_attribute(raw: Any, ctx, now: str, key_values: bool) -> dict:
         raw = {"value": raw}
     if not isinstance(raw, dict) or set(raw) - ATTR_KEYS:
         raise bad_request("attribute must be a JSON object, unless keyValues option is used")
-    if raw.get("type", "DateTime") != "DateTime" or not is_datetime(raw.get("value")):
+    value = canonical_datetime(raw.get("value"))
+    if raw.get("type", "DateTime") != "DateTime" or value is None:
         raise bad_request("date has invalid format")
-    inst = {"type": "Property", "value": raw["value"], "v2Type": "DateTime", "createdAt": now,
-            "modifiedAt": now}
+    inst = {"type": "Property", "value": value, "v2Type": "DateTime", "createdAt": now, "modifiedAt": now}
     _apply_metadata(inst, raw.get("metadata"), ctx, now)
     return inst
 
@@ -126,30 +130,57 @@ def check_attr_name(name: str) -> str:
     return name
 
 
-def parse_attribute(raw: Any, ctx, now: str, *, key_values: bool = False) -> dict:
-    """One v2 attribute (or, in keyValues, its bare value) -> an internal instance."""
+def parse_attribute(raw: Any, ctx, now: str, *, key_values: bool = False, orion_dates: bool = False) -> dict:
+    """One v2 attribute (or, in keyValues, its bare value) -> an internal instance. `orion_dates` (the
+    /v2 API): DateTime values are checked and stored in Orion's form (toshi.ngsiv2.dates); without it
+    (other features' writers, e.g. the IoT agent) they are kept as written."""
     if key_values:
         raw = {"value": raw}
     elif not isinstance(raw, dict):
         raise bad_request("attribute must be a JSON object, unless keyValues option is used")
-    unknown = set(raw) - ATTR_KEYS
-    if unknown:
-        raise bad_request(f"unrecognized property for context attribute: {sorted(unknown)[0]}")
+    if set(raw) - ATTR_KEYS:
+        raise bad_request("unrecognized property for context attribute")
     value = raw.get("value")
     given = raw.get("type")
     if given is not None:
+        if not isinstance(given, str):
+            raise bad_request("invalid JSON type for attribute type")
         check_name(given, "attribute type")
-    if given != "TextUnrestricted":
+    metadata = raw.get("metadata")
+    if given in DATE_TYPES and orion_dates:
+        value = _date_value(value)
+    if given != "TextUnrestricted" and not _flag(metadata, "TextUnrestricted"):
         check_value(value)
-    inst = _instance(given, value)
+    inst = _instance(given, value, ignore_type=_flag(metadata, "ignoreType"))
     inst.update(createdAt=now, modifiedAt=now)
-    _apply_metadata(inst, raw.get("metadata"), ctx, now)
+    _apply_metadata(inst, metadata, ctx, now, orion_dates)
     return inst
 
 
-def _instance(given: str | None, value: Any) -> dict:
+def _flag(metadata: Any, name: str) -> bool:
+    """A boolean metadata item of the request set to true (`TextUnrestricted`, `ignoreType`)."""
+    item = metadata.get(name) if isinstance(metadata, dict) else None
+    return isinstance(item, dict) and item.get("value") is True
+
+
+def _date_value(value: Any) -> Any:
+    """A DateTime value in Orion's form (null stays null; an update operator is computed later)."""
+    from toshi.ngsiv2.operators import operation_of  # operators.py builds on this module
+
+    if value is None or operation_of(value) is not None:
+        return value
+    canonical = canonical_datetime(value)
+    if canonical is None:
+        raise bad_request("date has invalid format")
+    return canonical
+
+
+def _instance(given: str | None, value: Any, *, ignore_type: bool = False) -> dict:
     if given == "Relationship" and isinstance(value, str):
         return {"type": "Relationship", "object": value, "v2Type": given}
+    if given in GEO_TYPES and (value is None or ignore_type):
+        # the manual: a null location, or one with `ignoreType`, is no location (not in geo-queries)
+        return {"type": "Property", "value": value, "v2Type": given}
     if given in GEO_TYPES:
         inst = {"type": "GeoProperty", "value": geometry_of(given, value), "v2Type": given}
         if given != "geo:json":
@@ -161,7 +192,7 @@ def _instance(given: str | None, value: Any) -> dict:
     return inst
 
 
-def _apply_metadata(inst: dict, metadata: Any, ctx, now: str) -> None:
+def _apply_metadata(inst: dict, metadata: Any, ctx, now: str, orion_dates: bool = False) -> None:
     if metadata is None:
         return
     if not isinstance(metadata, dict):
@@ -174,6 +205,8 @@ def _apply_metadata(inst: dict, metadata: Any, ctx, now: str) -> None:
         value, given = item.get("value"), item.get("type")
         if given is not None:
             check_name(given, "metadata type")
+        if given in DATE_TYPES and orion_dates:
+            value = _date_value(value)
         if name == "unitCode" and isinstance(value, str):
             inst["unitCode"] = value
         elif name in TIME_METADATA and is_datetime(value):
@@ -254,10 +287,16 @@ def v2_type(inst: dict) -> str:
     kind = inst["type"]
     given = inst.get("v2Type")
     if kind == "Property":
-        return given if given and given not in GEO_TYPES else infer_type(inst.get("value"))
+        if given in GEO_TYPES:  # a location that is none: null or `ignoreType` (see _instance)
+            return given if inst.get("value") is None or _ignored(inst) else infer_type(inst.get("value"))
+        return given or infer_type(inst.get("value"))
     if kind == "GeoProperty":
         return given if given in GEO_TYPES and _geo_value(inst) is not inst.get("value") else "geo:json"
     return kind  # Relationship, LanguageProperty, JsonProperty, VocabProperty, ListProperty, ...
+
+
+def _ignored(inst: dict) -> bool:
+    return any(iri.endswith("ignoreType") and sub.get("value") is True for iri, sub in (inst.get("sub") or {}).items())
 
 
 def _geo_value(inst: dict) -> Any:
@@ -313,7 +352,7 @@ def selected_attrs(entity: dict, ctx, attrs: list[str] | None,
     for name in attrs if attrs is not None else ["*"]:
         if name == "*":
             pairs += [(n, render_attribute(i, ctx, metadata)) for n, i in user]
-        elif name in builtin:
+        elif name in builtin and ctx.expand_term(name) not in entity["attrs"]:  # a user attribute wins
             if builtin[name] is not None:
                 pairs.append((name, {"type": "DateTime", "value": builtin[name], "metadata": {}}))
         else:

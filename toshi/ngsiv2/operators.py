@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from toshi.core.times import instant_key, is_datetime
+from toshi.ngsiv2.dates import canonical_datetime
 from toshi.ngsiv2.errors import V2Error
 from toshi.ngsiv2.mapping import infer_type
 
@@ -47,6 +48,8 @@ def resolved(inst: dict, old: dict | None) -> dict | object:
     value = _apply(operation, current, date)
     if value is DROPPED:
         return DROPPED
+    if date and isinstance(value, str):
+        value = canonical_datetime(value) or value  # DateTimes are stored as Orion renders them
     out = {**inst, "value": value}
     if out.get("v2Type") == infer_type(value):
         out.pop("v2Type")

@@ -10,6 +10,7 @@ from toshi.ngsiv2 import batch, entities, registrations, subscriptions, types
 from toshi.ngsiv2.correlator import Correlated
 from toshi.ngsiv2.errors import ErrorBoundary, method_not_allowed
 from toshi.ngsiv2.request import json_response
+from toshi.ngsiv2.uri_check import uri_checked
 
 ENTRY_POINT = {"entities_url": "/v2/entities", "types_url": "/v2/types",
                "subscriptions_url": "/v2/subscriptions", "registrations_url": "/v2/registrations"}
@@ -65,7 +66,7 @@ def _v2_app(table: list[tuple]):
     method_routes = [Route(path, endpoint, methods=methods) for path, endpoint, methods in table]
     fallbacks = [Route(path, NotAllowed(methods)) for path, methods in allowed.items()]
     router = Router([*method_routes, *fallbacks], redirect_slashes=False)
-    return Correlated(ErrorBoundary(_no_trailing_slash(router)))
+    return Correlated(ErrorBoundary(uri_checked(_no_trailing_slash(router))))
 
 
 class NotAllowed:

@@ -1,0 +1,48 @@
+"""Orion's check of forbidden characters in the URL, before any route runs (its `urlCheck` and URI
+parameter check): `<>"'=;()` in the path is 400 "invalid character in URI"; in a URI parameter's name
+or value 400 "invalid character in URI parameter", except in `q`, `mq`, `idPattern`, `typePattern`
+(their languages need them), `georel` / `geometry` (which may hold `=` and `;`) and `coords` (`;`).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from toshi.ngsiv2.errors import bad_request
+from toshi.ngsiv2.mapping import FORBIDDEN, FORBIDDEN_IN_NAMES
+
+FREE_PARAMS = {"q", "mq", "idPattern", "typePattern"}
+ALLOWED_IN = {"georel": set("=;"), "geometry": set("=;"), "coords": set(";")}
+
+
+def _forbidden(text: str, allowed: set[str] = frozenset()) -> bool:
+    return any(c in FORBIDDEN and c not in allowed for c in text)
+
+
+def check_uri(path: str, query_string: str) -> None:
+    """400 BadRequest when the (decoded) path or a URI parameter holds a forbidden character."""
+    if _forbidden(path):
+        raise bad_request("invalid character in URI")
+    for key, value in parse_qsl(query_string, keep_blank_values=True):
+        if key in FREE_PARAMS:
+            continue
+        allowed = ALLOWED_IN.get(key, set())
+        if _forbidden(key) or _forbidden(value, allowed):
+            raise bad_request("invalid character in URI parameter")
+
+
+def uri_checked(app):
+    """ASGI wrapper: `check_uri` on every HTTP request (raised errors go to the v2 error boundary)."""
+    async def wrapped(scope, receive, send):
+        if scope["type"] == "http":
+            check_uri(scope.get("path", ""), scope.get("query_string", b"").decode("latin-1"))
+        await app(scope, receive, send)
+    return wrapped
+
+
+def path_name(value: str) -> str:
+    """An entity id or attribute name taken from the URL path: Orion's identifier characters, else
+    400 "invalid character in URI" (the text Orion gives for ids in URLs, not the payload's)."""
+    if any(c in FORBIDDEN_IN_NAMES or not c.isascii() or not c.isprintable() or c.isspace() for c in value):
+        raise bad_request("invalid character in URI")
+    return value
