@@ -213,3 +213,10 @@ async def test_delete_hosted_context_invalidates_processed_contexts(api) -> None
     with pytest.raises(NgsiError) as err:
         await api.resolver.resolve([location, {"x": "https://example.org/x"}])
     assert err.value.status == 503
+
+
+async def test_details_carry_created_at(api) -> None:
+    """v1.9 clause 5.13.3.5 names the creation time createdAt (v1.8's `timestamp` is kept beside it)."""
+    location = (await post_context(api, {"@context": USER_CONTEXT})).headers["Location"]
+    details = (await api.get(local_path(location), params={"details": "true"})).json()
+    assert details["createdAt"] == details["timestamp"] and details["createdAt"].endswith("Z")

@@ -131,12 +131,14 @@ class ContextRegistry:
         return record["url"] if record["kind"] == "Cached" else self.hosted_url(record["id"])
 
     def metadata(self, record: dict) -> dict:
-        """The record as the API shows it (clause 5.13.3.5: URL, localId, kind, timestamp, ...)."""
+        """The record as the API shows it (clause 5.13.3.5: URL, localId, kind, createdAt, ...; v1.8 named
+        the creation time `timestamp`, which is kept beside it)."""
         hits, last = self._hits.get(record["id"], (0, None))
         out = {
             "URL": self.url_of(record),
             "localId": record["id"],
             "kind": record["kind"],
+            "createdAt": record["timestamp"],
             "timestamp": record["timestamp"],
             "numberOfHits": record["numberOfHits"] + hits,
         }
