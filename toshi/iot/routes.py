@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from toshi import __version__
+from toshi.core.access import current_guard
 from toshi.core.errors import NgsiError
 from toshi.iot import errors
 from toshi.iot.errors import IotError, wrong_syntax
@@ -211,7 +212,11 @@ def _southbound(kind: str):
             request.query_params.get("d", "").encode()
         polling = request.query_params.get("getCmd") == "1"
         if payload.strip() or not polling:
-            await agent.southbound.measures(device, group, payload, kind)
+            token = current_guard.set(None)  # a device is known by its apikey, as over MQTT, not the gate's caller
+            try:
+                await agent.southbound.measures(device, group, payload, kind)
+            finally:
+                current_guard.reset(token)
         else:
             agent.southbound.admit(device)
         if polling:

@@ -1,0 +1,94 @@
+"""Setting the demo town up on a running Toshi, through its public APIs only.
+
+As the town office would (with the administrator's key): publish the town's @context, declare what is
+personal data, make the services' accounts, open the public types as open data, load the entities
+(batch upsert) and record the consents the synthetic residents chose (the office records them for
+the resident, /consent/residents/{id}/consents, as at a counter)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from importlib import resources
+
+import orjson
+
+from toshi.town.client import LD, Api
+from toshi.town.entities import urn
+from toshi.town.generate import Town
+
+# What is personal in the town's data, whose it is and of which category (docs/demo.md).
+DECLARATIONS = [
+    {"id": "town-residents", "type": "Resident", "subject": "@id", "entityPersonal": True,
+     "attributes": {"age": "personal", "sex": "personal", "household": "personal", "address": "location",
+                    "homeNode": "location", "location": "location", "needsSupport": "sensitive",
+                    "district": "personal"}},
+    {"id": "town-households", "type": "Household", "subject": "head", "entityPersonal": True,
+     "attributes": {"head": "personal", "members": "personal", "address": "location", "homeNode": "location",
+                    "location": "location", "district": "personal"}},
+    {"id": "town-guidance", "type": "EvacuationGuidance", "subject": "resident", "entityPersonal": True,
+     "attributes": {"resident": "personal", "shelter": "location", "distance": "location",
+                    "walkingMinutes": "location", "status": "personal", "order": "personal",
+                    "guidedAt": "personal", "arrivedAt": "personal", "reason": "personal"}},
+]
+OPEN_TYPES = ["EvacuationShelter", "EvacuationOrder", "TownService", "District", "FloodMonitoring",
+              "WeatherObserved", "GtfsStop", "PointOfInterest", "Vehicle", "PhotovoltaicMeasurement"]
+# The services' accounts: what each may do (docs/demo.md lists what each reads and why).
+ACCOUNTS = {"evacuation": ["provider", "consumer"]}
+CONSENTS = {"evacuation-guidance": ("evacuation", ["personal", "location"])}
+
+
+def town_context() -> dict:
+    return orjson.loads((resources.files("toshi.town") / "context.jsonld").read_bytes())
+
+
+async def publish_context(admin: Api) -> str:
+    response = await admin.call("POST", f"{LD}/jsonldContexts", town_context(), ok=(201,))
+    location = response.headers["Location"]
+    return location if location.startswith("http") else str(admin.http.base_url).rstrip("/") + location
+
+
+async def prepare(admin: Api, tenant_role: str = "default") -> dict:
+    """Declarations, open-data rules and service accounts; returns {service: {id, key}}."""
+    for declaration in DECLARATIONS:
+        await admin.call("PUT", f"/consent/declarations/{declaration['id']}", declaration)
+    await admin.call("POST", "/admin/auth/policies", {"id": "town-open-data", "effect": "allow",
+                                                      "principals": ["*"], "actions": ["read"], "tenant": tenant_role,
+                                                      "types": OPEN_TYPES}, ok=(201, 409))
+    accounts = {}
+    for name, roles in ACCOUNTS.items():
+        body = {"name": f"town-{name}", "roles": [f"{tenant_role}:{role}" for role in roles]}
+        made = (await admin.call("POST", "/admin/auth/accounts", body, ok=(201,))).json()
+        accounts[name] = {"id": made["account"]["id"], "key": made["apiKey"]}
+    return accounts
+
+
+async def load(admin: Api, town: Town, accounts: dict, *, parallel: int = 4) -> dict:
+    """Entities, then the residents' consents. Returns the figures (seconds, counts)."""
+    started = time.perf_counter()
+    entities = town.entities()
+    generated = time.perf_counter()
+    requests = await admin.upsert(entities)
+    loaded = time.perf_counter()
+    consents = await record_consents(admin, town, accounts, parallel=parallel)
+    return {"entities": len(entities), "batchRequests": requests, "entitiesSeconds": round(generated - started, 2),
+            "loadSeconds": round(loaded - generated, 2), "consents": consents,
+            "consentSeconds": round(time.perf_counter() - loaded, 2)}
+
+
+async def record_consents(admin: Api, town: Town, accounts: dict, *, parallel: int = 4) -> int:
+    grants = [(r, purpose) for r in town.residents for purpose in r.consents if purpose in CONSENTS]
+    queue = asyncio.Queue()
+    for grant in grants:
+        queue.put_nowait(grant)
+
+    async def worker() -> None:
+        while not queue.empty():
+            resident, purpose = queue.get_nowait()
+            service, categories = CONSENTS[purpose]
+            await admin.call("POST", f"/consent/residents/{urn('Resident', resident.id)}/consents",
+                             {"recipient": accounts[service]["id"], "purpose": purpose, "categories": categories},
+                             ok=(201,))
+
+    await asyncio.gather(*(worker() for _ in range(parallel)))
+    return len(grants)
