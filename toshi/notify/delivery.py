@@ -119,6 +119,9 @@ class Deliverer:
             return
         job.attempts += 1
         self.on_result(job, False, error)
+        log.warning("notifications to %s fail (%s): Toshi retries them, then keeps them as dead letters; check that "
+                    "the receiver runs and is reachable from this server", receiver_key(job.endpoint["uri"]), error,
+                    extra={"once_per": ("receiver down", receiver_key(job.endpoint["uri"]))})
         if job.attempts >= self.settings.notify_max_attempts:
             log.warning("notification %s to %s moved to dead letters: %s", job.id, job.endpoint["uri"], error)
             self.store.outbox.bury(job.id, job.attempts, now_iso(), error)

@@ -74,6 +74,7 @@ class Notifier:
         self._live_cursor: int | None = None  # a process that does not deliver follows the log for live streams
         self._was_leading = False
         self._tasks: list[asyncio.Task] = []
+        self.results = {"sent": 0, "failed": 0}  # notification attempts by outcome (the ops feature's metrics)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -272,6 +273,7 @@ class Notifier:
     # -- results --------------------------------------------------------------------------------
 
     def _delivered(self, job: Job, ok: bool, error: str | None) -> None:
+        self.results["sent" if ok else "failed"] += 1
         sub = self._subscriptions.get(job.tenant, {}).get(job.subscription_id)
         if sub is not None:
             sub.record_delivery(ok, now_iso(), error, job.response_code)

@@ -10,6 +10,7 @@ from functools import partial
 from pathlib import Path
 
 from toshi.config import load_settings
+from toshi.ops import record_backup
 
 
 def _db_status(args: argparse.Namespace) -> int:
@@ -76,6 +77,7 @@ def _backup(cli, args: argparse.Namespace) -> int:
         counts = backup(settings.database_path, Path(args.file), cli.data_files(), tables=_tables(cli))
     for table, rows in counts.items():
         print(f"  {table:<28} {rows:>10} rows", file=sys.stderr)
+    record_backup(settings.data_dir, args.file, sum(counts.values()))  # for `toshi status`
     print(f"backup of {_backup_source(settings, url)} written to {args.file}: {sum(counts.values())} rows in "
           f"{len(counts)} tables (it holds secrets: keep it as safe as the data directory)", file=sys.stderr)
     return 0

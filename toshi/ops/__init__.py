@@ -5,5 +5,6 @@ management commands that work while the server runs (through its admin endpoint)
 from toshi.ops.errors import explain, preflight
 from toshi.ops.logs import configure_logging
 from toshi.ops.remote import run_on_server
+from toshi.ops.status import record_backup
 
-__all__ = ["configure_logging", "explain", "preflight", "run_on_server"]
+__all__ = ["configure_logging", "explain", "preflight", "record_backup", "run_on_server"]

@@ -31,11 +31,11 @@ def last_backup(data_dir: str | Path) -> dict | None:
         return None
 
 
-def _count(db, table: str) -> int | None:
+def _count(db, table: str) -> int:
     try:
         return db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-    except Exception:  # the feature's table is not made yet
-        return None
+    except Exception:  # the feature's table is not made yet: it holds nothing
+        return 0
 
 
 def town_figures(store, data_dir: str | Path) -> dict:

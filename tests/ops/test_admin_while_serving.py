@@ -1,0 +1,104 @@
+"""Management commands that change a town work while `toshi serve` runs on it: the server runs them
+on its own store (authenticated by the admin token in the data directory), so its caches see the
+change at once; two at once both succeed; without a server the commands open the store directly."""
+
+from __future__ import annotations
+
+import json
+import stat
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from cli_support import toshi
+from support import ServerProcess
+
+TYPES = "/ngsi-ld/v1/types"
+
+
+@pytest.fixture
+def served(tmp_path):
+    server = ServerProcess(tmp_path / "town", "--auth").start()
+    yield server
+    server.stop()
+
+
+def data(server) -> str:
+    return str(server.data_dir)
+
+
+def test_a_key_created_while_serving_works_at_once(served):
+    done = toshi("key", "create", "--name", "admin", "--role", "*:admin", "--data-dir", data(served))
+    assert done.returncode == 0, done.stderr
+    key = done.stdout.strip()
+    assert "Store this key now" in done.stderr
+    assert httpx.get(served.url + TYPES).status_code == 401
+    assert httpx.get(served.url + TYPES, headers={"Authorization": f"Bearer {key}"}).status_code == 200
+
+
+def test_two_commands_at_once_both_succeed(served):
+    def create(name):
+        return toshi("key", "create", "--name", name, "--role", "default:consumer", "--data-dir", data(served))
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(create, ["first", "second"]))
+    assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]
+    keys = [r.stdout.strip() for r in results]
+    assert keys[0] != keys[1]
+    listing = toshi("key", "list", "--data-dir", data(served))
+    assert listing.returncode == 0 and "first" in listing.stdout and "second" in listing.stdout
+
+
+def test_a_policy_added_while_serving_applies_at_once(served):
+    shelter = {"id": "urn:ngsi-ld:Shelter:1", "type": "Shelter"}
+    admin = toshi("key", "create", "--name", "admin", "--role", "*:admin", "--data-dir", data(served)).stdout.strip()
+    assert httpx.post(served.url + "/ngsi-ld/v1/entities", json=shelter,
+                      headers={"Authorization": f"Bearer {admin}"}).status_code == 201
+    assert httpx.get(served.url + "/ngsi-ld/v1/entities?type=Shelter").status_code == 401
+    done = toshi("policy", "open-data", "--tenant", "default", "--type", "Shelter", "--data-dir", data(served))
+    assert done.returncode == 0, done.stderr
+    answer = httpx.get(served.url + "/ngsi-ld/v1/entities?type=Shelter")
+    assert answer.status_code == 200 and [e["id"] for e in answer.json()] == [shelter["id"]]
+
+
+def test_a_refused_command_reports_as_the_command_line_does(served):
+    done = toshi("key", "revoke", "nosuchkey", "--data-dir", data(served))
+    assert done.returncode == 1
+    assert done.stderr.startswith("toshi: ") and "Traceback" not in done.stderr
+
+
+def test_the_admin_token_is_readable_by_its_owner_only(served):
+    token = served.data_dir / "ops" / "admin.token"
+    assert stat.S_IMODE(token.stat().st_mode) == 0o600
+    assert httpx.post(served.url + "/ops/commands", json={"argv": ["key", "list"]}).status_code == 401
+    assert httpx.post(served.url + "/ops/commands", json={"argv": ["key", "list"]},
+                      headers={"Toshi-Admin-Token": "guess"}).status_code == 401
+
+
+def test_status_shows_the_running_server_and_the_town(served):
+    toshi("key", "create", "--name", "admin", "--role", "*:admin", "--data-dir", data(served))
+    done = toshi("status", "--json", "--data-dir", data(served))
+    assert done.returncode == 0, done.stderr
+    status = json.loads(done.stdout)
+    assert status["server"].startswith("running (process ")
+    assert status["version"] and status["uptime"]
+    assert status["entities"] == 0 and status["subscriptions"] == 0 and status["devices"] == 0
+    assert status["queued notifications"] == 0 and status["dead letters"] == 0
+
+
+def test_after_the_server_stops_commands_open_the_store_themselves(served):
+    toshi("key", "create", "--name", "admin", "--role", "*:admin", "--data-dir", data(served))
+    served.stop()
+    assert not (served.data_dir / "ops" / "admin.token").exists()
+    listing = toshi("key", "list", "--data-dir", data(served))
+    assert listing.returncode == 0 and "admin" in listing.stdout
+    status = json.loads(toshi("status", "--json", "--data-dir", data(served)).stdout)
+    assert status["server"] == "not running"
+
+
+def test_status_names_the_last_backup(tmp_path):
+    town = tmp_path / "town"
+    assert toshi("key", "create", "--name", "admin", "--role", "*:admin", "--data-dir", str(town)).returncode == 0
+    assert toshi("backup", str(tmp_path / "town.toshi.gz"), "--data-dir", str(town)).returncode == 0
+    status = json.loads(toshi("status", "--json", "--data-dir", str(town)).stdout)
+    assert status["last backup"]["file"] == str(tmp_path / "town.toshi.gz")

@@ -1,0 +1,138 @@
+"""Every command-line failure ends in one sentence that says what to do, with a non-zero exit code and
+no traceback (unless --debug), through the real `toshi` command line."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+import sqlite3
+import tempfile
+
+import pytest
+from cli_support import one_line_error, toshi
+from support import ServerProcess, free_port
+
+
+def test_a_port_out_of_range_is_refused_with_the_settings_name(tmp_path):
+    message = one_line_error(toshi("serve", "--data-dir", str(tmp_path), "--port", "99999"))
+    assert "setting port must be from 1 to 65535, not 99999" in message
+
+
+def test_a_mistyped_serve_flag_prints_the_usage_of_serve(tmp_path):
+    done = toshi("serve", "--prot", "1027")
+    assert done.returncode == 2
+    assert "usage: toshi serve" in done.stderr
+    assert "unrecognized arguments: --prot (did you mean --port?)" in done.stderr
+
+
+def test_a_mistyped_flag_of_a_nested_command_prints_that_commands_usage(tmp_path):
+    done = toshi("key", "create", "--name", "a", "--role", "*:admin", "--grup", "x", "--data-dir", str(tmp_path))
+    assert done.returncode == 2
+    assert "usage: toshi key create" in done.stderr
+
+
+def test_a_bad_variable_names_the_setting(tmp_path):
+    message = one_line_error(toshi("serve", "--data-dir", str(tmp_path), env={"TOSHI_AUTH": "maybe"}))
+    assert "setting auth must be true or false, not 'maybe'" in message and "TOSHI_AUTH" in message
+
+
+def test_a_bad_value_in_the_toml_file_names_the_setting(tmp_path):
+    config = tmp_path / "toshi.toml"
+    config.write_text('[toshi]\nmax_limit = "lots"\n')
+    message = one_line_error(toshi("serve", "--config", str(config), "--data-dir", str(tmp_path / "d")))
+    assert "setting max_limit must be a whole number, not 'lots'" in message
+
+
+def test_a_port_in_use_is_said_before_startup_completes(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = toshi("serve", "--data-dir", str(tmp_path), "--port", str(port))
+    message = one_line_error(done)
+    assert f"port {port} on 127.0.0.1 is already in use" in message and "--port" in message
+    assert "startup complete" not in done.stdout + done.stderr
+
+
+def test_a_data_directory_that_is_a_file(tmp_path):
+    (tmp_path / "town").write_text("not a directory")
+    message = one_line_error(toshi("serve", "--data-dir", str(tmp_path / "town"), "--port", str(free_port())))
+    assert "is a file, not a directory" in message and "--data-dir" in message
+
+
+def test_a_management_command_on_a_data_directory_that_is_a_file(tmp_path):
+    (tmp_path / "town").write_text("not a directory")
+    message = one_line_error(toshi("key", "list", "--data-dir", str(tmp_path / "town")))
+    assert "is a file, not a directory" in message
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX users")
+def test_an_unwritable_data_directory(tmp_path):
+    town = tempfile.mkdtemp(prefix="toshi-unwritable-")  # outside pytest's 0700 tmp_path, so others may enter
+    try:
+        os.chmod(town, 0o555)
+        if os.geteuid() == 0:  # root writes anywhere: run the command as nobody
+            try:
+                done = toshi("serve", "--data-dir", town, "--port", str(free_port()), cwd="/tmp",
+                             user=65534, group=65534)
+            except PermissionError:
+                pytest.skip("running as root, and nobody may not run this Python")
+        else:
+            done = toshi("serve", "--data-dir", town, "--port", str(free_port()))
+        message = one_line_error(done)
+        assert f"{town} is not writable by" in message
+    finally:
+        os.chmod(town, 0o755)
+        os.rmdir(town)
+
+
+def test_a_second_server_on_a_served_data_directory(tmp_path):
+    server = ServerProcess(tmp_path / "town").start()
+    try:
+        message = one_line_error(toshi("serve", "--data-dir", str(tmp_path / "town"), "--port", str(free_port())))
+        assert "another Toshi is using the data directory" in message and "stop it first" in message
+    finally:
+        server.stop()
+
+
+def test_a_data_directory_held_by_another_process_that_serves_nothing(tmp_path):
+    town = tmp_path / "town"
+    town.mkdir()
+    with open(town / "toshi.db.lock", "w") as held:  # as a restore in progress holds it
+        fcntl.flock(held, fcntl.LOCK_EX)
+        message = one_line_error(toshi("key", "list", "--data-dir", str(town)))
+    assert "holds" in message and "run this command again" in message
+
+
+def test_an_unreachable_postgresql_for_a_management_command(tmp_path):
+    message = one_line_error(toshi("key", "list", "--data-dir", str(tmp_path),
+                                   "--database-url", "postgresql://toshi:secret@127.0.0.1:1/town"))
+    assert "cannot reach PostgreSQL" in message and "secret" not in message
+
+
+def _schema_behind(town) -> None:
+    town.mkdir()
+    db = sqlite3.connect(town / "toshi.db")
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("INSERT INTO meta VALUES ('schema_version', '0')")
+    db.commit()
+    db.close()
+
+
+def test_a_schema_behind_stops_serve_with_what_to_do(tmp_path):
+    _schema_behind(tmp_path / "town")
+    message = one_line_error(toshi("serve", "--data-dir", str(tmp_path / "town"), "--port", str(free_port())))
+    assert "schema version 0" in message and "toshi db upgrade" in message
+
+
+def test_a_schema_behind_stops_a_management_command_too(tmp_path):
+    _schema_behind(tmp_path / "town")
+    message = one_line_error(toshi("key", "list", "--data-dir", str(tmp_path / "town")))
+    assert "toshi db upgrade" in message
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    (tmp_path / "town").write_text("not a directory")
+    done = toshi("--debug", "key", "list", "--data-dir", str(tmp_path / "town"))
+    assert done.returncode != 0 and "Traceback" in done.stderr
