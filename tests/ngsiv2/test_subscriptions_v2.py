@@ -92,7 +92,8 @@ def test_create_get_list_patch_delete(client):
     sub_id = created.headers["location"].rsplit("/", 1)[-1]
     sub = client.get(f"/v2/subscriptions/{sub_id}").json()
     assert sub["id"] == sub_id and sub["status"] == "active" and sub["throttling"] == 5
-    assert sub["subject"] == {"entities": [{"id": "Room1", "type": "Room"}], "condition": {"attrs": ["temperature"]}}
+    assert sub["subject"] == {"entities": [{"id": "Room1", "type": "Room"}],
+                              "condition": {"attrs": ["temperature"], "notifyOnMetadataChange": True}}
     assert sub["notification"]["http"] == {"url": "http://127.0.0.1:9/n"}
     assert sub["notification"]["attrsFormat"] == "normalized"
     listed = client.get("/v2/subscriptions?options=count")

@@ -209,3 +209,21 @@ def test_text_plain_values_have_no_charset(client):
 def test_date_expires_is_rendered_in_orions_form(client):
     create(client, {"id": "E", "type": "T", "dateExpires": {"type": "DateTime", "value": "2099-01-01T09:00+09:00"}})
     assert key_values(client, "E", attrs="dateExpires")["dateExpires"] == "2099-01-01T00:00:00.000Z"
+
+
+def test_the_service_path_builtin_is_rendered_when_asked_for(client):
+    assert client.post("/v2/entities", json={"id": "E", "type": "T"},
+                       headers={"Fiware-ServicePath": "/town/east"}).status_code == 201
+    got = client.get("/v2/entities/E", params={"attrs": "servicePath"}, headers={"Fiware-ServicePath": "/town/#"})
+    assert got.json() == {"id": "E", "type": "T", "servicePath": {"type": "Text", "value": "/town/east",
+                                                                  "metadata": {}}}
+
+
+def test_the_service_path_builtin_of_the_root_is_a_slash(client):
+    create(client, {"id": "E", "type": "T"})
+    assert key_values(client, "E", attrs="servicePath")["servicePath"] == "/"
+
+
+def test_the_service_path_builtin_is_not_rendered_by_default(client):
+    create(client, {"id": "E", "type": "T"})
+    assert key_values(client, "E") == {"id": "E", "type": "T"}

@@ -347,14 +347,16 @@ def selected_attrs(entity: dict, ctx, attrs: list[str] | None,
     """(name, v2 attribute) pairs in output order; `attrs` as the `attrs` parameter."""
     user = [(name, main_instance(instances)) for iri, instances in entity["attrs"].items()
             if instances and (name := ctx.compact_iri(iri)) != EXPIRES]  # dateExpires: only when asked
-    builtin = {"dateCreated": entity.get("createdAt"), "dateModified": entity.get("modifiedAt")}
+    builtin = {"dateCreated": entity.get("createdAt"), "dateModified": entity.get("modifiedAt"),
+               "servicePath": (entity.get("scope") or ["/"])[0]}
     pairs: list[tuple[str, dict]] = []
     for name in attrs if attrs is not None else ["*"]:
         if name == "*":
             pairs += [(n, render_attribute(i, ctx, metadata)) for n, i in user]
         elif name in builtin and ctx.expand_term(name) not in entity["attrs"]:  # a user attribute wins
             if builtin[name] is not None:
-                pairs.append((name, {"type": "DateTime", "value": builtin[name], "metadata": {}}))
+                kind = "Text" if name == "servicePath" else "DateTime"
+                pairs.append((name, {"type": kind, "value": builtin[name], "metadata": {}}))
         else:
             instances = entity["attrs"].get(ctx.expand_term(name))
             if instances:

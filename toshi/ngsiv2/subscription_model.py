@@ -342,7 +342,8 @@ STATISTICS = ("timesSent", "lastNotification", "lastSuccess", "lastSuccessCode",
 
 
 def record_delivery(doc: dict, ok: bool, now: str, error: str | None, code: int | None) -> None:
-    """One delivery attempt in the statistics; maxFailsLimit consecutive failures deactivate."""
+    """One delivery attempt in the statistics. The manual: once `failsCounter` is greater than
+    `maxFailsLimit`, the subscription passes to `inactive`."""
     notification = doc["notification"]
     notification["timesSent"] = notification.get("timesSent", 0) + 1
     notification["lastNotification"] = now
@@ -357,7 +358,7 @@ def record_delivery(doc: dict, ok: bool, now: str, error: str | None, code: int 
         notification["lastFailureReason"] = error
     notification["failsCounter"] = notification.get("failsCounter", 0) + 1
     limit = notification.get("maxFailsLimit")
-    if limit and notification["failsCounter"] >= limit:
+    if limit and notification["failsCounter"] > limit:
         doc["status"] = "inactive"
 
 
@@ -370,6 +371,7 @@ def render(doc: dict, now: str) -> dict:
     subject = {"entities": doc["subject"]["entities"]}
     condition = dict(doc["subject"].get("condition") or {})
     condition.setdefault("attrs", [])
+    condition.setdefault("notifyOnMetadataChange", True)  # Orion renders it always (default true)
     subject["condition"] = condition
     out["subject"] = subject
     notification = dict(doc["notification"])
@@ -381,6 +383,6 @@ def render(doc: dict, now: str) -> dict:
     if "expires" in doc:
         out["expires"] = doc["expires"]
     out["status"] = status(doc, now)
-    if "throttling" in doc:
+    if doc.get("throttling"):  # Orion renders it only when it is greater than 0
         out["throttling"] = doc["throttling"]
     return out
