@@ -4,7 +4,17 @@ tenant` commands. Every write, refusal and admin action is recorded in the audit
 
 from __future__ import annotations
 
-from toshi.auth import apikeys, commands, policy, policy_commands, web
+from toshi.auth import (
+    apikeys,
+    commands,
+    oidc_provider,
+    oidc_web,
+    policy,
+    policy_commands,
+    resident_commands,
+    residents,
+    web,
+)
 from toshi.auth.gate import Gate
 from toshi.auth.security import OWNERS, Security, check_exposure
 from toshi.core.access import RULES, Reader
@@ -29,23 +39,28 @@ class RoleRules:
 
 class Auth(Feature):
     name = "auth"
-    tables = tables_of(apikeys.SCHEMA) + tables_of(policy.SCHEMA) + tables_of(OWNERS)
+    tables = (tables_of(apikeys.SCHEMA) + tables_of(policy.SCHEMA) + tables_of(OWNERS) + tables_of(residents.SCHEMA)
+              + tables_of(oidc_provider.SCHEMA))
     data_files = (key_file("").as_posix(),)  # the town's signing key (tokens, audit checkpoints)
-    actions = (Action("/.well-known/", None), Action("/admin/", "admin"))
+    actions = (Action("/.well-known/", None), Action("/oidc/", None), Action("/admin/", "admin"))
 
     @classmethod
     def add_commands(cls, subparsers, cli) -> None:
         commands.add_commands(subparsers, cli)
         policy_commands.add_commands(subparsers, cli)
+        resident_commands.add_commands(subparsers, cli)
 
     def __init__(self, services):
         super().__init__(services)
         check_exposure(services.settings)
         self.security = Security(services)
         services.read_path.owner_of = self.security.owner_of
+        self.residents = residents.Residents(services.store)
+        self.provider = oidc_provider.Provider(services.store, self.security.signing_key,
+                                               services.settings.auth_issuer, services.settings.auth_audience)
 
     def routes(self) -> list:
-        return web.routes()
+        return web.routes() + oidc_web.routes()
 
     def listeners(self) -> list:
         return [self.security.record_writes]

@@ -11,7 +11,8 @@ Rules (stored in the store's database, managed with `toshi policy` or /admin/aut
 widen that:
 
     {"effect": "allow" | "deny",
-     "principals": ["*" | "anonymous" | "authenticated" | "id:<principal>" | "group:<g>" | "role:<r>"],
+     "principals": ["*" | "anonymous" | "authenticated" | "id:<principal>" | "group:<g>" | "role:<r>"
+                    | "acr:<assurance level>" (a resident identified at least this surely)],
      "actions": ["read", "create", "update", "delete", "subscribe", "admin"] or ["*"],
      "tenant": "<tenant>" | "default" | "*",
      "types": [...], "idPattern": "<regex>", "scopes": [...], "attrs": [...]}   # each optional: absent = any
@@ -35,6 +36,7 @@ from dataclasses import dataclass
 import orjson
 
 from toshi.auth.principal import ALL_TENANTS, DEFAULT_SPELLING, DEFAULT_TENANT, ROLES, Principal
+from toshi.auth.residents import ASSURANCE_LEVELS, meets
 from toshi.core.errors import BadRequestData, Forbidden
 from toshi.jsonld.context import core_context
 from toshi.query.regex import compile_pattern
@@ -67,8 +69,11 @@ def check_rule(doc: object) -> dict:
     principals = _strings(doc, "principals", required=True)
     for p in principals:
         kind, _, value = p.partition(":")
-        if p not in PRINCIPAL_FORMS and not (kind in ("id", "group", "role") and value):
-            raise ValueError(f"principal {p!r}: use *, anonymous, authenticated, id:<id>, group:<g> or role:<r>")
+        if p not in PRINCIPAL_FORMS and not (kind in ("id", "group", "role", "acr") and value):
+            raise ValueError(f"principal {p!r}: use *, anonymous, authenticated, id:<id>, group:<g>, role:<r> "
+                             "or acr:<assurance level>")
+        if kind == "acr" and value not in ASSURANCE_LEVELS:
+            raise ValueError(f"unknown assurance level {value!r} (levels: {', '.join(ASSURANCE_LEVELS)})")
         if kind == "role" and value not in ROLES:
             raise ValueError(f"unknown role {value!r} (roles: {', '.join(ROLES)})")
     actions = _strings(doc, "actions", required=True)
@@ -173,6 +178,8 @@ def _principal_matches(form: str, principal: Principal, tenant: str) -> bool:
         return principal.id == value
     if kind == "group":
         return value in principal.groups
+    if kind == "acr":  # a resident identified at least this surely
+        return meets(principal.acr, value)
     return value in principal.roles_in(tenant)
 
 

@@ -26,6 +26,7 @@ class Principal:
     roles: Mapping[str, frozenset[str]] = field(hash=False)  # tenant ("" = default, "*" = every tenant) -> roles
     groups: frozenset[str] = field(default_factory=frozenset)
     name: str = ""
+    acr: str = ""  # how a resident was identified (toshi/auth/residents.py ASSURANCE_LEVELS); "" otherwise
 
     def __post_init__(self):
         # Principals are cached and shared between requests: nothing may change one after the fact.

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from toshi.auth.issuer import issue_token
+from toshi.auth.oidc_provider import discovery
 from toshi.auth.principal import parse_roles
 from toshi.core.errors import BadRequestData, NgsiError, ResourceNotFound
 
@@ -130,7 +131,7 @@ async def jwks(request: Request) -> Response:
 async def openid_configuration(request: Request) -> Response:
     base = str(request.base_url).rstrip("/")
     return _json({"issuer": _security(request).settings.auth_issuer, "jwks_uri": base + "/.well-known/jwks.json",
-                  "id_token_signing_alg_values_supported": ["EdDSA"]})
+                  "id_token_signing_alg_values_supported": ["EdDSA"], **discovery(base)})
 
 
 # -- policies -------------------------------------------------------------------------------------
