@@ -23,8 +23,8 @@ from paho.mqtt.properties import Properties
 
 log = logging.getLogger("toshi.iot.mqtt")
 SUFFIXES = ("attrs", "attrs/+", "cmdexe")
-TOPICS = [f"{prefix}/+/+/{suffix}" for prefix in ("", "/ul", "/json") for suffix in SUFFIXES] + \
-         [f"+/+/{suffix}" for suffix in SUFFIXES]
+TOPICS = [f"{lead}{prefix}+/+/{suffix}" for lead in ("/", "")  # docs/iot.md: with or without the leading /
+          for prefix in ("", "ul/", "json/") for suffix in SUFFIXES]
 SESSION_EXPIRY = 7 * 24 * 3600
 RECEIVE_MAXIMUM = 10_000  # unacknowledged messages the broker may send us: our memory bound
 
@@ -140,7 +140,8 @@ class MqttTransport:
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.connected = False
         if self._client is not None:
-            log.warning("IoT agent lost the MQTT broker %s:%s (%s); reconnecting", self.host, self.port,
+            log.warning("IoT agent lost the MQTT broker %s:%s (%s); reconnecting (check that the broker runs and "
+                        "TOSHI_IOT_MQTT_URL)", self.host, self.port,
                         reason_code)
 
     def _on_message(self, client, userdata, message) -> None:

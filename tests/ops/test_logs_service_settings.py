@@ -1,0 +1,90 @@
+"""A repeated background failure is logged once, then once a minute with a count; the systemd unit;
+settings validated with their names."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from cli_support import toshi
+
+from toshi.config import load_settings
+from toshi.ops.logs import OncePerMinute
+
+
+def record(msg: str, *args, level=logging.WARNING, **extra) -> logging.LogRecord:
+    made = logging.LogRecord("toshi.notify", level, __file__, 1, msg, args, None)
+    made.__dict__.update(extra)
+    return made
+
+
+class Clock:
+    now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_repeated_warning_passes_once_then_once_a_minute_with_a_count():
+    clock = Clock()
+    once = OncePerMinute(every=60, clock=clock)
+    assert once.filter(record("receiver %s down", "a"))
+    assert not once.filter(record("receiver %s down", "b"))
+    assert not once.filter(record("receiver %s down", "c"))
+    clock.now = 61
+    again = record("receiver %s down", "d")
+    assert once.filter(again)
+    assert again.getMessage() == "receiver d down (2 more like this in the last 61 s)"
+
+
+def test_kinds_given_with_once_per_are_limited_apart():
+    once = OncePerMinute(every=60, clock=Clock())
+    assert once.filter(record("down", once_per=("receiver", "a")))
+    assert once.filter(record("down", once_per=("receiver", "b")))
+    assert not once.filter(record("down", once_per=("receiver", "a")))
+
+
+def test_info_lines_are_never_held_back():
+    once = OncePerMinute(every=60, clock=Clock())
+    assert all(once.filter(record("GET /", level=logging.INFO)) for _ in range(3))
+
+
+def test_the_systemd_unit(tmp_path):
+    done = toshi("service", "install", "--unit-dir", str(tmp_path), "--user", "town", "--data-dir", "/srv/town",
+                 "--port", "8080", "--auth", "--host", "0.0.0.0")
+    assert done.returncode == 0, done.stderr
+    unit = (tmp_path / "toshi.service").read_text()
+    for line in ("User=town", "Restart=on-failure", "ReadWritePaths=/srv/town", "ProtectSystem=strict",
+                 "NoNewPrivileges=yes", "WantedBy=multi-user.target", "CapabilityBoundingSet=\n"):
+        assert line in unit
+    exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    assert "serve --data-dir /srv/town --host 0.0.0.0 --port 8080 --auth" in exec_start
+    assert "systemctl enable --now toshi" in done.stderr
+
+
+def test_a_privileged_port_gets_only_the_capability_to_bind_it(tmp_path):
+    unit = toshi("service", "install", "--print", "--port", "80").stdout
+    assert "AmbientCapabilities=CAP_NET_BIND_SERVICE" in unit
+
+
+@pytest.mark.parametrize(("name", "raw", "said"), [
+    ("workers", "0", "setting workers must be 1 or more, not 0"),
+    ("notify_timeout", "-1", "setting notify_timeout must be more than 0"),
+    ("log_level", "loud", "setting log_level must be one of critical, error, warning, info, debug"),
+    ("outbound_private", "maybe", "setting outbound_private must be one of allow, deny, auto"),
+    ("database_url", "mysql://x", "setting database_url must start with postgresql://"),
+    ("iot_mqtt_url", "tcp://broker", "setting iot_mqtt_url must start with mqtt://"),
+    ("history_retention", "1 year", "setting history_retention must be an ISO 8601 duration"),
+    ("certfile", "/nonexistent.pem", "setting certfile names '/nonexistent.pem', which is not a readable file"),
+    ("rate_limit", "fast", "setting rate_limit must be a number, not 'fast'"),
+    ("web_map_center", "135,34", "setting web_map_center must be \"longitude,latitude,zoom\""),
+])
+def test_a_bad_setting_is_refused_by_name(name, raw, said):
+    with pytest.raises(ValueError) as refused:
+        load_settings(environ={f"TOSHI_{name.upper()}": raw})
+    assert said in str(refused.value) and f"TOSHI_{name.upper()}" in str(refused.value)
+
+
+def test_default_limit_may_not_exceed_max_limit():
+    with pytest.raises(ValueError, match="default_limit"):
+        load_settings(environ={"TOSHI_DEFAULT_LIMIT": "50", "TOSHI_MAX_LIMIT": "10"})
