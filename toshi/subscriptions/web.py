@@ -78,8 +78,9 @@ async def query_subscriptions(request: Request) -> Response:
     media = http.negotiate(request)
     ctx = await http.context_for(request)
     params = request.query_params
-    sys_attrs = "sysAttrs" in options_of(params, {"sysAttrs"})
-    limit, offset, count = paging(params, _services(request).settings)
+    options = options_of(params, {"sysAttrs", "count"})  # options=count: docs/ngsi-ld.md, leniencies
+    sys_attrs = "sysAttrs" in options
+    limit, offset, count = paging(params, _services(request).settings, count_option="count" in options)
     everything, _ = await _services(request).store.subscriptions.list(tenant, 10**9, 0)
     mine = [s for s in everything if s.get("api") != "v2"]  # NGSI-v2 subscriptions have their own API
     found, total = mine[offset:offset + limit], len(mine)
