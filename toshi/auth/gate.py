@@ -56,7 +56,8 @@ class Gate:
         if not security.enabled and method in ("GET", "HEAD"):  # nothing to check, nothing written
             self._set_deadline()
             if self.read_path.unconditional:
-                current_guard.set(self.read_path.guard_for(Reader(None, tenant_of(path, _headers(scope)))))
+                reader = Reader(None, tenant_of(path, _headers(scope)))
+                current_guard.set(self.read_path.unconditional_guard_for(reader))
             return await self.app(scope, receive, send)
         headers = _headers(scope)
         request_id = headers.get("x-request-id") or headers.get("fiware-correlator") or f"{BOOT}-{next(_numbers):x}"
@@ -74,7 +75,8 @@ class Gate:
             current_guard.set(self.read_path.guard_for(Reader(principal, tenant)))
             scope.setdefault("state", {})["principal"] = principal  # request.state.principal (pages' role checks)
         elif self.read_path.unconditional:  # public paths read as anonymous; with authentication off, as the operator
-            current_guard.set(self.read_path.guard_for(Reader(principal if security.enabled else None, tenant)))
+            reader = Reader(principal if security.enabled else None, tenant)
+            current_guard.set(self.read_path.unconditional_guard_for(reader))
         current_actor.set({"principal": principal.id if security.enabled else "local", "request": request_id})
         self._set_deadline()
         if action in ("admin", "subscribe") and method not in ("GET", "HEAD"):

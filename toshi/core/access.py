@@ -122,6 +122,10 @@ class ReadPath:
         """The composed guard of `reader` (None: nothing is hidden and nothing checked)."""
         return stacked([f.guard_for(reader) for f in self.filters])
 
+    def unconditional_guard_for(self, reader: Reader) -> Guard | None:
+        """Only the layers that apply whatever the authentication (public paths, authentication off)."""
+        return stacked([f.guard_for(reader) for f in self.filters if getattr(f, "always", False)])
+
     def guard_of_subscription(self, tenant: str, subscription_id: str) -> Guard | None:
         """What the owner of a subscription may read (notifications are filtered by it)."""
         purpose = self.purpose_of(tenant, subscription_id) if self.purpose_of is not None else None
