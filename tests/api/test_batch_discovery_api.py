@@ -108,4 +108,4 @@ def test_unknown_route_and_method(client):
     response = client.get("/ngsi-ld/v1/nothing-here")
     assert response.status_code == 404
     assert error_type(response) == "ResourceNotFound"
-    assert client.delete("/ngsi-ld/v1/entities").status_code == 405
+    assert client.put("/ngsi-ld/v1/entities").status_code == 405  # (DELETE /entities is Purge Entities)
