@@ -58,3 +58,18 @@ def test_device_provisioning_needs_credentials(settings):
         assert client.get("/iot/devices", headers=IOT).status_code == 401
         assert client.get("/iot/about").status_code == 200
         assert client.post("/iot/d?k=nokey&i=x", content="t|1").status_code != 401  # devices: their apikey
+
+
+def test_a_device_writes_through_the_public_southbound_with_authentication_on(settings):
+    """Devices identify with their apikey: the gate lets them through, the role rules do not refuse them."""
+    from toshi.auth.apikeys import api_keys_of
+
+    with TestClient(create_app(dataclasses.replace(settings, auth=True))) as client:
+        keys = api_keys_of(client.app.state.toshi.store)
+        admin = {"Authorization": f"Bearer {keys.create_key(keys.create_account('root', ['*:admin'], ())['id'])[1]}"}
+        group = {"services": [{"apikey": "gauges", "resource": "/iot/d", "entity_type": "RiverGauge",
+                               "attributes": [{"object_id": "l", "name": "level", "type": "Number"}]}]}
+        assert client.post("/iot/services", json=group, headers={**IOT, **admin}).status_code == 201
+        assert client.post("/iot/d?k=gauges&i=g1", content="l|3.5").status_code == 200
+        r = client.get("/v2/entities?type=RiverGauge&options=keyValues", headers={**admin, "Fiware-Service": "city"})
+        assert [e["level"] for e in r.json()] == [3.5]
