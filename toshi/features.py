@@ -13,6 +13,7 @@ from toshi.ngsiv2.feature import NgsiV2
 from toshi.notify.feature import Notifications
 from toshi.operations.feature import Operations
 from toshi.ops.feature import Ops
+from toshi.research.feature import Research
 from toshi.subscriptions.feature import LdSubscriptions
 from toshi.temporal.feature import Temporal
 from toshi.town.feature import Town
@@ -33,5 +34,6 @@ FEATURES = [
     Audit,
     Operations,
     Catalogue,
+    Research,         # research extracts: reads through the consent feature's public interface
     Town,             # the demo town: `toshi demo`; its programs are clients of the public APIs
 ]
