@@ -155,7 +155,8 @@ async def userinfo(request: Request) -> Response:
         if resident is None:
             raise OAuthError("invalid_token", "the resident's account no longer exists", 401)
     except OAuthError as exc:
-        challenge = f'Bearer error="{exc.error}", error_description="{exc.description}"'.replace("\n", " ")
+        description = exc.description.replace('"', "'").replace("\\", "/").replace("\n", " ")
+        challenge = f'Bearer error="{exc.error}", error_description="{description}"'
         return Response(status_code=401, headers={"WWW-Authenticate": challenge})
     claims_out = {"sub": resident["id"], "acr": resident["assurance"]}
     if "profile" in claims.get("scope", "").split():
