@@ -12,10 +12,14 @@ from toshi.research.pseudonyms import load_or_create_secret, secret_file
 
 class Research:
     def __init__(self, store, data_dir: str):
-        self.store = store
-        self.secret = load_or_create_secret(secret_file(data_dir))
+        self.store, self.data_dir = store, data_dir
         self.signing_key = SigningKey.load_or_create(key_file(data_dir))
         self.audit = audit_log_of(store)
+
+    @property
+    def secret(self) -> bytes:
+        """The pseudonym secret, made on the first extract (a town that makes none keeps no such file)."""
+        return load_or_create_secret(secret_file(self.data_dir))
 
     async def extract(self, consent, tenant: str, spec: Spec, made_by: str) -> Extract:
         """The extract (ValueError when the spec cannot be carried out), recorded in the audit trail and
