@@ -585,7 +585,7 @@ def _keep_latest(doc: dict, name: str, inst: dict) -> None:
     current = doc["attrs"].setdefault(name, [])
     for n, old in enumerate(current):
         if old.get("datasetId") == inst.get("datasetId"):
-            if old.get("observedAt", "") <= inst.get("observedAt", "\uffff"):
+            if _observed(old, float("-inf")) <= _observed(inst, float("inf")):  # instants, not spellings
                 current[n] = inst
             return
     current.append(inst)
@@ -603,3 +603,8 @@ def _first(row: tuple | None) -> Any:
 
 def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
+
+
+def _observed(inst: dict, missing: float) -> float:
+    observed = inst.get("observedAt")
+    return to_ms(observed) if observed else missing
