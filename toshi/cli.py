@@ -25,7 +25,7 @@ def _serve(args: argparse.Namespace) -> int:
     from toshi.ops import preflight
     from toshi.ops.feature import ANNOUNCED, server_info
     from toshi.ops.files import announce, withdraw
-    from toshi.ops.logs import logging_config
+    from toshi.ops.logs import logging_config, tune
     from toshi.store.backends import describe
 
     settings = load_settings(args.config, {"host": args.host, "port": args.port, "data_dir": args.data_dir,
@@ -43,6 +43,7 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"Toshi {__version__}: NGSI-LD at {scheme}://{settings.host}:{settings.port}/ngsi-ld/v1 "
           f"(data in {describe(settings)}; {settings.workers} worker(s); authentication "
           f"{'on' if settings.auth else 'off'})", file=sys.stderr)
+    tune()
     options = dict(log_config=logging_config(settings.log_level, settings.log_format), log_level=settings.log_level,
                    access_log=False, ssl_certfile=settings.certfile or None, ssl_keyfile=settings.keyfile or None)
     if settings.workers > 1:  # each worker process builds its app from the settings passed down

@@ -78,20 +78,20 @@ class Restored:
 # -- backup ---------------------------------------------------------------------------------------
 
 def backup(database: Path, target: Path, files: Sequence[str] = (), *,
-           tables: Sequence[Table]) -> dict[str, int]:
+           tables: Sequence[Table], progress: Progress | None = None) -> dict[str, int]:
     """Write a backup of the SQLite `database` and of `files` (paths under its directory, when
     present) to `target`; returns the rows per table. `tables`: the tables Toshi makes."""
     if not database.is_file():
         raise ValueError(f"no Toshi database at {database}")
     db = open_snapshot_source(database)
     try:
-        return write_backup(sqlite_snapshot(db, database.parent, files, tables=tables), target)
+        return write_backup(sqlite_snapshot(db, database.parent, files, tables=tables), target, progress)
     finally:
         db.close()
 
 
 def backup_postgres(url: str, target: Path, data_dir: Path, files: Sequence[str] = (), *,
-                    tables: Sequence[Table]) -> dict[str, int]:
+                    tables: Sequence[Table], progress: Progress | None = None) -> dict[str, int]:
     """Write a backup of the PostgreSQL database (or schema) at `url` and of `files` under `data_dir`
     (when present) to `target`; returns the rows per table."""
     import psycopg
@@ -107,7 +107,7 @@ def backup_postgres(url: str, target: Path, data_dir: Path, files: Sequence[str]
     try:
         conn.isolation_level = IsolationLevel.REPEATABLE_READ  # one snapshot for every read below
         conn.read_only = True
-        return write_backup(postgres_snapshot(conn, data_dir, files, tables=tables), target)
+        return write_backup(postgres_snapshot(conn, data_dir, files, tables=tables), target, progress)
     except psycopg.Error as exc:
         raise ValueError(f"cannot back up {safe_url(url)}: {first_line(exc)}") from None
     finally:
@@ -119,16 +119,17 @@ def open_snapshot_source(database: Path) -> sqlite3.Connection:
     return sqlite3.connect(database.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None, timeout=30)
 
 
-def write_backup(records: Iterator, target: Path) -> dict[str, int]:
+def write_backup(records: Iterator, target: Path, progress: Progress | None = None) -> dict[str, int]:
     """Write `records` (a snapshot) as a backup file: beside its final name first, owner-only (it
     holds secrets), renamed once complete. Returns the rows per table."""
     _check_target_dir(target)
+    rows = reporting(records, progress) if progress is not None else records
     partial = target.with_name(target.name + ".partial")
     counts: dict[str, int] = {}
     try:
         with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as raw:
             with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6) as out:
-                for record in records:
+                for record in rows:
                     out.write(orjson.dumps(record, default=_encode) + b"\n")
                     if isinstance(record, dict) and "table" in record:
                         counts[record["table"]] = record["rows"]
@@ -141,6 +142,24 @@ def write_backup(records: Iterator, target: Path) -> dict[str, int]:
         records.close()
     os.replace(partial, target)
     return counts
+
+
+def reporting(records: Iterator, progress: Progress) -> Iterator:
+    """The records of a backup as they are, telling `progress` how far each table's rows are."""
+    table, total, done = None, 0, 0
+    for record in records:
+        if isinstance(record, dict) and "table" in record:
+            if table is not None:
+                progress(table, total, total)
+            table, total, done = record["table"], record["rows"], 0
+            progress(table, 0, total)
+        elif table is not None and not isinstance(record, dict):
+            done += 1
+            if done % PROGRESS_EVERY == 0:
+                progress(table, done, total)
+        yield record
+    if table is not None:
+        progress(table, total, total)
 
 
 def _check_target_dir(target: Path) -> None:
@@ -356,7 +375,7 @@ def derived_tables(tables: Sequence[Table]) -> set[str]:
 # -- restore --------------------------------------------------------------------------------------
 
 def restore(source: Path, database: Path, files: Sequence[str] = (), *, tables: Sequence[Table],
-            force: bool = False) -> Restored:
+            force: bool = False, progress: Progress | None = None) -> Restored:
     """Replace the SQLite `database` (and `files` under its directory) by the backup in `source`.
     Refuses while a server uses the data directory, and a database holding data unless `force`.
     `tables`: the tables Toshi makes."""
@@ -371,7 +390,7 @@ def restore(source: Path, database: Path, files: Sequence[str] = (), *, tables: 
         scratch = database.with_name(database.name + ".restoring")
         scratch.unlink(missing_ok=True)
         try:
-            restored = _load(source, scratch, files, tables)
+            restored = _load(source, scratch, files, tables, progress)
         except BaseException:
             scratch.unlink(missing_ok=True)
             raise
@@ -396,7 +415,8 @@ def _refuse_if_holding_data(database: Path, tables: Sequence[Table]) -> None:
                          "use --force to replace everything in it")
 
 
-def _load(source: Path, scratch: Path, allowed_files: Sequence[str], tables: Sequence[Table]) -> Restored:
+def _load(source: Path, scratch: Path, allowed_files: Sequence[str], tables: Sequence[Table],
+          progress: Progress | None = None) -> Restored:
     db = sqlite3.connect(scratch, isolation_level=None)
     try:
         db.execute("PRAGMA journal_mode=OFF")  # a scratch file: on any failure it is deleted
@@ -404,8 +424,8 @@ def _load(source: Path, scratch: Path, allowed_files: Sequence[str], tables: Seq
         db.executescript(SCHEMA)
         db.executescript(sql_changes.SCHEMA)
         db.execute("BEGIN")
-        restored = read_backup(str(source), _records(source), _SqliteTarget(db, tables), allowed_files,
-                               tables=tables)
+        records = _records(source) if progress is None else reporting(_records(source), progress)
+        restored = read_backup(str(source), records, _SqliteTarget(db, tables), allowed_files, tables=tables)
         _set_sequences(db, restored.header["sequences"])
         restored.indexes = _rebuild_indexes(db)
         db.execute("COMMIT")

@@ -70,11 +70,13 @@ def _backup(cli, args: argparse.Namespace) -> int:
     from toshi.operations.backup import backup, backup_postgres
 
     settings, url = _backup_settings(args)
-    if url:
-        counts = backup_postgres(url, Path(args.file), Path(settings.data_dir), cli.data_files(),
-                                 tables=_tables(cli))
-    else:
-        counts = backup(settings.database_path, Path(args.file), cli.data_files(), tables=_tables(cli))
+    with _progress() as bar:
+        if url:
+            counts = backup_postgres(url, Path(args.file), Path(settings.data_dir), cli.data_files(),
+                                     tables=_tables(cli), progress=bar)
+        else:
+            counts = backup(settings.database_path, Path(args.file), cli.data_files(), tables=_tables(cli),
+                            progress=bar)
     for table, rows in counts.items():
         print(f"  {table:<28} {rows:>10} rows", file=sys.stderr)
     record_backup(settings.data_dir, args.file, sum(counts.values()))  # for `toshi status`
@@ -85,20 +87,15 @@ def _backup(cli, args: argparse.Namespace) -> int:
 
 def _restore(cli, args: argparse.Namespace) -> int:
     from toshi.operations.backup import restore, restore_postgres
-    from toshi.operations.migrate import ProgressBar
 
     settings, url = _backup_settings(args)
-    if url:
-        bar = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
-        try:
+    with _progress() as bar:
+        if url:
             done = restore_postgres(Path(args.file), url, Path(settings.data_dir), cli.data_files(),
                                     tables=_tables(cli), force=args.force, progress=bar)
-        finally:
-            if bar is not None:
-                bar.close()
-    else:
-        done = restore(Path(args.file), settings.database_path, cli.data_files(), tables=_tables(cli),
-                       force=args.force)
+        else:
+            done = restore(Path(args.file), settings.database_path, cli.data_files(), tables=_tables(cli),
+                           force=args.force, progress=bar)
     print(f"restored {args.file} (made {done.header['created']} by Toshi {done.header['toshi']}) into "
           f"{_backup_source(settings, url)}")
     print(f"  {'table':<28} {'backup':>10} {'restored':>10}")
@@ -110,6 +107,18 @@ def _restore(cli, args: argparse.Namespace) -> int:
     for name in done.files:
         print(f"file: {name} (mode 0600)")
     return 0
+
+
+@contextmanager
+def _progress():
+    """A progress bar on stderr: live on a terminal, plain periodic lines otherwise (migrate.py)."""
+    from toshi.operations.migrate import ProgressBar
+
+    bar = ProgressBar(sys.stderr, finished_lines=False)  # the command lists the tables when done
+    try:
+        yield bar
+    finally:
+        bar.close()
 
 
 def _tables(cli) -> list:
