@@ -24,12 +24,13 @@ import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from toshi.temporal.times import to_ms
+
 from toshi.core.entity import now_iso
 from toshi.store.sqlite import SqliteStore
 from toshi.temporal.aggregate import parse_aggregation
 from toshi.temporal.history import history_for
 from toshi.temporal.timequery import TimeQuery
-from toshi.temporal.times import to_ms
 
 ENTITY = "urn:ngsi-ld:WaterLevelObserved:bench"
 TYPE = "https://uri.etsi.org/ngsi-ld/default-context/WaterLevelObserved"

@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from toshi.auth import tokens
 from toshi.auth.issuer import issue_token
-from toshi.core.signing import SigningKey
 from toshi.auth.tokens import InvalidToken, TokenSettings, TokenVerifier
+from toshi.core.signing import SigningKey
 
 ISSUER, AUDIENCE = "https://idp.example/realms/city", "toshi"
 

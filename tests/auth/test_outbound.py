@@ -12,9 +12,9 @@ from starlette.testclient import TestClient
 from support import Receiver, wait_until
 
 from toshi.app import create_app
+from toshi.config import Settings
 from toshi.core import outbound
 from toshi.core.outbound import OutboundPolicy, OutboundRefused, outbound_policy
-from toshi.config import Settings
 from toshi.jsonld.registry import ContextRegistry, InMemoryContextStore
 from toshi.jsonld.resolver import ContextResolver
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from toshi.core import entity as ops
-from toshi.jsonld.context import core_context
 from toshi.formats.ngsild_parse import parse_entity, parse_fragment
+from toshi.jsonld.context import core_context
 from toshi.subscriptions.matching import CompiledSubscription
 from toshi.subscriptions.model import parse_subscription
 

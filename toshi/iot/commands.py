@@ -16,8 +16,8 @@ from typing import Any
 import aiohttp
 import orjson
 
-from toshi.core.outbound import OutboundRefused, outbound_policy
 from toshi.core import entity as ops
+from toshi.core.outbound import OutboundRefused, outbound_policy
 from toshi.core.times import now_iso
 from toshi.iot import errors
 from toshi.iot.ingest import sniff_kind
