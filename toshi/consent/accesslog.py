@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from contextlib import contextmanager
 
 import orjson
 
 from toshi.core.access import current_actor
 from toshi.core.times import now_iso
-from toshi.store import FeatureTables
+from toshi.store import FeatureTables, atomic
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS consent_access_log (
@@ -95,19 +94,8 @@ class AccessLog:
         row = db.execute("SELECT seq, hash FROM consent_access_log ORDER BY seq DESC LIMIT 1").fetchone()
         return (row[0], row[1]) if row else (0, ZERO_HASH)
 
-    @contextmanager
     def _atomic(self):
-        db = self._db
-        if db.in_transaction:
-            yield db
-            return
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        return atomic(self._db)
 
     # -- reading ----------------------------------------------------------------------------------
 

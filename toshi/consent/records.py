@@ -13,7 +13,6 @@ town office) or runs out; every change is a new version, kept with its receipt s
 from __future__ import annotations
 
 import secrets
-from contextlib import contextmanager
 
 import orjson
 
@@ -21,7 +20,7 @@ from toshi.consent import receipts
 from toshi.consent.declarations import CATEGORIES
 from toshi.core.signing import SigningKey
 from toshi.core.times import now_iso, utc_datetime
-from toshi.store import FeatureTables
+from toshi.store import FeatureTables, atomic
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS consent_records (
@@ -100,19 +99,8 @@ class ConsentRecords:
         db.execute("INSERT INTO consent_versions (tenant, id, version, at, receipt, jws) VALUES (?, ?, ?, ?, ?, ?)",
                    (tenant, record["id"], record["version"], at, _dumps(receipt), receipts.sign(receipt, self._key)))
 
-    @contextmanager
     def _atomic(self):
-        db = self._db
-        if db.in_transaction:
-            yield db
-            return
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        return atomic(self._db)
 
     # -- reading ----------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ database."""
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
 # The exact numeric type of a column that holds integers and floats as they are: no affinity in SQLite
 # (integers stay integers), NUMERIC in PostgreSQL (its sums and extremes of integers stay integers).
@@ -70,3 +71,19 @@ def table_exists(db, table: str) -> bool:
     if getattr(db, "dialect", "sqlite") == "postgresql":
         return db.execute("SELECT to_regclass(?) IS NOT NULL", (table,)).fetchone()[0]
     return db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone() is not None
+
+
+@contextmanager
+def atomic(db):
+    """The block's statements in one write transaction: the open one if any (they commit or roll back
+    with it), else one of their own."""
+    if db.in_transaction:
+        yield db
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
