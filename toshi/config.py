@@ -36,6 +36,7 @@ class Settings:
     cors_origin: str = ""                 # "" = no CORS headers; "*" = any origin; else one origin (as Orion)
     cors_max_age: int = 86400
     history_retention: str = ""           # temporal history kept for this ISO 8601 duration (P365D); "" = all
+    temporal_instance_limit: int = 10_000  # instances one temporal answer holds (all attributes); more: 206
     iot_mqtt_url: str = ""                # IoT agent's MQTT broker, mqtt://[user:pass@]host[:port]; "" = off
     iot_mqtt_client_id: str = "toshi-iot"  # fixed, so the broker keeps our session (QoS 1) across restarts
     iot_mqtt_ca_file: str = ""            # CA bundle for mqtts:// (default: the system's)
@@ -133,7 +134,7 @@ _AT_LEAST = {  # name -> smallest value (inclusive)
     "workers": 1, "max_body_bytes": 1, "max_nesting": 1, "default_limit": 1, "max_limit": 1,
     "notify_max_attempts": 1, "notify_backoff": 0, "notify_queue_per_receiver": 1, "change_retention": 0,
     "cors_max_age": 0, "iot_device_rate": 0, "iot_device_burst": 0, "rate_limit": 0, "rate_burst": 0,
-    "request_timeout": 0,
+    "request_timeout": 0, "temporal_instance_limit": 1,
 }
 _POSITIVE = {"database_timeout", "context_fetch_timeout", "notify_timeout", "iot_command_timeout",
              "audit_checkpoint_interval", "web_session_hours"}

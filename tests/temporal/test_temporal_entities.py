@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
+from starlette.testclient import TestClient
 from support import error_type
 
+from toshi.app import create_app
 from toshi.audit.log import audit_log_of
-from toshi.temporal import web
 from toshi.temporal.history import history_for
 
 BASE = "/ngsi-ld/v1/temporal/entities"
@@ -323,17 +326,21 @@ def test_tenants(client):
     assert missing.status_code == 404 and error_type(missing) == "NonexistentTenant"
 
 
-def test_long_histories_come_in_pages(client, monkeypatch):
-    monkeypatch.setattr(web, "INSTANCE_LIMIT", 4)
+def test_long_histories_come_in_pages(settings):
+    with TestClient(create_app(dataclasses.replace(settings, temporal_instance_limit=4))) as client:
+        _long_history_pages(client)
+
+
+def _long_history_pages(client):
     ok(client.post(BASE, json={"id": SENSOR, "type": "Sensor",
                                "a": [{"value": n, "observedAt": f"2026-05-01T{n:02d}:00:00Z"} for n in range(10)],
                                "b": [{"value": n, "observedAt": f"2026-05-01T{n:02d}:30:00Z"} for n in range(3)]}), 201)
     response = client.get(f"{BASE}/{SENSOR}")
     body = ok(response, 206)
-    assert response.headers["content-range"] == "date-time 2026-05-01T00:00:00Z-2026-05-01T03:00:00Z/*"
-    assert values(body, "a") == [0, 1, 2, 3] and values(body, "b") == [0, 1, 2]
-    rest = client.get(f"{BASE}/{SENSOR}", params={"timerel": "after", "timeAt": "2026-05-01T03:00:01Z"})
-    assert values(ok(rest, 206), "a") == [4, 5, 6, 7]
+    assert response.headers["content-range"] == "date-time 2026-05-01T00:00:00Z-2026-05-01T01:30:00Z/*"
+    assert values(body, "a") == [0, 1] and values(body, "b") == [0, 1]
+    rest = client.get(f"{BASE}/{SENSOR}", params={"timerel": "after", "timeAt": "2026-05-01T01:30:01Z"})
+    assert values(ok(rest, 206), "a") == [2, 3, 4] and values(ok(rest, 206), "b") == [2]
     last = client.get(f"{BASE}/{SENSOR}", params={"lastN": 6})
     assert values(ok(last, 206), "a") == [6, 7, 8, 9]
     assert last.headers["content-range"] == "date-time 2026-05-01T09:00:00Z-2026-05-01T06:00:00Z/6"

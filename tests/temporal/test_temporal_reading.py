@@ -7,10 +7,13 @@ resources and their parameters).
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
+from starlette.testclient import TestClient
 from support import error_type
 
-from toshi.temporal import web
+from toshi.app import create_app
 
 BASE = "/ngsi-ld/v1/temporal/entities"
 QUERY = "/ngsi-ld/v1/temporal/entityOperations/query"
@@ -83,10 +86,11 @@ def test_system_times_are_the_brokers_utc_milliseconds(car):
 # -- pagination of instances (clause 6.3.10) --------------------------------------------------------
 
 @pytest.fixture
-def long_car(client, monkeypatch):
-    monkeypatch.setattr(web, "INSTANCE_LIMIT", 3)
-    ok(client.post(BASE, json=vehicle(speeds=range(8), start_hour=0)), 201)
-    return client
+def long_car(settings):
+    """A broker whose temporal answers hold at most 3 instances, and a car with 8 speeds and 8 fuel levels."""
+    with TestClient(create_app(dataclasses.replace(settings, temporal_instance_limit=3))) as client:
+        ok(client.post(BASE, json=vehicle(speeds=range(8), start_hour=0)), 201)
+        yield client
 
 
 def test_forward_page_is_206_with_the_range_it_covers(long_car):
@@ -122,9 +126,44 @@ def test_last_n_within_the_limit_is_the_whole_answer(long_car):
     assert "content-range" not in response.headers
 
 
-def test_every_attribute_is_cut_at_the_same_instant(long_car):
-    body = ok(long_car.get(f"{BASE}/{CAR}"), 206)
-    assert [i["observedAt"] for i in body["fuelLevel"]] == ["2020-08-01T00:30:00Z", "2020-08-01T01:30:00Z"]
+def test_the_limit_counts_the_instances_of_every_attribute_together(long_car):
+    response = long_car.get(f"{BASE}/{CAR}")
+    body = ok(response, 206)
+    assert [i["value"] for i in body["speed"]] == [0, 1] and [i["value"] for i in body["fuelLevel"]] == [50]
+    assert response.headers["content-range"] == "date-time 2020-08-01T00:00:00Z-2020-08-01T01:00:00Z/*"
+
+
+def test_last_n_within_the_limit_per_attribute_but_not_in_all_is_cut(long_car):
+    response = long_car.get(f"{BASE}/{CAR}", params={"lastN": 2})
+    body = ok(response, 206)
+    assert [i["value"] for i in body["speed"]] == [7] and [i["value"] for i in body["fuelLevel"]] == [44, 43]
+    assert response.headers["content-range"] == "date-time 2020-08-01T07:30:00Z-2020-08-01T06:30:00Z/2"
+
+
+def test_instances_at_the_cut_instant_are_all_left_out(settings):
+    with TestClient(create_app(dataclasses.replace(settings, temporal_instance_limit=3))) as client:
+        ok(client.post(BASE, json={"id": CAR, "type": "Vehicle", **{
+            name: [{"type": "Property", "value": n, "observedAt": f"2020-08-01T0{n}:00:00Z"} for n in range(3)]
+            for name in ("speed", "fuelLevel")}}), 201)
+        response = client.get(f"{BASE}/{CAR}")
+        body = ok(response, 206)
+    assert [i["value"] for i in body["speed"]] == [0] and [i["value"] for i in body["fuelLevel"]] == [0]
+    assert response.headers["content-range"] == "date-time 2020-08-01T00:00:00Z-2020-08-01T00:00:00Z/*"
+
+
+def test_a_query_cuts_every_entity_at_the_same_instant(long_car):
+    ok(long_car.post(BASE, json=vehicle(2, speeds=[1], start_hour=5)), 201)
+    response = long_car.get(BASE, params={"type": "Vehicle", "attrs": "speed"})
+    body = ok(response, 206)
+    assert [[i["value"] for i in e.get("speed", [])] for e in body] == [[0, 1, 2], []]
+    assert response.headers["content-range"] == "date-time 2020-08-01T00:00:00Z-2020-08-01T02:00:00Z/*"
+
+
+def test_an_answer_within_the_limit_is_whole(long_car):
+    response = long_car.get(f"{BASE}/{CAR}", params={"attrs": "speed", "timerel": "after",
+                                                     "timeAt": "2020-08-01T05:00:00Z"})
+    assert [i["value"] for i in ok(response)["speed"]] == [5, 6, 7]
+    assert "content-range" not in response.headers
 
 
 def test_temporal_values_pages_too(long_car):
@@ -346,3 +385,13 @@ def test_the_history_of_an_expired_entity_is_not_found(client):
 
 def test_a_query_leaves_out_an_expired_entity(client):
     assert ok(expired_car(client).get(BASE, params={"type": "Vehicle"})) == []
+
+
+def test_an_answer_of_exactly_the_limit_is_whole(settings):
+    with TestClient(create_app(dataclasses.replace(settings, temporal_instance_limit=20))) as client:
+        for n in (1, 2):
+            ok(client.post(BASE, json=vehicle(n, speeds=range(5), start_hour=0)), 201)
+        response = client.get(BASE, params={"type": "Vehicle"})
+        body = ok(response)
+    assert sum(len(e["speed"]) + len(e["fuelLevel"]) for e in body) == 20
+    assert "content-range" not in response.headers

@@ -1,14 +1,17 @@
 """The bodies of a temporal read (clauses 4.5.7-4.5.9, 4.5.19) and, when cut short, its Content-Range
 (clause 6.3.10).
 
-An attribute (datasetId) returns at most `limit` instances per request. When the selected history has
-more, the answer is partial (206): every attribute is cut at one instant — forwards (no lastN) at the
-earliest last instance returned, backwards (lastN) at the latest first one — and `Content-Range:
-date-time <range-start>-<range-end>/<size>` says which range it covers. Forwards, range-start is timeAt
-(after, between) or the least recent instance returned, range-end the most recent one, size `*`;
-backwards, range-start is timeAt (before) or endTimeAt (between) or the most recent instance returned,
-range-end the least recent one, size lastN. The client asks for the rest from range-end on. Every time
-is written as the client wrote it (the query's timeAt, the instances' observedAt).
+An answer holds at most `limit` instances (all attributes, datasetIds and entities together: the
+setting temporal_instance_limit). When the selected history holds more, the answer is partial (206):
+every attribute of every entity is cut at one instant, so that the range returned is complete —
+forwards (no lastN) every instance before the first one left out, backwards (lastN) every instance
+after the last one left out — and `Content-Range: date-time <range-start>-<range-end>/<size>` says
+which range it covers. Forwards, range-start is timeAt (after, between) or the least recent instance
+returned, range-end the most recent one, size `*`; backwards, range-start is timeAt (before) or
+endTimeAt (between) or the most recent instance returned, range-end the least recent one, size lastN.
+The client asks for the rest from range-end on. Every time is written as the client wrote it (the
+query's timeAt, the instances' observedAt). When more than `limit` instances share the first instant
+of the range, that instant is returned whole as far as each series was read (no answer is empty).
 """
 
 from __future__ import annotations
@@ -34,10 +37,11 @@ def answer(history: TemporalHistory, tenant: str, page: list[Selected], reading:
     """The bodies of the selected entities, and the response headers (Content-Range when cut short)."""
     if reading.aggregation is not None:
         return [_aggregated(history, tenant, s, reading, ctx) for s in page], {}
-    found = [(s, [SeriesResult(series, *history.instances(series.id, reading.time, limit))
+    # One more than the limit per series: a series read beyond the limit tells where the cut falls.
+    found = [(s, [SeriesResult(series, *history.instances(series.id, reading.time, limit + 1))
                   for series in series_read(history, tenant, s, reading)])
              for s in page]
-    headers = _cut_to_common_range([r for _, results in found for r in results], reading.time)
+    headers = _cut_to_common_range([r for _, results in found for r in results], reading.time, limit)
     return [_instances_body(s, results, reading, ctx) for s, results in found], headers
 
 
@@ -105,23 +109,28 @@ def _aggregated(history: TemporalHistory, tenant: str, selected: Selected, readi
     return out
 
 
-def _cut_to_common_range(results: list[SeriesResult], time: TimeQuery) -> dict[str, str]:
-    """When some histories were cut at the limit, cut all at the same instant and say so."""
-    cut_short = [r for r in results if r.more and r.rows]
-    if not cut_short:
+def _cut_to_common_range(results: list[SeriesResult], time: TimeQuery, limit: int) -> dict[str, str]:
+    """When the instances read exceed the limit, cut every series at one instant and say so.
+
+    Forwards, `first_out` is the instant of the first instance beyond the limit (in time order over
+    all series); every instance before it is kept. A series read beyond the limit (`more`) holds more
+    than `limit` instances read, so at least one of them is at or after `first_out`: what was not read
+    of it is after the cut too. Backwards (lastN) the same from the most recent instance down."""
+    rows = sorted((row.time for r in results for row in r.rows), reverse=bool(time.last_n))
+    if len(rows) <= limit:
         return {}
+    first_out = rows[limit]
+    if time.last_n:
+        keep = (lambda t: t > first_out) if rows[0] != first_out else (lambda t: t >= first_out)
+    else:
+        keep = (lambda t: t < first_out) if rows[0] != first_out else (lambda t: t <= first_out)
+    for r in results:
+        r.rows = [row for row in r.rows if keep(row.time)]
+    kept = [row for r in results for row in r.rows]
     prop = time.timeproperty
     low_text, high_text = time.written_bounds()
+    oldest = represent.written_time(min(kept, key=lambda row: row.time), prop)
+    newest = represent.written_time(max(kept, key=lambda row: row.time), prop)
     if time.last_n:
-        cut = max((r.rows[0] for r in cut_short), key=lambda row: row.time)
-        for r in results:
-            r.rows = [row for row in r.rows if row.time >= cut.time]
-        newest = max((r.rows[-1] for r in results if r.rows), key=lambda row: row.time)
-        start = high_text or represent.written_time(newest, prop)
-        return {"Content-Range": f"date-time {start}-{represent.written_time(cut, prop)}/{time.last_n}"}
-    cut = min((r.rows[-1] for r in cut_short), key=lambda row: row.time)
-    for r in results:
-        r.rows = [row for row in r.rows if row.time <= cut.time]
-    oldest = min((r.rows[0] for r in results if r.rows), key=lambda row: row.time)
-    start = low_text or represent.written_time(oldest, prop)
-    return {"Content-Range": f"date-time {start}-{represent.written_time(cut, prop)}/*"}
+        return {"Content-Range": f"date-time {high_text or newest}-{oldest}/{time.last_n}"}
+    return {"Content-Range": f"date-time {low_text or oldest}-{newest}/*"}

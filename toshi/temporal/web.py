@@ -5,8 +5,8 @@ what the one read path lets the reader see. Writes manage the temporal evolution
 change the live entity (/ngsi-ld/v1/entities). They go through the one write path as Operations of
 kind "history" (toshi/core/write.py): in its transaction, checked by its guard, seen by its listeners.
 
-`request` reads what a read asks for; `answer` builds the bodies, and the 206 Content-Range when an
-attribute has more than INSTANCE_LIMIT instances to return.
+`request` reads what a read asks for; `answer` builds the bodies, and the 206 Content-Range when the
+answer would hold more instances than the setting temporal_instance_limit.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from toshi.temporal.request import Reading, attrs_of, options_in, reading_of
 from toshi.temporal.selection import Selected, last_state, seen, select
 
 PREFIX = "/ngsi-ld/v1/temporal"
-INSTANCE_LIMIT = 10_000  # instances of one attribute (datasetId) an answer holds; more: 206 (see answer.py)
 HISTORY = "history"  # the kind of change the temporal API's writes are, for the write path's listeners
 QUERY_MEMBERS = ("pick", "omit", "datasetId", "format")  # of a Query, read as the URL parameters
 
@@ -65,7 +64,7 @@ async def retrieve_temporal(request: Request) -> Response:
     state = seen(last_state(found, _services(request).store, tenant)) if found is not None else None
     if state is None:
         raise ResourceNotFound(f"No temporal representation of entity {entity_id}")
-    bodies, headers = answer(history, tenant, [Selected(found, state)], reading, ctx, INSTANCE_LIMIT)
+    bodies, headers = answer(history, tenant, [Selected(found, state)], reading, ctx, _instance_limit(request))
     return await _respond(request, bodies[0], headers, media, ctx)
 
 
@@ -103,7 +102,7 @@ async def query_temporal_post(request: Request) -> Response:
 async def _query(request: Request, tenant: str, query, reading: Reading, media: str, ctx) -> Response:
     history = _history(request)
     page, total = select(history, _services(request).store, tenant, query, reading.time)
-    bodies, headers = answer(history, tenant, page, reading, ctx, INSTANCE_LIMIT)
+    bodies, headers = answer(history, tenant, page, reading, ctx, _instance_limit(request))
     if total is not None:
         headers["NGSILD-Results-Count"] = str(total)
     return await _respond(request, bodies, headers, media, ctx)
@@ -281,6 +280,11 @@ async def _change_history(request: Request, tenant: str, entity_id: str, attr: s
 
 def _services(request: Request):
     return request.app.state.toshi
+
+
+def _instance_limit(request: Request) -> int:
+    """Instances one answer holds at most (clause 6.3.10 leaves it to the broker); more: 206."""
+    return _services(request).settings.temporal_instance_limit
 
 
 def _history(request: Request) -> TemporalHistory:
