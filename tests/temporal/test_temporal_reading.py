@@ -395,3 +395,14 @@ def test_an_answer_of_exactly_the_limit_is_whole(settings):
         body = ok(response)
     assert sum(len(e["speed"]) + len(e["fuelLevel"]) for e in body) == 20
     assert "content-range" not in response.headers
+
+
+def test_an_attribute_cut_away_entirely_is_an_empty_list(settings):
+    with TestClient(create_app(dataclasses.replace(settings, temporal_instance_limit=3))) as client:
+        ok(client.post(BASE, json={"id": CAR, "type": "Vehicle", "speed": [
+            {"type": "Property", "value": n, "observedAt": f"2020-08-01T0{n}:00:00Z"} for n in range(5)],
+            "fuelLevel": [{"type": "Property", "value": 9, "observedAt": "2020-08-02T00:00:00Z"}]}), 201)
+        body = ok(client.get(f"{BASE}/{CAR}"), 206)
+        values = ok(client.get(f"{BASE}/{CAR}", params={"options": "temporalValues"}), 206)
+    assert [i["value"] for i in body["speed"]] == [0, 1, 2] and body["fuelLevel"] == []
+    assert values["fuelLevel"] == {"type": "Property", "values": []}

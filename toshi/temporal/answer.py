@@ -30,6 +30,7 @@ class SeriesResult:
     series: Series
     rows: list[HistoryRow]
     more: bool                          # the history had more instances than returned
+    cut: bool = False                   # the common cut of a partial answer left out some of them
 
 
 def answer(history: TemporalHistory, tenant: str, page: list[Selected], reading: Reading, ctx,
@@ -63,7 +64,7 @@ def _instances_body(selected: Selected, results: list[SeriesResult], reading: Re
     groups: dict[str, list[dict]] = {}
     listed = reading.mode in ("normalized", "concise")
     for result in results:
-        if not result.rows:
+        if not result.rows and not result.cut:
             continue
         group = groups.setdefault(ctx.compact_iri(result.series.attr), [])
         if listed:
@@ -73,9 +74,14 @@ def _instances_body(selected: Selected, results: list[SeriesResult], reading: Re
             group.append(represent.temporal_values(result.series, result.rows, ctx, timeproperty=prop))
     if listed:
         out.update(groups)
-    else:
-        out.update({name: represent.one_or_many(items) for name, items in groups.items()})
+    else:  # an attribute cut away entirely is one empty item, beside none that has instances
+        out.update({name: represent.one_or_many([i for i in items if _pairs(i)] or items[:1])
+                    for name, items in groups.items()})
     return out
+
+
+def _pairs(item: dict) -> list:
+    return item.get(represent.VALUES_KEYS.get(item.get("type"), "values")) or []
 
 
 def _aggregated(history: TemporalHistory, tenant: str, selected: Selected, reading: Reading, ctx) -> dict:
@@ -125,7 +131,8 @@ def _cut_to_common_range(results: list[SeriesResult], time: TimeQuery, limit: in
     else:
         keep = (lambda t: t < first_out) if rows[0] != first_out else (lambda t: t <= first_out)
     for r in results:
-        r.rows = [row for row in r.rows if keep(row.time)]
+        kept = [row for row in r.rows if keep(row.time)]
+        r.cut, r.rows = len(kept) < len(r.rows), kept
     kept = [row for r in results for row in r.rows]
     prop = time.timeproperty
     low_text, high_text = time.written_bounds()
