@@ -1,5 +1,6 @@
-"""The pages declared as a feature: the portal, the dashboard and HQ view, the admin console, the
-login form, and the assets they need — all on the API's port, shipped in the package."""
+"""The pages declared as a feature: the portal (with the resident's sign-in and "my data"), the
+dashboard and HQ view, the admin console, the login form, and the assets they need — all on the
+API's port, shipped in the package."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from starlette.requests import Request
 
 from toshi.core.feature import Action, Feature
 from toshi.core.signing import SigningKey, key_file
-from toshi.web import basemap, pages
+from toshi.web import basemap, pages, portal_login
 from toshi.web.middleware import WebMiddleware, login_location
 from toshi.web.sessions import COOKIE, Sealer, cookie_header
 
@@ -25,7 +26,7 @@ class Web(Feature):
         self.security_headers = _security_headers(services.settings)
 
     def routes(self) -> list:
-        return pages.routes()
+        return [*portal_login.routes(), *pages.routes()]
 
     def middleware(self) -> list:
         return [(WebMiddleware, {"web": self})]

@@ -1,7 +1,7 @@
 """What the web feature does to every request, before the request gate sees it:
 
-- a request carrying a session cookie (and no credentials of its own) is given the cookie's API key,
-  so the gate authenticates it like any API client; a change made that way must carry the session's
+- a request carrying a session cookie (and no credentials of its own) is given the cookie's API key
+  (an official) or access token (a resident), so the gate authenticates it like any API client; a change made that way must carry the session's
   CSRF token in `X-CSRF-Token` (the cookie alone proves nothing: a browser sends it by itself);
 - the pages get their security headers (a CSP without inline scripts, no framing, no sniffing);
 - a page the gate refuses becomes a page: 401 sends the browser to the login form, 403 explains."""
@@ -13,7 +13,7 @@ from urllib.parse import quote
 import orjson
 
 from toshi.core.errors import Forbidden
-from toshi.web.sessions import COOKIE, cookies_of, same
+from toshi.web.sessions import BEARER, COOKIE, cookies_of, same
 
 CREDENTIALS = (b"authorization", b"x-auth-token", b"x-api-key")
 SAFE = ("GET", "HEAD", "OPTIONS")
@@ -41,7 +41,9 @@ class WebMiddleware:
                 if scope["method"] not in SAFE and not same(_header(scope, b"x-csrf-token"), session.csrf):
                     return await _forbidden(send, "a change made with a browser session needs its CSRF token "
                                                   "(X-CSRF-Token)")
-                scope["headers"] = [*scope["headers"], (b"x-api-key", session.api_key.encode())]
+                credential = ((b"authorization", b"Bearer " + session.api_key.encode()) if session.kind == BEARER
+                              else (b"x-api-key", session.api_key.encode()))
+                scope["headers"] = [*scope["headers"], credential]
         if not (is_page(path) or path.startswith(OWN)):
             return await self.app(scope, receive, send)
         await self.app(scope, receive, self._page_send(scope, send))

@@ -5,7 +5,7 @@ the request (and, for the dashboard, the roles the request gate found)."""
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import orjson
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -19,6 +19,7 @@ from toshi.web.messages import COOKIE as LANG_COOKIE
 from toshi.web.messages import LANGUAGES, Words, language_of
 from toshi.web.middleware import login_location
 from toshi.web.sessions import (
+    BEARER,
     COOKIE,
     LOGIN_COOKIE,
     MAX_KEY_LENGTH,
@@ -57,13 +58,15 @@ def render(request: Request, template: str, status: int = 200, **values) -> HTML
     lang = _lang(request)
     settings = request.app.state.toshi.settings
     session = _session(request)
+    resident = session is not None and session.kind == BEARER
     config = {"lang": lang, "tenant": _tenant(request), "auth": settings.auth, "csrf": session.csrf if session else "",
-              "admin": _admin(request),
+              "admin": _admin(request), "resident": resident,
               "mapCenter": settings.web_map_center, "tileAttribution": settings.web_tile_attribution}
     html = templates.get_template(template).render(
         t=Words(lang), lang=lang, other_lang="en" if lang == "ja" else "ja", path=request.url.path,
         here=_here(request), auth=settings.auth, logged_in=session is not None, csrf=config["csrf"],
-        config=config, **values)
+        config=config, resident=resident, resident_name=session.name if resident else "",
+        tenant_query=("?tenant=" + quote(config["tenant"])) if config["tenant"] else "", **values)
     return HTMLResponse(html, status_code=status)
 
 
@@ -100,6 +103,22 @@ async def home(request: Request) -> Response:
 
 async def portal(request: Request) -> Response:
     return render(request, "portal.html")
+
+
+# the resident's own pages: what the consent API (/consent/me/...) answers for the signed-in resident
+MY_PAGES = {"/portal/me": "my.html", "/portal/me/consents": "my_consents.html",
+            "/portal/me/access-log": "my_access_log.html", "/portal/me/data": "my_data.html"}
+
+
+async def my_page(request: Request) -> Response:
+    """A page of "my data": for a resident signed in through the portal (else to the sign-in first)."""
+    template = MY_PAGES[request.url.path]
+    if not request.app.state.toshi.settings.auth:
+        return render(request, "portal_signin_failed.html", 409, reason="auth_off")
+    session = _session(request)
+    if session is None or session.kind != BEARER:
+        return RedirectResponse("/portal/login?next=" + quote(_here(request), safe=""), 303)
+    return render(request, template)
 
 
 async def dashboard(request: Request) -> Response:
@@ -168,7 +187,7 @@ async def logout(request: Request) -> Response:
     session = _session(request)
     if session is not None and not same(form.get("csrf", ""), session.csrf):
         return render(request, "refused.html", 403)
-    response = RedirectResponse("/", 303)
+    response = RedirectResponse("/portal" if session is not None and session.kind == BEARER else "/", 303)
     response.headers.append("set-cookie", cookie_header(COOKIE, "", 0, _secure(request)))
     return response
 
@@ -210,6 +229,7 @@ def routes() -> list:
     return [
         Route("/", home, methods=["GET"]),
         Route("/portal", portal, methods=["GET"]),
+        *[Route(path, my_page, methods=["GET"]) for path in MY_PAGES],
         Route("/dashboard", dashboard, methods=["GET"]),
         Route("/dashboard/hq", hq, methods=["GET"]),
         Route("/admin/console", console, methods=["GET"]),

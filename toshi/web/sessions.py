@@ -1,9 +1,12 @@
-"""Browser sessions: the API key an official typed into the login form, sealed in a cookie.
+"""Browser sessions: the API key an official typed into the login form, or the access token a
+resident's sign-in (Toshi's OpenID Connect provider) gave the portal, sealed in a cookie.
 
-The cookie holds the key encrypted and authenticated (AES-GCM, with a key derived from the town's
-signing key), its expiry and a CSRF token. The browser never sees the key again and cannot read the
-cookie (HttpOnly); on each request the web middleware opens it and hands the key to the request
-gate, which checks it as it checks any API key — so revoking the key ends the session at once."""
+The cookie holds the credential encrypted and authenticated (AES-GCM, with a key derived from the
+town's signing key), its kind, its expiry and a CSRF token. The browser never sees the credential
+again and cannot read the cookie (HttpOnly); on each request the web middleware opens it and hands
+the credential to the request gate, which checks it as it checks any API key or bearer token — so
+revoking a key ends the session at once. The same sealing keeps the portal's sign-in state (PKCE
+verifier, state, nonce) between the redirect to the provider and the callback."""
 
 from __future__ import annotations
 
@@ -23,14 +26,18 @@ from toshi.core.signing import SigningKey
 
 COOKIE = "toshi_session"
 LOGIN_COOKIE = "toshi_login"  # the login form's CSRF token (double submit), before any session exists
+SIGN_IN_COOKIE = "toshi_portal_sign_in"  # a resident's sign-in under way (sealed: verifier, state, nonce)
 MAX_KEY_LENGTH = 512
+KEY, BEARER = "key", "bearer"  # an official's API key; a resident's access token
 
 
 @dataclass(frozen=True)
 class Session:
-    api_key: str
+    api_key: str      # the credential: an API key (kind KEY) or an access token (kind BEARER)
     expires: float
     csrf: str
+    kind: str = KEY
+    name: str = ""    # the resident's name, for the greeting
 
 
 def new_token() -> str:
@@ -50,23 +57,36 @@ class Sealer:
         derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"toshi web session").derive(secret)
         self.aead = AESGCM(derived)
 
-    def seal(self, api_key: str, lifetime_seconds: float) -> tuple[str, Session]:
-        session = Session(api_key, time.time() + lifetime_seconds, new_token())
-        nonce = os.urandom(12)
-        plain = orjson.dumps({"k": session.api_key, "e": session.expires, "c": session.csrf})
-        sealed = nonce + self.aead.encrypt(nonce, plain, COOKIE.encode())
-        return base64.urlsafe_b64encode(sealed).rstrip(b"=").decode(), session
+    def seal(self, api_key: str, lifetime_seconds: float, kind: str = KEY, name: str = "") -> tuple[str, Session]:
+        session = Session(api_key, time.time() + lifetime_seconds, new_token(), kind, name)
+        doc = {"k": session.api_key, "e": session.expires, "c": session.csrf, "t": kind, "n": name}
+        return self.seal_doc(doc, COOKIE), session
 
     def open(self, value: str) -> Session | None:
         """The session in a cookie value; None when it was not sealed here, was altered, or expired."""
+        doc = self.open_doc(value, COOKIE)
         try:
-            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-            plain = self.aead.decrypt(raw[:12], raw[12:], COOKIE.encode())
-            doc = orjson.loads(plain)
-            session = Session(doc["k"], float(doc["e"]), doc["c"])
-        except (ValueError, InvalidTag, KeyError, TypeError, orjson.JSONDecodeError):
+            session = Session(doc["k"], float(doc["e"]), doc["c"], doc.get("t", KEY), doc.get("n", ""))
+        except (KeyError, TypeError, ValueError):
+            return None
+        if session.kind not in (KEY, BEARER):
             return None
         return session if session.expires > time.time() else None
+
+    def seal_doc(self, doc: dict, purpose: str) -> str:
+        """A JSON object sealed for one purpose (the cookie's name: one cookie cannot pass for another)."""
+        nonce = os.urandom(12)
+        sealed = nonce + self.aead.encrypt(nonce, orjson.dumps(doc), purpose.encode())
+        return base64.urlsafe_b64encode(sealed).rstrip(b"=").decode()
+
+    def open_doc(self, value: str, purpose: str) -> dict:
+        """The object sealed for `purpose`; {} when it was not sealed here for it, or was altered."""
+        try:
+            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+            doc = orjson.loads(self.aead.decrypt(raw[:12], raw[12:], purpose.encode()))
+        except (ValueError, InvalidTag, TypeError, orjson.JSONDecodeError):
+            return {}
+        return doc if isinstance(doc, dict) else {}
 
 
 def cookie_header(name: str, value: str, max_age: int, secure: bool) -> str:
