@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from toshi.core.feature import Action, Feature
-from toshi.ngsild import live
+from toshi.core.feature import Action, Feature, tables_of
+from toshi.ngsild import identity, live
 from toshi.ngsild.routes import routes
 from toshi.ngsild.transient import Transients
 
@@ -13,6 +13,7 @@ POST = frozenset({"POST"})
 
 class NgsiLd(Feature):
     name = "ngsild"
+    tables = tables_of(identity.SCHEMA)  # the town's identifier (Context Source identity)
     actions = (
         Action(f"{LD}/entities", "create", methods=POST, exact=True),
         Action(f"{LD}/entityOperations/create", "create", methods=POST, exact=True),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from toshi.ngsild import batch, discovery, entities
+from toshi.ngsild import batch, discovery, entities, identity
 
 PREFIX = "/ngsi-ld/v1"
 
@@ -33,6 +33,7 @@ def routes() -> list[Route]:
         ("/types/{type}", discovery.type_info, ["GET"]),
         ("/attributes", discovery.list_attributes, ["GET"]),
         ("/attributes/{attr_id}", discovery.attribute_info, ["GET"]),
+        ("/info/sourceIdentity", identity.source_identity, ["GET"]),
     ]
     # Starlette tries every route and only falls back to a path-only match (405) when no method fits.
     return [Route(PREFIX + path, endpoint, methods=methods) for path, endpoint, methods in table]
