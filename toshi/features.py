@@ -6,6 +6,7 @@ from toshi.audit.feature import Audit
 from toshi.auth.feature import Auth
 from toshi.catalogue.feature import Catalogue
 from toshi.consent.feature import Consent
+from toshi.csources.feature import ContextSources
 from toshi.iot.feature import Iot
 from toshi.jsonld.feature import Contexts
 from toshi.ngsild.feature import NgsiLd
@@ -17,6 +18,7 @@ from toshi.research.feature import Research
 from toshi.subscriptions.feature import LdSubscriptions
 from toshi.temporal.feature import Temporal
 from toshi.town.feature import Town
+from toshi.watchover.feature import Watchover
 from toshi.web.feature import Web
 
 FEATURES = [
@@ -26,6 +28,7 @@ FEATURES = [
     Contexts,
     Notifications,
     LdSubscriptions,
+    ContextSources,   # context source registrations, their subscriptions, distributed operations
     Temporal,
     Iot,
     Web,              # before auth: its middleware turns a browser session into credentials for the gate
@@ -35,5 +38,6 @@ FEATURES = [
     Operations,
     Catalogue,
     Research,         # research extracts: reads through the consent feature's public interface
+    Watchover,        # 見守り: reads as its own identity through the read path, alerts through the write path
     Town,             # the demo town: `toshi demo`; its programs are clients of the public APIs
 ]
