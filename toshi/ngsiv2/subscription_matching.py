@@ -31,7 +31,9 @@ from toshi.ngsiv2 import subscription_model as model
 from toshi.ngsiv2.edits import correlator_of, is_forced
 from toshi.ngsiv2.headers import path_matches
 from toshi.ngsiv2.notification_builtins import (
+    ACTION_TYPE,
     ALTERATION_TYPE,
+    PREVIOUS_VALUE,
     alteration_attribute,
     alteration_type,
     with_change_metadata,
@@ -39,6 +41,7 @@ from toshi.ngsiv2.notification_builtins import (
 from toshi.ngsiv2.q import parse_v2_mq, parse_v2_q
 from toshi.ngsiv2.request import ctx as v2_ctx
 from toshi.ngsiv2.version import USER_AGENT
+from toshi.query.jexl import as_json, evaluate_or_none
 from toshi.query.planner import EntityQuery
 from toshi.query.regex import compile_pattern
 
@@ -47,6 +50,9 @@ METADATA_KEYS = ("sub", "unitCode", "observedAt", "v2ObservedAs")
 KEPT_WITH_ONLY_CHANGED = ("alterationType", "dateCreated", "dateModified")  # builtins onlyChangedAttrs keeps
 MISSING_ATTRIBUTE = {"type": "None", "value": None, "metadata": {}}  # `covered`: a listed attribute it lacks
 FIXED_HEADERS = ("fiware-correlator", "ngsiv2-attrsformat")  # httpCustom.headers cannot change them
+CONTEXT_METADATA = ["*", "dateCreated", "dateModified"]  # the `metadata` of a JEXL context (+ change builtins)
+EVAL_PRIORITY = "evalPriority"
+DEFAULT_PRIORITY = 100000
 
 
 class _Selector:
@@ -87,6 +93,7 @@ class CompiledV2Subscription:
         self.q = parse_v2_q(expression["q"], self.names.expand_term) if "q" in expression else None
         self.mq = parse_v2_mq(expression["mq"], self.names.expand_term) if "mq" in expression else None
         self.geo = model.geo_filter(expression) if "georel" in expression else None
+        self.jexl_condition: str | None = condition.get("jexlExpression")
         self.service_path = doc.get("servicePath", "/#")
         self.params = doc["notification"]  # its "notification" member
         self.entity_ids = None  # checked against every change
@@ -182,7 +189,17 @@ class CompiledV2Subscription:
         state = after if after is not None else before
         if state is None or tenant != self.tenant or not self.is_active():
             return False
-        return self.selects(state) and self._fired_attrs(before, after) is not None
+        if not self.selects(state) or self._fired_attrs(before, after) is None:
+            return False
+        return self.jexl_condition is None or self._jexl_holds(before, after)
+
+    def _jexl_holds(self, before: dict | None, after: dict | None) -> bool:
+        """`condition.jexlExpression`: the notification goes only when it evaluates to `true`."""
+        state = after if after is not None else before
+        scopes = state.get("scope") or []
+        context = jexl_context(self._context_values(state, before, after), self.tenant,
+                               scopes[0] if scopes else "/")
+        return evaluate_or_none(self.jexl_condition, context) is True
 
     # -- notifications --------------------------------------------------------------------------
 
@@ -211,7 +228,21 @@ class CompiledV2Subscription:
         entity = {"id": values["id"], "type": values["type"], **dict(pairs)}
         scopes = state.get("scope") or []
         return {"entity": entity, "values": values, "servicePath": scopes[0] if scopes else "/",
-                "correlator": correlator_of(after)}
+                "correlator": correlator_of(after),
+                "metadata": self._context_values(state, before, after)["metadata"] if self._custom() else {}}
+
+    def _context_values(self, state: dict, before: dict | None, after: dict | None) -> dict:
+        """What a JEXL context takes from the entity: id, type, the attributes' values and, under
+        `metadata`, each attribute's metadata values (user metadata, dateCreated / dateModified and
+        the change's actionType / previousValue: the manual's "Metadata support")."""
+        pairs = mapping.selected_attrs(state, self.names, None, CONTEXT_METADATA)
+        pairs = with_change_metadata(pairs, before, after, self._written(before, after),
+                                     [ACTION_TYPE, PREVIOUS_VALUE], self.names)
+        values: dict[str, Any] = {"id": state["id"], "type": mapping.entity_type(state, self.names)}
+        values.update((n, a["value"]) for n, a in pairs)
+        values["metadata"] = {n: {m: md.get("value") for m, md in (a.get("metadata") or {}).items()}
+                              for n, a in pairs}
+        return values
 
     def _notified_attrs(self, state: dict, user: list[tuple[str, dict]], before: dict | None,
                         after: dict | None) -> list[tuple[str, dict]]:
@@ -254,17 +285,18 @@ class CompiledV2Subscription:
             self.statistics_dirty = self.deactivated = True
         custom = self._custom()
         first = entities[0] if entities else {"entity": {}, "values": {}, "servicePath": "/"}
-        macros = {**first["values"], "service": self.tenant, "servicePath": first["servicePath"],
-                  "authToken": ""}
         rendered = [item["entity"] for item in entities]
         if custom is not None:
             spec = custom[1]
             if _text_payload(spec):
-                return "" if spec["payload"] is None else unquote(substitute(spec["payload"], macros))
+                if spec["payload"] is None:
+                    return ""
+                return unquote(substitute(spec["payload"], _item_context(first, self.tenant), "null"))
             if "json" in spec:
-                return substitute_json(spec["json"], macros)
+                return substitute_json(spec["json"], _item_context(first, self.tenant))
             if "ngsi" in spec:
-                rendered = [_patched(e, spec["ngsi"], macros) for e in rendered]
+                rendered = [self._patched(item["entity"], item["values"], spec["ngsi"],
+                                          _item_context(item, self.tenant)) for item in entities]
         form = self.params.get("attrsFormat", "normalized")
         if form == "legacy":
             return _legacy(self.id, rendered)
@@ -283,7 +315,7 @@ class CompiledV2Subscription:
         """URL (with qs), method, headers; MQTT topic and QoS. `number`: the notification's place among
         those of its change (`cbnotif` of the correlator)."""
         first = entities[0] if entities else {"values": {}, "servicePath": "/"}
-        macros = {**first["values"], "service": tenant, "servicePath": first["servicePath"], "authToken": ""}
+        macros = _item_context(first, tenant)
         custom = self._custom()
         spec = custom[1] if custom else next(self.params[c] for c in ("http", "mqtt")
                                              if c in self.params)
@@ -312,6 +344,33 @@ class CompiledV2Subscription:
                     for k, v in (spec.get("headers") or {}).items()} if custom else {})
         return {"uri": url, "method": spec.get("method", "POST") if custom else "POST",
                 "headers": headers, "raw": raw, "exact_headers": True}
+
+    def _patched(self, entity: dict, values: dict, ngsi: dict, context: dict) -> dict:
+        """httpCustom.ngsi: the notified entity patched (update or append) with the given id, type and
+        attributes, as Orion does it: attributes are evaluated in the order of their `evalPriority`
+        metadata (1 first, 100000 when absent; ties in the template's order), each result joining the
+        context of the later ones unless the entity has an attribute of that name; the patched
+        attributes come first; `notification.attrs` / `exceptAttrs` then filter them; `id` and `type`
+        are always text (the entity's own when their macro gives null)."""
+        patched: dict[str, dict] = {}
+        for name, attr in sorted(((n, a) for n, a in ngsi.items() if n not in ("id", "type")),
+                                 key=lambda pair: _priority(pair[1])):
+            value = substitute_json(attr.get("value"), context)
+            if name not in values:
+                context[name] = value
+            if self._keeps(name):
+                patched[name] = {"type": attr.get("type") or mapping.infer_type(value), "value": value,
+                                 "metadata": attr.get("metadata") or {}}
+        out = {"id": _ngsi_text(ngsi.get("id"), context, entity.get("id")),
+               "type": _ngsi_text(ngsi.get("type"), context, entity.get("type")), **patched}
+        out.update((k, v) for k, v in entity.items() if k not in out)
+        return out
+
+    def _keeps(self, name: str) -> bool:
+        """Whether `notification.attrs` / `exceptAttrs` let an attribute of that name through."""
+        if self.params.get("attrs"):
+            return name in self.params["attrs"] or "*" in self.params["attrs"]
+        return name not in (self.params.get("exceptAttrs") or [])
 
     def _attrs_format_header(self, custom: dict | None) -> str | None:
         """`Ngsiv2-AttrsFormat`: `custom` for a text or JSON template, none for `legacy` (Orion sends it
@@ -406,29 +465,60 @@ def _legacy(subscription_id: str, entities: list[dict]) -> dict:
     return {"subscriptionId": subscription_id, "originator": "localhost", "contextResponses": responses}
 
 
-def _patched(entity: dict, ngsi: dict, macros: dict) -> dict:
-    """httpCustom.ngsi: the notified entity with the given id / type / attributes put over it."""
-    out = dict(entity)
-    for key, value in substitute_json(ngsi, macros).items():
-        if key in ("id", "type"):
-            out[key] = value
-        else:
-            attr = {"type": value.get("type") or mapping.infer_type(value.get("value")),
-                    "value": value.get("value"), "metadata": value.get("metadata") or {}}
-            out[key] = attr
-    return out
+def jexl_context(values: dict, tenant: str, service_path: str) -> dict:
+    """The context of the JEXL expressions of one notified entity (the manual's "Macro substitution"
+    and "Metadata support"): id, type, service, servicePath, authToken (always empty: Toshi keeps no
+    X-Auth-Token), every attribute's value (an attribute named like one of those wins) and `metadata`
+    (attribute name -> metadata name -> value), which wins over an attribute named `metadata`."""
+    context = {"id": values.get("id"), "type": values.get("type"), "service": tenant,
+               "servicePath": service_path, "authToken": ""}
+    context.update((k, v) for k, v in values.items() if k not in ("id", "type", "metadata"))
+    context["metadata"] = values.get("metadata") or {}
+    return context
+
+
+def _item_context(item: dict, tenant: str) -> dict:
+    return jexl_context({**item.get("values", {}), "metadata": item.get("metadata") or {}}, tenant,
+                        item.get("servicePath") or "/")
+
+
+def _priority(attr: Any) -> float:
+    """An `ngsi` attribute's `evalPriority` metadata (1 ... 100000, the default)."""
+    metadata = attr.get("metadata") if isinstance(attr, dict) else None
+    priority = (metadata or {}).get(EVAL_PRIORITY)
+    value = priority.get("value") if isinstance(priority, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return DEFAULT_PRIORITY
+    return value
+
+
+def _ngsi_text(template: Any, context: dict, default: Any) -> Any:
+    """`ngsi.id` / `ngsi.type`: the macro's result as text; the entity's own when absent or null."""
+    if not isinstance(template, str) or not template:
+        return default
+    if _whole_macro(template):
+        value = evaluate_or_none(template[2:-1], context)
+        return default if value is None else _as_text(value)
+    return substitute(template, context, "null")
+
+
+def _whole_macro(text: str) -> bool:
+    """One macro covering the whole string: it starts with the only `${` and ends with `}` (Orion's
+    test; the expression may then hold `}`, as object literals do)."""
+    return text.rfind("${") == 0 and text.endswith("}")
 
 
 def _as_text(value: Any) -> str:
-    if value is None:
-        return ""
     if isinstance(value, str):
         return value
-    return orjson.dumps(value).decode()
+    return orjson.dumps(as_json(value)).decode()
 
 
-def substitute(text: str, macros: dict) -> str:
-    """`${name}` replaced by the macro's value (JSON for non-strings, nothing when unknown)."""
+def substitute(text: str, context: dict, missing: str = "") -> str:
+    """Every `${expression}` (up to the first `}`) replaced by its JEXL value over `context`: strings as
+    they are, other values as JSON; `missing` when the expression fails or is null (Orion: "" in url,
+    qs, headers and topic, "null" in text payloads and inside JSON strings). A `${` without a closing
+    `}` leaves the text as it is."""
     out, i = [], 0
     while True:
         start = text.find("${", i)
@@ -437,18 +527,21 @@ def substitute(text: str, macros: dict) -> str:
             out.append(text[i:])
             return "".join(out)
         out.append(text[i:start])
-        out.append(_as_text(macros.get(text[start + 2:end])))
+        value = evaluate_or_none(text[start + 2:end], context)
+        out.append(missing if value is None else _as_text(value))
         i = end + 1
 
 
-def substitute_json(value: Any, macros: dict) -> Any:
-    """Macros in every string of a JSON value; a string that is exactly `${name}` becomes the value itself."""
+def substitute_json(value: Any, context: dict) -> Any:
+    """Macros in every string of a JSON template (`json`, `ngsi` values): a string that is one macro
+    from its start to its end becomes the JSON value of the expression (null when it fails); macros
+    inside a longer string are replaced as text (`null` when they fail). Keys are left as they are."""
     if isinstance(value, str):
-        if value.startswith("${") and value.endswith("}") and value.count("${") == 1:
-            return macros.get(value[2:-1])
-        return substitute(value, macros)
+        if _whole_macro(value):
+            return evaluate_or_none(value[2:-1], context)
+        return substitute(value, context, "null")
     if isinstance(value, list):
-        return [substitute_json(v, macros) for v in value]
+        return [substitute_json(v, context) for v in value]
     if isinstance(value, dict):
-        return {k: substitute_json(v, macros) for k, v in value.items()}
+        return {k: substitute_json(v, context) for k, v in value.items()}
     return value

@@ -25,7 +25,7 @@ from toshi.query.regex import compile_pattern
 API = "v2"
 TOP_KEYS = {"description", "subject", "notification", "expires", "status", "throttling"}
 SUBJECT_KEYS = {"entities", "condition"}
-CONDITION_KEYS = {"attrs", "expression", "alterationTypes", "notifyOnMetadataChange"}
+CONDITION_KEYS = {"attrs", "expression", "jexlExpression", "alterationTypes", "notifyOnMetadataChange"}
 EXPRESSION_KEYS = {"q", "mq", "georel", "geometry", "coords"}
 ENTITY_KEYS = {"id", "idPattern", "type", "typePattern"}
 NOTIFICATION_KEYS = {"attrs", "exceptAttrs", "http", "httpCustom", "mqtt", "mqttCustom", "attrsFormat", "metadata",
@@ -192,6 +192,10 @@ def _condition(condition: Any) -> dict:
         out["notifyOnMetadataChange"] = condition["notifyOnMetadataChange"]
     if "expression" in condition:
         out["expression"] = _expression(condition["expression"])
+    if "jexlExpression" in condition:  # evaluated at notification time (toshi.query.jexl)
+        if not isinstance(condition["jexlExpression"], str):
+            raise bad_request("Invalid JSON type for jexlExpression: it must be a string")
+        out["jexlExpression"] = condition["jexlExpression"]
     return out
 
 
