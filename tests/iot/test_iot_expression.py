@@ -23,3 +23,24 @@ def test_hostile_input_is_refused(text):
 def test_non_string_refused():
     with pytest.raises(ExpressionError):
         evaluate(None, {})  # type: ignore[arg-type]
+
+
+def test_jexl_transform_on_a_measure():
+    assert evaluate("t|round", {"t": "21.6"}) == 22
+
+
+def test_jexl_ternary_gives_a_text():
+    assert evaluate("t > 30 ? 'hot' : 'ok'", {"t": "31"}) == "hot"
+
+
+def test_jexl_negation_as_in_the_iot_agents():
+    assert evaluate("!(t > 30) ? 'cool' : 'hot'", {"t": 12}) == "cool"
+
+
+def test_boolean_result_is_refused():
+    with pytest.raises(ExpressionError):
+        evaluate("t > 1", {"t": 3})
+
+
+def test_at_sign_inside_a_jexl_string_is_kept():
+    assert evaluate("'a@b' + s", {"s": "c"}) == "a@bc"
