@@ -63,6 +63,7 @@ class Settings:
     web_tile_attribution: str = ""        # ... and the credit it must show
     web_map_center: str = ""              # "lon,lat,zoom" the maps open at before data arrives; "" = fit the data
     web_session_hours: float = 8.0        # a browser login lasts this long
+    watchover_clock: str = "wall"         # watch-over's now: wall, or devices (latest observation + time since: a simulated town)
 
     @property
     def database_path(self) -> Path:
