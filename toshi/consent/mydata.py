@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import secrets
+from dataclasses import dataclass
 
 import orjson
 
@@ -25,17 +26,20 @@ from toshi.core.access import Reader, current_guard
 from toshi.core.entity import delete_attribute
 from toshi.core.errors import BadRequestData, NgsiError, ResourceNotFound
 from toshi.core.times import now_iso
+from toshi.core.write import ERASURE, Operation
 from toshi.formats.ngsild_render import render_entity
 from toshi.jsonld.context import core_context
 from toshi.query.planner import EntityQuery
 from toshi.query.typeexpr import TypeName
 from toshi.store import FeatureTables
+from toshi.temporal import former_entities
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS consent_erasure_requests (
     tenant TEXT NOT NULL, id TEXT NOT NULL, subject TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (tenant, id));
 CREATE INDEX IF NOT EXISTS consent_erasure_by_subject ON consent_erasure_requests (tenant, subject)"""
 PAGE = 1000
 PENDING, ERASED, REFUSED = "pending", "erased", "refused"
+ERASED_REQUEST = "erasure-decided"  # the kind of the write path's Operation that closes an erasure
 
 
 async def entities_of(service, store, tenant: str, resident, resident_id: str) -> list[dict]:
@@ -148,34 +152,109 @@ async def decide(service, services, tenant: str, subject: str, request_id: str, 
         reason = body.get("legalReason")
         if not isinstance(reason, str) or not reason.strip():
             raise BadRequestData("refusing an erasure needs legalReason: the law or duty that requires keeping the data")
-        doc = {**doc, "status": REFUSED, "legalReason": reason, "decidedAt": now_iso(), "decidedBy": official}
+        doc = requests.decided(tenant, {**doc, "status": REFUSED, "legalReason": reason, "decidedAt": now_iso(),
+                                        "decidedBy": official})
     elif decision == "erase":
-        result = await _erase(service, services, tenant, subject)
-        doc = {**doc, "status": ERASED, "decidedAt": now_iso(), "decidedBy": official, "result": result}
+        doc = await _erase(service, services, tenant, subject, doc, official)
     else:
         raise BadRequestData('decision must be "erase" or "refuse"')
-    requests.decided(tenant, doc)
     service.audited(official, tenant, f"erasure {doc['status']}", subject, detail={"request": request_id})
     return doc
 
 
-async def _erase(service, services, tenant: str, subject: str) -> dict:
-    entities = await entities_of(service, services.store, tenant, _Subject(subject), subject)
+@dataclass(frozen=True)
+class _Target:
+    """One entity holding the resident's personal data, and what of it goes."""
+
+    state: dict                     # as it is (live) or was last known (history only)
+    names: frozenset[str] | None    # the attributes erased; None: the whole entity
+    live: bool
+
+
+async def _targets(service, store, tenant: str, subject: str) -> list[_Target]:
+    """The resident's entities, live (read through the consent layer as the resident) and those only
+    the history still has (deleted, or temporal only), with what the erasure removes from each: all of
+    the resident's own entities and of the `entityPersonal` types, else the declared personal
+    attributes and the attribute naming the resident."""
     declared = service.declarations.of_tenant(tenant)
-    edits, deleted, cleaned = [], [], []
-    for entity in entities:
-        declaration = next(declared[t] for t in entity["type"] if t in declared)
-        if declaration.entity_personal or declaration.subject == SUBJECT_IS_ENTITY:
-            edits.append((entity["id"], lambda before: None))
-            deleted.append(entity["id"])
-        else:
-            names = [*declaration.categories, declaration.subject]
-            edits.append((entity["id"], _removing(names)))
-            cleaned.append(entity["id"])
-    outcomes = await services.writer.apply(tenant, edits) if edits else []
+
+    def target(state: dict, live: bool) -> _Target:
+        declaration = next(declared[t] for t in state["type"] if t in declared)
+        whole = declaration.entity_personal or declaration.subject == SUBJECT_IS_ENTITY
+        return _Target(state, None if whole else frozenset([*declaration.categories, declaration.subject]), live)
+
+    found = [target(e, True) for e in await entities_of(service, store, tenant, _Subject(subject), subject)]
+    seen = {t.state["id"] for t in found}
+    for state in former_entities(store, tenant, sorted(declared)):
+        declaration = next((declared[t] for t in state["type"] if t in declared), None)
+        if state["id"] not in seen and declaration is not None and declaration.subject_of(state) == subject:
+            found.append(target(state, False))
+            seen.add(state["id"])
+    return found
+
+
+async def _erase(service, services, tenant: str, subject: str, request: dict, official: str) -> dict:
+    """One write transaction (the one write path): the live entities deleted or cleaned, then for each
+    an erasure Operation that also removes the values from the change log, the waiting notifications
+    and (through its listener) the attribute history; last, the resident's consents revoked and the
+    request marked erased. The request is erased only when every entity is: an entity the write could
+    not change leaves it pending (the others stay erased; deciding again finishes the work)."""
+    store = services.store
+    targets = await _targets(service, store, tenant, subject)
+    edits: list = []
+    for t in targets:
+        if t.live:
+            edits.append((t.state["id"], (lambda before: None) if t.names is None else _removing(sorted(t.names))))
+        edits.append((t.state["id"], Operation(ERASURE, _erasing(store, tenant, t))))
+    decided: dict = {}
+
+    def finish(tx, check) -> dict:
+        if left := [t.state["id"] for t in targets if _still_holds(tx.get(t.state["id"]), t.names)]:
+            raise NgsiError(f"the personal data of {', '.join(left)} could not be erased", status=409,
+                            title="Conflict")
+        result = {"deleted": [t.state["id"] for t in targets if t.names is None],
+                  "personalAttributesRemoved": [t.state["id"] for t in targets if t.names is not None],
+                  "consentsRevoked": service.records.erase_subject(tenant, subject)}
+        decided["doc"] = ErasureRequests(store).decided(tenant, {
+            **request, "status": ERASED, "decidedAt": now_iso(), "decidedBy": official, "result": result})
+        return {"request": request["id"]}
+
+    edits.append((subject, Operation(ERASED_REQUEST, finish)))
+    outcomes = await services.writer.apply(tenant, edits)
+    service.changed()  # guards composed while the transaction was open must not outlive it
     failed = [{"id": o.entity_id, "error": o.error.detail} for o in outcomes if o.error is not None]
-    revoked = service.records.erase_subject(tenant, subject)
-    return {"deleted": deleted, "personalAttributesRemoved": cleaned, "consentsRevoked": revoked, "failed": failed}
+    if "doc" not in decided:
+        return {**request, "result": {"failed": failed}}
+    history = [o.change.detail for o in outcomes if o.change is not None and o.change.kind == ERASURE]
+    doc = decided["doc"]
+    doc["result"].update(failed=failed, changeRecordsRewritten=sum(d["changeRecords"] for d in history),
+                         notificationsWithdrawn=sum(d["notifications"] for d in history))
+    return ErasureRequests(store).decided(tenant, doc)
+
+
+def _erasing(store, tenant: str, target: _Target) -> Operation:
+    """The erasure Operation of one entity: after its state edit (which must have taken effect), the
+    erased values leave the change log and the outbox here, and the history through the listeners
+    (ERASURE, toshi/core/write.py)."""
+    entity_id = target.state["id"]
+
+    def run(tx, check) -> dict:
+        if _still_holds(tx.get(entity_id), target.names):
+            raise NgsiError(f"{entity_id} still holds the personal data: its write failed", status=409,
+                            title="Conflict")
+        state = target.state
+        check(state, None if target.names is None else
+              {**state, "attrs": {k: v for k, v in state["attrs"].items() if k not in target.names}})
+        what = {"entity": True} if target.names is None else {"attributes": sorted(target.names)}
+        return {**what, "changeRecords": store.changes.forget(tenant, {entity_id: target.names}),
+                "notifications": store.outbox.withdraw(tenant, {entity_id})}
+    return run
+
+
+def _still_holds(current: dict | None, names: frozenset[str] | None) -> bool:
+    if current is None:
+        return False
+    return names is None or bool(names & current["attrs"].keys())
 
 
 def _removing(names: list[str]):

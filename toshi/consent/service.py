@@ -17,8 +17,8 @@ TOPIC = "consent.changed"
 class ConsentService:
     def __init__(self, store, signing_key: SigningKey, auth_enabled: bool):
         self.store, self.signing_key = store, signing_key
-        self.declarations = Declarations(store, self._changed)
-        self.records = ConsentRecords(store, signing_key, self._changed)
+        self.declarations = Declarations(store, self.changed)
+        self.records = ConsentRecords(store, signing_key, self.changed)
         self.log = AccessLog(store)
         self.filter = ConsentFilter(self.declarations, self.records, self.log, auth_enabled)
         self.purposes = SubscriptionPurposes(store)
@@ -29,7 +29,7 @@ class ConsentService:
     def for_settings(cls, store, settings) -> ConsentService:
         return cls(store, SigningKey.load_or_create(key_file(settings.data_dir)), settings.auth)
 
-    def _changed(self) -> None:
+    def changed(self) -> None:
         """Every consent or declaration change: the next read (here and in every process sharing the
         database) composes its guard afresh, so a revocation holds from the moment it returns."""
         self._forget()

@@ -8,6 +8,12 @@ call commit in one transaction; a failing edit is reported and skipped, the othe
 A change that is not an entity's new state (a feature's own records about the entity, e.g. its
 attribute history) is an `Operation` given in place of the function: it runs in the same transaction,
 is checked by the same guard, and reaches the listeners as a Change of its own kind.
+
+One kind every feature that keeps copies of entity data must honour: ERASURE, the erasure of a
+resident's personal data from an entity (toshi/consent/mydata.py). Its Change's detail names what is
+erased, `{"attributes": [expanded names]}` or `{"entity": True}` (the whole entity); each listener
+that keeps history of entities (the temporal history) forgets it in the same transaction, so the
+erasure and every copy's deletion commit together or not at all.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ EDITS_PER_COMMIT = 1000  # requests gathered into one transaction up to this man
 Edit = Callable[[dict | None], "dict | None | tuple[dict | None, dict]"]
 Check = Callable[[dict | None, dict | None], None]  # raises an NgsiError when a change is not allowed
 STATE = "state"  # the kind of Change an Edit makes: the entity's state went from `before` to `after`
+ERASURE = "erasure"  # the kind of Change of an erasure Operation (see above)
 
 
 def _unchecked(before: dict | None, after: dict | None) -> None:

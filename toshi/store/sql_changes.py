@@ -90,6 +90,17 @@ class SqlChangeLog:
                                "RETURNING seq", (tenant, entity_id, at, self.previous_json(before, after),
                                                  after_json)).fetchone()[0]
 
+    def row(self, seq: int, tenant: str, entity_id: str, at: str, before: dict | None, after: dict | None,
+            after_json: str | None) -> tuple:
+        """The row of one entity's change with a sequence number the writer allocated (it holds the
+        write lock), for `append_many`."""
+        return seq, tenant, entity_id, at, self.previous_json(before, after), after_json
+
+    def append_many(self, rows: list[tuple]) -> None:
+        """Inside a write transaction: the change records of `row`, in one statement."""
+        self.db.executemany("INSERT INTO changes (seq, tenant, entity_id, at, before, after) VALUES (?, ?, ?, ?, ?, ?)",
+                            rows)
+
     @staticmethod
     def previous_json(before: dict | None, after: dict | None) -> str | None:
         """What a change record keeps of the state before: nothing (created), the entity (deleted),
@@ -115,6 +126,57 @@ class SqlChangeLog:
     async def prune(self, up_to_seq: int, older_than: str) -> int:
         """Forget records every consumer has passed that are older than the retention time."""
         return self.db.execute("DELETE FROM changes WHERE seq <= ? AND at < ?", (up_to_seq, older_than)).rowcount
+
+    def forget(self, tenant: str, erased: dict[str, frozenset[str] | None]) -> int:
+        """Erasure, inside the caller's write transaction: rewrite the records of these entities so that
+        none holds the erased attributes (entity id -> expanded names; None: every attribute), in the
+        state after and in the state before alike; returns how many records changed. The records stay
+        (a consumer behind them still learns that the entity changed or went), only the erased values
+        go. It reads every record of the tenant's entities named: erasures are rare."""
+        changed = 0
+        for chunk in _chunked(sorted(erased), 500):
+            rows = self.db.execute(f"SELECT seq, entity_id, before, after FROM changes WHERE tenant=? AND entity_id IN "
+                                   f"({','.join('?' * len(chunk))}) ORDER BY seq", (tenant, *chunk)).fetchall()
+            for seq, entity_id, before_text, after_text in rows:
+                record = _record(seq, tenant, entity_id, "", before_text, after_text)
+                names = erased[entity_id]
+                before, after = _without(record.before, names), _without(record.after, names)
+                if before == record.before and after == record.after:
+                    continue
+                self.db.execute("UPDATE changes SET before=?, after=? WHERE seq=?",
+                                (self.previous_json(before, after), _json(after), seq))
+                changed += 1
+        return changed
+
+
+def _without(state: dict | None, names: frozenset[str] | None) -> dict | None:
+    if state is None:
+        return None
+    attrs = {} if names is None else {k: v for k, v in state["attrs"].items() if k not in names}
+    return state if attrs == state["attrs"] else {**state, "attrs": attrs}
+
+
+def _names_any(body, ids: set[str]) -> bool:
+    """Whether a notification body names one of these entity ids: a string of the JSON equal to one, or
+    a raw text body (NGSI-v2 httpCustom.payload) containing one."""
+    if isinstance(body, str):
+        return any(entity_id in body for entity_id in ids)
+    return _holds_any(body, ids)
+
+
+def _holds_any(value, ids: set[str]) -> bool:
+    if isinstance(value, str):
+        return value in ids
+    if isinstance(value, dict):
+        return any(_holds_any(v, ids) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_any(v, ids) for v in value)
+    return False
+
+
+def _chunked(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 class SqlSubscriptions:
@@ -191,6 +253,19 @@ class SqlOutbox:
                         "last_error=excluded.last_error", (attempts, failed_at, error, notification_id))
         self.db.execute("DELETE FROM outbox WHERE id=?", (notification_id,))
         self.db.execute("COMMIT")
+
+    def withdraw(self, tenant: str, entity_ids: set[str]) -> int:
+        """Erasure, inside the caller's write transaction: drop the waiting notifications and dead
+        letters of the tenant whose payload names one of these entities (they may carry erased values;
+        a notification already being sent is not called back). Returns how many were dropped."""
+        dropped = 0
+        for table in ("outbox", "dead_letters"):
+            rows = self.db.execute(f"SELECT id, payload FROM {table} WHERE tenant=?", (tenant,)).fetchall()
+            doomed = [(row[0],) for row in rows if _names_any(orjson.loads(row[1]).get("body"), entity_ids)]
+            if doomed:
+                self.db.executemany(f"DELETE FROM {table} WHERE id=?", doomed)
+            dropped += len(doomed)
+        return dropped
 
     def dead_letters(self, limit: int, offset: int) -> list[dict]:
         rows = self.db.execute("SELECT id, tenant, subscription_id, payload, attempts, failed_at, last_error "

@@ -2,4 +2,28 @@
 
 `history` keeps every attribute instance a write produced; `web` serves /ngsi-ld/v1/temporal. See
 docs/temporal.md.
+
+Other features read the history through these functions (a resident's export, the erasure of their
+data): the internal form, to be filtered by the caller's read path.
 """
+
+from __future__ import annotations
+
+from toshi.temporal.history import history_for, instance_id
+
+
+def attribute_history(store, tenant: str, entity_id: str, attrs: set[str]) -> dict[str, list[dict]]:
+    """Every recorded instance of these attributes of an entity (expanded names), deletion rows
+    included, each with its `instanceId`, in the order they were recorded."""
+    history = history_for(store)
+    out: dict[str, list[dict]] = {}
+    for series in history.series(tenant, entity_id, attrs):
+        out.setdefault(series.attr, []).extend({**row.instance, "instanceId": instance_id(row.seq)}
+                                               for row in history.all_instances(series.id))
+    return out
+
+
+def former_entities(store, tenant: str, types: list[str]) -> list[dict]:
+    """The last known states of the entities of these types that only the history still has (deleted,
+    or only ever written through the temporal API)."""
+    return [entity.doc for entity in history_for(store).entities(tenant, types=types) if entity.doc is not None]

@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 
 from toshi.core.times import Duration, now_iso, parse_duration, to_iso, to_ms, utc_datetime
+from toshi.core.write import ERASURE
 from toshi.formats.ngsild_parse import NGSI_LD_NULL
 from toshi.query.regex import compile_pattern
 from toshi.store import attached, dialect_ddl
@@ -190,22 +191,28 @@ class TemporalHistory:
 
     def record(self, tx, changes: list) -> None:
         """Writer listener: one history row per new or changed attribute instance, deletion rows for
-        instances that disappeared (all of them when the entity was deleted)."""
+        instances that disappeared (all of them when the entity was deleted). The rows of all the
+        changes go out together (`_Rows.send`: one executemany per statement)."""
         if not changes:
             return
         db = self.db
+        rows = _Rows()
         for change in changes:
+            if change.after is None and change.before is None:
+                continue
+            entity_id = (change.after or change.before)["id"]
+            if entity_id in rows.entity_ids:  # the same entity twice: keep its rows in order
+                rows.send(db)
+                rows = _Rows()
+            rows.entity_ids.add(entity_id)
             if change.after is None:
-                if change.before is not None:
-                    self._record_deletion(db, change.tenant, change.before)
+                self._record_deletion(rows, change.tenant, change.before)
             else:
-                self._record_state(db, change.tenant, change.before, change.after)
+                self._record_state(rows, change.tenant, change.before, change.after)
+        rows.send(db)
 
-    def _record_state(self, db, tenant: str, before: dict | None, after: dict) -> None:
-        db.execute("INSERT INTO temporal_entities (tenant, id, types, created_at, modified_at) VALUES (?, ?, ?, ?, ?) "
-                   "ON CONFLICT (tenant, id) DO UPDATE SET types=excluded.types, modified_at=excluded.modified_at, "
-                   "deleted_at=NULL, doc=NULL",
-                   (tenant, after["id"], _json(after["type"]), after["createdAt"], after["modifiedAt"]))
+    def _record_state(self, rows: _Rows, tenant: str, before: dict | None, after: dict) -> None:
+        rows.states.append((tenant, after["id"], _json(after["type"]), after["createdAt"], after["modifiedAt"]))
         old_attrs = before["attrs"] if before is not None else {}
         for name, instances in after["attrs"].items():
             old = old_attrs.get(name)
@@ -214,51 +221,26 @@ class TemporalHistory:
             old_by_dataset = {inst.get("datasetId"): inst for inst in old or ()}
             for inst in instances:
                 if old_by_dataset.pop(inst.get("datasetId"), None) != inst:
-                    self._add(db, tenant, after["id"], name, inst, likely_new=old is None)
+                    rows.add(tenant, after["id"], name, inst, _row(0, inst, self.store.db)[1:], likely_new=old is None)
             for inst in old_by_dataset.values():
-                self._add_deletion(db, tenant, after["id"], name, inst, after["modifiedAt"])
+                rows.add(tenant, after["id"], name, inst, _deletion_row(inst, after["modifiedAt"]))
         for name in old_attrs.keys() - after["attrs"].keys():
             for inst in old_attrs[name]:
-                self._add_deletion(db, tenant, after["id"], name, inst, after["modifiedAt"])
+                rows.add(tenant, after["id"], name, inst, _deletion_row(inst, after["modifiedAt"]))
 
-    def _record_deletion(self, db, tenant: str, before: dict) -> None:
+    def _record_deletion(self, rows: _Rows, tenant: str, before: dict) -> None:
         at = now_iso()
         for name, instances in before["attrs"].items():
             for inst in instances:
-                self._add_deletion(db, tenant, before["id"], name, inst, at)
-        db.execute(f"INSERT INTO temporal_entities ({_ENTITY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                   "ON CONFLICT (tenant, id) DO UPDATE SET types=excluded.types, modified_at=excluded.modified_at, "
-                   "deleted_at=excluded.deleted_at, doc=excluded.doc",
-                   (tenant, before["id"], _json(before["type"]), before["createdAt"], at, at, _json(before)))
+                rows.add(tenant, before["id"], name, inst, _deletion_row(inst, at))
+        rows.deletions.append((tenant, before["id"], _json(before["type"]), before["createdAt"], at, at,
+                               _json(before)))
 
     def _add(self, db, tenant: str, entity_id: str, attr: str, inst: dict, *,
              likely_new: bool = False) -> None:
-        """One history row; the series is looked up by the INSERT itself (created first when new).
-        `likely_new` (a new attribute): try creating the series first, which usually succeeds."""
-        key = (tenant, entity_id, attr, inst.get("datasetId", ""))
-        values = _row(0, inst, db)[1:]
-        if _dialect(db).add_in_one:
-            db.execute(_ADD_IN_ONE, (*key, inst.get("type", "Property"), *key, *values))
-            return
-        if likely_new:
-            created = db.execute(_NEW_SERIES_IF_NONE, (*key, inst.get("type", "Property"))).fetchone()
-            if created is not None:
-                db.execute(_INSERT, (created[0], *values))
-                return
-        if db.execute(_INSERT_INTO_SERIES, (*values, *key)).rowcount == 0:
-            series = db.execute(_NEW_SERIES, (*key, inst.get("type", "Property"))).fetchone()[0]
-            db.execute(_INSERT, (series, *values))
-
-    def _add_deletion(self, db, tenant: str, entity_id: str, attr: str, inst: dict,
-                      at: str) -> None:
-        member, null = _NULLS.get(inst.get("type"), _NULLS["Property"])
-        marker = {"type": inst.get("type", "Property"), member: null}
-        if "datasetId" in inst:
-            marker["datasetId"] = inst["datasetId"]
-        marker.update(createdAt=inst.get("createdAt", at), modifiedAt=at, deletedAt=at)
-        series = self._series_id(db, tenant, entity_id, attr, inst)
-        db.execute(_INSERT, (series, None, to_ms(marker["createdAt"]), to_ms(at), to_ms(at), None, None,
-                             _json(marker)))
+        """One history row; the series is looked up by the INSERT itself (created first when new)."""
+        _add_row(db, (tenant, entity_id, attr, inst.get("datasetId", "")), inst.get("type", "Property"),
+                 _row(0, inst, db)[1:], likely_new)
 
     @staticmethod
     def _series_id(db, tenant: str, entity_id: str, attr: str, inst: dict) -> int:
@@ -336,6 +318,23 @@ class TemporalHistory:
             else:
                 attrs.pop(one.attr, None)
         db.execute("UPDATE temporal_entities SET doc=? WHERE tenant=? AND id=?", (_json(found.doc), tenant, entity_id))
+
+    def erase(self, tenant: str, entity_id: str, detail: dict) -> None:
+        """Erasure of personal data: the whole history of the entity (`{"entity": True}`), else the
+        histories of the attributes named (`{"attributes": [...]}`), with their instances in a last
+        known state. Nothing is left: no deletion row, no value."""
+        if detail.get("entity"):
+            self.delete_entity(tenant, entity_id)
+            return
+        series = self.series(tenant, entity_id, set(detail.get("attributes", ())))
+        if series:
+            self.delete_series(tenant, entity_id, series)
+
+    def all_instances(self, series_id: int) -> list[HistoryRow]:
+        """Every instance of a series, deletion rows included, in the order they were recorded."""
+        rows = self.db.execute("SELECT seq, modified_at, instance FROM attr_history WHERE series=? ORDER BY seq",
+                               (series_id,))
+        return [HistoryRow(seq, t, orjson.loads(inst)) for seq, t, inst in rows]
 
     def delete_instance(self, seq: int) -> None:
         self.db.execute("DELETE FROM attr_history WHERE seq=?", (seq,))
@@ -530,6 +529,71 @@ def _where(series_id: int, query: TimeQuery, *, aggregating: bool) -> tuple[str,
         where.append(f"{col} < ?")
         params.append(high)
     return " AND ".join(where), params
+
+
+class _Rows:
+    """The history rows of one write transaction, gathered and then sent with one executemany per
+    statement."""
+
+    SMALL = 4  # up to this many rows, each is sent as its own statement (no series to make first)
+
+    def __init__(self):
+        self.entity_ids: set[str] = set()
+        self.states: list[tuple] = []     # temporal_entities of live entities
+        self.deletions: list[tuple] = []  # temporal_entities of deleted ones (their last state kept)
+        self.history: list[tuple] = []    # (series key, kind, attr_history values, likely a new series)
+
+    def add(self, tenant: str, entity_id: str, attr: str, inst: dict, values: tuple, *,
+            likely_new: bool = False) -> None:
+        self.history.append(((tenant, entity_id, attr, inst.get("datasetId", "")), inst.get("type", "Property"),
+                             values, likely_new))
+
+    def send(self, db) -> None:
+        if self.states:
+            db.executemany("INSERT INTO temporal_entities (tenant, id, types, created_at, modified_at) "
+                           "VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant, id) DO UPDATE SET types=excluded.types, "
+                           "modified_at=excluded.modified_at, deleted_at=NULL, doc=NULL", self.states)
+        if self.history:
+            if _dialect(db).add_in_one:  # PostgreSQL: series and row in one statement each
+                db.executemany(_ADD_IN_ONE, [(*key, kind, *key, *values) for key, kind, values, _ in self.history])
+            elif len(self.history) <= self.SMALL:
+                for key, kind, values, likely_new in self.history:
+                    _add_row(db, key, kind, values, likely_new)
+            else:  # every series made if missing, then every row into its series
+                db.executemany(_NEW_SERIES_IF_NONE.removesuffix(" RETURNING id"),
+                               [(*key, kind) for key, kind, _, _ in self.history])
+                db.executemany(_INSERT_INTO_SERIES, [(*values, *key) for key, _, values, _ in self.history])
+        if self.deletions:
+            db.executemany(f"INSERT INTO temporal_entities ({_ENTITY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                           "ON CONFLICT (tenant, id) DO UPDATE SET types=excluded.types, "
+                           "modified_at=excluded.modified_at, deleted_at=excluded.deleted_at, doc=excluded.doc",
+                           self.deletions)
+
+
+def _add_row(db, key: tuple, kind: str, values: tuple, likely_new: bool) -> None:
+    """One history row into the series `key` (made when missing). `likely_new` (a new attribute):
+    try creating the series first, which usually succeeds."""
+    if _dialect(db).add_in_one:
+        db.execute(_ADD_IN_ONE, (*key, kind, *key, *values))
+        return
+    if likely_new:
+        created = db.execute(_NEW_SERIES_IF_NONE, (*key, kind)).fetchone()
+        if created is not None:
+            db.execute(_INSERT, (created[0], *values))
+            return
+    if db.execute(_INSERT_INTO_SERIES, (*values, *key)).rowcount == 0:
+        series = db.execute(_NEW_SERIES, (*key, kind)).fetchone()[0]
+        db.execute(_INSERT, (series, *values))
+
+
+def _deletion_row(inst: dict, at: str) -> tuple:
+    """The attr_history values (without series) of the row that marks `inst` deleted at `at`."""
+    member, null = _NULLS.get(inst.get("type"), _NULLS["Property"])
+    marker = {"type": inst.get("type", "Property"), member: null}
+    if "datasetId" in inst:
+        marker["datasetId"] = inst["datasetId"]
+    marker.update(createdAt=inst.get("createdAt", at), modifiedAt=at, deletedAt=at)
+    return None, to_ms(marker["createdAt"]), to_ms(at), to_ms(at), None, None, _json(marker)
 
 
 def _has_schema(db) -> bool:

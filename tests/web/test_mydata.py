@@ -1,0 +1,158 @@
+"""A resident's "my data" in a real browser: they sign in with their resident ID (Toshi's OpenID
+Connect provider), switch a consent ON — the care provider's read of their record then succeeds and
+appears on their access-log page — and OFF — the provider's read is refused again; they download
+their data as JSON and CSV and ask for erasure."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import httpx
+import pytest
+from conftest import LD
+
+RESIDENT = "urn:ngsi-ld:Person:hanako"
+PASSWORD = "correct horse battery"
+RECORD = "urn:ngsi-ld:CareRecord:hanako"
+PURPOSE = "care-planning"
+
+
+def prop(value) -> dict:
+    return {"type": "Property", "value": value}
+
+
+class Provider:
+    """The town's care service: an API-key account reading for one purpose."""
+
+    def __init__(self, town):
+        r = town.http.post("/admin/auth/accounts", json={"name": "care-service", "roles": ["default:consumer"]})
+        assert r.status_code == 201, r.text
+        self.id = r.json()["account"]["id"]
+        self.http = httpx.Client(base_url=town.url, timeout=30,
+                                 headers={"Authorization": f"Bearer {r.json()['apiKey']}", "Toshi-Purpose": PURPOSE})
+
+    def read(self) -> httpx.Response:
+        return self.http.get(f"/ngsi-ld/v1/entities/{RECORD}", params={"options": "keyValues"})
+
+
+@pytest.fixture(scope="module")
+def provider(town):
+    admin = town.http
+    for path, body in (
+            ("/admin/auth/residents", {"id": RESIDENT, "name": "豊能 花子", "assurance": "office-id-document",
+                                       "password": PASSWORD}),
+            ("/admin/auth/clients", {"name": "町ポータル", "redirect_uris": [town.url + "/portal/callback"]}),
+            ("/consent/declarations", {"id": "care", "type": "CareRecord", "subject": "resident",
+                                       "entityPersonal": True,
+                                       "attributes": {"careLevel": "sensitive", "phone": "personal",
+                                                      "resident": "personal"}}),
+            ("/admin/auth/policies", {"effect": "allow", "principals": ["*"], "actions": ["read"],
+                                      "types": ["ConsentNotice"]})):
+        r = admin.post(path, json=body)
+        assert r.status_code == 201, r.text
+    care = Provider(town)
+    town.create(
+        {"id": "urn:ngsi-ld:ConsentNotice:care", "type": "ConsentNotice", "recipient": prop(care.id),
+         "recipientName": prop("豊能町 介護サービス"), "purpose": prop(PURPOSE), "purposeName": prop("介護の計画づくり"),
+         "description": prop("ケアマネジャーが介護の計画を立てるために使います。"),
+         "categories": prop(["personal", "sensitive"])},
+        {"id": RECORD, "type": "CareRecord", "resident": prop(RESIDENT), "careLevel": prop(3),
+         "phone": prop("072-000-0000")})
+    yield care
+    care.http.close()
+
+
+def sign_in(visit, then: str):
+    """A resident's browser opening a my-data page: sent to the sign-in form, then back."""
+    v = visit()
+    page = v.open(then)
+    page.fill("#resident-id", RESIDENT)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**{then}")
+    return v, page
+
+
+def switch(page):
+    return page.locator(f"li.consent[data-purpose='{PURPOSE}'] input[role=switch]")
+
+
+def state(page):
+    return page.locator(f"li.consent[data-purpose='{PURPOSE}'] .state")
+
+
+def test_a_consent_switched_on_lets_the_provider_read_and_shows_in_the_access_log_and_off_refuses(town, provider,
+                                                                                                   visit):
+    assert provider.read().status_code == 404  # opt-in: nothing before the resident says yes
+    v, page = sign_in(visit, "/portal/me/consents")
+    assert not switch(page).is_checked() and state(page).get_attribute("data-on") == "false"
+    v.screenshot("my-consents-off")
+
+    switch(page).check()
+    page.wait_for_selector(f"li.consent[data-purpose='{PURPOSE}'] .state[data-on=true]")
+    assert "ON にしました" in page.text_content("#consent-status")
+    read = provider.read()
+    assert read.status_code == 200 and read.json()["careLevel"] == 3
+
+    page.goto("/portal/me/access-log")
+    row = page.wait_for_selector(f"#access-log tr[data-reader='{provider.id}']")
+    assert "豊能町 介護サービス" in row.text_content() and "介護の計画づくり" in row.text_content()
+    assert "careLevel" in row.text_content() and "あなたの同意" in row.text_content()
+    v.screenshot("my-access-log")
+
+    page.goto("/portal/me/consents")
+    switch(page).wait_for()
+    assert switch(page).is_checked()
+    switch(page).uncheck()
+    page.wait_for_selector(f"li.consent[data-purpose='{PURPOSE}'] .state[data-on=false]")
+    assert provider.read().status_code == 404
+    page.reload()
+    switch(page).wait_for()
+    assert not switch(page).is_checked()
+    assert v.errors == []
+
+
+def test_the_resident_downloads_their_data_as_json_and_csv(town, provider, visit, tmp_path):
+    v, page = sign_in(visit, "/portal/me/data")
+    with page.expect_download() as event:
+        page.click("#download-json")
+    download = event.value
+    assert download.suggested_filename == "my-data.json"
+    download.save_as(tmp_path / "my-data.json")
+    data = json.loads((tmp_path / "my-data.json").read_bytes())
+    assert data["resident"] == RESIDENT and RECORD in [e["id"] for e in data["entities"]]
+    with page.expect_download() as event:
+        page.click("#download-csv")
+    download = event.value
+    assert download.suggested_filename == "my-data.csv"
+    download.save_as(tmp_path / "my-data.csv")
+    rows = list(csv.reader(io.StringIO((tmp_path / "my-data.csv").read_text(encoding="utf-8"))))
+    assert rows[0] == ["section", "id", "name", "value"]
+    care_level = [json.loads(r[3]) for r in rows if r[:3] == ["entity", RECORD, "careLevel"]]
+    assert [a["value"] for a in care_level] == [3]
+    assert v.errors == []
+
+
+def test_the_resident_asks_for_erasure_after_confirming(town, provider, visit):
+    v, page = sign_in(visit, "/portal/me/data")
+    page.fill("#erasure-reason", "引っ越すため")
+    page.click("#erasure-ask")
+    assert page.evaluate("document.activeElement.id") == "erasure-yes"
+    page.click("#erasure-yes")
+    page.wait_for_selector("#erasure-requests li[data-status=pending]")
+    assert "受け付けました" in page.text_content("#erasure-status")
+    r = town.http.get(f"/consent/residents/{RESIDENT}/erasure")
+    assert [(e["status"], e["reason"]) for e in r.json()] == [("pending", "引っ越すため")]
+    v.screenshot("my-data")
+    assert v.errors == []
+
+
+def test_the_resident_sees_the_official_read_as_town_business(town, provider, visit):
+    r = town.http.get(f"/ngsi-ld/v1/entities/{RECORD}", headers=LD)
+    assert r.status_code == 200
+    v, page = sign_in(visit, "/portal/me/access-log")
+    row = page.wait_for_selector("#access-log tr[data-basis=official]")
+    assert "町の職員" in row.text_content() and "法律にもとづく町の仕事" in row.text_content()
+    assert v.errors == []
