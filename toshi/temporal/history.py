@@ -192,12 +192,18 @@ class TemporalHistory:
     def record(self, tx, changes: list) -> None:
         """Writer listener: one history row per new or changed attribute instance, deletion rows for
         instances that disappeared (all of them when the entity was deleted). The rows of all the
-        changes go out together (`_Rows.send`: one executemany per statement)."""
+        changes go out together (`_Rows.send`: one executemany per statement). An erasure (ERASURE)
+        forgets what it names once the rows of the changes before it are out."""
         if not changes:
             return
         db = self.db
         rows = _Rows()
         for change in changes:
+            if change.kind == ERASURE:  # after the rows of the changes before it (toshi/core/write.py)
+                rows.send(db)
+                rows = _Rows()
+                self.erase(change.tenant, change.entity_id, change.detail)
+                continue
             if change.after is None and change.before is None:
                 continue
             entity_id = (change.after or change.before)["id"]
