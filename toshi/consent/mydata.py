@@ -1,15 +1,20 @@
 """My data: everything Toshi holds about a resident, as JSON or CSV, and requests to erase it.
 
 The export gathers, in one tenant: the entities the resident is the data subject of (read through
-the consent layer as the resident, so through the one read path), their consent records with every
-signed version, the access log of their data, and their erasure requests.
+the consent layer as the resident, so through the one read path), the recorded history of their
+personal attributes (of live entities and of deleted ones the history still holds), their consent
+records with every signed version, the access log of their data, and their erasure requests.
 
 An erasure request is recorded when the resident makes it and decided by a town official: carried
-out (through the Writer: entities that are the resident or are declared personal as a whole are
-deleted; from the others the declared personal attributes and the attribute naming the resident are
-removed; the resident's consents are revoked), or refused with the legal reason (e.g. a retention
-duty under the Long-Term Care Insurance Act). Consent records, receipts and the access log are kept:
-they are the proof of what happened. Each decision goes to the audit trail.
+out, or refused with the legal reason (e.g. a retention duty under the Long-Term Care Insurance Act).
+Carried out, it is one transaction of the one write path: entities that are the resident or are
+declared personal as a whole are deleted, from the others the declared personal attributes and the
+attribute naming the resident are removed; an erasure Operation per entity then takes the erased
+values out of the change log and the waiting notifications, and (its listener) the attribute history,
+deleted entities' included; last the resident's consents are revoked and the request marked erased.
+Backups made afterwards hold none of it (they copy rows). Consent records, receipts and the access
+log (attribute names, never values) are kept: they are the proof of what happened. Each decision
+goes to the audit trail, and the write itself is audited as every write is.
 """
 
 from __future__ import annotations
@@ -27,12 +32,12 @@ from toshi.core.entity import delete_attribute
 from toshi.core.errors import BadRequestData, NgsiError, ResourceNotFound
 from toshi.core.times import now_iso
 from toshi.core.write import ERASURE, Operation
-from toshi.formats.ngsild_render import render_entity
+from toshi.formats.ngsild_render import render_attribute, render_entity
 from toshi.jsonld.context import core_context
 from toshi.query.planner import EntityQuery
 from toshi.query.typeexpr import TypeName
 from toshi.store import FeatureTables
-from toshi.temporal import former_entities
+from toshi.temporal import attribute_history, former_entities
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS consent_erasure_requests (
     tenant TEXT NOT NULL, id TEXT NOT NULL, subject TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (tenant, id));
@@ -78,11 +83,52 @@ async def export(service, store, tenant: str, resident, resident_id: str) -> dic
         after = batch[-1]["seq"]
     return {"resident": resident_id, "tenant": tenant, "exportedAt": now_iso(),
             "entities": [render_entity(e, ctx, sys_attrs=True) for e in entities],
+            "history": history_of(service, store, tenant, resident, resident_id, entities),
             "consents": consents, "accessLog": log, "erasureRequests": ErasureRequests(store).of(tenant, resident_id)}
 
 
+def history_of(service, store, tenant: str, resident, resident_id: str, entities: list[dict]) -> list[dict]:
+    """The recorded history of the resident's personal attributes: of their live entities and of those
+    only the history still has (deleted ones), every instance as the temporal API shows it (with its
+    instanceId; deletions with deletedAt), as far as the resident may read them (the read path's guard
+    for them). All attributes of an entity that is the resident or is declared personal as a whole."""
+    declared = service.declarations.of_tenant(tenant)
+    ids = {e["id"] for e in entities}
+    states = [*entities, *(state for state in former_entities(store, tenant, sorted(declared)) if state["id"] not in ids
+                           and _declaration(declared, state) is not None
+                           and _declaration(declared, state).subject_of(state) == resident_id)]
+    guard = service.filter.guard_for(Reader(resident, tenant))
+    ctx = core_context()
+    out = []
+    for state in states:
+        declaration = _declaration(declared, state)
+        whole = declaration.entity_personal or declaration.subject == SUBJECT_IS_ENTITY
+        found = attribute_history(store, tenant, state["id"], None if whole else
+                                  {*declaration.categories, declaration.subject})
+        allowed = guard.permitted_attrs("read", state) if guard is not None else None
+        attributes = {}
+        for name, instances in sorted(found.items()):
+            if allowed is None or name in allowed:
+                attributes[ctx.compact_iri(name)] = [_instance(name, inst, ctx) for inst in instances]
+        if attributes:
+            types = [ctx.compact_iri(t) for t in state["type"]]
+            out.append({"id": state["id"], "type": types[0] if len(types) == 1 else types,
+                        "live": state["id"] in ids, "attributes": attributes})
+    return out
+
+
+def _declaration(declared: dict, state: dict):
+    return next((declared[t] for t in state["type"] if t in declared), None)
+
+
+def _instance(name: str, inst: dict, ctx) -> dict:
+    rendered = render_attribute(name, [inst], ctx, sys_attrs=True)
+    return {**rendered, "instanceId": inst["instanceId"], **({"deletedAt": inst["deletedAt"]} if "deletedAt" in inst
+                                                              else {})}
+
+
 def export_csv(data: dict) -> str:
-    """One row per fact: section, id, name, value (JSON)."""
+    """One row per fact: section, id, name, value (JSON); a history row is one attribute instance."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["section", "id", "name", "value"])
@@ -90,6 +136,10 @@ def export_csv(data: dict) -> str:
         for name, value in entity.items():
             if name not in ("id", "@context"):
                 writer.writerow(["entity", entity["id"], name, _json(value)])
+    for entity in data["history"]:
+        for name, instances in entity["attributes"].items():
+            for instance in instances:
+                writer.writerow(["history", entity["id"], name, _json(instance)])
     for record in data["consents"]:
         for name, value in record.items():
             if name != "versions":

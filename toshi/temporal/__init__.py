@@ -12,8 +12,8 @@ from __future__ import annotations
 from toshi.temporal.history import history_for, instance_id
 
 
-def attribute_history(store, tenant: str, entity_id: str, attrs: set[str]) -> dict[str, list[dict]]:
-    """Every recorded instance of these attributes of an entity (expanded names), deletion rows
+def attribute_history(store, tenant: str, entity_id: str, attrs: set[str] | None) -> dict[str, list[dict]]:
+    """Every recorded instance of these attributes of an entity (expanded names; None: all), deletion rows
     included, each with its `instanceId`, in the order they were recorded."""
     history = history_for(store)
     out: dict[str, list[dict]] = {}
