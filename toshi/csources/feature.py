@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from toshi.core.feature import Feature, tables_of
-from toshi.csources import store, web
+from toshi.csources import store, subscriptions, web
+from toshi.csources.subscriptions import CompiledCsourceSubscription, CsourceSubscriptionKind, trigger
 
 
 class ContextSources(Feature):
     name = "csources"
-    tables = tables_of(store.SCHEMA)
+    tables = tables_of(store.SCHEMA)  # csourceSubscriptions live in the store's subscriptions table
 
     def routes(self) -> list:
-        return web.routes()
+        return [*web.routes(), *subscriptions.routes()]
+
+    def subscription_kinds(self) -> list:
+        return [CsourceSubscriptionKind(self.services.resolver)]
 
     async def registration_changed(self, tenant: str, before: dict | None, after: dict | None) -> None:
-        """After a registration was created, updated or deleted (csourceSubscriptions are told)."""
+        """After a registration was created, updated or deleted: notify the csourceSubscriptions it
+        concerns (through the notifier's durable outbox)."""
+        notifier = self.services.notifier
+        for sub in notifier.loaded(tenant):
+            if isinstance(sub, CompiledCsourceSubscription) and sub.is_active():
+                fired = trigger(sub, before, after)
+                if fired is not None:
+                    notifier.notify(tenant, sub.id, [fired])

@@ -215,6 +215,21 @@ class Notifier:
             return None, None  # only what the owner may not read changed
         return before, after
 
+    def loaded(self, tenant: str) -> list[CompiledSubscription]:
+        """The tenant's subscriptions loaded here (every kind)."""
+        return list(self._subscriptions.get(tenant, {}).values())
+
+    def notify(self, tenant: str, subscription_id: str, items: list) -> bool:
+        """Queue one notification of `items` for a loaded subscription, outside the change log (a
+        context source registration changed: toshi/csources). Durable and retried like every other;
+        False when the subscription is not loaded here, not active, or throttled."""
+        sub = self._subscriptions.get(tenant, {}).get(subscription_id)
+        if sub is None or not sub.is_active() or self._throttled(sub):
+            return False
+        nid = f"urn:ngsi-ld:Notification:{uuid.uuid4()}"
+        self.deliverer.enqueue([self._job(sub, tenant, items, nid)])
+        return True
+
     def _throttled(self, sub) -> bool:
         throttling = sub.throttling
         now = time.monotonic()

@@ -82,7 +82,7 @@ async def query_subscriptions(request: Request) -> Response:
     sys_attrs = "sysAttrs" in options
     limit, offset, count = paging(params, _services(request).settings, count_option="count" in options)
     everything, _ = await _services(request).store.subscriptions.list(tenant, 10**9, 0)
-    mine = [s for s in everything if s.get("api") != "v2"]  # NGSI-v2 subscriptions have their own API
+    mine = [s for s in everything if s.get("api") is None]  # NGSI-v2 and csource subscriptions have their own APIs
     found, total = mine[offset:offset + limit], len(mine)
     body = [render_subscription(s, ctx, sys_attrs=sys_attrs) for s in found]
     headers = {"NGSILD-Results-Count": str(total)} if count else {}
@@ -127,7 +127,7 @@ async def delete_subscription(request: Request) -> Response:
 
 async def _existing(request: Request, tenant: str, subscription_id: str) -> dict:
     found = await _services(request).store.subscriptions.get(tenant, subscription_id)
-    if found is None or found.get("api") == "v2":
+    if found is None or found.get("api") is not None:  # NGSI-v2 or csource subscription
         raise ResourceNotFound(f"Subscription {subscription_id} not found")
     return found
 
