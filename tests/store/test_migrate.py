@@ -136,10 +136,10 @@ def test_progress_bar():
     assert out.getvalue().splitlines() == [ProgressBar.line("entities", 10_000, 10_000), ProgressBar.line("meta", 0, 0)]
     assert "[" + "#" * ProgressBar.WIDTH + "]" in out.getvalue() and "100%" in out.getvalue()
     live = io.StringIO()
-    bar = ProgressBar(live, live=True, every=0)
+    bar = ProgressBar(live, live=True)  # on a terminal: rich's live bar
     bar("entities", 0, 4)
     bar("entities", 2, 4)
     bar("entities", 4, 4)
     bar.close()
-    assert live.getvalue().count("\r") == 3 and live.getvalue().endswith("100%\n")
+    assert "entities" in live.getvalue() and "4/4" in live.getvalue() and "100%" in live.getvalue()
     assert " 50%" in ProgressBar.line("x", 2, 4) and "2/4" in ProgressBar.line("x", 2, 4)

@@ -16,6 +16,7 @@ from toshi.catalogue.importing import run_import
 from toshi.catalogue.opening import OpenRefused, close_dataset, open_dataset
 from toshi.catalogue.saved_query import query_of
 from toshi.catalogue.standards import STANDARDS
+from toshi.core.progress import Progress
 
 DESCRIBING = (("title_ja", "title", "ja"), ("title_en", "title", "en"),
               ("description_ja", "description", "ja"), ("description_en", "description", "en"))
@@ -168,8 +169,9 @@ def _import(cli, store, args) -> int:
     data = args.file.read_bytes()
     services = cli.services(store, args)
     try:
-        report = asyncio.run(run_import(services, args.tenant, args.dataset, data, confirm=not args.dry_run,
-                                        prune=args.prune))
+        with Progress(sys.stderr) as progress:  # a bar on a terminal, plain lines in a log
+            report = asyncio.run(run_import(services, args.tenant, args.dataset, data, confirm=not args.dry_run,
+                                            prune=args.prune, progress=progress))
     except ImportRefused as exc:
         print(f"toshi: {exc}", file=sys.stderr)
         return 1

@@ -28,9 +28,11 @@ from toshi.catalogue.standards import (
     recognise,
     standard,
 )
+from toshi.core.progress import Progress
 from toshi.core.times import now_iso
 
 CHUNK = 1000          # entities per Writer call (one transaction each)
+PROGRESS_EVERY = 1000  # rows checked between two progress reports
 MAX_ERRORS = 1000     # errors reported (the count is always complete)
 JAPAN = {LATITUDE: (20.0, 46.0), LONGITUDE: (122.0, 154.0)}  # Okinotorishima..Etorofu, Yonaguni..Minamitorishima
 LOCATION_IRI = "https://uri.etsi.org/ngsi-ld/location"
@@ -92,8 +94,8 @@ def standard_of(dataset: Dataset, headers: list[str]) -> Standard:
     return found
 
 
-def plan(dataset: Dataset, data: bytes) -> Plan:
-    """Read and validate the whole file; nothing is written."""
+def plan(dataset: Dataset, data: bytes, progress: Progress | None = None) -> Plan:
+    """Read and validate the whole file; nothing is written. `progress` hears of the rows checked."""
     text, encoding = decode(data)
     reader = csv.reader(io.StringIO(text))
     headers = [h.strip() for h in next(reader, [])]
@@ -111,11 +113,11 @@ def plan(dataset: Dataset, data: bytes) -> Plan:
         result.error(1, None, None, "the header row names a column twice")
     if result.error_count:
         return result
-    _check_rows(result, reader, id_header)
+    _check_rows(result, reader, id_header, progress)
     return result
 
 
-def _check_rows(result: Plan, reader, id_header: str) -> None:
+def _check_rows(result: Plan, reader, id_header: str, progress: Progress | None = None) -> None:
     """Frictionless checks each row against the schema (types, required cells, coordinates inside
     Japan); the cells it passes are then read as their column's kind (dates, codes, ...)."""
     from frictionless import Resource
@@ -139,6 +141,8 @@ def _check_rows(result: Plan, reader, id_header: str) -> None:
     seen: dict[str, int] = {}
     with Resource(data=table, schema=_schema(standard_, table[0])) as resource:
         for row in resource.row_stream:  # only the typed or required columns: plain text cannot fail
+            if progress is not None and row.row_number % PROGRESS_EVERY == 0:
+                progress("checking rows", row.row_number - 1, len(body))
             line = body[row.row_number - 2]
             number = numbers[row.row_number - 2]
             if len(line) != len(headers):
@@ -173,6 +177,8 @@ def _check_rows(result: Plan, reader, id_header: str) -> None:
                 continue
             seen[entity_id] = number
             result.entities[entity_id] = cells.attributes(standard_, values, others)
+    if progress is not None:
+        progress("checking rows", len(body), len(body))
 
 
 def _schema(standard_: Standard, headers: list[str]):
@@ -219,8 +225,9 @@ def _message(error) -> str:
 
 # -- writing --------------------------------------------------------------------------------------
 
-async def write(services, dataset: Dataset, result: Plan, *, prune: bool = False) -> dict:
-    """Apply a valid plan through the Writer; returns what changed."""
+async def write(services, dataset: Dataset, result: Plan, *, prune: bool = False,
+                progress: Progress | None = None) -> dict:
+    """Apply a valid plan through the Writer; returns what changed (`progress` hears of each chunk)."""
     if result.error_count:
         raise ValueError("a plan with errors is never written")
     store, tenant, now = services.store, dataset.tenant, now_iso()
@@ -244,9 +251,13 @@ async def write(services, dataset: Dataset, result: Plan, *, prune: bool = False
         edits.extend((entity_id, lambda current: None) for entity_id in gone)
         counts["deleted"] = len(gone)
     for start in range(0, len(edits), CHUNK):
+        if progress is not None:
+            progress("writing entities", start, len(edits))
         for outcome in await services.writer.apply(tenant, edits[start:start + CHUNK]):
             if outcome.error is not None:
                 raise outcome.error
+    if progress is not None:
+        progress("writing entities", len(edits), len(edits))
     return counts
 
 

@@ -10,6 +10,7 @@ from toshi.catalogue import csv_import
 from toshi.catalogue.datasets import Dataset, Datasets, checked
 from toshi.catalogue.opening import open_dataset
 from toshi.catalogue.standards import OTHER_COLUMNS, recognise
+from toshi.core.progress import Progress
 
 
 def dataset_for(datasets: Datasets, tenant: str, name: str, data: bytes) -> tuple[Dataset, bool]:
@@ -30,15 +31,17 @@ def dataset_for(datasets: Datasets, tenant: str, name: str, data: bytes) -> tupl
                     "keywords": [found.title_ja], "attrs": []}), True
 
 
-async def run_import(services, tenant: str, name: str, data: bytes, *, confirm: bool, prune: bool) -> dict:
-    """The import's report; writes (and saves a new dataset) only when confirmed and every row is valid."""
+async def run_import(services, tenant: str, name: str, data: bytes, *, confirm: bool, prune: bool,
+                     progress: Progress | None = None) -> dict:
+    """The import's report; writes (and saves a new dataset) only when confirmed and every row is valid
+    (`progress`: told of the rows checked and the entities written)."""
     datasets = Datasets(services.store)
     dataset, new = dataset_for(datasets, tenant, name, data)
-    plan = csv_import.plan(dataset, data)
+    plan = csv_import.plan(dataset, data, progress)
     report = {"dataset": dataset.name, "newDataset": new, **plan.report(), "written": False}
     if not confirm or plan.error_count:
         return report
-    report["changes"] = await csv_import.write(services, dataset, plan, prune=prune)
+    report["changes"] = await csv_import.write(services, dataset, plan, prune=prune, progress=progress)
     report["written"] = True
     extra = [h for h in plan.headers if plan.standard.column(h) is None]
     dataset.extra_columns = extra

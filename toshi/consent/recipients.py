@@ -52,9 +52,10 @@ class RecipientView:
         """The declaration of a type in the tenant (None: its data is not declared personal)."""
         return self.service.declarations.of_tenant(self.tenant).get(expand(type_name))
 
-    async def entities(self, type_name: str) -> list[Consented]:
+    async def entities(self, type_name: str, progress=None) -> list[Consented]:
         """The type's entities of consenting subjects, as the recipient may see them (ValueError when
-        the type's data is not declared personal: only declared data has subjects who consent)."""
+        the type's data is not declared personal: only declared data has subjects who consent).
+        `progress(step, done, None)` hears of each page read (toshi/core/progress.py)."""
         declaration = self.declared(type_name)
         if declaration is None:
             raise ValueError(f"{type_name} is not declared as personal data in this tenant")
@@ -76,6 +77,8 @@ class RecipientView:
                     _, view, _, _, subject, consents = guard._judged(item)
                     if view is not None and subject in consenting:
                         found.append(Consented(view, subject, consents, frozenset(declaration.categories)))
+                if progress is not None:
+                    progress("reading records", offset + len(page), None)
                 if len(page) < PAGE:
                     break
                 offset += PAGE

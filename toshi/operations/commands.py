@@ -111,10 +111,10 @@ def _restore(cli, args: argparse.Namespace) -> int:
 
 @contextmanager
 def _progress():
-    """A progress bar on stderr: live on a terminal, plain periodic lines otherwise (migrate.py)."""
-    from toshi.operations.migrate import ProgressBar
+    """A progress bar on stderr: live on a terminal (rich), plain periodic lines otherwise."""
+    from toshi.core.progress import Progress
 
-    bar = ProgressBar(sys.stderr, finished_lines=False)  # the command lists the tables when done
+    bar = Progress(sys.stderr, finished_lines=False)  # the command lists the tables when done
     try:
         yield bar
     finally:

@@ -19,58 +19,10 @@ from pathlib import Path
 from typing import TextIO
 
 from toshi.core.feature import Table
+from toshi.core.progress import Progress
 from toshi.operations.backup import load_postgres, open_snapshot_source, sqlite_snapshot
 
-
-class ProgressBar:
-    """A text progress bar per table: live on a terminal; otherwise (a log, a pipe) a plain line per
-    finished table, and one every `plain_every` seconds while a long table goes on."""
-
-    WIDTH = 30
-
-    def __init__(self, out: TextIO | None = None, *, live: bool | None = None, every: float = 0.1,
-                 plain_every: float = 5.0, finished_lines: bool = True):
-        out = sys.stderr if out is None else out
-        self.out = out
-        self.live = out.isatty() if live is None else live
-        self.every = every
-        self.plain_every = plain_every
-        self.finished_lines = finished_lines  # not live: a line for each finished table too
-        self._table: str | None = None
-        self._finished = False
-        self._shown = 0.0
-
-    def __call__(self, table: str, done: int, total: int) -> None:
-        if table != self._table:
-            self.close()
-            self._table, self._finished = table, False
-            if not self.live:
-                self._shown = time.monotonic()
-        finished = done >= total
-        if self.live and (finished or time.monotonic() - self._shown >= self.every):
-            self.out.write("\r" + self.line(table, done, total))
-            self.out.flush()
-            self._shown = time.monotonic()
-        elif not self.live and finished and not self._finished and self.finished_lines:
-            self.out.write(self.line(table, done, total) + "\n")
-        elif not self.live and not finished and time.monotonic() - self._shown >= self.plain_every:
-            self.out.write(self.line(table, done, total) + "\n")
-            self.out.flush()
-            self._shown = time.monotonic()
-        self._finished = self._finished or finished
-
-    @classmethod
-    def line(cls, table: str, done: int, total: int) -> str:
-        share = done / total if total else 1.0
-        filled = round(cls.WIDTH * share)
-        return f"  {table:<26} [{'#' * filled}{'.' * (cls.WIDTH - filled)}] {done:>9}/{total:<9} {share:>4.0%}"
-
-    def close(self) -> None:
-        """End the current table's line (on a terminal)."""
-        if self.live and self._table is not None:
-            self.out.write("\n")
-            self.out.flush()
-        self._table = None
+ProgressBar = Progress  # the progress of a copy (toshi/core/progress.py), by its older name
 
 
 def migrate(database: Path, url: str, *, tables: Sequence[Table], force: bool = False,

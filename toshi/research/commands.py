@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 
 from toshi.consent import ConsentService
+from toshi.core.progress import Progress
 from toshi.research.extract import check_spec
 from toshi.research.service import Research
 
@@ -46,7 +47,9 @@ def _extract(cli, store, args: argparse.Namespace) -> int:
         spec = check_spec({"recipient": args.recipient, "purpose": args.purpose, "type": args.type, "k": args.k,
                            "quasiIdentifiers": quasi, "attributes": args.attribute, "description": args.description})
         consent = ConsentService.for_settings(store, settings)
-        made = asyncio.run(Research(store, settings.data_dir).extract(consent, args.tenant, spec, "cli"))
+        with Progress(sys.stderr) as progress:  # a bar on a terminal, plain lines in a log
+            made = asyncio.run(Research(store, settings.data_dir).extract(consent, args.tenant, spec, "cli",
+                                                                          progress))
     except ValueError as exc:
         print(f"toshi: {exc}", file=sys.stderr)
         return 2

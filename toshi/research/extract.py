@@ -26,6 +26,7 @@ import jwt
 import orjson
 
 from toshi.consent import RecipientView
+from toshi.core.progress import Progress
 from toshi.core.signing import ALGORITHM, SigningKey
 from toshi.core.times import now_iso
 from toshi.jsonld.context import core_context
@@ -37,6 +38,7 @@ MEMBERS = {"recipient", "purpose", "type", "k", "quasiIdentifiers", "attributes"
 PSEUDONYM = "pseudonym"
 MAX_K = 1000
 MANIFEST_VERSION = "toshi-extract/1"
+PROGRESS_EVERY = 1000  # records between two progress reports
 
 
 @dataclass(frozen=True)
@@ -87,15 +89,19 @@ def check_spec(body: object) -> Spec:
                 body.get("description") if isinstance(body.get("description"), str) else "")
 
 
-async def make_extract(spec: Spec, view: RecipientView, secret: bytes, key: SigningKey, made_by: str) -> Extract:
-    """The extract of `spec` (ValueError when the type is not declared personal data)."""
-    consented = await view.entities(spec.type)
+async def make_extract(spec: Spec, view: RecipientView, secret: bytes, key: SigningKey, made_by: str,
+                       progress: Progress | None = None) -> Extract:
+    """The extract of `spec` (ValueError when the type is not declared personal data); `progress` hears
+    of the records read and generalised."""
+    consented = await view.entities(spec.type, progress)
     ctx = core_context()
     rules = {name: rule_of(rule) for name, rule in spec.quasi.items()}
     expanded = {name: ctx.expand_term(name) for name in (*spec.quasi, *spec.attributes)}
     pseudonyms = Pseudonyms(secret, view.tenant, spec.recipient)
     rows, items, incomplete = [], [], 0
-    for item in consented:
+    for done, item in enumerate(consented):
+        if progress is not None and done % PROGRESS_EVERY == 0:
+            progress("generalising records", done, len(consented))
         row = _row(item.entity, rules, spec.attributes, expanded)
         if row is None:
             incomplete += 1
@@ -103,6 +109,8 @@ async def make_extract(spec: Spec, view: RecipientView, secret: bytes, key: Sign
         row[PSEUDONYM] = pseudonyms.of(item.subject)
         rows.append(row)
         items.append(item)
+    if progress is not None:
+        progress("generalising records", len(consented), len(consented))
     kept, suppressed = k_anonymous(rows, list(spec.quasi), spec.k, PSEUDONYM)
     kept_ids = {id(row) for row in kept}
     consents = set()

@@ -21,11 +21,11 @@ class Research:
         """The pseudonym secret, made on the first extract (a town that makes none keeps no such file)."""
         return load_or_create_secret(secret_file(self.data_dir))
 
-    async def extract(self, consent, tenant: str, spec: Spec, made_by: str) -> Extract:
+    async def extract(self, consent, tenant: str, spec: Spec, made_by: str, progress=None) -> Extract:
         """The extract (ValueError when the spec cannot be carried out), recorded in the audit trail and
         in each released resident's access log."""
         view = RecipientView(consent, self.store, tenant, spec.recipient, spec.purpose)
-        made = await make_extract(spec, view, self.secret, self.signing_key, made_by)
+        made = await make_extract(spec, view, self.secret, self.signing_key, made_by, progress)
         consent.log.flush()
         counts = made.manifest["counts"]
         self.audit.append([{"principal": made_by, "tenant": tenant, "operation": "research extract",

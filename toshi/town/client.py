@@ -54,13 +54,17 @@ class Api:
 
     # -- NGSI-LD --------------------------------------------------------------------------------------
 
-    async def upsert(self, entities: list[dict]) -> int:
-        """Batch upsert (update mode) in request-sized pieces; returns the number of requests."""
-        requests = 0
+    async def upsert(self, entities: list[dict], progress=None) -> int:
+        """Batch upsert (update mode) in request-sized pieces; returns the number of requests.
+        `progress(step, done, total)` hears of each piece (toshi/core/progress.py)."""
+        requests = done = 0
         for chunk in _chunks(entities):
             await self.call("POST", f"{LD}/entityOperations/upsert", chunk, params={"options": "update"},
                             headers=self._link())
             requests += 1
+            done += len(chunk)
+            if progress is not None:
+                progress("entities", done, len(entities))
         return requests
 
     async def patch_attrs(self, entity_id: str, attrs: dict) -> None:

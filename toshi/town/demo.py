@@ -24,6 +24,7 @@ from pathlib import Path
 
 import httpx
 
+from toshi.core.progress import Progress
 from toshi.town import loader
 from toshi.town.client import Api
 from toshi.town.evacuation import PURPOSE, EvacuationService
@@ -127,7 +128,8 @@ class DemoTown:
             self.state["context"] = await loader.publish_context(self.admin)
             self.admin.context = self.state["context"]
             self.state["accounts"] = await loader.prepare(self.admin)
-            self.figures = await loader.load(self.admin, self.town, self.state["accounts"])
+            with Progress(sys.stderr) as progress:  # a bar on a terminal, plain lines in a log
+                self.figures = await loader.load(self.admin, self.town, self.state["accounts"], progress=progress)
             self.figures["totalSeconds"] = round(time.perf_counter() - started, 2)
             self.state["loaded"] = True
             self.state["figures"] = self.figures

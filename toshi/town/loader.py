@@ -63,24 +63,26 @@ async def prepare(admin: Api, tenant_role: str = "default") -> dict:
     return accounts
 
 
-async def load(admin: Api, town: Town, accounts: dict, *, parallel: int = 4) -> dict:
-    """Entities, then the residents' consents. Returns the figures (seconds, counts)."""
+async def load(admin: Api, town: Town, accounts: dict, *, parallel: int = 4, progress=None) -> dict:
+    """Entities, then the residents' consents. Returns the figures (seconds, counts); `progress(step,
+    done, total)` hears how far each has got (toshi/core/progress.py)."""
     started = time.perf_counter()
     entities = town.entities()
     generated = time.perf_counter()
-    requests = await admin.upsert(entities)
+    requests = await admin.upsert(entities, progress)
     loaded = time.perf_counter()
-    consents = await record_consents(admin, town, accounts, parallel=parallel)
+    consents = await record_consents(admin, town, accounts, parallel=parallel, progress=progress)
     return {"entities": len(entities), "batchRequests": requests, "entitiesSeconds": round(generated - started, 2),
             "loadSeconds": round(loaded - generated, 2), "consents": consents,
             "consentSeconds": round(time.perf_counter() - loaded, 2)}
 
 
-async def record_consents(admin: Api, town: Town, accounts: dict, *, parallel: int = 4) -> int:
+async def record_consents(admin: Api, town: Town, accounts: dict, *, parallel: int = 4, progress=None) -> int:
     grants = [(r, purpose) for r in town.residents for purpose in r.consents if purpose in CONSENTS]
     queue = asyncio.Queue()
     for grant in grants:
         queue.put_nowait(grant)
+    recorded = [0]
 
     async def worker() -> None:
         while not queue.empty():
@@ -89,6 +91,9 @@ async def record_consents(admin: Api, town: Town, accounts: dict, *, parallel: i
             await admin.call("POST", f"/consent/residents/{urn('Resident', resident.id)}/consents",
                              {"recipient": accounts[service]["id"], "purpose": purpose, "categories": categories},
                              ok=(201,))
+            recorded[0] += 1
+            if progress is not None and (recorded[0] % 100 == 0 or recorded[0] == len(grants)):
+                progress("consents", recorded[0], len(grants))
 
     await asyncio.gather(*(worker() for _ in range(parallel)))
     return len(grants)
