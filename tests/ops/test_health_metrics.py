@@ -4,12 +4,14 @@ Prometheus text parser."""
 from __future__ import annotations
 
 import dataclasses
+import uuid
 
 import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
-from support import PG_SERVER, PgSchema, free_port, require_postgres
+from support import PG_SERVER, PgSchema, free_port, require_mosquitto, require_postgres, wait_until
+from tcp_proxy import TcpProxy
 
 from toshi.app import create_app
 from toshi.config import Settings
@@ -64,6 +66,40 @@ def test_metrics_give_the_towns_figures(client):
     assert ("toshi_iot_measures_total", (("outcome", "rejected"),)) in found
 
 
+def test_metrics_hold_every_family_the_operator_needs(client):
+    client.post("/ngsi-ld/v1/entities", json=SHELTER)
+    families = {f.name: f.type for f in text_string_to_metric_families(client.get("/metrics").text)}
+    assert {name: families.get(name) for name in (
+        "toshi_http_request_duration_seconds",  # requests by route and status, with latency buckets
+        "toshi_entity_changes",                 # writes
+        "toshi_notifications",                  # sent / failed
+        "toshi_notifications_queued",
+        "toshi_dead_letters",
+        "toshi_iot_measures",                   # accepted / rejected
+        "toshi_store_bytes",
+        "toshi_history_rows",
+        "toshi_audit_checkpoints",
+    )} == {"toshi_http_request_duration_seconds": "histogram", "toshi_entity_changes": "counter",
+           "toshi_notifications": "counter", "toshi_notifications_queued": "gauge",
+           "toshi_dead_letters": "gauge", "toshi_iot_measures": "counter", "toshi_store_bytes": "gauge",
+           "toshi_history_rows": "gauge", "toshi_audit_checkpoints": "gauge"}
+
+
+def test_the_request_histogram_has_latency_buckets(client):
+    client.get("/ngsi-ld/v1/types")
+    found = samples(client.get("/metrics").text)
+    labels = (("method", "GET"), ("route", "/ngsi-ld/v1/types"), ("status", "200"))
+    buckets = {dict(key[1])["le"]: value for key, value in found.items()
+               if key[0] == "toshi_http_request_duration_seconds_bucket"
+               and tuple(k for k in key[1] if k[0] != "le") == labels}
+    assert buckets["+Inf"] == 1 and set(buckets) >= {"0.001", "0.01", "0.1", "1.0", "10.0", "+Inf"}
+
+
+def test_the_store_size_counts_the_database_on_disk(client):
+    client.post("/ngsi-ld/v1/entities", json=SHELTER)
+    assert samples(client.get("/metrics").text)[("toshi_store_bytes", ())] > 0
+
+
 def test_metrics_need_the_token_or_an_admin_with_authentication_on(settings):
     secured = dataclasses.replace(settings, auth=True, metrics_token="scrape-me")
     with TestClient(create_app(secured)) as client:
@@ -81,6 +117,30 @@ def test_readiness_names_a_lost_mqtt_broker(tmp_path):
         assert ready.json()["checks"]["store"] == "ok"
         assert "not connected to the MQTT broker" in ready.json()["checks"]["mqtt"]
         assert client.get("/health/live").status_code == 200
+
+
+def test_readiness_flips_when_the_mqtt_broker_goes_away_and_back(tmp_path):
+    require_mosquitto()
+    broker = TcpProxy("127.0.0.1", 1883).open()  # the shared Mosquitto stays up for the others
+    settings = Settings(data_dir=str(tmp_path / "town"), iot_mqtt_url=f"mqtt://127.0.0.1:{broker.port}",
+                        iot_mqtt_client_id=f"toshi-ops-test-{uuid.uuid4().hex[:8]}")
+    try:
+        with TestClient(create_app(settings)) as client:
+            def status() -> int:
+                return client.get("/health/ready").status_code
+
+            assert wait_until(lambda: status() == 200, 15)
+            broker.close()
+            assert wait_until(lambda: status() == 503, 15)
+            gone = client.get("/health/ready").json()
+            assert gone["checks"]["store"] == "ok"
+            assert gone["checks"]["mqtt"] == (f"not connected to the MQTT broker 127.0.0.1:{broker.port} "
+                                              "(is it running? see TOSHI_IOT_MQTT_URL)")
+            broker.open()
+            assert wait_until(lambda: status() == 200, 40)  # paho reconnects by itself
+            assert client.get("/health/ready").json()["checks"] == {"store": "ok", "mqtt": "ok"}
+    finally:
+        broker.close()
 
 
 @pytest.fixture
