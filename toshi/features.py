@@ -9,6 +9,7 @@ from toshi.consent.feature import Consent
 from toshi.csources.feature import ContextSources
 from toshi.iot.feature import Iot
 from toshi.jsonld.feature import Contexts
+from toshi.mobility.feature import Mobility
 from toshi.ngsild.feature import NgsiLd
 from toshi.ngsiv2.feature import NgsiV2
 from toshi.notify.feature import Notifications
@@ -39,5 +40,6 @@ FEATURES = [
     Catalogue,
     Research,         # research extracts: reads through the consent feature's public interface
     Watchover,        # 見守り: reads as its own identity through the read path, alerts through the write path
+    Mobility,         # オンデマンド交通: POST /mobility/plan on the caller's read and write paths (VROOM)
     Town,             # the demo town: `toshi demo`; its programs are clients of the public APIs
 ]
