@@ -137,6 +137,10 @@ def visit(browser, town):
         v.close()
 
 
+def prop(value) -> dict:
+    return {"type": "Property", "value": value}
+
+
 def shelter(n: int, capacity: int, evacuees: int, lon: float, lat: float, **extra) -> dict:
     entity = {"id": f"urn:ngsi-ld:EvacuationShelter:{n:03d}", "type": "EvacuationShelter",
               "name": {"type": "Property", "value": f"避難所{n}"},
@@ -146,3 +150,63 @@ def shelter(n: int, capacity: int, evacuees: int, lon: float, lat: float, **extr
               "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [lon, lat]}}}
     entity.update({k: {"type": "Property", "value": v} for k, v in extra.items()})
     return entity
+
+
+# -- a resident, their care record (declared personal data) and the care service asking for consent --
+
+RESIDENT = "urn:ngsi-ld:Person:hanako"
+PASSWORD = "correct horse battery"
+RECORD = "urn:ngsi-ld:CareRecord:hanako"
+PURPOSE = "care-planning"
+
+
+class Provider:
+    """The town's care service: an API-key account reading for one purpose."""
+
+    def __init__(self, town):
+        r = town.http.post("/admin/auth/accounts", json={"name": "care-service", "roles": ["default:consumer"]})
+        assert r.status_code == 201, r.text
+        self.id = r.json()["account"]["id"]
+        self.http = httpx.Client(base_url=town.url, timeout=30,
+                                 headers={"Authorization": f"Bearer {r.json()['apiKey']}", "Toshi-Purpose": PURPOSE})
+
+    def read(self) -> httpx.Response:
+        return self.http.get(f"/ngsi-ld/v1/entities/{RECORD}", params={"options": "keyValues"})
+
+
+@pytest.fixture(scope="module")
+def provider(town):
+    admin = town.http
+    for path, body in (
+            ("/admin/auth/residents", {"id": RESIDENT, "name": "豊能 花子", "assurance": "office-id-document",
+                                       "password": PASSWORD}),
+            ("/admin/auth/clients", {"name": "町ポータル", "redirect_uris": [town.url + "/portal/callback"]}),
+            ("/consent/declarations", {"id": "care", "type": "CareRecord", "subject": "resident",
+                                       "entityPersonal": True,
+                                       "attributes": {"careLevel": "sensitive", "phone": "personal",
+                                                      "resident": "personal"}}),
+            ("/admin/auth/policies", {"effect": "allow", "principals": ["*"], "actions": ["read"],
+                                      "types": ["ConsentNotice"]})):
+        r = admin.post(path, json=body)
+        assert r.status_code == 201, r.text
+    care = Provider(town)
+    town.create(
+        {"id": "urn:ngsi-ld:ConsentNotice:care", "type": "ConsentNotice", "recipient": prop(care.id),
+         "recipientName": prop("豊能町 介護サービス"), "purpose": prop(PURPOSE), "purposeName": prop("介護の計画づくり"),
+         "description": prop("ケアマネジャーが介護の計画を立てるために使います。"),
+         "categories": prop(["personal", "sensitive"])},
+        {"id": RECORD, "type": "CareRecord", "resident": prop(RESIDENT), "careLevel": prop(3),
+         "phone": prop("072-000-0000")})
+    yield care
+    care.http.close()
+
+
+def resident_sign_in(visit, then: str, **options):
+    """A resident's browser opening a my-data page: sent to the sign-in form, then back."""
+    v = visit(**options)
+    page = v.open(then)
+    page.fill("#resident-id", RESIDENT)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**{then}")
+    return v, page

@@ -9,70 +9,7 @@ import csv
 import io
 import json
 
-import httpx
-import pytest
-from conftest import LD
-
-RESIDENT = "urn:ngsi-ld:Person:hanako"
-PASSWORD = "correct horse battery"
-RECORD = "urn:ngsi-ld:CareRecord:hanako"
-PURPOSE = "care-planning"
-
-
-def prop(value) -> dict:
-    return {"type": "Property", "value": value}
-
-
-class Provider:
-    """The town's care service: an API-key account reading for one purpose."""
-
-    def __init__(self, town):
-        r = town.http.post("/admin/auth/accounts", json={"name": "care-service", "roles": ["default:consumer"]})
-        assert r.status_code == 201, r.text
-        self.id = r.json()["account"]["id"]
-        self.http = httpx.Client(base_url=town.url, timeout=30,
-                                 headers={"Authorization": f"Bearer {r.json()['apiKey']}", "Toshi-Purpose": PURPOSE})
-
-    def read(self) -> httpx.Response:
-        return self.http.get(f"/ngsi-ld/v1/entities/{RECORD}", params={"options": "keyValues"})
-
-
-@pytest.fixture(scope="module")
-def provider(town):
-    admin = town.http
-    for path, body in (
-            ("/admin/auth/residents", {"id": RESIDENT, "name": "豊能 花子", "assurance": "office-id-document",
-                                       "password": PASSWORD}),
-            ("/admin/auth/clients", {"name": "町ポータル", "redirect_uris": [town.url + "/portal/callback"]}),
-            ("/consent/declarations", {"id": "care", "type": "CareRecord", "subject": "resident",
-                                       "entityPersonal": True,
-                                       "attributes": {"careLevel": "sensitive", "phone": "personal",
-                                                      "resident": "personal"}}),
-            ("/admin/auth/policies", {"effect": "allow", "principals": ["*"], "actions": ["read"],
-                                      "types": ["ConsentNotice"]})):
-        r = admin.post(path, json=body)
-        assert r.status_code == 201, r.text
-    care = Provider(town)
-    town.create(
-        {"id": "urn:ngsi-ld:ConsentNotice:care", "type": "ConsentNotice", "recipient": prop(care.id),
-         "recipientName": prop("豊能町 介護サービス"), "purpose": prop(PURPOSE), "purposeName": prop("介護の計画づくり"),
-         "description": prop("ケアマネジャーが介護の計画を立てるために使います。"),
-         "categories": prop(["personal", "sensitive"])},
-        {"id": RECORD, "type": "CareRecord", "resident": prop(RESIDENT), "careLevel": prop(3),
-         "phone": prop("072-000-0000")})
-    yield care
-    care.http.close()
-
-
-def sign_in(visit, then: str):
-    """A resident's browser opening a my-data page: sent to the sign-in form, then back."""
-    v = visit()
-    page = v.open(then)
-    page.fill("#resident-id", RESIDENT)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"**{then}")
-    return v, page
+from conftest import LD, PURPOSE, RECORD, RESIDENT, resident_sign_in
 
 
 def switch(page):
@@ -86,7 +23,7 @@ def state(page):
 def test_a_consent_switched_on_lets_the_provider_read_and_shows_in_the_access_log_and_off_refuses(town, provider,
                                                                                                    visit):
     assert provider.read().status_code == 404  # opt-in: nothing before the resident says yes
-    v, page = sign_in(visit, "/portal/me/consents")
+    v, page = resident_sign_in(visit, "/portal/me/consents")
     assert not switch(page).is_checked() and state(page).get_attribute("data-on") == "false"
     v.screenshot("my-consents-off")
 
@@ -115,7 +52,7 @@ def test_a_consent_switched_on_lets_the_provider_read_and_shows_in_the_access_lo
 
 
 def test_the_resident_downloads_their_data_as_json_and_csv(town, provider, visit, tmp_path):
-    v, page = sign_in(visit, "/portal/me/data")
+    v, page = resident_sign_in(visit, "/portal/me/data")
     with page.expect_download() as event:
         page.click("#download-json")
     download = event.value
@@ -136,7 +73,7 @@ def test_the_resident_downloads_their_data_as_json_and_csv(town, provider, visit
 
 
 def test_the_resident_asks_for_erasure_after_confirming(town, provider, visit):
-    v, page = sign_in(visit, "/portal/me/data")
+    v, page = resident_sign_in(visit, "/portal/me/data")
     page.fill("#erasure-reason", "引っ越すため")
     page.click("#erasure-ask")
     assert page.evaluate("document.activeElement.id") == "erasure-yes"
@@ -152,7 +89,7 @@ def test_the_resident_asks_for_erasure_after_confirming(town, provider, visit):
 def test_the_resident_sees_the_official_read_as_town_business(town, provider, visit):
     r = town.http.get(f"/ngsi-ld/v1/entities/{RECORD}", headers=LD)
     assert r.status_code == 200
-    v, page = sign_in(visit, "/portal/me/access-log")
+    v, page = resident_sign_in(visit, "/portal/me/access-log")
     row = page.wait_for_selector("#access-log tr[data-basis=official]")
     assert "町の職員" in row.text_content() and "法律にもとづく町の仕事" in row.text_content()
     assert v.errors == []

@@ -282,11 +282,10 @@
       document.getElementById("erasure-ask").focus();
       listErasure();
     });
-    listErasure();
   }
 
   const page = document.body.dataset.page;
-  if (page === "consents") consentsPage();
-  else if (page === "access-log") accessLogPage();
-  else if (page === "data") dataPage();
+  const loading = page === "consents" ? consentsPage() : page === "access-log" ? accessLogPage()
+    : page === "data" ? listErasure().then(dataPage) : Promise.resolve();
+  loading.finally(() => { document.body.dataset.loaded = "true"; });
 })();

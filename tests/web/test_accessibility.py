@@ -1,0 +1,73 @@
+"""Every page checked with axe-core (vendored for the tests only: tests/web/vendor/, refreshed by
+scripts/refresh-test-assets.sh) in Japanese and English (the residents' pages at phone width too),
+once its data has arrived: no violation
+of serious or critical impact (WCAG 2.x A/AA rules and axe's best practices)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import DESKTOP, PASSWORD, PHONE, RESIDENT, shelter
+
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+SERIOUS = ("serious", "critical")
+RUN = """async () => {
+  const result = await axe.run(document, { resultTypes: ["violations"] });
+  return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ")) }));
+}"""
+# what shows a page has drawn what it reads
+RESIDENT_PAGES = {"/": "main h1", "/portal": "body[data-loaded]", "/portal/me": "#greeting",
+                  "/portal/me/consents": "body[data-loaded] #offers li.consent",
+                  "/portal/me/access-log": "body[data-loaded]", "/portal/me/data": "body[data-loaded]",
+                  "/dashboard": "main h1",  # a resident is refused: the refusal page
+                  "/portal/callback?state=stale": "#signin-reason"}
+OFFICIAL_PAGES = {"/dashboard?type=EvacuationShelter": "#map[data-points]", "/dashboard/hq": "#map[data-points]",
+                  "/admin/console": "#tenants li"}
+LOCALES = {"ja": "ja-JP", "en": "en-US"}
+
+
+def serious(page) -> list[dict]:
+    return [v for v in page.evaluate(RUN) if v["impact"] in SERIOUS]
+
+
+def checked(v, path: str, ready: str) -> dict:
+    """The serious violations of one page, by path."""
+    if path is not None:
+        v.page.goto(path)
+    v.page.wait_for_selector(ready, state="attached")
+    return {v.page.url: found} if (found := serious(v.page)) else {}
+
+
+@pytest.fixture(scope="module")
+def shelters(town):
+    town.create(shelter(90, 100, 20, 135.46, 34.81), shelter(91, 50, 45, 135.47, 34.82))
+
+
+@pytest.mark.parametrize(("lang", "width"), [("ja", "desktop"), ("en", "desktop"), ("ja", "phone")])
+def test_the_residents_pages_have_no_serious_accessibility_violations(town, provider, shelters, visit, lang, width):
+    v = visit(viewport=PHONE if width == "phone" else DESKTOP, locale=LOCALES[lang])
+    v.context.add_init_script(path=str(AXE))
+    found = checked(v, "/portal/me", "#resident-id")  # the provider's sign-in form
+    v.page.fill("#resident-id", RESIDENT)
+    v.page.fill("#password", PASSWORD)
+    v.page.click("button[type=submit]")
+    v.page.wait_for_url("**/portal/me")
+    for path, ready in RESIDENT_PAGES.items():
+        found.update(checked(v, path, ready))
+    assert found == {}, json.dumps(found, ensure_ascii=False, indent=1)
+
+
+@pytest.mark.parametrize("lang", LOCALES)
+def test_the_officials_pages_have_no_serious_accessibility_violations(town, shelters, visit, lang):
+    v = visit(locale=LOCALES[lang])
+    v.context.add_init_script(path=str(AXE))
+    found = checked(v, "/web/login?next=/admin/console", "#api-key")
+    v.page.fill("#api-key", town.admin)
+    v.page.click("form.stack button[type=submit]")
+    v.page.wait_for_url("**/admin/console")
+    for path, ready in OFFICIAL_PAGES.items():
+        found.update(checked(v, path, ready))
+    assert found == {}, json.dumps(found, ensure_ascii=False, indent=1)
