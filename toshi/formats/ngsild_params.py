@@ -37,6 +37,9 @@ class Output:
     omit: set[str] | None = None
     lang: str | None = None
     geometry_property: str | None = None
+    join: str | None = None             # "inline" or "flat" (clause 4.5.23); None: no linked entities
+    join_level: int = 1
+    projection: Projection | None = None  # pick / omit with their projections into linked entities
 
     def variant(self, media: str) -> tuple:
         """A hashable description of this output, for caching renderings."""
@@ -60,9 +63,58 @@ def output_of(params: QueryParams, ctx, options: set[str]) -> Output:
     if pick is not None and omit is not None:
         raise BadRequestData("pick and omit cannot be used together")
     geometry_property = params.get("geometryProperty")
-    return Output(form=form, sys_attrs="sysAttrs" in options, attrs=_names(params, "attrs", ctx),
-                  pick=pick, omit=omit, lang=params.get("lang"),
-                  geometry_property=ctx.expand_term(geometry_property) if geometry_property else None)
+    output = Output(form=form, sys_attrs="sysAttrs" in options, attrs=_names(params, "attrs", ctx),
+                    lang=params.get("lang"),
+                    geometry_property=ctx.expand_term(geometry_property) if geometry_property else None)
+    output.join, output.join_level = join_of(params.get("join"), params.get("joinLevel"))
+    _project(output, pick or omit, "pick" if pick is not None else "omit")
+    return output
+
+
+@dataclass(frozen=True)
+class Projection:
+    """One level of `pick` / `omit` (clause 4.21): the names it names at this level (entity members,
+    expanded attribute names) and, for `rel{...}`, the projection inside the entities `rel` links to."""
+    names: frozenset[str]
+    nested: dict[str, Projection]
+    kind: str                       # "pick" or "omit"
+
+    @property
+    def kept(self) -> frozenset[str]:
+        """The names for render_entity: under omit, `rel{...}` does not omit rel itself."""
+        return self.names if self.kind == "pick" else self.names - self.nested.keys()
+
+    @property
+    def depth(self) -> int:
+        return 1 + max((p.depth for p in self.nested.values()), default=0)
+
+
+def join_of(join: str | None, join_level) -> tuple[str | None, int]:
+    """`join` (flat, inline, @none) and `joinLevel` (a positive integer, default 1), clause 4.5.23."""
+    if join is not None and join not in ("flat", "inline", "@none"):
+        raise BadRequestData(f"join must be flat, inline or @none, got {join!r}")
+    level = 1
+    if join_level is not None:
+        text = str(join_level)
+        if isinstance(join_level, bool) or not text.isdigit() or int(text) < 1:
+            raise BadRequestData(f"joinLevel must be a positive integer, got {join_level!r}")
+        level = int(text)
+    return (None if join == "@none" else join), level
+
+
+def _project(output: Output, projection: Projection | None, kind: str) -> None:
+    """Put a parsed pick / omit on the output; braces need a join deep enough to reach them."""
+    output.pick = output.omit = output.projection = None
+    if projection is None:
+        return
+    setattr(output, kind, set(projection.kept))
+    output.projection = projection
+    if projection.nested:
+        if output.join is None:
+            raise BadRequestData(f"{kind} projects into linked entities, which needs join=inline or join=flat")
+        if projection.depth - 1 > output.join_level:
+            raise BadRequestData(f"{kind} reaches {projection.depth - 1} levels of linked entities, deeper than "
+                                 f"joinLevel {output.join_level}")
 
 
 ENTITY_MEMBERS = frozenset({"id", "type", "scope"})
@@ -70,12 +122,9 @@ ENTITY_MEMBERS = frozenset({"id", "type", "scope"})
 _PROJECTED = re.compile(r"[A-Za-z0-9_@][^\s,{}\[\];|()=<>\"'&?!]*")
 
 
-def _projection(params: QueryParams, key: str, ctx) -> set[str] | None:
-    """`pick` / `omit` (v1.8 clause 4.21): entity members and attribute names, comma-separated.
-
-    Braces (`address{city}`) project into linked entities, which need `join`; Toshi does not retrieve
-    linked entities, so a balanced one is refused as such and an unbalanced one as malformed.
-    """
+def _projection(params: QueryParams, key: str, ctx) -> Projection | None:
+    """`pick` / `omit` (v1.8 clause 4.21): entity members and attribute names, comma-separated, and
+    `rel{a,b}` for the members of the entities a relationship links to (clause 4.5.23, with join)."""
     raw = params.get(key)
     if raw is None:
         return None
@@ -86,18 +135,44 @@ def _projection(params: QueryParams, key: str, ctx) -> set[str] | None:
             break
     if depth != 0:
         raise BadRequestData(f"{key} has unbalanced braces: {raw!r}")
-    if "{" in raw:
-        raise BadRequestData(f"{key} projects into linked entities ({raw!r}), which needs join; "
-                             "linked entity retrieval is not supported")
-    names = [n.strip() for n in raw.split(",")]
-    for name in names:
+    projection, end = _projection_list(raw, 0, key, ctx)
+    if end != len(raw):
+        raise BadRequestData(f"{key} is not a list of names: {raw!r}")
+    return projection
+
+
+def _projection_list(raw: str, at: int, key: str, ctx) -> tuple[Projection, int]:
+    """names ("," name)* where name may be followed by "{" list "}"; returns where it stopped."""
+    names: set[str] = set()
+    nested: dict[str, Projection] = {}
+    while True:
+        end = at
+        while end < len(raw) and raw[end] not in ",{}":
+            end += 1
+        name = raw[at:end].strip()
         if not _PROJECTED.fullmatch(name):
             raise BadRequestData(f"{key} needs attribute names, got {name!r} in {raw!r}")
-    return {n if n in ENTITY_MEMBERS else ctx.expand_term(n) for n in names}
+        name = name if name in ENTITY_MEMBERS else ctx.expand_term(name)
+        names.add(name)
+        at = end
+        if at < len(raw) and raw[at] == "{":
+            if name in ENTITY_MEMBERS:
+                raise BadRequestData(f"{key}: {name} links to no entity, in {raw!r}")
+            nested[name], at = _projection_list(raw, at + 1, key, ctx)
+            if at >= len(raw) or raw[at] != "}":
+                raise BadRequestData(f"{key} has unbalanced braces: {raw!r}")
+            at += 1
+        if at < len(raw) and raw[at] == ",":
+            at += 1
+            continue
+        return Projection(frozenset(names), nested, key), at
 
 
 def body_projection(data: dict, output: Output, ctx) -> None:
-    """`pick` / `omit` of a Query body (a list or a comma-separated string), unless the URL gave them."""
+    """`pick` / `omit` of a Query body (a list or a comma-separated string), and its `join` /
+    `joinLevel`, unless the URL gave them."""
+    if output.join is None and data.get("join") is not None:
+        output.join, output.join_level = join_of(data["join"], data.get("joinLevel"))
     for key in ("pick", "omit"):
         value = data.get(key)
         if value is None or getattr(output, key) is not None:
@@ -106,9 +181,9 @@ def body_projection(data: dict, output: Output, ctx) -> None:
             value = ",".join(value)
         if not isinstance(value, str):
             raise BadRequestData(f"{key} must be a list of names or a comma-separated string")
-        setattr(output, key, _projection(QueryParams({key: value}), key, ctx))
-    if output.pick is not None and output.omit is not None:
-        raise BadRequestData("pick and omit cannot be used together")
+        if (output.omit if key == "pick" else output.pick) is not None:
+            raise BadRequestData("pick and omit cannot be used together")
+        _project(output, _projection(QueryParams({key: value}), key, ctx), key)
 
 
 def check_geometry_property(output: Output, media: str) -> None:

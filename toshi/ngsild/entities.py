@@ -21,6 +21,7 @@ from toshi.formats.ngsild_params import (
 )
 from toshi.formats.ngsild_parse import parse_attribute, parse_entity, parse_fragment
 from toshi.formats.ngsild_render import render_entity, render_feature_collection, render_geojson
+from toshi.ngsild import linked
 
 READ_OPTIONS = {"keyValues", "concise", "normalized", "sysAttrs", "simplified"}
 QUERY_OPTIONS = READ_OPTIONS | {"count"}  # options=count: a leniency for real clients (docs/ngsi-ld.md)
@@ -65,6 +66,9 @@ async def retrieve_entity(request: Request) -> Response:
         raise ResourceNotFound(f"No attribute {', '.join(sorted(output.attrs))} is known")
     if _projected_away(found, output, ctx):
         raise ResourceNotFound(f"pick / omit leave nothing of entity {entity_id}")
+    if output.join is not None and media != http.GEO_JSON:  # linked entities (clause 4.5.23)
+        body = await linked.answer(store, tenant, [found], output, ctx, one=True)
+        return await http.json_response(request, body, media=media, ctx=ctx)
     content = _renderer(request, ctx, output, media)(found)
     return await http.bytes_response(request, content, media=media, ctx=ctx)
 
@@ -116,6 +120,9 @@ async def answer_query(request: Request, tenant: str, query, output, media: str,
         features = [render_geojson(e, ctx, **_geo_args(output)) for e in found]
         collection = render_feature_collection(features)
         response = await http.json_response(request, collection, media=media, ctx=ctx, headers=headers)
+    elif output.join is not None:  # linked entities (clause 4.5.23)
+        body = await linked.answer(_services(request).store, tenant, found, output, ctx, one=False)
+        response = await http.json_response(request, body, media=media, ctx=ctx, headers=headers)
     else:
         rendered = _renderer(request, ctx, output, media)
         content = b"[" + b",".join(map(rendered, found)) + b"]"
