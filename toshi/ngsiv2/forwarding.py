@@ -114,8 +114,15 @@ async def _send(request: Request, url: str, body: object) -> httpx.Response | No
         async with httpx.AsyncClient(timeout=FORWARD_TIMEOUT) as client:
             response = await client.post(target, json=body, headers={**_headers(request), **host},
                                          extensions=extensions)
+    except httpx.TimeoutException:
+        log.warning("context provider %s did not answer within %s s: answers leave out what it provides; check "
+                    "that it runs and is reachable from this server, or delete its registration",
+                    url, FORWARD_TIMEOUT, extra={"once_per": ("context provider down", url)})
+        return None
     except httpx.HTTPError as exc:
-        log.warning("context provider %s failed: %s", url, exc)
+        log.warning("context provider %s cannot be reached (%s): answers leave out what it provides; check "
+                    "that it runs and is reachable from this server, or delete its registration",
+                    url, exc or type(exc).__name__, extra={"once_per": ("context provider down", url)})
         return None
     return response
 
