@@ -29,14 +29,7 @@ async def op_update(request: Request) -> Response:
     tenant = headers.tenant_of(request)
     options = options_of(request.query_params, {"keyValues"} | UPDATE_OPTIONS)
     key_values = "keyValues" in options
-    body = await read_json(request)
-    if not isinstance(body, dict):
-        raise bad_request("Invalid JSON type for the request payload: it must be an object")
-    action, entities = body.get("actionType"), body.get("entities")
-    if action not in ACTIONS:
-        raise bad_request(f"invalid update action type: right ones are: {', '.join(ACTIONS)}")
-    if not isinstance(entities, list) or not entities:
-        raise bad_request("empty entities vector")
+    action, entities = _checked_batch(await read_json(request))
     now = now_iso()
     batch = [_edit(request, action, data, now, key_values, keeps_metadata(options)) for data in entities]
     batch = [(entity_id, marked(request, edit, options)) for entity_id, edit in batch]
@@ -65,6 +58,47 @@ async def op_notify(request: Request) -> Response:
     return Response(status_code=200)
 
 
+def _checked_batch(body: object) -> tuple[str, list]:
+    """The op/update payload checked as Orion parses it, in the order of its members: 400 ParseError
+    for a payload that is not an object; 400 BadRequest for an empty one, a missing `entities` or
+    `actionType`, an unknown member, an unknown action type (Orion's text, typo included), an entity
+    that is not an object or has both or neither of `id` / `idPattern`; 501 NotImplemented for an
+    entity given by `idPattern` (batch updates take ids only)."""
+    if not isinstance(body, dict):
+        raise V2Error(400, "ParseError", "Errors found in incoming JSON buffer")
+    if not body:
+        raise bad_request("empty payload")
+    for field in ("entities", "actionType"):
+        if field not in body:
+            raise bad_request(f"Invalid JSON payload, mandatory field /{field}/ not found")
+    for name, value in body.items():
+        if name == "entities":
+            if not isinstance(value, list):
+                raise bad_request("not a JSON array")
+            for entity in value:
+                _check_batch_entity(entity)
+        elif name == "actionType":
+            if value not in ACTIONS:
+                raise bad_request("invalid update action type: right ones are: "
+                                  "append, appendStric, delete, replace, update")
+        else:
+            raise bad_request(f"Unrecognized field in JSON payload: /{name}/")
+    if not body["entities"]:
+        raise bad_request("empty entities vector")
+    return body["actionType"], body["entities"]
+
+
+def _check_batch_entity(entity: object) -> None:
+    if not isinstance(entity, dict):
+        raise bad_request("entity is not a JSON object")
+    if "id" in entity and "idPattern" in entity:
+        raise bad_request("both /id/ and /idPattern/ present")
+    if "id" not in entity and "idPattern" not in entity:
+        raise bad_request("nor /id/ nor /idPattern/ present")
+    if "idPattern" in entity:
+        raise V2Error(501, "NotImplemented", "NotImplemented")
+
+
 def _edit(request: Request, action: str, data: object, now: str, key_values: bool, keep_metadata: bool = True):
     parsed = mapping.parse_entity(data, ctx(), now, key_values=key_values, scope=headers.write_scope(request))
     type_name = data.get("type") if isinstance(data.get("type"), str) else None
@@ -72,7 +106,8 @@ def _edit(request: Request, action: str, data: object, now: str, key_values: boo
                           type_name=type_name)
     if action in ("append", "appendStrict"):
         return parsed["id"], edits.upsert_edit(parsed, now, strict=action == "appendStrict",
-                                               keep_metadata=keep_metadata, label=target.label)
+                                               keep_metadata=keep_metadata, label=target.label,
+                                               any_type=type_name is None)
     if action == "update":
         return target.entity_id, edits.update_edit(target, parsed["attrs"], now, keep_metadata=keep_metadata)
     if action == "replace":

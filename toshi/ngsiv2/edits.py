@@ -68,12 +68,14 @@ def _created(parsed: dict) -> dict:
 
 
 def upsert_edit(parsed: dict, now: str, *, strict: bool = False, keep_metadata: bool = True,
-                label: str | None = None):
-    """Create, or (existing entity) append its attributes: POST /v2/entities?options=upsert, op append."""
+                label: str | None = None, any_type: bool = False):
+    """Create, or (existing entity) append its attributes: POST /v2/entities?options=upsert, op append.
+    `any_type`: the request named no type (op/update), so the entity of that id is appended to
+    whatever its type, as Orion matches such an entity by id alone."""
     def edit(before):
         if before is None:
             return ops.new_entity(_created(parsed), now)
-        if parsed["type"][0] not in before["type"]:
+        if not any_type and parsed["type"][0] not in before["type"]:
             raise unprocessable(f"entity {parsed['id']} exists with another type")
         return _append(before, parsed["attrs"], now, strict, keep_metadata, label or parsed["id"])
     return edit

@@ -79,15 +79,22 @@ def accept(request: Request, offered: tuple[str, ...] = (JSON,)) -> str:
     raise V2Error(406, "NotAcceptable", f"acceptable MIME types: {', '.join(offered)}")
 
 
+# every `options` value Orion knows: it checks a request's options against this one list (an option
+# that does not concern the operation, `upsert` on a PATCH, is accepted and has no effect there)
+KNOWN_OPTIONS = frozenset({"count", "append", "normalized", "values", "keyValues", "unique", "dateCreated",
+                           "dateModified", "noAttrDetail", "upsert", "flowControl", "skipInitialNotification",
+                           "forcedUpdate", "overrideMetadata", "skipForwarding", "fullCounters"})
+
+
 def options_of(params: QueryParams, allowed: set[str]) -> set[str]:
+    """The request's options that concern the operation (`allowed`); an option Orion does not know is
+    400 "Invalid value for URI param /options/", one it knows but the operation ignores is dropped."""
     options = {o.strip() for raw in params.getlist("options") for o in raw.split(",") if o.strip()}
-    if "keyValues" in allowed:
-        allowed = allowed | {"normalized"}  # the default form, named (Orion accepts it; FiLiP sends it)
-    if options - allowed:
+    if options - KNOWN_OPTIONS - allowed:
         raise bad_request("Invalid value for URI param /options/")
     if len(options & {"keyValues", "values", "unique", "normalized"}) > 1:
         raise bad_request("Invalid value for URI param /options/")
-    return options
+    return options & (set(allowed) | {"normalized"})
 
 
 def form_of(options: set[str]) -> str:
