@@ -220,3 +220,40 @@ async def test_details_carry_created_at(api) -> None:
     location = (await post_context(api, {"@context": USER_CONTEXT})).headers["Location"]
     details = (await api.get(local_path(location), params={"details": "true"})).json()
     assert details["createdAt"] == details["timestamp"] and details["createdAt"].endswith("Z")
+
+
+# -- a Hosted @context belongs to the tenant that added it (5.13.2-5.13.5 within a tenant, 5.5.10) ----
+
+async def hosted_in(api, tenant: str) -> str:
+    created = await api.post(PATH, content=orjson.dumps({"@context": USER_CONTEXT}),
+                             headers={"Content-Type": "application/json", "NGSILD-Tenant": tenant})
+    assert created.status_code == 201
+    return created.headers["Location"].rsplit("/", 1)[-1]
+
+
+async def test_a_hosted_context_is_not_served_to_another_tenant(api) -> None:
+    local_id = await hosted_in(api, "osaka")
+    for params in ({}, {"details": "true"}):
+        other = await api.get(f"{PATH}/{local_id}", params=params, headers={"NGSILD-Tenant": "kyoto"})
+        assert other.status_code == 404 and "Shelter" not in other.text
+    assert (await api.get(f"{PATH}/{local_id}", headers={"NGSILD-Tenant": "osaka"})).json() == {"@context": USER_CONTEXT}
+
+
+async def test_a_hosted_context_is_listed_to_its_tenant_only(api) -> None:
+    local_id = await hosted_in(api, "osaka")
+    for params in ({}, {"details": "true"}):
+        assert local_id not in (await api.get(PATH, params=params, headers={"NGSILD-Tenant": "kyoto"})).text
+        assert local_id not in (await api.get(PATH, params=params)).text
+    assert local_id in (await api.get(PATH, headers={"NGSILD-Tenant": "osaka"})).text
+
+
+async def test_a_hosted_context_is_not_deleted_by_another_tenant(api) -> None:
+    local_id = await hosted_in(api, "osaka")
+    assert (await api.delete(f"{PATH}/{local_id}", headers={"NGSILD-Tenant": "kyoto"})).status_code == 404
+    assert (await api.get(f"{PATH}/{local_id}", headers={"NGSILD-Tenant": "osaka"})).status_code == 200
+    assert (await api.delete(f"{PATH}/{local_id}", headers={"NGSILD-Tenant": "osaka"})).status_code == 204
+
+
+async def test_a_malformed_tenant_is_bad_request_data(api) -> None:
+    response = await api.get(PATH, headers={"NGSILD-Tenant": "no/slash"})
+    assert response.status_code == 400 and response.json()["type"] == ERRORS + "BadRequestData"

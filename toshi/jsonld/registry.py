@@ -2,11 +2,12 @@
 
 Three kinds: Hosted (POSTed by a client), Cached (downloaded on demand from their original URL) and
 ImplicitlyCreated (an inline @context the broker hosts so it can answer with a Link header). The embedded
-core context is listed as a Cached entry that can be neither served nor deleted.
+core context is listed as a Cached entry that can be neither served nor deleted. A Hosted @context
+belongs to the tenant that added it: the API lists, serves and deletes it for that tenant only.
 
 A stored record is a plain JSON-serialisable dict:
 
-    {"id": "3f2a...", "kind": "Hosted" | "Cached" | "ImplicitlyCreated",
+    {"id": "3f2a...", "kind": "Hosted" | "Cached" | "ImplicitlyCreated", "tenant": "" (Hosted only),
      "url": "https://..." (Cached only; hosted URLs are derived from base_url),
      "timestamp": "...Z", "lastUsage": "...Z" | None, "numberOfHits": 0,
      "context": <the @context value>}
@@ -158,8 +159,20 @@ class ContextRegistry:
 
     # --- mutations (persisted) ---
 
-    async def add_hosted(self, context: Any) -> dict:
-        return await self._add(_record(uuid.uuid4().hex, "Hosted", context))
+    async def add_hosted(self, context: Any, tenant: str = "") -> dict:
+        """A client's @context, private to the tenant that added it (see `visible_to`)."""
+        record = _record(uuid.uuid4().hex, "Hosted", context)
+        record["tenant"] = tenant
+        return await self._add(record)
+
+    @staticmethod
+    def visible_to(record: dict, tenant: str) -> bool:
+        """Whether the @context API shows `record` to `tenant`: a Hosted @context only to the tenant that
+        added it (records from before tenants were kept belong to the default tenant); Cached and
+        ImplicitlyCreated ones, copies of public documents or of what requests carried, to every tenant.
+        Resolving a hosted URL inside a request (a Link header naming it) is not limited: the URL is
+        an unguessable id the owner handed out."""
+        return record["kind"] != "Hosted" or record.get("tenant", "") == tenant
 
     async def add_implicit(self, context: Any) -> dict:
         """Host an inline @context (deduplicated: the same content gets the same record)."""

@@ -54,13 +54,15 @@ class _ContextApi:
         """5.13.2 Add @context: store a user @context as kind Hosted; 201 with its URL in Location."""
         value = _context_from_body(await _json_body(request))
         await self.resolver.resolve(value)  # must be a valid @context; downloads what it references
-        record = await self.registry.add_hosted(value)
+        record = await self.registry.add_hosted(value, _tenant(request))
         return Response(status_code=201, headers={"Location": self.registry.url_of(record)})
 
     def list_contexts(self, request: Request) -> Response:
         """5.13.3 List @contexts: URLs, or metadata objects with ?details=true; ?kind= filters."""
         details = _flag(request, "details")
-        records = self.registry.records(request.query_params.get("kind"))
+        tenant = _tenant(request)
+        records = [r for r in self.registry.records(request.query_params.get("kind"))
+                   if self.registry.visible_to(r, tenant)]
         if details:
             return _json([self.registry.metadata(r) for r in records])
         return _json([self.registry.url_of(r) for r in records])
@@ -92,9 +94,17 @@ class _ContextApi:
     def _record(self, request: Request) -> dict:
         ref = request.path_params["contextId"]
         record = self.registry.get(ref)
-        if record is None:
+        if record is None or not self.registry.visible_to(record, _tenant(request)):
             raise ResourceNotFound(f"@context not found: {ref}")
         return record
+
+
+def _tenant(request: Request) -> str:
+    """The request's NGSILD-Tenant ("" for the default tenant), of the form every API accepts."""
+    tenant = request.headers.get("ngsild-tenant", "").strip()
+    if len(tenant) > 64 or any(not (c.isalnum() or c in "_-") for c in tenant):
+        raise BadRequestData(f"Invalid tenant name: {tenant[:70]!r}")
+    return tenant
 
 
 async def _json_body(request: Request) -> Any:
