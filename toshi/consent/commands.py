@@ -1,9 +1,12 @@
-"""`toshi personal-data declare|list|remove` and `toshi consent verify-log`, on the data directory of
-a stopped server (a running one is managed through /consent/declarations)."""
+"""`toshi personal-data declare|list|remove`, `toshi consent grant` (many residents' consent to one
+purpose and recipient, in one transaction) and `toshi consent verify-log` (a running server is also
+managed through /consent/declarations and /consent/grants)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 import orjson
 
@@ -43,6 +46,20 @@ def add_commands(subparsers, cli) -> None:
 
     consent = subparsers.add_parser("consent", help="residents' consents").add_subparsers(
         dest="consent_command", required=True)
+    grant = consent.add_parser("grant", parents=[common],
+                               help="record the same consent for many residents (the town office), in one transaction")
+    grant.add_argument("--recipient", required=True, help="the principal id of the service's account")
+    grant.add_argument("--purpose", required=True)
+    grant.add_argument("--category", action="append", default=[], choices=CATEGORIES,
+                       help="a category of personal data the consent covers (repeatable)")
+    grant.add_argument("--attribute", action="append", default=[], help="an attribute the consent covers (repeatable)")
+    grant.add_argument("--valid-from")
+    grant.add_argument("--valid-until")
+    grant.add_argument("--resident", action="append", default=[], help="a resident id (repeatable)")
+    grant.add_argument("--residents-file", help="a file of resident ids, one a line ('-': standard input)")
+    grant.add_argument("--tenant", default="")
+    grant.set_defaults(run=cli.with_store(lambda store, args: _grant(service(store, args), args), audited=True))
+
     verify = consent.add_parser("verify-log", parents=[common], help="check the access log's hash chain")
     verify.set_defaults(run=cli.with_store(lambda store, args: _verify(service(store, args))))
 
@@ -75,6 +92,29 @@ def _remove(service: ConsentService, args: argparse.Namespace) -> int:
     if not service.declarations.remove(args.tenant, args.declaration_id):
         raise LookupError(f"no declaration {args.declaration_id}")
     print(f"removed declaration {args.declaration_id}")
+    return 0
+
+
+def _grant(service: ConsentService, args: argparse.Namespace) -> int:
+    residents = list(args.resident)
+    if args.residents_file:
+        try:
+            text = sys.stdin.read() if args.residents_file == "-" else Path(args.residents_file).read_text("utf-8")
+        except OSError as exc:
+            raise LookupError(f"cannot read {args.residents_file}: {exc.strerror}") from None
+        residents += [line.strip() for line in text.splitlines() if line.strip()]
+    body = {"recipient": args.recipient, "purpose": args.purpose, "categories": args.category,
+            "attributes": args.attribute, "validFrom": args.valid_from, "validUntil": args.valid_until}
+    try:
+        records = service.records.grant_many(args.tenant, residents, body, "cli", "town office")
+    except ValueError as exc:
+        raise LookupError(str(exc)) from None
+    service.audit.append([{"principal": "cli", "tenant": args.tenant, "operation": "consent grant",
+                           "target": r["id"], "request_id": None, "outcome": "ok",
+                           "detail": {"subject": r["subject"], "bulk": True}} for r in records])
+    for record in records:
+        print(orjson.dumps({"subject": record["subject"], "id": record["id"]}).decode())
+    print(f"granted {len(records)} consent(s) to {args.recipient} for {args.purpose}", file=sys.stderr)
     return 0
 
 

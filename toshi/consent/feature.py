@@ -24,6 +24,7 @@ class Consent(Feature):
     actions = (Action(f"{web.PREFIX}/me/", None),          # the resident signs in in the handler (web.py)
                Action(f"{web.PREFIX}/residents/", "admin"),  # town officials: the tenant's admin role
                Action(f"{web.PREFIX}/declarations", "admin"),
+               Action(f"{web.PREFIX}/grants", "admin"),        # bulk grants: the town office
                Action(f"{web.PREFIX}/held", "read"))         # service providers
 
     @classmethod

@@ -13,6 +13,7 @@ town office) or runs out; every change is a new version, kept with its receipt s
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 
 import orjson
 
@@ -38,6 +39,8 @@ CREATE TABLE IF NOT EXISTS consent_versions (
 GRANT_MEMBERS = {"recipient", "purpose", "categories", "attributes", "validFrom", "validUntil", "description"}
 ACTIVE, REVOKED, EXPIRED, PENDING = "active", "revoked", "expired", "pending"
 COLUMNS = "doc"
+MAX_SUBJECTS = 50_000  # residents in one bulk grant
+_INSERT_VERSION = "INSERT INTO consent_versions (tenant, id, version, at, receipt, jws) VALUES (?, ?, ?, ?, ?, ?)"
 
 
 class ConsentRecords:
@@ -55,20 +58,32 @@ class ConsentRecords:
     def grant(self, tenant: str, subject: str, body: object, changed_by: str,
               method: str = "Toshi consent API") -> dict:
         """A new consent record (ValueError when the body is malformed)."""
+        return self.grant_many(tenant, [subject], body, changed_by, method)[0]
+
+    def grant_many(self, tenant: str, subjects: list[str], body: object, changed_by: str,
+                   method: str = "Toshi consent API") -> list[dict]:
+        """The same terms granted by each of these residents (a town office recording many residents'
+        choice of one purpose and recipient): a record of its own for each, each version signed, all
+        in one transaction (ValueError, and nothing recorded, when the body or a subject is malformed)."""
         terms = check_grant(body)
+        check_subjects(subjects)
         now = now_iso()
-        record = {"id": "urn:toshi:consent:" + secrets.token_hex(8), "subject": subject, **terms,
-                  "status": ACTIVE, "version": 1, "createdAt": now, "modifiedAt": now, "changedBy": changed_by,
-                  "collectionMethod": method}
-        record.setdefault("validFrom", now)
+        records, rows, versions = [], [], []
+        for subject in subjects:
+            record = {"id": "urn:toshi:consent:" + secrets.token_hex(8), "subject": subject, **terms,
+                      "status": ACTIVE, "version": 1, "createdAt": now, "modifiedAt": now, "changedBy": changed_by,
+                      "collectionMethod": method}
+            record.setdefault("validFrom", now)
+            records.append(record)
+            rows.append((tenant, record["id"], subject, record["recipient"], record["purpose"], ACTIVE,
+                         record["validFrom"], record.get("validUntil"), 1, _dumps(record)))
+            versions.append(self._version_row(tenant, record, now))
         with self._atomic() as db:
-            db.execute("INSERT INTO consent_records (tenant, id, subject, recipient, purpose, status, valid_from, "
-                       "valid_until, version, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       (tenant, record["id"], subject, record["recipient"], record["purpose"], ACTIVE,
-                        record["validFrom"], record.get("validUntil"), 1, _dumps(record)))
-            self._version(db, tenant, record, now)
+            db.executemany("INSERT INTO consent_records (tenant, id, subject, recipient, purpose, status, valid_from, "
+                           "valid_until, version, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            db.executemany(_INSERT_VERSION, versions)
         self._changed()
-        return record
+        return records
 
     def revoke(self, tenant: str, consent_id: str, changed_by: str) -> dict:
         """The record revoked (KeyError when there is none; a revoked one stays as it was)."""
@@ -95,9 +110,11 @@ class ConsentRecords:
         return len(ids)
 
     def _version(self, db, tenant: str, record: dict, at: str) -> None:
+        db.execute(_INSERT_VERSION, self._version_row(tenant, record, at))
+
+    def _version_row(self, tenant: str, record: dict, at: str) -> tuple:
         receipt = receipts.receipt_of(record, tenant, at)
-        db.execute("INSERT INTO consent_versions (tenant, id, version, at, receipt, jws) VALUES (?, ?, ?, ?, ?, ?)",
-                   (tenant, record["id"], record["version"], at, _dumps(receipt), receipts.sign(receipt, self._key)))
+        return (tenant, record["id"], record["version"], at, _dumps(receipt), receipts.sign(receipt, self._key))
 
     def _atomic(self):
         return atomic(self._db)
@@ -194,6 +211,18 @@ def check_grant(body: object) -> dict:
     if isinstance(body.get("description"), str) and body["description"]:
         terms["description"] = body["description"]
     return terms
+
+
+def check_subjects(subjects: object) -> None:
+    """The residents of a bulk grant: a non-empty array of distinct non-empty strings (ValueError)."""
+    if not isinstance(subjects, list) or not subjects:
+        raise ValueError("residents must be a non-empty array of resident ids")
+    if len(subjects) > MAX_SUBJECTS:
+        raise ValueError(f"at most {MAX_SUBJECTS} residents in one grant")
+    if bad := [s for s in subjects if not isinstance(s, str) or not s.strip()][:3]:
+        raise ValueError(f"a resident id is a non-empty string, not {bad}")
+    if twice := sorted(s for s, n in Counter(subjects).items() if n > 1)[:3]:
+        raise ValueError(f"each resident once: {', '.join(twice)} repeat")
 
 
 def _strings(body: dict, key: str) -> list[str]:

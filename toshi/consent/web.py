@@ -14,7 +14,8 @@ Toshi-issued token, later of the portal's login):
 Town officials (the admin role in the tenant) the same for any resident under
 /consent/residents/{resident}/..., plus deciding erasure requests
 (POST /consent/residents/{resident}/erasure/{id}), and the declarations of personal data
-(/consent/declarations). Service providers: GET /consent/held (the consents they hold) and
+(/consent/declarations), and many residents' consents to one purpose and recipient at once
+(POST /consent/grants). Service providers: GET /consent/held (the consents they hold) and
 GET /consent/held/access-log (what they read).
 """
 
@@ -32,6 +33,7 @@ from toshi.core.access import current_actor
 from toshi.core.errors import BadRequestData, NgsiError, ResourceNotFound, Unauthorized
 
 MAX_BODY = 100_000
+MAX_BULK_BODY = 4_000_000  # a bulk grant: tens of thousands of resident ids
 PREFIX = "/consent"
 
 
@@ -52,9 +54,9 @@ def _caller_id(request: Request) -> str:
     return actor["principal"] if actor else "local"
 
 
-async def _body(request: Request) -> dict:
+async def _body(request: Request, limit: int = MAX_BODY) -> dict:
     raw = await request.body()
-    if len(raw) > MAX_BODY:
+    if len(raw) > limit:
         raise BadRequestData("request body too large")
     try:
         body = orjson.loads(raw or b"{}")
@@ -125,6 +127,24 @@ async def consents(request: Request) -> Response:
     service.audited(resident.by, tenant, "consent grant", record["id"], detail={"subject": resident.id})
     base = str(request.url.path).rstrip("/")
     return _json(record, 201, {"Location": f"{base}/{record['id']}"})
+
+
+async def bulk_grant(request: Request) -> Response:
+    """POST /consent/grants {"residents": [ids], "recipient", "purpose", "categories", ...}: the town
+    office records the same consent for each resident (their choices gathered on paper, say), in one
+    transaction; each resident gets a record and signed receipt of their own, and each grant its own
+    audit record. 201 {"granted": n, "consents": [{"subject", "id"}]}; 400 and nothing recorded when
+    anything is malformed."""
+    service, tenant = _service(request), _tenant(request)
+    body = await _body(request, MAX_BULK_BODY)
+    residents = body.pop("residents", None)
+    by = _caller_id(request)
+    records = _checked(service.records.grant_many, tenant, residents, body, by, "town office")
+    service.audit.append([{"principal": by, "tenant": tenant, "operation": "consent grant", "target": r["id"],
+                           "request_id": None, "outcome": "ok", "detail": {"subject": r["subject"], "bulk": True}}
+                          for r in records])
+    return _json({"granted": len(records), "consents": [{"subject": r["subject"], "id": r["id"]} for r in records]},
+                 201)
 
 
 async def consent(request: Request) -> Response:
@@ -257,6 +277,7 @@ def routes() -> list[Route]:
     return [
         *_resident_routes(f"{PREFIX}/me"),
         *_resident_routes(f"{PREFIX}/residents/{{resident}}"),
+        Route(f"{PREFIX}/grants", bulk_grant, methods=["POST"]),
         Route(f"{PREFIX}/held", held, methods=["GET"]),
         Route(f"{PREFIX}/held/access-log", held_access_log, methods=["GET"]),
         Route(f"{PREFIX}/declarations", declarations, methods=["GET", "POST"]),
