@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from support import CORE_CONTEXT, LD, error_type
 
@@ -360,3 +362,27 @@ def test_key_values_notification_of_a_creation(client, receiver):
     assert client.post("/ngsi-ld/v1/entities", json=shelter).status_code == 201
     [request] = receiver.wait_for(1)
     assert request["body"]["data"] == [{"id": "urn:ngsi-ld:Shelter:2", "type": "Shelter", "occupancy": 3}]
+
+
+# --- a subscription made with an inline or array @context (5.2.12 jsonldContext, 5.13 ImplicitlyCreated) --
+
+
+def _inline_subscription(client) -> str:
+    body = {**subscription(1), "@context": [EXAMPLE_CONTEXT["@context"], CORE_CONTEXT]}
+    create(client, body, headers=LD)
+    implicit = client.get("/ngsi-ld/v1/jsonldContexts", params={"kind": "ImplicitlyCreated"}).json()
+    assert len(implicit) == 1
+    return implicit[0]
+
+
+def test_an_inline_context_is_shown_by_the_url_of_its_implicitly_created_context(client):
+    url = _inline_subscription(client)
+    assert get(client).json()["jsonldContext"] == url
+
+
+def test_an_update_keeps_the_inline_context_itself(client):
+    url = _inline_subscription(client)
+    assert client.patch(f"{URL}/urn:ngsi-ld:Subscription:001", json={"description": "d"}).status_code == 204
+    client.delete("/ngsi-ld/v1/jsonldContexts/" + url.rsplit("/", 1)[-1])
+    doc = asyncio.run(client.app.state.toshi.store.subscriptions.get("", "urn:ngsi-ld:Subscription:001"))
+    assert doc["jsonldContext"] == [EXAMPLE_CONTEXT["@context"], CORE_CONTEXT] and doc["contextUrl"] == url

@@ -16,6 +16,7 @@ The stored form is a plain JSON document (kept by toshi.store's SqlSubscriptions
                        "endpoint": {"uri", "accept", "receiverInfo"?, "notifierInfo"?, "timeout"?,
                                     "cooldown"?}},
       "jsonldContext": "<URL>" | [...] | {...},  # the @context of notifications; q is read with it
+      "contextUrl": "<URL>",                       # an inline / array one: its ImplicitlyCreated URL (shown)
       "status": "active" | "paused" | "expired", # as of the last write (rendering recomputes it)
       "timesSent": 0, "timesFailed": 0, "lastNotification"?, "lastSuccess"?, "lastFailure"?,
       "createdAt": "...", "modifiedAt": "...",
@@ -296,9 +297,14 @@ def merge_subscription_update(existing: dict, patch: Any, ctx, now: str) -> dict
     removes a member; the result is validated like a new subscription."""
     data = _object(patch, "The subscription fragment")
     current = render_subscription(existing, ctx)
+    if existing.get("contextUrl") and current.get("jsonldContext") == existing["contextUrl"]:
+        del current["jsonldContext"]  # only shown: the subscription keeps its inline @context
     merged = _merge_patch(current, {key: value for key, value in data.items() if key != "@context"})
     merged.setdefault("type", "Subscription")
-    return parse_subscription(merged, ctx, now=now, existing=existing)
+    updated = parse_subscription(merged, ctx, now=now, existing=existing)
+    if "contextUrl" in existing and not isinstance(data.get("jsonldContext"), str):
+        updated["contextUrl"] = existing["contextUrl"]
+    return updated
 
 
 def _merge_patch(target: Any, patch: Any) -> Any:
@@ -371,6 +377,8 @@ def render_subscription(sub: dict, ctx, *, sys_attrs: bool = False, now: str | N
     out["notification"] = _render_notification(sub, ctx)
     if isinstance(sub.get("jsonldContext"), str):
         out["jsonldContext"] = sub["jsonldContext"]
+    elif sub.get("contextUrl"):  # created with an inline or array @context: the ImplicitlyCreated one's URL
+        out["jsonldContext"] = sub["contextUrl"]
     if sys_attrs:
         out["createdAt"], out["modifiedAt"] = sub["createdAt"], sub["modifiedAt"]
     return out

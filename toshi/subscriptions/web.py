@@ -66,6 +66,8 @@ async def create_subscription(request: Request) -> Response:
     store = _services(request).store
     if await store.subscriptions.get(tenant, subscription["id"]) is not None:
         raise AlreadyExists(f"Subscription {subscription['id']} already exists")
+    if not isinstance(subscription["jsonldContext"], str):  # an inline or array @context: shown by its URL
+        subscription["contextUrl"] = await _services(request).resolver.link_url(ctx)
     store.ensure_tenant(tenant)
     subscription["tenant"] = tenant
     await store.subscriptions.put(tenant, subscription)
