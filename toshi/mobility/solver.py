@@ -18,7 +18,9 @@ from dataclasses import dataclass, field, replace
 SOLVER_MISSING = ("the on-demand bus planner needs the optional solver pyvroom: "
                   "pip install 'toshi-os[mobility]' (or pip install pyvroom)")
 SERVICE_SECONDS = 60       # boarding or alighting at a stop
-MAX_ROUNDS = 4             # re-solves after leaving out rides over their maximum ride time
+MAX_ROUNDS = 2             # solves: the first, and one after narrowing the windows of rides over their maximum
+EXPLORATION = 2            # VROOM's search effort (0-5): 2 serves ~97 % of what 5 does, in a fifth of the time
+                           # (bench/vrp_bench.py, BENCHMARKS.md)
 
 
 def solver_available() -> bool:
@@ -73,7 +75,7 @@ class SolverMissing(RuntimeError):
 
 
 def plan(rides: list[Ride], buses: list[Bus], travel: Callable[[str, str], int | None], *,
-         service: int = SERVICE_SECONDS, threads: int = 1) -> Plan:
+         service: int = SERVICE_SECONDS, threads: int = 1, exploration: int = EXPLORATION) -> Plan:
     try:
         import vroom
     except ImportError:
@@ -92,7 +94,7 @@ def plan(rides: list[Ride], buses: list[Bus], travel: Callable[[str, str], int |
     # the drop-off due a maximum ride later, which no plan can break; then it is solved again.
     candidates = [replace(r, dropoff_by=min(r.dropoff_by, r.latest + r.max_ride)) for r in candidates]
     for round_number in range(MAX_ROUNDS):
-        solved, unassigned = _solve(vroom, candidates, buses, travel, service, threads)
+        solved, unassigned = _solve(vroom, candidates, buses, travel, service, threads, exploration)
         by_id = {r.id: r for r in candidates}
         too_long = {r: pickup for r, (_, pickup, dropoff) in solved.assigned.items()
                     if dropoff - pickup > by_id[r].max_ride}
@@ -123,7 +125,7 @@ def _unservable(ride: Ride, travel) -> str | None:
     return None
 
 
-def _solve(vroom, rides: list[Ride], buses: list[Bus], travel, service: int, threads: int):
+def _solve(vroom, rides: list[Ride], buses: list[Bus], travel, service: int, threads: int, exploration: int):
     nodes = sorted({b.depot for b in buses} | {r.pickup for r in rides} | {r.dropoff for r in rides})
     index = {node: i for i, node in enumerate(nodes)}
     unreachable = 10 ** 7
@@ -144,7 +146,7 @@ def _solve(vroom, rides: list[Ride], buses: list[Bus], travel, service: int, thr
     out = Plan()
     if not rides:
         return out, []
-    solution = problem.solve(exploration_level=5, nb_threads=threads).to_dict()
+    solution = problem.solve(exploration_level=exploration, nb_threads=threads).to_dict()
     served: dict[str, dict] = {}
     for route in solution["routes"]:
         bus = buses[route["vehicle"] - 1]
