@@ -235,8 +235,13 @@ async def delete_attribute(request: Request) -> Response:
 
 
 async def retrieve_value(request: Request) -> Response:
+    """As Orion: an Accept allowing neither JSON nor text is refused before anything is looked up
+    ("acceptable MIME types: application/json, text/plain"); a value that is not an object or array
+    needs text ("accepted MIME types: text/plain", the manual's "Get Attribute Value")."""
+    media = accept(request, (JSON, TEXT))
     value = mapping.v2_value(await _found_attribute(request), ctx())
-    media = accept(request, (JSON, TEXT)) if isinstance(value, (dict, list)) else accept(request, (TEXT,))
+    if not isinstance(value, (dict, list)):
+        media = accept(request, (TEXT,), "accepted MIME types: text/plain")
     # Content-Type exactly as Orion sends it: `text/plain` has no charset suffix
     return Response(orjson.dumps(value), headers={"Content-Type": media})
 

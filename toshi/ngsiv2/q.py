@@ -116,6 +116,10 @@ def _statement(text: str, expand: Callable[[str], str], make_path) -> QNode:
         if len(bounds) == 2:
             return Comparison(path, op, (_literal(bounds[0]), _literal(bounds[1])), is_range=True)
         return Comparison(path, op, tuple(_literal(item) for item in _split(raw, ",")))
+    if len(_split(raw, "..", limit=1)) == 2:
+        raise bad_request("ranges only valid for equal and not equal ops")
+    if len(_split(raw, ",")) > 1:
+        raise bad_request("lists only valid for equal and not equal ops")
     return Comparison(path, op, (_literal(raw),))
 
 

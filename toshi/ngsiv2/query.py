@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -51,8 +52,12 @@ async def answer_query(request: Request, query: EntityQuery, options: set[str], 
 def ordered(entities: list[dict], order: str, geo=None) -> list[dict]:
     """`orderBy`: comma-separated id / type / dateCreated / dateModified / geo:distance / attributes,
     `!` = descending."""
+    keys = [k.strip() for k in order.split(",") if k.strip()]
+    names = [k.lstrip("!") for k in keys]
+    if len(set(names)) != len(names):  # the manual: "the same ordering token cannot be repeated"
+        raise bad_request("repeated field in orderBy: " + next(n for n in names if names.count(n) > 1))
     result = list(entities)
-    for key in reversed([k.strip() for k in order.split(",") if k.strip()]):
+    for key in reversed(keys):
         name = key.lstrip("!")
         result.sort(key=lambda e, n=name: _sort_key(e, n, geo), reverse=key.startswith("!"))
     return result
@@ -74,13 +79,18 @@ def _sort_key(entity: dict, name: str, geo=None) -> tuple[int, Any]:
 
 
 def _ranked(value: Any) -> tuple[int, Any]:
-    """A sort key comparable across JSON types: missing/null < numbers < strings < booleans < others."""
+    """A sort key comparable across JSON types, in MongoDB's order (the manual's "Ordering Results"):
+    missing / null < numbers < strings < objects < arrays < booleans."""
     if value is None:
         return (0, 0)
     if isinstance(value, bool):
-        return (3, value)
+        return (6, value)
     if isinstance(value, (int, float)):
         return (1, value)
     if isinstance(value, str):
         return (2, value)
-    return (4, str(value))
+    if isinstance(value, dict):
+        return (4, orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
+    if isinstance(value, list):
+        return (5, orjson.dumps(value))
+    return (7, str(value))

@@ -63,8 +63,9 @@ def _too_large(size: int, limit: int) -> V2Error:
     return V2Error(413, "RequestEntityTooLarge", f"payload size: {size}, max size supported: {limit}")
 
 
-def accept(request: Request, offered: tuple[str, ...] = (JSON,)) -> str:
-    """The response media type for the Accept header (the first offered one it allows), else 406."""
+def accept(request: Request, offered: tuple[str, ...] = (JSON,), refusal: str | None = None) -> str:
+    """The response media type for the Accept header (the first offered one it allows), else 406
+    (`refusal`: its description; Orion's request-level "acceptable MIME types: ..." by default)."""
     header = request.headers.get("accept", "")
     if not header:
         return offered[0]
@@ -76,7 +77,7 @@ def accept(request: Request, offered: tuple[str, ...] = (JSON,)) -> str:
             return TEXT
         if media in offered:
             return media
-    raise V2Error(406, "NotAcceptable", f"acceptable MIME types: {', '.join(offered)}")
+    raise V2Error(406, "NotAcceptable", refusal or f"acceptable MIME types: {', '.join(offered)}")
 
 
 # every `options` value Orion knows: it checks a request's options against this one list (an option
