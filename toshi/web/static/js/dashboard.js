@@ -1,5 +1,7 @@
-/* The operations dashboard: a live map of any entity type with a location, the entity inspector
-   (attributes, history chart, links), IoT devices and notification health. */
+/* The operations dashboard: a live map of any entity type with a GeoProperty (`location` or another
+   one the type has), filtered by q, district and an area (the map's view, or a box drawn with
+   Shift+drag), the entity inspector (attributes, history chart, links), IoT devices and
+   notification health. The filters are the API's own: q, and a geo-query (georel=within). */
 (function () {
   "use strict";
   const T = window.Toshi;
@@ -7,6 +9,9 @@
   const params = new URLSearchParams(location.search);
   const typeSelect = document.getElementById("type");
   const qInput = document.getElementById("q");
+  const geoSelect = document.getElementById("geoprop");
+  const districtInput = document.getElementById("district");
+  let bbox = parseBox(params.get("bbox")); // [west, south, east, north] or null
   let stream = null;
   let shown = new Map(); // id -> keyValues properties
 
@@ -19,6 +24,87 @@
     } catch (e) { /* the list stays empty: nothing this reader may see */ }
     typeSelect.value = params.get("type") || "";
     qInput.value = params.get("q") || "";
+    districtInput.value = params.get("district") || "";
+    await loadGeoProperties(params.get("geoprop"));
+  }
+
+  /* The type's GeoProperties (from /types/{type}), `location` first when it has one. */
+  async function loadGeoProperties(wanted) {
+    let names = [];
+    if (typeSelect.value) {
+      try {
+        const info = await api("/ngsi-ld/v1/types/" + encodeURIComponent(typeSelect.value));
+        names = (info.attributeDetails || []).filter((a) => [].concat(a.attributeTypes || []).includes("GeoProperty"))
+          .map((a) => a.attributeName);
+      } catch (e) { /* none this reader may see */ }
+    }
+    names.sort((a, b) => (b === "location") - (a === "location") || a.localeCompare(b));
+    if (!names.length) names = ["location"];
+    geoSelect.replaceChildren(...names.map((n) => el("option", { value: n, text: n })));
+    geoSelect.value = names.includes(wanted) ? wanted : names[0];
+  }
+
+  function parseBox(text) {
+    const box = (text || "").split(",").map(Number);
+    if (box.length !== 4 || box.some((v) => !Number.isFinite(v))) return null;
+    const [w, s, e, n] = box;
+    return w < e && s < n && w >= -180 && e <= 180 && s >= -90 && n <= 90 ? box : null;
+  }
+
+  function round(v) {
+    return Math.round(v * 1e5) / 1e5;
+  }
+
+  /* The query of the chosen filters: the user's q and the district together (;), the area as a
+     geo-query on the chosen GeoProperty. */
+  function currentQuery() {
+    const query = { type: typeSelect.value };
+    const terms = [];
+    if (qInput.value.trim()) terms.push(qInput.value.trim());
+    const district = districtInput.value.trim().replace(/["\\]/g, "");
+    if (district) terms.push('district=="' + district + '"');
+    if (terms.length) query.q = terms.join(";");
+    const geo = geoSelect.value || "location";
+    if (geo !== "location") query.geometryProperty = geo; // the GeoJSON geometry: this one
+    if (bbox) {
+      const [w, s, e, n] = bbox;
+      query.georel = "within";
+      query.geometry = "Polygon";
+      query.coordinates = JSON.stringify([[[w, s], [e, s], [e, n], [w, n], [w, s]]]);
+      query.geoproperty = geo;
+    }
+    return query;
+  }
+
+  function showArea() {
+    const area = document.getElementById("area");
+    area.dataset.bbox = bbox ? bbox.join(",") : "";
+    area.textContent = bbox ? t("dash.area.set", { bbox: bbox.join(", ") }) : "";
+    document.getElementById("area-clear").hidden = !bbox;
+  }
+
+  function remember() {
+    const next = new URLSearchParams(location.search);
+    const values = { type: typeSelect.value, q: qInput.value.trim(), district: districtInput.value.trim(),
+      geoprop: geoSelect.value === "location" ? "" : geoSelect.value, bbox: bbox ? bbox.join(",") : "" };
+    for (const [key, value] of Object.entries(values)) {
+      if (value) next.set(key, value); else next.delete(key);
+    }
+    history.replaceState(null, "", "?" + next);
+  }
+
+  function setArea(bounds) {
+    bbox = bounds ? [bounds.getWest(), bounds.getSouth(), bounds.getEast(), bounds.getNorth()].map(round) : null;
+    if (bbox && !parseBox(bbox.join(","))) bbox = null; // a view across the antimeridian or the poles
+    showArea();
+    remember();
+    show();
+  }
+
+  function renderDistricts() {
+    const names = new Set();
+    for (const props of shown.values()) if (props.district) names.add(T.text(props.district));
+    fill("districts", Array.from(names).sort().map((d) => el("option", { value: d })));
   }
 
   function label(props) {
@@ -34,8 +120,7 @@
       renderList();
       return;
     }
-    const query = { type };
-    if (qInput.value.trim()) query.q = qInput.value.trim();
+    const query = currentQuery();
     let features = [];
     try {
       features = await T.allFeatures(query);
@@ -46,8 +131,11 @@
     shown = new Map(features.map((f) => [f.id, Object.assign({ id: f.id }, f.properties, { _geometry: f.geometry })]));
     map.setFeatures(features);
     renderList();
+    renderDistricts();
     document.body.dataset.loaded = String(features.length);
-    stream = T.live(query, onChange, T.liveState);
+    const live = Object.assign({}, query);
+    delete live.geometryProperty; // the stream sends keyValues entities: the attribute itself is there
+    stream = T.live(live, onChange, T.liveState);
   }
 
   function onChange(event) {
@@ -56,7 +144,7 @@
       shown.delete(entity.id);
       map.remove(entity.id);
     } else {
-      const geometry = entity.location || (shown.get(entity.id) || {})._geometry;
+      const geometry = entity[geoSelect.value || "location"] || (shown.get(entity.id) || {})._geometry;
       shown.set(entity.id, Object.assign({}, entity, { _geometry: geometry }));
       map.upsert(entity.id, geometry, entity);
     }
@@ -155,13 +243,19 @@
 
   document.getElementById("filter").addEventListener("submit", (e) => {
     e.preventDefault();
-    const next = new URLSearchParams(location.search);
-    next.set("type", typeSelect.value);
-    if (qInput.value.trim()) next.set("q", qInput.value.trim()); else next.delete("q");
-    history.replaceState(null, "", "?" + next);
+    remember();
     show();
   });
+  typeSelect.addEventListener("change", () => loadGeoProperties(geoSelect.value));
+  document.getElementById("area-view").addEventListener("click", () => {
+    if (map.map) setArea(map.map.getBounds());
+  });
+  document.getElementById("area-clear").addEventListener("click", () => setArea(null));
+  if (map.map) { // a box drawn with Shift+drag: the map zooms to it, and the area becomes that view
+    map.map.on("boxzoomend", () => map.map.once("moveend", () => setArea(map.map.getBounds())));
+  }
 
+  showArea();
   loadTypes().then(show);
   adminPanels();
   subscriptionsPanel();
