@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
 
-def toshi(*args: str, env: dict | None = None, timeout: float = 60, **kwargs) -> subprocess.CompletedProcess:
+def toshi(*args: str, env: dict | None = None, timeout: float = 60, prefix: tuple[str, ...] = (),
+          **kwargs) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("TOSHI_")}
     environment.update(env or {})
-    return subprocess.run([sys.executable, "-m", "toshi.cli", *args], capture_output=True, text=True,
+    return subprocess.run([*prefix, sys.executable, "-m", "toshi.cli", *args], capture_output=True, text=True,
                           env=environment, timeout=timeout, **kwargs)
+
+
+def bound_by_file_modes() -> tuple[str, ...]:
+    """A prefix that runs a command bound by files' modes: nothing for a user; for root, without the
+    capability that lets it write anywhere (CAP_DAC_OVERRIDE), so a read-only folder stops it too."""
+    if os.geteuid() != 0:
+        return ()
+    if shutil.which("setpriv") is None:
+        import pytest
+
+        pytest.skip("running as root, and setpriv (util-linux) is not there to drop CAP_DAC_OVERRIDE")
+    return ("setpriv", "--bounding-set", "-dac_override")
 
 
 def one_line_error(done: subprocess.CompletedProcess) -> str:

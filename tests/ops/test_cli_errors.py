@@ -4,14 +4,13 @@ no traceback (unless --debug), through the real `toshi` command line."""
 from __future__ import annotations
 
 import fcntl
-import os
 import socket
 import sqlite3
-import tempfile
 
+import psycopg
 import pytest
-from cli_support import one_line_error, toshi
-from support import ServerProcess, free_port
+from cli_support import bound_by_file_modes, one_line_error, toshi
+from support import PG_SERVER, PgSchema, ServerProcess, free_port, require_postgres
 
 
 def test_a_port_out_of_range_is_refused_with_the_settings_name(tmp_path):
@@ -67,24 +66,35 @@ def test_a_management_command_on_a_data_directory_that_is_a_file(tmp_path):
     assert "is a file, not a directory" in message
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX users")
-def test_an_unwritable_data_directory(tmp_path):
-    town = tempfile.mkdtemp(prefix="toshi-unwritable-")  # outside pytest's 0700 tmp_path, so others may enter
-    try:
-        os.chmod(town, 0o555)
-        if os.geteuid() == 0:  # root writes anywhere: run the command as nobody
-            try:
-                done = toshi("serve", "--data-dir", town, "--port", str(free_port()), cwd="/tmp",
-                             user=65534, group=65534)
-            except PermissionError:
-                pytest.skip("running as root, and nobody may not run this Python")
-        else:
-            done = toshi("serve", "--data-dir", town, "--port", str(free_port()))
-        message = one_line_error(done)
-        assert f"{town} is not writable by" in message
-    finally:
-        os.chmod(town, 0o755)
-        os.rmdir(town)
+@pytest.fixture
+def read_only_town(tmp_path):
+    """A town whose data directory and files its owner may no longer write (chmod -R a-w)."""
+    town = tmp_path / "town"
+    assert toshi("key", "create", "--name", "admin", "--role", "*:admin", "--data-dir", str(town)).returncode == 0
+    for path in (town, *town.rglob("*")):
+        path.chmod(path.stat().st_mode & ~0o222)
+    yield town
+    for path in (town, *town.rglob("*")):
+        path.chmod(path.stat().st_mode | 0o200)
+
+
+def test_an_unwritable_data_directory_stops_serve(read_only_town):
+    message = one_line_error(toshi("serve", "--data-dir", str(read_only_town), "--port", str(free_port()),
+                                   prefix=bound_by_file_modes()))
+    assert f"{read_only_town} is not writable by" in message and "chmod -R u+rwX" in message
+
+
+def test_an_unwritable_data_directory_stops_a_management_command(read_only_town):
+    done = toshi("key", "create", "--name", "b", "--role", "*:admin", "--data-dir", str(read_only_town),
+                 prefix=bound_by_file_modes())
+    message = one_line_error(done)
+    assert "permission denied on" in message and "read-only" in message
+
+
+def test_an_unwritable_data_directory_stops_a_backup(read_only_town, tmp_path):
+    done = toshi("backup", str(tmp_path / "b.gz"), "--data-dir", str(read_only_town), prefix=bound_by_file_modes())
+    message = one_line_error(done)
+    assert "the SQLite database cannot be written" in message and "chmod -R u+rwX" in message
 
 
 def test_a_second_server_on_a_served_data_directory(tmp_path):
@@ -111,6 +121,14 @@ def test_an_unreachable_postgresql_for_a_management_command(tmp_path):
     assert "cannot reach PostgreSQL" in message and "secret" not in message
 
 
+def test_an_unreachable_postgresql_stops_serve(tmp_path):
+    done = toshi("serve", "--data-dir", str(tmp_path), "--port", str(free_port()),
+                 "--database-url", "postgresql://toshi:secret@127.0.0.1:1/town")
+    message = one_line_error(done)
+    assert "cannot reach PostgreSQL" in message and "secret" not in message
+    assert done.returncode == 2
+
+
 def _schema_behind(town) -> None:
     town.mkdir()
     db = sqlite3.connect(town / "toshi.db")
@@ -130,6 +148,20 @@ def test_a_schema_behind_stops_a_management_command_too(tmp_path):
     _schema_behind(tmp_path / "town")
     message = one_line_error(toshi("key", "list", "--data-dir", str(tmp_path / "town")))
     assert "toshi db upgrade" in message
+
+
+def test_a_postgresql_schema_behind_stops_serve(tmp_path):
+    require_postgres()
+    schema = PgSchema()
+    try:
+        with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+            conn.execute(f"CREATE TABLE {schema.name}.meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            conn.execute(f"INSERT INTO {schema.name}.meta VALUES ('schema_version', '0')")
+        done = toshi("serve", "--data-dir", str(tmp_path), "--port", str(free_port()), "--database-url", schema.url)
+        message = one_line_error(done)
+        assert "schema version 0" in message and "toshi db upgrade" in message
+    finally:
+        schema.drop()
 
 
 def test_debug_shows_the_traceback(tmp_path):

@@ -7,6 +7,7 @@ import errno
 import getpass
 import os
 import socket
+import sqlite3
 from pathlib import Path
 
 from toshi.ops.files import read_server
@@ -26,8 +27,14 @@ def _explain(exc: BaseException) -> str:
     if isinstance(exc, PermissionError):
         if exc.filename is None:
             return str(exc)
+        if _owned(exc.filename):
+            return (f"permission denied on {exc.filename}: it is yours ({_user()}) but read-only; make it "
+                    f"writable (chmod -R u+rwX on the data directory)")
         return (f"permission denied on {exc.filename}: run this as the user that owns the data directory "
                 f"(you are {_user()}), or give that user access")
+    if isinstance(exc, sqlite3.OperationalError) and ("readonly" in str(exc) or "unable to open" in str(exc)):
+        return (f"the SQLite database cannot be written ({exc}): run this as the user that owns the data "
+                f"directory (you are {_user()}), or make it writable (chmod -R u+rwX on the data directory)")
     if isinstance(exc, NotADirectoryError | FileExistsError) and exc.filename:
         return (f"{exc.filename} (or a folder above it) is a file, not a directory: choose another "
                 "--data-dir (TOSHI_DATA_DIR), or move the file away")
@@ -40,6 +47,17 @@ def _explain(exc: BaseException) -> str:
     if type(exc).__name__ == "StoreUnavailable" or isinstance(exc, RuntimeError):
         return str(exc)
     return f"unexpected {type(exc).__name__}: {exc} (run again with --debug to see where, and please report it)"
+
+
+def _owned(filename) -> bool:
+    """Whether this user owns the file (or, when it is not there, the folder it would be in)."""
+    path = Path(filename)
+    for candidate in (path, path.parent):
+        try:
+            return candidate.stat().st_uid == os.geteuid()
+        except OSError:
+            continue
+    return False
 
 
 def _user() -> str:
@@ -65,6 +83,9 @@ def check_data_dir(data_dir: str) -> None:
                          f"user Toshi runs as (e.g. sudo install -d -o {_user()} -m 700 {path})") from None
     for target in (path, path / "toshi.db", path / "keys"):
         if target.exists() and not os.access(target, os.W_OK | (os.X_OK if target.is_dir() else 0)):
+            if _owned(target):
+                raise ValueError(f"{target} is not writable by {_user()}, its owner: make it writable "
+                                 f"(chmod -R u+rwX {path})")
             raise ValueError(f"{target} is not writable by {_user()}: run Toshi as the user that owns "
                              f"{path}, or give {_user()} that directory (chown -R)")
 
