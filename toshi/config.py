@@ -54,6 +54,8 @@ class Settings:
     rate_burst: float = 0.0               # ... burst allowance (0 = twice the rate)
     outbound_private: str = "auto"        # notifications/@contexts to private addresses: allow, deny, auto (deny when auth is on)
     outbound_allow: str = ""              # comma-separated hosts, host:port or CIDRs allowed even if private
+    federation_name: str = ""             # this broker in Via headers of forwarded requests (loop detection); "" = toshi-<host>:<port>
+    federation_timeout: float = 5.0       # seconds a context source has to answer (a registration's management.timeout wins)
     request_timeout: float = 30.0         # seconds a request's reads may run (then 403 TooComplexQuery); 0 = no limit
     certfile: str = ""                    # TLS certificate (PEM) for serving HTTPS
     keyfile: str = ""                     # ... and its private key

@@ -2,3 +2,7 @@
 (`model.py`, `store.py`, `web.py`), registration subscriptions (`subscriptions.py`) and distributed
 operations (`distributed.py`). Its public interface: what the NGSI-LD entity API calls to consult the
 registered sources."""
+
+from toshi.csources.distributed import forwarding_allowed, query, retrieve
+
+__all__ = ["forwarding_allowed", "query", "retrieve"]

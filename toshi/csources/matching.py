@@ -21,6 +21,7 @@ class Target:
     ids: list[str] | None = None
     id_pattern: str | None = None
     types: set[str] | None = None
+    type_expr: Any = None        # toshi.query.typeexpr.TypeExpr (a query's type selection)
     attrs: set[str] | None = None
     geo: Any = None              # toshi.query.geo.GeoQuery
     scope: Any = None            # toshi.query.scope.ScopeQuery
@@ -30,6 +31,8 @@ class Target:
 
 def _entity_matches(info: dict, target: Target) -> bool:
     if target.types is not None and target.types.isdisjoint(info["type"]):
+        return False
+    if target.type_expr is not None and not target.type_expr.matches(info["type"]):
         return False
     if target.ids is not None:
         if "id" in info:

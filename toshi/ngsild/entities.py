@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from toshi import csources
 from toshi.core import entity as ops
 from toshi.core.errors import BadRequestData, ResourceNotFound
 from toshi.core.expiry import hide_expired, is_expired
@@ -60,6 +63,11 @@ async def retrieve_entity(request: Request) -> Response:
     found = await store.get_entity(tenant, entity_id)
     if found is None or is_expired(found):
         _entity_id(request)  # a malformed id is a bad request; entities made through NGSI-v2 may have any id
+        found = None
+    federated = await csources.retrieve(request, tenant, entity_id, found, ctx, output.attrs)  # context sources
+    warnings = federated[1] if federated else []
+    found = federated[0] if federated else found
+    if found is None:
         raise ResourceNotFound(f"Entity {entity_id} not found")
     if output.attrs is not None and output.attrs.isdisjoint(found["attrs"]) \
             and output.attrs.isdisjoint(await store.attribute_details(tenant)):
@@ -70,7 +78,12 @@ async def retrieve_entity(request: Request) -> Response:
         body = await linked.answer(store, tenant, [found], output, ctx, one=True)
         return await http.json_response(request, body, media=media, ctx=ctx)
     content = _renderer(request, ctx, output, media)(found)
-    return await http.bytes_response(request, content, media=media, ctx=ctx)
+    return await http.bytes_response(request, content, media=media, ctx=ctx, headers=_warned(warnings))
+
+
+def _warned(warnings: list[str]) -> dict[str, str]:
+    """The NGSILD-Warning header of an answer some context sources failed to contribute to (6.3.18)."""
+    return {"NGSILD-Warning": ", ".join(warnings)} if warnings else {}
 
 
 def _projected_away(entity: dict, output, ctx) -> bool:
@@ -114,8 +127,11 @@ async def query_entities(request: Request) -> Response:
 
 async def answer_query(request: Request, tenant: str, query, output, media: str, ctx) -> Response:
     """Run a query and render the page (shared by GET /entities and POST /entityOperations/query)."""
-    found, total, more = await _page(request, tenant, query, ordering_of(request.query_params, ctx))
+    ordering = ordering_of(request.query_params, ctx)
+    federated = await _federated_page(request, tenant, query, ordering, ctx)
+    found, total, more, warnings = federated or (*await _page(request, tenant, query, ordering), [])
     headers = {} if total is None else {"NGSILD-Results-Count": str(total)}
+    headers.update(_warned(warnings))
     if media == http.GEO_JSON:  # the Features of a collection share its @context
         features = [render_geojson(e, ctx, **_geo_args(output)) for e in found]
         collection = render_feature_collection(features)
@@ -130,6 +146,25 @@ async def answer_query(request: Request, tenant: str, query, output, media: str,
     if request.method == "GET" and (links := _page_links(request, query, more, media)):
         response.headers.append("Link", links)
     return response
+
+
+async def _federated_page(request: Request, tenant: str, query, ordering, ctx):
+    """The page, total, whether more follow, and the warnings of a query that registered context
+    sources answer too (toshi/csources: merged, then ordered and paged here); None without any."""
+    store = _services(request).store
+
+    async def local_matches() -> list:
+        await hide_expired(store, tenant, query)
+        return (await store.query_entities(tenant, dataclasses.replace(query, limit=ORDER_ALL, offset=0)))[0]
+
+    answered = await csources.query(request, tenant, query, ctx, local_matches)
+    if answered is None:
+        return None
+    found, warnings = answered
+    if ordering is not None:
+        found = ordering.sort(found)
+    end = query.offset + query.limit
+    return found[query.offset:end], len(found) if query.count else None, len(found) > end, warnings
 
 
 async def _page(request: Request, tenant: str, query, ordering) -> tuple[list, int | None, bool]:

@@ -1,0 +1,340 @@
+"""Distributed operations (ETSI GS CIM 009 v1.8 clauses 4.3.6, 5.7 with context sources, 6.3.17,
+6.3.18): retrieving and querying entities consult the matching registrations of the tenant.
+
+* Which: active (not expired) registrations supporting the operation (retrieveEntity / queryEntity,
+  directly or through a group), whose information matches the entity id / query (id, idPattern,
+  type, attrs), and not cooling down after a failure (management.cooldown).
+* Modes: `inclusive` — the source's attributes are merged with the local ones; `exclusive` — the
+  attributes it registers for that entity come only from the source (local ones are dropped);
+  `redirect` — the same for everything it registers (all attributes when it lists none);
+  `auxiliary` — used only for attributes (and datasetIds) nobody else has.
+* Merge (4.3.6.4): instances are matched by attribute name and datasetId; of two, the one with the
+  most recent `observedAt` stays, else the one met first (local, then exclusive/redirect, inclusive,
+  auxiliary sources in registration order).
+* The request sent: GET {endpoint}/ngsi-ld/v1/entities[/{id}] with the client's query (normalized form;
+  limit = max_limit), its Link @context, the registration's `tenant` as NGSILD-Tenant, its
+  contextSourceInfo as headers, `local=true` when management.localOnly, and `Via` naming this broker
+  (setting federation_name). The client's own credentials are never passed on.
+* Loops: a request whose Via already names this broker, or with `local=true`, is answered from local
+  data only.
+* Failures: a source that times out (management.timeout ms, else federation_timeout), cannot be
+  reached or answers an error is left out and reported in an `NGSILD-Warning` header (6.3.18:
+  `199 <registration id> "<what failed>"`); when nothing at all is found and a source failed, the
+  answer is 504 GatewayTimeout or 502 BadGateway (6.3.17).
+* Every merged entity is filtered by the one read path (`visible()`) before it is rendered: a remote
+  entity is shown only as far as the local reader may see it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlencode
+
+import httpx
+import orjson
+from starlette.requests import Request
+
+from toshi.core.access import visible
+from toshi.core.errors import NgsiError
+from toshi.core.outbound import OutboundRefused, outbound_policy
+from toshi.core.times import now_iso
+from toshi.csources.matching import Target, info_matches, provided_attrs
+from toshi.csources.model import operations_of
+from toshi.csources.store import registrations_of
+from toshi.formats.ngsild_parse import parse_entity
+
+log = logging.getLogger("toshi.csources")
+FORWARDED_PARAMS = ("type", "id", "idPattern", "q", "attrs", "georel", "geometry", "coordinates", "geoproperty",
+                    "scopeQ", "datasetId")
+MODE_ORDER = {"exclusive": 0, "redirect": 0, "inclusive": 1, "auxiliary": 2}
+MAX_ANSWER_BYTES = 50_000_000
+
+
+class GatewayTimeout(NgsiError):
+    kind, status, title = "GatewayTimeout", 504, "Gateway timeout"
+
+
+class BadGateway(NgsiError):
+    kind, status, title = "BadGateway", 502, "Bad gateway"
+
+
+@dataclass
+class Failure:
+    registration_id: str
+    detail: str
+    timeout: bool = False
+
+
+@dataclass
+class Answer:
+    """What the sources gave: entities by id (internal form), who gave them, and the failures."""
+
+    entities: dict[str, list[tuple[dict, dict]]] = field(default_factory=dict)  # id -> [(registration, entity)]
+    failures: list[Failure] = field(default_factory=list)
+
+    def warnings(self) -> list[str]:
+        return [f'199 {f.registration_id} "{_quoted(f.detail)}"' for f in self.failures]
+
+    def error(self) -> NgsiError:
+        """The answer when nothing was found and sources failed (6.3.17)."""
+        detail = "; ".join(f"{f.registration_id}: {f.detail}" for f in self.failures)
+        if all(f.timeout for f in self.failures):
+            return GatewayTimeout(f"context source(s) did not answer in time: {detail}")
+        return BadGateway(f"context source(s) failed: {detail}")
+
+
+def _quoted(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def broker_name(settings) -> str:
+    return settings.federation_name or f"toshi-{settings.host}:{settings.port}"
+
+
+def _via_names(header: str) -> list[str]:
+    """The received-by names of a Via header (`1.1 name, 1.0 other (comment)`)."""
+    names = []
+    for hop in header.split(","):
+        parts = hop.split()
+        if len(parts) >= 2:
+            names.append(parts[1])
+    return names
+
+
+def forwarding_allowed(request: Request) -> bool:
+    """Neither `local=true` nor a request that already passed this broker (loop detection)."""
+    if request.query_params.get("local", "").lower() == "true" or request.query_params.get("type") == "*":
+        return False  # type=* implies local=true (6.4.3.2)
+    via = request.headers.get("via")
+    return not (via and broker_name(request.app.state.toshi.settings) in _via_names(via))
+
+
+def _candidates(request: Request, tenant: str, operation: str, target: Target) -> list[tuple[dict, set | None]]:
+    """(registration, the attributes to ask it for — None: all it has) of the matching registrations,
+    exclusive and redirect ones first, auxiliary ones last."""
+    if not forwarding_allowed(request):
+        return []
+    registrations = registrations_of(request.app.state.toshi)
+    found = []
+    for registration in registrations.active(tenant):
+        if operation not in operations_of(registration) or registrations.cooling(tenant, registration["id"]):
+            continue
+        infos = [info for info in registration["information"] if info_matches(info, target)]
+        if not infos:
+            continue
+        provided: set[str] | None = set()
+        for info in infos:
+            names = provided_attrs(info)
+            provided = None if names is None or provided is None else provided | names
+        if target.attrs is not None:
+            provided = set(target.attrs) if provided is None else provided & target.attrs
+        found.append((registration, provided))
+    return sorted(found, key=lambda item: MODE_ORDER[item[0]["mode"]])
+
+
+def _base(endpoint: str) -> str:
+    base = endpoint.rstrip("/")
+    return base if base.endswith("/ngsi-ld/v1") else base + "/ngsi-ld/v1"
+
+
+def _headers(request: Request, registration: dict) -> dict[str, str]:
+    headers = {"Accept": "application/json"}
+    link = request.headers.get("link")
+    if link:
+        headers["Link"] = link
+    if registration.get("tenant"):
+        headers["NGSILD-Tenant"] = registration["tenant"]
+    via = request.headers.get("via")
+    hop = f"1.1 {broker_name(request.app.state.toshi.settings)}"
+    headers["Via"] = f"{via}, {hop}" if via else hop
+    for item in registration.get("contextSourceInfo") or []:
+        headers[item["key"]] = item["value"]
+    return headers
+
+
+def _params(request: Request, registration: dict, attrs: set[str] | None, ctx, *, query: bool) -> dict[str, str]:
+    params = {k: request.query_params[k] for k in FORWARDED_PARAMS if k in request.query_params} if query else {}
+    if not query and "type" in request.query_params:
+        params["type"] = request.query_params["type"]
+    if attrs is not None:
+        params["attrs"] = ",".join(sorted(ctx.compact_iri(a) for a in attrs))
+    if query:
+        params["limit"] = str(request.app.state.toshi.settings.max_limit)
+    if (registration.get("management") or {}).get("localOnly"):
+        params["local"] = "true"
+    return params
+
+
+async def _ask(request: Request, client: httpx.AsyncClient, registration: dict, path: str,
+               params: dict[str, str], ctx, tenant: str) -> list[dict] | Failure | None:
+    """The entities one source answered (None: it has none: 404), or its Failure."""
+    settings = request.app.state.toshi.settings
+    registrations = registrations_of(request.app.state.toshi)
+    url = _base(registration["endpoint"]) + path + ("?" + urlencode(params) if params else "")
+    timeout = (registration.get("management") or {}).get("timeout")
+    timeout = timeout / 1000 if timeout else settings.federation_timeout
+    policy = outbound_policy(settings)
+    try:
+        await policy.check(url)
+        target, host, extensions = await policy.pinned(url)
+    except OutboundRefused as exc:
+        return Failure(registration["id"], f"refused: {exc}")
+    try:
+        response = await client.get(target, headers={**_headers(request, registration), **host},
+                                    extensions=extensions, timeout=timeout)
+    except httpx.TimeoutException:
+        registrations.record(tenant, registration, ok=False)
+        return Failure(registration["id"], f"no answer within {timeout:g} s", timeout=True)
+    except httpx.HTTPError as exc:
+        registrations.record(tenant, registration, ok=False)
+        return Failure(registration["id"], f"cannot be reached: {type(exc).__name__}")
+    if response.status_code == 404:
+        registrations.record(tenant, registration, ok=True)
+        return None
+    if response.status_code != 200:
+        registrations.record(tenant, registration, ok=False)
+        return Failure(registration["id"], f"answered {response.status_code}")
+    try:
+        if len(response.content) > MAX_ANSWER_BYTES:
+            raise ValueError("answer too large")
+        data = orjson.loads(response.content)
+        items = data if isinstance(data, list) else [data]
+        now = now_iso()
+        entities = [parse_entity({k: v for k, v in item.items() if k != "@context"}, ctx, now=now) for item in items]
+    except (ValueError, NgsiError, AttributeError, TypeError) as exc:
+        registrations.record(tenant, registration, ok=False)
+        return Failure(registration["id"], f"answered what is not NGSI-LD entities: {exc}")
+    registrations.record(tenant, registration, ok=True)
+    return entities
+
+
+async def _gather(request: Request, tenant: str, asks: list[tuple[dict, str, dict]], ctx) -> Answer:
+    answer = Answer()
+    async with httpx.AsyncClient(follow_redirects=False) as client:
+        results = await asyncio.gather(*(_ask(request, client, reg, path, params, ctx, tenant)
+                                         for reg, path, params in asks))
+    for (registration, _, _), result in zip(asks, results, strict=True):
+        if isinstance(result, Failure):
+            log.warning("context source %s (%s): %s", registration["id"], registration["endpoint"], result.detail)
+            answer.failures.append(result)
+        elif result:
+            for entity in result:
+                answer.entities.setdefault(entity["id"], []).append((registration, entity))
+    return answer
+
+
+# -- merging --------------------------------------------------------------------------------------
+
+def _owned(registration: dict, entity_id: str, types: list[str]) -> set[str] | None | bool:
+    """What an exclusive/redirect registration takes over of an entity: the attribute names, None
+    for all of them, False for nothing."""
+    if registration["mode"] not in ("exclusive", "redirect"):
+        return False
+    taken: set[str] = set()
+    target = Target(ids=[entity_id], types=set(types) or None)
+    for info in registration["information"]:
+        if not info_matches(info, target):
+            continue
+        names = provided_attrs(info)
+        if names is None:
+            return None
+        taken |= names
+    return taken or False
+
+
+def _newer(candidate: dict, kept: dict) -> bool:
+    new, old = candidate.get("observedAt"), kept.get("observedAt")
+    return new is not None and old is not None and new > old
+
+
+def merge(local: dict | None, remote: list[tuple[dict, dict]], registrations: list[dict]) -> dict | None:
+    """One entity from the local one and the sources' ones (see the module's docstring)."""
+    if local is None and not remote:
+        return None
+    entity_id = local["id"] if local else remote[0][1]["id"]
+    types = list(local["type"]) if local else []
+    for _, entity in remote:
+        types += [t for t in entity.get("type", []) if t not in types]
+    attrs: dict[str, list[dict]] = {}
+    if local is not None:
+        attrs = {name: list(instances) for name, instances in local["attrs"].items()}
+        for registration in registrations:
+            owned = _owned(registration, entity_id, types)
+            if owned is None:
+                attrs = {}
+            elif owned:
+                for name in owned:
+                    attrs.pop(name, None)
+    scope = list((local or {}).get("scope") or [])
+    for registration, entity in remote:
+        auxiliary = registration["mode"] == "auxiliary"
+        for name, instances in entity["attrs"].items():
+            if auxiliary and name in attrs:
+                continue
+            kept = attrs.setdefault(name, [])
+            for instance in instances:
+                same = next((i for i, k in enumerate(kept) if k.get("datasetId") == instance.get("datasetId")), None)
+                if same is None:
+                    kept.append(instance)
+                elif not auxiliary and _newer(instance, kept[same]):
+                    kept[same] = instance
+        scope += [s for s in entity.get("scope") or [] if s not in scope]
+    base = local or remote[0][1]
+    merged = {**base, "type": types, "attrs": attrs}
+    if scope:
+        merged["scope"] = scope
+    return merged
+
+
+# -- the operations -------------------------------------------------------------------------------
+
+async def retrieve(request: Request, tenant: str, entity_id: str, local: dict | None, ctx,
+                   attrs: set[str] | None) -> tuple[dict | None, list[str]] | None:
+    """Retrieve Entity (5.7.1) over the registered sources: the merged entity as the reader may see
+    it (None: found nowhere) and the warnings; None when no source is to be asked."""
+    types = None
+    if local is not None:
+        types = set(local["type"])
+    target = Target(ids=[entity_id], types=types, attrs=attrs)
+    candidates = _candidates(request, tenant, "retrieveEntity", target)
+    if not candidates:
+        return None
+    path = "/entities/" + quote(entity_id, safe=":")
+    asks = [(reg, path, _params(request, reg, provided, ctx, query=False)) for reg, provided in candidates]
+    answer = await _gather(request, tenant, asks, ctx)
+    remote = answer.entities.get(entity_id, [])
+    merged = merge(local, remote, [reg for reg, _ in candidates])
+    if merged is None and answer.failures:
+        raise answer.error()
+    return visible(merged), answer.warnings()
+
+
+async def query(request: Request, tenant: str, entity_query, ctx,
+                local_matches) -> tuple[list[dict], list[str]] | None:
+    """Query Entity (5.7.2) over the registered sources: every matching entity (local ones from
+    `local_matches()`, merged with the sources' ones), as the reader may see them, and the warnings;
+    None when no source is to be asked (the local query pages by itself)."""
+    if request.method != "GET":
+        return None
+    target = Target(ids=entity_query.ids, id_pattern=entity_query.id_pattern, attrs=entity_query.attrs,
+                    type_expr=entity_query.types)
+    candidates = _candidates(request, tenant, "queryEntity", target)
+    if not candidates:
+        return None
+    asks = [(reg, "/entities", _params(request, reg, provided, ctx, query=True)) for reg, provided in candidates]
+    local, answer = await asyncio.gather(local_matches(), _gather(request, tenant, asks, ctx))
+    registrations = [reg for reg, _ in candidates]
+    merged: list[dict] = []
+    seen: set[str] = set()
+    for entity in local:
+        seen.add(entity["id"])
+        merged.append(merge(entity, answer.entities.get(entity["id"], []), registrations))
+    for entity_id, remote in answer.entities.items():
+        if entity_id not in seen:
+            merged.append(merge(None, remote, registrations))
+    shown = [e for e in (visible(m) for m in merged) if e is not None]  # each side applied the query itself
+    if not shown and answer.failures and not local:
+        raise answer.error()
+    return shown, answer.warnings()
