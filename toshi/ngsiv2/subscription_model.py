@@ -36,6 +36,7 @@ FORMATS = ("normalized", "keyValues", "values", "simplifiedNormalized", "simplif
 ALTERATION_TYPES = ("entityUpdate", "entityChange", "entityCreate", "entityDelete")
 DEFAULT_ALTERATIONS = ["entityCreate", "entityChange"]
 STATUSES = ("active", "inactive", "oneshot")
+MAX_HTTP_TIMEOUT = 1800000  # ms, the manual's maximum for http / httpCustom `timeout`
 METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE", "CONNECT")
 ID_RE = re.compile(r"[0-9a-f]{24}")
 _counter = [int.from_bytes(os.urandom(3), "big")]
@@ -258,10 +259,14 @@ def _notification(notification: Any) -> dict:
             if not isinstance(notification[key], bool):
                 raise bad_request(f"Invalid JSON type for {key}: it must be a boolean")
             out[key] = notification[key]
+    if out.get("covered") and not out.get("attrs"):  # the manual's "Covered Subscriptions"
+        raise bad_request("covered true cannot be used if notification attributes list is empty")
     if "maxFailsLimit" in notification:
         limit = notification["maxFailsLimit"]
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
-            raise bad_request("maxFailsLimit must be an integer greater than 0")
+        if isinstance(limit, bool) or not isinstance(limit, int):
+            raise bad_request("Invalid JSON type for maxFailsLimit: it must be an integer")
+        if limit <= 0:
+            raise bad_request("maxFailsLimit must be greater than zero")
         out["maxFailsLimit"] = limit
     return out
 
@@ -323,10 +328,10 @@ def _endpoint(channel: str, value: Any) -> dict:
                     raise bad_request(f"Invalid JSON type for /{channel}/ {key}: it must be an object of strings")
         if "method" in value and value["method"] not in METHODS:
             raise bad_request(f"Invalid HTTP method for /{channel}/: {value['method']}")
-    if "timeout" in value:
+    if "timeout" in value:  # milliseconds; 0: the server's default (the manual's `http.timeout`)
         timeout = value["timeout"]
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0:
-            raise bad_request("timeout must be a number of milliseconds greater than or equal to 0")
+        if isinstance(timeout, bool) or not isinstance(timeout, int) or not 0 <= timeout <= MAX_HTTP_TIMEOUT:
+            raise bad_request(f"timeout field must be an integer between 0 and {MAX_HTTP_TIMEOUT}")
     return out
 
 
@@ -358,8 +363,8 @@ def record_delivery(doc: dict, ok: bool, now: str, error: str | None, code: int 
         notification.pop("failsCounter", None)
         return
     notification["lastFailure"] = now
-    if error:
-        notification["lastFailureReason"] = error
+    if error and not any(channel in notification for channel in ("mqtt", "mqttCustom")):
+        notification["lastFailureReason"] = error  # the manual: not included in MQTT subscriptions
     notification["failsCounter"] = notification.get("failsCounter", 0) + 1
     limit = notification.get("maxFailsLimit")
     if limit and notification["failsCounter"] > limit:
