@@ -1,7 +1,11 @@
 """The admin console in a real browser: an administrator creates an account through the admin API
-with the browser session (the change carries the session's CSRF token) and is shown its new key."""
+with the browser session (the change carries the session's CSRF token) and is shown its new key;
+the audit chain is verified; the last backup is shown; personal data is declared and removed."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import httpx
 
@@ -27,4 +31,33 @@ def test_audit_verification_reports_an_intact_chain(town, visit):
     page = v.login(town.admin, then="/admin/console")
     page.click("#audit-verify")
     page.wait_for_selector("#audit-result .ok")
+    assert v.errors == []
+
+
+def test_the_console_shows_the_last_backup_made_while_serving(town, visit, tmp_path):
+    v = visit()
+    page = v.login(town.admin, then="/admin/console")
+    page.wait_for_selector("#backup-status dd")
+    target = tmp_path / "town.toshi.gz"
+    done = subprocess.run([sys.executable, "-m", "toshi.cli", "backup", str(target), "--data-dir",
+                           str(town.server.data_dir)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    page.reload()
+    page.wait_for_selector("#backup-status[data-last*='T']")
+    assert str(target) in page.text_content("#backup-status")
+    assert v.errors == []
+
+
+def test_an_administrator_declares_personal_data_and_removes_the_declaration(town, visit):
+    v = visit()
+    page = v.login(town.admin, then="/admin/console")
+    page.fill("#declaration-json", '{"id": "patients", "type": "Patient", "subject": "patient", '
+                                   '"attributes": {"diagnosis": "sensitive", "patient": "personal"}}')
+    page.click("#declaration-form button[type=submit]")
+    row = page.wait_for_selector("#declarations tr[data-id=patients]")
+    assert "diagnosis (sensitive)" in row.text_content()
+    assert any(d["id"] == "patients" for d in town.http.get("/consent/declarations").json())
+    page.click("#declarations tr[data-id=patients] button")
+    page.wait_for_selector("#declarations tr[data-id=patients]", state="detached")
+    assert all(d["id"] != "patients" for d in town.http.get("/consent/declarations").json())
     assert v.errors == []

@@ -45,6 +45,7 @@ class Ops(Feature):
                 Route("/health/ready", health.ready, methods=["GET"]),
                 Route("/metrics", self._metrics, methods=["GET"]),
                 Route("/ops/status", admin.status, methods=["GET"]),
+                Route("/admin/ops/status", admin.status_for_admins, methods=["GET"]),  # the gate: '*:admin'
                 Route("/ops/commands", admin.command, methods=["POST"])]
 
     def middleware(self) -> list:

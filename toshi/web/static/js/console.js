@@ -1,5 +1,6 @@
-/* The admin console: what `toshi tenant|key|policy|audit` do, through the admin API (/admin/...),
-   which only a principal with the admin role on every tenant may call. */
+/* The admin console: what `toshi tenant|key|policy|audit|status|personal-data` do, through the
+   admin API (/admin/...), which only a principal with the admin role on every tenant may call, and
+   the consent API's declarations (/consent/declarations, the tenant of ?tenant=). */
 (function () {
   "use strict";
   const T = window.Toshi;
@@ -70,8 +71,34 @@
     document.getElementById("dead-count").textContent = t("dash.notify.dead") + ": " + dead.length;
   }
 
+  /* The last backup and the town's figures (`toshi status`). */
+  async function backup() {
+    const status = await api("/admin/ops/status");
+    const last = status["last backup"];
+    const rows = last ? [[t("console.backup.at"), new Date(last.at).toLocaleString(T.config.lang === "ja" ? "ja-JP" : "en-GB")],
+      [t("console.backup.file"), last.file], [t("console.backup.rows"), last.rows ?? "—"]]
+      : [[t("console.backup.at"), t("console.backup.none")]];
+    rows.push([t("console.figures.entities"), status.entities], [t("console.figures.version"), status.version]);
+    const node = document.getElementById("backup-status");
+    node.dataset.last = last ? last.at : "";
+    fill("backup-status", rows.flatMap(([term, value]) => [el("dt", { text: term }), el("dd", { text: String(value) })]));
+  }
+
+  function attributesText(attributes) {
+    return Object.entries(attributes || {}).map(([name, category]) => name + " (" + category + ")").join(", ");
+  }
+
+  async function declarations() {
+    const list = await api("/consent/declarations");
+    fill("declarations", list.map((d) => el("tr", { "data-id": d.id }, el("td", { text: d.id }),
+      el("td", { text: d.type }), el("td", { text: d.subject + (d.entityPersonal ? " — " + t("console.decl.entity") : "") }),
+      el("td", { text: attributesText(d.attributes) }),
+      el("td", {}, el("button", { type: "button", text: t("console.delete"), "aria-label": t("console.delete") + " " + d.id,
+        onclick: () => run(() => api("/consent/declarations/" + encodeURIComponent(d.id), { method: "DELETE" })) })))));
+  }
+
   function refresh() {
-    for (const part of [tenants, accounts, policies, audit]) part().catch((e) => say(t("console.error") + e.message, true));
+    for (const part of [tenants, accounts, policies, audit, backup, declarations]) part().catch((e) => say(t("console.error") + e.message, true));
   }
 
   document.getElementById("tenant-form").addEventListener("submit", (e) => {
@@ -93,6 +120,15 @@
       return;
     }
     run(() => api("/admin/auth/policies", { method: "POST", body: rule }));
+  });
+  document.getElementById("declaration-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    let declaration;
+    try { declaration = JSON.parse(document.getElementById("declaration-json").value); } catch (err) {
+      say(t("console.error") + err.message, true);
+      return;
+    }
+    run(() => api("/consent/declarations", { method: "POST", body: declaration }));
   });
   document.getElementById("audit-verify").addEventListener("click", async () => {
     const box = document.getElementById("audit-result");
