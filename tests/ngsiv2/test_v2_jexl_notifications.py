@@ -183,3 +183,17 @@ def test_jexl_condition_must_be_a_string(fast_client, receiver):
     assert response.status_code == 400
     assert response.json() == {"error": "BadRequest",
                                "description": "Invalid JSON type for jexlExpression: it must be a string"}
+
+
+def test_ngsi_attribute_takes_only_eval_priority_metadata(fast_client, receiver):
+    body = {"subject": {"entities": [{"id": "Room1"}]}, "notification": {"httpCustom": {
+        "url": receiver.url, "ngsi": {"A": {"value": "${1}", "metadata": {"unit": {"value": "C"}}}}}}}
+    response = fast_client.post("/v2/subscriptions", json=body)
+    assert response.status_code == 400 and response.json()["error"] == "BadRequest"
+
+
+def test_eval_priority_must_be_within_range(fast_client, receiver):
+    body = {"subject": {"entities": [{"id": "Room1"}]}, "notification": {"httpCustom": {
+        "url": receiver.url, "ngsi": {"A": {"value": "${1}", "metadata": {"evalPriority": {"value": 0}}}}}}}
+    response = fast_client.post("/v2/subscriptions", json=body)
+    assert response.status_code == 400 and response.json()["error"] == "BadRequest"

@@ -359,8 +359,10 @@ class CompiledV2Subscription:
             if name not in values:
                 context[name] = value
             if self._keeps(name):
+                metadata = {n: {"type": m.get("type") or mapping.infer_type(m.get("value")), "value": m.get("value")}
+                            for n, m in (attr.get("metadata") or {}).items()}  # evalPriority only (validated)
                 patched[name] = {"type": attr.get("type") or mapping.infer_type(value), "value": value,
-                                 "metadata": attr.get("metadata") or {}}
+                                 "metadata": metadata}
         out = {"id": _ngsi_text(ngsi.get("id"), context, entity.get("id")),
                "type": _ngsi_text(ngsi.get("type"), context, entity.get("type")), **patched}
         out.update((k, v) for k, v in entity.items() if k not in out)

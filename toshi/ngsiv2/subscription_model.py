@@ -319,8 +319,13 @@ def _endpoint(channel: str, value: Any) -> dict:
             if not isinstance(ngsi, dict):
                 raise bad_request(f"Invalid JSON type for /{channel}/ ngsi: it must be an object")
             for key, attr in ngsi.items():
-                if key not in ("id", "type") and not isinstance(attr, dict):
+                if key in ("id", "type"):
+                    if not isinstance(attr, str):
+                        raise bad_request(f"Invalid JSON type for entity {key}")
+                    continue
+                if not isinstance(attr, dict):
                     raise bad_request(f"Invalid JSON type for /{channel}/ ngsi attribute {key}")
+                _check_eval_priority(attr.get("metadata"))
         for key in ("headers", "qs"):
             if key in value:
                 items = value[key]
@@ -333,6 +338,25 @@ def _endpoint(channel: str, value: Any) -> dict:
         if isinstance(timeout, bool) or not isinstance(timeout, int) or not 0 <= timeout <= MAX_HTTP_TIMEOUT:
             raise bad_request(f"timeout field must be an integer between 0 and {MAX_HTTP_TIMEOUT}")
     return out
+
+
+def _check_eval_priority(metadata: Any) -> None:
+    """An `ngsi` attribute takes one metadata, `evalPriority`: a number from 1 to 100000 (the manual's
+    "Evaluation priority"; Orion refuses the rest, the texts are Toshi's)."""
+    if metadata is None:
+        return
+    if not isinstance(metadata, dict):
+        raise bad_request("Invalid JSON type for metadata: it must be an object")
+    for name, item in metadata.items():
+        if name != "evalPriority":
+            raise bad_request("only evalPriority metadata is allowed in ngsi payload in custom notifications")
+        value = item.get("value") if isinstance(item, dict) else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad_request("evalPriority metadata must be a number")
+        if value < 1:
+            raise bad_request("evalPriority metadata minimum priority is 1")
+        if value > 100000:
+            raise bad_request("evalPriority metadata maximum priority is 100000")
 
 
 # -- status and statistics ------------------------------------------------------------------------
