@@ -77,8 +77,8 @@ UNDEFINED = _Undefined()
 
 # -- lexer ----------------------------------------------------------------------------------------
 
-_OPERATORS = ("//", "==", "!=", ">=", "<=", "&&", "||", "+", "-", "*", "/", "%", "^", "<", ">", "!", "?",
-              ":", ".", "[", "]", "(", ")", "{", "}", ",", "|")
+_OPERATORS = frozenset(("//", "==", "!=", ">=", "<=", "&&", "||", "+", "-", "*", "/", "%", "^", "<", ">", "!",
+                        "?", ":", ".", "[", "]", "(", ")", "{", "}", ",", "|"))
 _KEYWORDS = {"true": True, "false": False, "null": None}
 
 
@@ -135,14 +135,14 @@ def _tokens(text: str) -> list[tuple[str, Any]]:
             else:
                 out.append(("id", word))
             i = j
+        elif text[i:i + 2] in _OPERATORS:
+            out.append(("op", text[i:i + 2]))
+            i += 2
+        elif ch in _OPERATORS:
+            out.append(("op", ch))
+            i += 1
         else:
-            for op in _OPERATORS:
-                if text.startswith(op, i):
-                    out.append(("op", op))
-                    i += len(op)
-                    break
-            else:
-                raise JexlError(f"unexpected character {ch!r}")
+            raise JexlError(f"unexpected character {ch!r}")
     out.append(("end", None))
     return out
 
