@@ -134,3 +134,13 @@ def test_an_enrolment_without_devices_is_counted_invalid(watch_town):
     watch_town.check()
     status = watch_town.status()
     assert (status["watchedResidents"], status["invalidEnrolments"]) == (0, 1)
+
+
+def test_a_consent_given_after_the_enrolment_starts_the_watch(watch_town):
+    watch_town.enrol()
+    watch_town.beacon(INSIDE, 0)
+    watch_town.check()
+    assert watch_town.status()["watchedResidents"] == 0
+    watch_town.consent_both()
+    watch_town.check()
+    assert watch_town.status()["watchedResidents"] == 1

@@ -100,6 +100,8 @@ class WatchOver:
         self.changed: dict[str, set[str]] = {}
         self.reload: set[str] = set()
         self.undeclared: set[str] = set()
+        self.known: set[str] = set()                 # tenants seen
+        self.sights: dict[str, tuple] = {}           # tenant -> the read path's layers it last read with
         self.lock = asyncio.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
@@ -117,6 +119,7 @@ class WatchOver:
             if not kinds:
                 continue
             found = True
+            self.known.add(change.tenant)
             if ENROLMENT in kinds:
                 self.reload.add(change.tenant)
             else:
@@ -128,7 +131,7 @@ class WatchOver:
 
     async def run(self) -> None:
         self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
-        self.reload.update(await self.store.tenants())
+        self.known.update(await self.store.tenants())
         reloaded = self._loop.time()
         while True:
             try:
@@ -149,6 +152,12 @@ class WatchOver:
         async with self.lock:
             mark = current_actor.set({"principal": SERVICE_ID, "request": None})
             try:
+                for tenant in sorted(self.known):  # a consent, declaration or rule changed: read afresh
+                    sight = _layers(self._guard(tenant))
+                    previous = self.sights.get(tenant)
+                    if previous is None or len(previous) != len(sight) or any(a is not b for a, b in zip(previous, sight)):
+                        self.reload.add(tenant)
+                        self.sights[tenant] = sight
                 reload, self.reload = self.reload, set()
                 for tenant in sorted(reload):
                     await self._load(tenant)
@@ -333,3 +342,10 @@ class WatchOver:
         else:
             log.warning("watch-over: status not written: %s", outcome.error)
 
+
+def _layers(guard) -> tuple:
+    """The layer guards a composed guard is made of: the read path makes new ones when what a reader may
+    see changes (a consent granted, revoked or run out; a declaration; a rule), and reuses them otherwise."""
+    if guard is None:
+        return ()
+    return tuple(getattr(guard, "guards", (guard,)))
