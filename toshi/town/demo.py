@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 from toshi.core.progress import Progress
-from toshi.town import loader
+from toshi.town import loader, watchers
 from toshi.town.client import Api
 from toshi.town.evacuation import PURPOSE, EvacuationService
 from toshi.town.generate import generate
@@ -81,7 +81,8 @@ def bootstrap(data_dir: Path, seed: int, residents: int) -> dict:
 # -- the server ---------------------------------------------------------------------------------------
 
 def start_server(data_dir: Path, port: int, state: dict, *, mqtt: bool) -> subprocess.Popen:
-    env = {**os.environ, "TOSHI_OUTBOUND_ALLOW": "127.0.0.1", "TOSHI_LOG_LEVEL": "warning"}
+    env = {**os.environ, "TOSHI_OUTBOUND_ALLOW": "127.0.0.1", "TOSHI_LOG_LEVEL": "warning",
+           "TOSHI_WATCHOVER_CLOCK": "devices"}  # watch-over measures quiet spells in the simulated time
     if mqtt:
         env.update(TOSHI_IOT_MQTT_URL="mqtt://127.0.0.1:1883", TOSHI_IOT_MQTT_CLIENT_ID=f"toshi-{state['prefix']}")
     process = subprocess.Popen([sys.executable, "-m", "toshi.cli", "serve", "--auth", "--port", str(port),
@@ -135,6 +136,9 @@ class DemoTown:
             self.state["figures"] = self.figures
             write_state(self.data_dir, self.state)
         self.admin.context = self.state["context"]
+        if "watched" not in self.state:  # a town loaded before watch-over came gets it on its next start
+            self.state["watched"] = await watchers.set_up(self.admin, self.town)
+            write_state(self.data_dir, self.state)
         service = Api(self.base, self.state["accounts"]["evacuation"]["key"], purpose=PURPOSE,
                       context=self.state["context"], timeout=120)
         self.evacuation = EvacuationService(service, port=self.state["servicePort"])
@@ -143,6 +147,7 @@ class DemoTown:
         self.simulator = Simulator(self.admin, self.town, speed=self.speed, start=clock,
                                    apikey_prefix=self.state["prefix"], mqtt_host="127.0.0.1" if self.mqtt else None,
                                    tick_seconds=self.tick_seconds)
+        self.simulator.worlds.append(watchers.WatchWorld(self.town, self.state["prefix"]))
         await self.simulator.provision()
         await self.simulator.resume()
 
@@ -224,6 +229,7 @@ at {town.speed:g}x; devices over {town.simulator.southbound}.
   portal     {base}/portal
   dashboard  {base}/dashboard      disaster HQ: {base}/dashboard/hq
   NGSI-LD    {base}/ngsi-ld/v1/entities?type=EvacuationShelter
+  見守り     {base}/ngsi-ld/v1/entities/urn:ngsi-ld:WatchOverService:watchover   ({state.get('watched', 0)} residents watched)
   NGSI-v2    {base}/v2/entities
   @context   {state['context']}
   admin key  {state['adminKey']}   (sign in to the dashboard with it; kept in {STATE_FILE})

@@ -70,6 +70,7 @@ class Simulator:
         self.sent = {"mqtt": 0, "http": 0}
         self.arrived = 0
         self.running = True
+        self.worlds: list = []  # more of the world, each with provision(admin) and step(admin, now, dt) (watchers.py)
 
     # -- set-up -----------------------------------------------------------------------------------
 
@@ -128,6 +129,8 @@ class Simulator:
                       "apikey": d.apikey, "protocol": d.protocol, "transport": d.transport,
                       "timezone": "Asia/Tokyo", "explicitAttrs": True, "attributes": self.MAPPINGS[d.kind]}
             await self.admin.call("POST", "/iot/devices", {"devices": [device]}, headers=iot, ok=(201, 409))
+        for world in self.worlds:
+            await world.provision(self.admin)
 
     async def resume(self) -> None:
         """Pick up what Toshi already holds: orders, counters (after a restart of the demo)."""
@@ -307,6 +310,8 @@ class Simulator:
         await self.publish_sensors(dt.total_seconds() / 3600)
         await self.decide()
         await self.move_people()
+        for world in self.worlds:
+            await world.step(self.admin, self.now, dt)
 
     async def run(self, until: datetime | None = None) -> None:
         last = time.monotonic()

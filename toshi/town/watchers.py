@@ -1,0 +1,183 @@
+"""Watch-over (見守り) in the demo town: who is watched, their devices, and their day.
+
+Set-up, as the town office would (administrator's key, public APIs only): the watch-over types are
+declared as personal data (toshi.watchover.DECLARATIONS), each watched resident gets a beacon
+(`WatchBeacon`), a home sensor (`HomeSensor`) and an enrolment naming a family member as watcher,
+and their consent is recorded twice (to the service `toshi-watchover` and to the family member, for
+purpose `watch-over`). The watched are drawn from the town's seed: a share of the residents aged 75 or
+more. The world: during the day the beacons pass the readers near home (now and then one farther
+away, outside the district), home sensors see movement; a few people go quiet in the late morning and
+one has a fall in the afternoon — the service's alerts follow. Devices report through the IoT agent
+in UltraLight with the simulated time as the measure's timestamp (the server runs watch-over with
+`watchover_clock = "devices"`)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from toshi.town.entities import place_id, urn
+from toshi.town.generate import Town
+from toshi.town.roads import metres
+from toshi.watchover import DECLARATIONS, PURPOSE, SERVICE_ID
+
+WATCHED_SHARE = 0.08          # of residents aged 75+
+QUIET_MINUTES = 120
+PASSES_PER_HOUR = 0.7         # beacon passes of a watched person out and about (07–19 h)
+MOVES_PER_HOUR = 2.0          # home-sensor movements (06–22 h)
+FAR_PASS_SHARE = 0.03         # passes at a reader in the other district (an excursion)
+QUIET_FROM_HOUR = 10.0        # a few people show no sign of life from then on
+QUIET_PEOPLE = 2
+FALL_HOUR = 14.0
+CONSENT = ["personal", "location", "sensitive"]
+
+
+@dataclass(frozen=True)
+class Watched:
+    resident: str      # entity id
+    watcher: str       # the family member's resident id
+    home: tuple[float, float]
+    district: str
+    number: int
+
+
+def watched(town: Town) -> list[Watched]:
+    rng = random.Random(town.seed * 104_729)
+    adults = [r for r in town.residents if 30 <= r.age < 65]
+    chosen = []
+    for r in town.residents:
+        if r.age >= 75 and rng.random() < WATCHED_SHARE and adults:
+            family = next((a for a in (rng.choice(adults) for _ in range(5)) if a.household != r.household),
+                          adults[0])
+            chosen.append(Watched(urn("Resident", r.id), urn("Resident", family.id), town.graph.position[r.node],
+                                  r.district, len(chosen) + 1))
+    return chosen
+
+
+def beacon_id(w: Watched) -> str:
+    return urn("WatchBeacon", f"wb-{w.number:04d}")
+
+
+def sensor_id(w: Watched) -> str:
+    return urn("HomeSensor", f"hs-{w.number:04d}")
+
+
+def _area(town: Town, district: str) -> dict:
+    west, south, east, north = town.district(district)["bbox"]
+    return {"type": "Polygon", "coordinates": [[[west, south], [east, south], [east, north], [west, north],
+                                                [west, south]]]}
+
+
+def entities(town: Town, people: list[Watched]) -> list[dict]:
+    out = []
+    for w in people:
+        rel = lambda target: {"type": "Relationship", "object": target}  # noqa: E731
+        out.append({"id": beacon_id(w), "type": "WatchBeacon", "wearer": rel(w.resident)})
+        out.append({"id": sensor_id(w), "type": "HomeSensor", "resident": rel(w.resident),
+                    "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": list(w.home)}}})
+        out.append({"id": urn("WatchOverEnrolment", f"we-{w.number:04d}"), "type": "WatchOverEnrolment",
+                    "watched": rel(w.resident), "watcher": {"type": "Property", "value": w.watcher},
+                    "beacon": rel(beacon_id(w)), "homeSensor": rel(sensor_id(w)),
+                    "area": {"type": "GeoProperty", "value": _area(town, w.district)},
+                    "quietMinutes": {"type": "Property", "value": QUIET_MINUTES},
+                    "status": {"type": "Property", "value": "active"}})
+    return out
+
+
+async def set_up(admin, town: Town) -> int:
+    """Declarations, the watched people's devices and enrolments, and their consents; returns how many."""
+    for declaration in DECLARATIONS:
+        await admin.call("PUT", f"/consent/declarations/{declaration['id']}", declaration)
+    await admin.call("POST", "/admin/auth/policies", {
+        "id": "town-watchover-alerts", "effect": "allow", "principals": ["authenticated"], "actions": ["read"],
+        "tenant": "default", "types": ["WatchOverAlert"]}, ok=(201, 409))  # the consent layer decides whose
+    await admin.call("POST", "/admin/auth/policies", {
+        "id": "town-watchover-status", "effect": "allow", "principals": ["*"], "actions": ["read"],
+        "tenant": "default", "types": ["WatchOverService"]}, ok=(201, 409))  # counts only: open data
+    people = watched(town)
+    await admin.upsert(entities(town, people))
+    ids = [w.resident for w in people]
+    for start in range(0, len(ids), 1000):  # to the service: one bulk grant per thousand residents
+        await admin.call("POST", "/consent/grants", {"residents": ids[start:start + 1000], "recipient": SERVICE_ID,
+                                                     "purpose": PURPOSE, "categories": CONSENT}, ok=(201,))
+    for w in people:  # to each one's family member
+        await admin.call("POST", f"/consent/residents/{w.resident}/consents",
+                         {"recipient": w.watcher, "purpose": PURPOSE, "categories": CONSENT}, ok=(201,))
+    return len(people)
+
+
+class WatchWorld:
+    """The watched people's day, seen by their devices (called by the simulator on each step)."""
+
+    MAPPINGS = {"beacon": [{"object_id": "p", "name": "location", "type": "geo:point"},
+                           {"object_id": "r", "name": "reader", "type": "Text"},
+                           {"object_id": "f", "name": "fall", "type": "Boolean"}],
+                "home": [{"object_id": "m", "name": "motion", "type": "Boolean"},
+                         {"object_id": "f", "name": "fall", "type": "Boolean"}]}
+
+    def __init__(self, town: Town, prefix: str):
+        self.town, self.people = town, watched(town)
+        self.rng = random.Random(town.seed * 15_485_863)
+        self.apikey = f"{prefix}-watch"
+        self.readers = [p for p in town.places if p["kind"] == "beacon"]
+        self.quiet = {w.resident for w in self.people[:QUIET_PEOPLE]}
+        self.faller = self.people[QUIET_PEOPLE].resident if len(self.people) > QUIET_PEOPLE else None
+        self.fallen = False
+        self.sent = 0
+
+    def devices(self) -> list[dict]:
+        out = []
+        for w in self.people:
+            for kind, entity_id, entity_type in (("beacon", beacon_id(w), "WatchBeacon"),
+                                                 ("home", sensor_id(w), "HomeSensor")):
+                out.append({"device_id": f"{kind}-{w.number:04d}", "entity_name": entity_id, "entity_type": entity_type,
+                            "apikey": self.apikey, "protocol": "IoTA-UL", "transport": "HTTP",
+                            "explicitAttrs": True, "attributes": self.MAPPINGS[kind]})
+        return out
+
+    async def provision(self, admin) -> None:
+        iot = {"Fiware-Service": "", "Fiware-ServicePath": "/"}
+        await admin.call("POST", "/iot/services", {"services": [{"apikey": self.apikey, "resource": "/iot/d",
+                                                                 "entity_type": "WatchBeacon"}]},
+                         headers=iot, ok=(201, 409))
+        devices = self.devices()
+        for i in range(0, len(devices), 100):
+            await admin.call("POST", "/iot/devices", {"devices": devices[i:i + 100]}, headers=iot, ok=(201, 409))
+
+    def events(self, now: datetime, dt: timedelta) -> list[tuple[str, str]]:
+        """(device id, UltraLight payload with the simulated time) for what happened in (now - dt, now]."""
+        hours = dt.total_seconds() / 3600
+        hour = now.hour + now.minute / 60
+        stamp = now.strftime("%Y-%m-%dT%H:%M:%S%z")
+        stamp = f"{stamp[:-2]}:{stamp[-2:]}"
+        out = []
+        for w in self.people:
+            if w.resident in self.quiet and hour >= QUIET_FROM_HOUR:
+                continue
+            if 7 <= hour < 19 and self.rng.random() < PASSES_PER_HOUR * hours:
+                reader = self._reader(w)
+                out.append((f"beacon-{w.number:04d}",
+                            f"{stamp}|p|{reader['lat']},{reader['lon']}|r|{place_id(reader)}|f|false"))
+            if 6 <= hour < 22 and self.rng.random() < MOVES_PER_HOUR * hours:
+                out.append((f"home-{w.number:04d}", f"{stamp}|m|true|f|false"))
+        if self.faller and not self.fallen and hour >= FALL_HOUR:
+            self.fallen = True
+            number = next(w.number for w in self.people if w.resident == self.faller)
+            out.append((f"home-{number:04d}", f"{stamp}|m|true|f|true"))
+        return out
+
+    def _reader(self, w: Watched) -> dict:
+        if self.rng.random() < FAR_PASS_SHARE:
+            far = [r for r in self.readers if r["district"] != w.district]
+            if far:
+                return self.rng.choice(far)
+        return min(self.readers, key=lambda r: metres(w.home, (r["lon"], r["lat"])))
+
+    async def step(self, admin, now: datetime, dt: timedelta) -> None:
+        for device, payload in self.events(now, dt):
+            response = await admin.http.post("/iot/d", params={"k": self.apikey, "i": device}, content=payload,
+                                             headers={"Content-Type": "text/plain"})
+            self.sent += 1
+            if response.status_code >= 300:
+                raise RuntimeError(f"watch device {device}: {response.status_code} {response.text[:200]}")
