@@ -365,7 +365,7 @@ def test_http_custom_text_payload_and_ngsi(fast_client, raw_receiver):
     receiver = raw_receiver
     fast_client.post("/v2/entities", json=ROOM)
     subscribe(fast_client, receiver.url,
-              notification={"httpCustom": {"url": receiver.url, "payload": "t=${temperature}"}})
+              notification={"httpCustom": {"url": receiver.url, "payload": "t%3D${temperature}"}})
     subscribe(fast_client, receiver.url,
               notification={"httpCustom": {"url": receiver.url,
                                            "ngsi": {"id": "${id}-copy", "source": {"value": "${type}"}}},

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from toshi.core.times import instant_key
 from toshi.ngsiv2.errors import V2Error, bad_request
-from toshi.ngsiv2.mapping import check_name
+from toshi.ngsiv2.mapping import FORBIDDEN, check_name
 from toshi.ngsiv2.q import parse_v2_mq, parse_v2_q
 from toshi.ngsiv2.request import ctx
 from toshi.query.regex import compile_pattern
@@ -94,6 +94,8 @@ def _checked(data: dict) -> dict:
             raise bad_request("Invalid JSON type for description: it must be a string")
         if len(data["description"]) > 1024:
             raise bad_request("max description length exceeded: 1024")
+        if _forbidden(data["description"]):
+            raise bad_request("forbidden characters in description")
         out["description"] = data["description"]
     if "subject" in data:
         out["subject"] = _subject(data["subject"])
@@ -291,6 +293,7 @@ def _endpoint(channel: str, value: Any) -> dict:
         raise bad_request(f"url is missing in /{channel}/")
     if not isinstance(url, str):
         raise bad_request(f"Invalid JSON type for /{channel}/ url: it must be a string")
+    _check_characters(channel, value)
     schemes = ("mqtt", "mqtts") if mqtt else ("http", "https")
     parts = urlsplit(url)
     if "${" not in url and (parts.scheme not in schemes or not parts.hostname):
@@ -338,6 +341,32 @@ def _endpoint(channel: str, value: Any) -> dict:
         if isinstance(timeout, bool) or not isinstance(timeout, int) or not 0 <= timeout <= MAX_HTTP_TIMEOUT:
             raise bad_request(f"timeout field must be an integer between 0 and {MAX_HTTP_TIMEOUT}")
     return out
+
+
+def _forbidden(text: Any, allowed: str = "") -> bool:
+    return isinstance(text, str) and any(c in FORBIDDEN and c not in allowed for c in text)
+
+
+def _check_characters(channel: str, value: dict) -> None:
+    """The manual's "General syntax restrictions" on the notification fields (Orion's texts): no
+    `<>"'=;()` in the url, text payload, qs, header names, MQTT topic and user; header values may hold
+    quotes (for JEXL string literals); `json` and `ngsi` are not restricted. URL-encode what a template
+    needs (`%3D` for `=`): payloads and header values are decoded at notification time."""
+    mqtt = channel.startswith("mqtt")
+    if _forbidden(value.get("url")):
+        raise bad_request("forbidden characters in mqtt field /url/" if mqtt
+                          else "forbidden characters in custom /url/" if channel == "httpCustom"
+                          else "forbidden characters in http field /url/")
+    if _forbidden(value.get("payload")):
+        raise bad_request("forbidden characters in custom /payload/")
+    if mqtt and _forbidden(value.get("topic")):
+        raise bad_request("forbidden characters in mqtt field /topic/")
+    if mqtt and _forbidden(value.get("user")):
+        raise bad_request("forbidden characters in mqtt /user/")
+    for field, quotes in (("qs", ""), ("headers", "'\"")):
+        items = value.get(field)
+        if isinstance(items, dict) and any(_forbidden(k) or _forbidden(v, quotes) for k, v in items.items()):
+            raise bad_request(f"forbidden characters in custom notification httpCustom {field}")
 
 
 def _check_eval_priority(metadata: Any) -> None:
