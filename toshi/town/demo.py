@@ -195,6 +195,7 @@ def run(args) -> int:
     if not mqtt:
         log("no MQTT broker on 127.0.0.1:1883: the simulator's devices publish over HTTP only")
     port = args.port
+    signal.signal(signal.SIGTERM, _interrupted)  # stopped by a service manager: stop as on Ctrl-C
     server = start_server(data_dir, port, state, mqtt=mqtt)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -204,6 +205,11 @@ def run(args) -> int:
     finally:
         stop_server(server)
     return 0
+
+
+def _interrupted(signum, frame) -> None:
+    """SIGTERM as Ctrl-C: the server is stopped and the clock saved, instead of a server left running."""
+    raise KeyboardInterrupt
 
 
 async def _main(base: str, data_dir: Path, state: dict, speed: float, mqtt: bool) -> None:
