@@ -210,12 +210,19 @@ def test_query_q_sees_the_instances_of_the_time_window(river):
     {"options": "aggregatedValues", "aggrMethods": "sum", "aggrPeriodDuration": "PT"},
     {"options": "aggregatedValues", "aggrMethods": "sum", "aggrPeriodDuration": "2026-03-01T00:00:00Z/P1D"},
     {"options": "aggregatedValues,temporalValues", "aggrMethods": "sum"},
-    {"options": "keyValues"},
 ])
 def test_bad_temporal_queries(river, params):
     response = river.get(URL, params=params)
     assert response.status_code == 400, (params, response.text)
     assert error_type(response) == "BadRequestData"
+
+
+@pytest.mark.parametrize("params", [{"options": "keyValues"}, {"format": "invalidFormat"},
+                                    {"options": "temporalValues,invalidOptions"},
+                                    {"format": "temporalValues", "options": "aggregatedValues,invalidOptions"}])
+def test_an_unrecognised_representation_is_invalid_request(river, params):
+    response = river.get(URL, params=params)
+    assert response.status_code == 400 and error_type(response) == "InvalidRequest", (params, response.text)
 
 
 def test_duration_parsing():

@@ -191,11 +191,11 @@ def test_format_takes_precedence_over_options(car):
 
 
 def test_unknown_format_is_rejected(car):
-    bad(car.get(f"{BASE}/{CAR}", params={"format": "keyValues"}))
+    bad(car.get(f"{BASE}/{CAR}", params={"format": "keyValues"}), "InvalidRequest")
 
 
 def test_unknown_option_is_rejected(car):
-    bad(car.get(f"{BASE}/{CAR}", params={"options": "sysAttrs,fancy"}))
+    bad(car.get(f"{BASE}/{CAR}", params={"options": "sysAttrs,fancy"}), "InvalidRequest")
 
 
 def test_two_representations_in_options_are_rejected(car):

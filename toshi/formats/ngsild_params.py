@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from starlette.datastructures import QueryParams
 
-from toshi.core.errors import BadRequestData, TooManyResults
+from toshi.core.errors import BadRequestData, InvalidRequest, TooManyResults
 from toshi.query.planner import EntityQuery
 
 FORMS = {"normalized", "concise", "keyValues", "simplified"}
@@ -18,13 +18,14 @@ QUERY_KEYS = {"id", "type", "idPattern", "attrs", "q", "georel", "geometry", "co
 
 
 def options_of(params: QueryParams, allowed: set[str]) -> set[str]:
-    """The `options` list, every value checked against what this endpoint accepts."""
+    """The `options` list, every value checked against what this endpoint accepts: an unrecognised
+    value is InvalidRequest, as is an unknown `format` (the ETSI conformance tests of clause 6.3.20)."""
     options: set[str] = set()
     for raw in params.getlist("options"):
         options.update(o.strip() for o in raw.split(",") if o.strip())
     unknown = options - allowed
     if unknown:
-        raise BadRequestData(f"Unknown or unsupported option(s): {', '.join(sorted(unknown))}")
+        raise InvalidRequest(f"Unknown or unsupported option(s): {', '.join(sorted(unknown))}")
     return options
 
 
@@ -52,7 +53,7 @@ def output_of(params: QueryParams, ctx, options: set[str]) -> Output:
     fmt = params.get("format")
     if fmt is not None:
         if fmt not in FORMS:
-            raise BadRequestData(f"Unknown format: {fmt}")
+            raise InvalidRequest(f"Unknown format: {fmt}")
         forms = {fmt}
     if len(forms) > 1:
         raise BadRequestData(f"Conflicting output options: {', '.join(sorted(forms))}")

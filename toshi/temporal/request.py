@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from toshi.core.errors import BadRequestData
+from toshi.core.errors import BadRequestData, InvalidRequest
 from toshi.formats.ngsild_parse import is_uri
 from toshi.temporal.aggregate import Aggregation, parse_aggregation
 from toshi.temporal.timequery import TimeQuery, parse_time_query
@@ -65,7 +65,7 @@ def options_in(raw: Any) -> set[str]:
     options = {o.strip() for text in texts for o in str(text).split(",") if o.strip()}
     unknown = options - READ_OPTIONS
     if unknown:
-        raise BadRequestData(f"Unknown or unsupported option(s): {', '.join(sorted(unknown))}; "
+        raise InvalidRequest(f"Unknown or unsupported option(s): {', '.join(sorted(unknown))}; "
                              f"use {', '.join(sorted(READ_OPTIONS))}")
     return options
 
@@ -98,7 +98,7 @@ def reading_of(values: Mapping[str, Any], options: set[str], attrs: set[str] | N
 def _mode(fmt: Any, options: set[str]) -> str:
     if fmt is not None:
         if not isinstance(fmt, str) or fmt not in REPRESENTATIONS:
-            raise BadRequestData(f"Unknown format {fmt!r}; use {', '.join(REPRESENTATIONS)}")
+            raise InvalidRequest(f"Unknown format {fmt!r}; use {', '.join(REPRESENTATIONS)}")
         return REPRESENTATIONS[fmt]
     modes = {REPRESENTATIONS[o] for o in options if o in REPRESENTATIONS}
     if len(modes) > 1:
