@@ -97,3 +97,11 @@ def test_invalid_post_queries_are_bad_request_data(room, body):
 def test_a_post_query_honours_pick(room):
     found = room.post(QUERY, json={"type": "Query", "entities": [{"type": "Room"}], "pick": ["id", "temperature"]})
     assert found.json() == [{"id": "urn:ngsi-ld:Room:1", "temperature": {"type": "Property", "value": 21}}]
+
+
+def test_retrieve_with_a_type_the_entity_lacks_is_not_found(room):
+    problem(room.get(ROOM, params={"type": "Vehicle"}), 404, "ResourceNotFound")
+
+
+def test_retrieve_with_one_of_its_types_finds_it(room):
+    assert room.get(ROOM, params={"type": "Vehicle,Room"}).json()["id"] == "urn:ngsi-ld:Room:1"

@@ -169,6 +169,19 @@ def _projection_list(raw: str, at: int, key: str, ctx) -> tuple[Projection, int]
         return Projection(frozenset(names), nested, key), at
 
 
+def type_selector(params: QueryParams, ctx):
+    """The `type` of a retrieve (clause 5.7.1.4: the entity "whose id, and where specified type, is
+    equivalent"): a type expression, or None when not given (or `*`)."""
+    from toshi.query.typeexpr import parse_type_expr
+
+    text = params.get("type")
+    if text is None or text == "*":
+        return None
+    if not text.strip():
+        raise BadRequestData("type must name an entity type")
+    return parse_type_expr(text, ctx.expand_term)
+
+
 def body_projection(data: dict, output: Output, ctx) -> None:
     """`pick` / `omit` of a Query body (a list or a comma-separated string), and its `join` /
     `joinLevel`, unless the URL gave them."""

@@ -21,6 +21,7 @@ from toshi.formats.ngsild_params import (
     options_of,
     ordering_of,
     output_of,
+    type_selector,
 )
 from toshi.formats.ngsild_parse import parse_attribute, parse_entity, parse_fragment
 from toshi.formats.ngsild_render import render_entity, render_feature_collection, render_geojson
@@ -60,7 +61,7 @@ async def retrieve_entity(request: Request) -> Response:
     output = output_of(params, ctx, options_of(params, READ_OPTIONS))
     check_geometry_property(output, media)
     store = _services(request).store
-    found = await store.get_entity(tenant, entity_id)
+    found = _of_type(await store.get_entity(tenant, entity_id), params, ctx)
     if found is None or is_expired(found):
         _entity_id(request)  # a malformed id is a bad request; entities made through NGSI-v2 may have any id
         found = None
@@ -84,6 +85,12 @@ async def retrieve_entity(request: Request) -> Response:
 def _warned(warnings: list[str]) -> dict[str, str]:
     """The NGSILD-Warning header of an answer some context sources failed to contribute to (6.3.18)."""
     return {"NGSILD-Warning": ", ".join(warnings)} if warnings else {}
+
+
+def _of_type(entity: dict | None, params, ctx) -> dict | None:
+    """The entity, unless `type` names types it does not have (then, as if not there: 404)."""
+    selector = type_selector(params, ctx)
+    return entity if entity is None or selector is None or selector.matches(entity["type"]) else None
 
 
 def _projected_away(entity: dict, output, ctx) -> bool:
