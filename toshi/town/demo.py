@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 from toshi.core.progress import Progress
-from toshi.town import loader, watchers
+from toshi.town import loader, ondemand, watchers
 from toshi.town.client import Api
 from toshi.town.evacuation import PURPOSE, EvacuationService
 from toshi.town.generate import generate
@@ -120,7 +120,7 @@ class DemoTown:
         self.speed, self.mqtt, self.start_time, self.tick_seconds = speed, mqtt, start, tick_seconds
         self.town = generate(state["seed"], state["residents"])
         self.figures: dict = {}
-        self.admin = self.evacuation = self.simulator = None
+        self.admin = self.evacuation = self.simulator = self.bus = None
 
     async def setup(self) -> None:
         self.admin = Api(self.base, self.state["adminKey"], timeout=120)
@@ -139,6 +139,9 @@ class DemoTown:
         if "watched" not in self.state:  # a town loaded before watch-over came gets it on its next start
             self.state["watched"] = await watchers.set_up(self.admin, self.town)
             write_state(self.data_dir, self.state)
+        if "ondemand" not in self.state:
+            self.state["ondemand"] = await ondemand.set_up(self.admin, self.town)
+            write_state(self.data_dir, self.state)
         service = Api(self.base, self.state["accounts"]["evacuation"]["key"], purpose=PURPOSE,
                       context=self.state["context"], timeout=120)
         self.evacuation = EvacuationService(service, port=self.state["servicePort"])
@@ -147,7 +150,9 @@ class DemoTown:
         self.simulator = Simulator(self.admin, self.town, speed=self.speed, start=clock,
                                    apikey_prefix=self.state["prefix"], mqtt_host="127.0.0.1" if self.mqtt else None,
                                    tick_seconds=self.tick_seconds)
-        self.simulator.worlds.append(watchers.WatchWorld(self.town, self.state["prefix"]))
+        self.bus = ondemand.BusWorld(self.town, self.base, self.state["ondemand"]["operator"]["key"],
+                                     self.state["context"])
+        self.simulator.worlds += [watchers.WatchWorld(self.town, self.state["prefix"]), self.bus]
         await self.simulator.provision()
         await self.simulator.resume()
 
@@ -171,6 +176,8 @@ class DemoTown:
     async def close(self) -> None:
         if self.simulator is not None:
             self.simulator.stop()
+        if self.bus is not None:
+            await self.bus.close()
         if self.evacuation is not None:
             await self.evacuation.stop()
             await self.evacuation.api.close()
@@ -236,6 +243,7 @@ at {town.speed:g}x; devices over {town.simulator.southbound}.
   dashboard  {base}/dashboard      disaster HQ: {base}/dashboard/hq
   NGSI-LD    {base}/ngsi-ld/v1/entities?type=EvacuationShelter
   見守り     {base}/ngsi-ld/v1/entities/urn:ngsi-ld:WatchOverService:watchover   ({state.get('watched', 0)} residents watched)
+  バス       {base}/ngsi-ld/v1/entities/urn:ngsi-ld:OnDemandService:mobility   (on-demand bus, planned at 07:30)
   NGSI-v2    {base}/v2/entities
   @context   {state['context']}
   admin key  {state['adminKey']}   (sign in to the dashboard with it; kept in {STATE_FILE})
