@@ -3,6 +3,6 @@
 operations (`distributed.py`). Its public interface: what the NGSI-LD entity API calls to consult the
 registered sources."""
 
-from toshi.csources.distributed import forwarding_allowed, query, retrieve
+from toshi.csources.distributed import forwarding_allowed, query, retrieve, split_write
 
-__all__ = ["forwarding_allowed", "query", "retrieve"]
+__all__ = ["forwarding_allowed", "query", "retrieve", "split_write"]

@@ -338,3 +338,156 @@ async def query(request: Request, tenant: str, entity_query, ctx,
     if not shown and answer.failures and not local:
         raise answer.error()
     return shown, answer.warnings()
+
+
+# -- writes to exclusive and redirect sources (5.6 with context sources) ---------------------------
+
+@dataclass
+class Split:
+    """A write whose attributes are partly (or wholly) owned by exclusive / redirect registrations:
+    `parts` go to their sources, `local` (the payload's other members) is written here."""
+
+    request: Request
+    tenant: str
+    entity_id: str
+    local: dict | None
+    parts: list[tuple[dict, dict]]           # (registration, the attributes it owns, as sent)
+    ctx: object
+    media: str = "application/json"
+    whole: bool = False                      # the entity is the sources' alone (nothing written here)
+
+    async def respond(self, method: str, path: str, local_write, *, extra: dict | None = None,
+                      created: bool = False):
+        """Send the parts, write the rest through `local_write(payload) -> Response`, and answer:
+        the local answer when every source accepted; 207 naming what a source did not take;
+        a lone source's own failure (404, 502, 504: 6.3.17) when nothing was written here."""
+        from starlette.responses import Response
+
+        sends = [self._send(reg, method, path, {**(extra or {}), **part}) for reg, part in self.parts]
+        outcomes = await asyncio.gather(*sends)
+        local_response, local_error = None, None
+        if self.local is not None:
+            try:
+                local_response = await local_write(self.local)
+            except NgsiError as exc:
+                local_error = exc
+        updated: list[str] = []
+        not_updated: list[dict] = []
+        for (registration, part), outcome in zip(self.parts, outcomes, strict=True):
+            names = [k for k in part if k not in (extra or {}) and k != "@context"] or [self.entity_id]
+            if outcome is None:
+                updated += names
+            else:
+                not_updated += [{"attributeName": n, "reason": outcome.detail, "registrationId": registration["id"]}
+                                for n in names]
+        failures = [o for o in outcomes if o is not None]
+        if self.local is None and failures and not updated \
+                and all(f.status == failures[0].status for f in failures):
+            raise _as_error(failures[0])
+        if local_error is not None:
+            if not updated:
+                raise local_error
+            not_updated += [{"attributeName": n, "reason": local_error.detail}
+                            for n in self.local if n not in ("id", "type", "@context")]
+        elif local_response is not None and local_response.status_code == 207:
+            body = orjson.loads(local_response.body)
+            updated = body.get("updated", []) + updated
+            not_updated = body.get("notUpdated", []) + not_updated
+        elif local_response is not None:
+            updated = [n for n in self.local if n not in NOT_ATTRIBUTES] + updated
+        if not not_updated:
+            if local_response is not None:
+                return local_response
+            status = 201 if created else 204
+            headers = {"Location": f"/ngsi-ld/v1/entities/{self.entity_id}"} if created else None
+            return Response(status_code=status, headers=headers)
+        return Response(orjson.dumps({"updated": updated, "notUpdated": not_updated}), status_code=207,
+                        media_type="application/json")
+
+    async def _send(self, registration: dict, method: str, path: str, body: dict) -> SourceFailure | None:
+        request, settings = self.request, self.request.app.state.toshi.settings
+        registrations = registrations_of(request.app.state.toshi)
+        url = _base(registration["endpoint"]) + path
+        timeout = (registration.get("management") or {}).get("timeout")
+        timeout = timeout / 1000 if timeout else settings.federation_timeout
+        policy = outbound_policy(settings)
+        headers = {**_headers(request, registration), "Content-Type": self.media}
+        headers.pop("Accept", None)
+        try:
+            await policy.check(url)
+            target, host, extensions = await policy.pinned(url)
+        except OutboundRefused as exc:
+            return SourceFailure(registration["id"], f"refused: {exc}", 502)
+        try:
+            async with httpx.AsyncClient(follow_redirects=False) as client:
+                response = await client.request(method, target, content=orjson.dumps(body) if body else None,
+                                                headers={**headers, **host}, extensions=extensions, timeout=timeout)
+        except httpx.TimeoutException:
+            registrations.record(self.tenant, registration, ok=False)
+            return SourceFailure(registration["id"], f"no answer within {timeout:g} s", 504)
+        except httpx.HTTPError as exc:
+            registrations.record(self.tenant, registration, ok=False)
+            return SourceFailure(registration["id"], f"cannot be reached: {type(exc).__name__}", 502)
+        ok = response.status_code < 300 and response.status_code != 207
+        registrations.record(self.tenant, registration, ok=ok or response.status_code == 404)
+        if ok:
+            return None
+        return SourceFailure(registration["id"], f"answered {response.status_code}",
+                             404 if response.status_code == 404 else 502)
+
+
+@dataclass
+class SourceFailure:
+    registration_id: str
+    detail: str
+    status: int   # what it stands for: 404 (the source has no such entity), 502, 504
+
+
+def _as_error(failure: SourceFailure) -> NgsiError:
+    from toshi.core.errors import ResourceNotFound
+
+    detail = f"context source {failure.registration_id}: {failure.detail}"
+    if failure.status == 404:
+        return ResourceNotFound(detail)
+    return GatewayTimeout(detail) if failure.status == 504 else BadGateway(detail)
+
+
+async def split_write(request: Request, tenant: str, operation: str, entity_id: str, data: dict | None,
+                      ctx, *, media: str = "application/json", types: list[str] | None = None) -> Split | None:
+    """The write's parts owned by exclusive or redirect registrations supporting `operation` (5.6 with
+    context sources), or None when it is all local. `data`: the payload as sent (None: the whole
+    entity, e.g. delete)."""
+    if not forwarding_allowed(request):
+        return None
+    registrations = registrations_of(request.app.state.toshi).active(tenant)
+    if not registrations:
+        return None
+    if types is None:
+        local = await request.app.state.toshi.store.get_entity(tenant, entity_id)
+        types = list(local["type"]) if local else []
+    owners = []
+    for registration in registrations:
+        if registration["mode"] not in ("exclusive", "redirect") or operation not in operations_of(registration):
+            continue
+        owned = _owned(registration, entity_id, types)
+        if owned is not False:
+            owners.append((registration, owned))
+    if not owners:
+        return None
+    if data is None:  # the whole entity: every owner is told; it is deleted here too
+        return Split(request, tenant, entity_id, {}, [(reg, {}) for reg, _ in owners], ctx, media)
+    remaining = {k: v for k, v in data.items() if k != "@context"}
+    parts = []
+    for registration, owned in owners:
+        names = [k for k in remaining if k not in NOT_ATTRIBUTES and (owned is None or ctx.expand_term(k) in owned)]
+        if names:
+            parts.append((registration, {k: remaining.pop(k) for k in names}))
+    if not parts:
+        return None
+    if media == "application/ld+json" and "@context" in data:
+        parts = [(reg, {**part, "@context": data["@context"]}) for reg, part in parts]
+    left = [k for k in remaining if k not in NOT_ATTRIBUTES]
+    return Split(request, tenant, entity_id, remaining if left else None, parts, ctx, media)
+
+
+NOT_ATTRIBUTES = frozenset({"id", "type", "scope", "expiresAt", "@context", "createdAt", "modifiedAt"})

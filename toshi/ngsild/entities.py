@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from urllib.parse import quote
 
 import orjson
 from starlette.requests import Request
@@ -48,8 +49,18 @@ async def create_entity(request: Request) -> Response:
     ctx = await http.context_for(request, body.context, from_link=False)
     now = ops.now_iso()
     parsed = parse_entity(_object(body.data), ctx, now=now)
-    await _services(request).writer.apply_one(tenant, parsed["id"], lambda b: ops.create(b, parsed, now))
-    return Response(status_code=201, headers={"Location": f"/ngsi-ld/v1/entities/{parsed['id']}"})
+
+    async def local(payload: dict) -> Response:
+        entity = parsed if payload is body.data else parse_entity(payload, ctx, now=now)
+        await _services(request).writer.apply_one(tenant, entity["id"], lambda b: ops.create(b, entity, now))
+        return Response(status_code=201, headers={"Location": f"/ngsi-ld/v1/entities/{entity['id']}"})
+
+    split = await csources.split_write(request, tenant, "createEntity", parsed["id"], body.data, ctx,
+                                       media=body.media, types=parsed["type"])
+    if split is not None:  # attributes an exclusive / redirect context source owns are created there
+        return await split.respond("POST", "/entities", local, created=True,
+                                   extra={"id": parsed["id"], "type": body.data["type"]})
+    return await local(body.data)
 
 
 async def retrieve_entity(request: Request) -> Response:
@@ -271,8 +282,15 @@ async def merge_entity(request: Request) -> Response:
 async def delete_entity(request: Request) -> Response:
     tenant = await http.existing_tenant(request)
     entity_id = _entity_id(request)
-    await _services(request).writer.apply_one(tenant, entity_id, lambda b: ops.delete(b, entity_id))
-    return http.no_content()
+
+    async def local(_payload=None) -> Response:
+        await _services(request).writer.apply_one(tenant, entity_id, lambda b: ops.delete(b, entity_id))
+        return http.no_content()
+
+    split = await csources.split_write(request, tenant, "deleteEntity", entity_id, None, await http.context_for(request))
+    if split is not None:  # exclusive / redirect context sources holding it delete it too
+        return await split.respond("DELETE", f"/entities/{quote(entity_id, safe=':')}", local)
+    return await local()
 
 
 async def append_attrs(request: Request) -> Response:
@@ -284,12 +302,20 @@ async def append_attrs(request: Request) -> Response:
     now = ops.now_iso()
     fragment = parse_fragment(_object(body.data), ctx, now=now)
 
-    def edit(before):
-        after, updated, not_updated = ops.append(before, fragment, now, overwrite=overwrite, entity_id=entity_id)
-        return after, {"updated": updated, "notUpdated": not_updated}
+    async def local(payload: dict) -> Response:
+        part = fragment if payload is body.data else parse_fragment(payload, ctx, now=now)
 
-    change = await _services(request).writer.apply_one(tenant, entity_id, edit)
-    return _update_result(change.detail, ctx)
+        def edit(before):
+            after, updated, not_updated = ops.append(before, part, now, overwrite=overwrite, entity_id=entity_id)
+            return after, {"updated": updated, "notUpdated": not_updated}
+
+        change = await _services(request).writer.apply_one(tenant, entity_id, edit)
+        return _update_result(change.detail, ctx)
+
+    split = await csources.split_write(request, tenant, "appendAttrs", entity_id, body.data, ctx, media=body.media)
+    if split is not None:  # attributes an exclusive / redirect context source owns are appended there
+        return await split.respond("POST", f"/entities/{quote(entity_id, safe=':')}/attrs", local)
+    return await local(body.data)
 
 
 async def update_attrs(request: Request) -> Response:
@@ -301,12 +327,20 @@ async def update_attrs(request: Request) -> Response:
     now = ops.now_iso()
     fragment = parse_fragment(_object(body.data), ctx, now=now)
 
-    def edit(before):
-        after, updated, not_updated = ops.update_existing(before, fragment, now, entity_id=entity_id)
-        return after, {"updated": updated, "notUpdated": not_updated}
+    async def local(payload: dict) -> Response:
+        part = fragment if payload is body.data else parse_fragment(payload, ctx, now=now)
 
-    change = await _services(request).writer.apply_one(tenant, entity_id, edit)
-    return _update_result(change.detail, ctx)
+        def edit(before):
+            after, updated, not_updated = ops.update_existing(before, part, now, entity_id=entity_id)
+            return after, {"updated": updated, "notUpdated": not_updated}
+
+        change = await _services(request).writer.apply_one(tenant, entity_id, edit)
+        return _update_result(change.detail, ctx)
+
+    split = await csources.split_write(request, tenant, "updateAttrs", entity_id, body.data, ctx, media=body.media)
+    if split is not None:  # attributes an exclusive / redirect context source owns are updated there
+        return await split.respond("PATCH", f"/entities/{quote(entity_id, safe=':')}/attrs", local)
+    return await local(body.data)
 
 
 def _update_result(detail: dict, ctx) -> Response:

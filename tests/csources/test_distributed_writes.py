@@ -1,0 +1,133 @@
+"""Writes of attributes owned by exclusive and redirect registrations go to their context source (CIM
+009 v1.8 5.6 with context sources, 6.3.17): create, append, update, delete; a second real Toshi
+process is the source."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from support import ServerProcess
+
+LD = "/ngsi-ld/v1"
+REGS = LD + "/csourceRegistrations"
+ID = "urn:ngsi-ld:Shelter:1"
+
+
+@pytest.fixture(scope="module")
+def source_process(tmp_path_factory):
+    proc = ServerProcess(tmp_path_factory.mktemp("source")).start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def source(source_process, request):
+    """The source, with a tenant of its own per test (the registration names it)."""
+    tenant = "w" + str(abs(hash(request.node.name)) % 10**8)
+    return source_process.url, tenant
+
+
+def remote(source, path: str = "/entities/" + ID, **params):
+    url, tenant = source
+    return httpx.get(url + LD + path, params={"options": "keyValues", **params}, headers={"NGSILD-Tenant": tenant})
+
+
+def exclusive(client, source, attrs=("occupancy",), operations=("redirectionOps",)) -> str:
+    url, tenant = source
+    body = {"type": "ContextSourceRegistration", "endpoint": url, "tenant": tenant, "mode": "exclusive",
+            "operations": list(operations),
+            "information": [{"entities": [{"type": "Shelter", "id": ID}], "propertyNames": list(attrs)}]}
+    created = client.post(REGS, json=body)
+    assert created.status_code == 201, created.text
+    return created.headers["Location"].rsplit("/", 1)[1]
+
+
+def local(client):
+    return client.get(LD + "/entities/" + ID, params={"options": "keyValues", "local": "true"})
+
+
+def test_create_sends_owned_attributes_to_the_source(client, source):
+    exclusive(client, source)
+    created = client.post(LD + "/entities", json={"id": ID, "type": "Shelter", "occupancy": {"value": 40},
+                                                  "capacity": {"value": 100}})
+    assert created.status_code == 201 and created.headers["Location"] == f"{LD}/entities/{ID}"
+    assert remote(source).json() == {"id": ID, "type": "Shelter", "occupancy": 40}
+    assert local(client).json() == {"id": ID, "type": "Shelter", "capacity": 100}
+
+
+def test_update_sends_owned_attributes_to_the_source(client, source):
+    exclusive(client, source)
+    client.post(LD + "/entities", json={"id": ID, "type": "Shelter", "occupancy": {"value": 40},
+                                        "capacity": {"value": 100}})
+    assert client.patch(f"{LD}/entities/{ID}/attrs", json={"occupancy": {"value": 41},
+                                                           "capacity": {"value": 90}}).status_code == 204
+    assert remote(source).json()["occupancy"] == 41
+    assert local(client).json() == {"id": ID, "type": "Shelter", "capacity": 90}
+
+
+def test_append_sends_owned_attributes_to_the_source(client, source):
+    exclusive(client, source, attrs=("occupancy", "status"))
+    client.post(LD + "/entities", json={"id": ID, "type": "Shelter", "occupancy": {"value": 40},
+                                        "capacity": {"value": 100}})
+    assert client.post(f"{LD}/entities/{ID}/attrs", json={"status": {"value": "open"}}).status_code == 204
+    assert remote(source).json()["status"] == "open"
+    assert "status" not in local(client).json()
+
+
+def test_read_after_write_shows_both_parts(client, source):
+    exclusive(client, source)
+    client.post(LD + "/entities", json={"id": ID, "type": "Shelter", "occupancy": {"value": 40},
+                                        "capacity": {"value": 100}})
+    assert client.get(f"{LD}/entities/{ID}?options=keyValues").json() == \
+        {"id": ID, "type": "Shelter", "capacity": 100, "occupancy": 40}
+
+
+def test_delete_deletes_at_the_source_too(client, source):
+    exclusive(client, source)
+    client.post(LD + "/entities", json={"id": ID, "type": "Shelter", "occupancy": {"value": 40},
+                                        "capacity": {"value": 100}})
+    assert client.delete(f"{LD}/entities/{ID}").status_code == 204
+    assert remote(source).status_code == 404
+    assert local(client).status_code == 404
+
+
+def test_registration_without_the_operation_keeps_writes_local(client, source):
+    exclusive(client, source, operations=("retrieveOps",))
+    client.post(LD + "/entities", json={"id": ID, "type": "Shelter", "occupancy": {"value": 40}})
+    assert remote(source).status_code == 404
+    assert local(client).json()["occupancy"] == 40
+
+
+def test_update_the_source_refuses_is_reported_in_207(client, source):
+    reg_id = exclusive(client, source)
+    client.post(LD + "/entities", json={"id": ID, "type": "Shelter", "capacity": {"value": 100}})  # source has none
+    response = client.patch(f"{LD}/entities/{ID}/attrs", json={"occupancy": {"value": 41}, "capacity": {"value": 90}})
+    assert response.status_code == 207
+    assert response.json() == {"updated": ["capacity"], "notUpdated": [
+        {"attributeName": "occupancy", "reason": "answered 404", "registrationId": reg_id}]}
+
+
+def test_update_only_of_source_attributes_passes_its_404_on(client, source):
+    exclusive(client, source)
+    response = client.patch(f"{LD}/entities/{ID}/attrs", json={"occupancy": {"value": 41}})
+    assert response.status_code == 404
+    assert response.json()["type"] == "https://uri.etsi.org/ngsi-ld/errors/ResourceNotFound"
+
+
+def test_unreachable_source_of_the_only_attributes_is_502(client):
+    from support import free_port
+
+    body = {"type": "ContextSourceRegistration", "endpoint": f"http://127.0.0.1:{free_port()}", "mode": "exclusive",
+            "operations": ["redirectionOps"],
+            "information": [{"entities": [{"type": "Shelter", "id": ID}], "propertyNames": ["occupancy"]}]}
+    client.post(REGS, json=body)
+    response = client.post(LD + "/entities", json={"id": ID, "type": "Shelter", "occupancy": {"value": 40}})
+    assert response.status_code == 502
+    assert response.json()["type"] == "https://uri.etsi.org/ngsi-ld/errors/BadGateway"
+
+
+def test_local_true_is_not_a_forwarding_of_writes(client, source):
+    exclusive(client, source)
+    created = client.post(LD + "/entities?local=true", json={"id": ID, "type": "Shelter", "occupancy": {"value": 40}})
+    assert created.status_code == 201
+    assert local(client).json()["occupancy"] == 40
