@@ -36,6 +36,7 @@ TEXT_FIELDS = ("principal", "tenant", "operation", "target", "request_id", "outc
 INPUT_FIELDS = {"at", "detail", *TEXT_FIELDS}
 STATEMENT_COLUMNS = "seq, hash, at, kid, signature"
 FILTERS = ("tenant", "principal", "operation", "outcome")
+_INSERT = f"INSERT INTO audit_log ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
 
 class AuditLog:
@@ -70,13 +71,13 @@ class AuditLog:
     def _write(self, db, records: list[dict]) -> None:
         entries = [_entry(record) for record in records]  # all validated before anything is written
         seq, prev_hash = self._tail(db)
-        marks = ", ".join("?" * len(COLUMNS))
+        rows = []
         for entry in entries:
             seq += 1
             entry.update(seq=seq, prev_hash=prev_hash)
             entry["hash"] = prev_hash = record_hash(entry)
-            row = [encode_detail(entry[c]) if c == "detail" else entry[c] for c in COLUMNS]
-            db.execute(f"INSERT INTO audit_log ({', '.join(COLUMNS)}) VALUES ({marks})", row)
+            rows.append([encode_detail(entry[c]) if c == "detail" else entry[c] for c in COLUMNS])
+        db.executemany(_INSERT, rows)  # one statement for the records of a transaction
 
     def _tail(self, db) -> tuple[int, str]:
         row = db.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC, rowid DESC LIMIT 1").fetchone()

@@ -124,6 +124,12 @@ class Writer:
                       ) -> list[list[Outcome]]:
         results: list[list[Outcome]] = []
         async with self.store.transaction(tenant) as tx:
+            if hasattr(tx, "expected"):  # a store that reserves numbers for the writes in advance
+                tx.expected = sum(len(edits) for edits, _ in groups)
+            prefetch = getattr(tx, "prefetch", None)  # a store that reads many entities at once
+            if prefetch is not None:
+                prefetch([entity_id for edits, _ in groups for entity_id, edit in edits
+                          if not isinstance(edit, Operation)])
             changes: list[Change] = []
             for edits, actor in groups:
                 outcomes: list[Outcome] = []
@@ -133,6 +139,7 @@ class Writer:
                         change.actor = actor
                         changes.append(change)
                 results.append(outcomes)
+            _flush(tx)  # the rows gathered per table go out before anyone else reads the tables
             for listener in self.listeners:
                 listener(tx, changes)
         return results
@@ -148,6 +155,7 @@ class Writer:
     def _apply_one(tx, tenant: str, entity_id: str, edit: Edit | Operation, outcomes: list[Outcome]
                    ) -> Change | None:
         if isinstance(edit, Operation):
+            _flush(tx)  # an operation may read what the edits before it wrote
             return Writer._run(tx, tenant, entity_id, edit, outcomes)
         before = tx.get(entity_id)
         try:
@@ -178,6 +186,14 @@ class Writer:
         change = Change(tenant, entity_id, None, None, detail or {}, kind=operation.kind)
         outcomes.append(Outcome(entity_id, change=change))
         return change
+
+
+def _flush(tx) -> None:
+    """A store's transaction may gather rows and send them per table (`flush`): it does before
+    listeners and operations see the tables."""
+    flush = getattr(tx, "flush", None)
+    if flush is not None:
+        flush()
 
 
 def _chunks(groups: list) -> list[list]:

@@ -379,9 +379,9 @@ def _str_in(value: Any, names: frozenset[str] | dict[str, str]) -> bool:
 
 
 def _geometry(value: Any, iri: str) -> dict:
-    from toshi.query.geo import validate_geometry  # lazy: the geo module pulls in shapely
+    from toshi.query.geo import check_geometry  # lazy: the geo module pulls in shapely
 
-    validate_geometry(value, where=f"attribute {iri}: value")
+    check_geometry(value, where=f"attribute {iri}: value")
     return value
 
 

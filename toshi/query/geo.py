@@ -79,6 +79,15 @@ def validate_geometry(obj: Any, *, where: str = "geometry") -> BaseGeometry:
     return _build(kind, obj["coordinates"], f"{where}.coordinates")
 
 
+def check_geometry(obj: Any, *, where: str = "geometry") -> None:
+    """`validate_geometry` without the shapely object: a Point is checked by its position alone (a
+    valid position is always a valid Point), so the common case costs no geometry construction."""
+    if isinstance(obj, dict) and obj.get("type") == "Point" and "coordinates" in obj:
+        _check_position(obj["coordinates"], f"{where}.coordinates", set())
+        return
+    validate_geometry(obj, where=where)
+
+
 def _validate_collection(obj: dict, where: str) -> BaseGeometry:
     members = obj.get("geometries")
     if not isinstance(members, list) or not members:

@@ -89,52 +89,167 @@ CREATE TABLE IF NOT EXISTS contexts (id TEXT PRIMARY KEY, record TEXT NOT NULL)
 DERIVED_TABLES = ("entity_types", "attr_values", "geo_boxes")
 
 
-_CHANGE = ("change AS (INSERT INTO changes (tenant, entity_id, at, before, after) VALUES (%s, %s, %s, %s, %s) "
-           "RETURNING seq)")
-
-
 class PostgresTransaction:
+    """The writes of one transaction, sent in the transaction's pipeline without waiting for
+    answers: rows are gathered per table and go out with one `executemany` per table (`flush`,
+    which the Writer calls before its listeners and operations run, and COMMIT does). Change-log
+    seqs and new rowids are reserved in blocks from their sequences under the write lock (one
+    statement per transaction), so no INSERT needs to be answered before the next is sent; the
+    rowid of an entity being updated is known from its read."""
+
     def __init__(self, store: PostgresStore, tenant: str):
         self._db = store.db
         self._store = store
         self.tenant = tenant
         self.written: dict[str, tuple[dict | None, int]] = {}  # entity id -> (state, version) after this tx
+        self.expected = 1          # how many entities the transaction will likely write (set by the Writer)
+        self._rowids: dict[str, int] = {}
+        self._fetched: dict[str, tuple[dict | None, int | None]] = {}  # prefetched, not yet asked for
+        self._rows = _PendingRows()
+        self._pending: set[str] = set()
+        self._seqs: list[int] = []     # reserved, not yet used (descending: pop() gives the lowest)
+        self._new_rowids: list[int] = []
+
+    def prefetch(self, entity_ids: list[str]) -> None:
+        """Read the entities the transaction is about to write in one statement (one round trip
+        instead of one per entity); `get` then answers from what was read."""
+        wanted = list(dict.fromkeys(i for i in entity_ids if i not in self.written and i not in self._fetched))
+        if len(wanted) > 1:
+            self._fetched.update(self._store.load_entity_rows(self.tenant, wanted))
 
     def get(self, entity_id: str) -> dict | None:
         if entity_id in self.written:
             return self.written[entity_id][0]
-        return self._store.load_entity(self.tenant, entity_id)
+        fetched = self._fetched.pop(entity_id, None)
+        entity, rowid = fetched if fetched is not None else self._store.load_entity_row(self.tenant, entity_id)
+        if rowid is not None:
+            self._rowids[entity_id] = rowid
+        return entity
 
     def put(self, entity: dict, before: dict | None = None, *, at: str = "") -> int:
-        """The state and its change-log record in one statement (one round trip)."""
+        """The state, its index rows and its change-log record, gathered for `flush`."""
+        entity_id = entity["id"]
+        if entity_id in self._pending:
+            self.flush()
         doc = orjson.dumps(entity).decode()
-        change = (self.tenant, entity["id"], at or entity["modifiedAt"],
-                  self._store.changes.previous_json(before, entity), doc)
+        seq = self._seq(with_rowid=before is None)
+        rows = self._rows
         if before is None:
-            rowid, seq = self._db.run(
-                f"WITH {_CHANGE} INSERT INTO entities (tenant, id, doc, version) "
-                "SELECT %s, %s, %s, seq FROM change RETURNING rowid, version",
-                (*change, self.tenant, entity["id"], doc)).fetchone()
-        else:
-            rowid, seq = self._db.run(
-                f"WITH {_CHANGE} UPDATE entities SET doc=%s, version=change.seq FROM change "
-                "WHERE tenant=%s AND id=%s RETURNING rowid, version",
-                (*change, doc, self.tenant, entity["id"])).fetchone()
-        index_entity(self._db, self.tenant, rowid, entity, before)
+            rowid = self._rowid()
+            rows.entities.append((rowid, self.tenant, entity_id, doc, seq))
+        elif entity_id in self._rowids:
+            rowid = self._rowids[entity_id]
+            rows.updates.append((doc, seq, rowid))
+        else:  # not read through this transaction: ask for its rowid
+            rowid = self._db.run("UPDATE entities SET doc=%s, version=%s WHERE tenant=%s AND id=%s RETURNING rowid",
+                                 (doc, seq, self.tenant, entity_id)).fetchone()[0]
+        self._rowids[entity_id] = rowid
+        _index_rows(rows, self.tenant, rowid, entity, before)
+        rows.changes.append(self._store.changes.row(seq, self.tenant, entity_id, at or entity["modifiedAt"],
+                                                    before, entity, doc))
         self._store.ensure_tenant(self.tenant)
-        self.written[entity["id"]] = (entity, seq)
+        self.written[entity_id] = (entity, seq)
+        self._pending.add(entity_id)
         return seq
 
     def delete(self, entity_id: str, before: dict | None = None, *, at: str = "") -> int | None:
+        if entity_id in self._pending:
+            self.flush()
         row = self._db.run("DELETE FROM entities WHERE tenant=%s AND id=%s RETURNING rowid",
                            (self.tenant, entity_id)).fetchone()
         if row is None:
             return None
         for table in DERIVED_TABLES:
             self._db.run(f"DELETE FROM {table} WHERE entity=%s", (row[0],))
-        seq = self._store.changes.append(self.tenant, entity_id, at, before, None, None)
+        seq = self._seq()
+        self._rows.changes.append(self._store.changes.row(seq, self.tenant, entity_id, at, before, None, None))
+        self._rowids.pop(entity_id, None)
         self.written[entity_id] = (None, seq)
+        self._pending.add(entity_id)
         return seq
+
+    def flush(self) -> None:
+        """Send the gathered rows, one executemany per table (deletions before insertions)."""
+        rows, db = self._rows, self._db
+        db.run_many("INSERT INTO entities (rowid, tenant, id, doc, version) VALUES (%s, %s, %s, %s, %s)", rows.entities)
+        db.run_many("UPDATE entities SET doc=%s, version=%s WHERE rowid=%s", rows.updates)
+        db.run_many("DELETE FROM entity_types WHERE entity=%s", rows.type_deletes)
+        db.run_many("DELETE FROM attr_values WHERE entity=%s AND attr=%s", rows.value_deletes)
+        db.run_many("DELETE FROM geo_boxes WHERE entity=%s", rows.geo_deletes)
+        db.run_many("INSERT INTO entity_types (tenant, type, entity) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                    rows.types)
+        db.run_many("INSERT INTO attr_values (tenant, attr, num, str, entity) VALUES (%s, %s, %s, %s, %s)", rows.values)
+        db.run_many("INSERT INTO geo_boxes (entity, attr, box) VALUES (%s, %s, box(point(%s, %s), point(%s, %s)))",
+                    rows.geo)
+        if rows.changes:
+            self._store.changes.append_many(rows.changes)
+        self._rows = _PendingRows()
+        self._pending.clear()
+
+    def _seq(self, *, with_rowid: bool = False) -> int:
+        """The next change-log seq (`with_rowid`: and make sure a new rowid is reserved too, in the
+        same statement)."""
+        if not self._seqs or (with_rowid and not self._new_rowids):
+            self._reserve(seqs=not self._seqs, rowids=with_rowid and not self._new_rowids)
+        return self._seqs.pop()
+
+    def _rowid(self) -> int:
+        if not self._new_rowids:
+            self._reserve(seqs=False, rowids=True)
+        return self._new_rowids.pop()
+
+    def _reserve(self, *, seqs: bool, rowids: bool) -> None:
+        """Reserve a block of seqs and/or rowids from their sequences: as many as the transaction is
+        still expected to write (numbers left unused are gaps, which nothing minds). Under the write
+        lock, so seqs stay in commit order."""
+        count = max(1, self.expected - len(self.written))
+        want_seqs, want_rowids = count if seqs else 0, count if rowids else 0
+        last_seq, last_rowid = self._db.run(
+            "SELECT CASE WHEN %s > 0 THEN setval(pg_get_serial_sequence('changes', 'seq'), "
+            "nextval(pg_get_serial_sequence('changes', 'seq')) + %s - 1) END, "
+            "CASE WHEN %s > 0 THEN setval(pg_get_serial_sequence('entities', 'rowid'), "
+            "nextval(pg_get_serial_sequence('entities', 'rowid')) + %s - 1) END",
+            (want_seqs, want_seqs, want_rowids, want_rowids)).fetchone()
+        if want_seqs:  # descending: pop() gives the lowest
+            self._seqs = list(range(last_seq, last_seq - want_seqs, -1))
+        if want_rowids:
+            self._new_rowids = list(range(last_rowid, last_rowid - want_rowids, -1))
+
+
+class _PendingRows:
+    """Rows of a transaction not yet sent, per table."""
+
+    __slots__ = ("entities", "updates", "type_deletes", "value_deletes", "geo_deletes", "types", "values", "geo",
+                 "changes")
+
+    def __init__(self):
+        self.entities: list[tuple] = []
+        self.updates: list[tuple] = []
+        self.type_deletes: list[tuple] = []
+        self.value_deletes: list[tuple] = []
+        self.geo_deletes: list[tuple] = []
+        self.types: list[tuple] = []
+        self.values: list[tuple] = []
+        self.geo: list[tuple] = []
+        self.changes: list[tuple] = []
+
+
+def _index_rows(rows: _PendingRows, tenant: str, rowid: int, entity: dict, before: dict | None) -> None:
+    """The index rows (types, values for q, geometry boxes) a write adds and removes."""
+    if before is None or before["type"] != entity["type"]:
+        if before is not None:
+            rows.type_deletes.append((rowid,))
+        rows.types.extend((tenant, t, rowid) for t in entity["type"])
+    for name, indexed_before, values in changed_values(entity, before):
+        if indexed_before:
+            rows.value_deletes.append((rowid, name))
+        rows.values.extend((tenant, name, *_typed(v), rowid) for v in values)
+    boxes = entity_bboxes(entity)
+    if before is not None:
+        if boxes == entity_bboxes(before):
+            return
+        rows.geo_deletes.append((rowid,))
+    rows.geo.extend((rowid, attr, *b) for attr, b in boxes)
 
 
 def index_entity(db: PgConnection, tenant: str, rowid: int, entity: dict, before: dict | None = None) -> None:
@@ -340,6 +455,7 @@ class PostgresStore(StoredContexts, SqlDiscovery):
             with self.db.raw.pipeline() as self.db.pipeline:
                 self.db.execute("BEGIN IMMEDIATE")
                 yield tx
+                tx.flush()
                 if tx.written:
                     self.db.run(f"NOTIFY {CHANNEL}")
             self.db.pipeline = None
@@ -392,18 +508,41 @@ class PostgresStore(StoredContexts, SqlDiscovery):
     def load_entity(self, tenant: str, entity_id: str) -> dict | None:
         """The committed state (inside a write transaction: the state this transaction sees, which
         the write lock keeps current). Shared: callers must not mutate it."""
+        return self.load_entity_row(tenant, entity_id)[0]
+
+    def load_entity_row(self, tenant: str, entity_id: str) -> tuple[dict | None, int | None]:
+        """`load_entity`, with the entity's rowid (None when there is no such entity)."""
         cached = self._cache.get((tenant, entity_id))
         known = cached[1] if cached is not None else -1
-        row = self.db.execute("SELECT version, CASE WHEN version = ? THEN NULL ELSE doc END FROM entities "
+        row = self.db.execute("SELECT version, CASE WHEN version = ? THEN NULL ELSE doc END, rowid FROM entities "
                               "WHERE tenant=? AND id=?", (known, tenant, entity_id)).fetchone()
         if row is None:
             self._cache.pop((tenant, entity_id), None)
-            return None
+            return None, None
         if row[1] is None:
-            return cached[0]
+            return cached[0], row[2]
         entity = orjson.loads(row[1])
         self._remember(tenant, entity_id, entity, row[0])
-        return entity
+        return entity, row[2]
+
+    def load_entity_rows(self, tenant: str, entity_ids: list[str]) -> dict[str, tuple[dict | None, int | None]]:
+        """`load_entity_row` of several entities in one statement."""
+        known = [self._cache.get((tenant, entity_id), (None, -1))[1] for entity_id in entity_ids]
+        rows = self.db.run("SELECT e.id, e.version, CASE WHEN e.version = k.known THEN NULL ELSE e.doc END, e.rowid "
+                           "FROM unnest(%s::text[], %s::bigint[]) AS k(id, known) "
+                           "JOIN entities e ON e.tenant = %s AND e.id = k.id", (entity_ids, known, tenant)).fetchall()
+        found: dict[str, tuple[dict | None, int | None]] = {entity_id: (None, None) for entity_id in entity_ids}
+        for entity_id, version, doc, rowid in rows:
+            if doc is None:
+                found[entity_id] = (self._cache[(tenant, entity_id)][0], rowid)
+            else:
+                entity = orjson.loads(doc)
+                self._remember(tenant, entity_id, entity, version)
+                found[entity_id] = (entity, rowid)
+        for entity_id, (entity, _) in found.items():
+            if entity is None:
+                self._cache.pop((tenant, entity_id), None)
+        return found
 
     def _remember(self, tenant: str, entity_id: str, entity: dict | None, version: int) -> None:
         if entity is None:
@@ -436,9 +575,12 @@ class PostgresStore(StoredContexts, SqlDiscovery):
         return found, total
 
     def _query_in_sql(self, plan: PgPlan, query: EntityQuery) -> tuple[list[dict], int | None]:
+        after = "" if query.after is None else f" AND {plan.order} > %s"
         rows = self.db.run(
-            f"SELECT e.tenant, e.id, e.rowid, e.version FROM {plan.source} WHERE {plan.sql_where} "
-            f"ORDER BY {plan.order} LIMIT %s OFFSET %s", [*plan.params, query.limit, query.offset]).fetchall()
+            f"SELECT e.tenant, e.id, e.rowid, e.version FROM {plan.source} WHERE {plan.sql_where}{after} "
+            f"ORDER BY {plan.order} LIMIT %s OFFSET %s",
+            [*plan.params, *([] if query.after is None else [query.after]), query.limit, query.offset]).fetchall()
+        query.next_after = rows[-1][2] if rows else None
         total = None
         if query.count:
             total = self.db.run(f"SELECT count(*) FROM {plan.source} WHERE {plan.sql_where}", plan.params).fetchone()[0]
@@ -450,10 +592,10 @@ class PostgresStore(StoredContexts, SqlDiscovery):
                 for tenant, entity_id, rowid, version in rows], total
 
     def _query_with_residual(self, plan: PgPlan, query: EntityQuery) -> tuple[list[dict], int | None]:
-        return page_of(self._scan(plan), lambda entity: plan.matches_residual(query, entity), query)
+        return page_of(self._scan(plan, query.after or 0), lambda entity: plan.matches_residual(query, entity), query)
 
-    def _scan(self, plan: PgPlan) -> Iterator[dict]:
-        last = 0
+    def _scan(self, plan: PgPlan, last: int = 0) -> Iterator[tuple[int, dict]]:
+        """(rowid, entity) of the plan's candidates after rowid `last`, in rowid order."""
         while True:
             rows = self.db.run(
                 f"SELECT e.rowid, e.tenant, e.id, e.version, e.doc FROM {plan.source} WHERE {plan.sql_where} "
@@ -461,7 +603,7 @@ class PostgresStore(StoredContexts, SqlDiscovery):
             if past_deadline():
                 raise TooComplexQuery("the query ran past the request time limit (request_timeout)")
             for rowid, tenant, entity_id, version, doc in rows:
-                yield self._decoded(tenant, entity_id, version, doc, remember=False)
+                yield rowid, self._decoded(tenant, entity_id, version, doc, remember=False)
                 last = rowid
             if len(rows) < SCAN_CHUNK:
                 return

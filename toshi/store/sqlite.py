@@ -71,11 +71,21 @@ def _regexp(pattern: str, value: str | None) -> bool:
 
 
 class SqliteTransaction:
+    """The writes of one transaction. Rows are gathered per table and sent with one `executemany`
+    per table (`flush`): before the state is read back by anything but this transaction (the
+    Writer flushes before its listeners and operations run), before an entity already pending is
+    written again, and before COMMIT. New rows get their rowid and change-log seq here (the
+    transaction holds the write lock, so nobody else allocates them meanwhile)."""
+
     def __init__(self, store: SqliteStore, tenant: str):
         self._db = store.db
         self._store = store
         self.tenant = tenant
         self.written: dict[str, dict | None] = {}  # entity id -> state after this transaction
+        self._rows = _PendingRows()
+        self._pending: set[str] = set()            # entity ids with rows not yet flushed
+        self._last_rowid: int | None = None
+        self._last_seq: int | None = None
 
     def get(self, entity_id: str) -> dict | None:
         if entity_id in self.written:
@@ -85,25 +95,33 @@ class SqliteTransaction:
     def put(self, entity: dict, before: dict | None = None, *, at: str = "") -> int:
         """Insert or replace `entity`; `before` is its previous state (None when new). Returns the
         sequence number of the change record written with it."""
+        entity_id = entity["id"]
+        if entity_id in self._pending:
+            self.flush()
         doc = orjson.dumps(entity).decode()
+        rows = self._rows
         if before is None:
-            cur = self._db.execute(
-                "INSERT INTO entities (tenant, id, doc) VALUES (?, ?, ?)", (self.tenant, entity["id"], doc))
-            rowid = cur.lastrowid
+            rowid = self._next_rowid()
+            rows.entities.append((rowid, self.tenant, entity_id, doc))
         else:
             rowid = self._db.execute(
                 "UPDATE entities SET doc=? WHERE tenant=? AND id=? RETURNING rowid",
-                (doc, self.tenant, entity["id"])).fetchone()[0]
+                (doc, self.tenant, entity_id)).fetchone()[0]
         if before is None or before["type"] != entity["type"]:
-            _index_types(self._db, self.tenant, rowid, entity["type"], new=before is None)
-        _index_geo(self._db, rowid, entity, before)
-        _index_values(self._db, self.tenant, rowid, entity, before)
+            if before is not None:
+                rows.type_deletes.append((rowid,))
+            rows.types.extend((self.tenant, t, rowid) for t in entity["type"])
+        _geo_rows(rows, rowid, entity, before)
+        _value_rows(rows, self.tenant, rowid, entity, before)
         self._store.ensure_tenant(self.tenant)
-        self.written[entity["id"]] = entity
-        return self._store.changes.append(self.tenant, entity["id"], at or entity["modifiedAt"], before, entity, doc)
+        self.written[entity_id] = entity
+        self._pending.add(entity_id)
+        return self._change(entity_id, at or entity["modifiedAt"], before, entity, doc)
 
     def delete(self, entity_id: str, before: dict | None = None, *, at: str = "") -> int | None:
         """Delete an entity; returns the sequence number of its change record (None if it did not exist)."""
+        if entity_id in self._pending:
+            self.flush()
         row = self._db.execute(
             "DELETE FROM entities WHERE tenant=? AND id=? RETURNING rowid", (self.tenant, entity_id)).fetchone()
         if row is None:
@@ -112,7 +130,80 @@ class SqliteTransaction:
         self._db.execute("DELETE FROM entity_types WHERE entity=?", (row[0],))
         self._db.execute("DELETE FROM attr_values WHERE entity=?", (row[0],))
         self._db.execute("DELETE FROM geo_index WHERE id BETWEEN ? AND ?", _geo_range(row[0]))
-        return self._store.changes.append(self.tenant, entity_id, at, before, None, None)
+        self._pending.add(entity_id)
+        return self._change(entity_id, at, before, None, None)
+
+    def flush(self) -> None:
+        """Send the gathered rows, one executemany per table (deletions before insertions)."""
+        rows, db = self._rows, self._db
+        if rows.entities:
+            db.executemany("INSERT INTO entities (rowid, tenant, id, doc) VALUES (?, ?, ?, ?)", rows.entities)
+        if rows.type_deletes:
+            db.executemany("DELETE FROM entity_types WHERE entity=?", rows.type_deletes)
+        if rows.value_deletes:
+            db.executemany("DELETE FROM attr_values WHERE entity=? AND attr=?", rows.value_deletes)
+        if rows.geo_deletes:
+            db.executemany("DELETE FROM geo_index WHERE id BETWEEN ? AND ?", rows.geo_deletes)
+        if rows.types:
+            db.executemany("INSERT OR IGNORE INTO entity_types (tenant, type, entity) VALUES (?, ?, ?)", rows.types)
+        if rows.values:
+            db.executemany("INSERT INTO attr_values VALUES (?, ?, ?, ?)", rows.values)
+        if rows.geo:
+            db.executemany("INSERT INTO geo_index (id, minx, maxx, miny, maxy, attr) VALUES (?, ?, ?, ?, ?, ?)",
+                           rows.geo)
+        if rows.changes:
+            self._store.changes.append_many(rows.changes)
+        self._rows = _PendingRows()
+        self._pending.clear()
+
+    def _next_rowid(self) -> int:
+        if self._last_rowid is None:
+            self._last_rowid = self._db.execute("SELECT coalesce(max(rowid), 0) FROM entities").fetchone()[0]
+        self._last_rowid += 1
+        return self._last_rowid
+
+    def _change(self, entity_id: str, at: str, before: dict | None, after: dict | None,
+                after_json: str | None) -> int:
+        if self._last_seq is None:
+            # AUTOINCREMENT keeps the highest seq ever given (pruned records' numbers are never reused)
+            row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name='changes'").fetchone()
+            self._last_seq = row[0] if row else 0
+        self._last_seq += 1
+        self._rows.changes.append(self._store.changes.row(self._last_seq, self.tenant, entity_id, at, before, after,
+                                                          after_json))
+        return self._last_seq
+
+
+class _PendingRows:
+    """Rows of a transaction not yet sent, per table."""
+
+    __slots__ = ("entities", "type_deletes", "value_deletes", "geo_deletes", "types", "values", "geo", "changes")
+
+    def __init__(self):
+        self.entities: list[tuple] = []
+        self.type_deletes: list[tuple] = []
+        self.value_deletes: list[tuple] = []
+        self.geo_deletes: list[tuple] = []
+        self.types: list[tuple] = []
+        self.values: list[tuple] = []
+        self.geo: list[tuple] = []
+        self.changes: list[tuple] = []
+
+
+def _value_rows(rows: _PendingRows, tenant: str, rowid: int, entity: dict, before: dict | None) -> None:
+    for name, indexed_before, values in changed_values(entity, before):
+        if indexed_before:
+            rows.value_deletes.append((rowid, name))
+        rows.values.extend((tenant, name, v, rowid) for v in values)
+
+
+def _geo_rows(rows: _PendingRows, rowid: int, entity: dict, before: dict | None) -> None:
+    boxes = _geo_boxes(entity)
+    if before is not None:
+        if boxes == _geo_boxes(before):
+            return
+        rows.geo_deletes.append(_geo_range(rowid))
+    rows.geo.extend((rowid * GEO_SLOTS + n, b[0], b[2], b[1], b[3], attr) for n, (attr, b) in enumerate(boxes))
 
 
 def index_entity(db: sqlite3.Connection, tenant: str, rowid: int, entity: dict) -> None:
@@ -183,6 +274,11 @@ def _lock_file(path: str):
         handle.close()
         raise RuntimeError(f"{path} is locked: another Toshi process is using this data directory") from None
     return handle
+
+
+def _after(order: str, after: int | None, mark: str) -> tuple[str, list]:
+    """The SQL condition of a keyset page (EntityQuery.after): the plan's order column is the rowid."""
+    return ("", []) if after is None else (f" AND {order} > {mark}", [after])
 
 
 def _geo_range(rowid: int) -> tuple[int, int]:
@@ -282,6 +378,7 @@ class SqliteStore(StoredContexts, SqlDiscovery):
         tx = SqliteTransaction(self, tenant)
         try:
             yield tx
+            tx.flush()
         except BaseException:
             self.db.execute("ROLLBACK")
             self._tenants = {r[0] for r in self.db.execute("SELECT name FROM tenants")}
@@ -345,9 +442,11 @@ class SqliteStore(StoredContexts, SqlDiscovery):
 
     def _query_in_sql(self, plan: SqlPlan, query: EntityQuery) -> tuple[list[dict], int | None]:
         """The page's ids first; documents are read only for the entities not in the cache."""
+        after, after_params = _after(plan.order, query.after, "?")
         rows = self.db.execute(
-            f"SELECT e.tenant, e.id, e.rowid FROM {plan.source} WHERE {plan.sql_where} ORDER BY {plan.order} "
-            "LIMIT ? OFFSET ?", [*plan.params, query.limit, query.offset]).fetchall()
+            f"SELECT e.tenant, e.id, e.rowid FROM {plan.source} WHERE {plan.sql_where}{after} ORDER BY {plan.order} "
+            "LIMIT ? OFFSET ?", [*plan.params, *after_params, query.limit, query.offset]).fetchall()
+        query.next_after = rows[-1][2] if rows else None
         total = None
         if query.count:
             total = self.db.execute(
@@ -369,10 +468,11 @@ class SqliteStore(StoredContexts, SqlDiscovery):
         return entity
 
     def _query_with_residual(self, plan: SqlPlan, query: EntityQuery) -> tuple[list[dict], int | None]:
-        return page_of(self._scan(plan), lambda entity: query.matches_residual(entity, **plan.residual), query)
+        return page_of(self._scan(plan, query.after or 0),
+                       lambda entity: query.matches_residual(entity, **plan.residual), query)
 
-    def _scan(self, plan: SqlPlan) -> Iterator[dict]:
-        last = 0
+    def _scan(self, plan: SqlPlan, last: int = 0) -> Iterator[tuple[int, dict]]:
+        """(rowid, entity) of the plan's candidates after rowid `last`, in rowid order."""
         while True:
             rows = self.db.execute(
                 f"SELECT e.rowid, e.tenant, e.id, e.doc FROM {plan.source} WHERE {plan.sql_where} "
@@ -380,7 +480,7 @@ class SqliteStore(StoredContexts, SqlDiscovery):
             if past_deadline():
                 raise TooComplexQuery("the query ran past the request time limit (request_timeout)")
             for rowid, tenant, entity_id, doc in rows:
-                yield self._decoded(tenant, entity_id, doc, remember=False)
+                yield rowid, self._decoded(tenant, entity_id, doc, remember=False)
                 last = rowid
             if len(rows) < SCAN_CHUNK:
                 return

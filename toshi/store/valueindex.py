@@ -35,6 +35,11 @@ def index_values(instances: list[dict]) -> list:
     values = []
     path = Path(attr="")
     for inst in instances:
+        if inst.get("type") == "Property" and type(inst.get("value")) in (int, float, str):  # the common case
+            value = inst["value"]
+            if _indexable(value) and value not in values:
+                values.append(value)
+            continue
         target = resolve(inst, path)
         if target is None:
             continue

@@ -20,6 +20,7 @@ with the state. The temporal API writes history only (`append`, `replace_instanc
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -565,15 +566,38 @@ class _Rows:
             elif len(self.history) <= self.SMALL:
                 for key, kind, values, likely_new in self.history:
                     _add_row(db, key, kind, values, likely_new)
-            else:  # every series made if missing, then every row into its series
-                db.executemany(_NEW_SERIES_IF_NONE.removesuffix(" RETURNING id"),
-                               [(*key, kind) for key, kind, _, _ in self.history])
-                db.executemany(_INSERT_INTO_SERIES, [(*values, *key) for key, _, values, _ in self.history])
+            else:
+                rest = self.history
+                new = [row for row in rest if row[3]]
+                if new and _new_series(db, new):
+                    rest = [row for row in rest if not row[3]]
+                if rest:  # every series made if missing, then every row into its series
+                    db.executemany(_NEW_SERIES_IF_NONE.removesuffix(" RETURNING id"),
+                                   [(*key, kind) for key, kind, _, _ in rest])
+                    db.executemany(_INSERT_INTO_SERIES, [(*values, *key) for key, _, values, _ in rest])
         if self.deletions:
             db.executemany(f"INSERT INTO temporal_entities ({_ENTITY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
                            "ON CONFLICT (tenant, id) DO UPDATE SET types=excluded.types, "
                            "modified_at=excluded.modified_at, deleted_at=excluded.deleted_at, doc=excluded.doc",
                            self.deletions)
+
+
+def _new_series(db, rows: list[tuple]) -> bool:
+    """SQLite: rows of attributes new to their entities, each into a series made for it with an id
+    given here (one executemany for the series, one for the rows). False, with nothing written, when
+    one of the series exists already (the entity had a history before): the caller then looks each up."""
+    db.execute("SAVEPOINT toshi_new_series")
+    try:
+        last = db.execute("SELECT coalesce(max(id), 0) FROM temporal_series").fetchone()[0]
+        db.executemany("INSERT INTO temporal_series (id, tenant, entity_id, attr, dataset_id, kind) "
+                       "VALUES (?, ?, ?, ?, ?, ?)", [(last + n, *key, kind) for n, (key, kind, _, _) in enumerate(rows, 1)])
+    except sqlite3.IntegrityError:
+        db.execute("ROLLBACK TO toshi_new_series")
+        db.execute("RELEASE toshi_new_series")
+        return False
+    db.execute("RELEASE toshi_new_series")
+    db.executemany(_INSERT, [(last + n, *values) for n, (_, _, values, _) in enumerate(rows, 1)])
+    return True
 
 
 def _add_row(db, key: tuple, kind: str, values: tuple, likely_new: bool) -> None:
