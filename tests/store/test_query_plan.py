@@ -143,3 +143,34 @@ async def test_updates_and_deletes_keep_indexes_true(loaded):
     remaining = [e for e in entities[2:] if build({"q": "level>=0"}, 1000, 0).matches(e)]
     by_value, total = await store.query_entities("town", build({"q": "level>=0"}, 1000, 0))
     assert [e["id"] for e in by_value] == [e["id"] for e in remaining] and total == len(remaining)
+
+
+@pytest.mark.parametrize("selective_rows", [0, 5000], ids=["scan-driven", "index-driven"])
+@pytest.mark.parametrize("spec", QUERIES, ids=lambda s: ",".join(f"{k}" for k in s))
+async def test_keyset_pages_walk_every_match_once_in_order(loaded, spec, selective_rows, monkeypatch):
+    monkeypatch.setattr("toshi.store.sqlite_plan.SELECTIVE_ROWS", selective_rows)
+    store, entities = loaded
+    expected = [e["id"] for e in entities if build(spec, 1, 0).matches(e)]
+    walked, after = [], None
+    while True:
+        query = build(spec, 13, 0)
+        query.count, query.after = False, after
+        page, _ = await store.query_entities("town", query)
+        walked.extend(e["id"] for e in page)
+        if len(page) < 13:
+            break
+        after = query.next_after
+    assert walked == expected
+
+
+async def test_a_keyset_page_continues_after_its_last_entity_once_that_entity_is_deleted(loaded):
+    store, entities = loaded
+    query = build({"types": "Shelter"}, 5, 0)
+    first, _ = await store.query_entities("town", query)
+    async with store.transaction("town") as tx:
+        tx.delete(first[-1]["id"], first[-1])
+    expected = [e["id"] for e in entities if query.matches(e)]
+    following = build({"types": "Shelter"}, 5, 0)
+    following.after = query.next_after
+    page, _ = await store.query_entities("town", following)
+    assert [e["id"] for e in page] == expected[5:10]

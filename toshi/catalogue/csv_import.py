@@ -286,11 +286,13 @@ def _merged(before: dict | None, entity_id: str, type_iri: str, values: dict, ow
 
 
 async def _existing_ids(store, dataset: Dataset):
-    offset = 0
+    after = None
     while True:
-        found, _ = await store.query_entities(dataset.tenant, query_of(dataset, limit=CHUNK, offset=offset))
+        query = query_of(dataset, limit=CHUNK)
+        query.after = after  # keyset paging: linear however many there are
+        found, _ = await store.query_entities(dataset.tenant, query)
         for entity in found:
             yield entity["id"]
         if len(found) < CHUNK:
             return
-        offset += CHUNK
+        after = query.next_after

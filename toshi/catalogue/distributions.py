@@ -57,19 +57,21 @@ def csv_headers(dataset: Dataset) -> list[str]:
 
 
 async def entities(services, dataset: Dataset) -> AsyncIterator[list[dict]]:
-    """The dataset's entities as the public may see them, a page at a time."""
+    """The dataset's entities as the public may see them, a page at a time (keyset paging: each page
+    starts after the last entity of the one before, so the whole scan is linear)."""
     store, read_path = services.store, services.read_path
     guard = read_path.guard_for(Reader(ANONYMOUS, dataset.tenant))
-    offset = 0
+    after = None
     while True:
-        query = query_of(dataset, limit=PAGE, offset=offset)
+        query = query_of(dataset, limit=PAGE)
+        query.after = after
         await hide_expired(store, dataset.tenant, query)
         with read_path.reading_as(guard):
             found, _ = await store.query_entities(dataset.tenant, query)
         yield found
         if len(found) < PAGE:
             return
-        offset += PAGE
+        after = query.next_after
 
 
 class Values:

@@ -24,6 +24,12 @@ class EntityQuery:
     offset: int = 0
     count: bool = False
     extra: list = field(default_factory=list)  # further predicates entity -> bool (e.g. access control)
+    # Keyset paging (a full scan in linear time): `after` is a position a store handed back in
+    # `next_after` (the position of the last entity of its page; None when the page is empty); the
+    # page then starts after that entity, in the same (creation) order, as if `offset` counted from
+    # there. Positions are opaque and stay valid when the entity itself is deleted meanwhile.
+    after: int | None = None
+    next_after: int | None = None
 
     def matches(self, entity: dict) -> bool:
         from toshi.query.regex import compile_pattern

@@ -25,17 +25,20 @@ def seen_through(guard, query: EntityQuery) -> Callable[[dict], bool]:
     return predicate
 
 
-def page_of(candidates: Iterable[dict], matches: Callable[[dict], bool],
+def page_of(candidates: Iterable[tuple[int, dict]], matches: Callable[[dict], bool],
             query: EntityQuery) -> tuple[list[dict], int | None]:
-    """The query's page of the candidates that match (and their count when the query asks for it);
-    stops reading candidates once the page is full, unless counting."""
+    """The query's page of the candidates ((position, entity) pairs) that match, and their count
+    when the query asks for it; stops reading candidates once the page is full, unless counting.
+    Sets `query.next_after` to the position of the page's last entity."""
     page: list[dict] = []
     matched = 0
-    for entity in candidates:
+    query.next_after = None
+    for position, entity in candidates:
         if not matches(entity):
             continue
         if query.offset <= matched < query.offset + query.limit:
             page.append(entity)
+            query.next_after = position
         matched += 1
         if not query.count and len(page) >= query.limit:
             break
