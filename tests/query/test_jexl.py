@@ -234,3 +234,17 @@ def test_huge_power_fails_to_null():
 def test_runaway_string_growth_fails_to_null():
     expression = "s" + "|replaceStr('a','aaaaaaaaaa')" * 12
     assert evaluate_or_none(expression, {"s": "a" * 100}) is None
+
+
+def test_replacement_that_would_grow_too_long_is_refused_before_it_is_built():
+    context = {"s": "a" * 100_000, "big": "b" * 4000}
+    assert evaluate_or_none("s|replaceStr('a', big)", context) is None
+
+
+def test_regex_replacement_that_would_grow_too_long_fails_to_null():
+    context = {"s": "a" * 100_000, "big": "b" * 4000}
+    assert evaluate_or_none("s|replaceRegex('a', big)", context) is None
+
+
+def test_a_long_member_chain_fails_to_null_rather_than_overflowing():
+    assert evaluate_or_none("a" + ".b" * 1500, {"a": {}}) is None

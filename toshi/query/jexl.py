@@ -638,6 +638,14 @@ def _to_fixed(value: Any, digits: Any) -> float:
     return round(_number(value, "toFixed"), digits)
 
 
+def _replace_str(value: Any, old: Any, new: Any) -> str:
+    text, old, new = _string(value, "replaceStr"), _string(old, "replaceStr"), _string(new, "replaceStr")
+    count = text.count(old) if old else len(text) + 1
+    if len(text) + count * (len(new) - len(old)) > MAX_STRING:  # refused before it is built
+        raise JexlError("string result too long")
+    return text.replace(old, new)
+
+
 def _regex(pattern: Any):
     try:
         return compile_pattern(_string(pattern, "a regular expression"))
@@ -645,17 +653,36 @@ def _regex(pattern: Any):
         return None
 
 
+def _matches(compiled, text: str):
+    """The matches of a pattern, given up once the evaluation's time is over (the RE2 binding spends
+    tens of microseconds per match, so a string of many matches is a cost to bound)."""
+    deadline = time.monotonic() + MAX_SECONDS
+    for n, match in enumerate(compiled.finditer(text)):
+        if n % 64 == 63 and time.monotonic() > deadline:
+            raise JexlError("regular expression takes too long")
+        yield match
+
+
 def _replace_regex(value: Any, pattern: Any, replacement: Any) -> str | None:
     text, replacement = _string(value, "replaceRegex"), _string(replacement, "replaceRegex")
     compiled = _regex(pattern)
     if compiled is None:
         return None
+    parts, at, size = [], 0, len(text)
     try:
-        return _checked_string(compiled.sub(replacement, text))
+        for match in _matches(compiled, text):
+            piece = match.expand(replacement)
+            size += len(piece) - (match.end() - match.start())
+            if size > MAX_STRING:
+                raise JexlError("string result too long")
+            parts += [text[at:match.start()], piece]
+            at = match.end()
     except JexlError:
         raise
     except Exception:  # noqa: BLE001 - RE2 refuses the replacement (a bad group reference)
         return None
+    parts.append(text[at:])
+    return "".join(parts)
 
 
 def _match_regex(value: Any, pattern: Any) -> list | None:
@@ -663,7 +690,7 @@ def _match_regex(value: Any, pattern: Any) -> list | None:
     compiled = _regex(pattern)
     if compiled is None:
         return None
-    return [m.group(0) for m in compiled.finditer(text)]
+    return [m.group(0) for m in _matches(compiled, text)]
 
 
 def _mapper(value: Any, values: Any, choices: Any) -> Any:
@@ -759,8 +786,7 @@ TRANSFORMS = {
     "log10": _math(math.log10),
     "log2": _math(math.log2),
     "sqrt": _math(math.sqrt),
-    "replaceStr": lambda v, a, b: _checked_string(
-        _string(v, "replaceStr").replace(_string(a, "replaceStr"), _string(b, "replaceStr"))),
+    "replaceStr": lambda v, a, b: _replace_str(v, a, b),
     "replaceRegex": _replace_regex,
     "matchRegex": _match_regex,
     "mapper": _mapper,
