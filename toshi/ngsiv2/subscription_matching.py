@@ -10,7 +10,9 @@ CompiledSubscription; toshi.ngsiv2.subscription_kind compiles them), with Orion'
   state (the old one for a deletion).
 * The notified entity is rendered as v2 with `attrs` / `exceptAttrs`, `onlyChangedAttrs`, `covered`,
   `metadata` and `attrsFormat`, and the notification-only builtins (`alterationType`, `actionType`,
-  `previousValue`: toshi.ngsiv2.notification_builtins); httpCustom / mqttCustom substitute `${...}` macros.
+  `previousValue`: toshi.ngsiv2.notification_builtins); httpCustom / mqttCustom substitute `${...}` macros,
+  each a JEXL expression (toshi.query.jexl) over the entity's context (`jexl_context`), and
+  `condition.jexlExpression` must evaluate to true.
 * Each HTTP notification carries `Fiware-Correlator: <correlator>; cbnotif=<n>`: the correlator of the v2
   request that made the change (kept on the entity, toshi.ngsiv2.edits.correlated; a new one for changes
   without one: deletions, NGSI-LD writes) and n, the notification's place among those of the change.
