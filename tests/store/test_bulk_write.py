@@ -143,3 +143,22 @@ async def test_an_entity_created_again_after_its_deletion_keeps_one_history_per_
         [(3, False), ("urn:ngsi-ld:null", True), (53, False)]
     fresh = [s for s in history.series("town", "urn:ngsi-ld:Sensor:012") if s.attr == VOCAB + "level"]
     assert [row.instance["value"] for row in history.all_instances(fresh[0].id)] == [62]
+
+
+async def test_an_update_that_moves_the_location_moves_it_in_the_geometry_index_and_others_keep_theirs(store, writer):
+    await writer.apply("town", [(f"urn:ngsi-ld:Sensor:{n:03d}", put(sensor(n, n))) for n in range(3)])
+    moved = sensor(1, 1, LATER)
+    moved["attrs"][LOCATION] = [{**moved["attrs"][LOCATION][0], "value": {"type": "Point", "coordinates": [136.0, 35.0]}}]
+
+    def level_only(before):
+        return {**before, "attrs": {**before["attrs"], VOCAB + "level": [{**before["attrs"][VOCAB + "level"][0],
+                                                                          "value": 99}]}}
+    await writer.apply("town", [("urn:ngsi-ld:Sensor:001", lambda before: {**moved, "createdAt": before["createdAt"]}),
+                                ("urn:ngsi-ld:Sensor:002", level_only)])
+    near_old = parse_geoq("within", "Polygon", "[[[134.9,34.4],[135.1,34.4],[135.1,34.6],[134.9,34.6],[134.9,34.4]]]",
+                          "location", expand)
+    near_new = parse_geoq("within", "Polygon", "[[[135.9,34.9],[136.1,34.9],[136.1,35.1],[135.9,35.1],[135.9,34.9]]]",
+                          "location", expand)
+    assert await ids(store, geo=near_old) == ["urn:ngsi-ld:Sensor:000", "urn:ngsi-ld:Sensor:002"]
+    assert await ids(store, geo=near_new) == ["urn:ngsi-ld:Sensor:001"]
+    assert await ids(store, q=q("level==99")) == ["urn:ngsi-ld:Sensor:002"]

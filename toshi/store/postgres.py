@@ -44,7 +44,7 @@ from toshi.store.postgres_plan import PgPlan, plan_query
 from toshi.store.reading import page_of, seen_through
 from toshi.store.sql_changes import SqlChangeLog, SqlOutbox, SqlSubscriptions
 from toshi.store.tables import create_tables
-from toshi.store.valueindex import changed_values
+from toshi.store.valueindex import changed_values, geo_unchanged
 
 log = logging.getLogger("toshi.store")
 
@@ -244,6 +244,8 @@ def _index_rows(rows: _PendingRows, tenant: str, rowid: int, entity: dict, befor
         if indexed_before:
             rows.value_deletes.append((rowid, name))
         rows.values.extend((tenant, name, *_typed(v), rowid) for v in values)
+    if before is not None and geo_unchanged(entity, before):
+        return
     boxes = entity_bboxes(entity)
     if before is not None:
         if boxes == entity_bboxes(before):

@@ -28,7 +28,7 @@ from toshi.store.discovery import SqlDiscovery
 from toshi.store.reading import page_of, seen_through
 from toshi.store.sql_changes import SqlChangeLog, SqlOutbox, SqlSubscriptions
 from toshi.store.sqlite_plan import GEO_SLOTS, SqlPlan, plan_query
-from toshi.store.valueindex import changed_values
+from toshi.store.valueindex import changed_values, geo_unchanged
 
 SCAN_CHUNK = 500
 PROGRESS_STEPS = 1_000  # SQLite VM steps between two checks of the request's deadline
@@ -198,6 +198,8 @@ def _value_rows(rows: _PendingRows, tenant: str, rowid: int, entity: dict, befor
 
 
 def _geo_rows(rows: _PendingRows, rowid: int, entity: dict, before: dict | None) -> None:
+    if before is not None and geo_unchanged(entity, before):
+        return
     boxes = _geo_boxes(entity)
     if before is not None:
         if boxes == _geo_boxes(before):

@@ -56,8 +56,21 @@ def changed_values(entity: dict, before: dict | None) -> Iterator[tuple[str, boo
     new = entity["attrs"]
     for name in old.keys() | new.keys():
         instances = new.get(name)
-        if instances != old.get(name):
+        if instances is not old.get(name) and instances != old.get(name):  # untouched attributes keep their list
             yield name, name in old, index_values(instances) if instances else []
+
+
+def geo_unchanged(entity: dict, before: dict) -> bool:
+    """Whether a write left every GeoProperty as it was (each attribute it did not touch keeps its
+    list of instances), so the geometry index needs no work."""
+    old, new = before["attrs"], entity["attrs"]
+    for name in old.keys() | new.keys():
+        instances, previous = new.get(name), old.get(name)
+        if instances is previous:
+            continue
+        if any(i.get("type") == "GeoProperty" for i in (*(instances or ()), *(previous or ()))):
+            return False
+    return True
 
 
 def _indexable(value) -> bool:
