@@ -18,7 +18,7 @@ import logging
 import random
 from datetime import UTC, datetime, timedelta
 
-from toshi.mobility.service import DECLARATIONS, PURPOSE
+from toshi.mobility import DECLARATIONS, PURPOSE
 from toshi.town.client import Api, ApiError
 from toshi.town.entities import urn
 from toshi.town.generate import Town
