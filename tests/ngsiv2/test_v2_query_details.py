@@ -156,11 +156,38 @@ def test_number_value_refuses_json_only(town):
     assert response.json() == {"error": "NotAcceptable", "description": "accepted MIME types: text/plain"}
 
 
-def test_value_refuses_an_accept_without_json_or_text(town):
+def test_accept_without_a_known_media_type_is_not_acceptable(town):
     response = town.get("/v2/entities/E1/attrs/temperature/value", headers={"Accept": "application/xml"})
     assert response.status_code == 406
-    assert response.json() == {"error": "NotAcceptable",
-                               "description": "acceptable MIME types: application/json, text/plain"}
+    assert response.json() == {"error": "NotAcceptable", "description": "no acceptable mime-type in accept header"}
+
+
+def test_accept_ranges_are_ordered_by_q(town):
+    response = town.get("/v2/entities/E1/attrs/brand/value",
+                        headers={"Accept": "text/plain;q=0.5, application/json"})
+    assert response.headers["content-type"] == "application/json"
+
+
+def test_application_wildcard_does_not_take_text(town):
+    response = town.get("/v2/entities/E1/attrs/temperature/value", headers={"Accept": "application/*"})
+    assert response.status_code == 406
+    assert response.json() == {"error": "NotAcceptable", "description": "accepted MIME types: text/plain"}
+
+
+def test_accept_parameter_other_than_q_is_a_bad_request(town):
+    response = town.get("/v2/entities", headers={"Accept": "application/json; charset=utf-8"})
+    assert response.status_code == 400
+    assert response.json() == {"error": "BadRequest", "description": "q missing in accept header"}
+
+
+def test_accept_qvalue_must_be_a_number(town):
+    response = town.get("/v2/entities", headers={"Accept": "application/json;q=high"})
+    assert response.json() == {"error": "BadRequest", "description": "qvalue in accept header is not a number"}
+
+
+def test_unknown_media_types_in_accept_are_skipped(town):
+    response = town.get("/v2/entities", headers={"Accept": "text/html, application/xhtml+xml, */*;q=0.8"})
+    assert response.status_code == 200
 
 
 def test_accept_is_checked_before_the_entity_is_looked_up(town):

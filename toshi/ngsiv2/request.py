@@ -63,16 +63,53 @@ def _too_large(size: int, limit: int) -> V2Error:
     return V2Error(413, "RequestEntityTooLarge", f"payload size: {size}, max size supported: {limit}")
 
 
+ACCEPTED_RANGES = ("*/*", "application/*", "application/json", "text/*", "text/plain")
+
+
+def accept_ranges(header: str) -> list[str]:
+    """The media ranges of an Accept header as Orion reads it: only the five it knows are kept
+    (others are skipped), each with an optional `q=` (anything else after `;` is 400, as are a
+    missing or non-numeric qvalue), ordered by q (ties keep their order); none left is 406."""
+    if not header.strip():
+        raise bad_request("empty accept header")
+    ranges: list[tuple[float, int, str]] = []
+    for n, item in enumerate(header.split(",")):
+        media, _, rest = item.strip().partition(";")
+        media = media.strip().lower()
+        if not media or media not in ACCEPTED_RANGES:
+            continue
+        rest = rest.strip()
+        q = 1.0
+        if rest:
+            if not rest.startswith("q"):
+                raise bad_request("q missing in accept header")
+            if rest[1:2] != "=":
+                raise bad_request("missing equal-sign after q in accept header")
+            value = rest[2:].split(";", 1)[0].strip()
+            if not value:
+                raise bad_request("qvalue in accept header is missing")
+            try:
+                q = float(value)
+            except ValueError:
+                raise bad_request("qvalue in accept header is not a number") from None
+        ranges.append((-q, n, media))
+    if not ranges:
+        raise V2Error(406, "NotAcceptable", "no acceptable mime-type in accept header")
+    return [media for _, _, media in sorted(ranges)]
+
+
 def accept(request: Request, offered: tuple[str, ...] = (JSON,), refusal: str | None = None) -> str:
-    """The response media type for the Accept header (the first offered one it allows), else 406
-    (`refusal`: its description; Orion's request-level "acceptable MIME types: ..." by default)."""
-    header = request.headers.get("accept", "")
-    if not header:
+    """The response media type for the Accept header (the first offered one its ranges allow, by q),
+    else 406 (`refusal`: its description; Orion's request-level "acceptable MIME types: ..." by
+    default). No Accept header is `*/*`."""
+    header = request.headers.get("accept")
+    if header is None:
         return offered[0]
-    wanted = [item.split(";", 1)[0].strip().lower() for item in header.split(",")]
-    for media in wanted:
-        if media in ("*/*", "application/*"):
+    for media in accept_ranges(header):
+        if media == "*/*":
             return offered[0]
+        if media == "application/*" and JSON in offered:
+            return JSON
         if media == "text/*" and TEXT in offered:
             return TEXT
         if media in offered:
