@@ -8,6 +8,7 @@ from toshi.catalogue.feature import Catalogue
 from toshi.consent.feature import Consent
 from toshi.csources.feature import ContextSources
 from toshi.currency.feature import Currency
+from toshi.health.feature import Health
 from toshi.iot.feature import Iot
 from toshi.jsonld.feature import Contexts
 from toshi.mobility.feature import Mobility
@@ -42,6 +43,7 @@ FEATURES = [
     Research,         # research extracts: reads through the consent feature's public interface
     Watchover,        # 見守り: reads as its own identity through the read path, alerts through the write path
     Mobility,         # オンデマンド交通: POST /mobility/plan on the caller's read and write paths (VROOM)
+    Health,           # 健康: check-ups of consenting residents -> a documented risk indicator for them
     Currency,         # 地域通貨: a double-entry ledger in its own tables, idempotent payments, reconciliation
     Town,             # the demo town: `toshi demo`; its programs are clients of the public APIs
 ]
