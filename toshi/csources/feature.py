@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from toshi.core.feature import Feature, tables_of
+from toshi.core.feature import Action, Feature, tables_of
 from toshi.csources import store, subscriptions, web
 from toshi.csources.subscriptions import CompiledCsourceSubscription, CsourceSubscriptionKind, trigger
+
+CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class ContextSources(Feature):
     name = "csources"
     tables = tables_of(store.SCHEMA)  # csourceSubscriptions live in the store's subscriptions table
+    # A registration puts another server's data into every reader's answers and sends writes there:
+    # only a tenant's administrators make or change one. Subscribing to them is a subscription.
+    actions = (Action(web.PREFIX, "admin", methods=CHANGES),
+               Action(subscriptions.PREFIX, "subscribe", methods=CHANGES))
 
     def routes(self) -> list:
         return [*web.routes(), *subscriptions.routes()]

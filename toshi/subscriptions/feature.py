@@ -11,9 +11,7 @@ CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 class LdSubscriptions(Feature):
     name = "subscriptions"
-    actions = (Action(PREFIX, "subscribe", methods=CHANGES),
-               Action("/ngsi-ld/v1/csourceRegistrations", "subscribe", methods=CHANGES),
-               Action("/ngsi-ld/v1/csourceSubscriptions", "subscribe", methods=CHANGES))
+    actions = (Action(PREFIX, "subscribe", methods=CHANGES),)  # csource paths: toshi/csources/feature.py
 
     def routes(self) -> list:
         return routes()
