@@ -194,7 +194,8 @@ def provider(town):
         {"id": "urn:ngsi-ld:ConsentNotice:care", "type": "ConsentNotice", "recipient": prop(care.id),
          "recipientName": prop("豊能町 介護サービス"), "purpose": prop(PURPOSE), "purposeName": prop("介護の計画づくり"),
          "description": prop("ケアマネジャーが介護の計画を立てるために使います。"),
-         "categories": prop(["personal", "sensitive"])},
+         "categories": prop(["personal", "sensitive"]),
+         "attributeNames": prop({"careLevel": "要介護度", "phone": "電話番号", "resident": "住民ID"})},
         {"id": RECORD, "type": "CareRecord", "resident": prop(RESIDENT), "careLevel": prop(3),
          "phone": prop("072-000-0000")})
     yield care

@@ -36,7 +36,7 @@ def test_a_consent_switched_on_lets_the_provider_read_and_shows_in_the_access_lo
     page.goto("/portal/me/access-log")
     row = page.wait_for_selector(f"#access-log tr[data-reader='{provider.id}']")
     assert "豊能町 介護サービス" in row.text_content() and "介護の計画づくり" in row.text_content()
-    assert "careLevel" in row.text_content() and "あなたの同意" in row.text_content()
+    assert "要介護度、電話番号、住民ID" in row.text_content() and "あなたの同意" in row.text_content()
     v.screenshot("my-access-log")
 
     page.goto("/portal/me/consents")
@@ -92,4 +92,21 @@ def test_the_resident_sees_the_official_read_as_town_business(town, provider, vi
     v, page = resident_sign_in(visit, "/portal/me/access-log")
     row = page.wait_for_selector("#access-log tr[data-basis=official]")
     assert "町の職員" in row.text_content() and "法律にもとづく町の仕事" in row.text_content()
+    assert v.errors == []
+
+
+def test_keyboard_alone_reaches_the_switch_and_turns_it_on_and_off(town, provider, visit):
+    v, page = resident_sign_in(visit, "/portal/me/consents")
+    switch(page).wait_for()
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.getAttribute('role')") == "switch":
+            break
+    assert page.evaluate("document.activeElement.closest('li.consent').dataset.purpose") == PURPOSE
+    page.keyboard.press("Space")
+    page.wait_for_selector(f"li.consent[data-purpose='{PURPOSE}'] .state[data-on=true]")
+    assert provider.read().status_code == 200
+    page.keyboard.press("Space")  # the focus stays on the switch
+    page.wait_for_selector(f"li.consent[data-purpose='{PURPOSE}'] .state[data-on=false]")
+    assert provider.read().status_code == 404
     assert v.errors == []

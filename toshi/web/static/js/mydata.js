@@ -42,6 +42,12 @@
     return notice ? T.text(notice.purposeName) || purpose : purpose || "";
   }
 
+  /* An attribute in the words of the recipient's notice (`attributeNames`: name -> plain words). */
+  function attributeName(recipient, name) {
+    const notice = notices.find((n) => n.recipient === recipient && n.attributeNames && n.attributeNames[name]);
+    return notice ? T.text(notice.attributeNames[name]) : name;
+  }
+
   function when(iso) {
     const date = new Date(iso);
     if (Number.isNaN(date.getTime())) return iso || "";
@@ -195,7 +201,7 @@
       el("td", {}, official ? t("my.log.official") : recipientName(entry.reader),
         el("br"), el("span", { className: "note", text: entry.reader })),
       el("td", { text: entry.purpose ? purposeName(entry.reader, entry.purpose) : t("my.log.no_purpose") }),
-      el("td", { text: [].concat(entry.attrs || []).join("、") }),
+      el("td", { text: [].concat(entry.attrs || []).map((a) => attributeName(entry.reader, a)).join("、") }),
       el("td", { text: t(official ? "my.log.basis.official" : "my.log.basis.consent") }));
   }
 
