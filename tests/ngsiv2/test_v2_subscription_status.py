@@ -107,3 +107,26 @@ def test_success_resets_the_fails_counter(fast_client):
         assert "lastFailure" in notification and "lastFailureReason" in notification
     finally:
         flaky.close()
+
+
+def test_empty_condition_is_refused(client):
+    payload = {"subject": {"entities": [{"id": "Room1"}], "condition": {}},
+               "notification": {"http": {"url": "http://127.0.0.1:9/"}}}
+    assert refusal(client, payload) == {"error": "BadRequest", "description": "condition is empty"}
+
+
+def test_empty_expression_is_refused(client):
+    payload = {"subject": {"entities": [{"id": "Room1"}], "condition": {"expression": {}}},
+               "notification": {"http": {"url": "http://127.0.0.1:9/"}}}
+    assert refusal(client, payload) == {"error": "BadRequest", "description": "expression is empty"}
+
+
+def test_empty_q_in_an_expression_is_refused(client):
+    payload = {"subject": {"entities": [{"id": "Room1"}], "condition": {"expression": {"q": ""}}},
+               "notification": {"http": {"url": "http://127.0.0.1:9/"}}}
+    assert refusal(client, payload) == {"error": "BadRequest", "description": "q is empty"}
+
+
+def test_empty_custom_headers_are_refused(client):
+    payload = body({"httpCustom": {"url": "http://127.0.0.1:9/", "headers": {}}})
+    assert refusal(client, payload) == {"error": "BadRequest", "description": "notification httpCustom headers is empty"}

@@ -137,6 +137,8 @@ def _subject(subject: Any) -> dict:
         raise bad_request("empty subject entities")
     out: dict[str, Any] = {"entities": [_entity_selector(e) for e in entities]}
     if "condition" in subject:
+        if subject["condition"] == {}:  # the manual: "If present it must have a content"
+            raise bad_request("condition is empty")
         out["condition"] = _condition(subject["condition"])
     return out
 
@@ -208,9 +210,15 @@ def _expression(expression: Any) -> dict:
     unknown = set(expression) - EXPRESSION_KEYS
     if unknown:
         raise bad_request(f"Unrecognized field in JSON payload: /expression.{sorted(unknown)[0]}/")
+    if not expression:
+        raise bad_request("expression is empty")  # Orion's parseExpression texts from here on
     for key, value in expression.items():
         if not isinstance(value, str):
+            if key in ("q", "mq"):
+                raise bad_request(f"{key} is not a string")
             raise bad_request(f"Invalid JSON type for expression {key}: it must be a string")
+        if not value:
+            raise bad_request(f"{key} is empty")
     if "q" in expression:
         parse_v2_q(expression["q"], ctx().expand_term)
     geo = [k for k in ("georel", "geometry", "coords") if expression.get(k)]
@@ -334,6 +342,8 @@ def _endpoint(channel: str, value: Any) -> dict:
                 items = value[key]
                 if not isinstance(items, dict) or not all(isinstance(v, str) for v in items.values()):
                     raise bad_request(f"Invalid JSON type for /{channel}/ {key}: it must be an object of strings")
+                if not items:  # the manual: "Must not be empty"
+                    raise bad_request(f"notification httpCustom {key} is empty")
         if "method" in value and value["method"] not in METHODS:
             raise bad_request(f"Invalid HTTP method for /{channel}/: {value['method']}")
     if "timeout" in value:  # milliseconds; 0: the server's default (the manual's `http.timeout`)
