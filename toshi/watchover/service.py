@@ -135,7 +135,8 @@ class WatchOver:
         reloaded = self._loop.time()
         while True:
             try:
-                await self.check()
+                if self.store.leader("watchover"):  # one process of several on one database checks
+                    await self.check()
             except Exception:
                 log.exception("watch-over: a check failed")
             try:
