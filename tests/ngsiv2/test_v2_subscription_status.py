@@ -130,3 +130,23 @@ def test_empty_q_in_an_expression_is_refused(client):
 def test_empty_custom_headers_are_refused(client):
     payload = body({"httpCustom": {"url": "http://127.0.0.1:9/", "headers": {}}})
     assert refusal(client, payload) == {"error": "BadRequest", "description": "notification httpCustom headers is empty"}
+
+
+def test_mqtt_url_in_an_http_notification_is_refused(client):
+    assert refusal(client, body({"http": {"url": "mqtt://127.0.0.1:1883"}}))["description"] == \
+        "mqtt URL cannot be used in http notifications"
+
+
+def test_mqtt_url_with_a_path_is_refused(client):
+    payload = body({"mqtt": {"url": "mqtt://127.0.0.1:1883/rooms", "topic": "t"}})
+    assert refusal(client, payload)["description"] == "path cannot be used in mqtt url, use topic instead"
+
+
+def test_mqtt_user_needs_a_password(client):
+    payload = body({"mqtt": {"url": "mqtt://127.0.0.1:1883", "topic": "t", "user": "u"}})
+    assert refusal(client, payload)["description"] == "you must use user and passwd fields simultaneously"
+
+
+def test_mqtt_topic_wildcards_are_refused(client):
+    payload = body({"mqtt": {"url": "mqtt://127.0.0.1:1883", "topic": "rooms/#"}})
+    assert refusal(client, payload)["description"] == "+ and # are not allowed in mqtt field /topic/"

@@ -304,19 +304,31 @@ def _endpoint(channel: str, value: Any) -> dict:
     _check_characters(channel, value)
     schemes = ("mqtt", "mqtts") if mqtt else ("http", "https")
     parts = urlsplit(url)
+    if not mqtt and parts.scheme in ("mqtt", "mqtts"):  # Orion's parser texts for the wrong channel
+        raise bad_request("mqtt URL cannot be used in http notifications")
+    if mqtt and parts.scheme in ("http", "https"):
+        raise bad_request("http or https URL cannot be used in mqtt notifications")
+    if mqtt and parts.path not in ("", "/"):
+        raise bad_request("path cannot be used in mqtt url, use topic instead")
     if "${" not in url and (parts.scheme not in schemes or not parts.hostname):
         raise bad_request(f"Invalid URL parsing notification url: {url}" if not mqtt
                           else f"Invalid URL parsing notification url: {url} (mqtt:// or mqtts:// expected)")
     out = dict(value)
     if mqtt:
+        if ("user" in value) != ("passwd" in value):
+            raise bad_request("you must use user and passwd fields simultaneously")
         topic = value.get("topic")
-        if not isinstance(topic, str) or not topic:
-            raise bad_request(f"topic is missing in /{channel}/")
+        if topic is None:
+            raise bad_request("mandatory mqtt field /topic/")
+        if not isinstance(topic, str):
+            raise bad_request(f"Invalid JSON type for /{channel}/ topic: it must be a string")
+        if not topic:
+            raise bad_request("empty mqtt field /topic/")
         if "+" in topic or "#" in topic:
-            raise bad_request("MQTT topic cannot include wildcards")
+            raise bad_request("+ and # are not allowed in mqtt field /topic/")
         qos = value.get("qos", 0)
         if qos not in (0, 1, 2) or isinstance(qos, bool):
-            raise bad_request("MQTT QoS must be an integer in the 0 to 2 range")
+            raise bad_request("mqtt qos field must be an integer in the 0 to 2 range")
     if custom:
         bodies = [k for k in ("payload", "json", "ngsi") if k in value]
         if len(bodies) > 1:
