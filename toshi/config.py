@@ -140,7 +140,7 @@ _AT_LEAST = {  # name -> smallest value (inclusive)
     "request_timeout": 0, "temporal_instance_limit": 1,
 }
 _POSITIVE = {"database_timeout", "context_fetch_timeout", "notify_timeout", "iot_command_timeout",
-             "audit_checkpoint_interval", "web_session_hours"}
+             "audit_checkpoint_interval", "web_session_hours", "federation_timeout"}
 _CHOICES = {"log_level": ("critical", "error", "warning", "info", "debug"), "log_format": ("text", "json"),
             "outbound_private": ("allow", "deny", "auto")}
 _PREFIXES = {"database_url": ("postgresql://", "postgres://"), "iot_mqtt_url": ("mqtt://", "mqtts://"),
@@ -184,6 +184,8 @@ def _problems(settings: Settings):
             yield name, f"must be an ISO 8601 duration such as P365D, not {value[name]!r}"
     if settings.default_limit > settings.max_limit:
         yield "default_limit", f"({settings.default_limit}) must not exceed max_limit ({settings.max_limit})"
+    if settings.federation_name and not re.fullmatch(r"[A-Za-z0-9._:~-]+", settings.federation_name):
+        yield "federation_name", f"must be one token (letters, digits, . _ : ~ -) for Via headers, not {settings.federation_name!r}"
     if settings.web_map_center and not _map_center(settings.web_map_center):
         yield "web_map_center", f"must be \"longitude,latitude,zoom\", not {settings.web_map_center!r}"
 

@@ -406,3 +406,24 @@ def test_remote_entities_pass_the_local_read_path(client, town_b):
     many = client.get(LD + "/entities?type=Resident&options=keyValues").json()
     assert one == {"id": "urn:ngsi-ld:Resident:1", "type": "Resident", "ward": "Toyono"}
     assert many == [one]
+
+
+def test_federation_name_must_be_one_token_for_via():
+    from toshi.config import Settings, validate
+
+    with pytest.raises(ValueError, match="federation_name must be one token"):
+        validate(Settings(federation_name="town a, town b"))
+
+
+def test_federation_name_names_this_broker_in_via(tmp_path, source):
+    from starlette.testclient import TestClient
+
+    from toshi.app import create_app
+    from toshi.config import Settings
+
+    fake = source(status=404)
+    with TestClient(create_app(Settings(data_dir=str(tmp_path), federation_name="toyono.example"))) as named:
+        register(named, fake.url)
+        named.get(LD + "/entities/urn:ngsi-ld:Shelter:1")
+        assert named.get(LD + "/entities/urn:ngsi-ld:Shelter:1", headers={"Via": "1.1 toyono.example"}).status_code == 404
+    assert [r["headers"]["via"] for r in fake.requests] == ["1.1 toyono.example"]
