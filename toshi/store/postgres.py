@@ -114,8 +114,15 @@ class PostgresTransaction:
         """Read the entities the transaction is about to write in one statement (one round trip
         instead of one per entity); `get` then answers from what was read."""
         wanted = list(dict.fromkeys(i for i in entity_ids if i not in self.written and i not in self._fetched))
-        if len(wanted) > 1:
-            self._fetched.update(self._store.load_entity_rows(self.tenant, wanted))
+        reserve = 0 if self._seqs else max(1, self.expected - len(self.written))
+        if not wanted and not reserve:
+            return
+        # the numbers the writes will need are reserved in the same statement (same round trip)
+        found, last_seq, last_rowid = self._store.load_entity_rows(self.tenant, wanted, reserve=reserve)
+        self._fetched.update(found)
+        if reserve:
+            self._seqs = list(range(last_seq, last_seq - reserve, -1))
+            self._new_rowids = list(range(last_rowid, last_rowid - reserve, -1))
 
     def get(self, entity_id: str) -> dict | None:
         if entity_id in self.written:
@@ -527,14 +534,25 @@ class PostgresStore(StoredContexts, SqlDiscovery):
         self._remember(tenant, entity_id, entity, row[0])
         return entity, row[2]
 
-    def load_entity_rows(self, tenant: str, entity_ids: list[str]) -> dict[str, tuple[dict | None, int | None]]:
-        """`load_entity_row` of several entities in one statement."""
+    def load_entity_rows(self, tenant: str, entity_ids: list[str], *, reserve: int = 0
+                         ) -> tuple[dict[str, tuple[dict | None, int | None]], int | None, int | None]:
+        """`load_entity_row` of several entities in one statement; with `reserve` (inside a write
+        transaction, which holds the write lock), the same statement also reserves that many
+        change-log seqs and entity rowids, and the last of each is returned."""
         known = [self._cache.get((tenant, entity_id), (None, -1))[1] for entity_id in entity_ids]
-        rows = self.db.run("SELECT e.id, e.version, CASE WHEN e.version = k.known THEN NULL ELSE e.doc END, e.rowid "
-                           "FROM unnest(%s::text[], %s::bigint[]) AS k(id, known) "
-                           "JOIN entities e ON e.tenant = %s AND e.id = k.id", (entity_ids, known, tenant)).fetchall()
+        rows = self.db.run(
+            "WITH r AS MATERIALIZED (SELECT CASE WHEN %s > 0 THEN setval(pg_get_serial_sequence('changes', 'seq'), "
+            "nextval(pg_get_serial_sequence('changes', 'seq')) + %s - 1) END AS seq, "
+            "CASE WHEN %s > 0 THEN setval(pg_get_serial_sequence('entities', 'rowid'), "
+            "nextval(pg_get_serial_sequence('entities', 'rowid')) + %s - 1) END AS rowid) "
+            "SELECT r.seq, r.rowid, f.id, f.version, f.doc, f.entity FROM r LEFT JOIN ("
+            "SELECT e.id, e.version, CASE WHEN e.version = k.known THEN NULL ELSE e.doc END AS doc, e.rowid AS entity "
+            "FROM unnest(%s::text[], %s::bigint[]) AS k(id, known) JOIN entities e ON e.tenant = %s AND e.id = k.id"
+            ") f ON true", (reserve, reserve, reserve, reserve, entity_ids, known, tenant)).fetchall()
         found: dict[str, tuple[dict | None, int | None]] = {entity_id: (None, None) for entity_id in entity_ids}
-        for entity_id, version, doc, rowid in rows:
+        for _, _, entity_id, version, doc, rowid in rows:
+            if entity_id is None:  # no entity found: the row of the reservation alone
+                continue
             if doc is None:
                 found[entity_id] = (self._cache[(tenant, entity_id)][0], rowid)
             else:
@@ -544,7 +562,7 @@ class PostgresStore(StoredContexts, SqlDiscovery):
         for entity_id, (entity, _) in found.items():
             if entity is None:
                 self._cache.pop((tenant, entity_id), None)
-        return found
+        return found, rows[0][0], rows[0][1]
 
     def _remember(self, tenant: str, entity_id: str, entity: dict | None, version: int) -> None:
         if entity is None:
