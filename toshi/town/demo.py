@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 from toshi.core.progress import Progress
-from toshi.town import loader, ondemand, watchers
+from toshi.town import loader, ondemand, watchers, wellbeing
 from toshi.town.client import Api
 from toshi.town.evacuation import PURPOSE, EvacuationService
 from toshi.town.generate import generate
@@ -142,6 +142,9 @@ class DemoTown:
         if "ondemand" not in self.state:
             self.state["ondemand"] = await ondemand.set_up(self.admin, self.town)
             write_state(self.data_dir, self.state)
+        if "wellbeing" not in self.state:
+            self.state["wellbeing"] = await wellbeing.set_up(self.admin, self.town, self.base)
+            write_state(self.data_dir, self.state)
         service = Api(self.base, self.state["accounts"]["evacuation"]["key"], purpose=PURPOSE,
                       context=self.state["context"], timeout=120)
         self.evacuation = EvacuationService(service, port=self.state["servicePort"])
@@ -152,7 +155,8 @@ class DemoTown:
                                    tick_seconds=self.tick_seconds)
         self.bus = ondemand.BusWorld(self.town, self.base, self.state["ondemand"]["operator"]["key"],
                                      self.state["context"])
-        self.simulator.worlds += [watchers.WatchWorld(self.town, self.state["prefix"]), self.bus]
+        self.simulator.worlds += [watchers.WatchWorld(self.town, self.state["prefix"]), self.bus,
+                                  wellbeing.CurrencyWorld(self.town, self.state["wellbeing"])]
         await self.simulator.provision()
         await self.simulator.resume()
 
@@ -244,6 +248,7 @@ at {town.speed:g}x; devices over {town.simulator.southbound}.
   NGSI-LD    {base}/ngsi-ld/v1/entities?type=EvacuationShelter
   見守り     {base}/ngsi-ld/v1/entities/urn:ngsi-ld:WatchOverService:watchover   ({state.get('watched', 0)} residents watched)
   バス       {base}/ngsi-ld/v1/entities/urn:ngsi-ld:OnDemandService:mobility   (on-demand bus, planned at 07:30)
+  地域通貨   {base}/ngsi-ld/v1/entities/urn:ngsi-ld:LocalCurrencyLedger:town   ({state.get('wellbeing', {}).get('checkups', 0)} check-ups, points granted)
   NGSI-v2    {base}/v2/entities
   @context   {state['context']}
   admin key  {state['adminKey']}   (sign in to the dashboard with it; kept in {STATE_FILE})

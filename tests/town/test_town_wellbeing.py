@@ -1,0 +1,68 @@
+"""End to end: health linkage and the local currency in the demo town on a real server — check-ups of
+consenting residents give indicators, their points are granted once, the shops are paid, and the
+ledger reconciles."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+import pytest
+
+from toshi.town import demo, wellbeing
+from toshi.town.client import Api
+from toshi.town.simulator import JST
+
+RESIDENTS = 600
+START, END = datetime(2026, 7, 3, 8, 30, tzinfo=JST), datetime(2026, 7, 3, 13, 0, tzinfo=JST)
+
+
+@pytest.fixture(scope="module")
+def wellbeing_day(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("demo-wellbeing")
+    state = demo.bootstrap(data_dir, seed=13, residents=RESIDENTS)
+    port, mqtt = demo.free_port(), demo.mqtt_reachable()
+    server = demo.start_server(data_dir, port, state, mqtt=mqtt)
+    base = f"http://127.0.0.1:{port}"
+
+    async def run():
+        town = demo.DemoTown(base, data_dir, state, speed=3600, mqtt=mqtt, start=START, tick_seconds=0.25)
+        try:
+            await town.setup()
+            await town.run(until=END)
+            admin = Api(base, state["adminKey"], context=state["context"])
+            report = (await admin.call("POST", "/currency/reconciliations")).json()
+            seen = {"indicators": await admin.entities("HealthRiskIndicator"),
+                    "checkups": await admin.entities("HealthCheckup"), "report": report,
+                    "ledger": (await Api(base).call("GET", "/ngsi-ld/v1/entities/urn:ngsi-ld:LocalCurrencyLedger:town",
+                                                    params={"options": "keyValues"})).json(),
+                    "world": next(w for w in town.simulator.worlds if isinstance(w, wellbeing.CurrencyWorld))}
+            await admin.close()
+            return town, seen
+        finally:
+            await town.close()
+
+    try:
+        yield state, asyncio.run(run())
+    finally:
+        demo.stop_server(server)
+
+
+def test_every_consenting_check_up_has_its_indicator(wellbeing_day):
+    state, (_, seen) = wellbeing_day
+    assert len(seen["checkups"]) == state["wellbeing"]["checkups"] >= 3
+    assert sorted(i["checkup"] for i in seen["indicators"]) == sorted(c["id"] for c in seen["checkups"])
+    assert sum(state["wellbeing"]["indicators"].values()) == len(seen["checkups"])
+
+
+def test_the_points_were_granted_once_and_the_ledger_balances(wellbeing_day):
+    state, (_, seen) = wellbeing_day
+    report = seen["report"]
+    assert report["balanced"] is True
+    assert report["inCirculation"] == wellbeing.CHECKUP_POINTS * state["wellbeing"]["checkups"]
+    assert seen["world"].paid >= 1  # shops were paid, and the ledger still balances
+
+
+def test_the_ledger_entity_is_open_data(wellbeing_day):
+    _, (_, seen) = wellbeing_day
+    assert seen["ledger"]["balanced"] is True

@@ -1,0 +1,126 @@
+"""Health linkage and the local currency in the demo town.
+
+Set-up (administrator's key, public APIs only, as the town office and the health centre would):
+the check-up types are declared as personal data (toshi.health.DECLARATIONS), the health service gets
+an account (consumer + provider), residents aged 40–74 who took the specific health check-up
+(特定健診) and consented to the health service (a share drawn from the seed) get a synthetic
+`HealthCheckup`; the service computes their indicators (`POST /health-linkage/indicators`). The
+currency office opens wallets for the shops and for the residents with a check-up, and grants each
+of them check-up points (`POST /currency/grants`, idempotent by the check-up).
+
+The day: between 09:00 and 18:00 residents pay at the shops with their points (idempotent
+payments; one refused now and then for a balance too low, as a real till would see), and at the end
+of each simulated hour the office reconciles the ledger (`POST /currency/reconciliations`, shown as
+the `LocalCurrencyLedger` entity; the ledger stamps payments with the real time, so the day it reports
+is today's, while its whole-ledger checks cover every payment)."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from toshi.health import DECLARATIONS, PURPOSE
+from toshi.town.client import Api, ApiError
+from toshi.town.entities import urn
+from toshi.town.generate import Town
+
+CHECKUP_SHARE = 0.05      # of residents aged 40-74: checked up and consenting to the health service
+CHECKUP_POINTS = 500
+SHOPS = ["道の駅とよの", "吉川商店", "東能勢ストア", "ときわ台ベーカリー", "希望ヶ丘マーケット"]
+PAYMENTS_PER_HOUR = 6
+CONSENT = ["personal", "sensitive"]
+
+
+def examined(town: Town) -> list:
+    rng = random.Random(town.seed * 32_452_843)
+    return [r for r in town.residents if 40 <= r.age < 75 and rng.random() < CHECKUP_SHARE]
+
+
+def checkup(resident, rng: random.Random) -> dict:
+    male = resident.sex == "male"
+    values = {"sex": "male" if male else "female",
+              "waist": round(rng.gauss(85 if male else 81, 9), 1),
+              "systolic": round(rng.gauss(126 + (resident.age - 40) * 0.4, 15)),
+              "diastolic": round(rng.gauss(78, 10)),
+              "fastingGlucose": round(rng.gauss(98 + (resident.age - 40) * 0.3, 14)),
+              "triglycerides": max(30, round(rng.gauss(120 if male else 95, 55))),
+              "hdl": max(20, round(rng.gauss(55 if male else 66, 14))),
+              "checkedOn": "2026-06-15"}
+    return {"id": urn("HealthCheckup", f"{resident.id}-2026"), "type": "HealthCheckup",
+            "resident": {"type": "Relationship", "object": urn("Resident", resident.id)},
+            **{k: {"type": "Property", "value": v} for k, v in values.items()}}
+
+
+async def set_up(admin: Api, town: Town, base: str, tenant_role: str = "default") -> dict:
+    for declaration in DECLARATIONS:
+        await admin.call("PUT", f"/consent/declarations/{declaration['id']}", declaration)
+    await admin.call("POST", "/admin/auth/policies", {
+        "id": "town-health-own", "effect": "allow", "principals": ["authenticated"], "actions": ["read"],
+        "tenant": tenant_role, "types": ["HealthRiskIndicator"]}, ok=(201, 409))  # the consent layer decides whose
+    await admin.call("POST", "/admin/auth/policies", {
+        "id": "town-currency-open", "effect": "allow", "principals": ["*"], "actions": ["read"],
+        "tenant": tenant_role, "types": ["LocalCurrencyLedger"]}, ok=(201, 409))  # totals only
+    made = (await admin.call("POST", "/admin/auth/accounts", {
+        "name": "town-health", "roles": [f"{tenant_role}:consumer", f"{tenant_role}:provider"]}, ok=(201,))).json()
+    health = {"id": made["account"]["id"], "key": made["apiKey"]}
+    rng = random.Random(town.seed * 49_979_687)
+    people = examined(town)
+    await admin.upsert([checkup(r, rng) for r in people])
+    ids = [urn("Resident", r.id) for r in people]
+    for start in range(0, len(ids), 1000):
+        await admin.call("POST", "/consent/grants", {"residents": ids[start:start + 1000], "recipient": health["id"],
+                                                     "purpose": PURPOSE, "categories": CONSENT}, ok=(201,))
+    service = Api(base, health["key"], purpose=PURPOSE)
+    try:
+        indicators = (await service.call("POST", "/health-linkage/indicators")).json()
+    finally:
+        await service.close()
+    shops = [(await admin.call("POST", "/currency/wallets", {"owner": name, "kind": "shop"}, ok=(201,))).json()["id"]
+             for name in SHOPS]
+    wallets = {}
+    for resident_id in ids:  # the check-up's points, granted by the health service's programme
+        wallet = (await admin.call("POST", "/currency/wallets", {"owner": resident_id, "kind": "resident"},
+                                   ok=(201,))).json()["id"]
+        await admin.call("POST", "/currency/grants", {"to": wallet, "amount": CHECKUP_POINTS, "memo": "特定健診ポイント"},
+                         headers={"Idempotency-Key": f"checkup-{resident_id}-2026"}, ok=(200, 201))
+        wallets[resident_id] = wallet
+    return {"health": health, "checkups": len(people), "indicators": indicators.get("levels", {}),
+            "shops": shops, "wallets": wallets}
+
+
+class CurrencyWorld:
+    """Residents paying at the shops with their points, and the office's daily reconciliation."""
+
+    def __init__(self, town: Town, setup: dict):
+        self.rng = random.Random(town.seed * 86_028_121)
+        self.shops, self.wallets = setup["shops"], list(setup["wallets"].values())
+        self.hour: str | None = None
+        self.paid = self.refused = 0
+
+    async def provision(self, admin: Api) -> None:
+        """Nothing to provision."""
+
+    async def step(self, admin: Api, now: datetime, dt: timedelta) -> None:
+        stamp = now.strftime("%Y-%m-%dT%H")
+        if stamp != self.hour:  # every simulated hour: the ledger's payments are stamped with the real day
+            self.hour = stamp
+            await admin.call("POST", "/currency/reconciliations")
+        hour = now.hour + now.minute / 60
+        if not self.wallets or not 9 <= hour < 18:
+            return
+        for _ in range(self._count(PAYMENTS_PER_HOUR * dt.total_seconds() / 3600)):
+            wallet, shop = self.rng.choice(self.wallets), self.rng.choice(self.shops)
+            amount = self.rng.choice((100, 150, 200, 300))
+            key = f"till-{now:%Y%m%d%H%M%S}-{self.paid + self.refused}"
+            try:
+                await admin.call("POST", "/currency/payments", {"from": wallet, "to": shop, "amount": amount,
+                                                                "memo": "買い物"}, headers={"Idempotency-Key": key})
+                self.paid += 1
+            except ApiError as exc:
+                if exc.status != 409:
+                    raise
+                self.refused += 1  # the balance was too low: the till says so
+
+    def _count(self, expected: float) -> int:
+        whole = int(expected)
+        return whole + (1 if self.rng.random() < expected - whole else 0)
