@@ -143,7 +143,7 @@ def test_apis_do_not_see_each_others_subscriptions(client):
      "invalid attrsFormat, accepted values: normalized, keyValues, values, simplifiedNormalized, "
      "simplifiedKeyValues, legacy"),
     ({"subject": {"entities": [{"id": "A"}]}, "notification": {"http": {"url": "ftp://a/b"}}},
-     "Invalid URL parsing notification url: ftp://a/b"),
+     "Invalid URL parsing notification url"),
     ({"subject": {"entities": [{"id": "A"}]}, "notification": {"http": {"url": "http://a/b"}},
       "expires": "tomorrow"}, "expires has an invalid format"),
     ({"subject": {"entities": [{"id": "A"}]}, "notification": {"http": {"url": "http://a/b"}},
@@ -152,7 +152,7 @@ def test_apis_do_not_see_each_others_subscriptions(client):
       "throttling": -1}, "Negative Number not allowed in throttling"),
     ({"subject": {"entities": [{"id": "A"}], "condition": {"alterationTypes": ["entityGone"]}},
       "notification": {"http": {"url": "http://a/b"}}},
-     "Invalid alterationType: entityGone. Allowed values: entityUpdate, entityChange, entityCreate, entityDelete"),
+     "unknown subscription alterationType: entityGone"),
     ({"subject": {"entities": [{"id": "A"}]},
       "notification": {"http": {"url": "http://a/b"}, "attrs": ["x"], "exceptAttrs": ["y"]}},
      "http notification has attrs and exceptAttrs"),
@@ -161,7 +161,7 @@ def test_apis_do_not_see_each_others_subscriptions(client):
      "only one of http, httpCustom, mqtt or mqttCustom is allowed"),
     ({"subject": {"entities": [{"id": "A"}]},
       "notification": {"httpCustom": {"url": "http://a/b", "method": "FETCH"}}},
-     "Invalid HTTP method for /httpCustom/: FETCH"),
+     "unknown method httpCustom notification"),
 ])
 def test_validation_errors(client, payload, description):
     response = client.post("/v2/subscriptions", json=payload)
