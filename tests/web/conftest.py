@@ -161,12 +161,13 @@ PURPOSE = "care-planning"
 
 
 class Provider:
-    """The town's care service: an API-key account reading for one purpose."""
+    """The town's care service: an API-key account (an operator, not an administrator: it reads
+    personal data only as residents consent) reading for one purpose."""
 
     def __init__(self, town):
-        r = town.http.post("/admin/auth/accounts", json={"name": "care-service", "roles": ["default:consumer"]})
+        r = town.http.post("/admin/auth/accounts", json={"name": "care-service", "roles": ["default:operator"]})
         assert r.status_code == 201, r.text
-        self.id = r.json()["account"]["id"]
+        self.id, self.key = r.json()["account"]["id"], r.json()["apiKey"]
         self.http = httpx.Client(base_url=town.url, timeout=30,
                                  headers={"Authorization": f"Bearer {r.json()['apiKey']}", "Toshi-Purpose": PURPOSE})
 

@@ -1,7 +1,7 @@
 """A resident's "my data" in a real browser: they sign in with their resident ID (Toshi's OpenID
-Connect provider), switch a consent ON — the care provider's read of their record then succeeds and
-appears on their access-log page — and OFF — the provider's read is refused again; they download
-their data as JSON and CSV and ask for erasure."""
+Connect provider), switch a consent ON — the care provider's read of their record then succeeds (in
+the API and in the provider's dashboard) and appears on their access-log page — and OFF — the
+provider's read is refused again; they download their data as JSON and CSV and ask for erasure."""
 
 from __future__ import annotations
 
@@ -110,3 +110,21 @@ def test_keyboard_alone_reaches_the_switch_and_turns_it_on_and_off(town, provide
     page.wait_for_selector(f"li.consent[data-purpose='{PURPOSE}'] .state[data-on=false]")
     assert provider.read().status_code == 404
     assert v.errors == []
+
+
+def test_the_dashboard_read_for_the_purpose_shows_the_record_only_while_the_consent_is_on(town, provider, visit):
+    resident, page = resident_sign_in(visit, "/portal/me/consents")
+    switch(page).check()
+    page.wait_for_selector(f"li.consent[data-purpose='{PURPOSE}'] .state[data-on=true]")
+    care = visit()
+    dashboard = care.login(provider.key, then="/dashboard")
+    dashboard.goto(f"/dashboard?type=CareRecord&purpose={PURPOSE}")
+    dashboard.wait_for_selector("body[data-loaded='1']")
+    dashboard.click(f"#entity-list button:text('{RECORD}')")
+    dashboard.wait_for_selector("#inspector-attrs th:text('careLevel')")
+    switch(page).uncheck()
+    page.wait_for_selector(f"li.consent[data-purpose='{PURPOSE}'] .state[data-on=false]")
+    dashboard.reload()
+    dashboard.wait_for_selector("body[data-loaded='0']")
+    assert dashboard.locator("#entity-list tr").count() == 0
+    assert resident.errors == [] and care.errors == []

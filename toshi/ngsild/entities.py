@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from toshi import csources
 from toshi.core import entity as ops
+from toshi.core.access import judging, visible
 from toshi.core.errors import BadRequestData, ResourceNotFound
 from toshi.core.expiry import hide_expired, is_expired
 from toshi.formats import ngsild_http as http
@@ -173,7 +174,11 @@ async def _federated_page(request: Request, tenant: str, query, ordering, ctx):
 
     async def local_matches() -> list:
         await hide_expired(store, tenant, query)
-        return (await store.query_entities(tenant, dataclasses.replace(query, limit=ORDER_ALL, offset=0)))[0]
+        mark = judging.set(True)  # read ahead: only the page is handed over
+        try:
+            return (await store.query_entities(tenant, dataclasses.replace(query, limit=ORDER_ALL, offset=0)))[0]
+        finally:
+            judging.reset(mark)
 
     answered = await csources.query(request, tenant, query, ctx, local_matches)
     if answered is None:
@@ -182,7 +187,8 @@ async def _federated_page(request: Request, tenant: str, query, ordering, ctx):
     if ordering is not None:
         found = ordering.sort(found)
     end = query.offset + query.limit
-    return found[query.offset:end], len(found) if query.count else None, len(found) > end, warnings
+    page = [visible(entity) for entity in found[query.offset:end]]  # handed over through the read path
+    return page, len(found) if query.count else None, len(found) > end, warnings
 
 
 async def _page(request: Request, tenant: str, query, ordering) -> tuple[list, int | None, bool]:
@@ -274,9 +280,16 @@ async def merge_entity(request: Request) -> Response:
     ctx = await http.context_for(request, body.context, from_link=False)
     now = ops.now_iso()
     fragment = parse_fragment(_object(body.data), ctx, now=now, allow_null=True)
-    await _services(request).writer.apply_one(
-        tenant, entity_id, lambda b: ops.merge(b, fragment, now, entity_id))
-    return http.no_content()
+
+    async def local(payload: dict) -> Response:
+        part = fragment if payload is body.data else parse_fragment(payload, ctx, now=now, allow_null=True)
+        await _services(request).writer.apply_one(tenant, entity_id, lambda b: ops.merge(b, part, now, entity_id))
+        return http.no_content()
+
+    split = await csources.split_write(request, tenant, "mergeEntity", entity_id, body.data, ctx, media=body.media)
+    if split is not None:  # attributes an exclusive / redirect context source owns are merged there
+        return await split.respond("PATCH", f"/entities/{quote(entity_id, safe=':')}", local)
+    return await local(body.data)
 
 
 async def delete_entity(request: Request) -> Response:
@@ -362,10 +375,14 @@ async def update_attribute(request: Request) -> Response:
     now = ops.now_iso()
     instances = parse_attribute(request.path_params["attr_id"], _without_context(body.data), ctx, now=now,
                                 partial=True)
-    for patch in instances:
-        await _services(request).writer.apply_one(
-            tenant, entity_id, lambda b, p=patch: ops.update_attribute(b, name, p, now, entity_id))
-    return http.no_content()
+
+    async def local(_payload=None) -> Response:
+        for patch in instances:
+            await _services(request).writer.apply_one(
+                tenant, entity_id, lambda b, p=patch: ops.update_attribute(b, name, p, now, entity_id))
+        return http.no_content()
+
+    return await _attribute_write(request, tenant, entity_id, "updateAttrs", "PATCH", body, ctx, local)
 
 
 async def replace_attribute(request: Request) -> Response:
@@ -376,9 +393,13 @@ async def replace_attribute(request: Request) -> Response:
     name = ctx.expand_term(request.path_params["attr_id"])
     now = ops.now_iso()
     instances = parse_attribute(request.path_params["attr_id"], _without_context(body.data), ctx, now=now)
-    await _services(request).writer.apply_one(
-        tenant, entity_id, lambda b: ops.replace_attribute(b, name, instances, now, entity_id))
-    return http.no_content()
+
+    async def local(_payload=None) -> Response:
+        await _services(request).writer.apply_one(
+            tenant, entity_id, lambda b: ops.replace_attribute(b, name, instances, now, entity_id))
+        return http.no_content()
+
+    return await _attribute_write(request, tenant, entity_id, "replaceAttrs", "PUT", body, ctx, local)
 
 
 async def delete_attribute(request: Request) -> Response:
@@ -388,10 +409,32 @@ async def delete_attribute(request: Request) -> Response:
     name = ctx.expand_term(request.path_params["attr_id"])
     dataset_id, delete_all = deletion_target(request.query_params)
     now = ops.now_iso()
-    await _services(request).writer.apply_one(
-        tenant, entity_id,
-        lambda b: ops.delete_attribute(b, name, now, entity_id, dataset_id=dataset_id, delete_all=delete_all))
-    return http.no_content()
+
+    async def local(_payload=None) -> Response:
+        await _services(request).writer.apply_one(
+            tenant, entity_id,
+            lambda b: ops.delete_attribute(b, name, now, entity_id, dataset_id=dataset_id, delete_all=delete_all))
+        return http.no_content()
+
+    return await _attribute_write(request, tenant, entity_id, "deleteAttrs", "DELETE", None, ctx, local)
+
+
+async def _attribute_write(request: Request, tenant: str, entity_id: str, operation: str, method: str, body,
+                           ctx, local) -> Response:
+    """An operation on one attribute: sent to the exclusive / redirect context source that owns it
+    (toshi/csources), else `local()`. The source gets the same path, query and body."""
+    attr = request.path_params["attr_id"]
+    split = await csources.split_write(request, tenant, operation, entity_id,
+                                       {attr: None if body is None else
+                                        body.data if body.media == http.LD_JSON else _without_context(body.data)},
+                                       ctx,
+                                       media=body.media if body is not None else http.JSON)
+    if split is None:
+        return await local()
+    path = f"/entities/{quote(entity_id, safe=':')}/attrs/{quote(attr, safe=':')}"
+    if request.url.query:
+        path += "?" + request.url.query
+    return await split.respond(method, path, local, attribute=attr)
 
 
 def _object(data) -> dict:

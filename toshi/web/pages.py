@@ -54,13 +54,19 @@ def _tenant(request: Request) -> str:
     return tenant if len(tenant) <= 64 and all(c.isalnum() or c in "_-" for c in tenant) else ""
 
 
+def _purpose(request: Request) -> str:
+    """The purpose the officials' pages read for (`?purpose=`, sent as Toshi-Purpose): a token."""
+    purpose = request.query_params.get("purpose", "")
+    return purpose if len(purpose) <= 100 and all(c.isalnum() or c in "_-.:/" for c in purpose) else ""
+
+
 def render(request: Request, template: str, status: int = 200, **values) -> HTMLResponse:
     lang = _lang(request)
     settings = request.app.state.toshi.settings
     session = _session(request)
     resident = session is not None and session.kind == BEARER
     config = {"lang": lang, "tenant": _tenant(request), "auth": settings.auth, "csrf": session.csrf if session else "",
-              "admin": _admin(request), "resident": resident,
+              "admin": _admin(request), "resident": resident, "purpose": _purpose(request),
               "mapCenter": settings.web_map_center, "tileAttribution": settings.web_tile_attribution}
     html = templates.get_template(template).render(
         t=Words(lang), lang=lang, other_lang="en" if lang == "ja" else "ja", path=request.url.path,

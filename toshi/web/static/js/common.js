@@ -16,6 +16,7 @@
   function headers(extra, method) {
     const h = Object.assign({ Accept: "application/json" }, extra || {});
     if (config.tenant) h["NGSILD-Tenant"] = config.tenant;
+    if (config.purpose) h["Toshi-Purpose"] = config.purpose; // what residents' consents are asked for
     if (method !== "GET" && config.csrf) h["X-CSRF-Token"] = config.csrf;
     return h;
   }

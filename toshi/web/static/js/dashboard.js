@@ -1,7 +1,8 @@
 /* The operations dashboard: a live map of any entity type with a GeoProperty (`location` or another
    one the type has), filtered by q, district and an area (the map's view, or a box drawn with
-   Shift+drag), the entity inspector (attributes, history chart, links), IoT devices and
-   notification health. The filters are the API's own: q, and a geo-query (georel=within). */
+   Shift+drag), read for a purpose (Toshi-Purpose: what residents' consents are given for), the
+   entity inspector (attributes, history chart, links), IoT devices and notification health. The
+   filters are the API's own: q, and a geo-query (georel=within). */
 (function () {
   "use strict";
   const T = window.Toshi;
@@ -11,6 +12,7 @@
   const qInput = document.getElementById("q");
   const geoSelect = document.getElementById("geoprop");
   const districtInput = document.getElementById("district");
+  const purposeInput = document.getElementById("purpose");
   let bbox = parseBox(params.get("bbox")); // [west, south, east, north] or null
   let stream = null;
   let shown = new Map(); // id -> keyValues properties
@@ -25,6 +27,7 @@
     typeSelect.value = params.get("type") || "";
     qInput.value = params.get("q") || "";
     districtInput.value = params.get("district") || "";
+    purposeInput.value = T.config.purpose || "";
     await loadGeoProperties(params.get("geoprop"));
   }
 
@@ -86,7 +89,8 @@
   function remember() {
     const next = new URLSearchParams(location.search);
     const values = { type: typeSelect.value, q: qInput.value.trim(), district: districtInput.value.trim(),
-      geoprop: geoSelect.value === "location" ? "" : geoSelect.value, bbox: bbox ? bbox.join(",") : "" };
+      geoprop: geoSelect.value === "location" ? "" : geoSelect.value, bbox: bbox ? bbox.join(",") : "",
+      purpose: T.config.purpose };
     for (const [key, value] of Object.entries(values)) {
       if (value) next.set(key, value); else next.delete(key);
     }
@@ -243,6 +247,8 @@
 
   document.getElementById("filter").addEventListener("submit", (e) => {
     e.preventDefault();
+    if (!purposeInput.checkValidity()) return;
+    T.config.purpose = purposeInput.value.trim(); // sent as Toshi-Purpose from now on
     remember();
     show();
   });
