@@ -35,3 +35,16 @@ def one_line_error(done: subprocess.CompletedProcess) -> str:
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("toshi: "), done.stderr
     return lines[0]
+
+
+def aed_csv(rows: int) -> bytes:
+    """A CSV of the standard AED dataset (jp-standard-08) with `rows` valid rows."""
+    from toshi.catalogue import standards as std
+
+    sample = {std.TEXT: "値", std.INTEGER: "120", std.NUMBER: "12.5", std.DATE: "2024-04-01", std.TIME: "09:00",
+              std.FLAG: "1", std.YESNO: "有", std.CODE: "273619", std.LIST: "余野;川尻", std.LATITUDE: "34.82",
+              std.LONGITUDE: "135.47"}
+    lines = [",".join(c.header for c in std.AED.columns)]
+    for n in range(rows):
+        lines.append(",".join(f"{n:05d}" if c.header == std.ID_HEADER else sample[c.kind] for c in std.AED.columns))
+    return ("\r\n".join(lines) + "\r\n").encode()

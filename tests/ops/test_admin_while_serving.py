@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from cli_support import toshi
+from cli_support import aed_csv, one_line_error, toshi
 from support import ServerProcess
 
 TYPES = "/ngsi-ld/v1/types"
@@ -102,3 +102,69 @@ def test_status_names_the_last_backup(tmp_path):
     assert toshi("backup", str(tmp_path / "town.toshi.gz"), "--data-dir", str(town)).returncode == 0
     status = json.loads(toshi("status", "--json", "--data-dir", str(town)).stdout)
     assert status["last backup"]["file"] == str(tmp_path / "town.toshi.gz")
+
+
+PATIENT = {"id": "urn:ngsi-ld:Patient:1", "type": "Patient",
+           "owner": {"type": "Property", "value": "urn:ngsi-ld:Resident:7"},
+           "diagnosis": {"type": "Property", "value": "flu"}}
+
+
+def _admin_key(server) -> str:
+    done = toshi("key", "create", "--name", "admin", "--role", "*:admin", "--data-dir", data(server))
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_personal_data_declared_while_serving_is_hidden_at_once(served):
+    admin = _admin_key(served)
+    assert httpx.post(served.url + "/ngsi-ld/v1/entities", json=PATIENT,
+                      headers={"Authorization": f"Bearer {admin}"}).status_code == 201
+    assert toshi("policy", "open-data", "--tenant", "default", "--type", "Patient",
+                 "--data-dir", data(served)).returncode == 0
+    url = served.url + "/ngsi-ld/v1/entities/urn:ngsi-ld:Patient:1?options=keyValues"
+    assert httpx.get(url).json()["diagnosis"] == "flu"
+    done = toshi("personal-data", "declare", "Patient", "--subject", "owner", "--attr", "diagnosis=sensitive",
+                 "--data-dir", data(served))
+    assert done.returncode == 0, done.stderr
+    assert httpx.get(url).json() == {"id": PATIENT["id"], "type": "Patient", "owner": "urn:ngsi-ld:Resident:7"}
+
+
+def test_two_different_commands_at_once_both_apply(served):
+    admin = _admin_key(served)
+    commands = [("tenant", "create", "osaka"),
+                ("personal-data", "declare", "Patient", "--subject", "owner", "--attr", "diagnosis=sensitive")]
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda argv: toshi(*argv, "--data-dir", data(served)), commands))
+    assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]
+    tenants = httpx.get(served.url + "/admin/tenants", headers={"Authorization": f"Bearer {admin}"})
+    assert "osaka" in tenants.json()
+    listed = toshi("personal-data", "list", "--data-dir", data(served))
+    assert listed.returncode == 0 and '"attributes":{"diagnosis":"sensitive"}' in listed.stdout.replace(" ", "")
+
+
+def test_an_import_while_serving_is_readable_at_once(served, tmp_path):
+    admin = _admin_key(served)
+    source = tmp_path / "aed.csv"
+    source.write_bytes(aed_csv(3))
+    done = toshi("import", str(source), "--dataset", "aed", "--data-dir", data(served))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["changes"]["created"] == 3
+    found = httpx.get(served.url + "/ngsi-ld/v1/entities?type=AEDLocation&count=true",
+                      headers={"Authorization": f"Bearer {admin}"})
+    assert found.status_code == 200 and found.headers["NGSILD-Results-Count"] == "3"
+
+
+def test_a_token_made_while_serving_is_accepted(served):
+    done = toshi("token", "create", "--sub", "dashboard", "--role", "*:admin", "--data-dir", data(served))
+    assert done.returncode == 0, done.stderr
+    token = done.stdout.strip()
+    assert httpx.get(served.url + TYPES, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_a_restore_onto_the_served_town_says_to_stop_it_first(served, tmp_path):
+    _admin_key(served)
+    assert toshi("backup", str(tmp_path / "b.gz"), "--data-dir", data(served)).returncode == 0
+    message = one_line_error(toshi("restore", str(tmp_path / "b.gz"), "--force", "--data-dir", data(served)))
+    assert "stop the server first" in message and "restore into another --data-dir" in message
+    beside = toshi("restore", str(tmp_path / "b.gz"), "--data-dir", str(tmp_path / "next"))  # prepared beside it
+    assert beside.returncode == 0, beside.stderr

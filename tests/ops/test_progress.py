@@ -12,9 +12,8 @@ import select
 import subprocess
 import sys
 
-from cli_support import toshi
+from cli_support import aed_csv, toshi
 
-from toshi.catalogue import standards as std
 from toshi.core.progress import Progress
 from toshi.town import demo
 
@@ -90,20 +89,9 @@ def test_a_backup_on_a_terminal_shows_the_bar(tmp_path):
     assert "━" in text and "100%" in text and "backup of" in text
 
 
-def _aed_csv(rows: int) -> bytes:
-    headers = [c.header for c in std.AED.columns]
-    sample = {std.TEXT: "値", std.INTEGER: "120", std.NUMBER: "12.5", std.DATE: "2024-04-01", std.TIME: "09:00",
-              std.FLAG: "1", std.YESNO: "有", std.CODE: "273619", std.LIST: "余野;川尻", std.LATITUDE: "34.82",
-              std.LONGITUDE: "135.47"}
-    lines = [",".join(headers)]
-    for n in range(rows):
-        lines.append(",".join(f"{n:05d}" if c.header == std.ID_HEADER else sample[c.kind] for c in std.AED.columns))
-    return ("\r\n".join(lines) + "\r\n").encode()
-
-
 def test_an_import_in_a_log_prints_plain_progress_lines(tmp_path):
     source = tmp_path / "aed.csv"
-    source.write_bytes(_aed_csv(1500))
+    source.write_bytes(aed_csv(1500))
     done = toshi("import", str(source), "--dataset", "aed", "--data-dir", str(tmp_path / "town"))
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()

@@ -17,8 +17,8 @@ from toshi.consent.service import ConsentService
 def add_commands(subparsers, cli) -> None:
     common = cli.common
 
-    def service(store, args) -> ConsentService:
-        return ConsentService(store, cli.signing_key(args), cli.settings(args).auth)
+    def service(store, args) -> ConsentService:  # a running server's own, when it runs this command
+        return ConsentService.of_store(store) or ConsentService(store, cli.signing_key(args), cli.settings(args).auth)
 
     personal = subparsers.add_parser("personal-data", help="declare which data is personal (docs/residents.md)"
                                      ).add_subparsers(dest="personal_data_command", required=True)

@@ -33,7 +33,7 @@ class Consent(Feature):
 
     def __init__(self, services):
         super().__init__(services)
-        self.service = ConsentService.for_settings(services.store, services.settings)
+        self.service = ConsentService.for_settings(services.store, services.settings, app=True)
         services.read_path.purpose_of = self.service.purposes.of
         self._task: asyncio.Task | None = None
 

@@ -3,6 +3,8 @@ access log, the read path's layer, subscription purposes, and the audit records 
 
 from __future__ import annotations
 
+import weakref
+
 from toshi.audit import audit_log_of
 from toshi.consent.accesslog import AccessLog
 from toshi.consent.declarations import Declarations
@@ -12,6 +14,10 @@ from toshi.consent.records import ConsentRecords
 from toshi.core.signing import SigningKey, key_file
 
 TOPIC = "consent.changed"
+# store -> the service of the first app made over it: a management command that a running server runs
+# for the command line (toshi/ops/admin.py) changes declarations and consents through the server's own
+# service, so that its read path forgets what it knew at once (on SQLite no other process tells it)
+_FIRST: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class ConsentService:
@@ -26,8 +32,21 @@ class ConsentService:
         store.watch(TOPIC, lambda _: self._forget())  # changed by another process
 
     @classmethod
-    def for_settings(cls, store, settings) -> ConsentService:
-        return cls(store, SigningKey.load_or_create(key_file(settings.data_dir)), settings.auth)
+    def for_settings(cls, store, settings, *, app: bool = False) -> ConsentService:
+        """The service of the app over this store when there is one, else a new one (`app`: the
+        consent feature of an app makes it, and the first app's is the one commands share)."""
+        found = _FIRST.get(store)
+        if found is not None:
+            return found
+        made = cls(store, SigningKey.load_or_create(key_file(settings.data_dir)), settings.auth)
+        if app:
+            _FIRST[store] = made
+        return made
+
+    @classmethod
+    def of_store(cls, store) -> ConsentService | None:
+        """The service of the first app made over this store (None: no app)."""
+        return _FIRST.get(store)
 
     def changed(self) -> None:
         """Every consent or declaration change: the next read (here and in every process sharing the

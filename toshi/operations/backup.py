@@ -383,7 +383,8 @@ def restore(source: Path, database: Path, files: Sequence[str] = (), *, tables: 
     try:
         lock = _lock_file(str(database) + ".lock")  # the store's own lock: a running server holds it
     except RuntimeError as exc:
-        raise ValueError(str(exc)) from None
+        raise ValueError(f"{exc}: stop the server first (e.g. systemctl stop toshi), or restore into another "
+                         "--data-dir and start the server there") from None
     try:
         if not force:
             _refuse_if_holding_data(database, tables)
