@@ -105,3 +105,17 @@ def test_retrieve_with_a_type_the_entity_lacks_is_not_found(room):
 
 def test_retrieve_with_one_of_its_types_finds_it(room):
     assert room.get(ROOM, params={"type": "Vehicle,Room"}).json()["id"] == "urn:ngsi-ld:Room:1"
+
+
+@pytest.mark.parametrize("method,path", [("GET", ENTITIES), ("POST", ENTITIES), ("GET", "/ngsi-ld/v1/types"),
+                                         ("GET", "/ngsi-ld/v1/temporal/entities"), ("GET", "/ngsi-ld/v1/subscriptions"),
+                                         ("DELETE", ENTITIES), ("GET", ROOM)])
+def test_an_unknown_url_parameter_is_invalid_request(room, method, path):
+    response = room.request(method, path, params={"invalidParams": "invalidValue", "type": "Room"},
+                            json={"id": "urn:ngsi-ld:Room:2", "type": "Room"} if method == "POST" else None)
+    problem(response, 400, "InvalidRequest")
+    assert room.get(f"{ENTITIES}/urn:ngsi-ld:Room:2").status_code == 404  # nothing was created
+
+
+def test_every_parameter_the_api_defines_passes_the_check(room):
+    assert room.get(ENTITIES, params={"type": "Room", "local": "true", "lang": "en", "orderBy": "id"}).status_code == 200

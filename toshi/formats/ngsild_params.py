@@ -17,6 +17,19 @@ QUERY_KEYS = {"id", "type", "idPattern", "attrs", "q", "georel", "geometry", "co
               "joinLevel", "containedBy", "entityMap", "collect", "jsonKeys", "expandValues"}
 
 
+# Every URL parameter the NGSI-LD API defines (v1.8, and v1.9 where Toshi follows it), over all its
+# resources, plus the older temporal names `time` / `endTime`. A request under /ngsi-ld/v1 naming any
+# other parameter is 400 InvalidRequest (clause 6.3.20; toshi/ngsild/parameters.py).
+URL_PARAMETERS = frozenset(QUERY_KEYS | {
+    "orderBy", "orderFrom", "orderGeometry", "collation",             # v1.9 4.23 ordering
+    "timerel", "timeAt", "endTimeAt", "timeproperty", "time", "endTime", "lastN",  # temporal
+    "aggrMethods", "aggrPeriodDuration",
+    "drop", "keep",                                                   # purge (v1.9 5.6.21)
+    "reload",                                                         # @context delete and reload
+    "idsOnly", "splitEntities", "observedAt", "doNotCompact",         # defined, not (all) supported
+})
+
+
 def options_of(params: QueryParams, allowed: set[str]) -> set[str]:
     """The `options` list, every value checked against what this endpoint accepts: an unrecognised
     value is InvalidRequest, as is an unknown `format` (the ETSI conformance tests of clause 6.3.20)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from toshi.core.feature import Action, Feature, tables_of
 from toshi.ngsild import identity, live
+from toshi.ngsild.parameters import KnownParameters
 from toshi.ngsild.routes import routes
 from toshi.ngsild.transient import Transients
 
@@ -24,6 +25,9 @@ class NgsiLd(Feature):
     def __init__(self, services):
         super().__init__(services)
         self.transients = Transients(services)
+
+    def middleware(self) -> list:
+        return [(KnownParameters, {})]  # unknown URL parameters under /ngsi-ld/v1 are InvalidRequest
 
     def routes(self) -> list:
         return [*routes(), *live.routes()]
