@@ -21,11 +21,14 @@ is the header of the request that created it. Without a purpose no consent count
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
+
 from toshi.consent.accesslog import CONSENTED, OFFICIAL, AccessLog
 from toshi.consent.declarations import Declared, expand
 from toshi.consent.purpose import request_purpose
 from toshi.core.access import CONSENT, Reader, judging
-from toshi.core.times import now_iso
+from toshi.core.times import now_iso, to_ms
 from toshi.jsonld.context import core_context
 
 VIEWS_KEPT = 10_000  # entity views remembered per guard
@@ -40,10 +43,18 @@ class ConsentFilter:
         self.declarations, self.records, self.log = declarations, records, log
         self.auth_enabled = auth_enabled
         self._guards: dict[tuple, tuple[ConsentGuard, str | None]] = {}
+        self.generation = 0  # counts the changes of consents and declarations (forget)
 
     def forget(self) -> None:
-        """Consents or declarations changed: no guard made before may be used again."""
+        """Consents or declarations changed: no guard made before may be used again (one still held —
+        a live stream's, a long request's — renews itself before its next judgement)."""
+        self.generation += 1
         self._guards.clear()
+
+    def held(self, tenant: str, reader_id: str, purpose: str | None, official: bool) -> tuple[list[dict], str | None]:
+        if official or reader_id == "anonymous":
+            return [], None
+        return self.records.in_force(tenant, reader_id, purpose)
 
     def guard_for(self, reader: Reader):
         principal = reader.principal
@@ -59,9 +70,9 @@ class ConsentFilter:
         cached = self._guards.get(key)
         if cached is not None and (cached[1] is None or now_iso() < cached[1]):
             return cached[0]
-        held, stale_at = ([], None) if official or principal is None else \
-            self.records.in_force(reader.tenant, reader_id, purpose)
-        guard = ConsentGuard(reader_id, reader.tenant, purpose, declared, held, official, self.log)
+        held, stale_at = ([], None) if principal is None else self.held(reader.tenant, reader_id, purpose, official)
+        guard = ConsentGuard(reader_id, reader.tenant, purpose, declared, held, official, self.log,
+                             self, stale_at)
         if len(self._guards) >= GUARDS_KEPT:
             self._guards.clear()
         self._guards[key] = (guard, stale_at)
@@ -90,19 +101,50 @@ class Coverage:
                 if any(c in cats or a in attrs for a, c in released.items())]
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """The consent layer's decision on one entity for one reader."""
+
+    view: dict | None             # the entity as the reader may see it (None: hidden altogether)
+    hidden: frozenset[str]        # the declared attributes removed (expanded names)
+    released: dict[str, str]      # personal attributes shown under a consent or as an official -> category
+    subject: str | None           # the resident the entity is about
+    consents: tuple[str, ...]     # the consents that let the released attributes through
+
+
 class ConsentGuard:
     reads_everything = False
 
     def __init__(self, reader_id: str, tenant: str, purpose: str | None, declared: dict[str, Declared],
-                 held: list[dict], official: bool, log: AccessLog):
+                 held: list[dict], official: bool, log: AccessLog, source: ConsentFilter | None = None,
+                 stale_at: str | None = None):
         self.reader_id, self.tenant, self.purpose = reader_id, tenant, purpose
-        self.declared, self.official, self.log = declared, official, log
+        self.official, self.log = official, log
+        self._source = source  # where a guard renews itself after a change (None: never)
+        self._generation = source.generation if source is not None else 0
+        self._set(declared, held, stale_at)
+
+    def _set(self, declared: dict[str, Declared], held: list[dict], stale_at: str | None) -> None:
+        self.declared = declared
         self.coverage: dict[str, Coverage] = {}
         for record in held:
             self.coverage.setdefault(record["subject"], Coverage()).add(record)
         self._covered_attrs = {a for c in self.coverage.values() for a in c.attrs}
         self._covered_categories = {cat for c in self.coverage.values() for cat in c.categories}
         self._views: dict[int, tuple] = {}
+        self._stale_at = to_ms(stale_at) / 1000 if stale_at else None
+
+    def _current(self) -> None:
+        """Renew what this guard knows when a consent or declaration changed since it was made, or a
+        consent started or ran out: a guard held for long (a live stream's) sees a revocation at once."""
+        source = self._source
+        if source is None:
+            return
+        if source.generation == self._generation and (self._stale_at is None or time.time() < self._stale_at):
+            return
+        self._generation = source.generation
+        held, stale_at = source.held(self.tenant, self.reader_id, self.purpose, self.official)
+        self._set(source.declarations.of_tenant(self.tenant), held, stale_at)
 
     # -- the decision, once per entity state ------------------------------------------------------
 
@@ -116,6 +158,7 @@ class ConsentGuard:
     def _judged(self, entity: dict) -> tuple:
         """(entity, view, hidden attrs, released {attr: category}, subject, consent ids), remembered
         per entity object (entities are shared and never mutated)."""
+        self._current()
         seen = self._views.get(id(entity))
         if seen is not None and seen[0] is entity:
             return seen
@@ -154,6 +197,13 @@ class ConsentGuard:
         hidden = frozenset(a for a, c in declaration.categories.items() if not coverage.allows(a, c))
         return _without(entity, hidden), hidden, released, subject, tuple(coverage.consents_for(released))
 
+    def judgement(self, entity: dict) -> Judgement:
+        """What this reader may see of an entity and why, without noting a release (a caller that
+        hands the view over notes it itself, e.g. toshi.consent.RecipientView.released): the subject
+        comes from the entity as it is, even when the view hides the attribute naming them."""
+        _, view, hidden, released, subject, consents = self._judged(entity)
+        return Judgement(view, hidden, released, subject, consents)
+
     # -- Guard ------------------------------------------------------------------------------------
 
     def readable(self, entity: dict) -> dict | None:
@@ -185,6 +235,7 @@ class ConsentGuard:
         could show it."""
         if self.official:
             return True
+        self._current()
         categories = {d.categories[attr_iri] for d in self.declared.values() if attr_iri in d.categories}
         return not categories or attr_iri in self._covered_attrs or bool(categories & self._covered_categories)
 

@@ -74,9 +74,10 @@ class RecipientView:
                         continue
                     # the guard's judgement of what the store handed out: the subject comes from the
                     # entity as stored, even when the view hides the attribute naming them
-                    _, view, _, _, subject, consents = guard._judged(item)
-                    if view is not None and subject in consenting:
-                        found.append(Consented(view, subject, consents, frozenset(declaration.categories)))
+                    judged = guard.judgement(item)
+                    if judged.view is not None and judged.subject in consenting:
+                        found.append(Consented(judged.view, judged.subject, judged.consents,
+                                               frozenset(declaration.categories)))
                 if progress is not None:
                     progress("reading records", offset + len(page), None)
                 if len(page) < PAGE:

@@ -117,9 +117,10 @@ def _projected_away(entity: dict, output, ctx) -> bool:
 
 
 def _renderer(request: Request, ctx, output, media: str):
-    """entity -> JSON bytes in the requested form (with its @context for ld+json), cached; what is the
+    """entity -> JSON bytes in the requested form (with its @context when embedded), cached; what is the
     same for every entity of a page is looked up once."""
-    cache, variant = _services(request).render_cache, output.variant(media)
+    embed = http.embeds_context(request, media)
+    cache, variant = _services(request).render_cache, (*output.variant(media), embed)
 
     def rendered(entity: dict) -> bytes:
         def render():
@@ -127,7 +128,7 @@ def _renderer(request: Request, ctx, output, media: str):
                 body = render_geojson(entity, ctx, **_geo_args(output))
             else:
                 body = render_entity(entity, ctx, **_render_args(output))
-            return http.with_context(body, ctx.source) if media in http.EMBEDDED else body
+            return http.with_context(body, ctx.source) if embed else body
         return cache.bytes_of(entity, ctx, variant, render)
     return rendered
 
@@ -198,16 +199,35 @@ async def _page(request: Request, tenant: str, query, ordering) -> tuple[list, i
     limit, offset = query.limit, query.offset
     if ordering is not None:  # ordered in memory: every match is read (docs/ngsi-ld.md)
         query.limit, query.offset = ORDER_ALL, 0
-        found, total = await store.query_entities(tenant, query)
+        found, total = await _read_ahead(store, tenant, query)
         ordered = ordering.sort(found)
-        return ordered[offset:offset + limit], total, len(ordered) > offset + limit
+        return _handed_over(ordered[offset:offset + limit]), total, len(ordered) > offset + limit
     if limit == 0:
         found, total = await store.query_entities(tenant, query)
         return found, total, False
     query.limit = limit + 1  # one more tells whether a next page exists
-    found, total = await store.query_entities(tenant, query)
+    found, total = await _read_ahead(store, tenant, query)
     query.limit = limit
-    return found[:limit], total, len(found) > limit
+    return _handed_over(found[:limit]), total, len(found) > limit
+
+
+async def _read_ahead(store, tenant: str, query) -> tuple[list, int | None]:
+    """More entities than the answer holds (the one that tells a next page exists, or all of them to
+    be ordered): read as the store reads while judging a match, so none counts as handed over (the
+    access log of personal data, toshi/consent) until `_handed_over` says so."""
+    mark = judging.set(True)
+    try:
+        return await store.query_entities(tenant, query)
+    finally:
+        judging.reset(mark)
+
+
+def _handed_over(page: list) -> list:
+    """The entities of the answer, released through the read path (what it records of a release)."""
+    for entity in page:
+        if entity is not None:
+            visible(entity)
+    return page
 
 
 def _page_links(request: Request, query, more: bool, media: str) -> str:

@@ -1,0 +1,53 @@
+"""Two releases the access log and the consent layer must get exactly right: an open live stream after
+a revocation (its guard renews itself), and the entity a query page reads only to tell whether a next
+page exists (not handed over, so not in the resident's access log)."""
+
+from __future__ import annotations
+
+from consent_town import LD, PURPOSE, patient
+from support import wait_until
+from test_consent_leak import LiveStream
+
+SECRET = "diagnosis-1"
+
+
+def test_an_open_live_stream_stops_carrying_data_after_revocation(town):
+    town.create(patient(1))
+    provider, resident = town.provider(), town.resident(1)
+    consent = town.grant(resident, provider, ["sensitive"])
+    stream = LiveStream(town.client, "type=Patient", town.ld(provider, PURPOSE))
+    try:
+        seen = {}
+        for step in ("before", "after"):
+            if step == "after":
+                town.revoke(resident, consent)
+            r = town.client.patch(f"{LD}/entities/urn:ngsi-ld:Patient:1/attrs", headers=town.ld(town.admin),
+                                  json={"ward": {"type": "Property", "value": f"ward-{step}"}})
+            assert r.status_code == 204, r.text
+            assert wait_until(lambda step=step: any(f"ward-{step}" in str(e) for e in stream.events()))
+            seen[step] = next(str(e["entity"]) for e in stream.events() if f"ward-{step}" in str(e))
+        before, after = seen["before"], seen["after"]
+    finally:
+        stream.close()
+    assert SECRET in before and "ward-before" in before
+    assert SECRET not in after and "ward-after" in after
+
+
+def test_the_entity_read_to_find_a_next_page_is_not_logged(town):
+    town.create(patient(1), patient(2))
+    provider = town.provider()
+    town.grant(town.resident(2), provider, ["sensitive"])
+    r = town.client.get(f"{LD}/entities?type=Patient&limit=1", headers=town.ld(provider, PURPOSE))
+    assert [e["id"] for e in r.json()] == ["urn:ngsi-ld:Patient:1"] and 'rel="next"' in r.headers["Link"]
+    log = town.client.get("/consent/me/access-log", headers=town.ld(town.resident(2))).json()
+    assert log == []
+
+
+def test_the_page_returned_is_logged(town):
+    town.create(patient(1), patient(2))
+    provider = town.provider()
+    town.grant(town.resident(2), provider, ["sensitive"])
+    r = town.client.get(f"{LD}/entities?type=Patient&limit=1&offset=1", headers=town.ld(provider, PURPOSE))
+    assert [e["id"] for e in r.json()] == ["urn:ngsi-ld:Patient:2"]
+    log = town.client.get("/consent/me/access-log", headers=town.ld(town.resident(2))).json()
+    assert [(e["reader"], e["entities"]) for e in log] == [(provider["_id"], ["urn:ngsi-ld:Patient:2"])]
