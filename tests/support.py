@@ -90,6 +90,7 @@ class Receiver:
                 pass
 
         ThreadingHTTPServer.allow_reuse_address = True
+        ThreadingHTTPServer.request_queue_size = 128  # the notifier opens up to 16 connections at once
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/notify"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
