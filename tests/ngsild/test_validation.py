@@ -119,3 +119,16 @@ def test_an_unknown_url_parameter_is_invalid_request(room, method, path):
 
 def test_every_parameter_the_api_defines_passes_the_check(room):
     assert room.get(ENTITIES, params={"type": "Room", "local": "true", "lang": "en", "orderBy": "id"}).status_code == 200
+
+
+@pytest.mark.parametrize("path", [ROOM, ENTITIES])
+def test_prefer_body_json_moves_the_geojson_context_to_a_link_header(room, path):
+    headers = {"Accept": "application/geo+json", "Prefer": "body=json"}
+    response = room.get(path, params={} if path == ROOM else {"type": "Room"}, headers=headers)
+    assert response.status_code == 200 and "@context" not in response.json()
+    assert "json-ld#context" in response.headers["link"]
+
+
+def test_prefer_body_ld_json_keeps_the_geojson_context_in_the_body(room):
+    response = room.get(ROOM, headers={"Accept": "application/geo+json", "Prefer": "body=ld+json"})
+    assert "@context" in response.json() and "link" not in response.headers

@@ -24,6 +24,23 @@ LD_JSON = "application/ld+json"
 GEO_JSON = "application/geo+json"
 MERGE_PATCH = "application/merge-patch+json"
 EMBEDDED = (LD_JSON, GEO_JSON)  # responses that carry their @context in the body (GeoJSON-LD by default)
+
+
+def embeds_context(request: Request, media: str) -> bool:
+    """Whether a response of `media` carries its @context in the body: JSON-LD always, GeoJSON unless
+    the request says `Prefer: body=json` (clause 6.3.6; then the Link header carries it)."""
+    if media == GEO_JSON:
+        return not _prefers_plain_body(request.headers.get("prefer", ""))
+    return media in EMBEDDED
+
+
+@lru_cache(maxsize=256)
+def _prefers_plain_body(header: str) -> bool:
+    for preference in header.split(","):
+        name, _, value = preference.split(";")[0].partition("=")
+        if name.strip().lower() == "body":
+            return value.strip().strip('"').lower() == "json"
+    return False
 LINK_REL = 'rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
 TENANT_HEADER = "ngsild-tenant"
 DEFAULT_TENANT = ""
@@ -190,7 +207,7 @@ async def json_response(request: Request, data: Any, *, status: int = 200, media
     """A response carrying the @context as NGSI-LD wants: in the body for ld+json, else in Link."""
     headers = dict(headers or {})
     if ctx is not None:
-        if media in EMBEDDED:
+        if embeds_context(request, media):
             data = with_context(data, ctx.source)
         else:
             url = ctx.link_url or await request.app.state.toshi.resolver.link_url(ctx)
@@ -200,9 +217,9 @@ async def json_response(request: Request, data: Any, *, status: int = 200, media
 
 async def bytes_response(request: Request, content: bytes, *, status: int = 200, media: str = JSON, ctx=None,
                          headers: dict[str, str] | None = None) -> Response:
-    """Like json_response, for a body already serialised (with its @context when media is ld+json)."""
+    """Like json_response, for a body already serialised (with its @context when embeds_context)."""
     headers = dict(headers or {})
-    if ctx is not None and media not in EMBEDDED:
+    if ctx is not None and not embeds_context(request, media):
         url = ctx.link_url or await request.app.state.toshi.resolver.link_url(ctx)
         _add_link(headers, f"<{url}>; {LINK_REL}")
     return Response(content, status_code=status, media_type=media, headers=headers)
