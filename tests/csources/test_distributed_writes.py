@@ -131,3 +131,42 @@ def test_local_true_is_not_a_forwarding_of_writes(client, source):
     created = client.post(LD + "/entities?local=true", json={"id": ID, "type": "Shelter", "occupancy": {"value": 40}})
     assert created.status_code == 201
     assert local(client).json()["occupancy"] == 40
+
+
+def _both(client, source):
+    exclusive(client, source)
+    client.post(LD + "/entities", json={"id": ID, "type": "Shelter", "occupancy": {"value": 40},
+                                        "capacity": {"value": 100}})
+
+
+def test_merge_sends_owned_attributes_to_the_source(client, source):
+    _both(client, source)
+    assert client.patch(f"{LD}/entities/{ID}", json={"occupancy": {"value": 42}, "capacity": {"value": 95}}
+                        ).status_code == 204
+    assert remote(source).json()["occupancy"] == 42
+    assert local(client).json() == {"id": ID, "type": "Shelter", "capacity": 95}
+
+
+def test_attribute_update_goes_to_the_owning_source(client, source):
+    _both(client, source)
+    assert client.patch(f"{LD}/entities/{ID}/attrs/occupancy", json={"value": 43}).status_code == 204
+    assert remote(source).json()["occupancy"] == 43
+
+
+def test_attribute_replace_goes_to_the_owning_source(client, source):
+    _both(client, source)
+    assert client.put(f"{LD}/entities/{ID}/attrs/occupancy", json={"type": "Property", "value": 44}).status_code == 204
+    assert remote(source).json()["occupancy"] == 44
+
+
+def test_attribute_delete_goes_to_the_owning_source(client, source):
+    _both(client, source)
+    assert client.delete(f"{LD}/entities/{ID}/attrs/occupancy").status_code == 204
+    assert "occupancy" not in remote(source).json()
+    assert local(client).json()["capacity"] == 100
+
+
+def test_attributes_nobody_owns_stay_local(client, source):
+    _both(client, source)
+    assert client.patch(f"{LD}/entities/{ID}/attrs/capacity", json={"value": 7}).status_code == 204
+    assert local(client).json()["capacity"] == 7

@@ -36,7 +36,7 @@ import httpx
 import orjson
 from starlette.requests import Request
 
-from toshi.core.access import visible
+from toshi.core.access import judging, visible
 from toshi.core.errors import NgsiError
 from toshi.core.outbound import OutboundRefused, outbound_policy
 from toshi.core.times import now_iso
@@ -315,7 +315,8 @@ async def query(request: Request, tenant: str, entity_query, ctx,
                 local_matches) -> tuple[list[dict], list[str]] | None:
     """Query Entity (5.7.2) over the registered sources: every matching entity (local ones from
     `local_matches()`, merged with the sources' ones), as the reader may see them, and the warnings;
-    None when no source is to be asked (the local query pages by itself)."""
+    None when no source is to be asked (the local query pages by itself). They are judged, not yet
+    handed over: the caller passes the entities of its page through `visible()` once more."""
     if request.method != "GET":
         return None
     target = Target(ids=entity_query.ids, id_pattern=entity_query.id_pattern, attrs=entity_query.attrs,
@@ -334,7 +335,11 @@ async def query(request: Request, tenant: str, entity_query, ctx,
     for entity_id, remote in answer.entities.items():
         if entity_id not in seen:
             merged.append(merge(None, remote, registrations))
-    shown = [e for e in (visible(m) for m in merged) if e is not None]  # each side applied the query itself
+    mark = judging.set(True)  # judged here; what the page hands over is released by the caller
+    try:
+        shown = [e for e in (visible(m) for m in merged) if e is not None]  # each side applied the query itself
+    finally:
+        judging.reset(mark)
     if not shown and answer.failures and not local:
         raise answer.error()
     return shown, answer.warnings()
@@ -357,13 +362,15 @@ class Split:
     whole: bool = False                      # the entity is the sources' alone (nothing written here)
 
     async def respond(self, method: str, path: str, local_write, *, extra: dict | None = None,
-                      created: bool = False):
+                      created: bool = False, attribute: str | None = None):
         """Send the parts, write the rest through `local_write(payload) -> Response`, and answer:
         the local answer when every source accepted; 207 naming what a source did not take;
         a lone source's own failure (404, 502, 504: 6.3.17) when nothing was written here."""
         from starlette.responses import Response
 
-        sends = [self._send(reg, method, path, {**(extra or {}), **part}) for reg, part in self.parts]
+        # `attribute`: an operation on one attribute's path: its payload alone is sent (none to delete it)
+        sends = [self._send(reg, method, path, part.get(attribute) if attribute else {**(extra or {}), **part} or None)
+                 for reg, part in self.parts]
         outcomes = await asyncio.gather(*sends)
         local_response, local_error = None, None
         if self.local is not None:
@@ -404,15 +411,17 @@ class Split:
         return Response(orjson.dumps({"updated": updated, "notUpdated": not_updated}), status_code=207,
                         media_type="application/json")
 
-    async def _send(self, registration: dict, method: str, path: str, body: dict) -> SourceFailure | None:
+    async def _send(self, registration: dict, method: str, path: str, body: dict | None) -> SourceFailure | None:
         request, settings = self.request, self.request.app.state.toshi.settings
         registrations = registrations_of(request.app.state.toshi)
         url = _base(registration["endpoint"]) + path
         timeout = (registration.get("management") or {}).get("timeout")
         timeout = timeout / 1000 if timeout else settings.federation_timeout
         policy = outbound_policy(settings)
-        headers = {**_headers(request, registration), "Content-Type": self.media}
+        headers = _headers(request, registration)
         headers.pop("Accept", None)
+        if body is not None:
+            headers["Content-Type"] = self.media
         try:
             await policy.check(url)
             target, host, extensions = await policy.pinned(url)
@@ -420,7 +429,7 @@ class Split:
             return SourceFailure(registration["id"], f"refused: {exc}", 502)
         try:
             async with httpx.AsyncClient(follow_redirects=False) as client:
-                response = await client.request(method, target, content=orjson.dumps(body) if body else None,
+                response = await client.request(method, target, content=None if body is None else orjson.dumps(body),
                                                 headers={**headers, **host}, extensions=extensions, timeout=timeout)
         except httpx.TimeoutException:
             registrations.record(self.tenant, registration, ok=False)
