@@ -25,7 +25,7 @@ from toshi.watchover import DECLARATIONS, PURPOSE, SERVICE_ID
 WATCHED_SHARE = 0.08          # of residents aged 75+
 QUIET_MINUTES = 120
 PASSES_PER_HOUR = 0.7         # beacon passes of a watched person out and about (07–19 h)
-MOVES_PER_HOUR = 2.0          # home-sensor movements (06–22 h)
+MOVES_PER_HOUR = 4.0          # home-sensor movements (06–22 h): a motion sensor sees someone at home often
 FAR_PASS_SHARE = 0.03         # passes at a reader in the other district (an excursion)
 QUIET_FROM_HOUR = 10.0        # a few people show no sign of life from then on
 QUIET_PEOPLE = 2
@@ -146,26 +146,36 @@ class WatchWorld:
             await admin.call("POST", "/iot/devices", {"devices": devices[i:i + 100]}, headers=iot, ok=(201, 409))
 
     def events(self, now: datetime, dt: timedelta) -> list[tuple[str, str]]:
-        """(device id, UltraLight payload with the simulated time) for what happened in (now - dt, now]."""
-        hours = dt.total_seconds() / 3600
-        hour = now.hour + now.minute / 60
-        stamp = now.strftime("%Y-%m-%dT%H:%M:%S%z")
-        stamp = f"{stamp[:-2]}:{stamp[-2:]}"
-        out = []
+        """(device id, UltraLight payload stamped with the simulated time) for what happened in
+        (now - dt, now], in time order: events of a Poisson process at their own instants, so a long
+        step (a busy machine, a high speed-up) makes no false quiet spells."""
+        timed = []
         for w in self.people:
-            if w.resident in self.quiet and hour >= QUIET_FROM_HOUR:
-                continue
-            if 7 <= hour < 19 and self.rng.random() < PASSES_PER_HOUR * hours:
-                reader = self._reader(w)
-                out.append((f"beacon-{w.number:04d}",
-                            f"{stamp}|p|{reader['lat']},{reader['lon']}|r|{place_id(reader)}|f|false"))
-            if 6 <= hour < 22 and self.rng.random() < MOVES_PER_HOUR * hours:
-                out.append((f"home-{w.number:04d}", f"{stamp}|m|true|f|false"))
-        if self.faller and not self.fallen and hour >= FALL_HOUR:
+            quiet = w.resident in self.quiet
+            for moment in self._instants(PASSES_PER_HOUR, now, dt, 7, 19):
+                if not (quiet and _hour(moment) >= QUIET_FROM_HOUR):
+                    reader = self._reader(w)
+                    timed.append((moment, f"beacon-{w.number:04d}",
+                                  f"|p|{reader['lat']},{reader['lon']}|r|{place_id(reader)}|f|false"))
+            for moment in self._instants(MOVES_PER_HOUR, now, dt, 6, 22):
+                if not (quiet and _hour(moment) >= QUIET_FROM_HOUR):
+                    timed.append((moment, f"home-{w.number:04d}", "|m|true|f|false"))
+        if self.faller and not self.fallen and _hour(now) >= FALL_HOUR:
             self.fallen = True
             number = next(w.number for w in self.people if w.resident == self.faller)
-            out.append((f"home-{number:04d}", f"{stamp}|m|true|f|true"))
-        return out
+            timed.append((now, f"home-{number:04d}", "|m|true|f|true"))
+        timed.sort(key=lambda item: item[0])
+        return [(device, _stamp(moment) + measures) for moment, device, measures in timed]
+
+    def _instants(self, per_hour: float, now: datetime, dt: timedelta, from_hour: float, to_hour: float):
+        seconds, t = dt.total_seconds(), 0.0
+        while True:
+            t += self.rng.expovariate(per_hour / 3600)
+            if t > seconds:
+                return
+            moment = now - dt + timedelta(seconds=t)
+            if from_hour <= _hour(moment) < to_hour:
+                yield moment
 
     def _reader(self, w: Watched) -> dict:
         if self.rng.random() < FAR_PASS_SHARE:
@@ -181,3 +191,12 @@ class WatchWorld:
             self.sent += 1
             if response.status_code >= 300:
                 raise RuntimeError(f"watch device {device}: {response.status_code} {response.text[:200]}")
+
+
+def _hour(moment: datetime) -> float:
+    return moment.hour + moment.minute / 60 + moment.second / 3600
+
+
+def _stamp(moment: datetime) -> str:
+    text = moment.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%S%z")
+    return f"{text[:-2]}:{text[-2:]}"
