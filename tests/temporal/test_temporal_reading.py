@@ -406,3 +406,59 @@ def test_an_attribute_cut_away_entirely_is_an_empty_list(settings):
         values = ok(client.get(f"{BASE}/{CAR}", params={"options": "temporalValues"}), 206)
     assert [i["value"] for i in body["speed"]] == [0, 1, 2] and body["fuelLevel"] == []
     assert values["fuelLevel"] == {"type": "Property", "values": []}
+
+
+# -- lang (clause 4.15, Tables 6.18.3.2-1 and 6.19.3.1-1) ---------------------------------------------
+
+@pytest.fixture
+def labelled(client):
+    label = [{"type": "LanguageProperty", "languageMap": {"en": "hello", "fr": "bonjour"},
+              "observedAt": "2020-08-01T12:00:00Z"},
+             {"type": "LanguageProperty", "languageMap": {"en": "bye", "fr": "salut"},
+              "observedAt": "2020-08-01T13:00:00Z"}]
+    ok(client.post(BASE, json={"id": CAR, "type": "Vehicle", "label": label,
+                               "speed": [{"type": "Property", "value": 30, "observedAt": "2020-08-01T12:00:00Z"}]}), 201)
+    return client
+
+
+def test_lang_turns_each_language_property_instance_into_a_property(labelled):
+    body = ok(labelled.get(f"{BASE}/{CAR}", params={"lang": "fr"}))
+    assert [(i["type"], i["value"], i["lang"]) for i in body["label"]] == [
+        ("Property", "bonjour", "fr"), ("Property", "salut", "fr")]
+    assert "languageMap" not in body["label"][0] and body["speed"][0]["value"] == 30
+
+
+def test_lang_on_a_query(labelled):
+    body = ok(labelled.get(BASE, params={"type": "Vehicle", "lang": "en"}))
+    assert [i["value"] for i in body[0]["label"]] == ["hello", "bye"]
+
+
+def test_lang_with_temporal_values_gives_values_pairs(labelled):
+    body = ok(labelled.get(f"{BASE}/{CAR}", params={"lang": "fr", "format": "temporalValues"}))
+    assert body["label"] == {"type": "Property", "values": [["bonjour", "2020-08-01T12:00:00Z"],
+                                                            ["salut", "2020-08-01T13:00:00Z"]]}
+
+
+def test_lang_without_a_match_chooses_one_language(labelled):
+    body = ok(labelled.get(f"{BASE}/{CAR}", params={"lang": "de"}))
+    assert all(i["type"] == "Property" and i["lang"] in ("en", "fr") for i in body["label"])
+
+
+def test_without_lang_the_language_map_is_kept(labelled):
+    body = ok(labelled.get(f"{BASE}/{CAR}"))
+    assert [i["languageMap"]["fr"] for i in body["label"]] == ["bonjour", "salut"]
+
+
+def test_lang_in_a_post_query(labelled):
+    response = labelled.post(QUERY, json={"type": "Query", "entities": [{"type": "Vehicle"}], "lang": "fr",
+                                          "temporalQ": {"timerel": "after", "timeAt": "2020-01-01T00:00:00Z"}})
+    assert [i["value"] for i in ok(response)[0]["label"]] == ["bonjour", "salut"]
+
+
+
+def test_a_deleted_language_property_is_shown_as_its_deletion_under_lang(client):
+    entity = {"id": CAR, "type": "Vehicle", "label": {"type": "LanguageProperty", "languageMap": {"fr": "salut"}}}
+    assert client.post("/ngsi-ld/v1/entities", json=entity).status_code == 201
+    assert client.delete(f"/ngsi-ld/v1/entities/{CAR}/attrs/label").status_code == 204
+    body = ok(client.get(f"{BASE}/{CAR}", params={"lang": "fr", "timeproperty": "modifiedAt"}))
+    assert body["label"][0]["value"] == "salut" and "deletedAt" in body["label"][-1]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from toshi.formats.ngsild_render import language_ranges
 from toshi.temporal import represent
 from toshi.temporal.history import HistoryRow, Series, TemporalHistory
 from toshi.temporal.request import Reading
@@ -61,6 +62,7 @@ def _header(selected: Selected, reading: Reading, ctx) -> dict:
 def _instances_body(selected: Selected, results: list[SeriesResult], reading: Reading, ctx) -> dict:
     out = _header(selected, reading, ctx)
     prop = reading.time.timeproperty
+    ranges = language_ranges(reading.lang) if reading.lang is not None else None
     groups: dict[str, list[dict]] = {}
     listed = reading.mode in ("normalized", "concise")
     for result in results:
@@ -69,9 +71,11 @@ def _instances_body(selected: Selected, results: list[SeriesResult], reading: Re
         group = groups.setdefault(ctx.compact_iri(result.series.attr), [])
         if listed:
             group.extend(represent.normalized(result.series.attr, result.rows, ctx, timeproperty=prop,
-                                              sys_attrs=reading.sys_attrs, concise=reading.mode == "concise"))
+                                              sys_attrs=reading.sys_attrs, concise=reading.mode == "concise",
+                                              ranges=ranges))
         else:
-            group.append(represent.temporal_values(result.series, result.rows, ctx, timeproperty=prop))
+            group.append(represent.temporal_values(result.series, result.rows, ctx, timeproperty=prop,
+                                                   ranges=ranges))
     if listed:
         out.update(groups)
     else:  # an attribute cut away entirely is one empty item, beside none that has instances

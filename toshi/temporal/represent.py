@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from toshi.core.times import to_iso
-from toshi.formats.ngsild_render import render_attribute
+from toshi.formats.ngsild_render import best_language, render_attribute
 from toshi.temporal.aggregate import Bucket
 from toshi.temporal.history import HistoryRow, Series, TemporalEntity, instance_id
 
@@ -54,12 +54,15 @@ def header(entity: TemporalEntity, state: dict | None, ctx, *, sys_attrs: bool,
 
 
 def normalized(iri: str, rows: list[HistoryRow], ctx, *, timeproperty: str, sys_attrs: bool,
-               concise: bool = False) -> list[dict]:
+               concise: bool = False, ranges: tuple[str, ...] | None = None) -> list[dict]:
+    """`ranges`: the `lang` filter; a LanguageProperty instance then becomes a Property of the chosen
+    language's string with its `lang` (clause 4.15), as in the entity API."""
     out = []
     form = "concise" if concise else "normalized"
     for row in rows:
         inst = row.instance
-        rendered = render_attribute(iri, [inst], ctx, form=form, sys_attrs=sys_attrs)
+        language = ranges if isinstance(inst.get("languageMap", {}), dict) else None  # a deletion: as is
+        rendered = render_attribute(iri, [inst], ctx, form=form, sys_attrs=sys_attrs, ranges=language)
         if not isinstance(rendered, dict):  # a concise bare value: an instance keeps its members
             rendered = {"value": rendered}
         rendered["instanceId"] = instance_id(row.seq)
@@ -71,8 +74,14 @@ def normalized(iri: str, rows: list[HistoryRow], ctx, *, timeproperty: str, sys_
     return out
 
 
-def temporal_values(series: Series, rows: list[HistoryRow], ctx, *, timeproperty: str) -> dict:
+def temporal_values(series: Series, rows: list[HistoryRow], ctx, *, timeproperty: str,
+                    ranges: tuple[str, ...] | None = None) -> dict:
+    """`ranges` (the `lang` filter) turns a LanguageProperty into a Property: `values` pairs of the
+    chosen language's strings."""
     kind = rows[-1].instance.get("type", series.kind) if rows else series.kind
+    if kind == "LanguageProperty" and ranges is not None:
+        pairs = [[_language_value(row.instance, ranges), written_time(row, timeproperty)] for row in rows]
+        return _with_dataset({"type": "Property", "values": pairs}, series)
     pairs = [[_value(row.instance, ctx), written_time(row, timeproperty)] for row in rows]
     return _with_dataset({"type": kind, VALUES_KEYS.get(kind, "values"): pairs}, series)
 
@@ -101,6 +110,13 @@ def _value(inst: dict, ctx) -> Any:
     if kind == "VocabProperty" and value is not None:
         return [ctx.compact_value(v) for v in value] if isinstance(value, list) else ctx.compact_value(value)
     return value
+
+
+def _language_value(inst: dict, ranges: tuple[str, ...]) -> Any:
+    language_map = inst.get("languageMap")
+    if not isinstance(language_map, dict) or not language_map:
+        return language_map  # a deletion (the NGSI-LD Null) stays as recorded
+    return language_map[best_language(language_map, ranges)]
 
 
 def _with_dataset(out: dict, series: Series) -> dict:

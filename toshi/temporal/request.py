@@ -41,6 +41,7 @@ class Reading:
     pick: set[str] | None = None        # members to keep: id, type, scope, expanded attribute names
     omit: set[str] | None = None        # members to drop
     dataset_ids: set[str] | None = None  # only instances of these datasetIds ("@none": default instance)
+    lang: str | None = None             # the language filter (clause 4.15) for LanguageProperty instances
 
     def member(self, name: str) -> bool:
         """Whether the entity member `name` (id, type, scope, an expanded attribute name) is returned."""
@@ -91,8 +92,11 @@ def reading_of(values: Mapping[str, Any], options: set[str], attrs: set[str] | N
         raise BadRequestData(f"{'pick' if pick is not None else 'omit'} cannot be used together with attrs")
     if pick is not None and omit is not None and pick & omit:
         raise BadRequestData(f"Members both picked and omitted: {', '.join(sorted(pick & omit))}")
+    lang = values.get("lang")
+    if lang is not None and (not isinstance(lang, str) or not lang.strip()):
+        raise BadRequestData("lang must name a language (or languages, as in Accept-Language)")
     return Reading(parse_time_query(values), mode, aggregation, "sysAttrs" in options, attrs, pick, omit,
-                   _dataset_ids(values.get("datasetId")))
+                   _dataset_ids(values.get("datasetId")), lang)
 
 
 def _mode(fmt: Any, options: set[str]) -> str:

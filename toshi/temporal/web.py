@@ -32,7 +32,7 @@ from toshi.temporal.selection import Selected, last_state, seen, select
 
 PREFIX = "/ngsi-ld/v1/temporal"
 HISTORY = "history"  # the kind of change the temporal API's writes are, for the write path's listeners
-QUERY_MEMBERS = ("pick", "omit", "datasetId", "format")  # of a Query, read as the URL parameters
+QUERY_MEMBERS = ("pick", "omit", "datasetId", "format", "lang")  # of a Query, read as the URL parameters
 
 
 def routes() -> list[Route]:
