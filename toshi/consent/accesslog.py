@@ -78,7 +78,7 @@ class AccessLog:
             return 0
         with self._atomic() as db:
             seq, prev = self._tail(db)
-            marks = ", ".join("?" * (len(FIELDS) + 1))
+            rows = []
             for (tenant, reader, subject, request, purpose, basis), entry in pending.items():
                 seq += 1
                 record = {"seq": seq, "at": entry["at"], "tenant": tenant, "subject": subject, "reader": reader,
@@ -86,8 +86,10 @@ class AccessLog:
                           "attrs": sorted(entry["attrs"]), "consents": sorted(entry["consents"]),
                           "entities": sorted(entry["entities"]), "prev_hash": prev}
                 record["hash"] = prev = record_hash(record)
-                row = [_text(record[k]) for k in (*FIELDS, "hash")]
-                db.execute(f"INSERT INTO consent_access_log ({', '.join(FIELDS)}, hash) VALUES ({marks})", row)
+                rows.append((seq, record["at"], tenant, subject, reader, request, purpose, basis,
+                             _dumps(record["attrs"]), _dumps(record["consents"]), _dumps(record["entities"]),
+                             record["prev_hash"], record["hash"]))
+            db.executemany(_INSERT, rows)  # one statement for the batch (a query page notes one per resident)
         return len(pending)
 
     def _tail(self, db) -> tuple[int, str]:
@@ -123,8 +125,12 @@ class AccessLog:
         return broken
 
 
-def _text(value):
-    return orjson.dumps(value).decode() if isinstance(value, list) else value
+_INSERT = (f"INSERT INTO consent_access_log ({', '.join(FIELDS)}, hash) "
+           f"VALUES ({', '.join('?' * (len(FIELDS) + 1))})")
+
+
+def _dumps(value: list) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _record(row) -> dict:
