@@ -5,6 +5,7 @@
 --   body_prefix=[{        the response body must start with this (checked on successful statuses)
 --   id_format=...%05d n=1000   ids are string.format(id_format, random 0..n-1)
 --   header=Name: value    one extra header on every request of every script (e.g. Authorization: Bearer ...)
+--   header2=Name: value   a second one (e.g. Toshi-Purpose: care-planning)
 -- done() prints one line "BENCH_RESULT {json}" that bench/run.py parses.
 
 local common = {}
@@ -77,6 +78,7 @@ function common.install(scenario_init)
     bad_example = ""
     math.randomseed(os.time() + 7919 * (thread_no or 0))
     if common.opts.header then add_header(common.opts.header) end
+    if common.opts.header2 then add_header(common.opts.header2) end
     if scenario_init then scenario_init(common.opts) end
   end
 
