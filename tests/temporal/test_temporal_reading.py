@@ -462,3 +462,33 @@ def test_a_deleted_language_property_is_shown_as_its_deletion_under_lang(client)
     assert client.delete(f"/ngsi-ld/v1/entities/{CAR}/attrs/label").status_code == 204
     body = ok(client.get(f"{BASE}/{CAR}", params={"lang": "fr", "timeproperty": "modifiedAt"}))
     assert body["label"][0]["value"] == "salut" and "deletedAt" in body["label"][-1]
+
+
+# -- orderBy (v1.9 clause 5.7.4.4: a temporal query orders by id only) -----------------------------
+
+@pytest.fixture
+def fleet(client):
+    for n in (2, 1, 3):
+        ok(client.post(BASE, json=vehicle(n)), 201)
+    return client
+
+
+@pytest.mark.parametrize("order,expected", [("id", [1, 2, 3]), ("id;asc", [1, 2, 3]), ("id;desc", [3, 2, 1])])
+def test_a_temporal_query_orders_by_id(fleet, order, expected):
+    body = ok(fleet.get(BASE, params={"type": "Vehicle", "orderBy": order, "attrs": "speed"}))
+    assert [e["id"] for e in body] == [f"urn:ngsi-ld:Vehicle:{n}" for n in expected]
+
+
+def test_descending_order_pages_from_the_last(fleet):
+    body = ok(fleet.get(BASE, params={"type": "Vehicle", "orderBy": "id;desc", "limit": 1, "offset": 1}))
+    assert [e["id"] for e in body] == ["urn:ngsi-ld:Vehicle:2"]
+
+
+@pytest.mark.parametrize("order", ["speed", "createdAt", "speed.observedAt", "id,speed", "id;sideways"])
+def test_ordering_by_anything_but_id_is_bad_request_data(fleet, order):
+    bad(fleet.get(BASE, params={"type": "Vehicle", "orderBy": order}))
+
+
+def test_a_post_query_orders_by_id_too(fleet):
+    response = fleet.post(QUERY, params={"orderBy": "id;desc"}, json={"type": "Query", "entities": [{"type": "Vehicle"}]})
+    assert [e["id"] for e in ok(response)] == [f"urn:ngsi-ld:Vehicle:{n}" for n in (3, 2, 1)]

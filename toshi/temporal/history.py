@@ -378,10 +378,10 @@ class TemporalHistory:
         return _entity(row) if row else None
 
     def entities(self, tenant: str, ids: list[str] | None = None, id_pattern: str | None = None,
-                 types: list[str] | None = None) -> Iterator[TemporalEntity]:
-        """Temporal entities of a tenant by id order, optionally only these ids, ids matching a pattern
-        (checked here, as the SQLite store's regexp() would), entities (last known to be) of one of these
-        types."""
+                 types: list[str] | None = None, *, descending: bool = False) -> Iterator[TemporalEntity]:
+        """Temporal entities of a tenant by id order (`descending`: from the last), optionally only these
+        ids, ids matching a pattern (checked here, as the SQLite store's regexp() would), entities (last
+        known to be) of one of these types."""
         db = self.db
         sql = "SELECT id, types, created_at, modified_at, deleted_at, doc FROM temporal_entities WHERE tenant=?"
         params: list[Any] = [tenant]
@@ -393,7 +393,7 @@ class TemporalHistory:
             sql += (f" AND EXISTS (SELECT 1 FROM {_dialect(db).type_values} "
                     f"WHERE value IN ({','.join('?' * len(types))}))")
             params += types
-        for row in db.execute(sql + " ORDER BY id", params):
+        for row in db.execute(sql + (" ORDER BY id DESC" if descending else " ORDER BY id"), params):
             if pattern is None or pattern.search(row[0]) is not None:
                 yield _entity(row)
 

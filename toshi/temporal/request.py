@@ -136,3 +136,19 @@ def _dataset_ids(raw: Any) -> set[str] | None:
     if not ids or bad:
         raise BadRequestData(f"datasetId must list URIs (or {DEFAULT_DATASET}), got {raw!r}")
     return set(ids)
+
+
+def descending_of(raw: Any) -> bool:
+    """`orderBy` of a temporal query (v1.9 clause 5.7.4.4, with 4.23's directions): only `id` may be
+    named, `id`, `id;asc` or `id;desc`; any other member is BadRequestData. True for descending."""
+    if raw is None:
+        return False
+    if not isinstance(raw, str):
+        raise BadRequestData("orderBy must be a text such as id or id;desc")
+    directions = []
+    for item in raw.split(","):
+        name, _, direction = item.strip().partition(";")
+        if name.strip() != "id" or direction.strip() not in ("", "asc", "desc"):
+            raise BadRequestData(f"A temporal query orders by id only (id, id;asc or id;desc), got {raw!r}")
+        directions.append(direction.strip() == "desc")
+    return directions[0]

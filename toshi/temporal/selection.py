@@ -32,13 +32,13 @@ class Selected:
 
 
 def select(history: TemporalHistory, store, tenant: str, query: EntityQuery,
-           time: TimeQuery | None = None) -> tuple[list[Selected], int | None]:
-    """One page of matching temporal entities, and their total when the query asks for a count.
-    `time`: the window a `q` sees (None: the current state)."""
+           time: TimeQuery | None = None, *, descending: bool = False) -> tuple[list[Selected], int | None]:
+    """One page of matching temporal entities in id order (`descending`: from the last), and their
+    total when the query asks for a count. `time`: the window a `q` sees (None: the current state)."""
     page: list[Selected] = []
     matched = 0
     types = query.types.simple_names() if query.types is not None else None
-    for entity in history.entities(tenant, query.ids, query.id_pattern, types):
+    for entity in history.entities(tenant, query.ids, query.id_pattern, types, descending=descending):
         state = seen(last_state(entity, store, tenant))
         if state is None:
             continue

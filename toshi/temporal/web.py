@@ -27,7 +27,7 @@ from toshi.formats.ngsild_parse import check_uri, expand_name, parse_attribute
 from toshi.temporal.answer import answer
 from toshi.temporal.history import HistoryRow, TemporalHistory, history_for, seq_of
 from toshi.temporal.payload import parse_temporal_entity, parse_temporal_fragment
-from toshi.temporal.request import Reading, attrs_of, options_in, reading_of
+from toshi.temporal.request import Reading, attrs_of, descending_of, options_in, reading_of
 from toshi.temporal.selection import Selected, last_state, seen, select
 
 PREFIX = "/ngsi-ld/v1/temporal"
@@ -75,7 +75,8 @@ async def query_temporal(request: Request) -> Response:
     params = request.query_params
     options = options_in(params.getlist("options"))
     query = entity_query(params, ctx, _services(request).settings)
-    return await _query(request, tenant, query, reading_of(params, options, query.attrs, ctx), media, ctx)
+    return await _query(request, tenant, query, reading_of(params, options, query.attrs, ctx), media, ctx,
+                        descending_of(params.get("orderBy")))
 
 
 async def query_temporal_post(request: Request) -> Response:
@@ -96,12 +97,14 @@ async def query_temporal_post(request: Request) -> Response:
     query = query_from_body(data, ctx, _services(request).settings, params)
     members = {key: data[key] for key in QUERY_MEMBERS if data.get(key) is not None}
     reading = reading_of({**dict(params), **members, **temporal_q}, options, query.attrs, ctx)
-    return await _query(request, tenant, query, reading, media, ctx)
+    return await _query(request, tenant, query, reading, media, ctx,
+                        descending_of(params.get("orderBy", data.get("orderBy"))))
 
 
-async def _query(request: Request, tenant: str, query, reading: Reading, media: str, ctx) -> Response:
+async def _query(request: Request, tenant: str, query, reading: Reading, media: str, ctx,
+                 descending: bool = False) -> Response:
     history = _history(request)
-    page, total = select(history, _services(request).store, tenant, query, reading.time)
+    page, total = select(history, _services(request).store, tenant, query, reading.time, descending=descending)
     bodies, headers = answer(history, tenant, page, reading, ctx, _instance_limit(request))
     if total is not None:
         headers["NGSILD-Results-Count"] = str(total)
