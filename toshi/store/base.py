@@ -23,6 +23,11 @@ class Transaction(Protocol):
         """Write the new state; returns the sequence number of its change-log record."""
         ...
     def delete(self, entity_id: str, before: dict | None = None, *, at: str = "") -> int | None: ...
+    # Optional (the Writer calls them when present, toshi/core/write.py):
+    # flush() sends rows a transaction gathered (one executemany per table); it must run before
+    #   anything but the transaction reads the tables, and before COMMIT;
+    # prefetch(entity_ids) reads the entities about to be written in one go;
+    # expected: how many entities the transaction will likely write (for numbers reserved ahead).
 
 
 class ChangeLog(Protocol):
