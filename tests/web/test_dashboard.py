@@ -41,7 +41,7 @@ def test_keyboard_alone_reaches_every_control_of_the_dashboard(town, visit):
     page.wait_for_selector("#type option >> nth=0", state="attached")
     controls = page.eval_on_selector_all(
         "header a, header button, #filter select, #filter input, #filter button",
-        "nodes => nodes.map(n => n.id || n.getAttribute('href') || n.textContent.trim())")
+        "nodes => nodes.filter(n => !n.hidden).map(n => n.id || n.getAttribute('href') || n.textContent.trim())")
     reached = set()
     for _ in range(60):
         page.keyboard.press("Tab")
