@@ -12,6 +12,7 @@ from pathlib import Path
 
 from toshi.catalogue.csv_import import ImportRefused
 from toshi.catalogue.datasets import FREQUENCIES, LICENCES, Datasets, checked
+from toshi.catalogue.harvest import HarvestRefused, harvest
 from toshi.catalogue.importing import run_import
 from toshi.catalogue.opening import OpenRefused, close_dataset, open_dataset
 from toshi.catalogue.saved_query import query_of
@@ -48,6 +49,15 @@ def add_commands(subparsers, cli) -> None:
     imports.add_argument("--dry-run", action="store_true", help="only check the file")
     imports.add_argument("--prune", action="store_true", help="delete the dataset's entities whose row has gone")
     imports.set_defaults(run=cli.with_store(_refusing(cli, _import), audited=True))
+    harvest = subparsers.add_parser("harvest", parents=[cli.common],
+                                    help="pull a dataset another CKAN catalogue publishes into this town's entities")
+    harvest.add_argument("catalogue", help="the other catalogue's address (its CKAN Action API is under /api/3/action)")
+    harvest.add_argument("--package", required=True, help="the package's name or id there")
+    harvest.add_argument("--dataset", required=True, help="the dataset here (made from the CSV's standard if new)")
+    harvest.add_argument("--tenant", default="")
+    harvest.add_argument("--dry-run", action="store_true", help="only fetch and check the data")
+    harvest.add_argument("--prune", action="store_true", help="delete the dataset's entities the source no longer has")
+    harvest.set_defaults(run=cli.with_store(_refusing(cli, _harvest), audited=True))
 
 
 def _refusing(cli, run):
@@ -163,6 +173,19 @@ def _open(cli, store, args) -> int:
 def _close(cli, store, args) -> int:
     close_dataset(store, _found(store, args))
     return 0
+
+
+def _harvest(cli, store, args) -> int:
+    services = cli.services(store, args)
+    try:
+        with Progress(sys.stderr) as progress:
+            report = asyncio.run(harvest(services, args.catalogue, args.package, args.tenant, args.dataset,
+                                         confirm=not args.dry_run, prune=args.prune, progress=progress))
+    except HarvestRefused as exc:
+        print(f"toshi: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(report, ensure_ascii=False, indent=2))
+    return 0 if report["valid"] else 1
 
 
 def _import(cli, store, args) -> int:
