@@ -92,6 +92,10 @@ class SqliteTransaction:
             return self.written[entity_id]
         return self._store.load_entity(self.tenant, entity_id)
 
+    def prefetch(self, entity_ids: list[str]) -> None:
+        """The entities about to be written that the cache does not know, read in one statement."""
+        self._store.load_entities(self.tenant, [i for i in entity_ids if i not in self.written])
+
     def put(self, entity: dict, before: dict | None = None, *, at: str = "") -> int:
         """Insert or replace `entity`; `before` is its previous state (None when new). Returns the
         sequence number of the change record written with it."""
@@ -419,6 +423,18 @@ class SqliteStore(StoredContexts, SqlDiscovery):
         entity = orjson.loads(row[0]) if row else None
         self._remember(tenant, entity_id, entity)
         return entity
+
+    def load_entities(self, tenant: str, entity_ids: list[str]) -> None:
+        """Bring the committed states of entities the cache does not know into it (None for those
+        that do not exist), in statements of up to 500 ids."""
+        missing = list(dict.fromkeys(i for i in entity_ids if (tenant, i) not in self._cache))
+        for first in range(0, len(missing) if len(missing) > 1 else 0, 500):
+            chunk = missing[first:first + 500]
+            docs = dict(self.db.execute(f"SELECT id, doc FROM entities WHERE tenant=? AND id IN ({','.join('?' * len(chunk))})",
+                                        (tenant, *chunk)).fetchall())
+            for entity_id in chunk:
+                doc = docs.get(entity_id)
+                self._remember(tenant, entity_id, orjson.loads(doc) if doc is not None else None)
 
     def _remember(self, tenant: str, entity_id: str, entity: dict | None) -> None:
         if len(self._cache) >= self._cache_size:
