@@ -212,9 +212,9 @@ async def _ask(request: Request, client: httpx.AsyncClient, registration: dict, 
 
 async def _gather(request: Request, tenant: str, asks: list[tuple[dict, str, dict]], ctx) -> Answer:
     answer = Answer()
-    async with httpx.AsyncClient(follow_redirects=False) as client:
-        results = await asyncio.gather(*(_ask(request, client, reg, path, params, ctx, tenant)
-                                         for reg, path, params in asks))
+    client = request.app.state.csources.http_client()
+    results = await asyncio.gather(*(_ask(request, client, reg, path, params, ctx, tenant)
+                                     for reg, path, params in asks))
     for (registration, _, _), result in zip(asks, results, strict=True):
         if isinstance(result, Failure):
             log.warning("context source %s (%s): %s", registration["id"], registration["endpoint"], result.detail)
@@ -428,9 +428,9 @@ class Split:
         except OutboundRefused as exc:
             return SourceFailure(registration["id"], f"refused: {exc}", 502)
         try:
-            async with httpx.AsyncClient(follow_redirects=False) as client:
-                response = await client.request(method, target, content=None if body is None else orjson.dumps(body),
-                                                headers={**headers, **host}, extensions=extensions, timeout=timeout)
+            response = await request.app.state.csources.http_client().request(
+                method, target, content=None if body is None else orjson.dumps(body),
+                headers={**headers, **host}, extensions=extensions, timeout=timeout)
         except httpx.TimeoutException:
             registrations.record(self.tenant, registration, ok=False)
             return SourceFailure(registration["id"], f"no answer within {timeout:g} s", 504)

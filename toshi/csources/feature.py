@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+
 from toshi.core.feature import Action, Feature, tables_of
 from toshi.csources import store, subscriptions, web
 from toshi.csources.subscriptions import CompiledCsourceSubscription, CsourceSubscriptionKind, trigger
@@ -16,6 +18,22 @@ class ContextSources(Feature):
     # only a tenant's administrators make or change one. Subscribing to them is a subscription.
     actions = (Action(web.PREFIX, "admin", methods=CHANGES),
                Action(subscriptions.PREFIX, "subscribe", methods=CHANGES))
+
+    def __init__(self, services):
+        super().__init__(services)
+        self._client: httpx.AsyncClient | None = None
+
+    def http_client(self) -> httpx.AsyncClient:
+        """The one HTTP client of distributed operations (its connections to the sources are reused)."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(follow_redirects=False,
+                                             limits=httpx.Limits(max_connections=256, max_keepalive_connections=64))
+        return self._client
+
+    async def stop(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
     def routes(self) -> list:
         return [*web.routes(), *subscriptions.routes()]
