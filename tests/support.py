@@ -62,17 +62,28 @@ def _json_or_none(body: bytes):
 
 class Receiver:
     """A real HTTP notification receiver on 127.0.0.1: records every request (method, path, headers, raw
-    body and the body as JSON); can fail on purpose."""
+    body and the body as JSON); can fail on purpose: answer 500 to the first `fail_first` requests, or
+    not answer the first `stall_first` at all (until it is closed)."""
 
-    def __init__(self, fail_first: int = 0, status: int = 200, port: int = 0):
+    def __init__(self, fail_first: int = 0, status: int = 200, port: int = 0, stall_first: int = 0):
         self.requests: list[dict] = []
         self.fail_first = fail_first
+        self.stall_first = stall_first
+        self.stalled = 0
+        self._released = threading.Event()
+        self._lock = threading.Lock()
         self.status = status
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                with receiver._lock:
+                    stall = receiver.stalled < receiver.stall_first
+                    receiver.stalled += stall
+                if stall:
+                    receiver._released.wait()
+                    return
                 failing = receiver.fail_first > 0
                 if failing:
                     receiver.fail_first -= 1
@@ -106,6 +117,7 @@ class Receiver:
         return self.requests
 
     def close(self) -> None:
+        self._released.set()
         self.server.shutdown()
         self.server.server_close()
 

@@ -314,17 +314,18 @@ def test_expired_subscription_is_silent(fast_client, receiver):
 
 
 def test_statistics_and_max_fails_limit(fast_client):
-    failing = Receiver(fail_first=1000)
+    failing = Receiver(stall_first=1000)  # no answer: a failure (any answer would be a sent notification)
     try:
         fast_client.post("/v2/entities", json=ROOM)
-        sub_id = subscribe(fast_client, failing.url, notification={"maxFailsLimit": 2})
+        sub_id = subscribe(fast_client, failing.url,
+                           notification={"http": {"url": failing.url, "timeout": 50}, "maxFailsLimit": 2})
 
         def inactive():
             return fast_client.get(f"/v2/subscriptions/{sub_id}").json()["status"] == "inactive"
         patch(fast_client, "Room1", {"temperature": {"value": 60}})
         assert wait_until(inactive)
         notification = fast_client.get(f"/v2/subscriptions/{sub_id}").json()["notification"]
-        assert notification["failsCounter"] >= 2 and notification["lastFailureReason"] == "HTTP 500"
+        assert notification["failsCounter"] >= 2 and notification["lastFailureReason"] == "Timeout was reached"
         assert "lastFailure" in notification and "lastSuccess" not in notification
     finally:
         failing.close()

@@ -75,9 +75,9 @@ def test_inactive_subscription_is_silent_until_reactivated(fast_client, receiver
 
 
 def test_reactivation_clears_the_fails_counter(fast_client):
-    failing = Receiver(fail_first=1000)
+    failing = Receiver(stall_first=1000)  # no answer: a failure (any answer would be a sent notification)
     try:
-        sub_id = create(fast_client, body({"http": {"url": failing.url}, "maxFailsLimit": 1}))
+        sub_id = create(fast_client, body({"http": {"url": failing.url, "timeout": 50}, "maxFailsLimit": 1}))
         fast_client.post("/v2/entities", json=ROOM)
         assert wait_until(lambda: get(fast_client, sub_id)["status"] == "inactive")
         fast_client.patch(f"/v2/subscriptions/{sub_id}", json={"status": "active"})
@@ -97,9 +97,9 @@ def test_mqtt_failures_have_no_failure_reason(fast_client):
 
 
 def test_success_resets_the_fails_counter(fast_client):
-    flaky = Receiver(fail_first=1)
+    flaky = Receiver(stall_first=1)
     try:
-        sub_id = create(fast_client, body({"http": {"url": flaky.url}}))
+        sub_id = create(fast_client, body({"http": {"url": flaky.url, "timeout": 50}}))
         fast_client.post("/v2/entities", json=ROOM)
         assert wait_until(lambda: "lastSuccess" in get(fast_client, sub_id)["notification"])
         notification = get(fast_client, sub_id)["notification"]

@@ -97,6 +97,23 @@ def test_dead_receiver_goes_to_dead_letters_and_replays(fast_client):
         receiver.close()
 
 
+def test_an_error_answer_to_an_ngsi_ld_notification_is_a_failure(fast_client):
+    """CIM 009: a notification the receiver does not accept (here 404) failed; retried, then a dead letter."""
+    missing = Receiver(status=404)
+    try:
+        fast_client.post("/ngsi-ld/v1/entities", json=SHELTER)
+        sub_id = subscribe(fast_client, missing.url)
+        set_occupancy(fast_client, 11)
+        assert wait_until(lambda: fast_client.get("/admin/notifications/dead-letters").json())
+        [letter] = fast_client.get("/admin/notifications/dead-letters").json()
+        assert letter["attempts"] == 3 and letter["lastError"] == "HTTP 404" and len(missing.requests) == 3
+        assert wait_until(lambda: fast_client.get(f"/ngsi-ld/v1/subscriptions/{sub_id}").json()
+                          ["notification"].get("timesFailed") == 3)
+        assert "lastSuccess" not in fast_client.get(f"/ngsi-ld/v1/subscriptions/{sub_id}").json()["notification"]
+    finally:
+        missing.close()
+
+
 def test_slow_receiver_does_not_block_writes_or_others(fast_client, receiver):
     dead = Receiver(fail_first=10_000)
     try:

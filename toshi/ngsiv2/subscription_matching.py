@@ -314,7 +314,7 @@ class CompiledV2Subscription:
         return self._endpoint(tenant, entities, number), body
 
     def _endpoint(self, tenant: str, entities: list[dict], number: int) -> dict:
-        """URL (with qs), method, headers; MQTT topic and QoS. `number`: the notification's place among
+        """URL (with qs), method, headers, timeout; MQTT topic and QoS. `number`: the notification's place among
         those of its change (`cbnotif` of the correlator)."""
         first = entities[0] if entities else {"values": {}, "servicePath": "/"}
         macros = _item_context(first, tenant)
@@ -344,8 +344,12 @@ class CompiledV2Subscription:
             attrs_format=self._attrs_format_header(spec if custom else None),
             custom={substitute(k, macros): unquote(substitute(v, macros))
                     for k, v in (spec.get("headers") or {}).items()} if custom else {})
-        return {"uri": url, "method": spec.get("method", "POST") if custom else "POST",
-                "headers": headers, "raw": raw, "exact_headers": True}
+        endpoint = {"uri": url, "method": spec.get("method", "POST") if custom else "POST",
+                    "headers": headers, "raw": raw, "exact_headers": True,
+                    "any_status_delivers": True}  # Orion: any HTTP answer is a sent notification (lastSuccessCode)
+        if spec.get("timeout"):  # milliseconds; 0 or absent: the server's default (Orion's -httpTimeout)
+            endpoint["timeout"] = spec["timeout"] / 1000
+        return endpoint
 
     def _patched(self, entity: dict, values: dict, ngsi: dict, context: dict) -> dict:
         """httpCustom.ngsi: the notified entity patched (update or append) with the given id, type and

@@ -5,9 +5,14 @@ A `SubscriptionKind` recognises its stored subscriptions and compiles each into 
 ready to send: where to (an endpoint dict the senders follow without knowing the API) and what (the body).
 
 The endpoint of a notification:
-  HTTP(S): {"uri", "method", "headers", "raw", "exact_headers"}: the body is POSTed (or `method`) with
-           `headers`; with `exact_headers` the HTTP client adds none of its own (Accept, Accept-Encoding,
-           User-Agent, Content-Type) beyond Host and Content-Length;
+  HTTP(S): {"uri", "method", "headers", "raw", "exact_headers", "timeout"?, "any_status_delivers"?}: the
+           body is POSTed (or `method`) with `headers`; with `exact_headers` the HTTP client adds none of
+           its own (Accept, Accept-Encoding, User-Agent, Content-Type) beyond Host and Content-Length;
+           `timeout`: seconds to wait for the answer (absent or 0: the notifier's `notify_timeout`), an
+           attempt without an answer by then fails with the reason "Timeout was reached";
+           `any_status_delivers`: every HTTP answer, whatever its status, delivers the notification
+           (it is counted a success with that status and never retried; NGSI-v2 as Orion does it),
+           else only a 2xx does and any other status is a failure that is retried;
   MQTT:    {"uri" (the broker), "topic", "qos", "raw"}: the body is published as it is to `topic`.
 `raw`: the body is text sent as it is (nothing when it is not a string); else it is sent as JSON.
 """

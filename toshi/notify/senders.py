@@ -11,6 +11,7 @@ import orjson
 from toshi.core.outbound import OutboundRefused, outbound_policy
 
 AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")  # aiohttp adds them unless skipped
+TIMED_OUT = "Timeout was reached"  # the reason of an attempt that got no answer in time (libcurl's words, as Orion's)
 
 
 def _encoded(job) -> bytes:
@@ -40,6 +41,8 @@ class Senders:
             return f"unsupported endpoint scheme {scheme}"
         except OutboundRefused as exc:
             return f"refused: {exc}"[:500]
+        except TimeoutError:  # aiohttp's and asyncio's timeouts are TimeoutErrors
+            return TIMED_OUT
         except Exception as exc:  # network errors of every kind count as a failed attempt
             return f"{type(exc).__name__}: {exc}"[:500]
 
@@ -52,12 +55,14 @@ class Senders:
         method = job.endpoint.get("method", "POST")
         headers = job.endpoint.get("headers") or {}
         skip = AUTO_HEADERS if job.endpoint.get("exact_headers") else ()
+        seconds = job.endpoint.get("timeout")  # the subscription's own, else the session's notify_timeout
+        own = {"timeout": aiohttp.ClientTimeout(total=seconds)} if seconds else {}  # (None would mean none)
         async with self._http.request(method, job.endpoint["uri"], data=_encoded(job), headers=headers,
-                                      skip_auto_headers=skip,
+                                      skip_auto_headers=skip, **own,
                                       allow_redirects=False) as response:  # a redirect could lead inside
             await response.read()
             job.response_code = response.status
-            if 200 <= response.status < 300:
+            if 200 <= response.status < 300 or job.endpoint.get("any_status_delivers"):
                 return None
             return f"HTTP {response.status}"
 
