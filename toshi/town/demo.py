@@ -123,28 +123,36 @@ class DemoTown:
         self.admin = self.evacuation = self.simulator = self.bus = None
 
     async def setup(self) -> None:
+        await self.load()
+        await self.start_services()
+
+    async def load(self) -> None:
+        """The town and the services' set-up on the server, each step once (state file)."""
         self.admin = Api(self.base, self.state["adminKey"], timeout=120)
-        if not self.state["loaded"]:
+        checkpoint = loader.Checkpoint(self.state, lambda: write_state(self.data_dir, self.state))
+        if not self.state["loaded"]:  # step by step; an interrupted load goes on where it stopped
             started = time.perf_counter()
-            self.state["context"] = await loader.publish_context(self.admin)
-            self.admin.context = self.state["context"]
-            self.state["accounts"] = await loader.prepare(self.admin)
             with Progress(sys.stderr) as progress:  # a bar on a terminal, plain lines in a log
-                self.figures = await loader.load(self.admin, self.town, self.state["accounts"], progress=progress)
+                self.figures = await loader.load(self.admin, self.town, checkpoint, progress=progress)
             self.figures["totalSeconds"] = round(time.perf_counter() - started, 2)
             self.state["loaded"] = True
             self.state["figures"] = self.figures
             write_state(self.data_dir, self.state)
         self.admin.context = self.state["context"]
-        if "watched" not in self.state:  # a town loaded before watch-over came gets it on its next start
-            self.state["watched"] = await watchers.set_up(self.admin, self.town)
+        # the services' set-up (a town loaded before one of them came gets it on its next start)
+        if "watched" not in self.state:
+            self.state["watched"] = await watchers.set_up(self.admin, self.town, checkpoint)
             write_state(self.data_dir, self.state)
         if "ondemand" not in self.state:
-            self.state["ondemand"] = await ondemand.set_up(self.admin, self.town)
+            self.state["ondemand"] = await ondemand.set_up(self.admin, self.town, checkpoint)
             write_state(self.data_dir, self.state)
         if "wellbeing" not in self.state:
-            self.state["wellbeing"] = await wellbeing.set_up(self.admin, self.town, self.base)
+            self.state["wellbeing"] = await wellbeing.set_up(self.admin, self.town, self.base, checkpoint)
             write_state(self.data_dir, self.state)
+        self.state["partial"] = {}  # what the steps made is in their results now
+        write_state(self.data_dir, self.state)
+
+    async def start_services(self) -> None:
         service = Api(self.base, self.state["accounts"]["evacuation"]["key"], purpose=PURPOSE,
                       context=self.state["context"], timeout=120)
         self.evacuation = EvacuationService(service, port=self.state["servicePort"])

@@ -19,6 +19,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from toshi.mobility import DECLARATIONS, PURPOSE
+from toshi.town import loader
 from toshi.town.client import Api, ApiError
 from toshi.town.entities import urn
 from toshi.town.generate import Town
@@ -52,22 +53,27 @@ def vehicles(town: Town) -> list[dict]:
     return out
 
 
-async def set_up(admin: Api, town: Town, tenant_role: str = "default") -> dict:
-    """Declarations, rules, the operator's account, the vehicles and the riders' consents."""
+async def set_up(admin: Api, town: Town, checkpoint=None, tenant_role: str = "default") -> dict:
+    """Declarations, rules, the operator's account, the vehicles and the riders' consents. Runs again
+    after an interruption without doubling anything (the account found by its name, consents granted
+    to those who do not hold them yet)."""
+    checkpoint = checkpoint or loader.Checkpoint({})
+    resuming = checkpoint.begin("ondemand")
     for declaration in DECLARATIONS:
         await admin.call("PUT", f"/consent/declarations/{declaration['id']}", declaration)
     for rule in ({"id": "town-ondemand-open", "principals": ["*"], "types": ["OnDemandService", "VehiclePlan"]},
                  {"id": "town-ondemand-riders", "principals": ["authenticated"], "types": ["RideAssignment"]}):
         await admin.call("POST", "/admin/auth/policies", {**rule, "effect": "allow", "actions": ["read"],
                                                           "tenant": tenant_role}, ok=(201, 409))
-    made = (await admin.call("POST", "/admin/auth/accounts", {
-        "name": "town-ondemand", "roles": [f"{tenant_role}:consumer", f"{tenant_role}:provider"]}, ok=(201,))).json()
-    operator = {"id": made["account"]["id"], "key": made["apiKey"]}
+    operator = await loader.ensure_account(admin, "town-ondemand", [f"{tenant_role}:consumer", f"{tenant_role}:provider"],
+                                           checkpoint.get("ondemand.operator"))
+    loader.reached("account:ondemand")
+    checkpoint.keep("ondemand.operator", operator)
     await admin.upsert(vehicles(town))
     ids = [urn("Resident", r) for r in riders(town)]
-    for start in range(0, len(ids), 1000):
-        await admin.call("POST", "/consent/grants", {"residents": ids[start:start + 1000], "recipient": operator["id"],
-                                                     "purpose": PURPOSE, "categories": CONSENT}, ok=(201,))
+    await loader.grant_missing(admin, ids, operator["id"], PURPOSE, CONSENT, resuming=resuming,
+                               recipient_key=operator["key"], step="ondemand")
+    checkpoint.finish("ondemand")
     return {"operator": operator, "riders": len(ids)}
 
 

@@ -17,6 +17,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from toshi.town import loader
 from toshi.town.entities import place_id, urn
 from toshi.town.generate import Town
 from toshi.town.roads import metres
@@ -85,8 +86,12 @@ def entities(town: Town, people: list[Watched]) -> list[dict]:
     return out
 
 
-async def set_up(admin, town: Town) -> int:
-    """Declarations, the watched people's devices and enrolments, and their consents; returns how many."""
+async def set_up(admin, town: Town, checkpoint=None) -> int:
+    """Declarations, the watched people's devices and enrolments, and their consents; returns how many.
+    Runs again after an interruption without doubling anything: the consents are granted to those
+    who do not hold them yet (asked of the server only when `checkpoint` says the step was begun)."""
+    checkpoint = checkpoint or loader.Checkpoint({})
+    resuming = checkpoint.begin("watchover")
     for declaration in DECLARATIONS:
         await admin.call("PUT", f"/consent/declarations/{declaration['id']}", declaration)
     await admin.call("POST", "/admin/auth/policies", {
@@ -98,12 +103,15 @@ async def set_up(admin, town: Town) -> int:
     people = watched(town)
     await admin.upsert(entities(town, people))
     ids = [w.resident for w in people]
-    for start in range(0, len(ids), 1000):  # to the service: one bulk grant per thousand residents
-        await admin.call("POST", "/consent/grants", {"residents": ids[start:start + 1000], "recipient": SERVICE_ID,
-                                                     "purpose": PURPOSE, "categories": CONSENT}, ok=(201,))
+    # to the service: one bulk grant per thousand residents
+    await loader.grant_missing(admin, ids, SERVICE_ID, PURPOSE, CONSENT, resuming=resuming, step="watchover")
     for w in people:  # to each one's family member
+        if resuming and await loader.holders(admin, [w.resident], w.watcher, PURPOSE):
+            continue
         await admin.call("POST", f"/consent/residents/{w.resident}/consents",
                          {"recipient": w.watcher, "purpose": PURPOSE, "categories": CONSENT}, ok=(201,))
+        loader.reached("watchover:family")
+    checkpoint.finish("watchover")
     return len(people)
 
 

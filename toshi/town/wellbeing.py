@@ -20,6 +20,7 @@ import random
 from datetime import datetime, timedelta
 
 from toshi.health import DECLARATIONS, PURPOSE
+from toshi.town import loader
 from toshi.town.client import Api, ApiError
 from toshi.town.entities import urn
 from toshi.town.generate import Town
@@ -51,7 +52,13 @@ def checkup(resident, rng: random.Random) -> dict:
             **{k: {"type": "Property", "value": v} for k, v in values.items()}}
 
 
-async def set_up(admin: Api, town: Town, base: str, tenant_role: str = "default") -> dict:
+async def set_up(admin: Api, town: Town, base: str, checkpoint=None, tenant_role: str = "default") -> dict:
+    """The health service's account, check-ups and consents, then the wallets and check-up points.
+    Runs again after an interruption without doubling anything: the account is found by its name,
+    consents are granted to those who do not hold them yet, each wallet is kept in the state as soon
+    as it is opened, and the points are granted under an Idempotency-Key."""
+    checkpoint = checkpoint or loader.Checkpoint({})
+    resuming = checkpoint.begin("wellbeing")
     for declaration in DECLARATIONS:
         await admin.call("PUT", f"/consent/declarations/{declaration['id']}", declaration)
     await admin.call("POST", "/admin/auth/policies", {
@@ -60,32 +67,44 @@ async def set_up(admin: Api, town: Town, base: str, tenant_role: str = "default"
     await admin.call("POST", "/admin/auth/policies", {
         "id": "town-currency-open", "effect": "allow", "principals": ["*"], "actions": ["read"],
         "tenant": tenant_role, "types": ["LocalCurrencyLedger"]}, ok=(201, 409))  # totals only
-    made = (await admin.call("POST", "/admin/auth/accounts", {
-        "name": "town-health", "roles": [f"{tenant_role}:consumer", f"{tenant_role}:provider"]}, ok=(201,))).json()
-    health = {"id": made["account"]["id"], "key": made["apiKey"]}
+    health = await loader.ensure_account(admin, "town-health", [f"{tenant_role}:consumer", f"{tenant_role}:provider"],
+                                         checkpoint.get("wellbeing.health"))
+    loader.reached("account:health")
+    checkpoint.keep("wellbeing.health", health)
     rng = random.Random(town.seed * 49_979_687)
     people = examined(town)
     await admin.upsert([checkup(r, rng) for r in people])
     ids = [urn("Resident", r.id) for r in people]
-    for start in range(0, len(ids), 1000):
-        await admin.call("POST", "/consent/grants", {"residents": ids[start:start + 1000], "recipient": health["id"],
-                                                     "purpose": PURPOSE, "categories": CONSENT}, ok=(201,))
+    await loader.grant_missing(admin, ids, health["id"], PURPOSE, CONSENT, resuming=resuming,
+                               recipient_key=health["key"], step="wellbeing")
     service = Api(base, health["key"], purpose=PURPOSE)
     try:
         indicators = (await service.call("POST", "/health-linkage/indicators")).json()
     finally:
         await service.close()
-    shops = [(await admin.call("POST", "/currency/wallets", {"owner": name, "kind": "shop"}, ok=(201,))).json()["id"]
-             for name in SHOPS]
-    wallets = {}
+    shops = checkpoint.get("wellbeing.shops", {})
+    for name in SHOPS:
+        if name not in shops:
+            shops[name] = await _open_wallet(admin, name, "shop")
+            checkpoint.keep("wellbeing.shops", shops)
+    wallets = checkpoint.get("wellbeing.wallets", {})
     for resident_id in ids:  # the check-up's points, granted by the health service's programme
-        wallet = (await admin.call("POST", "/currency/wallets", {"owner": resident_id, "kind": "resident"},
-                                   ok=(201,))).json()["id"]
-        await admin.call("POST", "/currency/grants", {"to": wallet, "amount": CHECKUP_POINTS, "memo": "特定健診ポイント"},
+        if resident_id not in wallets:
+            wallets[resident_id] = await _open_wallet(admin, resident_id, "resident")
+            checkpoint.keep("wellbeing.wallets", wallets)
+        await admin.call("POST", "/currency/grants", {"to": wallets[resident_id], "amount": CHECKUP_POINTS,
+                                                      "memo": "特定健診ポイント"},
                          headers={"Idempotency-Key": f"checkup-{resident_id}-2026"}, ok=(200, 201))
-        wallets[resident_id] = wallet
+        loader.reached("wellbeing:points")
+    checkpoint.finish("wellbeing")
     return {"health": health, "checkups": len(people), "indicators": indicators.get("levels", {}),
-            "shops": shops, "wallets": wallets}
+            "shops": [shops[name] for name in SHOPS], "wallets": wallets}
+
+
+async def _open_wallet(admin: Api, owner: str, kind: str) -> str:
+    """A new wallet (the ledger has no look-up by owner: the caller keeps its id at once; an
+    interruption between the server's answer and that leaves one unused empty wallet)."""
+    return (await admin.call("POST", "/currency/wallets", {"owner": owner, "kind": kind}, ok=(201,))).json()["id"]
 
 
 class CurrencyWorld:
