@@ -28,9 +28,10 @@ RESIDENT_PAGES = {"/": "main h1", "/portal": "body[data-loaded]", "/portal/me": 
 OFFICIAL_PAGES = {"/dashboard?type=EvacuationShelter": "#map[data-points]", "/dashboard/hq": "#map[data-points]",
                   "/admin/console": "#tenants li"}
 LOCALES = {"ja": "ja-JP", "en": "en-US"}
-# the refusal page and the failed sign-in page are answered 403 and 400, which Chromium reports
+# the refusal page, the failed sign-in page and the wrong password are answered 403, 400 and 401, which
+# Chromium reports
 EXPECTED = {f"Failed to load resource: the server responded with a status of {status} ({reason})"
-            for status, reason in ((403, "Forbidden"), (400, "Bad Request"))}
+            for status, reason in ((403, "Forbidden"), (400, "Bad Request"), (401, "Unauthorized"))}
 
 
 def serious(page) -> list[dict]:
@@ -56,6 +57,12 @@ def test_the_residents_pages_have_no_serious_accessibility_violations(town, prov
     v.context.add_init_script(path=str(AXE))
     shot = f"a11y-{lang}-{width}"
     found = checked(v, "/portal/me", "#resident-id", shot)  # the provider's sign-in form
+    v.page.fill("#resident-id", "hanako")  # a wrong password: the form again, with its error
+    v.page.fill("#password", "not the password")
+    v.page.click("button[type=submit]")
+    v.page.wait_for_selector("#sign-in-error")
+    if failed := serious(v.page):
+        found[v.page.url + " (wrong password)"] = failed
     v.page.fill("#resident-id", RESIDENT)
     v.page.fill("#password", PASSWORD)
     v.page.click("button[type=submit]")

@@ -2,7 +2,7 @@
 and clients.
 
     GET  /oidc/authorize     the sign-in form (Japanese first) for a checked authorization request
-    POST /oidc/authorize     resident id and password: 303 to the client's redirect URI with a code
+    POST /oidc/authorize     resident id (or its short name) and password: 303 to the client's redirect URI with a code
     POST /oidc/token         authorization_code + code_verifier -> access token and ID token
     GET|POST /oidc/userinfo  the resident's claims, for the access token
     /admin/auth/residents, /admin/auth/clients   town officials (admin of every tenant)
@@ -30,6 +30,9 @@ from toshi.core.errors import ResourceNotFound
 
 MAX_FORM = 8192
 CSRF_COOKIE = "toshi_oidc_csrf"
+# a resident may type the short name after this prefix (accounts hold no separate login name)
+PERSON = "urn:ngsi-ld:Person:"
+AMBIGUOUS = object()
 _templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                          autoescape=select_autoescape(["html"]))
 
@@ -54,8 +57,10 @@ def _single(values: dict[str, list[str]]) -> dict[str, str]:
 
 def _page(template: str, status: int, form_action: str = "", **values) -> HTMLResponse:
     html = _templates.get_template(template).render(**values)
-    # no scripts or styles at all; the form may post here and be redirected to the client
-    csp = f"default-src 'none'; form-action 'self' {form_action}".strip() + "; frame-ancestors 'none'"
+    # no scripts; the web feature's stylesheet only (no inline styles); the form may post here and be
+    # redirected to the client
+    csp = (f"default-src 'none'; style-src 'self'; img-src data:; form-action 'self' {form_action}".strip()
+           + "; frame-ancestors 'none'; base-uri 'none'")
     return HTMLResponse(html, status, headers={"Content-Security-Policy": csp, "X-Frame-Options": "DENY",
                                                "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
@@ -105,6 +110,18 @@ def _sign_in_form(request: Request, sealed: str, checked, status: int, error: st
     return response
 
 
+def _account_id(residents, typed: str):
+    """The account a resident means: the id as typed, or a short name (no ':') as the part after
+    `urn:ngsi-ld:Person:` when exactly one of the two is an account (AMBIGUOUS when both are)."""
+    if not typed or ":" in typed:
+        return typed
+    full = PERSON + typed
+    exact, expanded = residents.get(typed) is not None, residents.get(full) is not None
+    if exact and expanded:
+        return AMBIGUOUS
+    return full if expanded else typed
+
+
 async def sign_in(request: Request) -> Response:
     auth = _auth(request)
     provider = auth.provider
@@ -116,13 +133,16 @@ async def sign_in(request: Request) -> Response:
     cookie = request.cookies.get(CSRF_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie, form.get("csrf", "")):
         return _sign_in_form(request, form["request"], checked, 403, "csrf")
-    resident_id = form.get("resident_id", "").strip()
+    typed = form.get("resident_id", "").strip()
+    resident_id = _account_id(auth.residents, typed)
+    if resident_id is AMBIGUOUS:
+        return _sign_in_form(request, form["request"], checked, 401, "ambiguous", typed)
     resident = auth.residents.authenticate(resident_id, form.get("password", "")) if resident_id else None
     if resident is None:
         auth.security.audit.append([{"principal": resident_id or "anonymous", "tenant": "",
                                      "operation": "resident sign-in", "target": checked.client_id,
                                      "outcome": "denied:401", "detail": {"reason": "wrong id or password"}}])
-        return _sign_in_form(request, form["request"], checked, 401, "credentials", resident_id)
+        return _sign_in_form(request, form["request"], checked, 401, "credentials", typed)
     code = provider.issue_code(checked, resident["id"])
     auth.security.audit.append([{"principal": resident["id"], "tenant": "", "operation": "resident sign-in",
                                  "target": checked.client_id, "outcome": "ok", "detail": {"acr": resident["assurance"]}}])
