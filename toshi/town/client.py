@@ -5,6 +5,7 @@ for personal data (`Toshi-Purpose`), and the town's @context (sent as a Link hea
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 
 import httpx
@@ -54,18 +55,27 @@ class Api:
 
     # -- NGSI-LD --------------------------------------------------------------------------------------
 
-    async def upsert(self, entities: list[dict], progress=None) -> int:
-        """Batch upsert (update mode) in request-sized pieces; returns the number of requests.
-        `progress(step, done, total)` hears of each piece (toshi/core/progress.py)."""
-        requests = done = 0
-        for chunk in _chunks(entities):
-            await self.call("POST", f"{LD}/entityOperations/upsert", chunk, params={"options": "update"},
-                            headers=self._link())
-            requests += 1
+    async def upsert(self, entities: list[dict], progress=None, *, parallel: int = 1) -> int:
+        """Batch upsert (update mode) in request-sized pieces, `parallel` of them in flight at once;
+        returns the number of requests. `progress(step, done, total)` hears of each piece
+        (toshi/core/progress.py). The first failed piece fails the whole (the others are cancelled);
+        an upsert can be sent again."""
+        chunks = list(_chunks(entities))
+        gate, done = asyncio.Semaphore(max(1, parallel)), 0
+
+        async def send(chunk: list[dict]) -> None:
+            nonlocal done
+            async with gate:
+                await self.call("POST", f"{LD}/entityOperations/upsert", chunk, params={"options": "update"},
+                                headers=self._link())
             done += len(chunk)
             if progress is not None:
                 progress("entities", done, len(entities))
-        return requests
+
+        async with asyncio.TaskGroup() as group:
+            for chunk in chunks:
+                group.create_task(send(chunk))
+        return len(chunks)
 
     async def patch_attrs(self, entity_id: str, attrs: dict) -> None:
         await self.call("PATCH", f"{LD}/entities/{entity_id}/attrs", attrs, headers=self._link())

@@ -45,6 +45,11 @@ OPEN_TYPES = ["EvacuationShelter", "EvacuationOrder", "TownService", "District",
 ACCOUNTS = {"evacuation": ["provider", "consumer"]}
 CONSENTS = {"evacuation-guidance": ("evacuation", ["personal", "location"])}
 GRANT_CHUNK = 5_000  # residents per bulk grant request (~200 kB of ids)
+# Batch upserts in flight at once during the load (each ≤ client.MAX_BATCH_BYTES, under the server's
+# 1 MB limit). The server's CPU is the limit (one process on SQLite; it group-commits batches that
+# arrive together): 2 overlaps one batch's parsing with the other's SQL, more gained nothing clear
+# (BENCHMARKS.md, demo town).
+UPLOAD_PARALLEL = 2
 
 
 def town_context() -> dict:
@@ -204,7 +209,7 @@ async def load(admin: Api, town: Town, checkpoint: Checkpoint, *, progress=None)
         started = time.perf_counter()
         entities = town.entities()
         generated = time.perf_counter()
-        figures["batchRequests"] = await admin.upsert(entities, progress)
+        figures["batchRequests"] = await admin.upsert(entities, progress, parallel=UPLOAD_PARALLEL)
         figures.update(entities=len(entities), entitiesSeconds=round(generated - started, 2),
                        loadSeconds=round(time.perf_counter() - generated, 2))
         checkpoint.finish("entities")
