@@ -6,7 +6,8 @@
   "use strict";
   const T = window.Toshi;
   const { el, fill, t } = T;
-  const TYPES = ["EvacuationShelter", "EvacuationOrder", "Evacuee", "SupplyStock", "FloodMonitoring", "WeatherObserved"];
+  const TYPES = ["EvacuationShelter", "EvacuationOrder", "Evacuee", "SupplyStock", "FloodMonitoring", "WeatherObserved",
+    "WatchOverService", "OnDemandService", "VehiclePlan"];
   const state = Object.fromEntries(TYPES.map((type) => [type, new Map()]));
   const map = T.makeMap(document.getElementById("map"), { colourByLevel: true, onPick: focusShelter });
 
@@ -105,6 +106,26 @@
     }) : [el("tr", {}, el("td", { colspan: "5", text: t("hq.sensors.none") }))]);
   }
 
+  function facts(id, pairs) {
+    return el("dl", { className: "facts", id },
+      ...pairs.flatMap(([key, value]) => [el("dt", { text: t(key) }), el("dd", { "data-key": key, text: number(value) })]));
+  }
+
+  // the watch-over and on-demand bus services publish counts only (no personal data)
+  function renderServices() {
+    const watch = Array.from(state.WatchOverService.values());
+    fill("watchover", watch.length ? watch.map((w) => facts("watch-" + shortId(w.id), [
+      ["svc.watched", w.watchedResidents], ["svc.alerts", w.alertsRaised], ["svc.invalid", w.invalidEnrolments],
+      ["svc.updated", T.text(w.updatedAt)]])) : [el("p", { text: t("svc.watch.none") })]);
+    const buses = Array.from(state.OnDemandService.values());
+    const stops = Array.from(state.VehiclePlan.values())
+      .reduce((n, plan) => n + (Array.isArray(plan.stops) ? plan.stops.length : 0), 0);
+    fill("ondemand", buses.length ? buses.map((b) => facts("bus-" + shortId(b.id), [
+      ["svc.requests", b.requests], ["svc.assigned", b.assigned], ["svc.refused", b.refused],
+      ["svc.vehicles", b.vehicles], ["svc.stops", stops], ["svc.planned", T.text(b.plannedAt)]]))
+      : [el("p", { text: t("svc.bus.none") })]);
+  }
+
   function flyTo(shelter) {
     if (map.map && shelter.location) map.map.easeTo({ center: shelter.location.coordinates, zoom: 15 });
   }
@@ -119,6 +140,7 @@
     renderOrders();
     renderSupplies();
     renderSensors();
+    renderServices();
   }
 
   function store(entity) {

@@ -1,0 +1,47 @@
+"""The HQ view's panel of the watch-over service and the on-demand bus: the counts their entities
+(WatchOverService, OnDemandService, VehiclePlan) hold in the store, read through the NGSI-LD API, and
+followed live."""
+
+from __future__ import annotations
+
+from conftest import prop
+
+
+def services() -> list[dict]:
+    stop = {"node": "n1", "action": "pickup", "at": "2026-12-03T07:40:00Z", "load": 1}
+    return [
+        {"id": "urn:ngsi-ld:WatchOverService:watchover", "type": "WatchOverService", "name": prop("見守り / Watch-over"),
+         "watchedResidents": prop(12), "invalidEnrolments": prop(1), "alertsRaised": prop(3),
+         "updatedAt": prop("2026-12-03T07:00:00Z")},
+        {"id": "urn:ngsi-ld:OnDemandService:mobility", "type": "OnDemandService",
+         "name": prop("オンデマンド交通 / On-demand bus"), "requests": prop(9), "assigned": prop(7), "refused": prop(2),
+         "vehicles": prop(2), "solveSeconds": prop(0.4), "plannedAt": prop("2026-12-03T07:30:00Z")},
+        {"id": "urn:ngsi-ld:VehiclePlan:bus1", "type": "VehiclePlan", "stops": prop([stop, {**stop, "node": "n2"}]),
+         "plannedAt": prop("2026-12-03T07:30:00Z")},
+        {"id": "urn:ngsi-ld:VehiclePlan:bus2", "type": "VehiclePlan", "stops": prop([stop]),
+         "plannedAt": prop("2026-12-03T07:30:00Z")}]
+
+
+def shown(page, panel: str) -> dict:
+    return page.evaluate("""(panel) => Object.fromEntries(Array.from(document.querySelectorAll(panel + " dd"))
+        .map((dd) => [dd.dataset.key, dd.textContent]))""", panel)
+
+
+def test_the_hq_panel_shows_the_services_counts_from_the_store(town, visit):
+    town.create(*services())
+    page = visit().login(town.official, then="/dashboard/hq")
+    page.wait_for_selector("#watch-watchover")
+    page.wait_for_selector("#bus-mobility")
+    assert shown(page, "#watchover") == {"svc.watched": "12", "svc.alerts": "3", "svc.invalid": "1",
+                                         "svc.updated": "2026-12-03T07:00:00Z"}
+    assert shown(page, "#ondemand") == {"svc.requests": "9", "svc.assigned": "7", "svc.refused": "2",
+                                        "svc.vehicles": "2", "svc.stops": "3", "svc.planned": "2026-12-03T07:30:00Z"}
+
+
+def test_the_hq_panel_follows_a_count_update_without_reload(town, visit):
+    town.create(*services())
+    page = visit().login(town.official, then="/dashboard/hq")
+    page.wait_for_selector("#live-status[data-state=on]")
+    page.wait_for_selector('#watchover dd[data-key="svc.watched"]')
+    town.patch("urn:ngsi-ld:WatchOverService:watchover", {"watchedResidents": prop(13)})
+    page.wait_for_selector('#watchover dd[data-key="svc.watched"]:text-is("13")')
