@@ -45,3 +45,15 @@ def test_the_hq_panel_follows_a_count_update_without_reload(town, visit):
     page.wait_for_selector('#watchover dd[data-key="svc.watched"]')
     town.patch("urn:ngsi-ld:WatchOverService:watchover", {"watchedResidents": prop(13)})
     page.wait_for_selector('#watchover dd[data-key="svc.watched"]:text-is("13")')
+
+
+def test_the_dashboard_shows_the_services_counts_from_the_store(town, visit):
+    town.create(*services())
+    page = visit().login(town.official, then="/dashboard")
+    page.wait_for_selector("#ondemand dd")
+    pairs = """(id) => Array.from(document.querySelectorAll(id + " dt"))
+        .map((dt) => [dt.textContent, dt.nextElementSibling.textContent])"""
+    assert page.evaluate(pairs, "#watchover") == [["見守り中の人数", "12"], ["出した通報", "3"], ["登録の不備", "1"],
+                                                  ["更新", "2026-12-03T07:00:00Z"]]
+    assert page.evaluate(pairs, "#ondemand") == [["予約", "9"], ["乗車決定", "7"], ["お断り", "2"], ["車両", "2"],
+                                                 ["計画された停車", "3"], ["計画した時刻", "2026-12-03T07:30:00Z"]]

@@ -233,6 +233,23 @@
     }
   }
 
+  /* The watch-over service and the on-demand bus publish counts only (their service entities), read
+     like any entity through the NGSI-LD API. */
+  async function servicesPanel() {
+    const read = (type) => T.allEntities({ type }).catch(() => []);
+    const [watch, buses, plans] = await Promise.all(["WatchOverService", "OnDemandService", "VehiclePlan"].map(read));
+    const n = (v) => (v === undefined || v === null ? "—" : v);
+    const w = watch[0];
+    facts("watchover", w ? [[t("svc.watched"), n(w.watchedResidents)], [t("svc.alerts"), n(w.alertsRaised)],
+      [t("svc.invalid"), n(w.invalidEnrolments)], [t("svc.updated"), n(T.text(w.updatedAt))]]
+      : [[t("svc.watch"), t("svc.watch.none")]]);
+    const b = buses[0];
+    const stops = plans.reduce((sum, p) => sum + (Array.isArray(p.stops) ? p.stops.length : 0), 0);
+    facts("ondemand", b ? [[t("svc.requests"), n(b.requests)], [t("svc.assigned"), n(b.assigned)],
+      [t("svc.refused"), n(b.refused)], [t("svc.vehicles"), n(b.vehicles)], [t("svc.stops"), stops],
+      [t("svc.planned"), n(T.text(b.plannedAt))]] : [[t("svc.bus"), t("svc.bus.none")]]);
+  }
+
   async function subscriptionsPanel() {
     try {
       const subscriptions = await api("/ngsi-ld/v1/subscriptions?limit=100");
@@ -265,4 +282,5 @@
   loadTypes().then(show);
   adminPanels();
   subscriptionsPanel();
+  servicesPanel();
 })();
