@@ -136,6 +136,9 @@ async def sign_in(request: Request) -> Response:
     typed = form.get("resident_id", "").strip()
     resident_id = _account_id(auth.residents, typed)
     if resident_id is AMBIGUOUS:
+        auth.security.audit.append([{"principal": typed, "tenant": "", "operation": "resident sign-in",
+                                     "target": checked.client_id, "outcome": "denied:401",
+                                     "detail": {"reason": "short name of more than one account"}}])
         return _sign_in_form(request, form["request"], checked, 401, "ambiguous", typed)
     resident = auth.residents.authenticate(resident_id, form.get("password", "")) if resident_id else None
     if resident is None:
