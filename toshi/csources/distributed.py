@@ -217,7 +217,9 @@ async def _gather(request: Request, tenant: str, asks: list[tuple[dict, str, dic
                                      for reg, path, params in asks))
     for (registration, _, _), result in zip(asks, results, strict=True):
         if isinstance(result, Failure):
-            log.warning("context source %s (%s): %s", registration["id"], registration["endpoint"], result.detail)
+            log.warning("context source %s (%s): %s; check that it runs and is reachable from this server, or"
+                        " update its registration", registration["id"], registration["endpoint"], result.detail,
+                        extra={"once_per": ("context source down", registration["endpoint"])})
             answer.failures.append(result)
         elif result:
             for entity in result:
