@@ -180,14 +180,7 @@ class PostgresTransaction:
         rows, db = self._rows, self._db
         db.run_many("INSERT INTO entities (rowid, tenant, id, doc, version) VALUES (%s, %s, %s, %s, %s)", rows.entities)
         db.run_many("UPDATE entities SET doc=%s, version=%s WHERE rowid=%s", rows.updates)
-        db.run_many("DELETE FROM entity_types WHERE entity=%s", rows.type_deletes)
-        db.run_many("DELETE FROM attr_values WHERE entity=%s AND attr=%s", rows.value_deletes)
-        db.run_many("DELETE FROM geo_boxes WHERE entity=%s", rows.geo_deletes)
-        db.run_many("INSERT INTO entity_types (tenant, type, entity) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-                    rows.types)
-        db.run_many("INSERT INTO attr_values (tenant, attr, num, str, entity) VALUES (%s, %s, %s, %s, %s)", rows.values)
-        db.run_many("INSERT INTO geo_boxes (entity, attr, box) VALUES (%s, %s, box(point(%s, %s), point(%s, %s)))",
-                    rows.geo)
+        _send_index_rows(db, rows)
         if rows.changes:
             self._store.changes.append_many(rows.changes)
         self._rows = _PendingRows()
@@ -261,39 +254,28 @@ def _index_rows(rows: _PendingRows, tenant: str, rowid: int, entity: dict, befor
     rows.geo.extend((rowid, attr, *b) for attr, b in boxes)
 
 
-def index_entity(db: PgConnection, tenant: str, rowid: int, entity: dict, before: dict | None = None) -> None:
-    """The index rows (types, values for q, geometry boxes) of a stored entity: all of them when
-    `before` is None (a new entity, or `toshi restore`), else only those that changed."""
-    if before is None or before["type"] != entity["type"]:
-        if before is not None:
-            db.run("DELETE FROM entity_types WHERE entity=%s", (rowid,))
-        db.run_many("INSERT INTO entity_types (tenant, type, entity) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-                    [(tenant, t, rowid) for t in entity["type"]])
-    _index_values(db, tenant, rowid, entity, before)
-    _index_geo(db, rowid, entity, before)
+def _send_index_rows(db: PgConnection, rows: _PendingRows) -> None:
+    """The gathered index rows, one executemany per table (deletions before insertions)."""
+    db.run_many("DELETE FROM entity_types WHERE entity=%s", rows.type_deletes)
+    db.run_many("DELETE FROM attr_values WHERE entity=%s AND attr=%s", rows.value_deletes)
+    db.run_many("DELETE FROM geo_boxes WHERE entity=%s", rows.geo_deletes)
+    db.run_many("INSERT INTO entity_types (tenant, type, entity) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                rows.types)
+    db.run_many("INSERT INTO attr_values (tenant, attr, num, str, entity) VALUES (%s, %s, %s, %s, %s)", rows.values)
+    db.run_many("INSERT INTO geo_boxes (entity, attr, box) VALUES (%s, %s, box(point(%s, %s), point(%s, %s)))",
+                rows.geo)
 
 
-def _index_values(db: PgConnection, tenant: str, rowid: int, entity: dict, before: dict | None) -> None:
-    rows = []
-    for name, indexed_before, values in changed_values(entity, before):
-        if indexed_before:
-            db.run("DELETE FROM attr_values WHERE entity=%s AND attr=%s", (rowid, name))
-        rows.extend((tenant, name, *_typed(v), rowid) for v in values)
-    db.run_many("INSERT INTO attr_values (tenant, attr, num, str, entity) VALUES (%s, %s, %s, %s, %s)", rows)
+def index_entity(db: PgConnection, tenant: str, rowid: int, entity: dict) -> None:
+    """The index rows (types, values for q, geometry boxes) of a stored entity that has none yet
+    (`toshi restore` rebuilds the derived tables with it)."""
+    rows = _PendingRows()
+    _index_rows(rows, tenant, rowid, entity, None)
+    _send_index_rows(db, rows)
 
 
 def _typed(value) -> tuple:
     return (None, value) if isinstance(value, str) else (float(value), None)
-
-
-def _index_geo(db: PgConnection, rowid: int, entity: dict, before: dict | None) -> None:
-    boxes = entity_bboxes(entity)
-    if before is not None:
-        if boxes == entity_bboxes(before):
-            return
-        db.run("DELETE FROM geo_boxes WHERE entity=%s", (rowid,))
-    db.run_many("INSERT INTO geo_boxes (entity, attr, box) VALUES (%s, %s, box(point(%s, %s), point(%s, %s)))",
-                [(rowid, attr, *b) for attr, b in boxes])
 
 
 class Listener:

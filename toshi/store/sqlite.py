@@ -111,12 +111,7 @@ class SqliteTransaction:
             rowid = self._db.execute(
                 "UPDATE entities SET doc=? WHERE tenant=? AND id=? RETURNING rowid",
                 (doc, self.tenant, entity_id)).fetchone()[0]
-        if before is None or before["type"] != entity["type"]:
-            if before is not None:
-                rows.type_deletes.append((rowid,))
-            rows.types.extend((self.tenant, t, rowid) for t in entity["type"])
-        _geo_rows(rows, rowid, entity, before)
-        _value_rows(rows, self.tenant, rowid, entity, before)
+        _index_rows(rows, self.tenant, rowid, entity, before)
         self._store.ensure_tenant(self.tenant)
         self.written[entity_id] = entity
         self._pending.add(entity_id)
@@ -142,19 +137,7 @@ class SqliteTransaction:
         rows, db = self._rows, self._db
         if rows.entities:
             db.executemany("INSERT INTO entities (rowid, tenant, id, doc) VALUES (?, ?, ?, ?)", rows.entities)
-        if rows.type_deletes:
-            db.executemany("DELETE FROM entity_types WHERE entity=?", rows.type_deletes)
-        if rows.value_deletes:
-            db.executemany("DELETE FROM attr_values WHERE entity=? AND attr=?", rows.value_deletes)
-        if rows.geo_deletes:
-            db.executemany("DELETE FROM geo_index WHERE id BETWEEN ? AND ?", rows.geo_deletes)
-        if rows.types:
-            db.executemany("INSERT OR IGNORE INTO entity_types (tenant, type, entity) VALUES (?, ?, ?)", rows.types)
-        if rows.values:
-            db.executemany("INSERT INTO attr_values VALUES (?, ?, ?, ?)", rows.values)
-        if rows.geo:
-            db.executemany("INSERT INTO geo_index (id, minx, maxx, miny, maxy, attr) VALUES (?, ?, ?, ?, ?, ?)",
-                           rows.geo)
+        _send_index_rows(db, rows)
         if rows.changes:
             self._store.changes.append_many(rows.changes)
         self._rows = _PendingRows()
@@ -194,7 +177,14 @@ class _PendingRows:
         self.changes: list[tuple] = []
 
 
-def _value_rows(rows: _PendingRows, tenant: str, rowid: int, entity: dict, before: dict | None) -> None:
+def _index_rows(rows: _PendingRows, tenant: str, rowid: int, entity: dict, before: dict | None) -> None:
+    """The index rows (types, values for q, geo boxes) a write adds and removes (all of them when
+    `before` is None)."""
+    if before is None or before["type"] != entity["type"]:
+        if before is not None:
+            rows.type_deletes.append((rowid,))
+        rows.types.extend((tenant, t, rowid) for t in entity["type"])
+    _geo_rows(rows, rowid, entity, before)
     for name, indexed_before, values in changed_values(entity, before):
         if indexed_before:
             rows.value_deletes.append((rowid, name))
@@ -212,39 +202,26 @@ def _geo_rows(rows: _PendingRows, rowid: int, entity: dict, before: dict | None)
     rows.geo.extend((rowid * GEO_SLOTS + n, b[0], b[2], b[1], b[3], attr) for n, (attr, b) in enumerate(boxes))
 
 
+def _send_index_rows(db: sqlite3.Connection, rows: _PendingRows) -> None:
+    """The gathered index rows, one executemany per table (deletions before insertions)."""
+    for sql, batch in (
+            ("DELETE FROM entity_types WHERE entity=?", rows.type_deletes),
+            ("DELETE FROM attr_values WHERE entity=? AND attr=?", rows.value_deletes),
+            ("DELETE FROM geo_index WHERE id BETWEEN ? AND ?", rows.geo_deletes),
+            ("INSERT OR IGNORE INTO entity_types (tenant, type, entity) VALUES (?, ?, ?)", rows.types),
+            ("INSERT INTO attr_values VALUES (?, ?, ?, ?)", rows.values),
+            ("INSERT INTO geo_index (id, minx, maxx, miny, maxy, attr) VALUES (?, ?, ?, ?, ?, ?)", rows.geo)):
+        if batch:
+            db.executemany(sql, batch)
+
+
 def index_entity(db: sqlite3.Connection, tenant: str, rowid: int, entity: dict) -> None:
     """Write the index rows (types, values for q, geo boxes) of a stored entity that has none yet, and
     nothing else: no change-log record, so no notification and no history. `toshi restore` rebuilds
     the derived tables with it."""
-    _index_types(db, tenant, rowid, entity["type"], new=True)
-    _index_values(db, tenant, rowid, entity, None)
-    _index_geo(db, rowid, entity, None)
-
-
-def _index_types(db: sqlite3.Connection, tenant: str, rowid: int, types: list[str], *, new: bool) -> None:
-    if not new:
-        db.execute("DELETE FROM entity_types WHERE entity=?", (rowid,))
-    db.executemany("INSERT OR IGNORE INTO entity_types (tenant, type, entity) VALUES (?, ?, ?)",
-                   [(tenant, t, rowid) for t in types])
-
-
-def _index_values(db: sqlite3.Connection, tenant: str, rowid: int, entity: dict, before: dict | None) -> None:
-    for name, indexed_before, values in changed_values(entity, before):
-        if indexed_before:
-            db.execute("DELETE FROM attr_values WHERE entity=? AND attr=?", (rowid, name))
-        if values:
-            db.executemany("INSERT INTO attr_values VALUES (?, ?, ?, ?)", [(tenant, name, v, rowid) for v in values])
-
-
-def _index_geo(db: sqlite3.Connection, rowid: int, entity: dict, before: dict | None) -> None:
-    boxes = _geo_boxes(entity)
-    if before is not None:
-        if boxes == _geo_boxes(before):
-            return
-        db.execute("DELETE FROM geo_index WHERE id BETWEEN ? AND ?", _geo_range(rowid))
-    db.executemany(
-        "INSERT INTO geo_index (id, minx, maxx, miny, maxy, attr) VALUES (?, ?, ?, ?, ?, ?)",
-        [(rowid * GEO_SLOTS + n, b[0], b[2], b[1], b[3], attr) for n, (attr, b) in enumerate(boxes)])
+    rows = _PendingRows()
+    _index_rows(rows, tenant, rowid, entity, None)
+    _send_index_rows(db, rows)
 
 
 class Checkpointer:
