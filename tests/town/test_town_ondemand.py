@@ -4,13 +4,12 @@ seats and windows, and the vehicles follow their plans."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 
 import pytest
+from town_day import demo_day
 
-from toshi.town import demo, ondemand
-from toshi.town.client import Api
+from toshi.town import ondemand
 from toshi.town.simulator import JST
 
 pytest.importorskip("vroom")
@@ -21,34 +20,19 @@ START, END = datetime(2026, 7, 3, 6, 30, tzinfo=JST), datetime(2026, 7, 3, 12, 0
 
 @pytest.fixture(scope="module")
 def bus_day(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("demo-bus")
-    state = demo.bootstrap(data_dir, seed=9, residents=RESIDENTS)
-    port, mqtt = demo.free_port(), demo.mqtt_reachable()
-    server = demo.start_server(data_dir, port, state, mqtt=mqtt)
-    base = f"http://127.0.0.1:{port}"
-
-    async def run():
-        town = demo.DemoTown(base, data_dir, state, speed=3600, mqtt=mqtt, start=START, tick_seconds=0.25)
-        try:
-            await town.setup()
-            await town.run(until=END)
-            admin = Api(base, state["adminKey"], context=state["context"])
-            seen = {kind: await admin.entities(kind) for kind in ("RideRequest", "RideAssignment", "VehiclePlan")}
-            seen["service"] = (await admin.call("GET", "/ngsi-ld/v1/entities/urn:ngsi-ld:OnDemandService:mobility",
-                                                params={"options": "keyValues"})).json()
-            seen["vehicles"] = [v for v in await admin.entities("Vehicle") if v.get("onDemand")]
-            await admin.close()
-            return town, seen
-        finally:
-            await town.close()
+    async def observe(town, admin, base):
+        seen = {kind: await admin.entities(kind) for kind in ("RideRequest", "RideAssignment", "VehiclePlan")}
+        seen["service"] = (await admin.call("GET", "/ngsi-ld/v1/entities/urn:ngsi-ld:OnDemandService:mobility",
+                                            params={"options": "keyValues"})).json()
+        seen["vehicles"] = [v for v in await admin.entities("Vehicle") if v.get("onDemand")]
+        return seen
 
     with pytest.MonkeyPatch.context() as patch:  # more riders than the demo's share, for a fuller day
         patch.setattr(ondemand, "RIDER_SHARE", 0.3)
         patch.setattr(ondemand, "BOOKINGS_SHARE", 0.6)
-        try:
-            yield asyncio.run(run())
-        finally:
-            demo.stop_server(server)
+        with demo_day(tmp_path_factory, "demo-bus", seed=9, residents=RESIDENTS, start=START, end=END,
+                      observe=observe) as (_, day):
+            yield day
 
 
 def test_every_booking_is_assigned_or_refused(bus_day):

@@ -7,8 +7,9 @@ import asyncio
 from datetime import datetime
 
 import pytest
+from town_day import demo_day
 
-from toshi.town import demo, watchers
+from toshi.town import watchers
 from toshi.town.client import Api
 from toshi.town.simulator import JST
 
@@ -18,33 +19,17 @@ START, END = datetime(2026, 7, 3, 6, 0, tzinfo=JST), datetime(2026, 7, 3, 16, 0,
 
 @pytest.fixture(scope="module")
 def watched_day(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("demo-watch")
-    state = demo.bootstrap(data_dir, seed=7, residents=RESIDENTS)
-    port, mqtt = demo.free_port(), demo.mqtt_reachable()
-    server = demo.start_server(data_dir, port, state, mqtt=mqtt)
-    base = f"http://127.0.0.1:{port}"
+    async def observe(town, admin, base):
+        await asyncio.sleep(7)  # the service's next round
+        return {"alerts": await admin.entities("WatchOverAlert"),
+                "status": (await admin.call("GET", "/ngsi-ld/v1/entities/urn:ngsi-ld:WatchOverService:watchover",
+                                            params={"options": "keyValues"})).json(),
+                "public": (await Api(base).call("GET", "/ngsi-ld/v1/entities/urn:ngsi-ld:WatchOverService:watchover",
+                                                params={"options": "keyValues"}, ok=(200, 401, 403, 404))).status_code}
 
-    async def run():
-        town = demo.DemoTown(base, data_dir, state, speed=3600, mqtt=mqtt, start=START, tick_seconds=0.25)
-        try:
-            await town.setup()
-            await town.run(until=END)
-            await asyncio.sleep(7)  # the service's next round
-            admin = Api(base, state["adminKey"], context=state["context"])
-            seen = {"alerts": await admin.entities("WatchOverAlert"),
-                    "status": (await admin.call("GET", "/ngsi-ld/v1/entities/urn:ngsi-ld:WatchOverService:watchover",
-                                                params={"options": "keyValues"})).json(),
-                    "public": (await Api(base).call("GET", "/ngsi-ld/v1/entities/urn:ngsi-ld:WatchOverService:watchover",
-                                                    params={"options": "keyValues"}, ok=(200, 401, 403, 404))).status_code}
-            await admin.close()
-            return town, seen
-        finally:
-            await town.close()
-
-    try:
-        yield asyncio.run(run())
-    finally:
-        demo.stop_server(server)
+    with demo_day(tmp_path_factory, "demo-watch", seed=7, residents=RESIDENTS, start=START, end=END,
+                  observe=observe) as (_, day):
+        yield day
 
 
 def test_the_status_counts_every_watched_resident(watched_day):

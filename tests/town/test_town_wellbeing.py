@@ -4,12 +4,12 @@ ledger reconciles."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 
 import pytest
+from town_day import demo_day
 
-from toshi.town import demo, wellbeing
+from toshi.town import wellbeing
 from toshi.town.client import Api
 from toshi.town.simulator import JST
 
@@ -19,33 +19,17 @@ START, END = datetime(2026, 7, 3, 8, 30, tzinfo=JST), datetime(2026, 7, 3, 13, 0
 
 @pytest.fixture(scope="module")
 def wellbeing_day(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("demo-wellbeing")
-    state = demo.bootstrap(data_dir, seed=13, residents=RESIDENTS)
-    port, mqtt = demo.free_port(), demo.mqtt_reachable()
-    server = demo.start_server(data_dir, port, state, mqtt=mqtt)
-    base = f"http://127.0.0.1:{port}"
+    async def observe(town, admin, base):
+        report = (await admin.call("POST", "/currency/reconciliations")).json()
+        return {"indicators": await admin.entities("HealthRiskIndicator"),
+                "checkups": await admin.entities("HealthCheckup"), "report": report,
+                "ledger": (await Api(base).call("GET", "/ngsi-ld/v1/entities/urn:ngsi-ld:LocalCurrencyLedger:town",
+                                                params={"options": "keyValues"})).json(),
+                "world": next(w for w in town.simulator.worlds if isinstance(w, wellbeing.CurrencyWorld))}
 
-    async def run():
-        town = demo.DemoTown(base, data_dir, state, speed=3600, mqtt=mqtt, start=START, tick_seconds=0.25)
-        try:
-            await town.setup()
-            await town.run(until=END)
-            admin = Api(base, state["adminKey"], context=state["context"])
-            report = (await admin.call("POST", "/currency/reconciliations")).json()
-            seen = {"indicators": await admin.entities("HealthRiskIndicator"),
-                    "checkups": await admin.entities("HealthCheckup"), "report": report,
-                    "ledger": (await Api(base).call("GET", "/ngsi-ld/v1/entities/urn:ngsi-ld:LocalCurrencyLedger:town",
-                                                    params={"options": "keyValues"})).json(),
-                    "world": next(w for w in town.simulator.worlds if isinstance(w, wellbeing.CurrencyWorld))}
-            await admin.close()
-            return town, seen
-        finally:
-            await town.close()
-
-    try:
-        yield state, asyncio.run(run())
-    finally:
-        demo.stop_server(server)
+    with demo_day(tmp_path_factory, "demo-wellbeing", seed=13, residents=RESIDENTS, start=START, end=END,
+                  observe=observe) as day:
+        yield day
 
 
 def test_every_consenting_check_up_has_its_indicator(wellbeing_day):
