@@ -179,18 +179,7 @@ def measure_scenario(row: run.Row, cases: list[Case], wrk_cfg: run.WrkConfig,
     """Warm each server up, then `repeat` rounds of one run per server in turn; the best run per server."""
     rows = {case.name: row_for(row, case) for case in cases}
     stamp = f"{int(time.time())}"
-    for case in cases:
-        if wrk_cfg.warmup:
-            run.run_wrk(rows[case.name], case.server.port, wrk_cfg.warmup, wrk_cfg, f"w{stamp}-{case.name}")
-            run.wait_idle(case.server)
-    runs: dict[str, list[run.Result]] = {case.name: [] for case in cases}
-    for n in range(wrk_cfg.repeat):
-        for case in cases:
-            if not case.server.alive():
-                raise RuntimeError(f"server {case.name} died:\n{case.server.log_tail()}")
-            print(f"running {rows[case.name].name} ({n + 1}/{wrk_cfg.repeat}) ...", file=sys.stderr)
-            runs[case.name].append(run.measure_once(rows[case.name], case.server, wrk_cfg, None,
-                                                    f"m{stamp}-{case.name}-{n}"))
+    runs = run.alternate(rows, {case.name: case.server for case in cases}, wrk_cfg, stamp)
     best = {}
     for name, results in runs.items():
         top = max(results, key=lambda r: r.rps)

@@ -140,23 +140,10 @@ def check_view(port: int, key: str, name: str) -> None:
 
 
 def measure_scenario(row: run.Row, cases: list[Case], wrk_cfg: run.WrkConfig) -> dict[str, list[run.Result]]:
-    """Warm each server up, then `repeat` rounds of one run per server in turn (off, on, off, on, ...)."""
-    stamp = f"{int(time.time())}"
+    """Every run of every server, taken in turn (off, on, off, on, ...)."""
     mine = {case.name: replace(row, name=f"{row.name}-{case.name}", options={**row.options, **case.options})
             for case in cases}
-    for case in cases:
-        if wrk_cfg.warmup:
-            run.run_wrk(mine[case.name], case.server.port, wrk_cfg.warmup, wrk_cfg, f"w{stamp}-{case.name}")
-            run.wait_idle(case.server)
-    runs: dict[str, list[run.Result]] = {case.name: [] for case in cases}
-    for n in range(wrk_cfg.repeat):
-        for case in cases:
-            if not case.server.alive():
-                raise RuntimeError(f"server {case.name} died:\n{case.server.log_tail()}")
-            print(f"running {mine[case.name].name} ({n + 1}/{wrk_cfg.repeat}) ...", file=sys.stderr)
-            runs[case.name].append(run.measure_once(mine[case.name], case.server, wrk_cfg, None,
-                                                    f"m{stamp}-{case.name}-{n}"))
-    return runs
+    return run.alternate(mine, {case.name: case.server for case in cases}, wrk_cfg, f"{int(time.time())}")
 
 
 def table(results: dict[str, dict[str, list[run.Result]]]) -> str:

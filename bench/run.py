@@ -439,6 +439,24 @@ def measure(row: Row, server: Server, wrk_cfg: WrkConfig, profile_dir: Path | No
     return best
 
 
+def alternate(rows: dict[str, Row], servers: dict[str, Server], wrk_cfg: WrkConfig,
+              stamp: str) -> dict[str, list[Result]]:
+    """Warm each server up, then `repeat` rounds of one run per server in turn (A, B, A, B, ...), so
+    that the machine's changing load falls on every server alike. `rows` and `servers` by case name."""
+    for name, server in servers.items():
+        if wrk_cfg.warmup:
+            run_wrk(rows[name], server.port, wrk_cfg.warmup, wrk_cfg, f"w{stamp}-{name}")
+            wait_idle(server)
+    runs: dict[str, list[Result]] = {name: [] for name in servers}
+    for n in range(wrk_cfg.repeat):
+        for name, server in servers.items():
+            if not server.alive():
+                raise RuntimeError(f"server {name} died:\n{server.log_tail()}")
+            print(f"running {rows[name].name} ({n + 1}/{wrk_cfg.repeat}) ...", file=sys.stderr)
+            runs[name].append(measure_once(rows[name], server, wrk_cfg, None, f"m{stamp}-{name}-{n}"))
+    return runs
+
+
 def measure_once(row: Row, server: Server, wrk_cfg: WrkConfig, profile_dir: Path | None, tag: str) -> Result:
     spy = start_profiler(row, server, wrk_cfg, profile_dir)
     result = from_wrk(row, run_wrk(row, server.port, wrk_cfg.duration, wrk_cfg, tag))
