@@ -54,6 +54,7 @@ class Output:
     join: str | None = None             # "inline" or "flat" (clause 4.5.23); None: no linked entities
     join_level: int = 1
     projection: Projection | None = None  # pick / omit with their projections into linked entities
+    ids_only: bool = False              # options=idsOnly / idsOnly=true: the answer is the ids alone
 
     def variant(self, media: str) -> tuple:
         """A hashable description of this output, for caching renderings."""
@@ -82,6 +83,7 @@ def output_of(params: QueryParams, ctx, options: set[str]) -> Output:
                     geometry_property=ctx.expand_term(geometry_property) if geometry_property else None)
     output.join, output.join_level = join_of(params.get("join"), params.get("joinLevel"))
     _project(output, pick or omit, "pick" if pick is not None else "omit")
+    output.ids_only = "idsOnly" in options or bool_param(params, "idsOnly")
     return output
 
 

@@ -30,7 +30,8 @@ from toshi.formats.ngsild_render import render_entity, render_feature_collection
 from toshi.ngsild import linked
 
 READ_OPTIONS = {"keyValues", "concise", "normalized", "sysAttrs", "simplified"}
-QUERY_OPTIONS = READ_OPTIONS | {"count"}  # options=count: a leniency for real clients (docs/ngsi-ld.md)
+# options=count: a leniency for real clients (docs/ngsi-ld.md); idsOnly: only the ids of the matches
+QUERY_OPTIONS = READ_OPTIONS | {"count", "idsOnly"}
 OUTPUT_MEDIA = (http.JSON, http.LD_JSON, http.GEO_JSON)
 ORDER_ALL = 10**9  # a limit that never cuts: ordering reads every match
 
@@ -152,7 +153,11 @@ async def answer_query(request: Request, tenant: str, query, output, media: str,
     found, total, more, warnings = federated or (*await _page(request, tenant, query, ordering), [])
     headers = {} if total is None else {"NGSILD-Results-Count": str(total)}
     headers.update(_warned(warnings))
-    if media == http.GEO_JSON:  # the Features of a collection share its @context
+    if output.ids_only:  # an array of the matching entities' ids, paged and counted like the entities
+        if media == http.GEO_JSON:
+            raise BadRequestData("idsOnly answers a JSON array of entity ids, not GeoJSON")
+        response = await http.json_response(request, [e["id"] for e in found if e is not None], media=media, headers=headers)
+    elif media == http.GEO_JSON:  # the Features of a collection share its @context
         features = [render_geojson(e, ctx, **_geo_args(output)) for e in found]
         collection = render_feature_collection(features)
         response = await http.json_response(request, collection, media=media, ctx=ctx, headers=headers)
