@@ -2,9 +2,12 @@
 Toshi process as its NGSI-v2 context broker: provisioning, measures, the entity in Toshi, the command
 registration and a command forwarded to the agent (tests/ngsiv2/clients/iotagent_session.js).
 
-The library is installed once with the machine's npm into the system temp directory (or the folder
-named by TOSHI_IOTAGENT_DIR, which must hold node_modules/iotagent-node-lib). Without Node.js or the
-npm registry it is skipped, except in CI, where it must run.
+The library is installed once with the machine's npm into a cache folder named by the pinned version,
+`$XDG_CACHE_HOME/toshi/iotagent-node-lib-4.14.0` (`~/.cache/...`), and reused by every later run (or
+the folder named by TOSHI_IOTAGENT_DIR, which must hold node_modules/iotagent-node-lib). The install
+goes into a folder of its own and is renamed into place when complete, so an interrupted or concurrent
+install never leaves a half-made cache. Without Node.js or the npm registry it is skipped, except in
+CI, where it must run.
 """
 
 from __future__ import annotations
@@ -12,14 +15,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 from support import free_port
 
 SESSION = Path(__file__).parent / "clients" / "iotagent_session.js"
-PACKAGE = "iotagent-node-lib@4.14.0"
+VERSION = "4.14.0"
+PACKAGE = f"iotagent-node-lib@{VERSION}"
 
 
 def unavailable(message: str):
@@ -28,20 +31,38 @@ def unavailable(message: str):
     pytest.skip(message)
 
 
+def cache_dir() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "toshi" / f"iotagent-node-lib-{VERSION}"
+
+
 def agent_dir() -> Path:
     if os.environ.get("TOSHI_IOTAGENT_DIR"):
         return Path(os.environ["TOSHI_IOTAGENT_DIR"])
+    folder = cache_dir()
+    if (folder / "node_modules" / "iotagent-node-lib").is_dir():
+        return folder
     if not (shutil.which("node") and shutil.which("npm")):
         unavailable("Node.js and npm are needed for the IoT Agent library")
-    folder = Path(tempfile.gettempdir()) / "toshi-iotagent-node-lib-4.14.0"
-    if not (folder / ".installed").exists():
-        folder.mkdir(exist_ok=True)
-        (folder / "package.json").write_text('{"name": "toshi-iotagent-test", "private": true}\n')
-        install = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--no-save", PACKAGE], cwd=folder,
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    partial = folder.with_name(f"{folder.name}.partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    try:
+        (partial / "package.json").write_text('{"name": "toshi-iotagent-test", "private": true}\n')
+        install = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--no-save", PACKAGE], cwd=partial,
                                  capture_output=True, text=True, timeout=900)
         if install.returncode != 0:
             unavailable(f"cannot install {PACKAGE}: {install.stderr[-500:]}")
-        (folder / ".installed").touch()
+        if folder.exists() and not (folder / "node_modules" / "iotagent-node-lib").is_dir():
+            shutil.rmtree(folder, ignore_errors=True)  # left half-made by an older layout
+        try:
+            partial.rename(folder)
+        except OSError:  # another run installed it meanwhile: use that one
+            if not (folder / "node_modules" / "iotagent-node-lib").is_dir():
+                raise
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
     return folder
 
 
