@@ -369,7 +369,7 @@ def test_literals():
 ERRORS = [
     ("a=1", "'=' is not an operator"),
     ("a==", "expected a value"),
-    ("a==b", "must be enclosed in double quotes"),
+    ("a>b", "must be enclosed in double quotes"),
     ("a=='x'", "must be enclosed in double quotes"),
     ('a=="x', "unterminated string"),
     ("(a==1", "missing ')'"),

@@ -10,12 +10,15 @@ Accepted grammar (blanks between tokens are ignored; `;` binds tighter than `|`)
     path   = name *("." name) *("[" key *("." key) "]")
     op     = "==" / "!=" / ">" / ">=" / "<" / "<=" / "~=" / "!~="
     value  = item / item ".." item / item 1*("," item)     ; ranges and lists only with == and !=
-    item   = "quoted string" / number / true / false / DateTime / Date / Time / URI
+    item   = "quoted string" / number / true / false / DateTime / Date / Time / URI / term
+                                                        ; an unquoted term only after == and !=
 
 In a path the first name is an attribute, the following names are sub-attributes, a final
 observedAt/createdAt/modifiedAt/unitCode/datasetId addresses that field of the instance, and keys in
 brackets select members of the JSON value. Attribute and sub-attribute names go through `expand`; keys
-do not. `!path` is true when no instance has the path.
+do not. `!path` is true when no instance has the path. A URI or a term (a word such as `commercial`,
+which `expandValues` may expand, v1.9 EXAMPLE 12) may stand unquoted after == and != and compares as a
+string; other strings need double quotes. A DateTime with an offset (`+03:00`) compares as the instant.
 """
 
 from __future__ import annotations
@@ -47,6 +50,9 @@ _KEY_RE = re.compile(r"[^\[\].]+")
 _NUMBER_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 _TEMPORAL_RE = re.compile(r"[0-9]{4}-|[0-9]{2}:")
 _URI_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S+")
+# An unquoted word after == or != : a JSON-LD term (a compact IRI or a relative one), which expandValues
+# expands; without it, it is compared as the string it is.
+_TERM_RE = re.compile(r"(?:[^\W\d]|@)[\w.@:/#-]*")
 _DATETIME_NO_TZ_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?")
 _SPACE_OFFSET_RE = re.compile(r" ([0-9]{2}:[0-9]{2})(?![0-9:])")
 _VALUE_DELIMITERS = frozenset(',;|()"')
@@ -93,6 +99,7 @@ class _Parser:
         self.pos = 0
         self.expand = expand
         self.terms = 0
+        self._equality = False  # whether the value being read follows == or != (terms may be unquoted)
 
     def parse(self) -> QNode:
         node = self._or(0)
@@ -150,6 +157,7 @@ class _Parser:
         return Match(path, pattern, source, negated)
 
     def _comparison(self, path: Path, op: str) -> Comparison:
+        self._equality = op in EQUALITY_OPS
         first = self._value()
         if self._eat(".."):
             return self._range(path, op, first, self._value())
@@ -256,6 +264,8 @@ class _Parser:
                 return Literal("time", key)
             self._fail(f"'{token}' is not a valid ISO 8601 DateTime, Date or Time", start)
         if _URI_RE.fullmatch(token):
+            return Literal("string", token)
+        if self._equality and _TERM_RE.fullmatch(token):  # a term (v1.9 4.9 EXAMPLE 12), compared as a string
             return Literal("string", token)
         self._fail(f"'{token}' is not a value; strings must be enclosed in double quotes", start)
 
