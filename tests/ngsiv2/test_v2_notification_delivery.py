@@ -1,7 +1,10 @@
 """How NGSI-v2 notifications are delivered and counted, as Orion's manual says: any HTTP answer is a sent
 notification (`lastSuccessCode` "the HTTP code (200, 400, 404, 500, etc.) returned by receiving endpoint
-last time a successful notification was sent"), and `http.timeout` / `httpCustom.timeout` (milliseconds)
-bounds the wait for the answer of each notification."""
+last time a successful notification was sent"), `http.timeout` / `httpCustom.timeout` (milliseconds)
+bounds the wait for the answer of each notification, each notification is attempted once (`failsCounter`
+"is increased by one each time a notification attempt fails"), and `lastFailureReason` is libcurl's text
+(the diagnosis manual: "Timeout was reached", "Couldn't connect to server", "Couldn't resolve host
+name")."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import dataclasses
 
 import pytest
 from starlette.testclient import TestClient
-from support import Receiver, wait_until
+from support import Receiver, free_port, wait_until
 
 from toshi.app import create_app
 from toshi.ngsiv2.subscription_matching import CompiledV2Subscription
@@ -78,22 +81,60 @@ def test_no_answer_within_the_timeout_is_a_failure(patient_client, channel):
         assert wait_until(lambda: "lastFailure" in statistics(patient_client, sub_id))
         notification = statistics(patient_client, sub_id)
         assert notification["lastFailureReason"] == "Timeout was reached"
-        assert notification["failsCounter"] >= 1 and "lastSuccess" not in notification
+        assert notification["failsCounter"] == 1 and "lastSuccess" not in notification
     finally:
         silent.close()
 
 
-def test_an_answer_after_a_timed_out_attempt_resets_the_fails_counter(patient_client):
-    once_silent = Receiver(stall_first=1)
+def test_an_answer_after_a_failed_notification_resets_the_fails_counter(fast_client):
+    port = free_port()
+    sub_id = subscribe(fast_client, {"http": {"url": f"http://127.0.0.1:{port}/notify"}})
+    fast_client.post("/v2/entities", json=ROOM)  # nobody listens yet: a failure
+    assert wait_until(lambda: "lastFailure" in statistics(fast_client, sub_id))
+    listening = Receiver.on_port(port)
     try:
-        sub_id = subscribe(patient_client, {"http": {"url": once_silent.url, "timeout": 50}})
-        patient_client.post("/v2/entities", json=ROOM)
-        assert wait_until(lambda: "lastSuccess" in statistics(patient_client, sub_id))
-        notification = statistics(patient_client, sub_id)
+        fast_client.patch("/v2/entities/Room1/attrs", json={"temperature": {"value": 21}})
+        assert wait_until(lambda: "lastSuccess" in statistics(fast_client, sub_id))
+        notification = statistics(fast_client, sub_id)
         assert notification["lastSuccessCode"] == 200 and "failsCounter" not in notification
-        assert notification["lastFailureReason"] == "Timeout was reached"
+        assert notification["lastFailureReason"] == "Couldn't connect to server"
     finally:
-        once_silent.close()
+        listening.close()
+
+
+def test_a_failed_notification_is_not_retried(fast_client):
+    port = free_port()
+    sub_id = subscribe(fast_client, {"http": {"url": f"http://127.0.0.1:{port}/notify"}})
+    fast_client.post("/v2/entities", json=ROOM)
+    assert wait_until(lambda: "lastFailure" in statistics(fast_client, sub_id))
+    [letter] = fast_client.get("/admin/notifications/dead-letters").json()  # kept, never sent again
+    assert letter["attempts"] == 1 and letter["lastError"] == "Couldn't connect to server"
+    assert statistics(fast_client, sub_id)["timesSent"] == 1
+
+
+def test_a_refused_connection_is_couldnt_connect_to_server(fast_client):
+    sub_id = subscribe(fast_client, {"http": {"url": f"http://127.0.0.1:{free_port()}/notify"}})
+    fast_client.post("/v2/entities", json=ROOM)
+    assert wait_until(lambda: "lastFailure" in statistics(fast_client, sub_id))
+    notification = statistics(fast_client, sub_id)
+    assert notification["lastFailureReason"] == "Couldn't connect to server"
+    assert (notification["failsCounter"], notification["timesSent"]) == (1, 1)
+
+
+def test_each_failed_notification_counts_once_in_the_fails_counter(fast_client):
+    sub_id = subscribe(fast_client, {"http": {"url": f"http://127.0.0.1:{free_port()}/notify"}})
+    fast_client.post("/v2/entities", json=ROOM)
+    fast_client.patch("/v2/entities/Room1/attrs", json={"temperature": {"value": 21}})
+    assert wait_until(lambda: statistics(fast_client, sub_id).get("failsCounter") == 2)
+    letters = fast_client.get("/admin/notifications/dead-letters").json()
+    assert [letter["attempts"] for letter in letters] == [1, 1]
+
+
+def test_an_unknown_host_is_couldnt_resolve_host_name(fast_client):
+    sub_id = subscribe(fast_client, {"http": {"url": "http://toshi-test.invalid/notify"}})  # RFC 6761: never resolves
+    fast_client.post("/v2/entities", json=ROOM)
+    assert wait_until(lambda: "lastFailure" in statistics(fast_client, sub_id))
+    assert statistics(fast_client, sub_id)["lastFailureReason"] == "Couldn't resolve host name"
 
 
 def endpoint(http: dict) -> dict:

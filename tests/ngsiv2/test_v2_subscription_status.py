@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from support import Receiver, wait_until
+from support import Receiver, free_port, wait_until
 
 ROOM = {"id": "Room1", "type": "Room", "temperature": {"value": 20, "type": "Number"}}
 
@@ -75,16 +75,14 @@ def test_inactive_subscription_is_silent_until_reactivated(fast_client, receiver
 
 
 def test_reactivation_clears_the_fails_counter(fast_client):
-    failing = Receiver(stall_first=1000)  # no answer: a failure (any answer would be a sent notification)
-    try:
-        sub_id = create(fast_client, body({"http": {"url": failing.url, "timeout": 50}, "maxFailsLimit": 1}))
-        fast_client.post("/v2/entities", json=ROOM)
-        assert wait_until(lambda: get(fast_client, sub_id)["status"] == "inactive")
-        fast_client.patch(f"/v2/subscriptions/{sub_id}", json={"status": "active"})
-        rendered = get(fast_client, sub_id)
-        assert rendered["status"] == "active" and "failsCounter" not in rendered["notification"]
-    finally:
-        failing.close()
+    down = f"http://127.0.0.1:{free_port()}/notify"  # nobody listens: each notification fails once
+    sub_id = create(fast_client, body({"http": {"url": down}, "maxFailsLimit": 1}))
+    fast_client.post("/v2/entities", json=ROOM)
+    fast_client.patch("/v2/entities/Room1/attrs", json={"temperature": {"value": 21}})  # the second failure
+    assert wait_until(lambda: get(fast_client, sub_id)["status"] == "inactive")
+    fast_client.patch(f"/v2/subscriptions/{sub_id}", json={"status": "active"})
+    rendered = get(fast_client, sub_id)
+    assert rendered["status"] == "active" and "failsCounter" not in rendered["notification"]
 
 
 def test_mqtt_failures_have_no_failure_reason(fast_client):
@@ -97,16 +95,19 @@ def test_mqtt_failures_have_no_failure_reason(fast_client):
 
 
 def test_success_resets_the_fails_counter(fast_client):
-    flaky = Receiver(stall_first=1)
+    port = free_port()
+    sub_id = create(fast_client, body({"http": {"url": f"http://127.0.0.1:{port}/notify"}}))
+    fast_client.post("/v2/entities", json=ROOM)  # nobody listens yet: a failure
+    assert wait_until(lambda: "lastFailure" in get(fast_client, sub_id)["notification"])
+    listening = Receiver.on_port(port)
     try:
-        sub_id = create(fast_client, body({"http": {"url": flaky.url, "timeout": 50}}))
-        fast_client.post("/v2/entities", json=ROOM)
+        fast_client.patch("/v2/entities/Room1/attrs", json={"temperature": {"value": 21}})
         assert wait_until(lambda: "lastSuccess" in get(fast_client, sub_id)["notification"])
         notification = get(fast_client, sub_id)["notification"]
         assert notification["lastSuccessCode"] == 200 and "failsCounter" not in notification
         assert "lastFailure" in notification and "lastFailureReason" in notification
     finally:
-        flaky.close()
+        listening.close()
 
 
 def test_empty_condition_is_refused(client):

@@ -53,6 +53,7 @@ KEPT_WITH_ONLY_CHANGED = ("alterationType", "dateCreated", "dateModified")  # bu
 MISSING_ATTRIBUTE = {"type": "None", "value": None, "metadata": {}}  # `covered`: a listed attribute it lacks
 FIXED_HEADERS = ("fiware-correlator", "ngsiv2-attrsformat")  # httpCustom.headers cannot change them
 CONTEXT_METADATA = ["*", "dateCreated", "dateModified"]  # the `metadata` of a JEXL context (+ change builtins)
+ATTEMPTS = 1  # Orion sends each notification once: no answer is a failure (failsCounter), never retried
 EVAL_PRIORITY = "evalPriority"
 DEFAULT_PRIORITY = 100000
 
@@ -329,7 +330,7 @@ class CompiledV2Subscription:
                 parts = parts._replace(netloc=f"{auth}@{parts.netloc}")
             topic = substitute(spec["topic"], macros) if custom else spec["topic"]
             return {"uri": urlunsplit(parts), "topic": topic, "qos": spec.get("qos", 0),
-                    "raw": custom is not None and _text_payload(spec)}
+                    "raw": custom is not None and _text_payload(spec), "attempts": ATTEMPTS}
         raw = bool(custom) and _text_payload(spec)
         empty = raw and spec["payload"] is None
         if custom:
@@ -346,7 +347,8 @@ class CompiledV2Subscription:
                     for k, v in (spec.get("headers") or {}).items()} if custom else {})
         endpoint = {"uri": url, "method": spec.get("method", "POST") if custom else "POST",
                     "headers": headers, "raw": raw, "exact_headers": True,
-                    "any_status_delivers": True}  # Orion: any HTTP answer is a sent notification (lastSuccessCode)
+                    "any_status_delivers": True,  # Orion: any HTTP answer is a sent notification (lastSuccessCode)
+                    "attempts": ATTEMPTS}
         if spec.get("timeout"):  # milliseconds; 0 or absent: the server's default (Orion's -httpTimeout)
             endpoint["timeout"] = spec["timeout"] / 1000
         return endpoint

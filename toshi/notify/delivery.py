@@ -1,7 +1,8 @@
 """Delivery of queued notifications: per-receiver queues, retries with backoff, dead letters.
 
 Every notification is in the outbox table before anything is sent; it leaves the outbox when the
-receiver accepted it, or moves to the dead letters after `notify_max_attempts` failures. Each
+receiver accepted it, or moves to the dead letters after `notify_max_attempts` failures (or the
+endpoint's own `attempts`: NGSI-v2 tries once, as Orion does). Each
 receiver (scheme, host, port) has its own bounded queue and a few workers, so a slow or dead
 receiver only delays its own notifications. What does not fit in memory waits in the outbox and is
 picked up by the sweeper.
@@ -119,10 +120,12 @@ class Deliverer:
             return
         job.attempts += 1
         self.on_result(job, False, error)
-        log.warning("notifications to %s fail (%s): Toshi retries them, then keeps them as dead letters; check that "
-                    "the receiver runs and is reachable from this server", receiver_key(job.endpoint["uri"]), error,
+        limit = job.endpoint.get("attempts") or self.settings.notify_max_attempts
+        log.warning("notifications to %s fail (%s): Toshi %s keeps them as dead letters; check that the receiver "
+                    "runs and is reachable from this server", receiver_key(job.endpoint["uri"]), error,
+                    "retries them, then" if limit > 1 else "tries each once and",
                     extra={"once_per": ("receiver down", receiver_key(job.endpoint["uri"]))})
-        if job.attempts >= self.settings.notify_max_attempts:
+        if job.attempts >= limit:
             log.warning("notification %s to %s moved to dead letters: %s", job.id, job.endpoint["uri"], error)
             self.store.outbox.bury(job.id, job.attempts, now_iso(), error)
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from urllib.parse import unquote, urlsplit
 
 import aiohttp
@@ -12,6 +13,36 @@ from toshi.core.outbound import OutboundRefused, outbound_policy
 
 AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")  # aiohttp adds them unless skipped
 TIMED_OUT = "Timeout was reached"  # the reason of an attempt that got no answer in time (libcurl's words, as Orion's)
+
+# Why an HTTP attempt got no answer, in the words of libcurl (curl_easy_strerror), which Orion shows as a
+# subscription's lastFailureReason (its diagnosis manual lists "Timeout was reached", "Couldn't connect to
+# server", "Couldn't resolve host name", "Peer certificate cannot be authenticated"). The most specific
+# exception class first: aiohttp's connection errors derive from one another.
+CURL_REASONS: tuple[tuple[type[BaseException], str], ...] = (
+    (TimeoutError, TIMED_OUT),  # aiohttp's and asyncio's timeouts are TimeoutErrors
+    (aiohttp.ClientConnectorDNSError, "Couldn't resolve host name"),
+    (socket.gaierror, "Couldn't resolve host name"),
+    (aiohttp.ClientConnectorCertificateError, "Peer certificate cannot be authenticated"),
+    (aiohttp.ServerFingerprintMismatch, "Peer certificate cannot be authenticated"),
+    (aiohttp.ClientSSLError, "SSL connect error"),
+    (aiohttp.ClientConnectorError, "Couldn't connect to server"),
+    (aiohttp.ServerDisconnectedError, "Server returned nothing (no headers, no data)"),
+    (aiohttp.InvalidURL, "URL using bad/illegal format or missing URL"),
+    (aiohttp.ClientPayloadError, "Failure when receiving data from the peer"),
+    (aiohttp.ClientResponseError, "Weird server reply"),  # an answer that is not HTTP
+    (aiohttp.ClientConnectionResetError, "Failure when receiving data from the peer"),
+    (aiohttp.ClientOSError, "Failure when receiving data from the peer"),
+    (ConnectionError, "Couldn't connect to server"),
+)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """The reason of an attempt that failed with `exc`: libcurl's words for the network errors of an
+    HTTP request (CURL_REASONS), else the exception's own text (MQTT, ...)."""
+    for kind, reason in CURL_REASONS:
+        if isinstance(exc, kind):
+            return reason
+    return f"{type(exc).__name__}: {exc}"[:500]
 
 
 def _encoded(job) -> bytes:
@@ -41,10 +72,8 @@ class Senders:
             return f"unsupported endpoint scheme {scheme}"
         except OutboundRefused as exc:
             return f"refused: {exc}"[:500]
-        except TimeoutError:  # aiohttp's and asyncio's timeouts are TimeoutErrors
-            return TIMED_OUT
         except Exception as exc:  # network errors of every kind count as a failed attempt
-            return f"{type(exc).__name__}: {exc}"[:500]
+            return failure_reason(exc)
 
     async def _send_http(self, job) -> str | None:
         if self._http is None:
