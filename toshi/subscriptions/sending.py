@@ -1,5 +1,7 @@
 """How an NGSI-LD notification is sent (clause 8.3): its HTTP headers, with the @context where the
-Accept of the endpoint wants it, or the MQTT message (`metadata` + `body`) and topic."""
+Accept of the endpoint wants it, or the MQTT message (`metadata` + `body`) and topic. The endpoint's
+`timeout` (clause 5.2.15: milliseconds that may elapse before a notification is assumed to have failed;
+only for a binding that always answers, so HTTP) bounds the wait for each HTTP answer."""
 
 from __future__ import annotations
 
@@ -19,7 +21,10 @@ def outgoing(endpoint: dict, tenant: str, body: dict, context_url: str | None,
         info = {item["key"]: item["value"] for item in endpoint.get("notifierInfo") or []}
         return ({"uri": endpoint["uri"], "topic": unquote(uri.path.lstrip("/")), "qos": int(info.get("MQTT-QoS", 0))},
                 {"metadata": headers, "body": body})
-    return {"uri": endpoint["uri"], "method": "POST", "headers": headers}, body
+    where = {"uri": endpoint["uri"], "method": "POST", "headers": headers}
+    if endpoint.get("timeout"):  # milliseconds; the notifier's endpoint takes seconds
+        where["timeout"] = endpoint["timeout"] / 1000
+    return where, body
 
 
 def _headers_and_body(endpoint: dict, tenant: str, body: dict, context_url: str | None,
