@@ -9,6 +9,8 @@ ordered, lowest first; the level is the `acr` claim of their tokens and a policy
 
 from __future__ import annotations
 
+import functools
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -23,8 +25,14 @@ SCHEMA = """CREATE TABLE IF NOT EXISTS auth_residents (
 MIN_PASSWORD = 10
 MAX_ID = 200
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters (RFC 9106)
-# verified against when the resident does not exist, so an unknown id costs as much as a wrong password
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the resident does not exist, so an unknown id costs as much as a wrong
+    password. Made on first use: an argon2id hash takes a noticeable part of a second, which every
+    process paid at import before."""
+    return _hasher.hash("not a password of anyone")
 
 
 def meets(level: str, required: str) -> bool:
@@ -87,7 +95,7 @@ class Residents:
         """The resident when the password is theirs, else None (the same work either way)."""
         stored = self.stored_hash(resident_id)
         try:
-            _hasher.verify(stored or _DUMMY_HASH, password)
+            _hasher.verify(stored or _dummy_hash(), password)
         except (VerificationError, InvalidHashError):
             return None
         if stored is None:
