@@ -3,6 +3,7 @@ registrations and forwarding, /version, and the sweep of expired transient entit
 
 from __future__ import annotations
 
+import httpx
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
@@ -14,6 +15,7 @@ from toshi.core.openapi import paths_of
 from toshi.core.routing import Prefixed
 from toshi.ngsiv2 import registrations_store
 from toshi.ngsiv2.expiry import sweep_expired
+from toshi.ngsiv2.forwarding import FORWARD_TIMEOUT
 from toshi.ngsiv2.routes import route_table, routes
 from toshi.ngsiv2.subscription_kind import V2SubscriptionKind
 from toshi.ngsiv2.version import orion_info
@@ -38,6 +40,26 @@ class NgsiV2(Feature):
         Action("/v2/subscriptions", "subscribe", methods=CHANGES),
         Action("/v2/registrations", "subscribe", methods=CHANGES),
     )
+
+    def __init__(self, services):
+        super().__init__(services)
+        self._client: httpx.AsyncClient | None = None
+
+    def http_client(self) -> httpx.AsyncClient:
+        """The one HTTP client of forwarding to context providers (its connections are kept alive and
+        reused), opened by `start` and closed by `stop`."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=FORWARD_TIMEOUT, follow_redirects=False,
+                                             limits=httpx.Limits(max_connections=256, max_keepalive_connections=64))
+        return self._client
+
+    async def start(self) -> None:
+        self.http_client()
+
+    async def stop(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
     def routes(self) -> list:
         # One prefix check: it costs NGSI-LD requests almost nothing and spares v2 requests the LD routes.

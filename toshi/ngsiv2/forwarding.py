@@ -14,7 +14,9 @@
   root, so the operations are its /v2/op/query and /v2/op/update (as Orion, and the FIWARE IoT agents
   that register `http://agent:4041`, expect).
 
-Fiware-Service and Fiware-ServicePath are passed on. Timeout: FORWARD_TIMEOUT seconds.
+Fiware-Service and Fiware-ServicePath are passed on. Timeout: FORWARD_TIMEOUT seconds. Every request
+goes through the feature's one HTTP client (`NgsiV2.http_client`: connections kept alive, closed when
+the app stops).
 """
 
 from __future__ import annotations
@@ -111,9 +113,9 @@ async def _send(request: Request, url: str, body: object) -> httpx.Response | No
         log.warning("context provider %s refused: %s", url, exc)
         return None
     try:
-        async with httpx.AsyncClient(timeout=FORWARD_TIMEOUT) as client:
-            response = await client.post(target, json=body, headers={**_headers(request), **host},
-                                         extensions=extensions)
+        client = request.app.state.ngsiv2.http_client()
+        response = await client.post(target, json=body, headers={**_headers(request), **host},
+                                     extensions=extensions)
     except httpx.TimeoutException:
         log.warning("context provider %s did not answer within %s s: answers leave out what it provides; check "
                     "that it runs and is reachable from this server, or delete its registration",
