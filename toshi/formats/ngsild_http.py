@@ -196,10 +196,22 @@ def _match_media(media: str, offered: tuple[str, ...]) -> str | None:
 
 
 async def context_for(request: Request, value: Any = None, *, from_link: bool = True):
-    """The ActiveContext for the request: the given @context, else the Link header, else core."""
+    """The ActiveContext for the request: the given @context, else the Link header, else core.
+
+    An inline @context (an object, or an array holding one) is hosted as an ImplicitlyCreated @context
+    as soon as a request carries it (v1.8 clause 5.13: listed under /jsonldContexts, deduplicated by
+    content), so the answer, later answers and notifications can name it in a Link header."""
     if value is None and from_link:
         value = link_context(request)
-    return await request.app.state.toshi.resolver.resolve(value)
+    resolver = request.app.state.toshi.resolver
+    active = await resolver.resolve(value)
+    if value is not None and not _only_urls(value):
+        await resolver.link_url(active)
+    return active
+
+
+def _only_urls(value: Any) -> bool:
+    return isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
 
 
 async def json_response(request: Request, data: Any, *, status: int = 200, media: str = JSON, ctx=None,
