@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from toshi.core.feature import Action, Feature, tables_of
-from toshi.ngsild import identity, live
+from toshi.ngsild import entity_maps, identity, live
 from toshi.ngsild.parameters import KnownParameters
 from toshi.ngsild.routes import routes
 from toshi.ngsild.transient import Transients
@@ -14,12 +14,15 @@ POST = frozenset({"POST"})
 
 class NgsiLd(Feature):
     name = "ngsild"
-    tables = tables_of(identity.SCHEMA)  # the town's identifier (Context Source identity)
+    # the town's identifier (Context Source identity); the entity maps (docs/ngsi-ld.md)
+    tables = tables_of([identity.SCHEMA, entity_maps.SCHEMA])
     actions = (
         Action(f"{LD}/entities", "create", methods=POST, exact=True),
         Action(f"{LD}/entityOperations/create", "create", methods=POST, exact=True),
         Action(f"{LD}/entityOperations/delete", "delete", methods=POST, exact=True),
         Action(f"{LD}/entityOperations/query", "read", methods=POST, exact=True),
+        Action(f"{LD}/entityMaps", "read", methods=POST, exact=True),  # a query making an entity map
+        Action(f"{LD}/temporal/entityMaps", "read", methods=POST, exact=True),
     )
 
     def __init__(self, services):
@@ -30,7 +33,7 @@ class NgsiLd(Feature):
         return [(KnownParameters, {})]  # unknown URL parameters under /ngsi-ld/v1 are InvalidRequest
 
     def routes(self) -> list:
-        return [*routes(), *live.routes()]
+        return [*routes(), *entity_maps.routes(), *live.routes()]
 
     def listeners(self) -> list:
         return [self.transients.record]

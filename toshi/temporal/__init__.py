@@ -1,6 +1,7 @@
 """The NGSI-LD temporal API (ETSI GS CIM 009 v1.8 clauses 4.5.6-4.5.9, 4.5.19, 5.6.11-5.6.16, 5.7.3-5.7.4).
 
-`history` keeps every attribute instance a write produced; `web` serves /ngsi-ld/v1/temporal. See
+`history` keeps every attribute instance a write produced; `web` serves /ngsi-ld/v1/temporal; `mapping`
+says which entities a temporal entity map names (5.14.5, served by the NGSI-LD feature). See
 docs/temporal.md.
 
 Other features read the history through these functions (a resident's export, the erasure of their
@@ -10,6 +11,7 @@ data): the internal form, to be filtered by the caller's read path.
 from __future__ import annotations
 
 from toshi.temporal.history import history_for, instance_id
+from toshi.temporal.mapping import temporal_candidates as temporal_candidates
 
 
 def attribute_history(store, tenant: str, entity_id: str, attrs: set[str] | None) -> dict[str, list[dict]]:
