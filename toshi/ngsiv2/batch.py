@@ -39,23 +39,46 @@ async def op_update(request: Request) -> Response:
 
 
 async def op_notify(request: Request) -> Response:
-    """POST /v2/op/notify: a notification payload, persisted as op/update `append` would (Orion)."""
+    """POST /v2/op/notify: a notification payload, persisted as op/update `append` would (Orion). The
+    payload is checked as Orion's notification parser does (`_checked_notification`); its entities are
+    always read in the normalized form: `options=keyValues` is accepted and has no effect, so a
+    keyValues-shaped entity is 400 `attribute must be a JSON object, unless keyValues option is used`
+    (the manual's "keyValues not supported in POST /v2/op/notify": "you would get a 400 Bad Request")."""
     tenant = headers.tenant_of(request)
-    key_values = "keyValues" in options_of(request.query_params, {"keyValues"})
-    body = await read_json(request)
-    if not isinstance(body, dict):
-        raise bad_request("Invalid JSON type for the request payload: it must be an object")
-    if not isinstance(body.get("subscriptionId"), str):
-        raise bad_request("/subscriptionId/ must be a JSON String")
-    data = body.get("data")
-    if not isinstance(data, list):
-        raise bad_request("/data/ must be a JSON Array")
+    options_of(request.query_params, {"keyValues"})
+    data = _checked_notification(await read_json(request))
     if data:
         now = now_iso()
-        batch = [_edit(request, "append", entity, now, key_values) for entity in data]
+        batch = [_edit(request, "append", entity, now, False) for entity in data]
         outcomes = await services(request).writer.apply(tenant, [(i, marked(request, e)) for i, e in batch])
         _report(outcomes)
     return Response(status_code=200)
+
+
+def _checked_notification(body: object) -> list:
+    """The `data` of a notification payload checked as Orion's parser does, in the order of its
+    members: 400 ParseError for a payload that is not an object; 400 BadRequest for an empty one, a
+    missing `subscriptionId` or `data`, a `subscriptionId` that is not a string, a `data` that is not
+    an array or holds something other than objects, an unknown member."""
+    if not isinstance(body, dict):
+        raise V2Error(400, "ParseError", "Errors found in incoming JSON buffer")
+    if not body:
+        raise bad_request("empty payload")
+    for field in ("subscriptionId", "data"):
+        if field not in body:
+            raise bad_request(f"Invalid JSON payload, mandatory field /{field}/ not found")
+    for name, value in body.items():
+        if name == "subscriptionId":
+            if not isinstance(value, str):
+                raise bad_request("/subscriptionId/ must be a JSON String")
+        elif name == "data":
+            if not isinstance(value, list):
+                raise bad_request("/data/ must be a JSON Array")
+            if not all(isinstance(item, dict) for item in value):
+                raise bad_request("notification data vector item must be a JSON Object")
+        else:
+            raise bad_request(f"Unrecognized field in JSON payload: /{name}/")
+    return body["data"]
 
 
 def _checked_batch(body: object) -> tuple[str, list]:
