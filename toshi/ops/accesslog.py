@@ -3,7 +3,8 @@ refusals of the request gate included — and the whole time a request took).
 
 A line names the method, the path, the query's parameter names (never their values: an IoT device's
 `k=` apikey, a `q` over a resident's attributes), the status, the duration, the bytes sent, the tenant,
-the principal and the request id. Never a header value, never a body."""
+the principal and the request id. Never a header value, never a body. Under `toshi serve` a line goes
+straight to the log's Buffered handler (no LogRecord: a tenth of a small GET's cost otherwise)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import time
 from starlette.routing import Mount
 
 from toshi.core.access import current_actor
+from toshi.ops.logs import quick_handler
 
 log = logging.getLogger("toshi.access")
 _TENANT_HEADERS = (b"ngsild-tenant", b"fiware-service")
@@ -54,12 +56,17 @@ def _log_request(scope, method: str, status: int, seconds: float, size: int) -> 
         principal = getattr(state_principal, "id", principal)
     query = query_names(scope.get("query_string", b""))
     tenant = next((v.decode("latin-1") for k, v in scope["headers"] if k in _TENANT_HEADERS), "")
-    fields = {"method": method, "path": scope["path"], "query": query, "status": status,
+    path = scope["path"]
+    message = (f"{method} {path}{'?' + '&'.join(query) if query else ''} {status} {seconds * 1000:.1f} ms "
+               f"{size} B tenant={tenant or '-'} principal={principal or '-'}")
+    fields = {"method": method, "path": path, "query": query, "status": status,
               "duration_ms": round(seconds * 1000, 2), "bytes": size, "tenant": tenant,
               "principal": principal or "", "request_id": actor.get("request") or ""}
-    log.info("%s %s%s %d %.1f ms %d B tenant=%s principal=%s", method, scope["path"],
-             "?" + "&".join(query) if query else "", status, seconds * 1000, size, tenant or "-",
-             principal or "-", extra={"fields": fields})
+    handler = quick_handler(log)  # Toshi's own log (toshi serve): the line without a LogRecord
+    if handler is not None and handler.takes_lines(logging.INFO):
+        handler.line(logging.INFO, log.name, message, fields if handler.formatter.fields else None)
+    else:
+        log.info("%s", message, extra={"fields": fields})
 
 
 def query_names(raw: bytes) -> list[str]:
