@@ -9,6 +9,7 @@ toshi/ngsiv2/forwarding.py.
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,7 +18,7 @@ from toshi.core.outbound import OutboundRefused, outbound_policy
 from toshi.core.times import instant_key, now_iso
 from toshi.ngsiv2 import headers
 from toshi.ngsiv2.errors import V2Error, bad_request
-from toshi.ngsiv2.mapping import check_name
+from toshi.ngsiv2.mapping import FORBIDDEN, FORBIDDEN_IN_NAMES, MAX_NAME, check_name
 from toshi.ngsiv2.registrations_store import registrations_of
 from toshi.ngsiv2.request import accept, json_response, options_of, paging, read_json, services
 from toshi.query.regex import compile_pattern
@@ -26,6 +27,7 @@ MODES = ("all", "query", "update", "none")
 STATUSES = ("active", "inactive")
 FIELDS = {"id", "description", "dataProvided", "provider", "status", "expires", "forwardingInformation"}
 NOT_FOUND = "The requested registration has not been found. Check id"
+MAX_DESCRIPTION = 1024
 
 
 def _not_found() -> V2Error:
@@ -35,86 +37,169 @@ def _not_found() -> V2Error:
 # -- validation -----------------------------------------------------------------------------------
 
 def validate(body: object, *, partial: bool = False) -> dict:
-    """The registration fields of a POST (or, `partial`, a PATCH) body, checked, in stored form."""
+    """The registration fields of a POST (or, `partial`, a PATCH) body, checked as Orion's registration
+    parser checks them, in its order and with its texts (400 BadRequest), in stored form.
+    `dataProvided.expression` is ignored, as the manual says; fields Orion does not know are refused
+    (`Invalid field for registration`; Orion ignores them)."""
     if not isinstance(body, dict):
-        raise bad_request("Invalid JSON type for the request payload: it must be an object")
+        raise bad_request("not a JSON object")
+    if not body:
+        raise bad_request("empty payload")
+    out: dict = {}
+    if "description" in body:
+        description = body["description"]
+        if not isinstance(description, str):
+            raise bad_request("invalid description")
+        if len(description) > MAX_DESCRIPTION:
+            raise bad_request("max description length exceeded")
+        if any(c in FORBIDDEN for c in description):
+            raise bad_request("forbidden characters in description")
+        out["description"] = description
+    if "dataProvided" in body:
+        out["dataProvided"] = _data_provided(body["dataProvided"])
+    elif not partial:
+        raise bad_request("the field /dataProvided/ is missing in payload")
+    if "provider" in body:
+        out["provider"] = _provider(body["provider"])
+    elif not partial:
+        raise bad_request("the field /provider/ is missing in payload")
+    if "expires" in body:
+        expires = body["expires"]
+        if not isinstance(expires, str):
+            raise bad_request("expires is not a string")
+        if expires:  # "": permanent
+            if instant_key(expires) is None:
+                raise bad_request("the field /expires/ has an invalid format")
+            out["expires"] = expires
+    if "status" in body:
+        if not isinstance(body["status"], str):
+            raise bad_request("/status/ must be a string")
+        if body["status"] not in STATUSES:
+            raise bad_request("invalid value for /status/")
+        out["status"] = body["status"]
     unknown = sorted(set(body) - FIELDS)
     if unknown:
         raise bad_request(f"Invalid field for registration: {unknown[0]}")
     if "id" in body:
         raise bad_request("the field /id/ is not allowed in registrations")
-    out: dict = {}
-    if "description" in body:
-        if not isinstance(body["description"], str):
-            raise bad_request("/description/ must be a string")
-        out["description"] = body["description"]
-    if "dataProvided" in body:
-        out["dataProvided"] = _data_provided(body["dataProvided"])
-    elif not partial:
-        raise bad_request("/dataProvided/ field is mandatory")
-    if "provider" in body:
-        out["provider"] = _provider(body["provider"])
-    elif not partial:
-        raise bad_request("/provider/ field is mandatory")
-    if "status" in body:
-        if body["status"] not in STATUSES:
-            raise bad_request("status is not valid: it has to be either active or inactive")
-        out["status"] = body["status"]
-    if "expires" in body:
-        expires = body["expires"]
-        if not isinstance(expires, str) or instant_key(expires) is None:
-            raise bad_request("expires has an invalid format: an ISO 8601 date-time is expected")
-        out["expires"] = expires
     return out
 
 
 def _data_provided(data: object) -> dict:
     if not isinstance(data, dict):
         raise bad_request("/dataProvided/ must be a JSON object")
-    if "expression" in data:
-        raise V2Error(422, "NotSupportedQuery", "expression in registrations is not supported")
+    if not data:
+        raise bad_request("/dataProvided/ is empty")
     entities = data.get("entities")
-    if not isinstance(entities, list) or not entities:
+    if "entities" in data and not isinstance(entities, list):
+        raise bad_request("/entities/ is not an array")
+    out = {"entities": _entities(entities or [])}
+    if not out["entities"]:
         raise bad_request("/entities/ is mandatory in /dataProvided/ and must be a non-empty array")
-    out = {"entities": [_entity(item) for item in entities]}
     attrs = data.get("attrs", [])
-    if not isinstance(attrs, list) or not all(isinstance(a, str) for a in attrs):
-        raise bad_request("/attrs/ in /dataProvided/ must be an array of strings")
-    out["attrs"] = [check_name(a, "attribute name") for a in attrs]
+    if not isinstance(attrs, list):
+        raise bad_request("the field /attrs/ must be a JSON array")
+    for attr in attrs:
+        if not isinstance(attr, str):
+            raise bad_request("only JSON Strings allowed in string vector /attrs/")
+        if not attr:
+            raise bad_request("empty string found in string vector /attrs/")
+    out["attrs"] = [check_name(a, "attribute name") for a in dict.fromkeys(attrs)]
+    return out  # `expression`: "simply ignored" (the manual's "Registration implementation differences")
+
+
+def _entities(items: list) -> list[dict]:
+    """`dataProvided.entities` as Orion's parser reads them (repeated items kept once)."""
+    out: list[dict] = []
+    for item in items:
+        entity = _entity(item)
+        if entity not in out:
+            out.append(entity)
     return out
 
 
 def _entity(item: object) -> dict:
-    if not isinstance(item, dict) or set(item) - {"id", "idPattern", "type", "typePattern"}:
-        raise bad_request("each element of /entities/ is an object with id or idPattern, and type or typePattern")
-    if ("id" in item) == ("idPattern" in item):
-        raise bad_request("entity: id or idPattern (one of them) is mandatory")
+    if not isinstance(item, dict):
+        raise bad_request("/entities/ vector item is not an object")
+    if "id" not in item and "idPattern" not in item:
+        raise bad_request("/entities/ vector item does not have /id/ nor /idPattern/")
+    if "id" in item and "idPattern" in item:
+        raise bad_request("/entities/ vector item has both /id/ and /idPattern/")
     if "type" in item and "typePattern" in item:
-        raise bad_request("entity: type and typePattern cannot be used together")
-    out = {}
-    for key in ("id", "type"):
-        if key in item:
-            out[key] = check_name(item[key], f"entity {key}")
-    for key in ("idPattern", "typePattern"):
-        if key in item:
-            if not isinstance(item[key], str):
-                raise bad_request(f"Invalid JSON type for entity {key}")
-            compile_pattern(item[key])
-            out[key] = item[key]
+        raise bad_request("/entities/ element has both /type/ and /typePattern/")
+    unknown = sorted(set(item) - {"id", "idPattern", "type", "typePattern"})
+    if unknown:
+        raise bad_request(f"Invalid field for registration: {unknown[0]}")
+    out: dict = {}
+    if "id" in item:
+        out["id"] = _identifier(item["id"], "/entities/ vector item /id/", "/entities/ element id is empty",
+                                "max id length exceeded in /entities/ vector item /id/")
+    if "idPattern" in item:
+        out["idPattern"] = _pattern(item["idPattern"], "idPattern", "Invalid regex for entity idPattern")
+    if "type" in item:
+        out["type"] = _identifier(item["type"], "/entities/ vector item type",
+                                  "entity type length: 0, min length supported: 1",
+                                  "max type length exceeded in /entities/ vector item /type/", "/type/")
+    if "typePattern" in item:
+        out["typePattern"] = _pattern(item["typePattern"], "typePattern", "Invalid regex for entity typePattern")
     return out
+
+
+def _identifier(value: object, what: str, empty: str, too_long: str, field: str = "/id/") -> str:
+    if not isinstance(value, str):
+        raise bad_request(f"{what} is not a string")
+    if not value and field == "/id/":
+        raise bad_request(empty)
+    if any(c in FORBIDDEN_IN_NAMES or not c.isascii() or not c.isprintable() or c.isspace() for c in value):
+        raise bad_request(f"forbidden characters in /entities/ vector item {field}")
+    if len(value) > MAX_NAME:
+        raise bad_request(too_long)
+    if not value:
+        raise bad_request(empty)
+    return value
+
+
+def _pattern(value: object, key: str, invalid: str) -> str:
+    if not isinstance(value, str):
+        raise bad_request(f"/entities/ vector item /{key}/ is not a string")
+    if not value:
+        raise bad_request(f"/entities/ vector item /{key}/ is empty")
+    try:
+        compile_pattern(value)
+    except Exception:
+        raise bad_request(invalid) from None
+    return value
 
 
 def _provider(provider: object) -> dict:
     if not isinstance(provider, dict):
         raise bad_request("/provider/ must be a JSON object")
-    http = provider.get("http")
-    url = http.get("url") if isinstance(http, dict) else None
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise bad_request("/provider/http/url/ is mandatory and must be an http or https URL")
+    if not provider:
+        raise bad_request("/provider/ empty")
+    if "http" not in provider:
+        raise bad_request("/provider/ must contain a field /http/")
+    http = provider["http"]
+    if not isinstance(http, dict):
+        raise bad_request("/http/ must be a JSON object")
+    if "url" not in http:
+        raise bad_request("/http/ must contain a field /url/")
+    url = http["url"]
+    if not isinstance(url, str):
+        raise bad_request("/url/ field of /http/ must be a JSON string")
+    if not url:
+        raise bad_request("/url/ field of /http/ cannot be the empty string")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise bad_request("/url/ field of /http/ is invalid")
     mode = provider.get("supportedForwardingMode", "all")
+    if not isinstance(mode, str):
+        raise bad_request("/supportedForwardingMode/ must be a JSON string")
     if mode not in MODES:
-        raise bad_request("Invalid supportedForwardingMode: it must be one of all, query, update or none")
-    if provider.get("legacyForwarding", False) is not False:
+        raise bad_request("invalid value of /supportedForwardingMode/")
+    legacy = provider.get("legacyForwarding", False)
+    if not isinstance(legacy, bool):
+        raise bad_request("the field /legacyForwarding/ must be a boolean")
+    if legacy:
         raise bad_request("legacyForwarding mode is no longer supported")
     return {"http": {"url": url.rstrip("/")}, "supportedForwardingMode": mode, "legacyForwarding": False}
 
