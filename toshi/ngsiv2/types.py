@@ -48,14 +48,17 @@ async def list_types(request: Request) -> Response:
 
 async def type_info(request: Request) -> Response:
     accept(request)
+    options = options_of(request.query_params, {"noAttrDetail"})
     table = await _type_table(request)
     info = table.get(request.path_params["type_name"])
     if info is None:
         raise not_found("Entity type not found")
-    return json_response({"attrs": _attrs(info, set()), "count": info["count"]})
+    return json_response({"attrs": _attrs(info, options), "count": info["count"]})
 
 
 def _attrs(info: dict, options: set[str]) -> dict:
+    """Each attribute name (in order) with the v2 types it has; `options=noAttrDetail`: the manual's
+    "`types` list associated to each attribute name is set to `[]`"."""
     if "noAttrDetail" in options:
-        return {name: {} for name in info["attrs"]}
+        return {name: {"types": []} for name in sorted(info["attrs"])}
     return {name: {"types": sorted(detail["types"])} for name, detail in sorted(info["attrs"].items())}
