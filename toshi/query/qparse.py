@@ -31,7 +31,7 @@ from typing import NoReturn
 
 from toshi.core.errors import BadRequestData, TooComplexQuery
 from toshi.core.times import instant_key, time_key
-from toshi.query.qtree import EQUALITY_OPS, And, Comparison, Exists, Literal, Match, Or, Path, QNode
+from toshi.query.qtree import EQUALITY_OPS, And, Comparison, Exists, Linked, Literal, Match, Or, Path, QNode
 from toshi.query.regex import compile_pattern
 
 MAX_Q_LENGTH = 4000
@@ -56,10 +56,14 @@ _TERM_RE = re.compile(r"(?:[^\W\d]|@)[\w.@:/#-]*")
 _DATETIME_NO_TZ_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?")
 _SPACE_OFFSET_RE = re.compile(r" ([0-9]{2}:[0-9]{2})(?![0-9:])")
 _VALUE_DELIMITERS = frozenset(',;|()"')
+# The entity type hint of a linked-entity subquery, `rel{Building:name}` (a name and a colon, not the
+# scheme of an absolute IRI); so a compact IRI cannot be the first name inside the braces.
+_TYPE_HINT_RE = re.compile(r"([^\W\d][\w-]*):(?![/:])")
 
 
-def parse_q(text: str, expand: Callable[[str], str]) -> QNode:
+def parse_q(text: str, expand: Callable[[str], str], *, linked: bool = False) -> QNode:
     """Parse an NGSI-LD `q` expression; `expand` maps attribute and sub-attribute names to IRIs.
+    `linked`: linked-entity subqueries (`rel{name}==...`) are allowed (where the store resolves them).
 
     Raises BadRequestData for malformed or oversized input, TooComplexQuery for excessive nesting.
     """
@@ -69,7 +73,7 @@ def parse_q(text: str, expand: Callable[[str], str]) -> QNode:
         raise BadRequestData(
             f"Invalid q: the query is too long ({len(text)} characters, at most {MAX_Q_LENGTH})"
         )
-    return _Parser(text, expand).parse()
+    return _Parser(text, expand, linked).parse()
 
 
 def expand_values(node: QNode, attrs: set[str], expand_value: Callable[[str], str]) -> QNode:
@@ -80,6 +84,8 @@ def expand_values(node: QNode, attrs: set[str], expand_value: Callable[[str], st
     if isinstance(node, Comparison) and node.path.attr in attrs:
         values = tuple(Literal("string", expand_value(v.value)) if v.kind == "string" else v for v in node.values)
         return dataclasses.replace(node, values=values)
+    if isinstance(node, Linked):
+        return dataclasses.replace(node, term=expand_values(node.term, attrs, expand_value))
     return node
 
 
@@ -94,8 +100,9 @@ def parse_path(text: str, expand: Callable[[str], str]) -> Path:
 
 
 class _Parser:
-    def __init__(self, text: str, expand: Callable[[str], str]):
+    def __init__(self, text: str, expand: Callable[[str], str], linked: bool = False):
         self.text = text
+        self.linked = linked
         self.pos = 0
         self.expand = expand
         self.terms = 0
@@ -138,14 +145,47 @@ class _Parser:
         if self.terms > MAX_TERMS:
             raise TooComplexQuery(f"q has more than {MAX_TERMS} query terms")
         if self._eat("!"):
-            return Exists(self._path(), negated=True)
-        path = self._path()
+            start = self.pos
+            path, hops = self._linked_path()
+            if hops:
+                self._fail("'!' cannot stand before a linked-entity subquery", start)
+            return Exists(path, negated=True)
+        path, hops = self._linked_path()
         op = self._operator()
         if op is None:
-            return Exists(path)
-        if op in ("~=", "!~="):
-            return self._regex_term(path, op == "!~=")
-        return self._comparison(path, op)
+            node: QNode = Exists(path)
+        elif op in ("~=", "!~="):
+            node = self._regex_term(path, op == "!~=")
+        else:
+            node = self._comparison(path, op)
+        for rel, entity_type in reversed(hops):
+            node = Linked(rel, node, entity_type)
+        return node
+
+    def _linked_path(self) -> tuple[Path, list[tuple[Path, str | None]]]:
+        """A path, or `rel{[Type:]path}` (nested as deep as wanted): the final path and the
+        relationships (with their type hints) followed to reach the entity it is in."""
+        hops: list[tuple[Path, str | None]] = []
+        start = self.pos
+        path = self._path()
+        while self.text.startswith("{", self.pos):
+            if not self.linked:
+                self._fail("linked-entity subqueries (rel{...}) are only supported when querying entities", start)
+            if path.meta or path.keys:
+                self._fail("only a Relationship can be followed into its entity with {...}", start)
+            self.pos += 1
+            entity_type = None
+            if hint := _TYPE_HINT_RE.match(self.text, self.pos):
+                entity_type = self.expand(hint[1])
+                self.pos = hint.end()
+            hops.append((path, entity_type))
+            start = self.pos
+            path = self._path()
+        for _ in hops:
+            if not self.text.startswith("}", self.pos):
+                self._fail("missing '}' after a linked-entity subquery")
+            self.pos += 1
+        return path, hops
 
     def _regex_term(self, path: Path, negated: bool) -> Match:
         start = self.pos

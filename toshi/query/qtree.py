@@ -174,3 +174,37 @@ class Match(_Term):
 
     def _test(self, values: list) -> bool:
         return any(type(value) is str and self.pattern.search(value) for value in values)
+
+
+@dataclass(frozen=True)
+class Linked(QNode):
+    """`rel{term}` or `rel{Type:term}` (v1.9 clause 4.9, EXAMPLE 13 / 14): some entity the Relationship
+    `rel` points to (of type `entity_type`, when given) satisfies `term`, a term over that entity.
+
+    One entity alone cannot say: the store resolves the node before it runs a query
+    (toshi.store.linked_q), into a comparison of `rel` with the ids of the linked entities that match."""
+
+    rel: Path
+    term: QNode
+    entity_type: str | None = None  # expanded
+
+    def matches(self, entity: dict) -> bool:
+        raise RuntimeError("a linked-entity subquery is matched only after the store has resolved it")
+
+    def attribute_names(self) -> set[str]:
+        return {self.rel.attr}
+
+    def term_count(self) -> int:
+        return 1 + self.term.term_count()
+
+
+def has_linked(node: QNode) -> bool:
+    """Whether the expression holds a linked-entity subquery."""
+    return linked_depth(node) > 0
+
+
+def linked_depth(node: QNode) -> int:
+    """How many relationships deep the expression's linked-entity subqueries reach (0: none)."""
+    if isinstance(node, (And, Or)):
+        return max(linked_depth(child) for child in node.children)
+    return 1 + linked_depth(node.term) if isinstance(node, Linked) else 0
