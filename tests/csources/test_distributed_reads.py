@@ -1,6 +1,6 @@
 """Distributed retrieve and query (CIM 009 v1.8 4.3.6, 5.7 over context sources, 6.3.17, 6.3.18): a
-second real Toshi process is the context source; a small recording server stands in for sources that
-fail, are slow, or whose requests are inspected."""
+second Toshi, in this process (conftest.py), is the context source; a small recording server stands in
+for sources that fail, are slow, or whose requests are inspected."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import httpx
 import pytest
-from support import ServerProcess
+from federation_towns import town
 
 from toshi.core.access import CONSENT
 
@@ -48,7 +47,7 @@ class Source:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()  # quick to shut down
 
     def close(self) -> None:
         self.server.shutdown()
@@ -56,25 +55,25 @@ class Source:
 
 
 class Town:
-    """A real Toshi process, with a tenant of its own for each test (the registration names it)."""
+    """Town B, with a tenant of its own for each test (the registration names it)."""
 
-    def __init__(self, proc: ServerProcess, tenant: str):
-        self.proc, self.url, self.tenant = proc, proc.url, tenant
+    def __init__(self, app, url: str, tenant: str):
+        self.app, self.url, self.tenant = app, url, tenant
 
     def post(self, entity: dict) -> None:
-        httpx.post(self.url + LD + "/entities", json=entity, headers={"NGSILD-Tenant": self.tenant}).raise_for_status()
+        self.app.post(LD + "/entities", json=entity, headers={"NGSILD-Tenant": self.tenant}).raise_for_status()
 
 
 @pytest.fixture(scope="module")
-def town_process(tmp_path_factory):
-    proc = ServerProcess(tmp_path_factory.mktemp("town-b")).start()
-    yield proc
-    proc.stop()
+def town_app(tmp_path_factory, joined):
+    app, url = town(joined, tmp_path_factory.mktemp("town-b"), "town-b.test")
+    with app:
+        yield app, url
 
 
 @pytest.fixture
-def town_b(town_process, request):
-    return Town(town_process, "t" + str(abs(hash(request.node.name)) % 10**8))
+def town_b(town_app, request):
+    return Town(*town_app, "t" + str(abs(hash(request.node.name)) % 10**8))
 
 
 @pytest.fixture
@@ -244,20 +243,20 @@ def test_a_request_that_passed_this_broker_is_not_forwarded_again(client, source
     assert got.status_code == 200 and fake.requests == []
 
 
-def test_two_brokers_registering_each_other_answer_without_looping(tmp_path, town_b):
-    a = ServerProcess(tmp_path / "a").start()
-    try:
+def test_two_brokers_registering_each_other_answer_without_looping(tmp_path, town_b, joined):
+    a, a_url = town(joined, tmp_path / "a", "broker-a.test")
+    town_b.app.app.state.csources.transport = joined
+    with a:
+        a.app.state.csources.transport = joined
         tenant = {"NGSILD-Tenant": town_b.tenant}
-        for here, there in ((a.url, town_b.url), (town_b.url, a.url)):
+        for here, there in ((a, town_b.url), (town_b.app, a_url)):
             reg = {"type": "ContextSourceRegistration", "endpoint": there, "tenant": town_b.tenant,
                    "information": [{"entities": [{"type": "Shelter"}]}]}
-            httpx.post(here + REGS, json=reg, headers=tenant).raise_for_status()
+            here.post(REGS, json=reg, headers=tenant).raise_for_status()
         town_b.post(shelter(2, occupancy=prop(7)))
-        got = httpx.get(a.url + LD + "/entities?type=Shelter&options=keyValues", headers=tenant, timeout=30)
+        got = a.get(LD + "/entities?type=Shelter&options=keyValues", headers=tenant)
         assert got.status_code == 200
         assert got.json() == [{"id": "urn:ngsi-ld:Shelter:2", "type": "Shelter", "occupancy": 7}]
-    finally:
-        a.stop()
 
 
 def test_timeout_of_the_only_source_is_504_gateway_timeout(client, source):
@@ -396,7 +395,8 @@ class HideContact:
         return attr_iri != self.iri
 
 
-def test_remote_entities_pass_the_local_read_path(client, town_b):
+def test_remote_entities_pass_the_local_read_path(fresh_client, town_b):
+    client = fresh_client
     person = {"id": "urn:ngsi-ld:Resident:1", "type": "Resident", "contact": prop("090-0000-0000"),
               "ward": prop("Toyono")}
     town_b.post(person)

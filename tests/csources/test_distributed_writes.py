@@ -1,12 +1,11 @@
 """Writes of attributes owned by exclusive and redirect registrations go to their context source (CIM
-009 v1.8 5.6 with context sources, 6.3.17): create, append, update, delete; a second real Toshi
-process is the source."""
+009 v1.8 5.6 with context sources, 6.3.17): create, append, update, delete; a second Toshi, in this
+process (federation_towns.py), is the source."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
-from support import ServerProcess
+from federation_towns import town
 
 LD = "/ngsi-ld/v1"
 REGS = LD + "/csourceRegistrations"
@@ -14,26 +13,26 @@ ID = "urn:ngsi-ld:Shelter:1"
 
 
 @pytest.fixture(scope="module")
-def source_process(tmp_path_factory):
-    proc = ServerProcess(tmp_path_factory.mktemp("source")).start()
-    yield proc
-    proc.stop()
+def source_app(tmp_path_factory, joined):
+    app, url = town(joined, tmp_path_factory.mktemp("source"), "source.test")
+    with app:
+        yield app, url
 
 
 @pytest.fixture
-def source(source_process, request):
+def source(source_app, request):
     """The source, with a tenant of its own per test (the registration names it)."""
     tenant = "w" + str(abs(hash(request.node.name)) % 10**8)
-    return source_process.url, tenant
+    return *source_app, tenant
 
 
 def remote(source, path: str = "/entities/" + ID, **params):
-    url, tenant = source
-    return httpx.get(url + LD + path, params={"options": "keyValues", **params}, headers={"NGSILD-Tenant": tenant})
+    app, _, tenant = source
+    return app.get(LD + path, params={"options": "keyValues", **params}, headers={"NGSILD-Tenant": tenant})
 
 
 def exclusive(client, source, attrs=("occupancy",), operations=("redirectionOps",)) -> str:
-    url, tenant = source
+    _, url, tenant = source
     body = {"type": "ContextSourceRegistration", "endpoint": url, "tenant": tenant, "mode": "exclusive",
             "operations": list(operations),
             "information": [{"entities": [{"type": "Shelter", "id": ID}], "propertyNames": list(attrs)}]}

@@ -1,9 +1,12 @@
 """Two towns and a prefecture, three real Toshi processes on loopback (issue: cross-city linkage): the
 prefecture registers both towns (redirect, each for its own shelters); a query at the prefecture for
 shelters within 5 km of a point returns both towns' shelters; an update through the prefecture lands
-in the owning town; a town that is down gives a partial answer with its error."""
+in the owning town; a town that is down gives a partial answer with its error. The one federation
+test over real processes and sockets (the others join in-process towns: federation_towns.py)."""
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -21,7 +24,9 @@ def shelter(sid: str, lon: float, lat: float, occupancy: int) -> dict:
 
 @pytest.fixture(scope="module")
 def area(tmp_path_factory):
-    towns = {name: ServerProcess(tmp_path_factory.mktemp(name)).start() for name in ("toyono", "minoh", "osaka")}
+    towns = {name: ServerProcess(tmp_path_factory.mktemp(name)) for name in ("toyono", "minoh", "osaka")}
+    with ThreadPoolExecutor(len(towns)) as starting:  # the three start side by side
+        list(starting.map(ServerProcess.start, towns.values()))
     toyono, minoh, prefecture = towns["toyono"], towns["minoh"], towns["osaka"]
     for town, shelters in ((toyono, [shelter("Toyono-1", 135.47, 34.83, 10), shelter("Toyono-far", 135.9, 35.2, 1)]),
                            (minoh, [shelter("Minoh-1", 135.48, 34.81, 20)])):

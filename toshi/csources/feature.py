@@ -22,11 +22,13 @@ class ContextSources(Feature):
     def __init__(self, services):
         super().__init__(services)
         self._client: httpx.AsyncClient | None = None
+        # how the sources are reached: None is the network; a test joins in-process towns here
+        self.transport: httpx.AsyncBaseTransport | None = None
 
     def http_client(self) -> httpx.AsyncClient:
         """The one HTTP client of distributed operations (its connections to the sources are reused)."""
         if self._client is None:
-            self._client = httpx.AsyncClient(follow_redirects=False,
+            self._client = httpx.AsyncClient(follow_redirects=False, transport=self.transport,
                                              limits=httpx.Limits(max_connections=256, max_keepalive_connections=64))
         return self._client
 
