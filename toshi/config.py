@@ -8,6 +8,7 @@ import re
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ class Settings:
     web_tile_attribution: str = ""        # ... and the credit it must show
     web_map_center: str = ""              # "lon,lat,zoom" the maps open at before data arrives; "" = fit the data
     web_session_hours: float = 8.0        # a browser login lasts this long
+    public_url: str = ""                  # the address browsers use behind a reverse proxy (https://town.example.jp):
+                                          # the portal's sign-in redirect URI, OIDC discovery, the map style; "" = each request's own
     watchover_clock: str = "wall"         # watch-over's now: wall, or devices (latest observation + time since: a simulated town)
 
     @property
@@ -173,6 +176,11 @@ def _problems(settings: Settings):
     for name, prefixes in _PREFIXES.items():
         if value.get(name) and not value[name].startswith(prefixes):
             yield name, f"must start with {' or '.join(prefixes)}, not {value[name]!r}"
+    if value.get("public_url"):
+        parts = urlsplit(value["public_url"])
+        if parts.scheme not in ("https", "http") or not parts.netloc or parts.path not in ("", "/") \
+                or parts.query or parts.fragment or "@" in parts.netloc:
+            yield "public_url", f"must be an origin like https://town.example.jp (no path), not {value['public_url']!r}"
     for name in _NOT_EMPTY:
         if name in value and not value[name].strip():
             yield name, "must not be empty"

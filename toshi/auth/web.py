@@ -15,6 +15,7 @@ from toshi.auth.issuer import issue_token
 from toshi.auth.oidc_provider import discovery
 from toshi.auth.principal import parse_roles
 from toshi.core.errors import BadRequestData, NgsiError, ResourceNotFound
+from toshi.core.routing import public_base
 
 MAX_BODY = 100_000
 
@@ -129,7 +130,7 @@ async def jwks(request: Request) -> Response:
 
 
 async def openid_configuration(request: Request) -> Response:
-    base = str(request.base_url).rstrip("/")
+    base = public_base(request, _security(request).settings)  # behind a reverse proxy: the public_url
     return _json({"issuer": _security(request).settings.auth_issuer, "jwks_uri": base + "/.well-known/jwks.json",
                   "id_token_signing_alg_values_supported": ["EdDSA"], **discovery(base)})
 

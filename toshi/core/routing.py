@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+from starlette.requests import Request
 from starlette.routing import BaseRoute, Match, Router
+
+
+def public_base(request: Request, settings) -> str:
+    """The origin browsers reach this server at: the `public_url` setting when a town runs Toshi behind
+    a reverse proxy, else the request's own scheme and Host. Forwarded headers a client could send
+    (X-Forwarded-Host) are never believed; uvicorn applies X-Forwarded-Proto only from the proxies it
+    trusts (its --forwarded-allow-ips, 127.0.0.1 by default)."""
+    configured = getattr(settings, "public_url", "")
+    return configured.rstrip("/") if configured else str(request.base_url).rstrip("/")
 
 
 class Prefixed(BaseRoute):

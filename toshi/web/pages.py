@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from toshi.core.routing import public_base
 from toshi.web import basemap
 from toshi.web.messages import COOKIE as LANG_COOKIE
 from toshi.web.messages import LANGUAGES, Words, language_of
@@ -160,8 +161,11 @@ def _next(value: str | None) -> str:
 
 
 def _secure(request: Request) -> bool:
-    host = (request.url.hostname or "").strip("[]")
-    return request.url.scheme == "https" or host not in ("127.0.0.1", "::1", "localhost")
+    """Cookies are Secure unless the browser's address is plain HTTP on loopback (behind a reverse
+    proxy: the public_url's)."""
+    url = urlsplit(public_base(request, request.app.state.toshi.settings))
+    host = (url.hostname or "").strip("[]")
+    return url.scheme == "https" or host not in ("127.0.0.1", "::1", "localhost")
 
 
 async def login_form(request: Request) -> Response:
@@ -209,7 +213,8 @@ async def language(request: Request) -> Response:
 # -- base map -------------------------------------------------------------------------------------
 
 async def map_style(request: Request) -> Response:
-    style = basemap.style(request.app.state.toshi.settings, str(request.base_url).rstrip("/"))
+    settings = request.app.state.toshi.settings
+    style = basemap.style(settings, public_base(request, settings))
     return Response(orjson.dumps(style), media_type="application/json")
 
 

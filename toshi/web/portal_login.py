@@ -7,8 +7,8 @@ OpenID Connect provider (authorization code + PKCE S256; docs/residents.md §5, 
                                           (/oidc/token, called in-process like any client calls it)
                                           for an access token, sealed in the session cookie; 303 to next
 
-The portal finds its registration by its redirect URI (`<the page's origin>/portal/callback`): a town
-registers it once (`toshi client register --name 町ポータル --redirect-uri https://<town>/portal/callback`).
+The portal finds its registration by its redirect URI (`<the page's origin>/portal/callback`, the
+`public_url` setting's origin behind a reverse proxy): a town registers it once (`toshi client register --name 町ポータル --redirect-uri https://<town>/portal/callback`).
 The access token's subject is the resident id, so the gate and the consent API (/consent/me/...) know
 the resident as they know any client holding that token; the session lasts as long as the token.
 """
@@ -28,6 +28,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from toshi.auth import oidc_client_for
+from toshi.core.routing import public_base
 from toshi.web.pages import _secure, render
 from toshi.web.sessions import BEARER, COOKIE, SIGN_IN_COOKIE, cookie_header, cookies_of
 
@@ -37,7 +38,8 @@ HOME = "/portal/me"
 
 
 def _redirect_uri(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + CALLBACK
+    """`<the browser's origin>/portal/callback`: behind a reverse proxy, the public_url's."""
+    return public_base(request, request.app.state.toshi.settings) + CALLBACK
 
 
 def _next(value: str | None) -> str:
