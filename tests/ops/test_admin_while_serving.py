@@ -1,6 +1,10 @@
 """Management commands that change a town work while `toshi serve` runs on it: the server runs them
 on its own store (authenticated by the admin token in the data directory), so its caches see the
-change at once; two at once both succeed; without a server the commands open the store directly."""
+change at once; two at once both succeed; without a server the commands open the store directly.
+
+One served town for the module (a server start is most of a test's time): each test uses names and
+types of its own, and the one that stops the server comes last (the `served` fixture starts it again
+for any test after it)."""
 
 from __future__ import annotations
 
@@ -11,24 +15,45 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 from cli_support import aed_csv, one_line_error, toshi
-from support import ServerProcess
+from support import ServerProcess, free_port
+
+from toshi import __version__
 
 TYPES = "/ngsi-ld/v1/types"
 
 
-@pytest.fixture
-def served(tmp_path):
-    server = ServerProcess(tmp_path / "town", "--auth").start()
+@pytest.fixture(scope="module")
+def town(tmp_path_factory):
+    server = ServerProcess(tmp_path_factory.mktemp("served") / "town", "--auth").start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def served(town):
+    if town.proc.poll() is not None:  # stopped by a test before this one
+        town.start()
+    return town
+
+
+@pytest.fixture(scope="module")
+def admin(town) -> str:
+    """An administrator's API key, made while serving (as the first test shows)."""
+    done = toshi("key", "create", "--name", "admin", "--role", "*:admin", "--data-dir", str(town.data_dir))
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
 
 
 def data(server) -> str:
     return str(server.data_dir)
 
 
+def bearer(key: str) -> dict:
+    return {"Authorization": f"Bearer {key}"}
+
+
 def test_a_key_created_while_serving_works_at_once(served):
-    done = toshi("key", "create", "--name", "admin", "--role", "*:admin", "--data-dir", data(served))
+    done = toshi("key", "create", "--name", "reader", "--role", "*:consumer", "--data-dir", data(served))
     assert done.returncode == 0, done.stderr
     key = done.stdout.strip()
     assert "Store this key now" in done.stderr
@@ -49,11 +74,9 @@ def test_two_commands_at_once_both_succeed(served):
     assert listing.returncode == 0 and "first" in listing.stdout and "second" in listing.stdout
 
 
-def test_a_policy_added_while_serving_applies_at_once(served):
+def test_a_policy_added_while_serving_applies_at_once(served, admin):
     shelter = {"id": "urn:ngsi-ld:Shelter:1", "type": "Shelter"}
-    admin = toshi("key", "create", "--name", "admin", "--role", "*:admin", "--data-dir", data(served)).stdout.strip()
-    assert httpx.post(served.url + "/ngsi-ld/v1/entities", json=shelter,
-                      headers={"Authorization": f"Bearer {admin}"}).status_code == 201
+    assert httpx.post(served.url + "/ngsi-ld/v1/entities", json=shelter, headers=bearer(admin)).status_code == 201
     assert httpx.get(served.url + "/ngsi-ld/v1/entities?type=Shelter").status_code == 401
     done = toshi("policy", "open-data", "--tenant", "default", "--type", "Shelter", "--data-dir", data(served))
     assert done.returncode == 0, done.stderr
@@ -75,25 +98,30 @@ def test_the_admin_token_is_readable_by_its_owner_only(served):
                       headers={"Toshi-Admin-Token": "guess"}).status_code == 401
 
 
-def test_status_shows_the_running_server_and_the_town(served):
-    toshi("key", "create", "--name", "admin", "--role", "*:admin", "--data-dir", data(served))
-    done = toshi("status", "--json", "--data-dir", data(served))
+def status_of(server) -> dict:
+    done = toshi("status", "--json", "--data-dir", data(server))
     assert done.returncode == 0, done.stderr
-    status = json.loads(done.stdout)
-    assert status["server"].startswith("running (process ")
-    assert status["version"] and status["uptime"]
-    assert status["entities"] == 0 and status["subscriptions"] == 0 and status["devices"] == 0
-    assert status["queued notifications"] == 0 and status["dead letters"] == 0
+    return json.loads(done.stdout)
 
 
-def test_after_the_server_stops_commands_open_the_store_themselves(served):
-    toshi("key", "create", "--name", "admin", "--role", "*:admin", "--data-dir", data(served))
-    served.stop()
-    assert not (served.data_dir / "ops" / "admin.token").exists()
-    listing = toshi("key", "list", "--data-dir", data(served))
-    assert listing.returncode == 0 and "admin" in listing.stdout
-    status = json.loads(toshi("status", "--json", "--data-dir", data(served)).stdout)
-    assert status["server"] == "not running"
+def test_status_shows_the_running_server_and_the_town(served, admin):
+    before = status_of(served)
+    assert before["server"].startswith(f"running (process {served.proc.pid}")
+    assert before["version"] == __version__ and before["uptime"]
+    probe = {"id": "urn:ngsi-ld:StatusProbe:1", "type": "StatusProbe"}
+    assert httpx.post(served.url + "/ngsi-ld/v1/entities", json=probe, headers=bearer(admin)).status_code == 201
+    subscription = {"type": "Subscription", "entities": [{"type": "NoSuchType"}],
+                    "notification": {"endpoint": {"uri": "https://receiver.example.com/n"}}}  # matches nothing
+    assert httpx.post(served.url + "/ngsi-ld/v1/subscriptions", json=subscription,
+                      headers=bearer(admin)).status_code == 201
+    written = status_of(served)
+    assert written["entities"] == before["entities"] + 1
+    assert written["subscriptions"] == before["subscriptions"] + 1
+    assert isinstance(written["queued notifications"], int) and isinstance(written["dead letters"], int)
+    device = {"devices": [{"device_id": "status-probe", "entity_type": "StatusProbe", "protocol": "IoTA-UL"}]}
+    assert httpx.post(served.url + "/iot/devices", json=device,
+                      headers={**bearer(admin), "Fiware-Service": "city", "Fiware-ServicePath": "/"}).status_code == 201
+    assert status_of(served)["devices"] == written["devices"] + 1
 
 
 def test_status_names_the_last_backup(tmp_path):
@@ -109,16 +137,8 @@ PATIENT = {"id": "urn:ngsi-ld:Patient:1", "type": "Patient",
            "diagnosis": {"type": "Property", "value": "flu"}}
 
 
-def _admin_key(server) -> str:
-    done = toshi("key", "create", "--name", "admin", "--role", "*:admin", "--data-dir", data(server))
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
-
-
-def test_personal_data_declared_while_serving_is_hidden_at_once(served):
-    admin = _admin_key(served)
-    assert httpx.post(served.url + "/ngsi-ld/v1/entities", json=PATIENT,
-                      headers={"Authorization": f"Bearer {admin}"}).status_code == 201
+def test_personal_data_declared_while_serving_is_hidden_at_once(served, admin):
+    assert httpx.post(served.url + "/ngsi-ld/v1/entities", json=PATIENT, headers=bearer(admin)).status_code == 201
     assert toshi("policy", "open-data", "--tenant", "default", "--type", "Patient",
                  "--data-dir", data(served)).returncode == 0
     url = served.url + "/ngsi-ld/v1/entities/urn:ngsi-ld:Patient:1?options=keyValues"
@@ -129,28 +149,25 @@ def test_personal_data_declared_while_serving_is_hidden_at_once(served):
     assert httpx.get(url).json() == {"id": PATIENT["id"], "type": "Patient", "owner": "urn:ngsi-ld:Resident:7"}
 
 
-def test_two_different_commands_at_once_both_apply(served):
-    admin = _admin_key(served)
+def test_two_different_commands_at_once_both_apply(served, admin):
     commands = [("tenant", "create", "osaka"),
-                ("personal-data", "declare", "Patient", "--subject", "owner", "--attr", "diagnosis=sensitive")]
+                ("personal-data", "declare", "CareRecord", "--subject", "owner", "--attr", "notes=sensitive")]
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(lambda argv: toshi(*argv, "--data-dir", data(served)), commands))
     assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]
-    tenants = httpx.get(served.url + "/admin/tenants", headers={"Authorization": f"Bearer {admin}"})
+    tenants = httpx.get(served.url + "/admin/tenants", headers=bearer(admin))
     assert "osaka" in tenants.json()
     listed = toshi("personal-data", "list", "--data-dir", data(served))
-    assert listed.returncode == 0 and '"attributes":{"diagnosis":"sensitive"}' in listed.stdout.replace(" ", "")
+    assert listed.returncode == 0 and '"attributes":{"notes":"sensitive"}' in listed.stdout.replace(" ", "")
 
 
-def test_an_import_while_serving_is_readable_at_once(served, tmp_path):
-    admin = _admin_key(served)
+def test_an_import_while_serving_is_readable_at_once(served, admin, tmp_path):
     source = tmp_path / "aed.csv"
     source.write_bytes(aed_csv(3))
     done = toshi("import", str(source), "--dataset", "aed", "--data-dir", data(served))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["changes"]["created"] == 3
-    found = httpx.get(served.url + "/ngsi-ld/v1/entities?type=AEDLocation&count=true",
-                      headers={"Authorization": f"Bearer {admin}"})
+    found = httpx.get(served.url + "/ngsi-ld/v1/entities?type=AEDLocation&count=true", headers=bearer(admin))
     assert found.status_code == 200 and found.headers["NGSILD-Results-Count"] == "3"
 
 
@@ -161,10 +178,25 @@ def test_a_token_made_while_serving_is_accepted(served):
     assert httpx.get(served.url + TYPES, headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
 
-def test_a_restore_onto_the_served_town_says_to_stop_it_first(served, tmp_path):
-    _admin_key(served)
+def test_a_restore_onto_the_served_town_says_to_stop_it_first(served, admin, tmp_path):
     assert toshi("backup", str(tmp_path / "b.gz"), "--data-dir", data(served)).returncode == 0
     message = one_line_error(toshi("restore", str(tmp_path / "b.gz"), "--force", "--data-dir", data(served)))
     assert "stop the server first" in message and "restore into another --data-dir" in message
     beside = toshi("restore", str(tmp_path / "b.gz"), "--data-dir", str(tmp_path / "next"))  # prepared beside it
     assert beside.returncode == 0, beside.stderr
+
+
+def test_a_second_server_on_a_served_data_directory(served):
+    message = one_line_error(toshi("serve", "--data-dir", data(served), "--port", str(free_port())))
+    assert "another Toshi is using the data directory" in message and "stop it first" in message
+
+
+def test_after_the_server_stops_commands_open_the_store_themselves(served):
+    assert toshi("key", "create", "--name", "made-before-stop", "--role", "*:consumer",
+                 "--data-dir", data(served)).returncode == 0
+    served.stop()
+    assert not (served.data_dir / "ops" / "admin.token").exists()
+    listing = toshi("key", "list", "--data-dir", data(served))
+    assert listing.returncode == 0 and "made-before-stop" in listing.stdout
+    status = json.loads(toshi("status", "--json", "--data-dir", data(served)).stdout)
+    assert status["server"] == "not running"
