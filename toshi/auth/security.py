@@ -62,7 +62,7 @@ class Security:
     async def start(self) -> None:
         if self.enabled and not self.keys.accounts():
             log.warning("authentication is on and no account exists: create one with "
-                        "`toshi key create --name admin --role '*:admin'` (server stopped) ")
+                        "`toshi key create --name admin --role '*:admin'` (the running server takes it at once)")
         self._task = asyncio.create_task(self._checkpoints())
 
     async def stop(self) -> None:
