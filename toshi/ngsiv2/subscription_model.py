@@ -54,7 +54,7 @@ def new_id() -> str:
 def parse_subscription(data: Any, *, tenant: str, service_path: str) -> dict:
     """A POST /v2/subscriptions payload -> the stored document (400 BadRequest on any violation)."""
     if not isinstance(data, dict):
-        raise bad_request("Invalid JSON type for subscription: it must be an object")
+        raise V2Error(400, "ParseError", "Errors found in incoming JSON buffer")
     if not data:
         raise bad_request("empty payload")
     if "subject" not in data:
@@ -63,6 +63,8 @@ def parse_subscription(data: Any, *, tenant: str, service_path: str) -> dict:
         raise bad_request("no notification for subscription specified")
     doc = {"id": new_id(), "api": API, "tenant": tenant, "servicePath": service_path}
     doc.update(_checked(data))
+    if doc.get("expires") == "":  # an empty expires: permanent
+        del doc["expires"]
     doc.setdefault("status", "active")
     return doc
 
@@ -70,11 +72,14 @@ def parse_subscription(data: Any, *, tenant: str, service_path: str) -> dict:
 def merge_update(existing: dict, data: Any) -> dict:
     """A PATCH payload merged into the stored document: each top-level field given replaces the old one."""
     if not isinstance(data, dict):
-        raise bad_request("Invalid JSON type for subscription: it must be an object")
+        raise V2Error(400, "ParseError", "Errors found in incoming JSON buffer")
     if not data:
         raise bad_request("empty payload")
     checked = _checked(data)
     merged = dict(existing)
+    if checked.get("expires") == "":  # an empty expires: permanent again
+        del checked["expires"]
+        merged.pop("expires", None)
     if "notification" in checked:
         stats = {k: existing["notification"][k] for k in STATISTICS if k in existing.get("notification", {})}
         checked["notification"].update(stats)
@@ -91,7 +96,7 @@ def _checked(data: dict) -> dict:
     out: dict[str, Any] = {}
     if "description" in data:
         if not isinstance(data["description"], str):
-            raise bad_request("Invalid JSON type for description: it must be a string")
+            raise bad_request("description is not a string")
         if len(data["description"]) > 1024:
             raise bad_request("max description length exceeded")
         if _forbidden(data["description"]):
@@ -105,17 +110,19 @@ def _checked(data: dict) -> dict:
         expires = data["expires"]
         if not isinstance(expires, str):
             raise bad_request("expires is not a string")
-        if instant_key(expires) is None:
+        if expires and instant_key(expires) is None:  # "": permanent (Orion's parser)
             raise bad_request("expires has an invalid format")
         out["expires"] = expires
     if "status" in data:
+        if not isinstance(data["status"], str):
+            raise bad_request("status is not a string")
         if data["status"] not in STATUSES:
             raise bad_request("status is not valid: it has to be either active, inactive or oneshot")
         out["status"] = data["status"]
     if "throttling" in data:
         throttling = data["throttling"]
-        if isinstance(throttling, bool) or not isinstance(throttling, (int, float)):
-            raise bad_request("Invalid JSON type for throttling: it must be a number")
+        if isinstance(throttling, bool) or not isinstance(throttling, int):
+            raise bad_request("throttling is not an int")
         if throttling < 0:
             raise bad_request("Negative Number not allowed in throttling")
         out["throttling"] = throttling
@@ -169,10 +176,16 @@ def _entity_selector(item: Any) -> dict:
     return dict(item)
 
 
-def _string_list(value: Any, what: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise bad_request(f"Invalid JSON type for {what}: it must be an array of strings")
-    return list(value)
+def _string_list(value: Any, field: str) -> list[str]:
+    """A list of strings as Orion's parser reads one (its texts; no empty strings; repeats dropped)."""
+    if not isinstance(value, list):
+        raise bad_request(f"the field /{field}/ must be a JSON array")
+    for item in value:
+        if not isinstance(item, str):
+            raise bad_request(f"only JSON Strings allowed in string vector /{field}/")
+        if not item:
+            raise bad_request(f"empty string found in string vector /{field}/")
+    return list(dict.fromkeys(value))
 
 
 def _condition(condition: Any) -> dict:
@@ -183,7 +196,7 @@ def _condition(condition: Any) -> dict:
         raise bad_request(f"Unrecognized field in JSON payload: /condition.{sorted(unknown)[0]}/")
     out: dict[str, Any] = {}
     if "attrs" in condition:
-        out["attrs"] = _string_list(condition["attrs"], "condition attrs")
+        out["attrs"] = _string_list(condition["attrs"], "attrs")
     if "alterationTypes" in condition:
         types = _string_list(condition["alterationTypes"], "alterationTypes")
         for item in types:
@@ -192,7 +205,7 @@ def _condition(condition: Any) -> dict:
         out["alterationTypes"] = types
     if "notifyOnMetadataChange" in condition:
         if not isinstance(condition["notifyOnMetadataChange"], bool):
-            raise bad_request("Invalid JSON type for notifyOnMetadataChange: it must be a boolean")
+            raise bad_request("notifyOnMetadataChange is not a bool")
         out["notifyOnMetadataChange"] = condition["notifyOnMetadataChange"]
     if "expression" in condition:
         out["expression"] = _expression(condition["expression"])
@@ -266,14 +279,14 @@ def _notification(notification: Any) -> dict:
     for key in ("onlyChangedAttrs", "covered"):
         if key in notification:
             if not isinstance(notification[key], bool):
-                raise bad_request(f"Invalid JSON type for {key}: it must be a boolean")
+                raise bad_request(f"{key} is not a bool")
             out[key] = notification[key]
     if out.get("covered") and not out.get("attrs"):  # the manual's "Covered Subscriptions"
         raise bad_request("covered true cannot be used if notification attributes list is empty")
     if "maxFailsLimit" in notification:
         limit = notification["maxFailsLimit"]
         if isinstance(limit, bool) or not isinstance(limit, int):
-            raise bad_request("Invalid JSON type for maxFailsLimit: it must be an integer")
+            raise bad_request("maxFailsLimit is not an int")
         if limit <= 0:
             raise bad_request("maxFailsLimit must be greater than zero")
         out["maxFailsLimit"] = limit
@@ -282,7 +295,7 @@ def _notification(notification: Any) -> dict:
 
 def _endpoint(channel: str, value: Any) -> dict:
     if not isinstance(value, dict):
-        raise bad_request(f"Invalid JSON type for {channel}: it must be an object")
+        raise bad_request(f"{channel} notification is not an object")
     mqtt = channel.startswith("mqtt")
     custom = channel.endswith("Custom")
     allowed = {"url"}
