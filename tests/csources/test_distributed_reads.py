@@ -29,7 +29,9 @@ class Source:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 - http.server's naming
-                source.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}})
+                sent = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                source.requests.append({"method": self.command, "path": self.path, "body": json.loads(sent or "null"),
+                                        "headers": {k.lower(): v for k, v in self.headers.items()}})
                 if delay:
                     time.sleep(delay)
                 raw = json.dumps(body).encode() if body is not None else b""
@@ -41,6 +43,8 @@ class Source:
                     self.wfile.write(raw)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
+
+            do_POST = do_GET  # noqa: N815
 
             def log_message(self, *args):
                 pass
@@ -427,3 +431,34 @@ def test_federation_name_names_this_broker_in_via(tmp_path, source):
         named.get(LD + "/entities/urn:ngsi-ld:Shelter:1")
         assert named.get(LD + "/entities/urn:ngsi-ld:Shelter:1", headers={"Via": "1.1 toyono.example"}).status_code == 404
     assert [r["headers"]["via"] for r in fake.requests] == ["1.1 toyono.example"]
+
+
+def test_post_query_is_distributed_as_a_query(client, town_b):
+    town_b.post(shelter(2, occupancy=prop(7)))
+    town_b.post(shelter(3, occupancy=prop(70)))
+    client.post(LD + "/entities", json=shelter(1, occupancy=prop(90)))
+    register(client, town_b)
+    got = client.post(LD + "/entityOperations/query?options=keyValues", json={
+        "type": "Query", "entities": [{"type": "Shelter"}], "q": "occupancy>10"})
+    assert got.status_code == 200
+    assert got.json() == [{"id": "urn:ngsi-ld:Shelter:1", "type": "Shelter", "occupancy": 90},
+                          {"id": "urn:ngsi-ld:Shelter:3", "type": "Shelter", "occupancy": 70}]
+
+
+def test_post_query_asks_only_registrations_for_query_batch(client, source):
+    fake = source(status=200, body=[])
+    register(client, fake.url, operations=["retrieveOps"])  # retrieveEntity and queryEntity, not queryBatch
+    client.post(LD + "/entityOperations/query", json={"type": "Query", "entities": [{"type": "Shelter"}]})
+    assert fake.requests == []
+
+
+def test_post_query_asks_an_exclusive_source_only_for_its_attributes(client, source):
+    fake = source(status=200, body=[])
+    register(client, fake.url, mode="exclusive", info=[
+        {"entities": [{"type": "Shelter", "id": "urn:ngsi-ld:Shelter:1"}], "propertyNames": ["occupancy"]}])
+    client.post(LD + "/entityOperations/query", json={"type": "Query", "entities": [{"type": "Shelter"}],
+                                                       "q": "capacity>1"})
+    [asked] = fake.requests
+    assert (asked["method"], asked["path"].split("?")[0]) == ("POST", "/ngsi-ld/v1/entityOperations/query")
+    assert asked["body"] == {"type": "Query", "entities": [{"type": "Shelter"}], "q": "capacity>1",
+                             "attrs": ["occupancy"]}

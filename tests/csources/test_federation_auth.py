@@ -78,3 +78,11 @@ def test_without_credentials_the_source_town_refuses_and_the_broker_says_so(brok
     got = broker.get(LD + "/entities/urn:ngsi-ld:Shelter:b1", headers=broker.reader)
     assert got.status_code == 502
     assert got.json()["detail"] == f"context source(s) failed: {reg_id}: answered 401"
+
+
+def test_a_source_whose_name_does_not_resolve_is_a_bad_gateway(broker):
+    reg = broker.post(REGS, json=registration("http://town-c.invalid"), headers=broker.admin)
+    reg_id = reg.headers["Location"].rsplit("/", 1)[1]
+    got = broker.get(LD + "/entities/urn:ngsi-ld:Shelter:c1", headers=broker.reader)
+    assert got.status_code == 502
+    assert got.json()["detail"] == f"context source(s) failed: {reg_id}: cannot be reached: gaierror"

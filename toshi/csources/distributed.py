@@ -12,7 +12,8 @@
   most recent `observedAt` stays, else the one met first (local, then exclusive/redirect, inclusive,
   auxiliary sources in registration order).
 * The request sent: GET {endpoint}/ngsi-ld/v1/entities[/{id}] with the client's query (normalized form;
-  limit = max_limit), its Link @context, the registration's `tenant` as NGSILD-Tenant, its
+  limit = max_limit) — for POST /entityOperations/query (operation queryBatch), a POST of the client's
+  Query to {endpoint}/ngsi-ld/v1/entityOperations/query —, its Link @context, the registration's `tenant` as NGSILD-Tenant, its
   contextSourceInfo as headers, `local=true` when management.localOnly, and `Via` naming this broker
   (setting federation_name). The client's own credentials are never passed on.
 * Loops: a request whose Via already names this broker, or with `local=true`, is answered from local
@@ -154,13 +155,14 @@ def _headers(request: Request, registration: dict) -> dict[str, str]:
     return headers
 
 
-def _params(request: Request, registration: dict, attrs: set[str] | None, ctx, *, query: bool) -> dict[str, str]:
+def _params(request: Request, registration: dict, attrs: set[str] | None, ctx, *, query: bool,
+            limit: bool = False) -> dict[str, str]:
     params = {k: request.query_params[k] for k in FORWARDED_PARAMS if k in request.query_params} if query else {}
     if not query and "type" in request.query_params:
         params["type"] = request.query_params["type"]
     if attrs is not None:
         params["attrs"] = ",".join(sorted(ctx.compact_iri(a) for a in attrs))
-    if query:
+    if query or limit:
         params["limit"] = str(request.app.state.toshi.settings.max_limit)
     if (registration.get("management") or {}).get("localOnly"):
         params["local"] = "true"
@@ -168,8 +170,10 @@ def _params(request: Request, registration: dict, attrs: set[str] | None, ctx, *
 
 
 async def _ask(request: Request, client: httpx.AsyncClient, registration: dict, path: str,
-               params: dict[str, str], ctx, tenant: str) -> list[dict] | Failure | None:
-    """The entities one source answered (None: it has none: 404), or its Failure."""
+               params: dict[str, str], ctx, tenant: str, body: tuple[str, dict] | None = None
+               ) -> list[dict] | Failure | None:
+    """The entities one source answered (None: it has none: 404), or its Failure. `body`: (media type,
+    JSON) of a POST (the Query of POST /entityOperations/query), else a GET."""
     settings = request.app.state.toshi.settings
     registrations = registrations_of(request.app.state.toshi)
     url = _base(registration["endpoint"]) + path + ("?" + urlencode(params) if params else "")
@@ -181,9 +185,16 @@ async def _ask(request: Request, client: httpx.AsyncClient, registration: dict, 
         target, host, extensions = await policy.pinned(url)
     except OutboundRefused as exc:
         return Failure(registration["id"], f"refused: {exc}")
+    except OSError as exc:  # its name does not resolve (checked before connecting when private addresses are refused)
+        registrations.record(tenant, registration, ok=False)
+        return Failure(registration["id"], f"cannot be reached: {type(exc).__name__}")
+    headers = {**_headers(request, registration), **host}
     try:
-        response = await client.get(target, headers={**_headers(request, registration), **host},
-                                    extensions=extensions, timeout=timeout)
+        if body is None:
+            response = await client.get(target, headers=headers, extensions=extensions, timeout=timeout)
+        else:
+            response = await client.post(target, headers={**headers, "Content-Type": body[0]},
+                                         content=orjson.dumps(body[1]), extensions=extensions, timeout=timeout)
     except httpx.TimeoutException:
         registrations.record(tenant, registration, ok=False)
         return Failure(registration["id"], f"no answer within {timeout:g} s", timeout=True)
@@ -210,12 +221,22 @@ async def _ask(request: Request, client: httpx.AsyncClient, registration: dict, 
     return entities
 
 
-async def _gather(request: Request, tenant: str, asks: list[tuple[dict, str, dict]], ctx) -> Answer:
+async def _posted_query(request: Request, attrs: set[str] | None, ctx) -> tuple[str, dict]:
+    """The Query a source is sent (POST /entityOperations/query): the client's, as it came (its filters,
+    its @context), asking only for `attrs` when the registration provides only those."""
+    media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    query = orjson.loads(await request.body())  # read and checked by the entity API already
+    if attrs is not None:
+        query["attrs"] = sorted(ctx.compact_iri(a) for a in attrs)
+    return ("application/ld+json" if media == "application/ld+json" else "application/json"), query
+
+
+async def _gather(request: Request, tenant: str, asks: list[tuple], ctx) -> Answer:
+    """Ask every (registration, path, params[, body]) at once."""
     answer = Answer()
     client = request.app.state.csources.http_client()
-    results = await asyncio.gather(*(_ask(request, client, reg, path, params, ctx, tenant)
-                                     for reg, path, params in asks))
-    for (registration, _, _), result in zip(asks, results, strict=True):
+    results = await asyncio.gather(*(_ask(request, client, *ask[:3], ctx, tenant, *ask[3:]) for ask in asks))
+    for (registration, *_), result in zip(asks, results, strict=True):
         if isinstance(result, Failure):
             log.warning("context source %s (%s): %s; check that it runs and is reachable from this server, or"
                         " update its registration", registration["id"], registration["endpoint"], result.detail,
@@ -319,14 +340,17 @@ async def query(request: Request, tenant: str, entity_query, ctx,
     `local_matches()`, merged with the sources' ones), as the reader may see them, and the warnings;
     None when no source is to be asked (the local query pages by itself). They are judged, not yet
     handed over: the caller passes the entities of its page through `visible()` once more."""
-    if request.method != "GET":
-        return None
     target = Target(ids=entity_query.ids, id_pattern=entity_query.id_pattern, attrs=entity_query.attrs,
                     type_expr=entity_query.types)
-    candidates = _candidates(request, tenant, "queryEntity", target)
+    posted = request.method == "POST"  # POST /entityOperations/query: queryBatch, the Query sent on as a Query
+    candidates = _candidates(request, tenant, "queryBatch" if posted else "queryEntity", target)
     if not candidates:
         return None
-    asks = [(reg, "/entities", _params(request, reg, provided, ctx, query=True)) for reg, provided in candidates]
+    if posted:
+        asks = [(reg, "/entityOperations/query", _params(request, reg, None, ctx, query=False, limit=True),
+                 await _posted_query(request, provided, ctx)) for reg, provided in candidates]
+    else:
+        asks = [(reg, "/entities", _params(request, reg, provided, ctx, query=True)) for reg, provided in candidates]
     local, answer = await asyncio.gather(local_matches(), _gather(request, tenant, asks, ctx))
     registrations = [reg for reg, _ in candidates]
     merged: list[dict] = []
@@ -429,6 +453,9 @@ class Split:
             target, host, extensions = await policy.pinned(url)
         except OutboundRefused as exc:
             return SourceFailure(registration["id"], f"refused: {exc}", 502)
+        except OSError as exc:  # its name does not resolve
+            registrations.record(self.tenant, registration, ok=False)
+            return SourceFailure(registration["id"], f"cannot be reached: {type(exc).__name__}", 502)
         try:
             response = await request.app.state.csources.http_client().request(
                 method, target, content=None if body is None else orjson.dumps(body),
