@@ -27,6 +27,7 @@ URL_PARAMETERS = frozenset(QUERY_KEYS | {
     "drop", "keep",                                                   # purge (v1.9 5.6.21)
     "reload",                                                         # @context delete and reload
     "idsOnly", "splitEntities", "observedAt", "doNotCompact",         # defined, not (all) supported
+    "entityMapLifetime",                                              # entity maps (v1.9 6.4.3.2)
 })
 
 

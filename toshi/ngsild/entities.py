@@ -27,7 +27,7 @@ from toshi.formats.ngsild_params import (
 )
 from toshi.formats.ngsild_parse import parse_attribute, parse_entity, parse_fragment
 from toshi.formats.ngsild_render import render_entity, render_feature_collection, render_geojson
-from toshi.ngsild import linked
+from toshi.ngsild import entity_maps, linked
 
 READ_OPTIONS = {"keyValues", "concise", "normalized", "sysAttrs", "simplified"}
 # options=count: a leniency for real clients (docs/ngsi-ld.md); idsOnly: only the ids of the matches
@@ -78,6 +78,7 @@ async def retrieve_entity(request: Request) -> Response:
     if found is None or is_expired(found):
         _entity_id(request)  # a malformed id is a bad request; entities made through NGSI-v2 may have any id
         found = None
+    held = found  # held here (an entity map names it "@none")
     federated = await csources.retrieve(request, tenant, entity_id, found, ctx, output.attrs)  # context sources
     warnings = federated[1] if federated else []
     found = federated[0] if federated else found
@@ -88,11 +89,18 @@ async def retrieve_entity(request: Request) -> Response:
         raise ResourceNotFound(f"No attribute {', '.join(sorted(output.attrs))} is known")
     if _projected_away(found, output, ctx):
         raise ResourceNotFound(f"pick / omit leave nothing of entity {entity_id}")
+    used = await entity_maps.for_retrieve(request, tenant, held)  # NGSILD-EntityMap (5.7.1.4)
     if output.join is not None and media != http.GEO_JSON:  # linked entities (clause 4.5.23)
         body = await linked.answer(store, tenant, [found], output, ctx, one=True)
-        return await http.json_response(request, body, media=media, ctx=ctx)
+        return _with_map(used, await http.json_response(request, body, media=media, ctx=ctx))
     content = _renderer(request, ctx, output, media)(found)
-    return await http.bytes_response(request, content, media=media, ctx=ctx, headers=_warned(warnings))
+    return _with_map(used, await http.bytes_response(request, content, media=media, ctx=ctx,
+                                                     headers=_warned(warnings)))
+
+
+def _with_map(used, response: Response, *, created_status: int = 200) -> Response:
+    """The answer with the location of the entity map the request used, if any (toshi/ngsild/entity_maps.py)."""
+    return response if used is None else used.mark(response, created_status=created_status)
 
 
 def _warned(warnings: list[str]) -> dict[str, str]:
@@ -149,6 +157,7 @@ async def query_entities(request: Request) -> Response:
 async def answer_query(request: Request, tenant: str, query, output, media: str, ctx) -> Response:
     """Run a query and render the page (shared by GET /entities and POST /entityOperations/query)."""
     ordering = ordering_of(request.query_params, ctx)
+    used = await entity_maps.for_query(request, tenant, query, ctx)  # NGSILD-EntityMap: the map's entities only
     federated = await _federated_page(request, tenant, query, ordering, ctx)
     found, total, more, warnings = federated or (*await _page(request, tenant, query, ordering), [])
     headers = {} if total is None else {"NGSILD-Results-Count": str(total)}
@@ -170,7 +179,7 @@ async def answer_query(request: Request, tenant: str, query, output, media: str,
         response = await http.bytes_response(request, content, media=media, ctx=ctx, headers=headers)
     if request.method == "GET" and (links := _page_links(request, query, more, media)):
         response.headers.append("Link", links)
-    return response
+    return _with_map(used, response, created_status=201)  # 201 when a map was made (Table 6.4.3.2-3)
 
 
 async def _federated_page(request: Request, tenant: str, query, ordering, ctx):
