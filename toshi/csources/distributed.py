@@ -170,10 +170,11 @@ def _params(request: Request, registration: dict, attrs: set[str] | None, ctx, *
 
 
 async def _ask(request: Request, client: httpx.AsyncClient, registration: dict, path: str,
-               params: dict[str, str], ctx, tenant: str, body: tuple[str, dict] | None = None
-               ) -> list[dict] | Failure | None:
+               params: dict[str, str], ctx, tenant: str, body: tuple[str, dict] | None = None, *,
+               raw: bool = False) -> list[dict] | Failure | None:
     """The entities one source answered (None: it has none: 404), or its Failure. `body`: (media type,
-    JSON) of a POST (the Query of POST /entityOperations/query), else a GET."""
+    JSON) of a POST (the Query of POST /entityOperations/query), else a GET. `raw`: the answer's JSON as
+    it came, in a list (discovery answers, not entities)."""
     settings = request.app.state.toshi.settings
     registrations = registrations_of(request.app.state.toshi)
     url = _base(registration["endpoint"]) + path + ("?" + urlencode(params) if params else "")
@@ -211,6 +212,9 @@ async def _ask(request: Request, client: httpx.AsyncClient, registration: dict, 
         if len(response.content) > MAX_ANSWER_BYTES:
             raise ValueError("answer too large")
         data = orjson.loads(response.content)
+        if raw:
+            registrations.record(tenant, registration, ok=True)
+            return [data]
         items = data if isinstance(data, list) else [data]
         now = now_iso()
         entities = [parse_entity({k: v for k, v in item.items() if k != "@context"}, ctx, now=now) for item in items]
@@ -231,17 +235,21 @@ async def _posted_query(request: Request, attrs: set[str] | None, ctx) -> tuple[
     return ("application/ld+json" if media == "application/ld+json" else "application/json"), query
 
 
-async def _gather(request: Request, tenant: str, asks: list[tuple], ctx) -> Answer:
-    """Ask every (registration, path, params[, body]) at once."""
+async def _gather(request: Request, tenant: str, asks: list[tuple], ctx, *, raw: bool = False) -> Answer:
+    """Ask every (registration, path, params[, body]) at once. `raw`: `Answer.entities` holds each
+    source's JSON answer under its registration id (discovery)."""
     answer = Answer()
     client = request.app.state.csources.http_client()
-    results = await asyncio.gather(*(_ask(request, client, *ask[:3], ctx, tenant, *ask[3:]) for ask in asks))
+    results = await asyncio.gather(*(_ask(request, client, *ask[:3], ctx, tenant, *ask[3:], raw=raw)
+                                     for ask in asks))
     for (registration, *_), result in zip(asks, results, strict=True):
         if isinstance(result, Failure):
             log.warning("context source %s (%s): %s; check that it runs and is reachable from this server, or"
                         " update its registration", registration["id"], registration["endpoint"], result.detail,
                         extra={"once_per": ("context source down", registration["endpoint"])})
             answer.failures.append(result)
+        elif result and raw:
+            answer.entities[registration["id"]] = [(registration, result[0])]
         elif result:
             for entity in result:
                 answer.entities.setdefault(entity["id"], []).append((registration, entity))

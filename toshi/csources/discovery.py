@@ -1,0 +1,152 @@
+"""Distributed discovery (ETSI GS CIM 009 v1.8 5.7.5–5.7.10 with context sources): GET /types,
+/types/{type}, /attributes and /attributes/{attrId} also ask the registrations supporting the
+operation (retrieveEntityTypes, retrieveEntityTypeDetails, retrieveEntityTypeInfo, retrieveAttrTypes,
+retrieveAttrTypeDetails, retrieveAttrTypeInfo; federationOps and redirectionOps include them all),
+and the entity API merges their answers with the local ones.
+
+* A source is asked the detailed form (`details=true`, or the Info path as requested) with the
+  client's Link @context, and its answer is read into the store's own shapes (`type_details()`,
+  `attribute_details()`): the union of types, attributes and attribute types; counts are the sums of
+  what each side counted (an entity both here and at an inclusive source counts twice).
+* Only registrations matching the type (for /types/{type}) or the attribute (for /attributes/{attrId})
+  are asked; `local=true` and loops (`Via`) are answered locally.
+* What the reader may not see is filtered out as from local data (the read path's
+  type_visible / attribute_visible).
+* A failing source is left out with an NGSILD-Warning; when it was the only answer possible, the
+  answer is its failure (502 / 504, 6.3.17).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from starlette.requests import Request
+
+from toshi.core.access import sight
+from toshi.csources.distributed import Answer, _candidates, _gather
+from toshi.csources.matching import Target
+
+TYPES = {False: "retrieveEntityTypes", True: "retrieveEntityTypeDetails"}
+ATTRIBUTES = {False: "retrieveAttrTypes", True: "retrieveAttrTypeDetails"}
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _count(value) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+async def _ask_all(request: Request, tenant: str, operation: str, path: str, target: Target, ctx,
+                   params: dict[str, str]) -> Answer | None:
+    candidates = _candidates(request, tenant, operation, target)
+    if not candidates:
+        return None
+    asks = []
+    for registration, _ in candidates:
+        local = {"local": "true"} if (registration.get("management") or {}).get("localOnly") else {}
+        asks.append((registration, path, {**params, **local}))
+    return await _gather(request, tenant, asks, ctx, raw=True)
+
+
+def _answers(answer: Answer) -> list:
+    return [data for found in answer.entities.values() for _, data in found]
+
+
+async def type_details(request: Request, tenant: str, ctx, type_iri: str | None = None
+                       ) -> tuple[dict[str, dict], Answer] | None:
+    """What the sources registered for the type operations answered, as `store.type_details()` gives
+    it ({type: {"attrs": {attr: kinds}, "count": n}}), and their Answer (failures); None when none
+    is to be asked. `type_iri`: GET /types/{type} (EntityTypeInfo), else GET /types."""
+    if type_iri is None:
+        answer = await _ask_all(request, tenant, TYPES[_details(request)], "/types", Target(), ctx,
+                                {"details": "true"})
+    else:
+        answer = await _ask_all(request, tenant, "retrieveEntityTypeInfo", "/types/" + quote(ctx.compact_iri(type_iri),
+                                safe=":"), Target(types={type_iri}), ctx, {})
+    if answer is None:
+        return None
+    found: dict[str, dict] = {}
+    for data in _answers(answer):
+        for item in data if isinstance(data, list) else [data]:
+            if not isinstance(item, dict):
+                continue
+            name = item.get("typeName") or item.get("id")
+            if not isinstance(name, str):
+                continue
+            info = found.setdefault(ctx.expand_term(name), {"attrs": {}, "count": 0})
+            info["count"] += _count(item.get("entityCount"))
+            for attr in _strings(item.get("attributeNames")):
+                info["attrs"].setdefault(ctx.expand_term(attr), set())
+            for detail in item.get("attributeDetails") or []:
+                if isinstance(detail, dict) and isinstance(detail.get("attributeName") or detail.get("id"), str):
+                    kinds = info["attrs"].setdefault(ctx.expand_term(detail.get("attributeName") or detail["id"]), set())
+                    kinds.update(_strings(detail.get("attributeTypes")))
+    guard = sight()
+    if guard is not None:
+        found = {t: {**d, "attrs": {a: k for a, k in d["attrs"].items() if guard.attribute_visible(a)}}
+                 for t, d in found.items() if guard.type_visible(t)}
+    return found, answer
+
+
+async def attribute_details(request: Request, tenant: str, ctx, attr_iri: str | None = None
+                            ) -> tuple[dict[str, dict], Answer] | None:
+    """What the sources registered for the attribute operations answered, as
+    `store.attribute_details()` gives it ({attr: {"count": n, "kinds": set, "types": set}}), and
+    their Answer; None when none is to be asked. `attr_iri`: GET /attributes/{attrId}."""
+    if attr_iri is None:
+        answer = await _ask_all(request, tenant, ATTRIBUTES[_details(request)], "/attributes", Target(), ctx,
+                                {"details": "true"})
+    else:
+        answer = await _ask_all(request, tenant, "retrieveAttrTypeInfo",
+                                "/attributes/" + quote(ctx.compact_iri(attr_iri), safe=":"),
+                                Target(attrs={attr_iri}), ctx, {})
+    if answer is None:
+        return None
+    found: dict[str, dict] = {}
+    for data in _answers(answer):
+        for item in data if isinstance(data, list) else [data]:
+            if not isinstance(item, dict):
+                continue
+            name = item.get("attributeName") or item.get("id")
+            if not isinstance(name, str):
+                continue
+            info = found.setdefault(ctx.expand_term(name), {"count": 0, "kinds": set(), "types": set()})
+            info["count"] += _count(item.get("attributeCount"))
+            info["kinds"].update(_strings(item.get("attributeTypes")))
+            info["types"].update(ctx.expand_term(t) for t in _strings(item.get("typeNames")))
+    guard = sight()
+    if guard is not None:
+        found = {a: {**d, "types": {t for t in d["types"] if guard.type_visible(t)}}
+                 for a, d in found.items() if guard.attribute_visible(a)}
+        found = {a: d for a, d in found.items() if d["types"]}
+    return found, answer
+
+
+def _details(request: Request) -> bool:
+    return request.query_params.get("details", "").lower() == "true"
+
+
+def merged_types(local: dict[str, dict], remote: dict[str, dict]) -> dict[str, dict]:
+    """Local and remote type details in one (new dicts; neither is changed)."""
+    out = {t: {"attrs": {a: set(k) for a, k in d["attrs"].items()}, "count": d["count"]} for t, d in local.items()}
+    for t, d in remote.items():
+        mine = out.setdefault(t, {"attrs": {}, "count": 0})
+        mine["count"] += d["count"]
+        for a, kinds in d["attrs"].items():
+            mine["attrs"].setdefault(a, set()).update(kinds)
+    return out
+
+
+def merged_attributes(local: dict[str, dict], remote: dict[str, dict]) -> dict[str, dict]:
+    """Local and remote attribute details in one (new dicts; neither is changed)."""
+    out = {a: {"count": d["count"], "kinds": set(d["kinds"]), "types": set(d["types"])} for a, d in local.items()}
+    for a, d in remote.items():
+        mine = out.setdefault(a, {"count": 0, "kinds": set(), "types": set()})
+        mine["count"] += d["count"]
+        mine["kinds"] |= d["kinds"]
+        mine["types"] |= d["types"]
+    return out
