@@ -124,6 +124,13 @@ def test_query_over_a_hidden_attribute_matches_nothing(town):
     assert r.status_code == 200 and r.json() == []
 
 
+def test_entity_map_over_a_hidden_attribute_names_nothing(town):
+    window = {"type": "Patient", "timerel": "after", "timeAt": "2000-01-01T00:00:00Z", "timeproperty": "modifiedAt"}
+    for path in (f"{LD}/entityMaps", f"{LD}/temporal/entityMaps"):
+        mapped = town.client.get(path, params=window, headers=town.ld()).json()["entityMap"]
+        hidden = town.client.get(path, params={**window, "q": 'diagnosis=="diabetes"'}, headers=town.ld())
+        assert list(mapped) == ["urn:ngsi-ld:Patient:1"] and hidden.json()["entityMap"] == {}, hidden.text
+
 def test_batch_query(town):
     body = {"type": "Query", "entities": [{"type": "Patient"}]}
     assert_hidden(town.client.post(f"{LD}/entityOperations/query", json=body, headers=town.ld()).text)
