@@ -356,6 +356,15 @@ def test_a_query_with_an_empty_map_answers_nothing(town):
     assert ids(town.get(ENTITIES, params={"type": "Vehicle"}, headers={HEADER: location})) == []
 
 
+def test_a_map_longer_than_an_id_list_pages_the_same(town, monkeypatch):
+    from toshi.ngsild import entity_maps
+
+    monkeypatch.setattr(entity_maps, "IN_LIST", 1)  # the map's ids go to the store as a predicate
+    location = town.get(ENTITIES, params={"type": "Vehicle", "entityMap": "true"}).headers[HEADER]
+    pages = [ids(town.get(ENTITIES, params={"type": "Vehicle", "limit": "2", "offset": str(offset)},
+                          headers={HEADER: location})) for offset in (0, 2)]
+    assert pages == [VEHICLE_IDS[:2], VEHICLE_IDS[2:]]
+
 def test_entity_map_must_be_true_or_false(town):
     response = town.get(ENTITIES, params={"type": "Vehicle", "entityMap": "yes"})
     assert response.status_code == 400 and error_type(response) == "BadRequestData"
