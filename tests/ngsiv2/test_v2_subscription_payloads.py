@@ -13,6 +13,7 @@ from toshi.config import Settings
 
 SUBJECT = {"entities": [{"id": "Room1", "type": "Room"}]}
 HTTP = {"http": {"url": "http://127.0.0.1:9/notify"}}
+HTTP_NOTIFICATION = {"notification": HTTP}
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +45,12 @@ CASES = [
     (subscription(condition={"alterationTypes": "entityCreate"}), "the field /alterationTypes/ must be a JSON array"),
     (subscription(condition={"notifyOnMetadataChange": "no"}), "notifyOnMetadataChange is not a bool"),
     ({"subject": SUBJECT, "notification": {"http": "http://127.0.0.1:9/notify"}}, "http notification is not an object"),
+    ({"subject": {"entities": {"id": "Room1"}}, **HTTP_NOTIFICATION}, "/entities/ is not an array"),
+    ({"subject": {"entities": [{"id": ""}]}, **HTTP_NOTIFICATION}, "/entities/ element id is empty"),
+    ({"subject": {"entities": [{"id": "R", "type": "T", "typePattern": "T.*"}]}, **HTTP_NOTIFICATION},
+     "/entities/ element has both /type/ and /typePattern/"),
+    ({"subject": {"entities": [{"idPattern": "("}]}, **HTTP_NOTIFICATION}, "Invalid regex for entity idPattern"),
+    ({"subject": {"entities": [{"id": 5}]}, **HTTP_NOTIFICATION}, "/entities/ vector item /id/ is not a string"),
     ({"subject": SUBJECT, "notification": {"httpCustom": []}}, "httpCustom notification is not an object"),
 ]
 

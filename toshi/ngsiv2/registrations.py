@@ -17,11 +17,11 @@ from starlette.responses import Response
 from toshi.core.outbound import OutboundRefused, outbound_policy
 from toshi.core.times import instant_key, now_iso
 from toshi.ngsiv2 import headers
+from toshi.ngsiv2.entity_selectors import selectors
 from toshi.ngsiv2.errors import V2Error, bad_request
-from toshi.ngsiv2.mapping import FORBIDDEN, FORBIDDEN_IN_NAMES, MAX_NAME, check_name
+from toshi.ngsiv2.mapping import FORBIDDEN, check_name
 from toshi.ngsiv2.registrations_store import registrations_of
 from toshi.ngsiv2.request import accept, json_response, options_of, paging, read_json, services
-from toshi.query.regex import compile_pattern
 
 MODES = ("all", "query", "update", "none")
 STATUSES = ("active", "inactive")
@@ -110,65 +110,7 @@ def _data_provided(data: object) -> dict:
 
 def _entities(items: list) -> list[dict]:
     """`dataProvided.entities` as Orion's parser reads them (repeated items kept once)."""
-    out: list[dict] = []
-    for item in items:
-        entity = _entity(item)
-        if entity not in out:
-            out.append(entity)
-    return out
-
-
-def _entity(item: object) -> dict:
-    if not isinstance(item, dict):
-        raise bad_request("/entities/ vector item is not an object")
-    if "id" not in item and "idPattern" not in item:
-        raise bad_request("/entities/ vector item does not have /id/ nor /idPattern/")
-    if "id" in item and "idPattern" in item:
-        raise bad_request("/entities/ vector item has both /id/ and /idPattern/")
-    if "type" in item and "typePattern" in item:
-        raise bad_request("/entities/ element has both /type/ and /typePattern/")
-    unknown = sorted(set(item) - {"id", "idPattern", "type", "typePattern"})
-    if unknown:
-        raise bad_request(f"Invalid field for registration: {unknown[0]}")
-    out: dict = {}
-    if "id" in item:
-        out["id"] = _identifier(item["id"], "/entities/ vector item /id/", "/entities/ element id is empty",
-                                "max id length exceeded in /entities/ vector item /id/")
-    if "idPattern" in item:
-        out["idPattern"] = _pattern(item["idPattern"], "idPattern", "Invalid regex for entity idPattern")
-    if "type" in item:
-        out["type"] = _identifier(item["type"], "/entities/ vector item type",
-                                  "entity type length: 0, min length supported: 1",
-                                  "max type length exceeded in /entities/ vector item /type/", "/type/")
-    if "typePattern" in item:
-        out["typePattern"] = _pattern(item["typePattern"], "typePattern", "Invalid regex for entity typePattern")
-    return out
-
-
-def _identifier(value: object, what: str, empty: str, too_long: str, field: str = "/id/") -> str:
-    if not isinstance(value, str):
-        raise bad_request(f"{what} is not a string")
-    if not value and field == "/id/":
-        raise bad_request(empty)
-    if any(c in FORBIDDEN_IN_NAMES or not c.isascii() or not c.isprintable() or c.isspace() for c in value):
-        raise bad_request(f"forbidden characters in /entities/ vector item {field}")
-    if len(value) > MAX_NAME:
-        raise bad_request(too_long)
-    if not value:
-        raise bad_request(empty)
-    return value
-
-
-def _pattern(value: object, key: str, invalid: str) -> str:
-    if not isinstance(value, str):
-        raise bad_request(f"/entities/ vector item /{key}/ is not a string")
-    if not value:
-        raise bad_request(f"/entities/ vector item /{key}/ is empty")
-    try:
-        compile_pattern(value)
-    except Exception:
-        raise bad_request(invalid) from None
-    return value
+    return selectors(items, lambda name: bad_request(f"Invalid field for registration: {name}"))
 
 
 def _provider(provider: object) -> dict:

@@ -16,11 +16,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from toshi.core.times import instant_key
+from toshi.ngsiv2.entity_selectors import selectors
 from toshi.ngsiv2.errors import V2Error, bad_request
-from toshi.ngsiv2.mapping import FORBIDDEN, check_name
+from toshi.ngsiv2.mapping import FORBIDDEN
 from toshi.ngsiv2.q import parse_v2_mq, parse_v2_q
 from toshi.ngsiv2.request import ctx
-from toshi.query.regex import compile_pattern
 
 API = "v2"
 TOP_KEYS = {"description", "subject", "notification", "expires", "status", "throttling"}
@@ -137,12 +137,10 @@ def _subject(subject: Any) -> dict:
         raise bad_request(f"Unrecognized field in JSON payload: /subject.{sorted(unknown)[0]}/")
     if "entities" not in subject:
         raise bad_request("no subject entities specified")
-    entities = subject["entities"]
-    if not isinstance(entities, list):
-        raise bad_request("subject entities is not an array")
+    entities = selectors(subject["entities"], _unknown_in_entities)  # Orion's entity-vector parser
     if not entities:
         raise bad_request("subject entities is empty")
-    out: dict[str, Any] = {"entities": [_entity_selector(e) for e in entities]}
+    out: dict[str, Any] = {"entities": entities}
     if "condition" in subject:
         if subject["condition"] == {}:  # the manual: "If present it must have a content"
             raise bad_request("condition is empty")
@@ -150,30 +148,8 @@ def _subject(subject: Any) -> dict:
     return out
 
 
-def _entity_selector(item: Any) -> dict:
-    if not isinstance(item, dict):
-        raise bad_request("subject entities element is not an object")
-    unknown = set(item) - ENTITY_KEYS
-    if unknown:
-        raise bad_request(f"Unrecognized field in JSON payload: /entities.{sorted(unknown)[0]}/")
-    if "id" in item and "idPattern" in item:
-        raise bad_request("subject entities element has id and idPattern")
-    if "type" in item and "typePattern" in item:
-        raise bad_request("subject entities element has type and typePattern")
-    if "id" not in item and "idPattern" not in item:
-        raise bad_request("subject entities element has not id/idPattern")
-    for key in ("id", "type"):
-        if key in item:
-            check_name(item[key], f"entity {key}")
-    for key in ("idPattern", "typePattern"):
-        if key in item:
-            if not isinstance(item[key], str):
-                raise bad_request(f"Invalid JSON type for entity {key}")
-            try:
-                compile_pattern(item[key])
-            except Exception:
-                raise bad_request(f"Invalid regex for entity {key}") from None
-    return dict(item)
+def _unknown_in_entities(name: str):
+    return bad_request(f"Unrecognized field in JSON payload: /entities.{name}/")
 
 
 def _string_list(value: Any, field: str) -> list[str]:
