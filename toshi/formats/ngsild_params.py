@@ -273,8 +273,10 @@ def paging(params: QueryParams, settings, *, count_option: bool = False) -> tupl
 
 
 def entity_query(params: QueryParams, ctx, settings, *, require_filter: bool = True,
-                 count_option: bool = False) -> EntityQuery:
-    """An EntityQuery from GET /entities parameters (also used by the temporal and v2 layers)."""
+                 count_option: bool = False, linked: bool = False) -> EntityQuery:
+    """An EntityQuery from GET /entities parameters (also used by the temporal and v2 layers);
+    `linked`: q may hold linked-entity subqueries (for a query the store answers, which resolves them;
+    not where q is evaluated on entities one by one: the live stream, the temporal API)."""
     from toshi.query.geo import parse_geoq
     from toshi.query.qparse import parse_q
     from toshi.query.scope import parse_scope_q
@@ -294,7 +296,8 @@ def entity_query(params: QueryParams, ctx, settings, *, require_filter: bool = T
     if params.get("attrs"):
         query.attrs = _names(params, "attrs", ctx)
     if params.get("q"):
-        query.q = parse_q(params["q"], ctx.expand_term)
+        query.q = parse_q(params["q"], ctx.expand_term, linked=linked)
+        _check_linked_depth(query.q, params.get("join"), params.get("joinLevel"))
         if params.get("expandValues"):
             from toshi.query.qparse import expand_values
 
@@ -307,6 +310,22 @@ def entity_query(params: QueryParams, ctx, settings, *, require_filter: bool = T
     if require_filter and not _has_filter(query) and params.get("local") != "true" and not every_type:
         raise BadRequestData("Too broad query: give at least one of id, idPattern, type, attrs, q, geoQ, scopeQ")
     return query
+
+
+def _check_linked_depth(q, join, join_level) -> None:
+    """A q with linked-entity subqueries needs Linked Entity retrieval (join), at least as deep as they
+    reach (v1.9 clause 5.7.2.4: else a "too deep" query, 400)."""
+    from toshi.query.qtree import linked_depth
+
+    depth = linked_depth(q)
+    if depth == 0:
+        return
+    join, level = join_of(join, join_level)
+    if join is None:
+        raise BadRequestData("q has a linked-entity subquery (rel{...}), which needs join=inline or join=flat")
+    if depth > level:
+        raise BadRequestData(f"q's linked-entity subqueries reach {depth} relationships deep, deeper than "
+                             f"joinLevel {level}")
 
 
 def ordering_of(params: QueryParams, ctx):
@@ -346,7 +365,8 @@ def deletion_target(params: QueryParams) -> tuple[str | None, bool]:
     return dataset_id, bool_param(params, "deleteAll")
 
 
-def query_from_body(data: dict, ctx, settings, params, *, count_option: bool = False) -> EntityQuery:
+def query_from_body(data: dict, ctx, settings, params, *, count_option: bool = False,
+                    linked: bool = False) -> EntityQuery:
     from toshi.query.geo import geoq_from_body
     from toshi.query.qparse import parse_q
     from toshi.query.scope import parse_scope_q
@@ -365,7 +385,10 @@ def query_from_body(data: dict, ctx, settings, params, *, count_option: bool = F
             raise BadRequestData("attrs must not be an empty array")
         query.attrs = {ctx.expand_term(a) for a in data["attrs"]}
     if data.get("q") is not None:
-        query.q = parse_q(_string(data["q"], "q"), ctx.expand_term)
+        query.q = parse_q(_string(data["q"], "q"), ctx.expand_term, linked=linked)
+        join = params.get("join") if params.get("join") is not None else data.get("join")
+        level = params.get("joinLevel") if params.get("join") is not None else data.get("joinLevel")
+        _check_linked_depth(query.q, join, level)
     if data.get("geoQ") is not None:
         if not isinstance(data["geoQ"], dict):
             raise BadRequestData("geoQ must be an object")

@@ -28,6 +28,7 @@ from toshi.formats.ngsild_params import (
 from toshi.formats.ngsild_parse import parse_attribute, parse_entity, parse_fragment
 from toshi.formats.ngsild_render import render_entity, render_feature_collection, render_geojson
 from toshi.ngsild import entity_maps, linked
+from toshi.store import resolve_linked
 
 READ_OPTIONS = {"keyValues", "concise", "normalized", "sysAttrs", "simplified"}
 # options=count: a leniency for real clients (docs/ngsi-ld.md); idsOnly: only the ids of the matches
@@ -150,12 +151,13 @@ async def query_entities(request: Request) -> Response:
     options = options_of(params, QUERY_OPTIONS)
     output = output_of(params, ctx, options)
     check_geometry_property(output, media)
-    query = entity_query(params, ctx, _services(request).settings, count_option="count" in options)
+    query = entity_query(params, ctx, _services(request).settings, count_option="count" in options, linked=True)
     return await answer_query(request, tenant, query, output, media, ctx)
 
 
 async def answer_query(request: Request, tenant: str, query, output, media: str, ctx) -> Response:
     """Run a query and render the page (shared by GET /entities and POST /entityOperations/query)."""
+    await resolve_linked(_services(request).store, tenant, query)  # rel{...} subqueries of q, first
     ordering = ordering_of(request.query_params, ctx)
     used = await entity_maps.for_query(request, tenant, query, ctx)  # NGSILD-EntityMap: the map's entities only
     federated = await _federated_page(request, tenant, query, ordering, ctx)
@@ -270,8 +272,9 @@ async def purge_entities(request: Request) -> Response:
     drop, keep = attribute_names(params, "drop", ctx), attribute_names(params, "keep", ctx)
     if drop is not None and keep is not None:
         raise BadRequestData("drop and keep cannot be used together")
-    query = entity_query(params, ctx, _services(request).settings)
+    query = entity_query(params, ctx, _services(request).settings, linked=True)
     query.limit, query.offset = ORDER_ALL, 0
+    await resolve_linked(_services(request).store, tenant, query)
     await hide_expired(_services(request).store, tenant, query)
     found, _ = await _services(request).store.query_entities(tenant, query)
     now = ops.now_iso()

@@ -181,8 +181,8 @@ class Linked(QNode):
     """`rel{term}` or `rel{Type:term}` (v1.9 clause 4.9, EXAMPLE 13 / 14): some entity the Relationship
     `rel` points to (of type `entity_type`, when given) satisfies `term`, a term over that entity.
 
-    One entity alone cannot say: the store resolves the node before it runs a query
-    (toshi.store.linked_q), into a comparison of `rel` with the ids of the linked entities that match."""
+    One entity alone cannot say: the node is resolved before the query runs (toshi.store.linked_q),
+    into a comparison of `rel` with the ids of the linked entities that match."""
 
     rel: Path
     term: QNode

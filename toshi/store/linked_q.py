@@ -1,5 +1,6 @@
 """Linked-entity subqueries of q (`rel{name}=="x"`, `rel{Building:name}=="x"`; v1.9 clause 4.9,
-EXAMPLE 13 / 14), resolved before a query runs: each `Linked` node of the tree becomes a comparison
+EXAMPLE 13 / 14), resolved before a query runs (by the caller that let q hold them, before it hands
+the query to the store): each `Linked` node of the tree becomes a comparison
 of the Relationship with the ids of the entities it may point to, so the SQL q compiles to
 (toshi.store.q_sql) handles what is left as any other term.
 
@@ -31,7 +32,8 @@ async def _resolved(store, tenant: str, node: QNode) -> QNode:
         return type(node)(tuple([await _resolved(store, tenant, child) for child in node.children]))
     if not isinstance(node, Linked):
         return node
-    sub = EntityQuery(types=TypeName(node.entity_type) if node.entity_type else None, q=node.term,
+    term = await _resolved(store, tenant, node.term)  # nested subqueries first
+    sub = EntityQuery(types=TypeName(node.entity_type) if node.entity_type else None, q=term,
                       limit=MAX_LINKED + 1, extra=[not_expired])
     mark = judging.set(True)  # read to decide the match, not handed over
     try:
