@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import subprocess
@@ -14,6 +16,21 @@ def toshi(*args: str, env: dict | None = None, timeout: float = 60, prefix: tupl
     environment.update(env or {})
     return subprocess.run([*prefix, sys.executable, "-m", "toshi.cli", *args], capture_output=True, text=True,
                           env=environment, timeout=timeout, **kwargs)
+
+
+def in_process(*argv: str) -> subprocess.CompletedProcess:
+    """`toshi ARGV` run by the real command line, `toshi.cli.main` (what the `toshi` script runs), in
+    this process; answers like subprocess.run."""
+    from toshi.cli import main
+
+    assert argv[0] != "serve", "run serve in a process of its own (cli_support.toshi)"
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:  # argparse refused the arguments
+            code = exc.code if isinstance(exc.code, int) else 2
+    return subprocess.CompletedProcess(["toshi", *argv], code, out.getvalue(), err.getvalue())
 
 
 def bound_by_file_modes() -> tuple[str, ...]:
