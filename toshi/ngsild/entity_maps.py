@@ -24,7 +24,7 @@ back shows only the ids the reader asking now may see (each entity judged throug
 entity no longer there is left out for a reader with restrictions): default deny.
 
 Distributed operations (`linkedMaps`, entities held by context sources) are not built: a map records
-the local entities of a query (docs/ngsi-ld.md)."""
+the local entities of a query, and paging with it reads those (docs/ngsi-ld.md)."""
 
 from __future__ import annotations
 
@@ -200,8 +200,8 @@ class InUse:
 
 async def for_query(request: Request, tenant: str, query, ctx) -> InUse | None:
     """Query Entities with entity maps (5.7.2.4, Table 6.4.3.2-1/-2): None when the request asks for
-    none; else the map in use (a live one named by the header, or a new one of this query), with
-    `query` narrowed to the map's entities."""
+    none; else the map in use: a live one named by the header, `query` then narrowed to its entities,
+    or a new one of this query (whose answer is left as it is: context sources still contribute)."""
     header = request.headers.get(HEADER)
     wanted = bool_param(request.query_params, "entityMap")
     lifetime = _lifetime(request.query_params)
@@ -209,12 +209,12 @@ async def for_query(request: Request, tenant: str, query, ctx) -> InUse | None:
         return None
     maps = _maps(request)
     live = maps.get(tenant, _referenced_id(header)) if header is not None else None
-    created = live is None
-    if live is None:
-        live = _new_map(await _mapped_ids(request, tenant, query, ctx), lifetime)
-        maps.put(tenant, live)
+    if live is None:  # made of this very query: its answer is the map's entities already
+        made = _new_map(await _mapped_ids(request, tenant, query, ctx), lifetime)
+        maps.put(tenant, made)
+        return InUse(made.location, True)
     _narrow(query, list(live.entity_map))
-    return InUse(live.location, created)
+    return InUse(live.location, False)
 
 
 def _narrow(query, ids: list[str]) -> None:
