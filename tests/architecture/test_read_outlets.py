@@ -124,6 +124,18 @@ def test_query_over_a_hidden_attribute_matches_nothing(town):
     assert r.status_code == 200 and r.json() == []
 
 
+def test_linked_subquery_over_a_hidden_attribute_matches_nothing(town):
+    clinic = {"id": "urn:ngsi-ld:Clinic:1", "type": "Clinic",
+              "treats": {"type": "Relationship", "object": "urn:ngsi-ld:Patient:1"}}
+    created = town.client.post(f"{LD}/entities", json=clinic, headers={**town.admin, "NGSILD-Tenant": TENANT})
+    assert created.status_code == 201, created.text
+    params = {"type": "Clinic", "join": "inline"}
+    seen = town.client.get(f"{LD}/entities", params={**params, "q": "treats{capacity}==3"}, headers=town.ld())
+    hidden = town.client.get(f"{LD}/entities", params={**params, "q": 'treats{diagnosis}=="diabetes"'},
+                             headers=town.ld())
+    assert [e["id"] for e in seen.json()] == ["urn:ngsi-ld:Clinic:1"] and hidden.json() == [], hidden.text
+
+
 def test_entity_map_over_a_hidden_attribute_names_nothing(town):
     window = {"type": "Patient", "timerel": "after", "timeAt": "2000-01-01T00:00:00Z", "timeproperty": "modifiedAt"}
     for path in (f"{LD}/entityMaps", f"{LD}/temporal/entityMaps"):
