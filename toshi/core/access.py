@@ -111,12 +111,23 @@ class ReadPath:
         self.unconditional = False  # some layer applies with authentication off too
         self.owner_of = None  # (tenant, subscription id) -> principal: set by the auth feature
         self.purpose_of = None  # (tenant, subscription id) -> purpose or None: set by the consent feature
+        self._watchers: list = []
         self.use(filters)
 
     def use(self, filters: Sequence[ReadFilter]) -> None:
         """Add layers (each goes to its place in the fixed order)."""
         self.filters = sorted([*self.filters, *filters], key=lambda f: f.order)
         self.unconditional = any(getattr(f, "always", False) for f in self.filters)
+
+    def watch(self, callback) -> None:
+        """Call `callback()` whenever what readers may see changed without an entity changing."""
+        self._watchers.append(callback)
+
+    def changed(self) -> None:
+        """A layer's rights changed (a consent granted or revoked, a declaration): readers holding a
+        view for long (the live streams) look at it again. May be called from any thread."""
+        for callback in list(self._watchers):
+            callback()
 
     def guard_for(self, reader: Reader) -> Guard | None:
         """The composed guard of `reader` (None: nothing is hidden and nothing checked)."""
