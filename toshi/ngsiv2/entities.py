@@ -121,7 +121,8 @@ async def _entity_response(request: Request, *, with_id: bool) -> Response:
                                      attrs=attrs, metadata=metadata, with_id=with_id)
         return _unique(body) if form == "unique" else body
 
-    variant = ("v2", form, with_id, attrs and tuple(attrs), metadata and tuple(metadata))
+    variant = ("v2", form, with_id, None if attrs is None else tuple(attrs),
+               None if metadata is None else tuple(metadata))
     content = services(request).render_cache.bytes_of(entity, ctx(), variant, render)
     return Response(content, media_type=JSON)
 

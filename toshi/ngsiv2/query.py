@@ -43,7 +43,7 @@ async def answer_query(request: Request, query: EntityQuery, options: set[str], 
         rendered = [mapping.render_entity(e, ctx(), form="values", attrs=attrs, metadata=metadata) for e in found]
         return json_response([row for n, row in enumerate(rendered) if row not in rendered[:n]], extra=extra)
     cache = services(request).render_cache
-    variant = ("v2", form, True, attrs and tuple(attrs), metadata and tuple(metadata))
+    variant = ("v2", form, True, None if attrs is None else tuple(attrs), None if metadata is None else tuple(metadata))
     parts = [cache.bytes_of(e, ctx(), variant, lambda e=e: mapping.render_entity(
         e, ctx(), form=form, attrs=attrs, metadata=metadata)) for e in found]
     return Response(b"[" + b",".join(parts) + b"]", media_type=JSON, headers=extra)

@@ -2,6 +2,8 @@
 parameter check): `<>"'=;()` in the path is 400 "invalid character in URI"; in a URI parameter's name
 or value 400 "invalid character in URI parameter", except in `q`, `mq`, `idPattern`, `typePattern`
 (their languages need them), `georel` / `geometry` (which may hold `=` and `;`) and `coords` (`;`).
+A URI parameter without a value (`?attrs=`, `?attrs`) is 400 "Empty right-hand-side for URI param
+/attrs/", checked first, parameter by parameter, as Orion reads them.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ def check_uri(path: str, query_string: str) -> None:
     if _forbidden(path):
         raise bad_request("invalid character in URI")
     for key, value in parse_qsl(query_string, keep_blank_values=True):
+        if not value:
+            raise bad_request(f"Empty right-hand-side for URI param /{key}/")
         if key in FREE_PARAMS:
             continue
         allowed = ALLOWED_IN.get(key, set())
