@@ -179,8 +179,14 @@ async def replace_attrs(request: Request) -> Response:
 async def _attrs_body(request: Request, options: set[str], target: edits.Target | None = None,
                       forward: str | None = None) -> dict | None:
     """The parsed attributes of the body; with `forward` (an op/update actionType), those that
-    registrations own go to their providers first, and None means nothing is left to write locally."""
+    registrations own go to their providers first, and None means nothing is left to write locally.
+    The payload is checked first as Orion's entity parser does for an entity in the URL: not an object
+    400 ParseError, `{}` 400 BadRequest "empty payload" (nothing is written or forwarded)."""
     data = await read_json(request)
+    if not isinstance(data, dict):
+        raise V2Error(400, "ParseError", "Errors found in incoming JSON buffer")
+    if not data:
+        raise bad_request("empty payload")
     key_values = "keyValues" in options
     if forward is not None and target is not None:
         local = await services(request).store.get_entity(headers.tenant_of(request), target.entity_id)
