@@ -6,9 +6,11 @@ from __future__ import annotations
 import logging
 
 import pytest
-from cli_support import toshi
+from cli_support import one_line_error
 
+from toshi.cli import build_parser
 from toshi.config import load_settings
+from toshi.ops import service
 from toshi.ops.logs import OncePerMinute
 
 
@@ -49,8 +51,8 @@ def test_info_lines_are_never_held_back():
     assert all(once.filter(record("GET /", level=logging.INFO)) for _ in range(3))
 
 
-def test_the_systemd_unit(tmp_path):
-    done = toshi("service", "install", "--unit-dir", str(tmp_path), "--user", "town", "--data-dir", "/srv/town",
+def test_the_systemd_unit(tmp_path, here):
+    done = here("service", "install", "--unit-dir", str(tmp_path), "--user", "town", "--data-dir", "/srv/town",
                  "--port", "8080", "--auth", "--host", "0.0.0.0")
     assert done.returncode == 0, done.stderr
     unit = (tmp_path / "toshi.service").read_text()
@@ -62,8 +64,27 @@ def test_the_systemd_unit(tmp_path):
     assert "systemctl enable --now toshi" in done.stderr
 
 
-def test_a_privileged_port_gets_only_the_capability_to_bind_it(tmp_path):
-    unit = toshi("service", "install", "--print", "--port", "80").stdout
+def test_a_bad_service_option_is_refused_in_one_line_and_nothing_is_written(tmp_path, here):
+    message = one_line_error(here("service", "install", "--unit-dir", str(tmp_path), "--port", "70000"))
+    assert "--port must be from 1 to 65535, not 70000" in message
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("option", "value", "said"), [
+    ("--user", "town\nExecStartPre=/bin/sh", "--user must be a name"),
+    ("--name", "../toshi", "--name must be a name"),
+    ("--data-dir", "/srv/town\nUser=root", "--data-dir must be one non-empty line"),
+    ("--port", "0", "--port must be from 1 to 65535"),
+])
+def test_a_service_option_that_would_change_the_unit_is_refused(option, value, said):
+    args = build_parser().parse_args(["service", "install", "--print"])
+    setattr(args, option.removeprefix("--").replace("-", "_"), int(value) if option == "--port" else value)
+    with pytest.raises(ValueError, match=said):
+        service.check(args)
+
+
+def test_a_privileged_port_gets_only_the_capability_to_bind_it(tmp_path, here):
+    unit = here("service", "install", "--print", "--port", "80").stdout
     assert "AmbientCapabilities=CAP_NET_BIND_SERVICE" in unit
 
 

@@ -12,7 +12,7 @@ import select
 import subprocess
 import sys
 
-from cli_support import aed_csv, toshi
+from cli_support import aed_csv
 
 from toshi.core.progress import Progress
 from toshi.town import demo
@@ -63,9 +63,9 @@ def test_on_a_terminal_the_bar_is_rich_and_live():
     assert "\x1b[" in shown and "━" in shown and "4/4" in shown and "100%" in shown
 
 
-def test_a_backup_on_a_terminal_shows_the_bar(tmp_path):
+def test_a_backup_on_a_terminal_shows_the_bar(tmp_path, here):
     town = str(tmp_path / "town")
-    assert toshi("key", "create", "--name", "admin", "--role", "*:admin", "--data-dir", town).returncode == 0
+    assert here("key", "create", "--name", "admin", "--role", "*:admin", "--data-dir", town).returncode == 0
     main, terminal = pty.openpty()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOSHI_")}
     process = subprocess.Popen([sys.executable, "-m", "toshi.cli", "backup", str(tmp_path / "t.gz"), "--data-dir",
@@ -89,10 +89,10 @@ def test_a_backup_on_a_terminal_shows_the_bar(tmp_path):
     assert "━" in text and "100%" in text and "backup of" in text
 
 
-def test_an_import_in_a_log_prints_plain_progress_lines(tmp_path):
+def test_an_import_in_a_log_prints_plain_progress_lines(tmp_path, here):
     source = tmp_path / "aed.csv"
     source.write_bytes(aed_csv(1500))
-    done = toshi("import", str(source), "--dataset", "aed", "--data-dir", str(tmp_path / "town"))
+    done = here("import", str(source), "--dataset", "aed", "--data-dir", str(tmp_path / "town"))
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()
     assert Progress.line("checking rows", 1500, 1500) in lines

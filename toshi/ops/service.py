@@ -4,6 +4,7 @@ it when it fails, and confines it to its data directory (docs/operations.md)."""
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -79,13 +80,28 @@ WantedBy=multi-user.target
 """
 
 
+_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")  # a system user's name (useradd's rule), and the unit's
+
+
+def check(args: argparse.Namespace) -> None:
+    """Refuse what would make a broken or different unit (a ValueError naming the option)."""
+    if not 1 <= args.port <= 65535:
+        raise ValueError(f"--port must be from 1 to 65535, not {args.port}")
+    for option, value in (("--user", args.user), ("--name", args.name)):
+        if not _NAME.fullmatch(value):
+            raise ValueError(f"{option} must be a name of lower-case letters, digits, _ and - (a system user's "
+                             f"name), not {value!r}")
+    for option, value in (("--data-dir", args.data_dir), ("--config", args.config), ("--host", args.host)):
+        if value is not None and (not value.strip() or any(c in value for c in "\n\r\0")):
+            raise ValueError(f"{option} must be one non-empty line, not {value!r}")
+
+
 def install(args: argparse.Namespace) -> int:
+    check(args)
     text = unit(args)
     if args.print_only:
         sys.stdout.write(text)
         return 0
-    if not 1 <= args.port <= 65535:
-        raise ValueError(f"--port must be from 1 to 65535, not {args.port}")
     path = Path(args.unit_dir) / f"{args.name}.service"
     try:
         path.write_text(text)
