@@ -1,6 +1,7 @@
 """The payload of POST / PATCH / PUT /v2/entities/{id}/attrs checked as Orion's entity parser checks one
 for an entity in the URL: `{}` is 400 BadRequest "empty payload", anything but an object is 400
-ParseError, and the entity is left as it was. One app for the module."""
+ParseError, and the entity is left as it was; POST /v2/entities with anything but an object is 400
+ParseError too. One app for the module."""
 
 from __future__ import annotations
 
@@ -33,3 +34,10 @@ def test_an_attributes_payload_that_is_not_an_object_is_a_parse_error(v2, method
     assert (response.status_code, response.json()) == (
         400, {"error": "ParseError", "description": "Errors found in incoming JSON buffer"})
     assert v2.get("/v2/entities/Room1").json() == ROOM
+
+
+def test_an_entity_that_is_not_an_object_is_a_parse_error(v2):
+    response = v2.post("/v2/entities", json=[{"id": "Room2", "type": "Room"}])
+    assert (response.status_code, response.json()) == (
+        400, {"error": "ParseError", "description": "Errors found in incoming JSON buffer"})
+    assert v2.get("/v2/entities/Room2").status_code == 404

@@ -59,6 +59,8 @@ async def create_entity(request: Request) -> Response:
     tenant = headers.tenant_of(request)
     options = options_of(request.query_params, {"upsert", "keyValues"})
     data = await read_json(request)
+    if not isinstance(data, dict):  # Orion's entity parser
+        raise V2Error(400, "ParseError", "Errors found in incoming JSON buffer")
     now = now_iso()
     parsed = mapping.parse_entity(data, ctx(), now, key_values="keyValues" in options,
                                   scope=headers.write_scope(request))
