@@ -40,9 +40,9 @@ def _serve(args: argparse.Namespace) -> int:
         sock.close()
         raise
     scheme = "https" if settings.certfile else "http"
-    print(f"Toshi {__version__}: NGSI-LD at {scheme}://{settings.host}:{settings.port}/ngsi-ld/v1 "
-          f"(data in {describe(settings)}; {settings.workers} worker(s); authentication "
-          f"{'on' if settings.auth else 'off'})", file=sys.stderr)
+    banner = (f"Toshi {__version__}: NGSI-LD at {scheme}://{settings.host}:{settings.port}/ngsi-ld/v1 "
+              f"(data in {describe(settings)}; {settings.workers} worker(s); authentication "
+              f"{'on' if settings.auth else 'off'})")
     tune()
     options = dict(log_config=logging_config(settings.log_level, settings.log_format), log_level=settings.log_level,
                    access_log=False, ssl_certfile=settings.certfile or None, ssl_keyfile=settings.keyfile or None)
@@ -51,13 +51,19 @@ def _serve(args: argparse.Namespace) -> int:
         os.environ[SETTINGS_VARIABLE] = json.dumps(dataclasses.asdict(settings))
         os.environ[ANNOUNCED] = "1"  # the workers read the admin token this process writes
         announce(settings.data_dir, server_info(settings, time.time()))
+        print(banner, file=sys.stderr)
         try:
             uvicorn.run("toshi.app:worker_app", factory=True, workers=settings.workers, host=settings.host,
                         port=settings.port, **options)
         finally:
             withdraw(settings.data_dir, os.getpid())
         return 0
-    app = create_app(settings)
+    try:
+        app = create_app(settings)  # a refusal here is the only line printed
+    except BaseException:
+        sock.close()
+        raise
+    print(banner, file=sys.stderr)
     if not settings.database_url:  # one process owns SQLite: management commands run in it while it serves
         store = app.state.toshi.store
         app.state.ops.take_commands(lambda: build_parser(command_line(lambda args: store, keep_open=True)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import tomllib
@@ -145,7 +146,7 @@ _AT_LEAST = {  # name -> smallest value (inclusive)
 _POSITIVE = {"database_timeout", "context_fetch_timeout", "notify_timeout", "iot_command_timeout",
              "audit_checkpoint_interval", "web_session_hours", "federation_timeout"}
 _CHOICES = {"log_level": ("critical", "error", "warning", "info", "debug"), "log_format": ("text", "json"),
-            "outbound_private": ("allow", "deny", "auto")}
+            "outbound_private": ("allow", "deny", "auto"), "watchover_clock": ("wall", "devices")}
 _PREFIXES = {"database_url": ("postgresql://", "postgres://"), "iot_mqtt_url": ("mqtt://", "mqtts://"),
              "oidc_jwks_url": ("https://", "http://"), "web_tile_url": ("https://", "http://")}
 _NOT_EMPTY = {"host", "data_dir", "iot_mqtt_client_id", "auth_issuer", "auth_audience"}
@@ -181,6 +182,14 @@ def _problems(settings: Settings):
         if parts.scheme not in ("https", "http") or not parts.netloc or parts.path not in ("", "/") \
                 or parts.query or parts.fragment or "@" in parts.netloc:
             yield "public_url", f"must be an origin like https://town.example.jp (no path), not {value['public_url']!r}"
+    if value.get("cors_origin") and value["cors_origin"] != "*" and not _origin(value["cors_origin"]):
+        yield "cors_origin", f"must be * or one origin like https://town.example.jp, not {value['cors_origin']!r}"
+    if value.get("oidc_issuer") and not value.get("oidc_jwks_url"):
+        yield "oidc_jwks_url", ("must be set when oidc_issuer is: where the provider's signing keys are "
+                                "(e.g. https://idp.example/.well-known/jwks.json)")
+    for entry in filter(None, (e.strip() for e in value.get("outbound_allow", "").split(","))):
+        if not _allow_entry(entry):
+            yield "outbound_allow", f"has {entry!r}, which is not a host, host:port, IP address or CIDR"
     for name in _NOT_EMPTY:
         if name in value and not value[name].strip():
             yield name, "must not be empty"
@@ -196,6 +205,47 @@ def _problems(settings: Settings):
         yield "federation_name", f"must be one token (letters, digits, . _ : ~ -) for Via headers, not {settings.federation_name!r}"
     if settings.web_map_center and not _map_center(settings.web_map_center):
         yield "web_map_center", f"must be \"longitude,latitude,zoom\", not {settings.web_map_center!r}"
+
+
+def _origin(text: str) -> bool:
+    parts = urlsplit(text)
+    return parts.scheme in ("https", "http") and bool(parts.netloc) and parts.path in ("", "/") \
+        and not parts.query and not parts.fragment and "@" not in parts.netloc
+
+
+_HOST = re.compile(r"(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?")
+
+
+def _allow_entry(entry: str) -> bool:
+    """An outbound_allow entry: a CIDR or IP address, a host name, host:port or [IPv6]:port."""
+    try:
+        ipaddress.ip_network(entry, strict=False)
+        return True
+    except ValueError:
+        pass
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        port = rest.removeprefix(":") if rest.startswith(":") else None
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return False
+    else:
+        host, colon, port = entry.partition(":")
+        port = port if colon else None
+        if not _HOST.fullmatch(host):
+            return False
+        if "/" in entry or (host.replace(".", "").isdigit() and not _is_address(host)):
+            return False
+    return port is None or (port.isdigit() and 1 <= int(port) <= 65535)
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
 
 
 def _map_center(text: str) -> bool:

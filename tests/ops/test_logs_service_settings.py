@@ -99,11 +99,27 @@ def test_a_privileged_port_gets_only_the_capability_to_bind_it(tmp_path, here):
     ("certfile", "/nonexistent.pem", "setting certfile names '/nonexistent.pem', which is not a readable file"),
     ("rate_limit", "fast", "setting rate_limit must be a number, not 'fast'"),
     ("web_map_center", "135,34", "setting web_map_center must be \"longitude,latitude,zoom\""),
+    ("watchover_clock", "moon", "setting watchover_clock must be one of wall, devices, not 'moon'"),
+    ("cors_origin", "town.example.jp", "setting cors_origin must be * or one origin like https://"),
+    ("outbound_allow", "10.20.0.0/33", "setting outbound_allow has '10.20.0.0/33', which is not a host"),
+    ("outbound_allow", "broker.internal:99999", "setting outbound_allow has 'broker.internal:99999'"),
 ])
 def test_a_bad_setting_is_refused_by_name(name, raw, said):
     with pytest.raises(ValueError) as refused:
         load_settings(environ={f"TOSHI_{name.upper()}": raw})
     assert said in str(refused.value) and f"TOSHI_{name.upper()}" in str(refused.value)
+
+
+def test_an_external_issuer_needs_where_its_keys_are():
+    with pytest.raises(ValueError) as refused:
+        load_settings(environ={"TOSHI_OIDC_ISSUER": "https://idp.example/realms/town"})
+    assert "setting oidc_jwks_url must be set when oidc_issuer is" in str(refused.value)
+
+
+def test_good_exceptions_and_origins_are_taken():
+    settings = load_settings(environ={"TOSHI_OUTBOUND_ALLOW": "10.20.0.0/16, broker.internal:1883,[fd00::1]:8080,fd00::/8",
+                                      "TOSHI_CORS_ORIGIN": "https://town.example.jp"})
+    assert settings.cors_origin == "https://town.example.jp" and settings.outbound_allow.startswith("10.20.0.0/16")
 
 
 def test_default_limit_may_not_exceed_max_limit():
