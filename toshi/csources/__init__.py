@@ -3,8 +3,9 @@
 operations (`distributed.py`). Its public interface: what the NGSI-LD entity API calls to consult the
 registered sources."""
 
+from toshi.csources.batch import split_batch
 from toshi.csources.discovery import attribute_details, merged_attributes, merged_types, type_details
 from toshi.csources.distributed import forwarding_allowed, query, retrieve, split_write
 
 __all__ = ["attribute_details", "forwarding_allowed", "merged_attributes", "merged_types", "query", "retrieve",
-           "split_write", "type_details"]
+           "split_batch", "split_write", "type_details"]

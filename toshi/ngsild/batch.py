@@ -1,7 +1,8 @@
 """NGSI-LD batch operations: /entityOperations/{create,upsert,update,delete,query} (clause 6.14–6.18).
 
 A batch commits in one transaction; entities that fail (bad payload, conflicts) are reported in a
-207 and the valid ones are applied.
+207 and the valid ones are applied. What exclusive / redirect context sources own goes to them
+(toshi/csources/batch.py) and their outcomes join the local ones.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from toshi import csources
 from toshi.core import entity as ops
 from toshi.core.errors import BadRequestData, NgsiError
 from toshi.formats import ngsild_http as http
@@ -70,6 +72,17 @@ async def _run(request: Request, tenant: str, edits: list, errors: list) -> tupl
     return done, created, errors
 
 
+async def _sources(request: Request, tenant: str, operation: str, items: list, body: http.Body):
+    """The context sources' part of the batch (None: all local) and the items to do here."""
+    split = await csources.split_batch(request, tenant, operation, items, body)
+    return split, (split.local if split else items)
+
+
+async def _joined(split, done: list[str], created: list[str], errors: list) -> tuple[list[str], list[str], list]:
+    """The outcomes here and at the context sources, in one."""
+    return await split.combine(done, created, errors) if split else (done, created, errors)
+
+
 def _multi_status(done: list[str], errors: list) -> Response:
     return Response(orjson.dumps({"success": done, "errors": errors}), status_code=207, media_type=http.JSON)
 
@@ -82,10 +95,11 @@ async def batch_create(request: Request) -> Response:
     tenant = http.tenant_of(request)
     items, body = await _entities(request)
     options_of(request.query_params, set())
+    split, items = await _sources(request, tenant, "createBatch", items, body)
     now = ops.now_iso()
     parsed, errors = await _parse_each(request, items, body, lambda item, ctx: parse_entity(item, ctx, now=now))
     edits = [(p["id"], lambda b, p=p: ops.create(b, p, now)) for p in parsed]
-    done, _, errors = await _run(request, tenant, edits, errors)
+    done, _, errors = await _joined(split, *await _run(request, tenant, edits, errors))
     return _multi_status(done, errors) if errors else _id_list(done, 201)
 
 
@@ -96,10 +110,11 @@ async def batch_upsert(request: Request) -> Response:
     if len(options) > 1:
         raise BadRequestData("options=update and options=replace cannot be combined")
     mode = "update" if "update" in options else "replace"
+    split, items = await _sources(request, tenant, "upsertBatch", items, body)
     now = ops.now_iso()
     parsed, errors = await _parse_each(request, items, body, lambda item, ctx: parse_entity(item, ctx, now=now))
     edits = [(p["id"], lambda b, p=p: ops.upsert(b, p, now, mode=mode)) for p in parsed]
-    done, created, errors = await _run(request, tenant, edits, errors)
+    done, created, errors = await _joined(split, *await _run(request, tenant, edits, errors))
     if errors:
         return _multi_status(done, errors)
     return _id_list(created, 201) if created else http.no_content()
@@ -109,6 +124,7 @@ async def batch_update(request: Request) -> Response:
     tenant = http.tenant_of(request)
     items, body = await _entities(request)
     overwrite = "noOverwrite" not in options_of(request.query_params, {"noOverwrite"})
+    split, items = await _sources(request, tenant, "updateBatch", items, body)
     now = ops.now_iso()
 
     def parse(item, ctx):
@@ -123,13 +139,14 @@ async def batch_update(request: Request) -> Response:
         return after, {"notUpdated": not_updated}
 
     edits = [(p["id"], lambda b, p=p: edit(b, p)) for p in parsed]
-    done, _, errors = await _run(request, tenant, edits, errors)
+    done, _, errors = await _joined(split, *await _run(request, tenant, edits, errors))
     return _multi_status(done, errors) if errors else http.no_content()
 
 
 async def batch_delete(request: Request) -> Response:
     tenant = http.tenant_of(request)
-    items, _ = await _entities(request)
+    items, body = await _entities(request)
+    split, items = await _sources(request, tenant, "deleteBatch", items, body)
     errors, edits = [], []
     for item in items:
         if not isinstance(item, str) or not is_uri(item):
@@ -137,7 +154,7 @@ async def batch_delete(request: Request) -> Response:
                                  BadRequestData(f"Not an entity id (URI): {item!r}")))
         else:
             edits.append((item, lambda b, i=item: ops.delete(b, i)))
-    done, _, errors = await _run(request, tenant, edits, errors)
+    done, _, errors = await _joined(split, *await _run(request, tenant, edits, errors))
     return _multi_status(done, errors) if errors else http.no_content()
 
 

@@ -1,0 +1,211 @@
+"""Distributed batch operations (ETSI GS CIM 009 v1.8 5.6.7–5.6.10 with context sources, 4.3.6):
+/entityOperations/create, upsert, update and delete send what exclusive and redirect registrations own
+to their sources, as a batch of the same operation, and the rest is done here.
+
+* Which: active registrations in mode exclusive or redirect whose operations include createBatch /
+  upsertBatch / updateBatch / deleteBatch (redirectionOps does not: they are named one by one) and
+  whose information matches the entity (id, idPattern, type; an update's entity is typed by the
+  local one).
+* What is sent: each entity's attributes the registration owns (all of them when it names none),
+  with the entity's id and type, in one batch per registration: POST
+  {endpoint}/ngsi-ld/v1/entityOperations/{op} with the request's options, the Link @context (or each
+  item's own @context), the registration's tenant and contextSourceInfo, and `Via`. A delete sends
+  the ids to every owner and deletes here too. An entity left with no attribute of its own is not
+  written here (its id and type alone are not local data).
+* The answer: an entity succeeded when every part of it did, wherever it went; otherwise its first
+  error is reported (a source's names the registration) in the usual 207 `{success, errors}`. A delete
+  a source took counts even when there was nothing to delete here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import httpx
+import orjson
+from starlette.requests import Request
+
+from toshi.core.errors import NgsiError
+from toshi.core.outbound import OutboundRefused, outbound_policy
+from toshi.csources.distributed import (
+    NOT_ATTRIBUTES,
+    BadGateway,
+    GatewayTimeout,
+    _base,
+    _headers,
+    _owned,
+    forwarding_allowed,
+)
+from toshi.csources.model import operations_of
+from toshi.csources.store import registrations_of
+from toshi.formats import ngsild_http as http
+
+PATHS = {"createBatch": "create", "upsertBatch": "upsert", "updateBatch": "update", "deleteBatch": "delete"}
+FORWARDED_OPTIONS = ("options",)
+
+
+@dataclass
+class BatchSplit:
+    """A batch with parts for context sources: `local` is what is done here; `combine` sends the rest
+    and folds the sources' outcomes into the local ones."""
+
+    request: Request
+    tenant: str
+    operation: str
+    local: list
+    parts: list[tuple[dict, list]]                      # (registration, the items it is sent)
+    media: str
+    forwarded: dict[str, list[str]] = field(default_factory=dict)  # entity id -> registration ids
+
+    async def combine(self, done: list[str], created: list[str], errors: list[dict]
+                      ) -> tuple[list[str], list[str], list[dict]]:
+        """Send the parts; the batch's (successful ids, created ids, errors) over here and there."""
+        outcomes = await asyncio.gather(*(self._send(reg, items) for reg, items in self.parts))
+        failed: dict[str, dict] = {}
+        took: set[str] = set()
+        for (_, items), (ok, made, refused) in zip(self.parts, outcomes, strict=True):
+            for entity_id in [_id_of(i) for i in items]:
+                if entity_id in refused:
+                    failed.setdefault(entity_id, refused[entity_id])
+                elif entity_id in ok:
+                    took.add(entity_id)
+            created += [i for i in made if i not in created]
+        local_errors = {e.get("entityId"): e for e in errors}
+        merged_errors = [e for e in errors if not _not_found_elsewhere(e, self.operation, took)]
+        merged_errors += [{"entityId": i, "error": problem} for i, problem in failed.items() if i not in local_errors]
+        bad = {e.get("entityId") for e in merged_errors}
+        ids = [*done, *[i for i in self.forwarded if i not in done]]
+        return [i for i in ids if i not in bad], [i for i in created if i not in bad], merged_errors
+
+    async def _send(self, registration: dict, items: list) -> tuple[set[str], list[str], dict[str, dict]]:
+        """(the ids the source took, those it created, {id: problem} of those it did not)."""
+        request = self.request
+        settings = request.app.state.toshi.settings
+        registrations = registrations_of(request.app.state.toshi)
+        ids = [_id_of(i) for i in items]
+        url = _base(registration["endpoint"]) + "/entityOperations/" + PATHS[self.operation]
+        params = {k: request.query_params[k] for k in FORWARDED_OPTIONS if k in request.query_params}
+        if (registration.get("management") or {}).get("localOnly"):
+            params["local"] = "true"
+        timeout = (registration.get("management") or {}).get("timeout")
+        timeout = timeout / 1000 if timeout else settings.federation_timeout
+        headers = {**_headers(request, registration), "Content-Type": self.media}
+
+        def all_failed(error: NgsiError) -> tuple[set, list, dict]:
+            detail = f"context source {registration['id']}: {error.detail}"
+            return set(), [], {i: {**error.problem(), "detail": detail} for i in ids}
+
+        policy = outbound_policy(settings)
+        try:
+            await policy.check(url)
+            target, host, extensions = await policy.pinned(url)
+        except OutboundRefused as exc:
+            return all_failed(BadGateway(f"refused: {exc}"))
+        except OSError as exc:
+            registrations.record(self.tenant, registration, ok=False)
+            return all_failed(BadGateway(f"cannot be reached: {type(exc).__name__}"))
+        try:
+            response = await request.app.state.csources.http_client().post(
+                target, params=params, content=orjson.dumps(items), headers={**headers, **host},
+                extensions=extensions, timeout=timeout)
+        except httpx.TimeoutException:
+            registrations.record(self.tenant, registration, ok=False)
+            return all_failed(GatewayTimeout(f"no answer within {timeout:g} s"))
+        except httpx.HTTPError as exc:
+            registrations.record(self.tenant, registration, ok=False)
+            return all_failed(BadGateway(f"cannot be reached: {type(exc).__name__}"))
+        status = response.status_code
+        registrations.record(self.tenant, registration, ok=status < 300)
+        try:
+            answer = orjson.loads(response.content) if response.content else None
+        except orjson.JSONDecodeError:
+            answer = None
+        if status in (200, 201, 204):
+            made = [i for i in answer if isinstance(i, str)] if status == 201 and isinstance(answer, list) else []
+            return set(ids), made, {}
+        if status == 207 and isinstance(answer, dict):
+            took = {i for i in answer.get("success") or [] if isinstance(i, str)}
+            refused = {}
+            for error in answer.get("errors") or []:
+                if isinstance(error, dict) and error.get("entityId") in ids:
+                    problem = error.get("error") if isinstance(error.get("error"), dict) else {}
+                    refused[error["entityId"]] = {
+                        **BadGateway("").problem(), **problem,
+                        "detail": f"context source {registration['id']}: {problem.get('detail', 'refused')}"}
+            refused.update({i: all_failed(BadGateway("answered 207 without it"))[2][i]
+                            for i in ids if i not in took and i not in refused})
+            return took, [], refused
+        return all_failed(BadGateway(f"answered {status}"))
+
+
+def _id_of(item) -> str:
+    return item if isinstance(item, str) else item["id"]
+
+
+def _not_found_elsewhere(error: dict, operation: str, took: set[str]) -> bool:
+    """A local 404 of a delete a source did (the entity was theirs)."""
+    return operation == "deleteBatch" and error.get("entityId") in took \
+        and (error.get("error") or {}).get("status") == 404
+
+
+async def split_batch(request: Request, tenant: str, operation: str, items: list, body: http.Body
+                      ) -> BatchSplit | None:
+    """The batch's parts owned by exclusive / redirect registrations supporting `operation`
+    (createBatch, upsertBatch, updateBatch, deleteBatch), or None when it is all local. Items that
+    are not well formed stay local (the entity API reports them)."""
+    if not forwarding_allowed(request):
+        return None
+    owners = [r for r in registrations_of(request.app.state.toshi).active(tenant)
+              if r["mode"] in ("exclusive", "redirect") and operation in operations_of(r)]
+    if not owners:
+        return None
+    store = request.app.state.toshi.store
+    local: list = []
+    sent: dict[str, tuple[dict, list]] = {}
+    forwarded: dict[str, list[str]] = {}
+    for item in items:
+        if operation == "deleteBatch":
+            if not isinstance(item, str):
+                local.append(item)
+                continue
+            found = await store.get_entity(tenant, item)
+            types = list(found["type"]) if found else []
+            for registration in owners:
+                if _owned(registration, item, types) is not False:
+                    sent.setdefault(registration["id"], (registration, []))[1].append(item)
+                    forwarded.setdefault(item, []).append(registration["id"])
+            local.append(item)
+            continue
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            local.append(item)
+            continue
+        context = item.get("@context") if body.media == http.LD_JSON else body.context
+        try:
+            ctx = await http.context_for(request, context, from_link=False)
+        except NgsiError:
+            local.append(item)
+            continue
+        types = item.get("type")
+        types = [ctx.expand_term(t) for t in ([types] if isinstance(types, str) else types or [])
+                 if isinstance(t, str)]
+        if not types:
+            found = await store.get_entity(tenant, item["id"])
+            types = list(found["type"]) if found else []
+        remaining = dict(item)
+        for registration in owners:
+            owned = _owned(registration, item["id"], types)
+            if owned is False:
+                continue
+            names = [k for k in remaining if k not in NOT_ATTRIBUTES and (owned is None or ctx.expand_term(k) in owned)]
+            if not names:
+                continue
+            part = {k: v for k, v in item.items() if k in ("id", "type", "@context")}
+            part.update({k: remaining.pop(k) for k in names})
+            sent.setdefault(registration["id"], (registration, []))[1].append(part)
+            forwarded.setdefault(item["id"], []).append(registration["id"])
+        if item["id"] not in forwarded or any(k not in NOT_ATTRIBUTES for k in remaining):
+            local.append(remaining)
+    if not sent:
+        return None
+    return BatchSplit(request, tenant, operation, local, list(sent.values()), body.media, forwarded)
