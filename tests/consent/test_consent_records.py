@@ -147,7 +147,7 @@ def test_the_access_log_chain_verifies(town):
     town.client.get(PATIENT, headers=town.ld(provider, PURPOSE))
     service = town.client.app.state.consent.service
     assert service.log.verify() == []
-    service.log._db.execute("UPDATE consent_access_log SET reader='someone-else'")
+    service.log._db.execute("UPDATE consent_access_records SET reader='someone-else'")
     assert service.log.verify() == [1]
 
 

@@ -3,98 +3,114 @@ which attributes, for which purpose, under which consents (or as a town official
 
 The read path's consent layer notes every release of personal data here (toshi/consent/guard.py);
 notes are gathered in memory and written in batches (every FLUSH_SECONDS, before the log is read,
-and at shutdown), so a query over many residents costs one batch insert, not one per entity.
+and at shutdown).
 
-The log is its own hash chain (each record's hash covers its fields and the previous hash, as the
-audit trail's does) rather than records of the audit trail: it has one record per resident per
-request, listed by resident and by reader, so it needs its own indexes and would drown the audit
-trail's admin records. Changes of consents and declarations do go to the audit trail.
+A batch is one step of the log's own hash chain (the step's hash covers every record of the batch
+and the previous step's hash, so changing, removing or adding a record, or a step, breaks it) — not
+one hash per record: a query page releases the data of up to a page of residents, and hashing each
+of their records cost more than the query. The records of a batch are stored one row per (reader,
+subject) — the records of that pair in the batch, in order — so a busy batch writes a row per
+resident read, not one per read; rows are listed by subject and by reader, each record keeping its
+own `seq`. The log is its own chain rather than records of the audit trail: it needs its own indexes
+and would drown the audit trail's admin records. Changes of consents and declarations do go to the
+audit trail.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Iterable
 
 import orjson
 
 from toshi.core.access import current_actor
 from toshi.core.times import now_iso
+from toshi.jsonld.context import core_context
 from toshi.store import FeatureTables, atomic
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS consent_access_log (
-    seq INTEGER NOT NULL, at TEXT NOT NULL, tenant TEXT NOT NULL, subject TEXT NOT NULL, reader TEXT NOT NULL,
-    request_id TEXT, purpose TEXT, basis TEXT NOT NULL, attrs TEXT NOT NULL, consents TEXT NOT NULL,
-    entities TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL
+CREATE TABLE IF NOT EXISTS consent_access_chain (
+    step INTEGER NOT NULL, at TEXT NOT NULL, last_seq INTEGER NOT NULL, prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS consent_access_log_by_seq ON consent_access_log (seq);
-CREATE INDEX IF NOT EXISTS consent_access_log_by_subject ON consent_access_log (tenant, subject, seq);
-CREATE INDEX IF NOT EXISTS consent_access_log_by_reader ON consent_access_log (tenant, reader, seq);
+CREATE INDEX IF NOT EXISTS consent_access_chain_by_step ON consent_access_chain (step);
+CREATE TABLE IF NOT EXISTS consent_access_records (
+    step INTEGER NOT NULL, tenant TEXT NOT NULL, subject TEXT NOT NULL, reader TEXT NOT NULL,
+    first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, records TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS consent_access_records_by_subject ON consent_access_records (tenant, subject, last_seq);
+CREATE INDEX IF NOT EXISTS consent_access_records_by_reader ON consent_access_records (tenant, reader, last_seq);
 """
-FIELDS = ("seq", "at", "tenant", "subject", "reader", "request_id", "purpose", "basis", "attrs", "consents",
-          "entities", "prev_hash")
+# a record inside a row: these fields, in this order (a JSON array, compact)
+RECORD_FIELDS = ("seq", "at", "request_id", "purpose", "basis", "attrs", "consents", "entities")
 ZERO_HASH = "0" * 64
 FLUSH_SECONDS = 0.25
 OFFICIAL, CONSENTED = "official", "consent"
 
 
-def record_hash(record: dict) -> str:
-    return hashlib.sha256(orjson.dumps({k: record[k] for k in FIELDS}, option=orjson.OPT_SORT_KEYS)).hexdigest()
+def step_hash(step: int, at: str, last_seq: int, prev_hash: str, rows: Iterable[tuple]) -> str:
+    """The hash of one step: its fields, the previous step's hash and its rows (tenant, subject,
+    reader, first_seq, last_seq, records as stored), in seq order."""
+    body = [step, at, last_seq, prev_hash, *(list(row) for row in rows)]
+    return hashlib.sha256(orjson.dumps(body)).hexdigest()
 
 
 class AccessLog:
     def __init__(self, store):
         self._tables = FeatureTables(store, SCHEMA)
-        self._pending: dict[tuple, dict] = {}
+        # (tenant, reader, request, purpose, basis) -> [at, [(subject, attrs, consents, entity id), ...]]
+        self._pending: dict[tuple, list] = {}
         self._lock = threading.Lock()  # notes may come from the event loop and from worker threads
 
     @property
     def _db(self):
         return self._tables.db
 
-    # -- noting (called by the read path: cheap, in memory) ---------------------------------------
+    # -- noting (called by the read path for every release: an append, the rest waits for flush) ----
 
     def note(self, tenant: str, reader: str, subject: str, purpose: str | None, basis: str,
              attrs, consents, entity_id: str) -> None:
+        """A release of `attrs` (expanded attribute names) of `subject`'s entity to `reader` under
+        `consents`; both are kept as given until the next flush and never changed."""
         actor = current_actor.get()
-        request = actor.get("request") if actor else None
-        key = (tenant, reader, subject, request, purpose, basis)
+        key = (tenant, reader, actor.get("request") if actor else None, purpose, basis)
         with self._lock:
-            entry = self._pending.get(key)
-            if entry is None:
-                entry = self._pending[key] = {"at": now_iso(), "attrs": set(), "consents": set(), "entities": set()}
-            entry["attrs"].update(attrs)
-            entry["consents"].update(consents)
-            entry["entities"].add(entity_id)
+            read = self._pending.get(key)
+            if read is None:
+                read = self._pending[key] = [now_iso(), []]
+            read[1].append((subject, attrs, consents, entity_id))
 
     # -- writing ----------------------------------------------------------------------------------
 
     def flush(self) -> int:
-        """Write what was noted (one chained record per reader, subject and request)."""
+        """Write what was noted as one step of the chain; the number of records written."""
         with self._lock:
             pending, self._pending = self._pending, {}
         if not pending:
             return 0
+        pairs = _records(pending)
         with self._atomic() as db:
-            seq, prev = self._tail(db)
-            rows = []
-            for (tenant, reader, subject, request, purpose, basis), entry in pending.items():
-                seq += 1
-                record = {"seq": seq, "at": entry["at"], "tenant": tenant, "subject": subject, "reader": reader,
-                          "request_id": request, "purpose": purpose, "basis": basis,
-                          "attrs": sorted(entry["attrs"]), "consents": sorted(entry["consents"]),
-                          "entities": sorted(entry["entities"]), "prev_hash": prev}
-                record["hash"] = prev = record_hash(record)
-                rows.append((seq, record["at"], tenant, subject, reader, request, purpose, basis,
-                             _dumps(record["attrs"]), _dumps(record["consents"]), _dumps(record["entities"]),
-                             record["prev_hash"], record["hash"]))
-            db.executemany(_INSERT, rows)  # one statement for the batch (a query page notes one per resident)
-        return len(pending)
+            step, seq, prev = self._tail(db)
+            step += 1
+            rows, written = [], 0
+            for (tenant, reader, subject), records in pairs.items():
+                first = seq + 1
+                for record in records:
+                    seq += 1
+                    record[0] = seq
+                written += len(records)
+                rows.append((step, tenant, subject, reader, first, seq, orjson.dumps(records).decode()))
+            at = now_iso()
+            digest = step_hash(step, at, seq, prev, (row[1:] for row in rows))
+            db.executemany(_INSERT_ROW, rows)  # one statement for the batch
+            db.execute(_INSERT_STEP, (step, at, seq, prev, digest))
+        return written
 
-    def _tail(self, db) -> tuple[int, str]:
-        row = db.execute("SELECT seq, hash FROM consent_access_log ORDER BY seq DESC LIMIT 1").fetchone()
-        return (row[0], row[1]) if row else (0, ZERO_HASH)
+    def _tail(self, db) -> tuple[int, int, str]:
+        """The last step, the last record's seq and the last step's hash."""
+        row = db.execute("SELECT step, last_seq, hash FROM consent_access_chain ORDER BY step DESC LIMIT 1").fetchone()
+        return (row[0], row[1], row[2]) if row else (0, 0, ZERO_HASH)
 
     def _atomic(self):
         return atomic(self._db)
@@ -102,39 +118,101 @@ class AccessLog:
     # -- reading ----------------------------------------------------------------------------------
 
     def of_subject(self, tenant: str, subject: str, after: int = 0, limit: int = 100) -> list[dict]:
-        return self._select("tenant=? AND subject=?", (tenant, subject), after, limit)
+        return self._select("subject", tenant, subject, after, limit)
 
     def of_reader(self, tenant: str, reader: str, after: int = 0, limit: int = 100) -> list[dict]:
-        return self._select("tenant=? AND reader=?", (tenant, reader), after, limit)
+        return self._select("reader", tenant, reader, after, limit)
 
-    def _select(self, where: str, args: tuple, after: int, limit: int) -> list[dict]:
+    def _select(self, column: str, tenant: str, who: str, after: int, limit: int) -> list[dict]:
+        """The records after `after` (a seq), at most `limit`, in seq order."""
         self.flush()
-        rows = self._db.execute(f"SELECT {', '.join(FIELDS)}, hash FROM consent_access_log WHERE {where} "
-                                "AND seq > ? ORDER BY seq LIMIT ?", (*args, after, limit))
-        return [_record(row) for row in rows]
+        out: list[dict] = []
+        if limit <= 0:
+            return out
+        rows = self._db.execute(
+            "SELECT r.subject, r.reader, r.records, c.hash FROM consent_access_records r "
+            "JOIN consent_access_chain c ON c.step = r.step "
+            f"WHERE r.tenant=? AND r.{column}=? AND r.last_seq > ? ORDER BY r.last_seq LIMIT ?",
+            (tenant, who, after, limit))  # each row holds at least one record
+        for subject, reader, records, digest in rows:
+            for record in orjson.loads(records):
+                if record[0] > after:
+                    out.append({**dict(zip(RECORD_FIELDS, record)), "tenant": tenant, "subject": subject,
+                                "reader": reader, "hash": digest})
+                    if len(out) >= limit:
+                        return out
+        return out
 
     def verify(self) -> list[int]:
-        """The seqs where the chain is broken (empty: intact)."""
+        """The steps where the chain is broken (empty: intact): a step whose rows or fields were
+        changed, a step removed or added (its successor's link no longer fits), rows moved."""
         self.flush()
-        broken, prev = [], None
-        for row in self._db.execute(f"SELECT {', '.join(FIELDS)}, hash FROM consent_access_log ORDER BY seq"):
-            record = _record(row)
-            if (prev is not None and record["prev_hash"] != prev) or record_hash(record) != record["hash"]:
-                broken.append(record["seq"])
-            prev = record["hash"]
-        return broken
+        db = self._db
+        rows = iter(db.execute("SELECT step, tenant, subject, reader, first_seq, last_seq, records "
+                               "FROM consent_access_records ORDER BY step, first_seq").fetchall())
+        row = next(rows, None)
+        broken, prev, last = [], ZERO_HASH, 0
+        for step, at, last_seq, prev_hash, digest in db.execute(
+                "SELECT step, at, last_seq, prev_hash, hash FROM consent_access_chain ORDER BY step").fetchall():
+            while row is not None and row[0] < step:  # rows of no step
+                broken.append(row[0])
+                row = next(rows, None)
+            mine = []
+            while row is not None and row[0] == step:
+                mine.append(row[1:])
+                row = next(rows, None)
+            contiguous = all(r[3] == before + 1 for r, before in zip(mine, [last, *(r[4] for r in mine)]))
+            if (prev_hash != prev or step_hash(step, at, last_seq, prev_hash, mine) != digest or not contiguous
+                    or not mine or mine[-1][4] != last_seq):
+                broken.append(step)
+            prev, last = digest, last_seq
+        broken.extend(r[0] for r in [row, *rows] if r is not None)  # rows after the last step
+        return sorted(set(broken))
 
 
-_INSERT = (f"INSERT INTO consent_access_log ({', '.join(FIELDS)}, hash) "
-           f"VALUES ({', '.join('?' * (len(FIELDS) + 1))})")
+def _records(pending: dict[tuple, list]) -> dict[tuple, list]:
+    """The notes as records (seq 0, given when written), by (tenant, reader, subject): one record per
+    (reader, subject, request, purpose, basis) with the union of its attributes, consents and entities."""
+    compact, names, ordered_consents = core_context().compact_iri, {}, {}
+
+    def named(attrs) -> list[str]:
+        # sorted compact names; the notes of one entity state share its judgement's objects
+        found = names.get(id(attrs))
+        if found is None or found[0] is not attrs:
+            found = names[id(attrs)] = (attrs, sorted({compact(a) for a in attrs}))
+        return found[1]
+
+    def ordered(consents) -> list[str]:
+        found = ordered_consents.get(id(consents))
+        if found is None or found[0] is not consents:
+            found = ordered_consents[id(consents)] = (consents, sorted(set(consents)))
+        return found[1]
+
+    pairs: dict[tuple, list] = {}
+    for (tenant, reader, request, purpose, basis), (at, notes) in pending.items():
+        subjects: dict[str, list] = {}
+        for subject, attrs, consents, entity_id in notes:
+            entry = subjects.get(subject)
+            if entry is None:
+                subjects[subject] = [attrs, consents, [entity_id]]
+                continue
+            if entry[0] is not attrs:  # several entities (or states) of one subject: the union
+                entry[0] = {*entry[0], *attrs}
+            if entry[1] is not consents:
+                entry[1] = {*entry[1], *consents}
+            if entity_id not in entry[2]:
+                entry[2].append(entity_id)
+        for subject, (attrs, consents, entities) in subjects.items():
+            record = [0, at, request, purpose, basis, named(attrs), ordered(consents),
+                      entities if len(entities) == 1 else sorted(entities)]
+            found = pairs.get((tenant, reader, subject))
+            if found is None:
+                pairs[(tenant, reader, subject)] = [record]
+            else:
+                found.append(record)
+    return pairs
 
 
-def _dumps(value: list) -> str:
-    return orjson.dumps(value).decode()
-
-
-def _record(row) -> dict:
-    record = dict(zip((*FIELDS, "hash"), row))
-    for key in ("attrs", "consents", "entities"):
-        record[key] = orjson.loads(record[key])
-    return record
+_INSERT_ROW = ("INSERT INTO consent_access_records (step, tenant, subject, reader, first_seq, last_seq, records) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?)")
+_INSERT_STEP = "INSERT INTO consent_access_chain (step, at, last_seq, prev_hash, hash) VALUES (?, ?, ?, ?, ?)"

@@ -29,7 +29,6 @@ from toshi.consent.declarations import Declared, expand
 from toshi.consent.purpose import request_purpose
 from toshi.core.access import CONSENT, Reader, judging
 from toshi.core.times import now_iso, to_ms
-from toshi.jsonld.context import core_context
 
 VIEWS_KEPT = 10_000  # entity views remembered per guard
 GUARDS_KEPT = 10_000
@@ -210,10 +209,8 @@ class ConsentGuard:
         judged = self._judged(entity)
         released = judged[3]
         if released and not judging.get():
-            ctx = core_context()
             self.log.note(self.tenant, self.reader_id, judged[4] or "(unknown)", self.purpose,
-                          OFFICIAL if self.official else CONSENTED, [ctx.compact_iri(a) for a in released],
-                          judged[5], entity["id"])
+                          OFFICIAL if self.official else CONSENTED, released, judged[5], entity["id"])
         return judged[1]
 
     def check_write(self, before: dict | None, after: dict | None) -> None:
@@ -226,6 +223,18 @@ class ConsentGuard:
         if view is None:
             return frozenset()
         return None if not hidden else _AllBut(hidden)
+
+    def keeps_matches(self, query) -> bool:
+        """Whether every entity that matches `query` as stored still matches as this reader sees it
+        (so a store need not judge each candidate before paging): true unless some declaration hides
+        entities whole, or the query reads attributes (attrs, q, a geo-query) — those might be hidden.
+        Ids, id patterns, types and scopes are never hidden."""
+        self._current()
+        if self.official:
+            return True
+        if any(d.entity_personal for d in self.declared.values()):
+            return False
+        return query.attrs is None and query.q is None and query.geo is None
 
     def type_visible(self, type_iri: str) -> bool:
         return True  # that a type exists is not personal data (whether an entity is shown is per entity)

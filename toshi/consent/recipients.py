@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from toshi.consent.accesslog import CONSENTED
 from toshi.consent.declarations import expand
 from toshi.core.access import Reader, current_guard, judging
-from toshi.jsonld.context import core_context
 from toshi.query.planner import EntityQuery
 from toshi.query.typeexpr import TypeName
 
@@ -92,7 +91,6 @@ class RecipientView:
         """Note in the subject's access log that these (expanded) attributes were handed over."""
         personal = [a for a in attrs if a in item.personal]
         if personal:
-            ctx = core_context()
             self.service.log.note(self.tenant, self.recipient, item.subject, self.purpose, CONSENTED,
-                                  [ctx.compact_iri(a) for a in personal], item.consents, item.entity["id"])
+                                  personal, item.consents, item.entity["id"])
 
