@@ -565,8 +565,8 @@ class PostgresStore(StoredContexts, SqlDiscovery):
 
     async def query_entities(self, tenant: str, query: EntityQuery) -> tuple[list[dict], int | None]:
         guard = read_guard()
-        if guard is not None:
-            query.extra.append(seen_through(guard, query))
+        if guard is not None and (judged := seen_through(guard, query)) is not None:
+            query.extra.append(judged)
         plan = plan_query(self.db, tenant, query)
         found, total = self._query_with_residual(plan, query) if plan.needs_python else \
             self._query_in_sql(plan, query)

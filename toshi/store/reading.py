@@ -10,9 +10,14 @@ from toshi.core.access import judging
 from toshi.query.planner import EntityQuery
 
 
-def seen_through(guard, query: EntityQuery) -> Callable[[dict], bool]:
+def seen_through(guard, query: EntityQuery) -> Callable[[dict], bool] | None:
     """A predicate: the entity is readable, and still matches the query once its hidden attributes
-    are gone (so a q over an attribute one may not read reveals nothing)."""
+    are gone (so a q over an attribute one may not read reveals nothing). None when the guard says
+    hiding cannot change what the query matches (`keeps_matches`): the query then pages in SQL, and
+    the store's views of the page are the one judgement of its entities."""
+    keeps = getattr(guard, "keeps_matches", None)
+    if keeps is not None and keeps(query):
+        return None
     plain = dataclasses.replace(query, extra=[])
 
     def predicate(entity: dict) -> bool:

@@ -421,8 +421,8 @@ class SqliteStore(StoredContexts, SqlDiscovery):
     async def query_entities(self, tenant: str, query: EntityQuery) -> tuple[list[dict], int | None]:
         """One page of the entities matching `query` that the current request may see."""
         guard = read_guard()
-        if guard is not None:
-            query.extra.append(seen_through(guard, query))
+        if guard is not None and (judged := seen_through(guard, query)) is not None:
+            query.extra.append(judged)
         try:
             plan = plan_query(self.db, tenant, query)
             found, total = self._query_with_residual(plan, query) if plan.needs_python else \
