@@ -40,6 +40,11 @@ class Guard(Protocol):
 
     def type_visible(self, type_iri: str) -> bool: ...
 
+    # Optional: `keeps_matches(query) -> bool`, True when hiding cannot change which entities `query`
+    # (toshi/query/planner.py EntityQuery) matches — no entity hidden whole, no attribute the query
+    # reads hidden — so a store pages in SQL and judges only the page (toshi/store/reading.py).
+    # Without it a store judges every candidate before paging.
+
     def attribute_visible(self, attr_iri: str) -> bool: ...
 
 
@@ -188,6 +193,11 @@ class Stacked:
         if any(not s for s in sets):
             return frozenset()
         return sets[0] if len(sets) == 1 else _AllOf(sets)
+
+    def keeps_matches(self, query) -> bool:
+        """Whether no layer can change what `query` matches (see Guard.keeps_matches)."""
+        return all(g.reads_everything or (getattr(g, "keeps_matches", None) is not None and g.keeps_matches(query))
+                   for g in self.guards)
 
     def type_visible(self, type_iri: str) -> bool:
         return all(g.type_visible(type_iri) for g in self.guards)
