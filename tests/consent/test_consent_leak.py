@@ -6,11 +6,19 @@ may reach a recipient, every consented one must, and each resident's access log 
 the reads that released their data (and, for what went out in the background, exactly the
 recipients and purposes that held a consent when it went).
 
+The readers are service providers (each read under a random purpose, or none), a town official (sees
+everything, logged as official) and anonymous visitors of the open-data downloads. The default run
+makes at least READS reads and goes on until every outlet has answered every kind of reader in every
+consent state (COVERAGE: no purpose, never consented, consented to 1, 2 or 3 categories, revoked —
+notifications and live-stream events too), with more than ROUNDS rounds of writes; TOSHI_LEAK_FULL=1
+makes the issue's 10,000 randomised reads.
+
 Everything runs in this process: the app through its TestClient, the live streams as ASGI calls on
 the TestClient's event loop, the notification receiver as an HTTP server thread."""
 
 from __future__ import annotations
 
+import os
 import random
 from collections import Counter
 
@@ -19,10 +27,16 @@ import orjson
 from consent_town import LD
 from support import Receiver, wait_until
 
-RESIDENTS, PROVIDERS, READS = 30, 5, 10_000
+FULL = os.environ.get("TOSHI_LEAK_FULL") == "1"
+RESIDENTS, PROVIDERS = 30, 5
+READS = 10_000 if FULL else 400     # at least; the default run goes on until COVERAGE is complete
+MAX_READS = 20_000
 PAGE = 5
-GRANT, REVOKE, WRITE = 0.04, 0.04, 0.002  # the share of each kind of action (the rest: reads)
-WRITES_PER_ROUND = 4
+# the share of each kind of action (the rest: reads); writes are rarer in the full run
+GRANT, REVOKE, WRITE = 0.04, 0.04, 0.002 if FULL else 0.008
+OFFICIAL = 0.1                      # the share of reads a town official makes
+STEER = 0.5                         # the share of reads that ask for a pair with a consent, held or revoked
+WRITES_PER_ROUND, ROUNDS = 4, 10
 PURPOSES = ["care-planning", "watch-over", None]
 CATEGORIES = {"diagnosis": "sensitive", "phone": "personal", "home": "location"}
 DECLARATION = {"id": "records", "type": "CareRecord", "subject": "resident",
@@ -30,6 +44,14 @@ DECLARATION = {"id": "records", "type": "CareRecord", "subject": "resident",
 PAGED = {1, 2, 3, 7, 8}      # outlets answering a page of entities
 SINGLE = {0, 4, 5, 6}        # outlets answering the one entity asked for
 CATALOGUE = {9, 10}          # the open-data downloads (anonymous)
+OUTLETS = ["LD retrieve", "LD query", "LD batch query", "LD GeoJSON", "LD temporal", "v2 retrieve",
+           "v2 keyValues", "v2 list", "v2 op/query", "CSV download", "GeoJSON download"]
+STATES = ["no purpose", "never consented", "1 category", "2 categories", "3 categories", "revoked"]
+# (outlet, reader kind, consent state) that a run must have checked at least once
+COVERAGE = {*((outlet, "provider", state) for outlet in [*OUTLETS[:9], "LD notification", "v2 notification",
+                                                           "live stream"] for state in STATES),
+            *((outlet, "official", "official") for outlet in OUTLETS[:9]),
+            *((outlet, "anonymous", "open data") for outlet in OUTLETS[9:])}
 
 
 def record(n: int) -> dict:
@@ -157,7 +179,8 @@ def leak_test(town, streams: list) -> None:
                     "subject": {"entities": [{"idPattern": ".*", "type": "CareRecord"}]},
                     "notification": {"http": {"url": receiver.url}}})
             assert r.status_code == 201, r.text
-            subscribers[r.headers["Location"].rsplit("/", 1)[-1]] = (p, purpose)
+            subscribers[r.headers["Location"].rsplit("/", 1)[-1]] = (p, purpose, "LD notification" if (p + k) % 2 == 0
+                                                                    else "v2 notification")
         purpose = PURPOSES[p % len(PURPOSES)]
         streams.append((LiveStream(c, "type=CareRecord", town.ld(providers[p], purpose)), p, purpose))
     store = c.app.state.toshi.store
@@ -168,23 +191,69 @@ def leak_test(town, streams: list) -> None:
     answered: dict[str, tuple] = {}  # request id -> what it asked and got (to explain a failure)
     released: dict[int, set[str]] = {}  # resident -> the reads (request ids) that released their data
     background: set[tuple[int, str, str]] = set()  # (resident, reader, purpose) released in notifications/streams
+    revoked: set[tuple[int, int, str]] = set()  # consents revoked and not granted again
+    covered: set[tuple[str, str, str]] = set()  # (outlet, reader kind, consent state) checked
 
-    def allowed(m: int, p: int, purpose: str | None) -> set[str]:
+    def allowed(m: int, p: int | None, purpose: str | None) -> set[str]:
+        if p is None:  # the official
+            return set(CATEGORIES.values())
         return consents.get((m, p, purpose), (None, set()))[1] if purpose else set()
 
-    def check(entity: dict, p: int, purpose: str | None, where) -> int:
+    def state(m: int, p: int | None, purpose: str | None) -> tuple[str, str]:
+        if p is None:
+            return "official", "official"
+        if purpose is None:
+            return "provider", "no purpose"
+        held = consents.get((m, p, purpose))
+        if held:
+            return "provider", STATES[1 + len(held[1])]
+        return "provider", "revoked" if (m, p, purpose) in revoked else "never consented"
+
+    def check(entity: dict, p: int | None, purpose: str | None, outlet: str, where) -> int:
         m, text = number(entity), orjson.dumps(entity).decode()
         assert f"ward-{m}\"" in text, (where, m)
         shown = allowed(m, p, purpose)
         for name, category in CATEGORIES.items():
             assert (secret(m, name) in text) == (category in shown), (where, m, name, shown)
+        covered.add((outlet, *state(m, p, purpose)))
         return m
+
+    def aim() -> tuple[int, int, int | None, str | None] | None:
+        """(outlet, resident, provider or None for the official, purpose) of a read not covered yet
+        that the consents as they stand allow, None if there is none (grants and revokes go on)."""
+        keys = [*sorted(consents), *sorted(revoked), *((m, q, k) for m in range(RESIDENTS) for q in range(PROVIDERS)
+                                                      for k in PURPOSES)]
+        for outlet_name, kind, wanted in sorted(COVERAGE - covered):
+            if outlet_name not in OUTLETS[:9]:
+                continue  # the downloads come by chance; notifications and streams with the writes
+            if kind == "official":
+                return OUTLETS.index(outlet_name), rng.randrange(RESIDENTS), None, rng.choice(PURPOSES)
+            for key in keys:
+                if state(*key)[1] == wanted:
+                    return OUTLETS.index(outlet_name), *key
+        return None
+
+    listening = {(kind, p, purpose) for p, purpose, kind in subscribers.values()} | {
+        ("live stream", p, purpose) for _, p, purpose in streams}
+
+    def aim_writes() -> list[int]:
+        """Residents whose change would show a delivery (notification kind or stream) a consent state
+        not covered yet."""
+        found = []
+        for outlet_name, _, wanted in sorted(COVERAGE - covered):
+            for m, p, purpose in [*sorted(consents), *sorted(revoked)]:
+                if (outlet_name, p, purpose) in listening and state(m, p, purpose)[1] == wanted:
+                    if m not in found:
+                        found.append(m)
+                    break
+        return found
 
     reads = deliveries = writes = rounds = 0
     heard, streamed = len(receiver.requests), [len(s.events()) for s, _, _ in streams]
     assert not any(secret(m, name) in str(q["body"]) for q in receiver.requests for m in range(RESIDENTS)
                    for name in CATEGORIES)  # what came before any consent (v2's initial notifications)
-    while reads < READS:
+    while reads < READS or rounds <= ROUNDS or not covered >= COVERAGE:
+        assert reads < MAX_READS, ("not covered", sorted(COVERAGE - covered))
         roll = rng.random()
         if roll < GRANT:
             n, p, purpose = rng.randrange(RESIDENTS), rng.randrange(PROVIDERS), rng.choice(PURPOSES[:2])
@@ -192,8 +261,9 @@ def leak_test(town, streams: list) -> None:
             body = {"recipient": providers[p]["_id"], "purpose": purpose, "categories": sorted(categories)}
             r = c.post("/consent/me/consents", json=body, headers=town.ld(residents[n]))
             assert r.status_code == 201, r.text
-            ids, covered = consents.get((n, p, purpose), ([], set()))  # several consents: the union shows
-            consents[(n, p, purpose)] = ([*ids, r.json()["id"]], covered | categories)
+            ids, held = consents.get((n, p, purpose), ([], set()))  # several consents: the union shows
+            consents[(n, p, purpose)] = ([*ids, r.json()["id"]], held | categories)
+            revoked.discard((n, p, purpose))
             continue
         if roll < GRANT + REVOKE and consents:
             key = rng.choice(sorted(consents))
@@ -201,11 +271,16 @@ def leak_test(town, streams: list) -> None:
                 r = c.delete(f"/consent/me/consents/{consent_id}", headers=town.ld(residents[key[0]]))
                 assert r.status_code == 204
             del consents[key]
+            revoked.add(key)
             continue
         if roll < GRANT + REVOKE + WRITE:  # writes: every subscription and stream hears of them, as consents stand
             rounds += 1
             written = {}
-            for m in rng.sample(range(RESIDENTS), WRITES_PER_ROUND):
+            chosen = aim_writes()[:WRITES_PER_ROUND - 1]  # residents whose release no delivery has shown yet
+            held = sorted({key[0] for key in [*consents, *revoked]} - set(chosen))  # and residents with a consent
+            chosen += rng.sample(held, min(len(held), max(0, WRITES_PER_ROUND // 2 - len(chosen))))
+            chosen += rng.sample(sorted(set(range(RESIDENTS)) - set(chosen)), WRITES_PER_ROUND - len(chosen))
+            for m in chosen:
                 writes += 1
                 written[m] = f"status-{writes}-x"
                 r = c.patch(f"{LD}/entities/urn:ngsi-ld:CareRecord:{m}/attrs", headers=admin,
@@ -220,13 +295,16 @@ def leak_test(town, streams: list) -> None:
                 marks <= {e["entity"].get("status", {}).get("value") for e in s.events()[k:]}
                 for (s, _, _), k in zip(streams, streamed)), timeout=30), marks
             for q in receiver.requests[heard:]:
-                p, purpose = subscribers[q["body"]["subscriptionId"]]
+                p, purpose, kind = subscribers[q["body"]["subscriptionId"]]
                 for entity in q["body"]["data"]:
-                    check(entity, p, purpose, ("notification", q["body"]["subscriptionId"]))
+                    check(entity, p, purpose, kind, ("notification", q["body"]["subscriptionId"]))
                     deliveries += 1
             for (stream, p, purpose), k in zip(streams, streamed):
                 for event in stream.events()[k:]:
-                    check(event["entity"], p, purpose, ("live stream", p, purpose))
+                    if event["operation"] in ("removed", "changed"):  # an id only (rights changed)
+                        assert set(event["entity"]) == {"id"}, event
+                        continue
+                    check(event["entity"], p, purpose, "live stream", ("live stream", p, purpose))
                     deliveries += 1
             for m in written:
                 for p in range(PROVIDERS):
@@ -238,26 +316,38 @@ def leak_test(town, streams: list) -> None:
         p, purpose, n = rng.randrange(PROVIDERS), rng.choice(PURPOSES), rng.randrange(RESIDENTS)
         offset = rng.randrange(RESIDENTS)
         outlet = rng.randrange(11) if rng.random() < 0.05 else rng.randrange(9)  # the downloads: 1 read in 50 or so
+        steered = bool(consents or revoked) and rng.random() < STEER
+        if steered:  # a resident and provider with a consent (or a revoked one)
+            n, p, purpose = rng.choice(sorted(consents) + sorted(revoked))
+        aimed = aim() if reads >= READS else None  # past the minimum: a read of what is not covered yet
+        if aimed is not None:
+            outlet, n, p, purpose = aimed
+        if steered or aimed is not None:
+            offset = rng.randint(max(0, n - PAGE + 1), n)  # on the page
+        reader = providers[p] if p is not None else town.official
+        if aimed is None and rng.random() < OFFICIAL:
+            p, reader = None, town.official
         tag = {"X-Request-Id": f"read-{reads}"}
-        answer, entities = read(c, outlet, n, offset, {**town.ld(providers[p], purpose), **tag},
-                                {**town.v2(providers[p], purpose), **tag})
+        answer, entities = read(c, outlet, n, offset, {**town.ld(reader, purpose), **tag},
+                                {**town.v2(reader, purpose), **tag})
         reads += 1
         text = answer.text
         if outlet in CATALOGUE:  # anonymous: the open attribute of every record, nothing personal ever
             assert all(f"ward-{m}" in text for m in range(RESIDENTS)), outlet
             assert not any(secret(m, name) in text for m in range(RESIDENTS) for name in CATEGORIES), outlet
+            covered.add((OUTLETS[outlet], "anonymous", "open data"))
             continue
         expected = [n] if outlet in SINGLE else list(range(offset, min(offset + PAGE, RESIDENTS)))
-        shown = [check(entity, p, purpose, ("read", outlet)) for entity in entities]
+        shown = [check(entity, p, purpose, OUTLETS[outlet], ("read", outlet)) for entity in entities]
         answered[f"read-{reads - 1}"] = (outlet, n, offset, p, purpose, shown, {m: allowed(m, p, purpose) for m in shown})
         assert shown == expected, (outlet, shown, expected)
         for m in set(range(RESIDENTS)) - set(shown):
             assert not any(secret(m, name) in text for name in CATEGORIES), (outlet, m)
         for m in shown:
             if allowed(m, p, purpose):
-                expected_log[(m, providers[p]["_id"])] += 1
+                expected_log[(m, reader["_id"])] += 1
                 released.setdefault(m, set()).add(f"read-{reads - 1}")
-    assert rounds > 10 and deliveries >= rounds * WRITES_PER_ROUND * (len(subscribers) + len(streams))
+    assert rounds > ROUNDS and covered >= COVERAGE and deliveries >= rounds * WRITES_PER_ROUND * (len(subscribers) + len(streams))
     for n in range(RESIDENTS):
         log, after = [], 0
         while page := c.get(f"/consent/me/access-log?after={after}&limit=1000", headers=town.ld(residents[n])).json():
