@@ -21,6 +21,7 @@ from toshi.ngsiv2.forwarding import SKIP_FORWARDING
 from toshi.ngsiv2.query import answer_query
 from toshi.ngsiv2.request import ctx, entity_query, options_of, read_json, services
 from toshi.ngsiv2.update_options import UPDATE_OPTIONS, keeps_metadata, marked
+from toshi.query.regex import compile_pattern
 
 ACTIONS = ("append", "appendStrict", "update", "delete", "replace")
 
@@ -181,23 +182,91 @@ def _label(data: dict) -> str:
 
 async def op_query(request: Request) -> Response:
     options = options_of(request.query_params, {"count", "keyValues", "values", "unique", SKIP_FORWARDING})
-    body = await read_json(request)
-    if not isinstance(body, dict):
-        raise bad_request("Invalid JSON type for the request payload: it must be an object")
+    body = _checked_query(await read_json(request))
     expression = body.get("expression") or {}
-    if not isinstance(expression, dict):
-        raise bad_request("expression must be a JSON object")
     query = entity_query(q=expression.get("q"), mq=expression.get("mq"), geo=geo.from_expression(expression))
-    selectors = [_selector(item) for item in _list(body, "entities")]
+    selectors = [_selector(item) for item in body.get("entities") or []]
     if selectors:
         query.extra.append(lambda entity: any(s.matches(entity) for s in selectors))
-    return await answer_query(request, query, options, _list(body, "attrs") or None,
-                              _list(body, "metadata") or None)
+    return await answer_query(request, query, options, body.get("attrs") or None, body.get("metadata") or None)
 
 
-def _selector(item: object):
-    if not isinstance(item, dict) or not ("id" in item or "idPattern" in item):
-        raise bad_request("entities: each element needs an id or an idPattern")
+QUERY_FIELDS = ("entities", "attributes", "attrs", "expression")  # at least one (Orion: "relevant fields")
+
+
+def _checked_query(body: object) -> dict:
+    """The op/query payload checked as Orion's batch-query parser does, member by member: not an
+    object 400 ParseError; 400 BadRequest for an empty one, one without any of QUERY_FIELDS, an entity
+    that is not an object, has both or neither of `id` / `idPattern`, a bad id, type or pattern, or
+    attributes; a list that is not a list of strings; an unknown member. The deprecated `attributes`
+    is checked and has no effect."""
+    if not isinstance(body, dict):
+        raise V2Error(400, "ParseError", "Errors found in incoming JSON buffer")
+    if not body:
+        raise bad_request("empty payload")
+    if not any(field in body for field in QUERY_FIELDS):
+        raise bad_request("Invalid JSON payload, no relevant fields found")
+    for name, value in body.items():
+        if name == "entities":
+            if not isinstance(value, list):
+                raise bad_request("not a JSON array")
+            for entity in value:
+                _check_query_entity(entity)
+        elif name in ("attributes", "attrs", "metadata"):
+            if not isinstance(value, list):
+                raise bad_request(f"the field /{name}/ must be a JSON array")
+            if not all(isinstance(item, str) for item in value):
+                raise bad_request(f"only JSON Strings allowed in {name} list")
+        elif name == "expression":
+            _check_expression(value)
+        else:
+            raise bad_request(f"Unrecognized field in JSON payload: /{name}/")
+    return body
+
+
+def _check_query_entity(entity: object) -> None:
+    """An element of op/query `entities` (Orion's entity-object parser, attributes not allowed)."""
+    if not isinstance(entity, dict):
+        raise bad_request("entity is not a JSON object")
+    if "id" in entity and "idPattern" in entity:
+        raise bad_request("both /id/ and /idPattern/ present")
+    if "id" not in entity and "idPattern" not in entity:
+        raise bad_request("nor /id/ nor /idPattern/ present")
+    for name, value in entity.items():
+        if name in ("id", "type"):
+            if not isinstance(value, str):
+                raise bad_request(f"Invalid JSON type for entity {name}")
+            if name == "type" and not value:
+                raise bad_request("entity type length: 0, min length supported: 1")
+            if any(c in mapping.FORBIDDEN_IN_NAMES or not c.isprintable() or c.isspace() for c in value):
+                raise bad_request(f"Invalid characters in entity {name}")
+        elif name in ("idPattern", "typePattern"):
+            if not isinstance(value, str):
+                raise bad_request(f"Invalid JSON type for entity {name}")
+            try:
+                compile_pattern(value)
+            except Exception:
+                raise bad_request(f"Invalid regex for entity {name}") from None
+        else:
+            raise bad_request("no attributes allowed in Entity in this payload")
+
+
+def _check_expression(expression: object) -> None:
+    """`expression` as Orion's expression parser reads it (q and mq, then geometry, coords, georel;
+    the geo-query itself is parsed by toshi.ngsiv2.geo)."""
+    if not isinstance(expression, dict):
+        raise bad_request("expression is not an object")
+    if not expression:
+        raise bad_request("expression is empty")
+    for key in ("q", "mq", "geometry", "coords", "georel"):
+        if key in expression:
+            if not isinstance(expression[key], str):
+                raise bad_request(f"{key} is not a string")
+            if not expression[key]:
+                raise bad_request(f"{key} is empty")
+
+
+def _selector(item: dict):
     return entity_query(ids=[item["id"]] if "id" in item else None, id_pattern=item.get("idPattern"),
                         types=[item["type"]] if "type" in item else None,
                         type_pattern=item.get("typePattern"))

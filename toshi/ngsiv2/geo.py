@@ -97,10 +97,10 @@ def from_url(georel: str | None, geometry: str | None, coords: str | None) -> V2
 def from_expression(expression: dict) -> V2GeoFilter | None:
     """The filter of a POST /v2/op/query `expression` (errors as Orion's expression parser)."""
     values = {}
-    for key in ("georel", "geometry", "coords"):
+    for key in ("geometry", "coords", "georel"):  # Orion's order
         value = expression.get(key)
         if value is not None and not isinstance(value, str):
-            raise bad_request(f"{key} must be a string")
+            raise bad_request(f"{key} is not a string")
         if value == "":
             raise bad_request(f"{key} is empty")
         values[key] = value

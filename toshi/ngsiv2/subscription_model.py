@@ -202,9 +202,7 @@ def _expression(expression: Any) -> dict:
         raise bad_request("expression is empty")  # Orion's parseExpression texts from here on
     for key, value in expression.items():
         if not isinstance(value, str):
-            if key in ("q", "mq"):
-                raise bad_request(f"{key} is not a string")
-            raise bad_request(f"Invalid JSON type for expression {key}: it must be a string")
+            raise bad_request(f"{key} is not a string")
         if not value:
             raise bad_request(f"{key} is empty")
     if "q" in expression:
