@@ -35,6 +35,7 @@ class Consent(Feature):
         super().__init__(services)
         self.service = ConsentService.for_settings(services.store, services.settings, app=True)
         services.read_path.purpose_of = self.service.purposes.of
+        self.service.on_change.append(services.read_path.changed)  # live streams look at their view again
         self._task: asyncio.Task | None = None
 
     def routes(self) -> list:

@@ -29,6 +29,7 @@ class ConsentService:
         self.filter = ConsentFilter(self.declarations, self.records, self.log, auth_enabled)
         self.purposes = SubscriptionPurposes(store)
         self.audit = audit_log_of(store)
+        self.on_change: list = []  # told of every change, here or in another process (the read path's changed)
         store.watch(TOPIC, lambda _: self._forget())  # changed by another process
 
     @classmethod
@@ -57,6 +58,8 @@ class ConsentService:
     def _forget(self) -> None:
         self.declarations.forget()
         self.filter.forget()
+        for callback in list(self.on_change):
+            callback()
 
     def audited(self, principal: str, tenant: str, operation: str, target: str, request_id: str | None = None,
                 detail: dict | None = None) -> None:

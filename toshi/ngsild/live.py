@@ -2,19 +2,24 @@
 
 GET /ngsi-ld/v1/live/entities?type=…&q=…&options=keyValues streams one `change` event per matching
 entity change, as the reader that opened the stream may see it. The notifier feeds the listeners
-(toshi.notify LiveStreams), which drop a slow listener's oldest events.
+(toshi.notify LiveStreams), which drop a slow listener's oldest events. An event's `operation` is
+`created`, `updated` or `deleted` (with the entity), `removed` (the entity left the reader's view:
+it no longer matches the query or may no longer be read; only its id) or `changed` (what the reader
+may read of it changed with their rights, or it came into view: only its id, to be read again).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
-from toshi.core.access import current_guard
+from toshi.core.access import ReadPath, current_guard, judging
+from toshi.core.expiry import hide_expired
 from toshi.formats import ngsild_http as http
 from toshi.formats.ngsild_params import entity_query, options_of, output_of
 from toshi.formats.ngsild_render import render_entity
@@ -22,6 +27,7 @@ from toshi.ngsild.entities import READ_OPTIONS
 from toshi.notify import Listener, LiveStreams
 
 KEEPALIVE_SECONDS = 15.0
+PAGE = 1000
 
 
 async def live_entities(request: Request) -> StreamingResponse:
@@ -33,8 +39,15 @@ async def live_entities(request: Request) -> StreamingResponse:
     listener = Listener(tenant, query, lambda e: render_entity(
         e, ctx, form=output.form, sys_attrs=output.sys_attrs, attrs=output.attrs, lang=output.lang),
         guard=current_guard.get())  # the events are what this request may read
-    streams: LiveStreams = request.app.state.toshi.notifier.live
-    streams.listeners.add(listener)
+    services = request.app.state.toshi
+    listener.view = _view(services.store, services.read_path, tenant, query, listener.guard)
+    streams: LiveStreams = services.notifier.live
+    streams.add(listener)
+    try:
+        await listener.seed()
+    except BaseException:
+        streams.listeners.discard(listener)
+        raise
     return StreamingResponse(_events(listener, streams), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
@@ -52,6 +65,29 @@ async def _events(listener: Listener, streams: LiveStreams):
             yield b"event: change\nid: %d\ndata: %s\n\n" % (event["seq"], orjson.dumps(event))
     finally:
         streams.listeners.discard(listener)
+
+
+def _view(store, read_path: ReadPath, tenant: str, query, guard):
+    """The reader's view: every entity matching the query as the reader may see it now, by id
+    (judged only: nothing leaves, so nothing is noted as released)."""
+
+    async def view() -> dict[str, dict]:
+        found: dict[str, dict] = {}
+        after = None
+        while True:
+            page = dataclasses.replace(query, limit=PAGE, offset=0, count=False, after=after, extra=list(query.extra))
+            await hide_expired(store, tenant, page)
+            with read_path.reading_as(guard):
+                mark = judging.set(True)
+                try:
+                    entities, _ = await store.query_entities(tenant, page)
+                finally:
+                    judging.reset(mark)
+            found.update((e["id"], e) for e in entities)
+            if len(entities) < PAGE or page.next_after is None:
+                return found
+            after = page.next_after
+    return view
 
 
 def routes() -> list[Route]:
