@@ -39,6 +39,9 @@ def town(request, tmp_path_factory):
                 {"id": SHOP, "type": "Shop", "managedBy": {"type": "Relationship", "object": TOWER}},
                 {"id": STALL, "type": "Shop", "managedBy": {"type": "Relationship",
                                                            "object": "urn:ngsi-ld:Building:hall"}},
+                {"id": "urn:ngsi-ld:Market:1", "type": "Market",
+                 "uses": {"type": "ListRelationship", "objectList": [{"object": "urn:ngsi-ld:Building:hall"},
+                                                                     {"object": TOWER}]}},
                 {"id": "urn:ngsi-ld:Shop:3", "type": "Shop",
                  "managedBy": {"type": "Relationship", "object": "urn:ngsi-ld:Building:gone"}}):
             assert client.post(ENTITIES, json=entity).status_code == 201
@@ -126,3 +129,8 @@ def test_a_negated_subquery_is_bad_request(town):
 def test_the_temporal_api_refuses_a_subquery(town):
     response = town.get("/ngsi-ld/v1/temporal/entities", params={"type": "Shop", "q": "managedBy{name}"})
     assert response.status_code == 400 and error_type(response) == "BadRequestData"
+
+
+def test_a_subquery_follows_a_list_relationship(town):
+    response = town.get(ENTITIES, params={"type": "Market", "q": "uses{floors}==8", "join": "inline"})
+    assert response.status_code == 200 and [e["id"] for e in response.json()] == ["urn:ngsi-ld:Market:1"]
