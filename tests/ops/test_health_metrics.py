@@ -4,6 +4,7 @@ Prometheus text parser."""
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 import uuid
 
 import psycopg
@@ -29,6 +30,28 @@ def test_live_and_ready(client):
     assert client.get("/health/live").json() == {"status": "live"}
     ready = client.get("/health/ready")
     assert ready.status_code == 200 and ready.json()["checks"] == {"store": "ok"}
+
+
+def test_readiness_names_a_schema_behind_and_what_to_do(tmp_path):
+    from toshi.store import latest_schema
+
+    behind_by_one = latest_schema() - 1
+
+    def set_version(version: int) -> None:  # as another program (an older Toshi's restore) would
+        with sqlite3.connect(tmp_path / "toshi.db") as other:
+            other.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(version),))
+
+    with TestClient(create_app(Settings(data_dir=str(tmp_path)))) as client:
+        assert client.get("/health/ready").status_code == 200
+        set_version(behind_by_one)
+        try:
+            behind = client.get("/health/ready")
+        finally:
+            set_version(latest_schema())
+        assert behind.status_code == 503
+        assert behind.json()["checks"]["store"] == (f"the database has schema version {behind_by_one}, this Toshi "
+                                                    f"needs {latest_schema()}: run toshi db upgrade")
+        assert client.get("/health/ready").status_code == 200
 
 
 def test_health_is_public_with_authentication_on(settings):

@@ -3,13 +3,14 @@ settings validated with their names."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import pytest
 from cli_support import one_line_error
 
 from toshi.cli import build_parser
-from toshi.config import load_settings
+from toshi.config import Settings, load_settings
 from toshi.ops import service
 from toshi.ops.logs import OncePerMinute
 
@@ -108,6 +109,22 @@ def test_a_bad_setting_is_refused_by_name(name, raw, said):
     with pytest.raises(ValueError) as refused:
         load_settings(environ={f"TOSHI_{name.upper()}": raw})
     assert said in str(refused.value) and f"TOSHI_{name.upper()}" in str(refused.value)
+
+
+NUMBERS = [f.name for f in dataclasses.fields(Settings) if f.type in ("int", "float", int, float)]
+
+
+@pytest.mark.parametrize("name", NUMBERS)
+def test_every_number_setting_has_a_range(name):
+    with pytest.raises(ValueError) as refused:
+        load_settings(environ={f"TOSHI_{name.upper()}": "-1"})
+    assert str(refused.value).startswith(f"setting {name} must be ") and f"TOSHI_{name.upper()}" in str(refused.value)
+
+
+@pytest.mark.parametrize("name", NUMBERS)
+def test_every_number_setting_has_a_type(name):
+    with pytest.raises(ValueError, match=f"setting {name} must be a (whole )?number, not 'many'"):
+        load_settings(environ={f"TOSHI_{name.upper()}": "many"})
 
 
 def test_an_external_issuer_needs_where_its_keys_are():
