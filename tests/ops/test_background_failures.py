@@ -102,3 +102,17 @@ def test_a_context_source_that_does_not_answer_is_logged_once(client, shown, mon
     assert len(silent_lines) == 1, shown.lines
     assert f"context provider {provider}/op/query" in silent_lines[0]
     assert "check that it runs and is reachable from this server, or delete its registration" in silent_lines[0]
+
+
+def test_an_ngsi_ld_context_source_that_is_down_is_logged_once(client, shown):
+    down = f"http://127.0.0.1:{free_port()}"  # nothing listens: every ask is refused
+    registration = {"type": "ContextSourceRegistration", "endpoint": down, "mode": "inclusive",
+                    "information": [{"entities": [{"type": "Shelter"}]}]}
+    assert client.post("/ngsi-ld/v1/csourceRegistrations", json=registration).status_code == 201
+    client.post("/ngsi-ld/v1/entities", json={"id": "urn:ngsi-ld:Shelter:1", "type": "Shelter"})
+    for _ in range(5):
+        answer = client.get("/ngsi-ld/v1/entities?type=Shelter")
+        assert [e["id"] for e in answer.json()] == ["urn:ngsi-ld:Shelter:1"]  # the local answer still comes
+    lines = shown.like(f"({down})")
+    assert len(lines) == 1, shown.lines
+    assert "check that it runs and is reachable from this server, or update its registration" in lines[0]
