@@ -169,3 +169,72 @@ def test_attributes_nobody_owns_stay_local(client, source):
     _both(client, source)
     assert client.patch(f"{LD}/entities/{ID}/attrs/capacity", json={"value": 7}).status_code == 204
     assert local(client).json()["capacity"] == 7
+
+
+# -- inclusive registrations (4.3.6.2): the source gets a copy of what it registers; it is written here too
+
+WRITES = ["createEntity", "appendAttrs", "updateAttrs", "deleteEntity", "updateBatch"]
+
+
+def inclusive(client, source, attrs=("occupancy",), operations=WRITES) -> str:
+    _, url, tenant = source
+    body = {"type": "ContextSourceRegistration", "endpoint": url, "tenant": tenant, "mode": "inclusive",
+            "operations": list(operations),
+            "information": [{"entities": [{"type": "Shelter"}], "propertyNames": list(attrs)}]}
+    created = client.post(REGS, json=body)
+    assert created.status_code == 201, created.text
+    return created.headers["Location"].rsplit("/", 1)[1]
+
+
+def test_inclusive_create_is_written_here_and_at_the_source(client, source):
+    inclusive(client, source)
+    created = client.post(LD + "/entities", json={"id": ID, "type": "Shelter", "occupancy": {"value": 40},
+                                                  "capacity": {"value": 100}})
+    assert created.status_code == 201
+    assert remote(source).json() == {"id": ID, "type": "Shelter", "occupancy": 40}
+    assert local(client).json() == {"id": ID, "type": "Shelter", "occupancy": 40, "capacity": 100}
+
+
+def test_inclusive_update_is_written_here_and_at_the_source(client, source):
+    inclusive(client, source)
+    client.post(LD + "/entities", json={"id": ID, "type": "Shelter", "occupancy": {"value": 40}})
+    assert client.patch(f"{LD}/entities/{ID}/attrs", json={"occupancy": {"value": 41}}).status_code == 204
+    assert remote(source).json()["occupancy"] == 41 and local(client).json()["occupancy"] == 41
+
+
+def test_inclusive_source_gets_only_the_attributes_it_registers(client, source):
+    inclusive(client, source)
+    client.post(LD + "/entities", json={"id": ID, "type": "Shelter", "occupancy": {"value": 40}})
+    assert client.post(f"{LD}/entities/{ID}/attrs", json={"status": {"value": "open"}}).status_code == 204
+    assert "status" not in remote(source).json() and local(client).json()["status"] == "open"
+
+
+def test_inclusive_delete_deletes_here_and_at_the_source(client, source):
+    inclusive(client, source)
+    client.post(LD + "/entities", json={"id": ID, "type": "Shelter", "occupancy": {"value": 40}})
+    assert client.delete(f"{LD}/entities/{ID}").status_code == 204
+    assert remote(source).status_code == 404 and local(client).status_code == 404
+
+
+def test_inclusive_source_refusing_is_reported_in_207(client, source):
+    reg_id = inclusive(client, source, operations=["updateAttrs"])
+    client.post(LD + "/entities", json={"id": ID, "type": "Shelter", "occupancy": {"value": 40}})  # not at the source
+    response = client.patch(f"{LD}/entities/{ID}/attrs", json={"occupancy": {"value": 41}})
+    assert response.status_code == 207
+    assert response.json() == {"updated": [], "notUpdated": [
+        {"attributeName": "occupancy", "reason": "answered 404", "registrationId": reg_id}]}
+    assert local(client).json()["occupancy"] == 41
+
+
+def test_inclusive_batch_update_is_done_here_and_at_the_source(client, source):
+    inclusive(client, source)
+    client.post(LD + "/entities", json={"id": ID, "type": "Shelter", "occupancy": {"value": 40}})
+    answer = client.post(LD + "/entityOperations/update", json=[{"id": ID, "occupancy": {"value": 42}}])
+    assert answer.status_code == 204, answer.text
+    assert remote(source).json()["occupancy"] == 42 and local(client).json()["occupancy"] == 42
+
+
+def test_inclusive_registration_for_reads_only_gets_no_writes(client, source):
+    inclusive(client, source, operations=["federationOps"])
+    client.post(LD + "/entities", json={"id": ID, "type": "Shelter", "occupancy": {"value": 40}})
+    assert remote(source).status_code == 404 and local(client).json()["occupancy"] == 40

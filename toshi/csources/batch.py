@@ -1,12 +1,13 @@
 """Distributed batch operations (ETSI GS CIM 009 v1.8 5.6.7–5.6.10 with context sources, 4.3.6):
 /entityOperations/create, upsert, update and delete send what exclusive and redirect registrations own
-to their sources, as a batch of the same operation, and the rest is done here.
+to their sources, as a batch of the same operation, and the rest is done here; inclusive registrations
+get a copy of what they register, which is done here too (4.3.6.2).
 
-* Which: active registrations in mode exclusive or redirect whose operations include createBatch /
+* Which: active registrations (not auxiliary) whose operations include createBatch /
   upsertBatch / updateBatch / deleteBatch (redirectionOps does not: they are named one by one) and
   whose information matches the entity (id, idPattern, type; an update's entity is typed by the
   local one).
-* What is sent: each entity's attributes the registration owns (all of them when it names none),
+* What is sent: each entity's attributes the registration owns or registers (all when it names none),
   with the entity's id and type, in one batch per registration: POST
   {endpoint}/ngsi-ld/v1/entityOperations/{op} with the request's options, the Link @context (or each
   item's own @context), the registration's tenant and contextSourceInfo, and `Via`. A delete sends
@@ -34,7 +35,7 @@ from toshi.csources.distributed import (
     GatewayTimeout,
     _base,
     _headers,
-    _owned,
+    covered,
     forwarding_allowed,
 )
 from toshi.csources.model import operations_of
@@ -157,7 +158,7 @@ async def split_batch(request: Request, tenant: str, operation: str, items: list
     if not forwarding_allowed(request):
         return None
     owners = [r for r in registrations_of(request.app.state.toshi).active(tenant)
-              if r["mode"] in ("exclusive", "redirect") and operation in operations_of(r)]
+              if r["mode"] != "auxiliary" and operation in operations_of(r)]
     if not owners:
         return None
     store = request.app.state.toshi.store
@@ -172,7 +173,7 @@ async def split_batch(request: Request, tenant: str, operation: str, items: list
             found = await store.get_entity(tenant, item)
             types = list(found["type"]) if found else []
             for registration in owners:
-                if _owned(registration, item, types) is not False:
+                if covered(registration, item, types) is not False:
                     sent.setdefault(registration["id"], (registration, []))[1].append(item)
                     forwarded.setdefault(item, []).append(registration["id"])
             local.append(item)
@@ -193,15 +194,17 @@ async def split_batch(request: Request, tenant: str, operation: str, items: list
             found = await store.get_entity(tenant, item["id"])
             types = list(found["type"]) if found else []
         remaining = dict(item)
-        for registration in owners:
-            owned = _owned(registration, item["id"], types)
+        # exclusive / redirect ones first: what they own is theirs alone; inclusive ones get a copy
+        for registration in sorted(owners, key=lambda r: r["mode"] == "inclusive"):
+            owned = covered(registration, item["id"], types)
             if owned is False:
                 continue
             names = [k for k in remaining if k not in NOT_ATTRIBUTES and (owned is None or ctx.expand_term(k) in owned)]
             if not names:
                 continue
             part = {k: v for k, v in item.items() if k in ("id", "type", "@context")}
-            part.update({k: remaining.pop(k) for k in names})
+            inclusive = registration["mode"] == "inclusive"
+            part.update({k: remaining[k] if inclusive else remaining.pop(k) for k in names})
             sent.setdefault(registration["id"], (registration, []))[1].append(part)
             forwarded.setdefault(item["id"], []).append(registration["id"])
         if item["id"] not in forwarded or any(k not in NOT_ATTRIBUTES for k in remaining):

@@ -263,6 +263,12 @@ def _owned(registration: dict, entity_id: str, types: list[str]) -> set[str] | N
     for all of them, False for nothing."""
     if registration["mode"] not in ("exclusive", "redirect"):
         return False
+    return covered(registration, entity_id, types)
+
+
+def covered(registration: dict, entity_id: str, types: list[str]) -> set[str] | None | bool:
+    """What a registration (any mode) registers of an entity: the attribute names, None for all of
+    them, False for nothing."""
     taken: set[str] = set()
     target = Target(ids=[entity_id], types=set(types) or None)
     for info in registration["information"]:
@@ -379,7 +385,9 @@ async def query(request: Request, tenant: str, entity_query, ctx,
     return shown, answer.warnings()
 
 
-# -- writes to exclusive and redirect sources (5.6 with context sources) ---------------------------
+# -- writes to context sources (5.6 with context sources): exclusive and redirect ones own what they
+# register (it is not written here); inclusive ones are sent a copy of what they register (written here
+# too); auxiliary ones are never written to ---------------------------------------------------------
 
 @dataclass
 class Split:
@@ -436,6 +444,8 @@ class Split:
             not_updated = body.get("notUpdated", []) + not_updated
         elif local_response is not None:
             updated = [n for n in self.local if n not in NOT_ATTRIBUTES] + updated
+        refused = {n["attributeName"] for n in not_updated}
+        updated = [n for n in dict.fromkeys(updated) if n not in refused]  # inclusive: written here and there
         if not not_updated:
             if local_response is not None:
                 return local_response
@@ -500,9 +510,10 @@ def _as_error(failure: SourceFailure) -> NgsiError:
 
 async def split_write(request: Request, tenant: str, operation: str, entity_id: str, data: dict | None,
                       ctx, *, media: str = "application/json", types: list[str] | None = None) -> Split | None:
-    """The write's parts owned by exclusive or redirect registrations supporting `operation` (5.6 with
-    context sources), or None when it is all local. `data`: the payload as sent (None: the whole
-    entity, e.g. delete)."""
+    """The write's parts for registrations supporting `operation` (5.6 with context sources, 4.3.6.2):
+    what exclusive or redirect ones own goes only to them; inclusive ones get a copy of what they
+    register, which is written here too; None when it is all local. `data`: the payload as sent
+    (None: the whole entity, e.g. delete)."""
     if not forwarding_allowed(request):
         return None
     registrations = registrations_of(request.app.state.toshi).active(tenant)
@@ -511,23 +522,28 @@ async def split_write(request: Request, tenant: str, operation: str, entity_id: 
     if types is None:
         local = await request.app.state.toshi.store.get_entity(tenant, entity_id)
         types = list(local["type"]) if local else []
-    owners = []
+    owners, copies = [], []
     for registration in registrations:
-        if registration["mode"] not in ("exclusive", "redirect") or operation not in operations_of(registration):
+        if registration["mode"] == "auxiliary" or operation not in operations_of(registration):
             continue
-        owned = _owned(registration, entity_id, types)
+        owned = covered(registration, entity_id, types)
         if owned is not False:
-            owners.append((registration, owned))
-    if not owners:
+            (copies if registration["mode"] == "inclusive" else owners).append((registration, owned))
+    if not owners and not copies:
         return None
-    if data is None:  # the whole entity: every owner is told; it is deleted here too
-        return Split(request, tenant, entity_id, {}, [(reg, {}) for reg, _ in owners], ctx, media)
+    if data is None:  # the whole entity: every owner and inclusive source is told; it is deleted here too
+        return Split(request, tenant, entity_id, {}, [(reg, {}) for reg, _ in owners + copies], ctx, media)
     remaining = {k: v for k, v in data.items() if k != "@context"}
     parts = []
     for registration, owned in owners:
         names = [k for k in remaining if k not in NOT_ATTRIBUTES and (owned is None or ctx.expand_term(k) in owned)]
         if names:
             parts.append((registration, {k: remaining.pop(k) for k in names}))
+    for registration, provided in copies:  # inclusive: the source gets its attributes, and they are written here too
+        names = [k for k in remaining if k not in NOT_ATTRIBUTES
+                 and (provided is None or ctx.expand_term(k) in provided)]
+        if names:
+            parts.append((registration, {k: remaining[k] for k in names}))
     if not parts:
         return None
     if media == "application/ld+json" and "@context" in data:
