@@ -94,3 +94,7 @@ def test_an_expression_in_data_provided_is_ignored(v2):
 def test_an_empty_expires_is_a_permanent_registration(v2):
     rendered = created(v2, registration(expires=""))
     assert "expires" not in rendered and rendered["status"] == "active"
+
+
+def test_expires_is_rendered_as_orion_renders_it(v2):
+    assert created(v2, registration(expires="2099-01-01T10:00:00.75+02:00"))["expires"] == "2099-01-01T08:00:00.000Z"

@@ -30,7 +30,7 @@ def test_registration_crud(client):
     assert [r["id"] for r in listed.json()] == [reg_id] and listed.headers["Fiware-Total-Count"] == "1"
     assert client.patch(location, json={"status": "inactive", "expires": "2099-01-01T00:00:00Z"}).status_code == 204
     got = client.get(location).json()
-    assert got["status"] == "inactive" and got["expires"] == "2099-01-01T00:00:00Z"
+    assert got["status"] == "inactive" and got["expires"] == "2099-01-01T00:00:00.000Z"
     assert client.patch(location, json={"status": "active", "expires": "2000-01-01T00:00:00Z"}).status_code == 204
     assert client.get(location).json()["status"] == "expired"
     # per tenant

@@ -104,3 +104,13 @@ def test_a_refused_patch_changes_nothing(v2):
         assert v2.get(location).json()["throttling"] == 5
     finally:
         v2.delete(location)
+
+
+@pytest.mark.parametrize(("given", "rendered"), [("2099-01-01T10:00:00.75+02:00", "2099-01-01T08:00:00.000Z"),
+                                                 ("2099-01-01", "2099-01-01T00:00:00.000Z")])
+def test_expires_is_rendered_as_orion_renders_it(v2, given, rendered):
+    location = v2.post("/v2/subscriptions", json=subscription(expires=given)).headers["Location"]
+    try:
+        assert v2.get(location).json()["expires"] == rendered  # whole seconds, UTC, .000Z
+    finally:
+        v2.delete(location)

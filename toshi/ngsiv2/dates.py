@@ -51,3 +51,10 @@ def _zone(zone: str | None) -> timezone:
         raise ValueError(zone)
     offset = timedelta(hours=hours, minutes=minutes)
     return timezone(-offset if zone[0] == "-" else offset)
+
+
+def orion_expires(text: str) -> str:
+    """An `expires` (of a subscription or registration) as Orion renders it: it keeps whole seconds and
+    shows them as `YYYY-MM-DDThh:mm:ss.000Z` in UTC; a text it cannot read is shown as it is."""
+    canonical = canonical_datetime(text)
+    return text if canonical is None else canonical[:-5] + ".000Z"

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from toshi.core.outbound import OutboundRefused, outbound_policy
 from toshi.core.times import instant_key, now_iso
 from toshi.ngsiv2 import headers
+from toshi.ngsiv2.dates import orion_expires
 from toshi.ngsiv2.entity_selectors import selectors
 from toshi.ngsiv2.errors import V2Error, bad_request
 from toshi.ngsiv2.mapping import FORBIDDEN, check_name
@@ -156,7 +157,7 @@ def render(registration: dict) -> dict:
     out["provider"] = registration["provider"]
     out["status"] = status_of(registration)
     if "expires" in registration:
-        out["expires"] = registration["expires"]
+        out["expires"] = orion_expires(registration["expires"])
     return out
 
 

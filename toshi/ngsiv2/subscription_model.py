@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from toshi.core.times import instant_key
+from toshi.ngsiv2.dates import orion_expires
 from toshi.ngsiv2.entity_selectors import selectors
 from toshi.ngsiv2.errors import V2Error, bad_request
 from toshi.ngsiv2.mapping import FORBIDDEN
@@ -452,7 +453,7 @@ def render(doc: dict, now: str) -> dict:
     notification.setdefault("covered", False)
     out["notification"] = notification
     if "expires" in doc:
-        out["expires"] = doc["expires"]
+        out["expires"] = orion_expires(doc["expires"])
     out["status"] = status(doc, now)
     if doc.get("throttling"):  # Orion renders it only when it is greater than 0
         out["throttling"] = doc["throttling"]
