@@ -102,14 +102,28 @@ def _checked_batch(body: object) -> tuple[str, list]:
             for entity in value:
                 _check_batch_entity(entity)
         elif name == "actionType":
-            if value not in ACTIONS:
+            if action_type(value) is None:
                 raise bad_request("invalid update action type: right ones are: "
                                   "append, appendStric, delete, replace, update")
         else:
             raise bad_request(f"Unrecognized field in JSON payload: /{name}/")
     if not body["entities"]:
         raise bad_request("empty entities vector")
-    return body["actionType"], body["entities"]
+    return action_type(body["actionType"]), body["entities"]
+
+
+V1_ACTIONS = {"update": "update", "append": "append", "append_strict": "appendStrict", "delete": "delete",
+              "replace": "replace"}
+
+
+def action_type(value: object) -> str | None:
+    """An op/update `actionType` as Orion reads it: the NGSIv2 names, else (its "last resort") the
+    NGSIv1 ones in any case (`APPEND`, `Append_Strict`, ...); None when it is neither."""
+    if not isinstance(value, str):
+        return None
+    if value in ACTIONS:
+        return value
+    return V1_ACTIONS.get(value.lower())
 
 
 def _check_batch_entity(entity: object) -> None:
