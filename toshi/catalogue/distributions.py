@@ -88,16 +88,24 @@ class Values:
 
     def __call__(self, entity: dict) -> dict:
         out = {}
+        names = self.names
         for iri, instances in entity["attrs"].items():
-            name = self.compact(iri) if self.names is None else self.names.get(iri)
-            if name is None:
-                continue
-            inst = next((i for i in instances if "datasetId" not in i), instances[0])
-            out[name] = _plain(inst)
+            name = self.compact(iri) if names is None else names.get(iri)
+            if name is not None:
+                out[name] = _plain(_default(instances))
         return out
 
 
+def _default(instances: list[dict]) -> dict:
+    """The default instance (no datasetId), else the first."""
+    if len(instances) == 1:
+        return instances[0]
+    return next((i for i in instances if "datasetId" not in i), instances[0])
+
+
 def _plain(inst: dict):
+    if "value" in inst:
+        return inst["value"]
     for key in ("value", "object", "objectList", "valueList", "json", "vocab"):
         if key in inst:
             return inst[key]
@@ -113,14 +121,48 @@ async def csv_stream(services, dataset: Dataset) -> AsyncIterator[bytes]:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(headers)
     yield "\ufeff".encode() + buffer.getvalue().encode()
-    cells = rows.row_writer(table, headers) if table is not None else None
+    if table is not None and values.names is not None:
+        line = _entity_cells(table, headers, values.names)
+    elif table is not None:
+        cells = rows.row_writer(table, headers)
+        line = lambda entity: cells(values(entity))  # noqa: E731
+    else:
+        line = lambda entity: _plain_row(entity, values(entity), headers)  # noqa: E731
     async for page in entities(services, dataset):
         buffer.seek(0)
         buffer.truncate()
-        for entity in page:
-            plain = values(entity)
-            writer.writerow(cells(plain) if cells is not None else _plain_row(entity, plain, headers))
+        writer.writerows(map(line, page))
         yield buffer.getvalue().encode()
+
+
+def _entity_cells(table: Standard, headers: list[str], names: dict[str, str]):
+    """entity -> its CSV cells for `headers`: each column's attribute (of those published, `names`:
+    IRI -> compact name) and converter looked up once, then per entity only the attributes read."""
+    iri_of = {name: iri for iri, name in names.items()}
+    iris: list[str | None] = []
+    specs = []
+    for header in headers:
+        column = table.column(header)
+        attr = OTHER_COLUMNS if column is None else column.attr
+        iri = iri_of.get(attr)
+        if iri not in iris:
+            iris.append(iri)
+        specs.append((iris.index(iri), _other_cell(header) if column is None else rows.cell_converter(column)))
+
+    def cells(entity: dict) -> list[str]:
+        attrs = entity["attrs"]
+        got = []
+        for iri in iris:
+            instances = attrs.get(iri)
+            got.append(_plain(_default(instances)) if instances else None)
+        return [convert(got[n]) for n, convert in specs]
+    return cells
+
+
+def _other_cell(header: str):
+    def convert(others) -> str:
+        return str(others.get(header, "")) if isinstance(others, dict) else ""
+    return convert
 
 
 def _plain_row(entity: dict, plain: dict, headers: list[str]) -> list[str]:
@@ -138,6 +180,7 @@ def _plain_row(entity: dict, plain: dict, headers: list[str]) -> list[str]:
 
 async def geojson_stream(services, dataset: Dataset) -> AsyncIterator[bytes]:
     values = Values(dataset)
+    compact, types = core_context().compact_iri, {}
     yield b'{"type":"FeatureCollection","features":['
     first = True
     async for page in entities(services, dataset):
@@ -145,11 +188,12 @@ async def geojson_stream(services, dataset: Dataset) -> AsyncIterator[bytes]:
         for entity in page:
             plain = values(entity)
             geometry = plain.pop(LOCATION, None)
-            features.append(orjson.dumps({"type": "Feature", "id": entity["id"], "geometry": geometry,
-                                          "properties": {"type": core_context().compact_iri(entity["type"][0]),
-                                                         **plain}}))
-        if features:
-            yield (b"" if first else b",") + b",".join(features)
+            kind = entity["type"][0]
+            name = types.get(kind) or types.setdefault(kind, compact(kind))
+            features.append({"type": "Feature", "id": entity["id"], "geometry": geometry,
+                             "properties": {"type": name, **plain}})
+        if features:  # one encoding of the page: the list's JSON without its brackets
+            yield (b"" if first else b",") + orjson.dumps(features)[1:-1]
             first = False
     yield b"]}"
 

@@ -137,10 +137,38 @@ def row_writer(standard: Standard, headers: list[str]):
     return cells
 
 
+def cell_converter(column: Column):
+    """value of the column's attribute (None when the entity has none) -> the column's cell, the same
+    as `_cell` gives, with the column's kind looked at once."""
+    kind, key = column.kind, column.key
+    if kind == FLAG:
+        flag = column.flag
+        return lambda value: "1" if isinstance(value, list) and flag in value else ""
+    if kind in (LATITUDE, LONGITUDE):
+        axis = 1 if kind == LATITUDE else 0
+
+        def point(value) -> str:
+            if isinstance(value, dict) and value.get("type") == "Point":
+                coordinates = value.get("coordinates")
+                if coordinates:
+                    return _number(coordinates[axis])
+            return ""
+        return point
+    if key is not None:
+        def member(value) -> str:
+            value = value.get(key) if isinstance(value, dict) else None
+            return value if isinstance(value, str) else "" if value is None else _value_cell(column, value, False)
+        return member
+    return lambda value: value if isinstance(value, str) else "" if value is None else _value_cell(column, value)
+
+
 def _cell(column: Column, values: dict[str, object]) -> str:
     value = values.get(column.attr)
-    if value is None:
-        return ""
+    return "" if value is None else _value_cell(column, value)
+
+
+def _value_cell(column: Column, value, whole: bool = True) -> str:
+    """The cell of a (not None) value; `whole`: the attribute's value, not yet its column's member."""
     if column.kind in (LATITUDE, LONGITUDE):
         coordinates = value.get("coordinates") if isinstance(value, dict) else None
         if not coordinates or value.get("type") != "Point":
@@ -148,7 +176,7 @@ def _cell(column: Column, values: dict[str, object]) -> str:
         return _number(coordinates[1] if column.kind == LATITUDE else coordinates[0])
     if column.kind == FLAG:
         return "1" if isinstance(value, list) and column.flag in value else ""
-    if column.key is not None:
+    if column.key is not None and whole:
         value = value.get(column.key) if isinstance(value, dict) else None
         if value is None:
             return ""
