@@ -9,6 +9,8 @@ name")."""
 from __future__ import annotations
 
 import dataclasses
+import socketserver
+import threading
 
 import pytest
 from starlette.testclient import TestClient
@@ -135,6 +137,26 @@ def test_an_unknown_host_is_couldnt_resolve_host_name(fast_client):
     fast_client.post("/v2/entities", json=ROOM)
     assert wait_until(lambda: "lastFailure" in statistics(fast_client, sub_id))
     assert statistics(fast_client, sub_id)["lastFailureReason"] == "Couldn't resolve host name"
+
+
+class Hangup(socketserver.BaseRequestHandler):
+    """Reads the request, then closes the connection without answering."""
+
+    def handle(self):
+        self.request.recv(65536)
+
+
+def test_a_receiver_that_closes_without_answering_is_server_returned_nothing(fast_client):
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Hangup)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        sub_id = subscribe(fast_client, {"http": {"url": f"http://127.0.0.1:{server.server_address[1]}/notify"}})
+        fast_client.post("/v2/entities", json=ROOM)
+        assert wait_until(lambda: "lastFailure" in statistics(fast_client, sub_id))
+        assert statistics(fast_client, sub_id)["lastFailureReason"] == "Server returned nothing (no headers, no data)"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def endpoint(http: dict) -> dict:
