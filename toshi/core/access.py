@@ -16,7 +16,7 @@ request's reads may run."""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -68,6 +68,9 @@ class ReadFilter(Protocol):
 
 
 current_guard: ContextVar[Guard | None] = ContextVar("toshi_guard", default=None)
+# how the request's guard is made (called again, it gives the guard as the reader's rights are now): a
+# reader holding a view for long (a live stream) makes its guard afresh when rights change
+current_guard_maker: ContextVar[Callable[[], Guard | None] | None] = ContextVar("toshi_guard_maker", default=None)
 current_actor: ContextVar[dict | None] = ContextVar("toshi_actor", default=None)
 # time.monotonic() after which a read gives up (TooComplexQuery); writes never do (a group commit
 # holds other requests' edits)
