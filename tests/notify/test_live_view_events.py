@@ -73,7 +73,9 @@ def test_a_change_of_rights_reads_the_view_again():
 
         async def now():
             return dict(view)
-        listener = Listener("t", SimpleNamespace(matches=lambda e: True), lambda e: e, guard=Guard(), view=now)
+        guards = []  # the reader's guard made afresh on each change of rights
+        listener = Listener("t", SimpleNamespace(matches=lambda e: True), lambda e: e, guard=Guard(), view=now,
+                            regard=lambda: guards.append(Guard()) or guards[-1])
         streams.add(listener)
         await listener.seed()
         assert set(listener.shown) == {"a", "b"}
@@ -87,6 +89,7 @@ def test_a_change_of_rights_reads_the_view_again():
         assert sorted(events(listener), key=str) == sorted(
             [("removed", {"id": "a"}), ("changed", {"id": "b"}), ("changed", {"id": "c"})], key=str)
         assert set(listener.shown) == {"b", "c"}
+        assert len(guards) == 1 and listener.guard is guards[0]
 
         read_path.changed()  # nothing changed: nothing said
         await streams._looking

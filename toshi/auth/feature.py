@@ -55,6 +55,7 @@ class Auth(Feature):
         check_exposure(services.settings)
         self.security = Security(services)
         services.read_path.owner_of = self.security.owner_of
+        self.security.engine.on_change.append(services.read_path.changed)  # live streams apply new rules at once
         self.residents = residents.Residents(services.store)
         self.provider = oidc_provider.Provider(services.store, self.security.signing_key,
                                                services.settings.auth_issuer, services.settings.auth_audience)

@@ -6,6 +6,7 @@ features declare (`Feature.actions`, toshi/core/feature.py)."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 import uuid
@@ -13,7 +14,7 @@ import uuid
 import orjson
 
 from toshi.auth.principal import ALL_TENANTS, ANONYMOUS, Principal
-from toshi.core.access import Reader, current_actor, current_deadline, current_guard
+from toshi.core.access import Reader, current_actor, current_deadline, current_guard, current_guard_maker
 from toshi.core.errors import Forbidden, NgsiError, Unauthorized
 from toshi.core.feature import action_of as feature_action
 
@@ -57,7 +58,7 @@ class Gate:
             self._set_deadline()
             if self.read_path.unconditional:
                 reader = Reader(None, tenant_of(path, _headers(scope)))
-                current_guard.set(self.read_path.unconditional_guard_for(reader))
+                self._guard(self.read_path.unconditional_guard_for, reader)
             return await self.app(scope, receive, send)
         headers = _headers(scope)
         request_id = headers.get("x-request-id") or headers.get("fiware-correlator") or f"{BOOT}-{next(_numbers):x}"
@@ -72,16 +73,21 @@ class Gate:
             except NgsiError as exc:
                 security.audit_refusal(principal, tenant, method, path, request_id, exc)
                 return await _refuse(scope, send, exc, path)
-            current_guard.set(self.read_path.guard_for(Reader(principal, tenant)))
+            self._guard(self.read_path.guard_for, Reader(principal, tenant))
             scope.setdefault("state", {})["principal"] = principal  # request.state.principal (pages' role checks)
         elif self.read_path.unconditional:  # public paths read as anonymous; with authentication off, as the operator
             reader = Reader(principal if security.enabled else None, tenant)
-            current_guard.set(self.read_path.unconditional_guard_for(reader))
+            self._guard(self.read_path.unconditional_guard_for, reader)
         current_actor.set({"principal": principal.id if security.enabled else "local", "request": request_id})
         self._set_deadline()
         if action in ("admin", "subscribe") and method not in ("GET", "HEAD"):
             return await self._audited(scope, receive, send, principal, tenant, request_id)
         await self.app(scope, receive, send)
+
+    @staticmethod
+    def _guard(make, reader: Reader) -> None:
+        current_guard.set(make(reader))
+        current_guard_maker.set(functools.partial(make, reader))  # the same reader's rights, later
 
     def _set_deadline(self) -> None:
         timeout = self.security.settings.request_timeout

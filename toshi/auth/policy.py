@@ -310,6 +310,7 @@ class PolicyEngine:
         self._tables = FeatureTables(store, SCHEMA)
         self._rules: list[dict] | None = None
         self._cache: dict[tuple[Principal, str], Access] = {}
+        self.on_change: list = []  # told of every change of the rules (the read path's changed)
         store.watch("auth.policies", lambda _: self._forget())  # changed by another process
 
     @property
@@ -344,6 +345,8 @@ class PolicyEngine:
     def _forget(self) -> None:
         self._rules = None
         self._cache.clear()
+        for callback in list(self.on_change):
+            callback()
 
     def access(self, principal: Principal, tenant: str) -> Access:
         key = (principal, tenant)

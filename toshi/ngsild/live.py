@@ -11,6 +11,7 @@ may read of it changed with their rights, or it came into view: only its id, to 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 
 import orjson
@@ -18,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
-from toshi.core.access import ReadPath, current_guard, judging
+from toshi.core.access import ReadPath, current_guard, current_guard_maker, judging
 from toshi.core.expiry import hide_expired
 from toshi.formats import ngsild_http as http
 from toshi.formats.ngsild_params import entity_query, options_of, output_of
@@ -40,7 +41,10 @@ async def live_entities(request: Request) -> StreamingResponse:
         e, ctx, form=output.form, sys_attrs=output.sys_attrs, attrs=output.attrs, lang=output.lang),
         guard=current_guard.get())  # the events are what this request may read
     services = request.app.state.toshi
-    listener.view = _view(services.store, services.read_path, tenant, query, listener.guard)
+    listener.view = _view(services.store, services.read_path, tenant, query, listener)
+    maker, request_context = current_guard_maker.get(), contextvars.copy_context()
+    if maker is not None:  # the reader's rights as they are when they change (in the request's context: its purpose)
+        listener.regard = lambda: request_context.run(maker)
     streams: LiveStreams = services.notifier.live
     streams.add(listener)
     try:
@@ -67,7 +71,7 @@ async def _events(listener: Listener, streams: LiveStreams):
         streams.listeners.discard(listener)
 
 
-def _view(store, read_path: ReadPath, tenant: str, query, guard):
+def _view(store, read_path: ReadPath, tenant: str, query, listener: Listener):
     """The reader's view: every entity matching the query as the reader may see it now, by id
     (judged only: nothing leaves, so nothing is noted as released)."""
 
@@ -77,7 +81,7 @@ def _view(store, read_path: ReadPath, tenant: str, query, guard):
         while True:
             page = dataclasses.replace(query, limit=PAGE, offset=0, count=False, after=after, extra=list(query.extra))
             await hide_expired(store, tenant, page)
-            with read_path.reading_as(guard):
+            with read_path.reading_as(listener.guard):
                 mark = judging.set(True)
                 try:
                     entities, _ = await store.query_entities(tenant, page)

@@ -10,9 +10,10 @@ path by the outlet) and those its events carried since. So it can say when an en
   - an entity change after which the entity no longer matches the query (moved out of the area, no
     longer of the type or matching q) or is no longer readable: a `removed` event naming only its id;
   - a change of what readers may see without an entity changing (a consent revoked or granted, a
-    rule): the read path tells the live streams (`ReadPath.watch`), each listener reads its view
-    again, and says `removed` for what left it and `changed` (the id only: read it again, through the
-    read path) for what came into it or whose readable attributes changed.
+    declaration, a policy rule): the read path tells the live streams (`ReadPath.watch`), each
+    listener makes its reader's guard afresh (`regard`), reads its view again, and says `removed` for
+    what left it and `changed` (the id only: read it again, through the read path) for what came
+    into it or whose readable attributes changed.
 Only ids the reader was shown (or may read now) are ever named, so these events reveal nothing the
 reader could not read.
 """
@@ -48,6 +49,7 @@ class Listener:
     # query, read through the read path under `guard` (None: rights changes then say nothing)
     view: Callable[[], Awaitable[dict[str, dict]]] | None = None
     shown: dict[str, int] = field(default_factory=dict)
+    regard: Callable[[], object] | None = None  # makes `guard` afresh: the reader's rights as they are now
     _touched: set[str] | None = None  # ids events changed while the view was being read
 
     def offer(self, event: dict) -> None:
@@ -80,6 +82,8 @@ class Listener:
 
     async def look_again(self, seq: int, at: str) -> None:
         """Rights changed: say what left the view and what entered it or changed in it."""
+        if self.regard is not None:  # e.g. a first personal-data declaration: a guard made before lacks its layer
+            self.guard = self.regard()
         if self.view is None:
             return
         self._touched = set()
