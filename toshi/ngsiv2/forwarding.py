@@ -115,7 +115,7 @@ async def _send(request: Request, url: str, body: object) -> httpx.Response | No
     try:
         client = request.app.state.ngsiv2.http_client()
         response = await client.post(target, json=body, headers={**_headers(request), **host},
-                                     extensions=extensions)
+                                     extensions=extensions, timeout=FORWARD_TIMEOUT)  # the one the log names
     except httpx.TimeoutException:
         log.warning("context provider %s did not answer within %s s: answers leave out what it provides; check "
                     "that it runs and is reachable from this server, or delete its registration",
