@@ -38,8 +38,8 @@ def broker_app(request, tmp_path_factory, joined):
 
 
 def empty(broker: TestClient) -> None:
-    """What a test left in the broker's default tenant: its csourceSubscriptions, registrations and
-    entities, deleted through the API."""
+    """What a test left in the broker's default tenant: its csourceSubscriptions, registrations,
+    entities and their history, deleted through the API."""
     subscriptions = broker.get(LD + "/csourceSubscriptions", params={"limit": 1000}).json()
     # every registration, the expired ones too (discovery leaves those out)
     registrations = registrations_of(broker.app.state.toshi).all(DEFAULT_TENANT)
@@ -49,6 +49,8 @@ def empty(broker: TestClient) -> None:
     ids = broker.get(LD + "/entities", params={"type": "*", "limit": 1000, "options": "idsOnly"}).json()
     if ids:
         assert broker.post(LD + "/entityOperations/delete", json=ids).status_code == 204
+    for entity_id in ids:  # and their history (the temporal API keeps it after a delete)
+        assert broker.delete(f"{LD}/temporal/entities/{entity_id}").status_code in (204, 404)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from toshi import csources
 from toshi.core import entity as ops
 from toshi.core.errors import BadRequestData, ResourceNotFound
 from toshi.core.write import Check, Operation
@@ -62,10 +63,23 @@ async def retrieve_temporal(request: Request) -> Response:
     history = _history(request)
     found = history.entity(tenant, entity_id)
     state = seen(last_state(found, _services(request).store, tenant)) if found is not None else None
-    if state is None:
+    body, headers = None, {}
+    if state is not None:
+        bodies, headers = answer(history, tenant, [Selected(found, state)], reading, ctx, _instance_limit(request))
+        body = bodies[0]
+    federated = await csources.temporal_retrieve(request, tenant, entity_id, body,
+                                                 list(state["type"]) if state else None, ctx)
+    if federated is not None:  # registered context sources (toshi/csources/temporal.py)
+        body, headers = federated[0], {**headers, **_warned(federated[1])}
+    if body is None:
         raise ResourceNotFound(f"No temporal representation of entity {entity_id}")
-    bodies, headers = answer(history, tenant, [Selected(found, state)], reading, ctx, _instance_limit(request))
-    return await _respond(request, bodies[0], headers, media, ctx)
+    return await _respond(request, body, headers, media, ctx)
+
+
+def _warned(answer) -> dict[str, str]:
+    """The NGSILD-Warning header of an answer some context sources failed to contribute to (6.3.18)."""
+    warnings = answer.warnings()
+    return {"NGSILD-Warning": ", ".join(warnings)} if warnings else {}
 
 
 async def query_temporal(request: Request) -> Response:
@@ -106,6 +120,12 @@ async def _query(request: Request, tenant: str, query, reading: Reading, media: 
     history = _history(request)
     page, total = select(history, _services(request).store, tenant, query, reading.time, descending=descending)
     bodies, headers = answer(history, tenant, page, reading, ctx, _instance_limit(request))
+    federated = await csources.temporal_query(request, tenant, query, bodies, ctx) if request.method == "GET" else None
+    if federated is not None:  # registered context sources (toshi/csources/temporal.py): their entities follow
+        bodies, more, answered = federated
+        bodies = bodies[:max(query.limit, len(page))]
+        total = None if total is None else total + more
+        headers.update(_warned(answered))
     if total is not None:
         headers["NGSILD-Results-Count"] = str(total)
     return await _respond(request, bodies, headers, media, ctx)
