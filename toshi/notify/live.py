@@ -50,6 +50,7 @@ class Listener:
     view: Callable[[], Awaitable[dict[str, dict]]] | None = None
     shown: dict[str, int] = field(default_factory=dict)
     regard: Callable[[], object] | None = None  # makes `guard` afresh: the reader's rights as they are now
+    stale: bool = False  # rights changed since `guard` was made
     _touched: set[str] | None = None  # ids events changed while the view was being read
 
     def offer(self, event: dict) -> None:
@@ -65,6 +66,13 @@ class Listener:
             self.shown[entity_id] = print_
         if self._touched is not None:
             self._touched.add(entity_id)
+
+    def renew(self) -> None:
+        """The guard as the reader's rights are now (e.g. after a first personal-data declaration: a
+        guard made before it lacks the consent layer altogether)."""
+        if self.regard is not None:
+            self.guard = self.regard()
+        self.stale = False
 
     async def seed(self) -> None:
         """Remember the view the reader starts from (what the page that opens the stream has read)."""
@@ -82,8 +90,7 @@ class Listener:
 
     async def look_again(self, seq: int, at: str) -> None:
         """Rights changed: say what left the view and what entered it or changed in it."""
-        if self.regard is not None:  # e.g. a first personal-data declaration: a guard made before lacks its layer
-            self.guard = self.regard()
+        self.renew()
         if self.view is None:
             return
         self._touched = set()
@@ -123,6 +130,8 @@ class LiveStreams:
         for listener in list(self.listeners):
             if listener.tenant != record.tenant:
                 continue
+            if listener.stale:  # rights changed and the view is not read again yet: judge by the new ones
+                listener.renew()
             with self.read_path.reading_as(listener.guard):
                 mark = judging.set(True)  # only judged: nothing leaves unless the event carries it
                 try:
@@ -160,6 +169,8 @@ class LiveStreams:
             loop.call_soon_threadsafe(self._schedule)
 
     def _schedule(self) -> None:
+        for listener in self.listeners:
+            listener.stale = True
         if self._looking is not None and not self._looking.done():
             self._again = True
             return
