@@ -4,9 +4,10 @@ $TOSHI_TEST_OUTPUT), which is not committed. Under CI a missing Chromium or Play
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
-import subprocess
-import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -48,12 +49,32 @@ def browser():
         chromium.close()
 
 
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"  # tests only (scripts/refresh-test-assets.sh)
+AXE_RUN = """async () => {
+  const result = await axe.run(document, { resultTypes: ["violations"] });
+  return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ")) }));
+}"""
+
+
+def serious(page) -> list[dict]:
+    """axe-core's violations of serious or critical impact on the page as it is now (the context
+    must have AXE as an init script)."""
+    return [v for v in page.evaluate(AXE_RUN) if v["impact"] in ("serious", "critical")]
+
+
 def make_key(data_dir: Path, name: str, role: str) -> str:
-    """An API key made the way a town makes one: `toshi key create` (server stopped)."""
-    done = subprocess.run([sys.executable, "-m", "toshi.cli", "key", "create", "--name", name, "--role", role,
-                           "--data-dir", str(data_dir)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.split()[0]
+    """An API key made the way a town makes one: `toshi key create` (server stopped), run in this
+    process (a Python process of its own per key cost a module ~10 s of CPU start-up)."""
+    from toshi.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), ThreadPoolExecutor(1) as thread:
+        # a thread of its own: Playwright's event loop runs in this one, and the command runs one too
+        code = thread.submit(main, ["key", "create", "--name", name, "--role", role, "--data-dir",
+                                    str(data_dir)]).result()
+    assert code == 0, err.getvalue()
+    return out.getvalue().split()[0]
 
 
 class Town:

@@ -6,19 +6,11 @@ of serious or critical impact (WCAG 2.x A/AA rules and axe's best practices)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import DESKTOP, PASSWORD, PHONE, RESIDENT, shelter
+from conftest import AXE, DESKTOP, PASSWORD, PHONE, RESIDENT, serious, shelter
 
-AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
-SERIOUS = ("serious", "critical")
-RUN = """async () => {
-  const result = await axe.run(document, { resultTypes: ["violations"] });
-  return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
-    nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ")) }));
-}"""
 # what shows a page has drawn what it reads
 RESIDENT_PAGES = {"/": "main h1", "/portal": "body[data-loaded]", "/portal/me": "#greeting",
                   "/portal/me/consents": "body[data-loaded] #offers li.consent",
@@ -32,10 +24,6 @@ LOCALES = {"ja": "ja-JP", "en": "en-US"}
 # Chromium reports
 EXPECTED = {f"Failed to load resource: the server responded with a status of {status} ({reason})"
             for status, reason in ((403, "Forbidden"), (400, "Bad Request"), (401, "Unauthorized"))}
-
-
-def serious(page) -> list[dict]:
-    return [v for v in page.evaluate(RUN) if v["impact"] in SERIOUS]
 
 
 def checked(v, path: str, ready: str, shot: str) -> dict:

@@ -61,3 +61,21 @@ def test_an_administrator_declares_personal_data_and_removes_the_declaration(tow
     page.wait_for_selector("#declarations tr[data-id=patients]", state="detached")
     assert all(d["id"] != "patients" for d in town.http.get("/consent/declarations").json())
     assert v.errors == []
+
+
+def test_the_console_names_principals_and_keeps_the_full_id_beside_the_name(town, visit):
+    admin = next(a for a in town.http.get("/admin/auth/accounts").json() if a["name"] == "admin")
+    r = town.http.post("/admin/auth/accounts", json={"name": "防災課", "roles": ["default:operator"]})
+    assert r.status_code == 201, r.text  # an audited change made by the admin
+    made = r.json()["account"]["id"]
+    v = visit()
+    page = v.login(town.admin, then="/admin/console")
+    row = page.wait_for_selector(f"#audit-records tr[data-principal='{admin['id']}']")
+    assert row.query_selector(".who .name").text_content() == "admin"
+    assert row.query_selector(".who .id").text_content() == admin["id"]
+    account = page.wait_for_selector(f"#accounts tr[data-id='{made}']")
+    assert account.query_selector(".who .name").text_content() == "防災課"
+    assert account.query_selector(".who .id").text_content() == made
+    headers = page.eval_on_selector_all("table:has(#audit-records) th", "ths => ths.map(th => th.textContent)")
+    assert headers[2:] == ["だれが", "操作", "結果"]  # in the page's language
+    assert v.errors == []

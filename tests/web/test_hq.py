@@ -71,3 +71,37 @@ def test_a_new_person_needing_support_is_counted_without_reload(town, visit):
     town.create({"id": "urn:ngsi-ld:Evacuee:new", "type": "Evacuee", "needsSupport": prop(True),
                  "shelter": {"type": "Relationship", "object": shelter_id}})
     page.locator(f'tr[data-id="{shelter_id}"] td.support', has_text="1").wait_for()
+
+
+def test_a_deleted_shelter_leaves_the_table_and_the_map_without_reload(town, visit):
+    town.create(shelter(40, 100, 10, 135.45, 34.83), shelter(41, 100, 10, 135.46, 34.84))
+    v = visit()
+    page = v.login(town.official, then="/dashboard/hq")
+    page.wait_for_selector("#live-status[data-state=on]")
+    page.wait_for_selector('tr[data-id="urn:ngsi-ld:EvacuationShelter:041"]')
+    page.wait_for_selector("#map[data-points]")
+    points = int(page.get_attribute("#map", "data-points"))
+    assert town.http.delete("/ngsi-ld/v1/entities/urn:ngsi-ld:EvacuationShelter:041").status_code == 204
+    page.wait_for_selector('tr[data-id="urn:ngsi-ld:EvacuationShelter:041"]', state="detached")
+    page.wait_for_selector(f"#map[data-points='{points - 1}']")
+    assert v.errors == []
+
+
+def test_people_become_personal_data_and_leave_the_count_without_reload(town, visit):
+    """Rights changed without an entity changing (here the town declares Evacuee personal data: an
+    operator holding no consent may no longer see them): the open HQ view drops them at once. Last in
+    the module, since the declaration hides every Evacuee from the official from then on."""
+    shelter_id = "urn:ngsi-ld:EvacuationShelter:030"
+    town.create(shelter(30, 100, 5, 135.53, 34.81),
+                {"id": "urn:ngsi-ld:Evacuee:declared", "type": "Evacuee", "needsSupport": prop(True),
+                 "person": prop("urn:ngsi-ld:Person:taro"), "shelter": {"type": "Relationship", "object": shelter_id}})
+    v = visit()
+    page = v.login(town.official, then="/dashboard/hq")
+    page.wait_for_selector("#live-status[data-state=on]")
+    page.locator(f'tr[data-id="{shelter_id}"] td.support', has_text="1").wait_for()
+    r = town.http.post("/consent/declarations", json={"id": "evacuees", "type": "Evacuee", "subject": "person",
+                                                      "entityPersonal": True,
+                                                      "attributes": {"needsSupport": "sensitive", "person": "personal"}})
+    assert r.status_code == 201, r.text
+    page.locator(f'tr[data-id="{shelter_id}"] td.support', has_text="0").wait_for()
+    assert v.errors == []

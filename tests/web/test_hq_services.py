@@ -4,7 +4,9 @@ followed live."""
 
 from __future__ import annotations
 
-from conftest import prop
+import json
+
+from conftest import AXE, prop, serious
 
 
 def services() -> list[dict]:
@@ -57,3 +59,16 @@ def test_the_dashboard_shows_the_services_counts_from_the_store(town, visit):
                                                   ["更新", "2026-12-03T07:00:00Z"]]
     assert page.evaluate(pairs, "#ondemand") == [["予約", "9"], ["乗車決定", "7"], ["お断り", "2"], ["車両", "2"],
                                                  ["計画された停車", "3"], ["計画した時刻", "2026-12-03T07:30:00Z"]]
+
+
+def test_the_filled_services_panels_have_no_serious_accessibility_violations(town, visit):
+    town.create(*services())
+    v = visit()
+    v.context.add_init_script(path=str(AXE))
+    page = v.login(town.official, then="/dashboard/hq")
+    page.wait_for_selector("#bus-mobility")
+    found = {"hq": serious(page)}
+    page.goto("/dashboard")
+    page.wait_for_selector("#ondemand dd")
+    found["dashboard"] = serious(page)
+    assert found == {"hq": [], "dashboard": []}, json.dumps(found, ensure_ascii=False, indent=1)

@@ -113,6 +113,7 @@ def test_keyboard_alone_reaches_the_switch_and_turns_it_on_and_off(town, provide
 
 
 def test_the_dashboard_read_for_the_purpose_shows_the_record_only_while_the_consent_is_on(town, provider, visit):
+    """Live: switched OFF, the record leaves the care service's open dashboard; ON again, it is back."""
     resident, page = resident_sign_in(visit, "/portal/me/consents")
     switch(page).check()
     page.wait_for_selector(f"li.consent[data-purpose='{PURPOSE}'] .state[data-on=true]")
@@ -122,9 +123,13 @@ def test_the_dashboard_read_for_the_purpose_shows_the_record_only_while_the_cons
     dashboard.wait_for_selector("body[data-loaded='1']")
     dashboard.click(f"#entity-list button:text('{RECORD}')")
     dashboard.wait_for_selector("#inspector-attrs th:text('careLevel')")
+    dashboard.wait_for_selector("#live-status[data-state=on]")
     switch(page).uncheck()
     page.wait_for_selector(f"li.consent[data-purpose='{PURPOSE}'] .state[data-on=false]")
-    dashboard.reload()
-    dashboard.wait_for_selector("body[data-loaded='0']")
+    # without a reload: the live stream says the record left this reader's view
+    dashboard.wait_for_selector(f"#entity-list button:text('{RECORD}')", state="detached")
     assert dashboard.locator("#entity-list tr").count() == 0
+    assert dashboard.is_hidden("#inspector-body") and dashboard.text_content("#inspector-id") == ""
+    switch(page).check()  # switched ON again: it comes back into view, still without a reload
+    dashboard.wait_for_selector(f"#entity-list button:text('{RECORD}')")
     assert resident.errors == [] and care.errors == []

@@ -84,8 +84,21 @@
     }
   }
 
+  /* One entity as the reader may read it now (keyValues), null when it is gone or hidden. */
+  async function reread(id) {
+    try {
+      return await api("/ngsi-ld/v1/entities/" + encodeURIComponent(id) + "?options=keyValues");
+    } catch (e) {
+      if (e.status === 404 || e.status === 403) return null;
+      throw e;
+    }
+  }
+
   /* The live stream (Server-Sent Events of entity changes) read with fetch, so it carries the
-     tenant header too; reconnects after a pause when the connection ends. */
+     tenant header too; reconnects after a pause when the connection ends. Its events: `created`,
+     `updated`, `deleted` carry the entity; `removed` (it left this reader's view: out of the filter,
+     or no longer readable) and `changed` (what this reader may read of it changed: read it again)
+     carry only its id. */
   function live(params, onChange, onState) {
     const query = new URLSearchParams(params);
     query.set("options", "keyValues");
@@ -134,6 +147,15 @@
     return node;
   }
 
+  /* A readable name with the full id beside it (small, selectable): `label` when there is one, else
+     the last part of a URN; the id alone when neither says more than it. */
+  function named(label, id) {
+    const full = String(id || "");
+    const text = label || (full.startsWith("urn:") ? full.split(":").pop() : "");
+    return el("span", { className: "who" }, text ? el("span", { className: "name", text }) : null, text ? " " : null,
+      el("code", { className: "id", text: full || "—" }));
+  }
+
   function fill(id, nodes) {
     document.getElementById(id).replaceChildren(...nodes);
   }
@@ -173,6 +195,6 @@
     return typeof value === "object" && value !== null ? value.object || value : value;
   }
 
-  window.Toshi = { config, t, api, allFeatures, allEntities, live, el, fill, liveState, text, shelterLevel,
+  window.Toshi = { config, t, api, allFeatures, allEntities, reread, live, el, named, fill, liveState, text, shelterLevel,
     relationship, ApiError };
 })();

@@ -22,6 +22,19 @@
     refresh();
   }
 
+  /* Principals by a readable name — an account's or a resident's name, else the last part of a URN —
+     with the full id beside it (small, selectable), since ids like acct_x3Fq… say nothing. */
+  const names = new Map();
+  async function loadNames() {
+    const [accounts, residents] = await Promise.all([api("/admin/auth/accounts").catch(() => []),
+      api("/admin/auth/residents").catch(() => [])]);
+    for (const p of [...accounts, ...residents]) if (p.id && p.name) names.set(p.id, p.name);
+  }
+
+  function who(id) {
+    return T.named(names.get(String(id || "")), id);
+  }
+
   async function tenants() {
     const list = await api("/admin/tenants");
     fill("tenants", list.map((name) => el("li", {}, el("a", { href: "/dashboard?tenant=" + encodeURIComponent(name),
@@ -35,7 +48,8 @@
   async function accounts() {
     const list = await api("/admin/auth/accounts");
     const details = await Promise.all(list.map((a) => api("/admin/auth/accounts/" + encodeURIComponent(a.id))));
-    fill("accounts", details.map((a) => el("tr", {}, el("td", { text: a.id }), el("td", { text: a.name || "" }),
+    for (const a of details) if (a.name) names.set(a.id, a.name);
+    fill("accounts", details.map((a) => el("tr", { "data-id": a.id }, el("td", {}, who(a.id)),
       el("td", { text: roleText(a.roles) }),
       el("td", {}, el("ul", { className: "plain" }, ...(a.keys || []).map((k) => el("li", {},
         el("code", { text: k.id }), " ", k.revoked ? "(revoked)" : "",
@@ -63,9 +77,10 @@
   }
 
   async function audit() {
-    const records = await api("/admin/audit?limit=1000");
-    fill("audit-records", records.slice(-20).reverse().map((r) => el("tr", {}, el("td", { text: r.seq }),
-      el("td", { text: r.at || r.time || "" }), el("td", { text: r.principal }), el("td", { text: r.operation }),
+    const [records] = await Promise.all([api("/admin/audit?limit=1000"), loadNames()]);
+    fill("audit-records", records.slice(-20).reverse().map((r) => el("tr", { "data-principal": r.principal },
+      el("td", { text: r.seq }), el("td", { text: r.at || r.time || "" }), el("td", {}, who(r.principal)),
+      el("td", { text: r.operation }),
       el("td", { text: r.outcome }))));
     const dead = await api("/admin/notifications/dead-letters?limit=1000");
     document.getElementById("dead-count").textContent = t("dash.notify.dead") + ": " + dead.length;

@@ -142,9 +142,15 @@
     stream = T.live(live, onChange, T.liveState);
   }
 
-  function onChange(event) {
-    const entity = event.entity;
-    if (event.operation === "deleted") {
+  async function onChange(event) {
+    let entity = event.entity;
+    let gone = event.operation === "deleted" || event.operation === "removed"; // or out of this reader's view
+    if (event.operation === "changed") { // what this reader may read of it changed: read it again
+      const now = await T.reread(entity.id).catch(() => undefined);
+      if (now === undefined) return;
+      if (now === null) gone = true; else entity = now;
+    }
+    if (gone) {
       shown.delete(entity.id);
       map.remove(entity.id);
     } else {
@@ -153,7 +159,15 @@
       map.upsert(entity.id, geometry, entity);
     }
     renderList();
-    if (document.getElementById("inspector-id").textContent === entity.id) inspect(entity.id);
+    if (document.getElementById("inspector-id").textContent !== entity.id) return;
+    if (gone) closeInspector(); else inspect(entity.id);
+  }
+
+  function closeInspector() {
+    document.getElementById("inspector-body").hidden = true;
+    document.getElementById("inspector-empty").hidden = false;
+    document.getElementById("inspector-id").textContent = "";
+    fill("inspector-attrs", []);
   }
 
   function renderList() {
@@ -173,6 +187,7 @@
     try {
       entity = await api("/ngsi-ld/v1/entities/" + encodeURIComponent(id) + "?options=keyValues");
     } catch (e) {
+      if (document.getElementById("inspector-id").textContent === id) closeInspector(); // no longer readable
       return;
     }
     document.getElementById("inspector-empty").hidden = true;
@@ -220,7 +235,7 @@
         { headers: { "Fiware-Service": T.config.tenant, "Fiware-ServicePath": "/" } })).devices || [];
       const seen = await lastSeen(devices.map((d) => d.entity_name).filter(Boolean));
       fill("iot-devices", devices.map((d) => el("tr", {}, el("td", { text: d.device_id }),
-        el("td", { text: d.entity_name || "" }), el("td", { text: seen.get(d.entity_name) || "—" }))));
+        el("td", {}, d.entity_name ? T.named("", d.entity_name) : ""), el("td", { text: seen.get(d.entity_name) || "—" }))));
     } catch (e) {
       facts("iot-status", [[t("dash.iot"), t("dash.unavailable")]]);
     }
@@ -255,7 +270,8 @@
       const subscriptions = await api("/ngsi-ld/v1/subscriptions?limit=100");
       fill("subscriptions", subscriptions.map((s) => {
         const n = s.notification || {};
-        return el("tr", {}, el("td", { text: s.id }), el("td", { text: s.status || "" }),
+        return el("tr", { "data-id": s.id }, el("td", {}, T.named(s.subscriptionName || s.description, s.id)),
+          el("td", { text: s.status || "" }),
           el("td", { text: n.timesSent ?? 0 }), el("td", { text: n.timesFailed ?? 0 }),
           el("td", { text: n.lastFailure ? "✖ " + n.lastFailure : n.lastSuccess || "" }));
       }));

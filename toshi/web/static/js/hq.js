@@ -150,13 +150,25 @@
     return type;
   }
 
-  function onChange(event) {
-    const entity = event.entity;
-    const type = [].concat(entity.type).find((name) => state[name]);
-    if (!type) return;
-    if (event.operation === "deleted") state[type].delete(entity.id); else store(entity);
-    if (type === "EvacuationShelter") {
-      if (event.operation === "deleted") map.remove(entity.id); else map.upsert(entity.id, entity.location, entity);
+  function forget(id) {
+    for (const entities of Object.values(state)) entities.delete(id);
+    map.remove(id);
+  }
+
+  async function onChange(event) {
+    let entity = event.entity;
+    let gone = event.operation === "deleted" || event.operation === "removed"; // or out of this reader's view
+    if (event.operation === "changed") { // what this reader may read of it changed: read it again
+      const now = await T.reread(entity.id).catch(() => undefined);
+      if (now === undefined) return;
+      if (now === null) gone = true; else entity = now;
+    }
+    const type = [].concat(entity.type || []).find((name) => state[name]);
+    if (gone || !type) {
+      forget(entity.id); // gone, out of this reader's view, or no longer of a type shown here
+    } else {
+      store(entity);
+      if (type === "EvacuationShelter") map.upsert(entity.id, entity.location, entity);
     }
     renderAll();
   }

@@ -34,7 +34,7 @@
     }
     handle.map = map;
     map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
-    map.getCanvas().setAttribute("aria-label", container.getAttribute("aria-label") || "map");
+    map.getCanvas().setAttribute("aria-label", container.dataset.label || container.getAttribute("aria-label") || "map");
     let fitted = Boolean(config.mapCenter);
     let flushing = null;
 
