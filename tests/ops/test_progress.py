@@ -101,7 +101,7 @@ def test_an_import_in_a_log_prints_plain_progress_lines(tmp_path, here):
 
 def test_loading_the_demo_town_prints_plain_progress_lines(tmp_path, capsys):
     data_dir = tmp_path / "demo"
-    state = demo.bootstrap(data_dir, seed=3, residents=40)
+    state = demo.bootstrap(data_dir, seed=3, residents=10)
     port = demo.free_port()
     server = demo.start_server(data_dir, port, state, mqtt=False)
 
