@@ -120,3 +120,18 @@ def test_loading_the_demo_town_prints_plain_progress_lines(tmp_path, capsys):
     lines = capsys.readouterr().err.splitlines()
     assert Progress.line("entities", figures["entities"], figures["entities"]) in lines
     assert Progress.line("consents", figures["consents"], figures["consents"]) in lines
+
+
+def test_a_restore_in_a_log_reports_each_table_as_it_goes(tmp_path, here, monkeypatch):
+    town, backup = str(tmp_path / "town"), str(tmp_path / "town.toshi.gz")
+    assert here("key", "create", "--name", "admin", "--role", "*:admin", "--data-dir", town).returncode == 0
+    assert here("backup", backup, "--data-dir", town).returncode == 0
+
+    class EveryReport(Progress):  # a plain line for every report, not one every 5 s: a small town is quick
+        def __init__(self, out=None, **options):
+            super().__init__(out, **{**options, "plain_every": 0.0})
+
+    monkeypatch.setattr("toshi.core.progress.Progress", EveryReport)
+    done = here("restore", backup, "--data-dir", str(tmp_path / "next"))
+    assert done.returncode == 0, done.stderr
+    assert Progress.line("auth_accounts", 0, 1) in done.stderr.splitlines()  # the table starting, of 1 row
