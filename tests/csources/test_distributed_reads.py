@@ -462,3 +462,38 @@ def test_post_query_asks_an_exclusive_source_only_for_its_attributes(client, sou
     assert (asked["method"], asked["path"].split("?")[0]) == ("POST", "/ngsi-ld/v1/entityOperations/query")
     assert asked["body"] == {"type": "Query", "entities": [{"type": "Shelter"}], "q": "capacity>1",
                              "attrs": ["occupancy"]}
+
+
+# -- management.cacheDuration: the minimal time between two consumption requests for the same data
+
+def test_cache_duration_spares_the_source_a_second_request(client, source):
+    fake = source(status=200, body={"id": "urn:ngsi-ld:Shelter:9", "type": "Shelter", "occupancy": prop(3)})
+    register(client, fake.url, management={"cacheDuration": "PT1M"})
+    answers = [client.get(LD + "/entities/urn:ngsi-ld:Shelter:9?options=keyValues").json() for _ in range(2)]
+    assert answers == [{"id": "urn:ngsi-ld:Shelter:9", "type": "Shelter", "occupancy": 3}] * 2
+    assert len(fake.requests) == 1
+
+
+def test_without_cache_duration_every_request_asks_the_source(client, source):
+    fake = source(status=404)
+    register(client, fake.url)
+    for _ in range(2):
+        client.get(LD + "/entities/urn:ngsi-ld:Shelter:9")
+    assert len(fake.requests) == 2
+
+
+def test_cache_duration_is_per_request(client, source):
+    fake = source(status=404)
+    register(client, fake.url, management={"cacheDuration": "PT1M"})
+    client.get(LD + "/entities/urn:ngsi-ld:Shelter:9")
+    client.get(LD + "/entities/urn:ngsi-ld:Shelter:8")
+    assert len(fake.requests) == 2
+
+
+def test_a_changed_registration_is_asked_again(client, source):
+    fake = source(status=404)
+    reg_id = register(client, fake.url, management={"cacheDuration": "PT1M"})
+    client.get(LD + "/entities/urn:ngsi-ld:Shelter:9")
+    assert client.patch(f"{REGS}/{reg_id}", json={"registrationName": "renamed"}).status_code == 204
+    client.get(LD + "/entities/urn:ngsi-ld:Shelter:9")
+    assert len(fake.requests) == 2

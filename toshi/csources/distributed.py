@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
 
@@ -40,7 +41,7 @@ from starlette.requests import Request
 from toshi.core.access import judging, visible
 from toshi.core.errors import NgsiError
 from toshi.core.outbound import OutboundRefused, outbound_policy
-from toshi.core.times import now_iso
+from toshi.core.times import now_iso, parse_duration
 from toshi.csources.matching import Target, info_matches, provided_attrs
 from toshi.csources.model import operations_of
 from toshi.csources.store import registrations_of
@@ -178,6 +179,9 @@ async def _ask(request: Request, client: httpx.AsyncClient, registration: dict, 
     settings = request.app.state.toshi.settings
     registrations = registrations_of(request.app.state.toshi)
     url = _base(registration["endpoint"]) + path + ("?" + urlencode(params) if params else "")
+    kept = _kept(request, tenant, registration, url, body, raw)
+    if kept is not None and kept[1] is not None:
+        return kept[1]
     timeout = (registration.get("management") or {}).get("timeout")
     timeout = timeout / 1000 if timeout else settings.federation_timeout
     policy = outbound_policy(settings)
@@ -204,7 +208,7 @@ async def _ask(request: Request, client: httpx.AsyncClient, registration: dict, 
         return Failure(registration["id"], f"cannot be reached: {type(exc).__name__}")
     if response.status_code == 404:
         registrations.record(tenant, registration, ok=True)
-        return None
+        return _keep(request, kept, [])
     if response.status_code != 200:
         registrations.record(tenant, registration, ok=False)
         return Failure(registration["id"], f"answered {response.status_code}")
@@ -214,7 +218,7 @@ async def _ask(request: Request, client: httpx.AsyncClient, registration: dict, 
         data = orjson.loads(response.content)
         if raw:
             registrations.record(tenant, registration, ok=True)
-            return [data]
+            return _keep(request, kept, [data])
         items = data if isinstance(data, list) else [data]
         now = now_iso()
         entities = [parse_entity({k: v for k, v in item.items() if k != "@context"}, ctx, now=now) for item in items]
@@ -222,7 +226,44 @@ async def _ask(request: Request, client: httpx.AsyncClient, registration: dict, 
         registrations.record(tenant, registration, ok=False)
         return Failure(registration["id"], f"answered what is not NGSI-LD entities: {exc}")
     registrations.record(tenant, registration, ok=True)
-    return entities
+    return _keep(request, kept, entities)
+
+
+# -- management.cacheDuration: the minimal time between two consumption requests for the same data ---
+
+MAX_KEPT = 1000
+
+
+def _kept(request: Request, tenant: str, registration: dict, url: str, body, raw: bool
+          ) -> tuple[tuple, list | None, float] | None:
+    """(key, the answer kept for this request if still fresh, seconds to keep) when the registration
+    has a cacheDuration, else None. The key is the request as sent (URL, body, @context) and the
+    registration as it is now (a change of it asks again)."""
+    duration = (registration.get("management") or {}).get("cacheDuration")
+    if not duration:
+        return None
+    length = parse_duration(duration)
+    seconds = (length.months * 30 * 86_400_000 + length.ms) / 1000
+    if seconds <= 0:
+        return None
+    key = (tenant, registration["id"], registration.get("modifiedAt"), url, orjson.dumps(body) if body else b"",
+           raw, request.headers.get("link"))
+    found = request.app.state.csources.answers.get(key)
+    fresh = found[1] if found is not None and found[0] > time.monotonic() else None
+    return key, fresh, seconds
+
+
+def _keep(request: Request, kept, answer: list) -> list | None:
+    """`answer` (entities, or [raw JSON]; [] for none), kept when the registration asks for it; the
+    caller's form: None for none."""
+    if kept is not None:
+        answers = request.app.state.csources.answers
+        if len(answers) >= MAX_KEPT:
+            now = time.monotonic()
+            for key in [k for k, (until, _) in answers.items() if until <= now] or list(answers)[:MAX_KEPT // 2]:
+                answers.pop(key, None)
+        answers[kept[0]] = (time.monotonic() + kept[2], answer)
+    return answer or None
 
 
 async def _posted_query(request: Request, attrs: set[str] | None, ctx) -> tuple[str, dict]:
