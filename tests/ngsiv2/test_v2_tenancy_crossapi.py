@@ -12,7 +12,6 @@ SHELTER = {
                   "metadata": {"TimeInstant": {"type": "DateTime", "value": "2026-11-24T09:00:00.000Z"},
                                "reliability": {"type": "Number", "value": 0.9}}},
     "location": {"type": "geo:point", "value": "34.8687, 135.4937"},
-    "area": {"type": "geo:json", "value": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}},
     "managedBy": {"type": "Relationship", "value": "urn:ngsi-ld:Organization:toyono"},
 }
 
@@ -25,7 +24,10 @@ def test_v2_entity_read_through_ngsi_ld(client):
     assert ld["occupancy"] == {"type": "Property", "value": 35, "observedAt": "2026-11-24T09:00:00.000Z",
                                "reliability": {"type": "Property", "value": 0.9}}
     assert ld["location"] == {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [135.4937, 34.8687]}}
-    assert ld["area"]["type"] == "GeoProperty"
+    zone = {"id": "urn:ngsi-ld:Zone:toyono-001", "type": "Zone",  # one location per entity, as in Orion
+            "area": {"type": "geo:json", "value": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}}}
+    assert client.post("/v2/entities", json=zone).status_code == 201
+    assert client.get("/ngsi-ld/v1/entities/urn:ngsi-ld:Zone:toyono-001").json()["area"]["type"] == "GeoProperty"
     assert ld["managedBy"] == {"type": "Relationship", "object": "urn:ngsi-ld:Organization:toyono"}
     assert "v2Type" not in str(ld) and "v2Value" not in str(ld)
     # and back through v2, unchanged

@@ -5,7 +5,8 @@ or `(state, detail)`. Where Orion's rules match NGSI-LD's, toshi.core.entity doe
 is here: attribute updates keep the metadata the request does not mention (Orion's default; with
 `keep_metadata=False`, `options=overrideMetadata`, the request's metadata replace them), strict append,
 replace-all-attributes, attribute value updates; and the marks a write leaves on the new state for the
-notifier (`marked`: the request's correlator, forcedUpdate).
+notifier (`marked`: the request's correlator, forcedUpdate), and Orion's limit of one location
+attribute per entity (`marked` checks every v2 write).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from toshi.ngsiv2.errors import (
     DO_NOT_EXIST,
     AttributesRefused,
     EntityMissing,
+    V2Error,
     not_found,
     unprocessable,
 )
@@ -179,9 +181,30 @@ def delete_attrs_edit(target: Target, names: list[str], now: str, *, report_miss
 
 def marked(edit, *, correlator: str, forced: bool, now: str):
     """The marks a v2 write leaves on the new state for the notifications it triggers: its
-    Fiware-Correlator (`correlated`) and, with `options=forcedUpdate`, the forced mark (`forced`)."""
-    edit = correlated(edit, correlator)
+    Fiware-Correlator (`correlated`) and, with `options=forcedUpdate`, the forced mark (`forced`);
+    and the write refused when it would give the entity a second location (`one_location`)."""
+    edit = correlated(_marking(edit, one_location), correlator)
     return forced_edit(edit, now) if forced else edit
+
+
+TOO_MANY_LOCATIONS = "You cannot use more than one geo location attribute when creating an entity [see Orion user manual]"
+
+
+def one_location(before: dict | None, after: dict) -> dict:
+    """The manual's "Geospatial properties of entities": Orion limits the location attributes of an
+    entity to one and answers an attempt to add another with 413 `NoResourcesAvailable` (its text).
+    A location is a GeoProperty (`geo:*` with `ignoreType` or a null value is not one). An entity
+    that has several already (made through NGSI-LD) may be updated as long as none is added."""
+    count = _locations(after)
+    if count > 1 and count > _locations(before):
+        raise V2Error(413, "NoResourcesAvailable", TOO_MANY_LOCATIONS)
+    return after
+
+
+def _locations(state: dict | None) -> int:
+    if state is None:
+        return 0
+    return sum(1 for instances in state["attrs"].values() if any(i.get("type") == "GeoProperty" for i in instances))
 
 
 def forced_edit(edit, now: str):
