@@ -73,13 +73,17 @@ class AccessLog:
              attrs, consents, entity_id: str) -> None:
         """A release of `attrs` (expanded attribute names) of `subject`'s entity to `reader` under
         `consents`; both are kept as given until the next flush and never changed."""
+        self.note_many(tenant, reader, purpose, basis, [(subject, attrs, consents, entity_id)])
+
+    def note_many(self, tenant: str, reader: str, purpose: str | None, basis: str, notes: list[tuple]) -> None:
+        """Releases to one reader in the current request: (subject, attrs, consents, entity id) each."""
         actor = current_actor.get()
         key = (tenant, reader, actor.get("request") if actor else None, purpose, basis)
         with self._lock:
             read = self._pending.get(key)
             if read is None:
                 read = self._pending[key] = [now_iso(), []]
-            read[1].append((subject, attrs, consents, entity_id))
+            read[1].extend(notes)
 
     # -- writing ----------------------------------------------------------------------------------
 
@@ -173,21 +177,10 @@ class AccessLog:
 def _records(pending: dict[tuple, list]) -> dict[tuple, list]:
     """The notes as records (seq 0, given when written), by (tenant, reader, subject): one record per
     (reader, subject, request, purpose, basis) with the union of its attributes, consents and entities."""
-    compact, names, ordered_consents = core_context().compact_iri, {}, {}
-
-    def named(attrs) -> list[str]:
-        # sorted compact names; the notes of one entity state share its judgement's objects
-        found = names.get(id(attrs))
-        if found is None or found[0] is not attrs:
-            found = names[id(attrs)] = (attrs, sorted({compact(a) for a in attrs}))
-        return found[1]
-
-    def ordered(consents) -> list[str]:
-        found = ordered_consents.get(id(consents))
-        if found is None or found[0] is not consents:
-            found = ordered_consents[id(consents)] = (consents, sorted(set(consents)))
-        return found[1]
-
+    compact = core_context().compact_iri
+    # sorted compact names and sorted consents, by the id of the object noted: the notes of one entity
+    # state share its judgement's objects (each kept with its object, so an id is never reused)
+    memo: dict[int, tuple] = {}
     pairs: dict[tuple, list] = {}
     for (tenant, reader, request, purpose, basis), (at, notes) in pending.items():
         subjects: dict[str, list] = {}
@@ -197,13 +190,19 @@ def _records(pending: dict[tuple, list]) -> dict[tuple, list]:
                 subjects[subject] = [attrs, consents, [entity_id]]
                 continue
             if entry[0] is not attrs:  # several entities (or states) of one subject: the union
-                entry[0] = {*entry[0], *attrs}
+                entry[0] = frozenset({*entry[0], *attrs})
             if entry[1] is not consents:
-                entry[1] = {*entry[1], *consents}
+                entry[1] = frozenset({*entry[1], *consents})
             if entity_id not in entry[2]:
                 entry[2].append(entity_id)
         for subject, (attrs, consents, entities) in subjects.items():
-            record = [0, at, request, purpose, basis, named(attrs), ordered(consents),
+            names = memo.get(id(attrs))
+            if names is None or names[0] is not attrs:
+                names = memo[id(attrs)] = (attrs, sorted({compact(a) for a in attrs}))
+            held = memo.get(id(consents))
+            if held is None or held[0] is not consents:
+                held = memo[id(consents)] = (consents, sorted(set(consents)))
+            record = [0, at, request, purpose, basis, names[1], held[1],
                       entities if len(entities) == 1 else sorted(entities)]
             found = pairs.get((tenant, reader, subject))
             if found is None:

@@ -213,6 +213,20 @@ class ConsentGuard:
                           OFFICIAL if self.official else CONSENTED, released, judged[5], entity["id"])
         return judged[1]
 
+    def release(self, entities: list) -> None:
+        """The views of an answer handed over (toshi.core.access.handed_over): their releases noted
+        in one go, from the judgements made when they were read (views are remembered as their
+        entities are)."""
+        notes = []
+        for entity in entities:
+            if entity is not None:
+                judged = self._judged(entity)
+                if judged[3]:
+                    notes.append((judged[4] or "(unknown)", judged[3], judged[5], entity["id"]))
+        if notes:
+            self.log.note_many(self.tenant, self.reader_id, self.purpose, OFFICIAL if self.official else CONSENTED,
+                               notes)
+
     def check_write(self, before: dict | None, after: dict | None) -> None:
         """Writing is not consent's concern (the role rules decide it)."""
 

@@ -103,6 +103,23 @@ def visible(entity: dict | None) -> dict | None:
 readable = visible
 
 
+def handed_over(entities: list) -> list:
+    """Release the entities of an answer: views the read path gave while a store only judged them
+    (`judging`, e.g. a page read with one more entity to tell whether a next page exists). The layers
+    that record what leaves (`release`: the consent layer's access log) note them in one go; a layer
+    without `release` is asked `readable` again. Returns `entities`."""
+    guard = sight()
+    if guard is not None and not judging.get():
+        release = getattr(guard, "release", None)
+        if release is not None:
+            release(entities)
+        else:
+            for entity in entities:
+                if entity is not None:
+                    guard.readable(entity)
+    return entities
+
+
 def visible_attrs(entity: dict) -> Any:
     """The attribute names of `entity` the current reader may read (None: all; empty: none)."""
     guard = sight()
@@ -183,6 +200,13 @@ class Stacked:
             if not guard.reads_everything:
                 entity = guard.readable(entity)
         return entity
+
+    def release(self, entities: list) -> None:
+        """handed_over: each layer that records releases notes the (final) views."""
+        for guard in self.guards:
+            release = getattr(guard, "release", None)
+            if release is not None:
+                release(entities)
 
     def check_write(self, before: dict | None, after: dict | None) -> None:
         for guard in self.guards:

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from toshi import csources
 from toshi.core import entity as ops
-from toshi.core.access import judging, visible
+from toshi.core.access import handed_over, judging, visible
 from toshi.core.errors import BadRequestData, ResourceNotFound
 from toshi.core.expiry import hide_expired, is_expired
 from toshi.formats import ngsild_http as http
@@ -240,10 +240,7 @@ async def _read_ahead(store, tenant: str, query) -> tuple[list, int | None]:
 
 def _handed_over(page: list) -> list:
     """The entities of the answer, released through the read path (what it records of a release)."""
-    for entity in page:
-        if entity is not None:
-            visible(entity)
-    return page
+    return handed_over(page)
 
 
 def _page_links(request: Request, query, more: bool, media: str) -> str:
