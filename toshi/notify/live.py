@@ -21,6 +21,7 @@ reader could not read.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -174,7 +175,8 @@ class LiveStreams:
         if self._looking is not None and not self._looking.done():
             self._again = True
             return
-        self._looking = asyncio.get_running_loop().create_task(self._look_again())
+        # in a context of its own: not the deadline, purpose or guard of the request that changed rights
+        self._looking = asyncio.get_running_loop().create_task(self._look_again(), context=contextvars.Context())
 
     async def _look_again(self) -> None:
         while True:
