@@ -353,3 +353,54 @@ def test_delete_of_an_unknown_registration_is_404(client):
 
 def test_registration_id_must_be_a_uri(client):
     bad(client.get(f"{PREFIX}/not-a-uri"), "not a URI")
+
+
+# -- a temporal query over the registrations' observationInterval / managementInterval (4.11)
+
+def _with_intervals(client) -> None:
+    client.post(PREFIX, json=registration(id="urn:x:march", observationInterval={
+        "startAt": "2026-03-01T00:00:00Z", "endAt": "2026-03-31T00:00:00Z"}))
+    client.post(PREFIX, json=registration(id="urn:x:open", observationInterval={"startAt": "2026-06-01T00:00:00Z"},
+                                          managementInterval={"startAt": "2026-01-01T00:00:00Z",
+                                                              "endAt": "2026-02-01T00:00:00Z"}))
+    client.post(PREFIX, json=registration(id="urn:x:none"))
+
+
+def _found(client, query: str) -> list[str]:
+    got = client.get(f"{PREFIX}?{query}")
+    assert got.status_code == 200, got.text
+    return sorted(r["id"] for r in got.json())
+
+
+def test_timerel_before_finds_intervals_starting_before(client):
+    _with_intervals(client)
+    assert _found(client, "timerel=before&timeAt=2026-04-01T00:00:00Z") == ["urn:x:march"]
+
+
+def test_timerel_after_finds_intervals_ending_after_or_open(client):
+    _with_intervals(client)
+    assert _found(client, "timerel=after&timeAt=2026-03-15T00:00:00Z") == ["urn:x:march", "urn:x:open"]
+
+
+def test_timerel_between_finds_overlapping_intervals(client):
+    _with_intervals(client)
+    assert _found(client, "timerel=between&timeAt=2026-04-01T00:00:00Z&endTimeAt=2026-07-01T00:00:00Z") == \
+        ["urn:x:open"]
+
+
+def test_timeproperty_management_interval(client):
+    _with_intervals(client)
+    assert _found(client, "timerel=before&timeAt=2026-01-15T00:00:00Z&timeproperty=managementInterval") == \
+        ["urn:x:open"]
+
+
+def test_timerel_without_time_at_is_bad_request(client):
+    bad(client.get(PREFIX + "?timerel=before"), "timeAt")
+
+
+def test_timeproperty_of_entities_is_bad_request_for_registrations(client):
+    bad(client.get(PREFIX + "?timerel=before&timeAt=2026-01-01T00:00:00Z&timeproperty=observedAt"), "timeproperty")
+
+
+def test_between_needs_end_time_at(client):
+    bad(client.get(PREFIX + "?timerel=between&timeAt=2026-01-01T00:00:00Z"), "endTimeAt")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from toshi.core.times import to_ms
 from toshi.query.regex import compile_pattern
 
 GEO_KEY = "https://uri.etsi.org/ngsi-ld/location"
@@ -26,6 +27,7 @@ class Target:
     geo: Any = None              # toshi.query.geo.GeoQuery
     scope: Any = None            # toshi.query.scope.ScopeQuery
     csf: Any = None              # toshi.query.qtree node over the registration's own properties
+    interval: tuple[str, int | None, int | None] | None = None  # (member, from ms, until ms): a temporal query
     extra: dict = field(default_factory=dict)
 
 
@@ -68,7 +70,21 @@ def matches(registration: dict, target: Target) -> bool:
             return False
     if target.scope is not None and not target.scope.matches(registration.get("scope") or []):
         return False
+    if target.interval is not None and not _within(registration, *target.interval):
+        return False
     return target.csf is None or target.csf.matches(_properties_entity(registration))
+
+
+def _within(registration: dict, member: str, start: int | None, end: int | None) -> bool:
+    """Whether the registration's observationInterval / managementInterval (startAt, endAt; no endAt:
+    open) overlaps the queried times [start, end) (None: unbounded). Without that interval it does
+    not match, as an entity without the time property matches no temporal query (4.11)."""
+    interval = registration.get(member)
+    if not isinstance(interval, dict) or "startAt" not in interval:
+        return False
+    if end is not None and to_ms(interval["startAt"]) >= end:
+        return False
+    return start is None or "endAt" not in interval or to_ms(interval["endAt"]) >= start
 
 
 def _short(iri: str) -> str:

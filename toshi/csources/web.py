@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from toshi.core.errors import AlreadyExists, BadRequestData, OperationNotSupported, ResourceNotFound
 from toshi.core.outbound import OutboundRefused, outbound_policy
-from toshi.core.times import now_iso
+from toshi.core.times import now_iso, to_ms, utc_datetime
 from toshi.csources import model
 from toshi.csources.matching import Target, matches
 from toshi.csources.store import registrations_of
@@ -134,7 +134,40 @@ def discovery_target(params, ctx) -> Target:
         target.scope = parse_scope_q(params["scopeQ"])
     if params.get("csf") is not None:
         target.csf = parse_q(params["csf"], lambda term: term if term in OWN_MEMBERS else ctx.expand_term(term))
+    target.interval = _interval_query(params)
     return target
+
+
+TIME_MEMBERS = ("observationInterval", "managementInterval")
+
+
+def _interval_query(params) -> tuple[str, int | None, int | None] | None:
+    """A temporal query over the registrations' observationInterval (default) or managementInterval
+    (`timeproperty`): `timerel` before / after / between `timeAt` [and `endTimeAt`], 4.11."""
+    timerel, time_at, end = params.get("timerel"), params.get("timeAt"), params.get("endTimeAt")
+    member = params.get("timeproperty")
+    if timerel is None:
+        if time_at is not None or end is not None or member is not None:
+            raise BadRequestData("timeAt, endTimeAt and timeproperty need timerel")
+        return None
+    member = member or "observationInterval"
+    if member not in TIME_MEMBERS:
+        raise BadRequestData(f"timeproperty of registrations is {' or '.join(TIME_MEMBERS)}, not {member!r}")
+    if timerel not in ("before", "after", "between"):
+        raise BadRequestData(f"timerel must be before, after or between, not {timerel!r}")
+    if time_at is None:
+        raise BadRequestData("timerel needs timeAt")
+    start = to_ms(utc_datetime(time_at, "timeAt"))
+    if timerel == "between":
+        if end is None:
+            raise BadRequestData("timerel=between needs endTimeAt")
+        until = to_ms(utc_datetime(end, "endTimeAt"))
+        if until <= start:
+            raise BadRequestData("endTimeAt must be after timeAt")
+        return member, start, until
+    if end is not None:
+        raise BadRequestData("endTimeAt belongs to timerel=between")
+    return (member, None, start) if timerel == "before" else (member, start, None)
 
 
 async def update_registration(request: Request) -> Response:
