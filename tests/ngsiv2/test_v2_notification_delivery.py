@@ -173,3 +173,17 @@ def test_the_timeout_goes_with_the_notification_in_seconds():
 
 def test_a_zero_timeout_leaves_the_servers_default():
     assert "timeout" not in endpoint({"url": "http://127.0.0.1:9/n", "timeout": 0})
+
+
+def test_passing_max_fails_limit_logs_orions_warning_once(caplog):
+    from toshi.ngsiv2 import subscription_model
+
+    doc = {"id": "5f0000000000000000000001", "status": "active",
+           "notification": {"http": {"url": "http://127.0.0.1:9/n"}, "maxFailsLimit": 1}}
+    with caplog.at_level("WARNING", logger="toshi.ngsiv2.subscriptions"):
+        for _ in range(3):
+            subscription_model.record_delivery(doc, False, "2026-01-01T00:00:00.000Z", "Timeout was reached", None)
+    assert doc["status"] == "inactive"
+    assert [r.getMessage() for r in caplog.records] == [
+        "Subscription 5f0000000000000000000001 automatically disabled due to failsCounter (2) overpasses "
+        "maxFailsLimit (1)"]

@@ -9,6 +9,7 @@ lists it and the notifier compiles it with `toshi.ngsiv2.subscription_matching`)
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import time
@@ -23,6 +24,7 @@ from toshi.ngsiv2.mapping import FORBIDDEN
 from toshi.ngsiv2.q import parse_v2_mq, parse_v2_q
 from toshi.ngsiv2.request import ctx
 
+log = logging.getLogger("toshi.ngsiv2.subscriptions")
 API = "v2"
 TOP_KEYS = {"description", "subject", "notification", "expires", "status", "throttling"}
 SUBJECT_KEYS = {"entities", "condition"}
@@ -431,6 +433,9 @@ def record_delivery(doc: dict, ok: bool, now: str, error: str | None, code: int 
     notification["failsCounter"] = notification.get("failsCounter", 0) + 1
     limit = notification.get("maxFailsLimit")
     if limit and notification["failsCounter"] > limit:
+        if doc.get("status") != "inactive":  # the manual's WARN trace, once, when it happens
+            log.warning("Subscription %s automatically disabled due to failsCounter (%d) overpasses maxFailsLimit (%d)",
+                        doc["id"], notification["failsCounter"], limit)
         doc["status"] = "inactive"
 
 
