@@ -497,3 +497,30 @@ def test_a_changed_registration_is_asked_again(client, source):
     assert client.patch(f"{REGS}/{reg_id}", json={"registrationName": "renamed"}).status_code == 204
     client.get(LD + "/entities/urn:ngsi-ld:Shelter:9")
     assert len(fake.requests) == 2
+
+
+# -- pitfalls others hit (city-domain.md): JSON-LD answers, doubled slashes, datasetId not forwarded
+
+def test_a_json_ld_answer_with_its_context_is_read(client, source):
+    answer = [{"@context": ["https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"],
+               "id": "urn:ngsi-ld:Shelter:7", "type": "Shelter", "occupancy": prop(7)}]
+    fake = source(status=200, body=answer)
+    register(client, fake.url)
+    got = client.get(LD + "/entities?type=Shelter&options=keyValues")
+    assert got.status_code == 200
+    assert got.json() == [{"id": "urn:ngsi-ld:Shelter:7", "type": "Shelter", "occupancy": 7}]
+
+
+def test_an_endpoint_ending_in_a_slash_is_asked_without_a_double_slash(client, source):
+    fake = source(status=404)
+    register(client, fake.url + "/ngsi-ld/v1/")
+    client.get(LD + "/entities/urn:ngsi-ld:Shelter:1")
+    assert [r["path"] for r in fake.requests] == ["/ngsi-ld/v1/entities/urn:ngsi-ld:Shelter:1"]
+
+
+def test_dataset_id_is_forwarded_with_the_query(client, source):
+    fake = source(status=200, body=[])
+    register(client, fake.url)
+    client.get(LD + "/entities?type=Shelter&datasetId=urn:ngsi-ld:Dataset:b")
+    [asked] = fake.requests
+    assert "datasetId=urn%3Angsi-ld%3ADataset%3Ab" in asked["path"]
