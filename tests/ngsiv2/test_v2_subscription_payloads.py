@@ -52,6 +52,21 @@ CASES = [
     ({"subject": {"entities": [{"idPattern": "("}]}, **HTTP_NOTIFICATION}, "Invalid regex for entity idPattern"),
     ({"subject": {"entities": [{"id": 5}]}, **HTTP_NOTIFICATION}, "/entities/ vector item /id/ is not a string"),
     ({"subject": SUBJECT, "notification": {"httpCustom": []}}, "httpCustom notification is not an object"),
+    ({"subject": SUBJECT, "notification": {"http": {}}}, "url http notification is missing"),
+    ({"subject": SUBJECT, "notification": {"httpCustom": {"url": 5}}}, "url httpCustom notification is not a string"),
+    ({"subject": SUBJECT, "notification": {"httpCustom": {"url": "http://a/b", "method": 5}}},
+     "method httpCustom notification is not a string"),
+    ({"subject": SUBJECT, "notification": {"httpCustom": {"url": "http://a/b", "payload": 5}}},
+     "payload custom notification is not a string"),
+    ({"subject": SUBJECT, "notification": {"httpCustom": {"url": "http://a/b", "qs": {"a": 1}}}},
+     "notification httpCustom qs element is not a string"),
+    ({"subject": SUBJECT, "notification": {"http": {"url": "http://a/b", "timeout": "5"}}}, "timeout is not an int"),
+    ({"subject": SUBJECT, "notification": {"mqtt": {"topic": "t"}}}, "url mqtt notification is missing"),
+    ({"subject": SUBJECT, "notification": {"mqtt": {"url": "mqtt://127.0.0.1:1883"}}}, "topic mqtt notification is missing"),
+    ({"subject": SUBJECT, "notification": {"mqtt": {"url": "mqtt://127.0.0.1:1883", "topic": "t", "qos": "1"}}},
+     "qos is not an int"),
+    ({"subject": SUBJECT, "notification": {"mqtt": {"url": "mqtt://127.0.0.1:1883", "topic": "t", "retain": 1}}},
+     "retain is not a bool"),
 ]
 
 

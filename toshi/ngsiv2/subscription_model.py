@@ -285,11 +285,37 @@ def _endpoint(channel: str, value: Any) -> dict:
     unknown = set(value) - allowed
     if unknown:
         raise bad_request(f"Unrecognized field in JSON payload: /{channel}.{sorted(unknown)[0]}/")
+    # Orion's getters name a member by a description: "<what> is missing" / "is not a string" / ...
+    url_of = "url mqtt notification" if mqtt else f"url {channel} notification"
     url = value.get("url")
     if url is None:
-        raise bad_request(f"url is missing in /{channel}/")
+        raise bad_request(f"{url_of} is missing")
     if not isinstance(url, str):
-        raise bad_request(f"Invalid JSON type for /{channel}/ url: it must be a string")
+        raise bad_request(f"{url_of} is not a string")
+    if mqtt:
+        for key in ("user", "passwd"):
+            if key in value and not isinstance(value[key], str):
+                raise bad_request(f"{key} mqtt notification is not a string")
+        if "qos" in value and (isinstance(value["qos"], bool) or not isinstance(value["qos"], int)):
+            raise bad_request("qos is not an int")
+        if "retain" in value and not isinstance(value["retain"], bool):
+            raise bad_request("retain is not a bool")
+        if "topic" not in value:
+            raise bad_request("topic mqtt notification is missing")
+        if not isinstance(value["topic"], str):
+            raise bad_request("topic mqtt notification is not a string")
+    if custom and "method" in value and not isinstance(value["method"], str):
+        raise bad_request("method httpCustom notification is not a string")
+    if custom and value.get("payload") is not None and not isinstance(value["payload"], str):
+        raise bad_request("payload custom notification is not a string")
+    for key in ("qs", "headers"):
+        if custom and key in value:
+            if not isinstance(value[key], dict):
+                raise bad_request(f"notification httpCustom {key} is not an object")
+            if not all(isinstance(v, str) for v in value[key].values()):
+                raise bad_request(f"notification httpCustom {key} element is not a string")
+    if "timeout" in value and (isinstance(value["timeout"], bool) or not isinstance(value["timeout"], int)):
+        raise bad_request("timeout is not an int")
     _check_characters(channel, value)
     schemes = ("mqtt", "mqtts") if mqtt else ("http", "https")
     parts = urlsplit(url)
