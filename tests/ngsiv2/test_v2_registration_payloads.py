@@ -98,3 +98,7 @@ def test_an_empty_expires_is_a_permanent_registration(v2):
 
 def test_expires_is_rendered_as_orion_renders_it(v2):
     assert created(v2, registration(expires="2099-01-01T10:00:00.75+02:00"))["expires"] == "2099-01-01T08:00:00.000Z"
+
+
+def test_an_empty_description_is_not_rendered(v2):
+    assert "description" not in created(v2, registration(description=""))

@@ -129,3 +129,11 @@ def test_expires_is_rendered_as_orion_renders_it(v2, given, rendered):
         assert v2.get(location).json()["expires"] == rendered  # whole seconds, UTC, .000Z
     finally:
         v2.delete(location)
+
+
+def test_an_empty_description_is_not_rendered(v2):
+    location = v2.post("/v2/subscriptions", json=subscription(description="")).headers["Location"]
+    try:
+        assert "description" not in v2.get(location).json()
+    finally:
+        v2.delete(location)

@@ -151,7 +151,7 @@ def _provider(provider: object) -> dict:
 
 def render(registration: dict) -> dict:
     out = {"id": registration["id"]}
-    if "description" in registration:
+    if registration.get("description"):  # Orion renders a description only when it is not empty
         out["description"] = registration["description"]
     out["dataProvided"] = registration["dataProvided"]
     out["provider"] = registration["provider"]

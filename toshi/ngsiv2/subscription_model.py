@@ -469,7 +469,7 @@ def record_delivery(doc: dict, ok: bool, now: str, error: str | None, code: int 
 
 def render(doc: dict, now: str) -> dict:
     out: dict[str, Any] = {"id": doc["id"]}
-    if "description" in doc:
+    if doc.get("description"):  # Orion renders a description only when it is not empty
         out["description"] = doc["description"]
     subject = {"entities": doc["subject"]["entities"]}
     condition = dict(doc["subject"].get("condition") or {})
