@@ -171,6 +171,15 @@ def test_an_import_while_serving_is_readable_at_once(served, admin, tmp_path, he
     assert found.status_code == 200 and found.headers["NGSILD-Results-Count"] == "3"
 
 
+def test_a_consent_granted_while_serving_is_held_at_once(served, admin, here):
+    resident = "urn:ngsi-ld:Person:ops-hanako"
+    done = here("consent", "grant", "--recipient", "acct_care", "--purpose", "watch-over", "--category", "sensitive",
+                "--resident", resident, "--data-dir", data(served))
+    assert done.returncode == 0, done.stderr
+    records = httpx.get(f"{served.url}/consent/residents/{resident}/consents", headers=bearer(admin)).json()
+    assert [(r["recipient"], r["purpose"], r["status"]) for r in records] == [("acct_care", "watch-over", "active")]
+
+
 def test_a_token_made_while_serving_is_accepted(served, here):
     done = here("token", "create", "--sub", "dashboard", "--role", "*:admin", "--data-dir", data(served))
     assert done.returncode == 0, done.stderr
