@@ -461,7 +461,7 @@ def record_delivery(doc: dict, ok: bool, now: str, error: str | None, code: int 
     if limit and notification["failsCounter"] > limit:
         if doc.get("status") != "inactive":  # the manual's WARN trace, once, when it happens
             log.warning("Subscription %s automatically disabled due to failsCounter (%d) overpasses maxFailsLimit (%d)",
-                        doc["id"], notification["failsCounter"], limit)
+                        doc.get("id"), notification["failsCounter"], limit)
         doc["status"] = "inactive"
 
 
