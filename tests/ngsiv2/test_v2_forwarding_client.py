@@ -77,3 +77,16 @@ def test_the_forwarding_client_is_closed_when_the_app_stops(settings):
         forwarding = app.state.ngsiv2.http_client()
         assert not forwarding.is_closed
     assert forwarding.is_closed
+
+
+def test_an_attribute_only_a_provider_has_is_forwarded(client, provider):
+    register(client, provider.url)
+    assert client.get("/v2/entities/Room1/attrs/humidity").json() == {"type": "Number", "value": 40, "metadata": {}}
+    assert client.get("/v2/entities/Room1/attrs/humidity/value", headers={"Accept": "text/plain"}).text == "40"
+
+
+def test_skip_forwarding_answers_an_attribute_from_local_data_only(client, provider):
+    register(client, provider.url)
+    response = client.get("/v2/entities/Room1/attrs/humidity?options=skipForwarding")
+    assert (response.status_code, response.json()["error"]) == (404, "NotFound")
+    assert provider.peers == []

@@ -81,23 +81,18 @@ def target_of(request: Request) -> edits.Target:
     return edits.Target(entity_id, type_iri, headers.query_filter(request), type_name=type_name)
 
 
-async def found_entity(request: Request) -> dict:
-    target = target_of(request)
-    tenant = headers.tenant_of(request)
-    entity = await services(request).store.get_entity(tenant, target.entity_id)
-    return target.check(None if expiry.is_expired(entity) else entity)
-
-
-async def _entity_with_provided(request: Request) -> dict:
-    """The entity, with the attributes context providers add (registrations); 404 if neither has it."""
+async def _entity_with_provided(request: Request, requested: list[str] | None = None) -> dict:
+    """The entity, with the attributes context providers add (registrations; `requested`: the
+    attributes asked for, else the request's `attrs`); 404 if neither has it."""
     target = target_of(request)
     local = await services(request).store.get_entity(headers.tenant_of(request), target.entity_id)
     try:
         local = target.check(None if expiry.is_expired(local) else local)
     except V2Error:
         local = None
-    entity = await forwarding.with_provided(request, local, target.entity_id,
-                                            names_param(request.query_params, "attrs"))
+    if requested is None:
+        requested = names_param(request.query_params, "attrs")
+    entity = await forwarding.with_provided(request, local, target.entity_id, requested)
     if entity is None:
         raise not_found()
     return entity
@@ -214,8 +209,11 @@ def _attr_iri(request: Request) -> str:
 
 
 async def _found_attribute(request: Request) -> dict:
-    entity = await found_entity(request)
-    instances = entity["attrs"].get(_attr_iri(request))
+    """The attribute of the URL, local or from the context providers that register it (as Orion
+    forwards GET .../attrs/{attr} and .../value; `options=skipForwarding`: local only)."""
+    name = path_name(request.path_params["attr_name"])
+    entity = await _entity_with_provided(request, [name])
+    instances = entity["attrs"].get(ctx().expand_term(name))
     if not instances:
         raise not_found(ATTRIBUTE_NOT_FOUND)
     return mapping.main_instance(instances)
