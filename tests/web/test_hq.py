@@ -87,6 +87,26 @@ def test_a_deleted_shelter_leaves_the_table_and_the_map_without_reload(town, vis
     assert v.errors == []
 
 
+def test_a_policy_rule_applies_to_the_open_hq_view_at_once(town, visit):
+    """A rule denying the operators Evacuee: they leave the open view's count; the rule deleted, they
+    come back (the stream's `changed`: read again) — no reload either way."""
+    shelter_id = "urn:ngsi-ld:EvacuationShelter:031"
+    town.create(shelter(31, 100, 5, 135.54, 34.82),
+                {"id": "urn:ngsi-ld:Evacuee:ruled", "type": "Evacuee", "needsSupport": prop(True),
+                 "shelter": {"type": "Relationship", "object": shelter_id}})
+    v = visit()
+    page = v.login(town.official, then="/dashboard/hq")
+    page.wait_for_selector("#live-status[data-state=on]")
+    support = page.locator(f'tr[data-id="{shelter_id}"] td.support')
+    support.filter(has_text="1").wait_for()
+    r = town.http.post("/admin/auth/policies", json={"effect": "deny", "principals": ["role:operator"],
+                                                     "actions": ["read"], "types": ["Evacuee"]})
+    assert r.status_code == 201, r.text
+    support.filter(has_text="0").wait_for()
+    assert town.http.delete(f"/admin/auth/policies/{r.json()['id']}").status_code == 204
+    support.filter(has_text="1").wait_for()
+    assert v.errors == []
+
 def test_people_become_personal_data_and_leave_the_count_without_reload(town, visit):
     """Rights changed without an entity changing (here the town declares Evacuee personal data: an
     operator holding no consent may no longer see them): the open HQ view drops them at once. Last in
