@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from toshi.formats.ngsild_render import language_ranges
 from toshi.temporal import represent
-from toshi.temporal.history import HistoryRow, Series, TemporalHistory
+from toshi.temporal.history import SCOPE, HistoryRow, Series, TemporalHistory
 from toshi.temporal.request import Reading
 from toshi.temporal.selection import Selected, readable_series
 from toshi.temporal.timequery import TimeQuery, written_like
@@ -90,7 +90,7 @@ def _pairs(item: dict) -> list:
 
 def _aggregated(history: TemporalHistory, tenant: str, selected: Selected, reading: Reading, ctx) -> dict:
     out = _header(selected, reading, ctx)
-    series = series_read(history, tenant, selected, reading)
+    series = [s for s in series_read(history, tenant, selected, reading) if s.attr != SCOPE]  # not aggregated
     time = reading.time
     found = history.time_range([s.id for s in series], time)
     if found is None:

@@ -73,6 +73,9 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS attr_history_modified ON attr_history (series, modified_at)",
 )
 INSTANCE_PREFIX = "urn:ngsi-ld:Instance:"
+# The entity's Scope, kept as the history of a Property (clause 4.5.6): a change through the Core API is
+# an instance whose observedAt is a copy of its modifiedAt.
+SCOPE = "https://uri.etsi.org/ngsi-ld/scope"
 # Attribute type -> (value member, its NGSI-LD Null), for deletion rows.
 _NULLS: dict[str, tuple[str, Any]] = {
     "Property": ("value", NGSI_LD_NULL), "GeoProperty": ("value", NGSI_LD_NULL),
@@ -152,6 +155,13 @@ def instance_id(seq: int) -> str:
     return f"{INSTANCE_PREFIX}{seq}"
 
 
+def scope_instance(scope: list[str], at: str) -> dict:
+    """The history instance of a Scope set at `at`: a Property (one scope as a string, several as an
+    array) observed when it was set."""
+    value = scope[0] if len(scope) == 1 else list(scope)
+    return {"type": "Property", "value": value, "observedAt": at, "createdAt": at, "modifiedAt": at}
+
+
 def seq_of(instance_uri: str) -> int | None:
     """The row number behind an instanceId, None when it is not one of ours."""
     number = instance_uri.removeprefix(INSTANCE_PREFIX)
@@ -221,6 +231,14 @@ class TemporalHistory:
     def _record_state(self, rows: _Rows, tenant: str, before: dict | None, after: dict) -> None:
         rows.states.append((tenant, after["id"], _json(after["type"]), after["createdAt"], after["modifiedAt"]))
         old_attrs = before["attrs"] if before is not None else {}
+        old_scope, new_scope = (before or {}).get("scope"), after.get("scope")
+        if old_scope != new_scope:
+            if new_scope:
+                inst = scope_instance(new_scope, after["modifiedAt"])
+                rows.add(tenant, after["id"], SCOPE, inst, _row(0, inst, self.store.db)[1:])
+            else:
+                rows.add(tenant, after["id"], SCOPE, {"type": "Property"},
+                         _deletion_row({"type": "Property"}, after["modifiedAt"]))
         for name, instances in after["attrs"].items():
             old = old_attrs.get(name)
             if instances is old or instances == old:
@@ -237,6 +255,8 @@ class TemporalHistory:
 
     def _record_deletion(self, rows: _Rows, tenant: str, before: dict) -> None:
         at = now_iso()
+        if before.get("scope"):
+            rows.add(tenant, before["id"], SCOPE, {"type": "Property"}, _deletion_row({"type": "Property"}, at))
         for name, instances in before["attrs"].items():
             for inst in instances:
                 rows.add(tenant, before["id"], name, inst, _deletion_row(inst, at))
@@ -275,6 +295,9 @@ class TemporalHistory:
             doc = {"id": entity_id, "type": found.types, "createdAt": found.created_at, "attrs": {}}
         series_ids: dict[tuple[str, str], int] = {}
         rows = []
+        if scope and scope != (doc or {}).get("scope"):  # the Scope's history (clause 4.5.6)
+            inst = scope_instance(scope, now)
+            rows.append(_row(self._series_id(db, tenant, entity_id, SCOPE, inst), inst, db))
         for name, instances in attrs.items():
             for inst in instances:
                 key = (name, inst.get("datasetId", ""))

@@ -20,6 +20,7 @@ from typing import Any
 from toshi.core.errors import BadRequestData, InvalidRequest
 from toshi.formats.ngsild_parse import is_uri
 from toshi.temporal.aggregate import Aggregation, parse_aggregation
+from toshi.temporal.history import SCOPE
 from toshi.temporal.timequery import TimeQuery, parse_time_query
 
 REPRESENTATIONS = {"normalized": "normalized", "concise": "concise", "temporalValues": "temporalValues",
@@ -45,6 +46,8 @@ class Reading:
 
     def member(self, name: str) -> bool:
         """Whether the entity member `name` (id, type, scope, an expanded attribute name) is returned."""
+        if name == SCOPE:  # the Scope's history (clause 4.5.6) is the member scope
+            name = "scope"
         if self.pick is not None and name not in self.pick:
             return False
         return self.omit is None or name not in self.omit
@@ -53,7 +56,7 @@ class Reading:
     def selected_attrs(self) -> set[str] | None:
         """The attributes whose history is read (None: all)."""
         if self.pick is not None:
-            return self.pick - MEMBERS
+            return (self.pick - MEMBERS) | ({SCOPE} if "scope" in self.pick else set())
         return self.attrs
 
     def wants_dataset(self, dataset_id: str | None) -> bool:

@@ -67,6 +67,8 @@ async def retrieve_temporal(request: Request) -> Response:
     if state is not None:
         bodies, headers = answer(history, tenant, [Selected(found, state)], reading, ctx, _instance_limit(request))
         body = bodies[0]
+        if not body:  # pick / omit left no member (clause 4.21)
+            raise ResourceNotFound(f"pick / omit leave nothing of the temporal representation of {entity_id}")
     federated = await csources.temporal_retrieve(request, tenant, entity_id, body,
                                                  list(state["type"]) if state else None, ctx)
     if federated is not None:  # registered context sources (toshi/csources/temporal.py)
