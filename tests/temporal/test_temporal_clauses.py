@@ -6,14 +6,14 @@
   instances can only have createdAt, modifiedAt, deletedAt and observedAt; a change through the Core
   API is an instance whose observedAt is a copy of its modifiedAt.
 
-One app (SQLite) for the module; each test writes entities of its own ids.
+One app per backend for the module; each test writes entities of its own ids.
 """
 
 from __future__ import annotations
 
 import pytest
 from starlette.testclient import TestClient
-from support import error_type
+from support import BACKENDS, PgSchema, error_type, require_postgres
 
 from toshi.app import create_app
 from toshi.config import Settings
@@ -23,11 +23,20 @@ ENTITIES = "/ngsi-ld/v1/entities"
 INSTANCE_MEMBERS = {"type", "value", "instanceId", "createdAt", "modifiedAt", "deletedAt", "observedAt"}
 
 
-@pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    settings = Settings(data_dir=str(tmp_path_factory.mktemp("clauses") / "data"))
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
+@pytest.fixture(scope="module", params=BACKENDS)
+def client(request, tmp_path_factory):
+    schema = None
+    if request.param == "postgresql":
+        require_postgres()
+        schema = PgSchema()
+    settings = Settings(data_dir=str(tmp_path_factory.mktemp("clauses") / "data"),
+                        database_url=schema.url if schema else "")
+    try:
+        with TestClient(create_app(settings)) as test_client:
+            yield test_client
+    finally:
+        if schema is not None:
+            schema.drop()
 
 
 def temporal_vehicle(client, entity_id: str, **extra) -> None:
