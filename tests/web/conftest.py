@@ -38,8 +38,11 @@ def require_browser() -> None:
         pytest.skip(problem)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """One Chromium per module. Not per session: sync Playwright keeps its event loop running in this
+    thread while it is open, and every later test of the worker (pytest-xdist runs files in any order)
+    that calls asyncio.run would fail."""
     require_browser()
     from playwright.sync_api import sync_playwright
 
