@@ -149,3 +149,45 @@ def test_an_unchanged_scope_is_not_recorded_again(client):
     assert client.patch(f"{ENTITIES}/{entity_id}/attrs", json=patch).status_code == 204
     body = client.get(f"{TEMPORAL}/{entity_id}", params={"options": "sysAttrs"}).json()
     assert len(scope_instances(body)) == 1
+
+
+# -- 4.5.6 in a temporal payload: the Scope written as its temporal representation -----------------
+
+def scoped_instances(client, entity_id: str, scope) -> dict:
+    response = client.post(TEMPORAL, json={"id": entity_id, "type": "Vehicle", "scope": scope, "speed": [
+        {"type": "Property", "value": 1, "observedAt": "2020-08-01T12:00:00Z"}]})
+    return response
+
+
+def test_a_scope_given_as_property_instances_is_kept_with_their_observed_at(client):
+    entity_id = "urn:ngsi-ld:Vehicle:scope-instances"
+    response = scoped_instances(client, entity_id, [
+        {"type": "Property", "value": "/Later", "observedAt": "2020-08-01T13:00:00Z"},
+        {"type": "Property", "value": "/Earlier", "observedAt": "2020-08-01T11:00:00Z"}])
+    assert response.status_code == 201
+    body = client.get(f"{TEMPORAL}/{entity_id}", params={"options": "temporalValues", "pick": "scope"}).json()
+    assert body["scope"]["values"] == [["/Earlier", "2020-08-01T11:00:00Z"], ["/Later", "2020-08-01T13:00:00Z"]]
+
+
+def test_the_latest_scope_instance_is_the_scope_a_scope_query_sees(client):
+    entity_id = "urn:ngsi-ld:Vehicle:scope-latest"
+    scoped_instances(client, entity_id, [
+        {"type": "Property", "value": "/Latest/One", "observedAt": "2020-08-01T13:00:00Z"},
+        {"type": "Property", "value": "/Former/One", "observedAt": "2020-08-01T11:00:00Z"}])
+    ids = {e["id"] for e in client.get(TEMPORAL, params={"type": "Vehicle", "scopeQ": "/Latest/One"}).json()}
+    assert entity_id in ids
+
+
+@pytest.mark.parametrize("scope", [
+    ["/A", {"type": "Property", "value": "/B"}],                    # plain scopes and instances mixed
+    [{"type": "Relationship", "value": "/B"}],                      # not a Property
+    [{"type": "Property", "value": "B"}],                           # not a scope
+    [{"type": "Property", "value": "/B", "unitCode": "C62"}],       # a member 4.5.6 does not allow
+    [{"type": "Property", "value": "/B", "observedAt": "noon"}],    # not a DateTime
+])
+def test_an_invalid_temporal_scope_is_bad_request_data_and_creates_nothing(client, scope):
+    entity_id = "urn:ngsi-ld:Vehicle:scope-invalid"
+    response = scoped_instances(client, entity_id, scope)
+    assert response.status_code == 400
+    assert error_type(response) == "BadRequestData"
+    assert client.get(f"{TEMPORAL}/{entity_id}").status_code == 404

@@ -281,9 +281,12 @@ class TemporalHistory:
     # -- temporal API writes (inside the caller's transaction) ----------------------------------
 
     def append(self, tenant: str, entity_id: str, types: list[str], attrs: dict[str, list[dict]], *,
-               live: bool, now: str, scope: list[str] | None = None) -> bool:
+               live: bool, now: str, scope: list[str] | None = None,
+               scope_history: list[dict] | None = None) -> bool:
         """Add instances to an entity's history, creating its temporal entity if needed (True then).
-        `live`: whether the live store has the entity (else its last known state is kept here)."""
+        `live`: whether the live store has the entity (else its last known state is kept here).
+        `scope_history`: the Scope's instances as the client wrote them ({"scope", "observedAt"?}, in
+        time order); else a `scope` that differs from the last known one is an instance observed now."""
         db = self.db
         found = self.entity(tenant, entity_id)
         created = found is None
@@ -295,7 +298,13 @@ class TemporalHistory:
             doc = {"id": entity_id, "type": found.types, "createdAt": found.created_at, "attrs": {}}
         series_ids: dict[tuple[str, str], int] = {}
         rows = []
-        if scope and scope != (doc or {}).get("scope"):  # the Scope's history (clause 4.5.6)
+        if scope_history:  # the Scope's history (clause 4.5.6)
+            for one in scope_history:
+                inst = scope_instance(one["scope"], now)
+                if "observedAt" in one:
+                    inst["observedAt"] = one["observedAt"]
+                rows.append(_row(self._series_id(db, tenant, entity_id, SCOPE, inst), inst, db))
+        elif scope and scope != (doc or {}).get("scope"):
             inst = scope_instance(scope, now)
             rows.append(_row(self._series_id(db, tenant, entity_id, SCOPE, inst), inst, db))
         for name, instances in attrs.items():

@@ -2,7 +2,8 @@
 
 Instances of one attribute may share a datasetId (they are points of its history); each is parsed like
 an attribute of an ordinary payload and stamped with `now` as createdAt/modifiedAt. A single instance
-may be given without the array.
+may be given without the array. The Scope may be given plainly (a scope or an array of them) or as its
+temporal representation (clause 4.5.6), Property instances whose values are scopes.
 """
 
 from __future__ import annotations
@@ -10,21 +11,65 @@ from __future__ import annotations
 from typing import Any
 
 from toshi.core.errors import BadRequestData
-from toshi.formats.ngsild_parse import ENTITY_KEYS, expand_name, parse_attribute, parse_entity, parse_fragment
+from toshi.core.times import to_ms, utc_datetime, written_datetime
+from toshi.formats.ngsild_parse import (
+    ENTITY_KEYS,
+    expand_name,
+    parse_attribute,
+    parse_entity,
+    parse_fragment,
+    parse_scope,
+)
 
 
 def parse_temporal_entity(payload: Any, ctx, *, now: str) -> dict:
-    """A whole temporal entity: {"id", "type", "scope"?, "attrs": {IRI: [instances]}}."""
-    head = parse_entity(_head(payload), ctx, now=now)
-    head["attrs"] = parse_temporal_attrs(payload, ctx, now=now)
-    return head
+    """A whole temporal entity: {"id", "type", "scope"?, "scopeHistory"?, "attrs": {IRI: [instances]}}."""
+    head, history = _scope_history(_head(payload))
+    head = parse_entity(head, ctx, now=now)
+    return _with_history(head, history, payload, ctx, now)
 
 
 def parse_temporal_fragment(payload: Any, ctx, *, now: str) -> dict:
-    """Attributes to append: {"id"?, "type"?, "scope"?, "attrs": {IRI: [instances]}}."""
-    head = parse_fragment(_head(payload), ctx, now=now)
+    """Attributes to append: {"id"?, "type"?, "scope"?, "scopeHistory"?, "attrs": {IRI: [instances]}}."""
+    head, history = _scope_history(_head(payload))
+    head = parse_fragment(head, ctx, now=now)
+    return _with_history(head, history, payload, ctx, now)
+
+
+def _with_history(head: dict, history: list[dict] | None, payload: dict, ctx, now: str) -> dict:
+    if history is not None:
+        head["scopeHistory"] = history
+        head["scope"] = history[-1]["scope"]
     head["attrs"] = parse_temporal_attrs(payload, ctx, now=now)
     return head
+
+
+def _scope_history(head: dict) -> tuple[dict, list[dict] | None]:
+    """The Scope written as its temporal representation (clause 4.5.6: a Property's instances, each a
+    scope or an array of them, optionally with observedAt) -> (head without it, the instances in time
+    order, each {"scope": [...], "observedAt"?}); a Scope written plainly is left in the head (None)."""
+    scope = head.get("scope")
+    items = scope if isinstance(scope, list) else [scope]
+    if not any(isinstance(item, dict) for item in items):
+        return head, None
+    if not all(isinstance(item, dict) for item in items) or not items:
+        raise BadRequestData("scope must be scopes, or Property instances of scopes, not a mix of both")
+    history = []
+    for item in items:
+        if item.get("type", "Property") != "Property" or "value" not in item:
+            raise BadRequestData('a temporal scope instance is a Property: {"type": "Property", "value": "/a/b"}')
+        extra = set(item) - {"type", "value", "observedAt", "instanceId", "createdAt", "modifiedAt"}
+        if extra:
+            raise BadRequestData(f"a scope instance has no member {', '.join(sorted(extra))} (clause 4.5.6)")
+        one = {"scope": parse_scope(item["value"])}
+        if "observedAt" in item:
+            one["observedAt"] = written_datetime(item["observedAt"], "observedAt")
+            one["at"] = to_ms(utc_datetime(item["observedAt"], "observedAt"))
+        history.append(one)
+    history.sort(key=lambda one: one.get("at", float("inf")))  # stable: without observedAt, as given, last
+    for one in history:
+        one.pop("at", None)
+    return {k: v for k, v in head.items() if k != "scope"}, history
 
 
 def parse_temporal_attrs(payload: dict, ctx, *, now: str) -> dict[str, list[dict]]:

@@ -185,7 +185,8 @@ async def _append(request: Request, tenant: str, entity_id: str, parsed: dict, n
         live = store.load_entity(tenant, entity_id) is not None
         store.ensure_tenant(tenant)
         return {"created": history.append(tenant, entity_id, parsed.get("type", []), parsed["attrs"], live=live,
-                                          now=now, scope=parsed.get("scope"))}
+                                          now=now, scope=parsed.get("scope"),
+                                          scope_history=parsed.get("scopeHistory"))}
 
     change = await _services(request).writer.apply_one(tenant, entity_id, Operation(HISTORY, append))
     return change.detail["created"]
