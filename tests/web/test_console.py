@@ -79,3 +79,53 @@ def test_the_console_names_principals_and_keeps_the_full_id_beside_the_name(town
     headers = page.eval_on_selector_all("table:has(#audit-records) th", "ths => ths.map(th => th.textContent)")
     assert headers[2:] == ["だれが", "操作", "結果"]  # in the page's language
     assert v.errors == []
+
+
+def _shelters_csv(*latitudes: str) -> bytes:
+    """A town's CSV of the standard dataset 03 (designated evacuation sites), one row per latitude."""
+    import csv
+    import io
+
+    from toshi.catalogue.standards import EVACUATION_SITES
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(EVACUATION_SITES.headers)
+    for n, latitude in enumerate(latitudes):
+        cells = {"全国地方公共団体コード": "273619", "ID": f"{n:03d}", "名称": f"避難場所{n}",
+                 "所在地_連結表記": "大阪府豊能郡豊能町余野", "緯度": latitude, "経度": "135.47", "災害種別_地震": "1"}
+        writer.writerow([cells.get(h, "") for h in EVACUATION_SITES.headers])
+    return buffer.getvalue().encode()
+
+
+def _choose(page, dataset: str, data: bytes) -> None:
+    page.fill("#import-dataset", dataset)
+    page.set_input_files("#import-file", files=[{"name": "shelters.csv", "mimeType": "text/csv", "buffer": data}])
+    page.click("#import-form button[type=submit]")
+
+
+def test_a_csv_with_errors_is_reported_by_row_and_column_and_nothing_is_written(town, visit):
+    v = visit()
+    page = v.login(town.admin, then="/admin/console/import")
+    _choose(page, "bad-shelters", _shelters_csv("34.82", "99.5"))
+    row = page.wait_for_selector("#import-errors tr[data-row='3'][data-column='緯度']")
+    assert "99.5" in row.text_content()
+    assert page.is_hidden("#import-confirm")
+    assert page.get_attribute("#import-verdict", "class") == "error"
+    assert town.http.get("/catalogue/admin/datasets/bad-shelters").status_code == 404
+    assert v.errors == []
+
+
+def test_a_valid_csv_is_written_only_once_the_official_confirms(town, visit):
+    v = visit()
+    page = v.login(town.admin, then="/admin/console/import")
+    _choose(page, "console-shelters", _shelters_csv("34.82", "34.83"))
+    page.wait_for_selector("#import-verdict.ok")
+    query = {"type": "EvacuationSite", "options": "keyValues"}
+    assert town.http.get("/ngsi-ld/v1/entities", params=query).json() == []  # checked, not written
+    page.click("#import-confirm")
+    page.wait_for_selector("#import-written.ok")
+    names = {e["name"] for e in town.http.get("/ngsi-ld/v1/entities", params=query).json()}
+    assert names == {"避難場所0", "避難場所1"}
+    assert town.http.get("/catalogue/admin/datasets/console-shelters").status_code == 200
+    assert v.errors == []

@@ -140,6 +140,12 @@ async def console(request: Request) -> Response:
     return render(request, "console.html")  # under /admin/: the gate lets only '*:admin' through
 
 
+async def console_import(request: Request) -> Response:
+    """The CSV import of the open-data catalogue: its script checks the file through the catalogue's
+    admin API, shows the report per row and column, and writes only when the official confirms."""
+    return render(request, "console_import.html")  # under /admin/ as the console
+
+
 # -- login, logout, language ------------------------------------------------------------------------
 
 MAX_FORM = 4096
@@ -244,6 +250,7 @@ def routes() -> list:
         Route("/dashboard", dashboard, methods=["GET"]),
         Route("/dashboard/hq", hq, methods=["GET"]),
         Route("/admin/console", console, methods=["GET"]),
+        Route("/admin/console/import", console_import, methods=["GET"]),
         Route("/web/login", login_form, methods=["GET"]),
         Route("/web/login", login, methods=["POST"]),
         Route("/web/logout", logout, methods=["POST"]),
