@@ -121,7 +121,7 @@ def _grant(service: ConsentService, args: argparse.Namespace) -> int:
 def _verify(service: ConsentService) -> int:
     broken = service.log.verify()
     if broken:
-        print(f"access log chain broken at seq {', '.join(map(str, broken[:20]))}")
+        print(f"access log chain broken at step {', '.join(map(str, broken[:20]))}")
         return 1
     print("access log chain intact")
     return 0
