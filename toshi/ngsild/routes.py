@@ -28,6 +28,7 @@ def routes() -> list[Route]:
         ("/entityOperations/upsert", batch.batch_upsert, ["POST"]),
         ("/entityOperations/update", batch.batch_update, ["POST"]),
         ("/entityOperations/delete", batch.batch_delete, ["POST"]),
+        ("/entityOperations/merge", batch.batch_merge, ["POST"]),
         ("/entityOperations/query", batch.batch_query, ["POST"]),
         ("/types", discovery.list_types, ["GET"]),
         ("/types/{type}", discovery.type_info, ["GET"]),
