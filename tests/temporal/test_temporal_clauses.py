@@ -2,6 +2,7 @@
 
 - 4.21 with 5.7.3.4: a projection (pick / omit) that leaves no member of the temporal entity is
   ResourceNotFound.
+- 4.11: timeAt is a DateTime (clause 4.6.3); a Date is BadRequestData.
 - 4.5.6: the Scope of an entity is represented as the temporal representation of a Property, whose
   instances can only have createdAt, modifiedAt, deletedAt and observedAt; a change through the Core
   API is an instance whose observedAt is a copy of its modifiedAt.
@@ -79,6 +80,15 @@ def test_an_omit_leaving_one_member_is_that_member(client):
     response = client.get(f"{TEMPORAL}/urn:ngsi-ld:Vehicle:omit-most", params={"omit": "type,speed,fuelLevel"})
     assert response.status_code == 200
     assert response.json() == {"id": "urn:ngsi-ld:Vehicle:omit-most"}
+
+
+# -- 4.11: the temporal query's times are DateTimes ------------------------------------------------
+
+def test_a_date_for_time_at_is_bad_request_data(client):
+    temporal_vehicle(client, "urn:ngsi-ld:Vehicle:date-bound")
+    response = client.get(f"{TEMPORAL}/urn:ngsi-ld:Vehicle:date-bound", params={"timerel": "after", "timeAt": "2020-08-01"})
+    assert response.status_code == 400
+    assert error_type(response) == "BadRequestData"
 
 
 # -- 4.5.6: the Scope's temporal evolution --------------------------------------------------------
