@@ -74,3 +74,42 @@ def test_an_unreachable_catalogue_is_refused_in_one_sentence(tmp_path):
     done = toshi("harvest", dead, "--package", "aed", "--dataset", "x", "--data-dir", str(tmp_path / "h"))
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.startswith(f"toshi: cannot fetch the package at {dead}/api/3/action/package_show")
+
+
+# -- from a DCAT catalogue (another Toshi's /catalog, read with rdflib) ----------------------------
+
+def test_a_dataset_of_a_dcat_catalogue_in_turtle_becomes_entities_here(source, tmp_path):
+    here, iri = str(tmp_path / "here"), f"{source.url}/catalogue/datasets/aed"
+    done = toshi("harvest", source.url + "/catalog.ttl", "--dcat", "--package", iri, "--dataset", "aed-dcat",
+                 "--data-dir", here)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["written"] is True and report["changes"]["created"] == 5
+    assert report["source"] == {"catalogue": source.url + "/catalog.ttl", "dataset": iri,
+                                "distribution": f"{source.url}/catalogue/datasets/aed.csv"}
+
+
+def test_a_dcat_dataset_is_found_by_its_identifier_in_json_ld(source, tmp_path):
+    import httpx
+
+    identifier = httpx.get(f"{source.url}/api/3/action/package_show", params={"id": "aed"}).json()["result"]["id"]
+    done = toshi("harvest", source.url + "/catalog", "--dcat", "--package", identifier, "--dataset", "aed-dcat",
+                 "--dry-run", "--data-dir", str(tmp_path / "here"))
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["valid"] is True and report["rows"] == 5 and report["written"] is False
+    assert report["source"]["dataset"] == f"{source.url}/catalogue/datasets/aed"
+
+
+def test_a_dcat_catalogue_without_the_dataset_is_refused_in_one_sentence(source, tmp_path):
+    done = toshi("harvest", source.url + "/catalog.ttl", "--dcat", "--package", "nosuch", "--dataset", "x",
+                 "--data-dir", str(tmp_path / "h"))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"toshi: the DCAT catalogue {source.url}/catalog.ttl has no dataset 'nosuch'")
+
+
+def test_a_document_that_is_not_rdf_is_refused_in_one_sentence(source, tmp_path):
+    done = toshi("harvest", source.url + "/catalogue/datasets/aed.csv", "--dcat", "--package", "aed", "--dataset", "x",
+                 "--data-dir", str(tmp_path / "h"))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"toshi: {source.url}/catalogue/datasets/aed.csv is not a DCAT catalogue")

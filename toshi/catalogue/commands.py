@@ -12,7 +12,7 @@ from pathlib import Path
 
 from toshi.catalogue.csv_import import ImportRefused
 from toshi.catalogue.datasets import FREQUENCIES, LICENCES, Datasets, checked
-from toshi.catalogue.harvest import HarvestRefused, harvest
+from toshi.catalogue.harvest import HarvestRefused, harvest, harvest_dcat
 from toshi.catalogue.importing import run_import
 from toshi.catalogue.opening import OpenRefused, close_dataset, open_dataset
 from toshi.catalogue.saved_query import query_of
@@ -52,7 +52,10 @@ def add_commands(subparsers, cli) -> None:
     harvest = subparsers.add_parser("harvest", parents=[cli.common],
                                     help="pull a dataset another CKAN catalogue publishes into this town's entities")
     harvest.add_argument("catalogue", help="the other catalogue's address (its CKAN Action API is under /api/3/action)")
-    harvest.add_argument("--package", required=True, help="the package's name or id there")
+    harvest.add_argument("--package", required=True, help="the package's name or id there (with --dcat: the "
+                         "dataset's dct:identifier or IRI)")
+    harvest.add_argument("--dcat", action="store_true", help="the address is a DCAT catalogue document (Turtle, "
+                         "JSON-LD or RDF/XML, e.g. another Toshi's /catalog), not a CKAN Action API")
     harvest.add_argument("--dataset", required=True, help="the dataset here (made from the CSV's standard if new)")
     harvest.add_argument("--tenant", default="")
     harvest.add_argument("--dry-run", action="store_true", help="only fetch and check the data")
@@ -179,8 +182,9 @@ def _harvest(cli, store, args) -> int:
     services = cli.services(store, args)
     try:
         with Progress(sys.stderr) as progress:
-            report = asyncio.run(harvest(services, args.catalogue, args.package, args.tenant, args.dataset,
-                                         confirm=not args.dry_run, prune=args.prune, progress=progress))
+            pull = harvest_dcat if args.dcat else harvest
+            report = asyncio.run(pull(services, args.catalogue, args.package, args.tenant, args.dataset,
+                                      confirm=not args.dry_run, prune=args.prune, progress=progress))
     except HarvestRefused as exc:
         print(f"toshi: {exc}", file=sys.stderr)
         return 1
