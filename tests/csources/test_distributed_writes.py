@@ -180,7 +180,7 @@ def inclusive(client, source, attrs=("occupancy",), operations=WRITES) -> str:
     _, url, tenant = source
     body = {"type": "ContextSourceRegistration", "endpoint": url, "tenant": tenant, "mode": "inclusive",
             "operations": list(operations),
-            "information": [{"entities": [{"type": "Shelter"}], "propertyNames": list(attrs)}]}
+            "information": [{"entities": [{"type": "Shelter"}], **({"propertyNames": list(attrs)} if attrs else {})}]}
     created = client.post(REGS, json=body)
     assert created.status_code == 201, created.text
     return created.headers["Location"].rsplit("/", 1)[1]
@@ -238,3 +238,39 @@ def test_inclusive_registration_for_reads_only_gets_no_writes(client, source):
     inclusive(client, source, operations=["federationOps"])
     client.post(LD + "/entities", json={"id": ID, "type": "Shelter", "occupancy": {"value": 40}})
     assert remote(source).status_code == 404 and local(client).json()["occupancy"] == 40
+
+
+# -- Purge Entities (v1.9 5.6.21) at registrations naming purgeEntity
+
+def test_purge_purges_at_the_source_and_here(client, source):
+    inclusive(client, source, attrs=(), operations=["purgeEntity"])
+    app, _, tenant = source
+    app.post(LD + "/entities", json={"id": ID, "type": "Shelter", "occupancy": {"value": 40}},
+             headers={"NGSILD-Tenant": tenant}).raise_for_status()
+    client.post(LD + "/entities", json={"id": "urn:ngsi-ld:Shelter:here", "type": "Shelter", "capacity": {"value": 1}})
+    assert client.delete(LD + "/entities?type=Shelter").status_code == 204
+    assert remote(source).status_code == 404
+    assert client.get(LD + "/entities/urn:ngsi-ld:Shelter:here?local=true").status_code == 404
+
+
+def test_purge_sends_its_parameters(client, source):
+    inclusive(client, source, attrs=(), operations=["purgeEntity"])
+    app, _, tenant = source
+    app.post(LD + "/entities", json={"id": ID, "type": "Shelter", "occupancy": {"value": 40}, "capacity": {"value": 9}},
+             headers={"NGSILD-Tenant": tenant}).raise_for_status()
+    assert client.delete(LD + "/entities?type=Shelter&drop=occupancy").status_code == 204
+    assert remote(source).json() == {"id": ID, "type": "Shelter", "capacity": 9}
+
+
+def test_purge_at_an_unreachable_source_is_reported_in_207(client):
+    from support import free_port
+
+    body = {"type": "ContextSourceRegistration", "endpoint": f"http://127.0.0.1:{free_port()}",
+            "operations": ["purgeEntity"], "information": [{"entities": [{"type": "Shelter"}]}]}
+    reg_id = client.post(REGS, json=body).headers["Location"].rsplit("/", 1)[1]
+    client.post(LD + "/entities", json={"id": ID, "type": "Shelter", "capacity": {"value": 1}})
+    answer = client.delete(LD + "/entities?type=Shelter")
+    assert answer.status_code == 207
+    assert answer.json()["success"] == [ID]
+    [error] = answer.json()["errors"]
+    assert (error["error"]["status"], error["error"]["registrationId"]) == (502, reg_id)

@@ -5,9 +5,9 @@ registered sources."""
 
 from toshi.csources.batch import split_batch
 from toshi.csources.discovery import attribute_details, merged_attributes, merged_types, type_details
-from toshi.csources.distributed import forwarding_allowed, query, retrieve, split_write
+from toshi.csources.distributed import forwarding_allowed, purge, query, retrieve, split_write
 from toshi.csources.temporal import query as temporal_query
 from toshi.csources.temporal import retrieve as temporal_retrieve
 
-__all__ = ["attribute_details", "forwarding_allowed", "merged_attributes", "merged_types", "query", "retrieve",
+__all__ = ["attribute_details", "forwarding_allowed", "merged_attributes", "merged_types", "purge", "query", "retrieve",
            "split_batch", "split_write", "temporal_query", "temporal_retrieve", "type_details"]

@@ -496,7 +496,10 @@ class Split:
         return Response(orjson.dumps({"updated": updated, "notUpdated": not_updated}), status_code=207,
                         media_type="application/json")
 
-    async def _send(self, registration: dict, method: str, path: str, body: dict | None) -> SourceFailure | None:
+    async def _send(self, registration: dict, method: str, path: str, body: dict | None, *,
+                    keep: bool = False) -> SourceFailure | httpx.Response | None:
+        """None when the source took it, else its SourceFailure; `keep`: a 207 answer is returned
+        as it came (its body names what failed)."""
         request, settings = self.request, self.request.app.state.toshi.settings
         registrations = registrations_of(request.app.state.toshi)
         url = _base(registration["endpoint"]) + path
@@ -529,6 +532,8 @@ class Split:
         registrations.record(self.tenant, registration, ok=ok or response.status_code == 404)
         if ok:
             return None
+        if keep and response.status_code == 207:
+            return response
         return SourceFailure(registration["id"], f"answered {response.status_code}",
                              404 if response.status_code == 404 else 502)
 
@@ -594,3 +599,43 @@ async def split_write(request: Request, tenant: str, operation: str, entity_id: 
 
 
 NOT_ATTRIBUTES = frozenset({"id", "type", "scope", "expiresAt", "@context", "createdAt", "modifiedAt"})
+
+
+# -- Purge Entities (v1.9 5.6.21) at context sources ---------------------------------------------
+
+async def purge(request: Request, tenant: str, entity_query) -> list[dict] | None:
+    """DELETE /entities (purge) at the registrations (not auxiliary) supporting purgeEntity whose
+    information matches the query (ids, idPattern, type): the same request, with the client's
+    parameters as they came. The batch errors of what the sources did not purge (a source's own 207
+    errors, or one error naming the registration when it failed as a whole), [] when all did; None
+    when no source is to be asked."""
+    if not forwarding_allowed(request):
+        return None
+    target = Target(ids=entity_query.ids, id_pattern=entity_query.id_pattern, type_expr=entity_query.types)
+    candidates = [(reg, provided) for reg, provided in _candidates(request, tenant, "purgeEntity", target)
+                  if reg["mode"] != "auxiliary"]
+    if not candidates:
+        return None
+    split = Split(request, tenant, "", None, [], None)
+    params = {k: v for k, v in request.query_params.items() if k != "local"}
+    outcomes = await asyncio.gather(*(split._send(reg, "DELETE", "/entities?" + urlencode(
+        {**params, **({"local": "true"} if (reg.get("management") or {}).get("localOnly") else {})}), None,
+        keep=True) for reg, _ in candidates))
+    errors = []
+    for (registration, _), outcome in zip(candidates, outcomes, strict=True):
+        if outcome is None:
+            continue
+        if isinstance(outcome, httpx.Response):
+            try:
+                body = orjson.loads(outcome.content)
+            except orjson.JSONDecodeError:
+                body = {}
+            errors += [{**e, "error": {**(e.get("error") or {}), "detail": f"context source {registration['id']}: "
+                                       f"{(e.get('error') or {}).get('detail', 'not purged')}"}}
+                       for e in (body.get("errors") or [] if isinstance(body, dict) else []) if isinstance(e, dict)]
+            continue
+        if outcome.status == 404:
+            continue  # nothing there to purge
+        errors.append({"entityId": None, "error": {**_as_error(outcome).problem(),
+                                                   "registrationId": registration["id"]}})
+    return errors

@@ -30,7 +30,8 @@ SUBSCRIPTION = ("createSubscription", "updateSubscription", "retrieveSubscriptio
 WRITE = ("createEntity", "updateEntity", "appendAttrs", "updateAttrs", "deleteAttrs", "deleteEntity",
          "createBatch", "upsertBatch", "updateBatch", "deleteBatch", "mergeEntity", "mergeBatch",
          "replaceEntity", "replaceAttrs", "upsertTemporal", "appendAttrsTemporal", "deleteAttrsTemporal",
-         "updateAttrsTemporal", "deleteAttrInstanceTemporal", "deleteTemporal")
+         "updateAttrsTemporal", "deleteAttrInstanceTemporal", "deleteTemporal",
+         "purgeEntity")  # Purge Entities (v1.9 5.6.21)
 OPERATIONS = frozenset(RETRIEVE + SUBSCRIPTION + WRITE)
 GROUPS = {
     "federationOps": ("retrieveEntity", "queryEntity", "queryBatch", "retrieveEntityTypes",

@@ -286,6 +286,7 @@ async def purge_entities(request: Request) -> Response:
     edits = [(e["id"], lambda b, i=e["id"]: purge(b, i)) for e in found]
     outcomes = await _services(request).writer.apply(tenant, edits) if edits else []
     errors = [{"entityId": o.entity_id, "error": o.error.problem()} for o in outcomes if o.error is not None]
+    errors += await csources.purge(request, tenant, query) or []  # context sources registered for purgeEntity
     if not errors:
         return http.no_content()
     done = [o.entity_id for o in outcomes if o.error is None]
