@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 
 from toshi.core.errors import AlreadyExists, BadRequestData, ResourceNotFound
+from toshi.core.expiry import is_expired
 from toshi.core.times import now_iso as now_iso  # re-exported: writers call ops.now_iso()
 
 NULL_VALUES = (None, "urn:ngsi-ld:null")
@@ -25,7 +26,7 @@ def new_entity(parsed: dict, now: str) -> dict:
 
 
 def create(before: dict | None, parsed: dict, now: str) -> dict:
-    if before is not None:
+    if before is not None and not gone(before):
         raise AlreadyExists(f"Entity {parsed['id']} already exists")
     return new_entity(parsed, now)
 
@@ -39,7 +40,7 @@ def replace(before: dict | None, parsed: dict, now: str) -> dict:
 
 
 def upsert(before: dict | None, parsed: dict, now: str, *, mode: str) -> dict:
-    if before is None:
+    if before is None or gone(before):
         return new_entity(parsed, now)
     if mode == "update":
         return append(before, parsed, now, overwrite=True)[0]
@@ -182,8 +183,15 @@ def delete(before: dict | None, entity_id: str) -> None:
 # -- helpers ------------------------------------------------------------------------------------
 
 def _must_exist(before: dict | None, entity_id: str) -> None:
-    if before is None:
+    if before is None or gone(before):
         raise ResourceNotFound(f"Entity {entity_id} not found")
+
+
+def gone(before: dict) -> bool:
+    """A transient NGSI-LD entity past its `expiresAt` no longer exists, for writes as for reads, even
+    before the sweeper (toshi/ngsild/transient.py) has deleted it: updating it is 404, creating it
+    again makes a new entity."""
+    return isinstance(before.get("expiresAt"), str) and is_expired(before)
 
 
 def _touched(before: dict, fragment: dict, now: str, *, merge_types: bool) -> dict:

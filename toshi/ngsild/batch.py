@@ -68,7 +68,7 @@ async def _run(request: Request, tenant: str, edits: list, errors: list) -> tupl
             errors.append(_error(outcome.entity_id, outcome.error))
         else:
             done.append(outcome.entity_id)
-            if outcome.change.before is None:
+            if outcome.change.before is None or ops.gone(outcome.change.before):  # an expired one is gone
                 created.append(outcome.entity_id)
     return done, created, errors
 
