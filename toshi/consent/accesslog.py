@@ -52,8 +52,11 @@ OFFICIAL, CONSENTED = "official", "consent"
 def step_hash(step: int, at: str, last_seq: int, prev_hash: str, rows: Iterable[tuple]) -> str:
     """The hash of one step: its fields, the previous step's hash and its rows (tenant, subject,
     reader, first_seq, last_seq, records as stored), in seq order."""
-    body = [step, at, last_seq, prev_hash, *(list(row) for row in rows)]
-    return hashlib.sha256(orjson.dumps(body)).hexdigest()
+    digest = hashlib.sha256(orjson.dumps([step, at, last_seq, prev_hash]))
+    for tenant, subject, reader, first_seq, row_last, records in rows:  # each piece a whole JSON array
+        digest.update(orjson.dumps([tenant, subject, reader, first_seq, row_last]))
+        digest.update(records.encode())
+    return digest.hexdigest()
 
 
 class AccessLog:
