@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -288,7 +289,9 @@ class SqliteStore(StoredContexts, SqlDiscovery):
         self.durable_fsync = durable_fsync
         self.db: sqlite3.Connection | None = None
         self._tenants: set[str] = set()
-        self._cache: dict[tuple[str, str], dict | None] = {}
+        # oldest first: OrderedDict evicts in O(1) (next(iter(dict)) walks the slots that earlier
+        # evictions emptied, which made a long scan quadratic)
+        self._cache: OrderedDict[tuple[str, str], dict | None] = OrderedDict()
         self._cache_size = cache_size
         self._lock = None
         self._checkpointer: Checkpointer | None = None
@@ -415,7 +418,7 @@ class SqliteStore(StoredContexts, SqlDiscovery):
 
     def _remember(self, tenant: str, entity_id: str, entity: dict | None) -> None:
         if len(self._cache) >= self._cache_size:
-            self._cache.pop(next(iter(self._cache)))  # evict the oldest entry
+            self._cache.popitem(last=False)  # evict the oldest entry
         self._cache[(tenant, entity_id)] = entity
 
     async def query_entities(self, tenant: str, query: EntityQuery) -> tuple[list[dict], int | None]:
