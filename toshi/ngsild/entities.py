@@ -314,7 +314,7 @@ async def merge_entity(request: Request) -> Response:
     options_of(request.query_params, {"keyValues", "concise", "normalized"})
     ctx = await http.context_for(request, body.context, from_link=False)
     now = ops.now_iso()
-    fragment = parse_fragment(_object(body.data), ctx, now=now, allow_null=True)
+    fragment = parse_fragment(_not_empty(body.data), ctx, now=now, allow_null=True)
 
     async def local(payload: dict) -> Response:
         part = fragment if payload is body.data else parse_fragment(payload, ctx, now=now, allow_null=True)
@@ -348,7 +348,7 @@ async def append_attrs(request: Request) -> Response:
     overwrite = "noOverwrite" not in options_of(request.query_params, {"noOverwrite"})
     ctx = await http.context_for(request, body.context, from_link=False)
     now = ops.now_iso()
-    fragment = parse_fragment(_object(body.data), ctx, now=now)
+    fragment = parse_fragment(_not_empty(body.data), ctx, now=now)
 
     async def local(payload: dict) -> Response:
         part = fragment if payload is body.data else parse_fragment(payload, ctx, now=now)
@@ -373,7 +373,7 @@ async def update_attrs(request: Request) -> Response:
     options_of(request.query_params, set())
     ctx = await http.context_for(request, body.context, from_link=False)
     now = ops.now_iso()
-    fragment = parse_fragment(_object(body.data), ctx, now=now)
+    fragment = parse_fragment(_not_empty(body.data), ctx, now=now)
 
     async def local(payload: dict) -> Response:
         part = fragment if payload is body.data else parse_fragment(payload, ctx, now=now)
@@ -408,7 +408,7 @@ async def update_attribute(request: Request) -> Response:
     ctx = await http.context_for(request, body.context, from_link=False)
     name = ctx.expand_term(request.path_params["attr_id"])
     now = ops.now_iso()
-    instances = parse_attribute(request.path_params["attr_id"], _without_context(body.data), ctx, now=now,
+    instances = parse_attribute(request.path_params["attr_id"], _not_empty(body.data), ctx, now=now,
                                 partial=True)
 
     async def local(_payload=None) -> Response:
@@ -427,7 +427,7 @@ async def replace_attribute(request: Request) -> Response:
     ctx = await http.context_for(request, body.context, from_link=False)
     name = ctx.expand_term(request.path_params["attr_id"])
     now = ops.now_iso()
-    instances = parse_attribute(request.path_params["attr_id"], _without_context(body.data), ctx, now=now)
+    instances = parse_attribute(request.path_params["attr_id"], _not_empty(body.data), ctx, now=now)
 
     async def local(_payload=None) -> Response:
         await _services(request).writer.apply_one(
@@ -475,6 +475,16 @@ async def _attribute_write(request: Request, tenant: str, entity_id: str, operat
 def _object(data) -> dict:
     if not isinstance(data, dict):
         raise BadRequestData("The payload must be a JSON object")
+    return data
+
+
+def _not_empty(data) -> dict:
+    """The payload of an append, update, merge or attribute write without its @context: a JSON object
+    naming nothing to write is 400 BadRequestData, as Orion-LD answers ("Payload is an empty JSON
+    object"), before anything is written."""
+    data = _without_context(data)
+    if not data:
+        raise BadRequestData("Payload is an empty JSON object")
     return data
 
 
