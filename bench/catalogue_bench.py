@@ -5,7 +5,10 @@ filled) imported into entities, then the CSV and GeoJSON distributions downloade
     python3 bench/catalogue_bench.py [--rows 100000]
 
 Import runs in-process as `toshi import` does (validation, then writes through the Writer with every
-feature's listeners, SQLite in a temporary data directory); the download goes over HTTP on 127.0.0.1."""
+feature's listeners, SQLite in a temporary data directory); the download goes over HTTP on 127.0.0.1.
+Two ceilings are measured in the same process, since the machine's load moves every figure: the
+entities' documents alone into a plain SQLite table (for the import) and the store's pages of the
+dataset alone (for the downloads)."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import csv
 import io
 import os
 import platform
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -22,11 +26,12 @@ import time
 from pathlib import Path
 
 import httpx
+import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from toshi.app import create_app  # noqa: E402
-from toshi.catalogue import csv_import  # noqa: E402
+from toshi.catalogue import csv_import, distributions  # noqa: E402
 from toshi.catalogue.datasets import Datasets  # noqa: E402
 from toshi.catalogue.importing import dataset_for  # noqa: E402
 from toshi.catalogue.opening import open_dataset  # noqa: E402
@@ -61,8 +66,35 @@ async def import_rows(settings: Settings, data: bytes) -> dict:
     written = time.perf_counter()
     dataset.attrs = list(EVACUATION_SITES.attrs)
     open_dataset(services, store, dataset)
+    scan_s, docs = await scan(services, dataset)
     await store.close()
-    return {"rows": plan.rows, "check_s": checked - started, "write_s": written - checked}
+    return {"rows": plan.rows, "check_s": checked - started, "write_s": written - checked, "scan_s": scan_s,
+            "raw_insert_s": raw_insert(docs)}
+
+
+async def scan(services, dataset) -> tuple[float, list[tuple]]:
+    """Ceiling of the downloads, in this process: the store's pages of the dataset alone (the same
+    keyset queries the downloads make, as the public reads), no formatting, no HTTP."""
+    started = time.perf_counter()
+    pages = [page async for page in distributions.entities(services, dataset)]
+    seconds = time.perf_counter() - started
+    return seconds, [(n, "", e["id"], orjson.dumps(e).decode()) for n, e in enumerate(
+        (e for page in pages for e in page), 1)]
+
+
+def raw_insert(docs: list[tuple]) -> float:
+    """Ceiling of the import's writes, in this process: the entities' documents alone into one plain
+    SQLite table (WAL, one executemany, one commit) — no index rows, change log, history or audit."""
+    path = Path(tempfile.mkdtemp(prefix="toshi-catalogue-raw-")) / "raw.db"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE entities (tenant TEXT, id TEXT, doc TEXT, PRIMARY KEY (tenant, id))")
+    started = time.perf_counter()
+    db.executemany("INSERT INTO entities (rowid, tenant, id, doc) VALUES (?, ?, ?, ?)", docs)
+    db.commit()
+    seconds = time.perf_counter() - started
+    db.close()
+    return seconds
 
 
 def memory_kb(pid: int, field: str) -> int:
@@ -98,6 +130,9 @@ def main() -> None:
     print(f"import of {figures['rows']:,} rows ({len(data) / 1e6:.1f} MB): check {figures['check_s']:.1f} s "
           f"({figures['rows'] / figures['check_s']:,.0f} rows/s), write {figures['write_s']:.1f} s "
           f"({figures['rows'] / figures['write_s']:,.0f} rows/s), total {figures['rows'] / total:,.0f} rows/s")
+    print(f"ceilings in the same process: the documents alone into a plain table {figures['rows'] / figures['raw_insert_s']:,.0f} "
+          f"rows/s; the store's pages alone {figures['rows'] / figures['scan_s']:,.0f} entities/s; load "
+          f"{os.getloadavg()[0]:.1f}")
     port = 20000 + os.getpid() % 20000
     server = subprocess.Popen([sys.executable, "-m", "toshi.cli", "serve", "--port", str(port), "--data-dir",
                                str(data_dir), "--log-level", "warning"], stderr=subprocess.DEVNULL)
@@ -108,12 +143,12 @@ def main() -> None:
                 break
             except httpx.TransportError:
                 time.sleep(0.1)
-        for fmt in ("csv", "geojson", "csv"):
+        for fmt in ("csv", "geojson", "csv", "geojson"):
             got = download(f"http://127.0.0.1:{port}/catalogue/datasets/shelters.{fmt}", server.pid)
             print(f"{fmt}: {figures['rows']:,} entities in {got['seconds']:.2f} s = "
                   f"{figures['rows'] / got['seconds']:,.0f} entities/s, {got['bytes'] / 1e6:.1f} MB; server RSS "
                   f"{got['rss_before_kb'] / 1024:.0f} -> {got['rss_after_kb'] / 1024:.0f} MiB "
-                  f"(peak {got['peak_kb'] / 1024:.0f} MiB)")
+                  f"(peak {got['peak_kb'] / 1024:.0f} MiB); load {os.getloadavg()[0]:.1f}")
     finally:
         server.terminate()
         server.wait(20)
