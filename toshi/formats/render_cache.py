@@ -7,6 +7,7 @@ identity check tells whether it is still current, and no invalidation is needed.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 
 import orjson
@@ -16,7 +17,8 @@ MAX_ENTRIES = 20_000
 
 class RenderCache:
     def __init__(self, max_entries: int = MAX_ENTRIES):
-        self._entries: dict[tuple, tuple[dict, object, bytes]] = {}
+        # oldest first; OrderedDict evicts in O(1) (next(iter(dict)) walks the slots earlier evictions emptied)
+        self._entries: OrderedDict[tuple, tuple[dict, object, bytes]] = OrderedDict()
         self.max_entries = max_entries
 
     def bytes_of(self, entity: dict, ctx, variant: tuple, render: Callable[[], object]) -> bytes:
@@ -27,6 +29,6 @@ class RenderCache:
             return hit[2]
         data = orjson.dumps(render())
         if len(self._entries) >= self.max_entries:
-            self._entries.pop(next(iter(self._entries)))
+            self._entries.popitem(last=False)
         self._entries[key] = (entity, ctx, data)  # holding both keeps their ids from being reused
         return data
