@@ -231,6 +231,19 @@ class PgSchema:
             conn.execute(f"DROP SCHEMA IF EXISTS {self.name} CASCADE")
 
 
+def module_settings(request, tmp_path_factory, name: str):
+    """Settings for a module-scoped app on the backend the fixture is parametrized with (BACKENDS):
+    a data directory of its own and, for PostgreSQL, a fresh schema dropped after the module."""
+    from toshi.config import Settings
+
+    schema = None
+    if request.param == "postgresql":
+        require_postgres()
+        schema = PgSchema()
+        request.addfinalizer(schema.drop)
+    return Settings(data_dir=str(tmp_path_factory.mktemp(name)), database_url=schema.url if schema else "")
+
+
 class ServerProcess:
     """`toshi serve` in a child process: start, stop gracefully, or kill -9."""
 

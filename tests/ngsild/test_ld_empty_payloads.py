@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import pytest
 from starlette.testclient import TestClient
-from support import BACKENDS, PgSchema, require_postgres
+from support import BACKENDS, module_settings
 
 from toshi.app import create_app
-from toshi.config import Settings
 
 ENTITIES = "/ngsi-ld/v1/entities"
 ROOM = f"{ENTITIES}/urn:ngsi-ld:Room:1"
@@ -19,12 +18,7 @@ STATE = {"id": "urn:ngsi-ld:Room:1", "type": "Room", "temperature": {"type": "Pr
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def client(request, tmp_path_factory):
-    schema = None
-    if request.param == "postgresql":
-        require_postgres()
-        schema = PgSchema()
-    request.addfinalizer(lambda: schema and schema.drop())
-    settings = Settings(data_dir=str(tmp_path_factory.mktemp("empty")), database_url=schema.url if schema else "")
+    settings = module_settings(request, tmp_path_factory, "empty")
     with TestClient(create_app(settings)) as test_client:
         assert test_client.post(ENTITIES, json=STATE).status_code == 201
         yield test_client

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from starlette.testclient import TestClient
-from support import BACKENDS, PgSchema, error_type, require_postgres
+from support import BACKENDS, error_type, module_settings
 
 from toshi.app import create_app
 from toshi.config import Settings
@@ -69,12 +69,7 @@ class Town:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def town(request, tmp_path_factory):
-    schema = None
-    if request.param == "postgresql":
-        require_postgres()
-        schema = PgSchema()
-    request.addfinalizer(lambda: schema and schema.drop())
-    settings = Settings(data_dir=str(tmp_path_factory.mktemp("maps")), database_url=schema.url if schema else "")
+    settings = module_settings(request, tmp_path_factory, "maps")
     with TestClient(create_app(settings)) as client:
         layer = HideOne()
         client.app.state.toshi.read_path.use([layer])

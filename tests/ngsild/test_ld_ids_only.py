@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 from starlette.testclient import TestClient
-from support import BACKENDS, PgSchema, error_type, require_postgres
+from support import BACKENDS, error_type, module_settings
 
 from toshi.app import create_app
-from toshi.config import Settings
 
 ENTITIES = "/ngsi-ld/v1/entities"
 QUERY = "/ngsi-ld/v1/entityOperations/query"
@@ -17,12 +16,7 @@ IDS = [f"urn:ngsi-ld:Bench:{n}" for n in range(3)]
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def town(request, tmp_path_factory):
-    schema = None
-    if request.param == "postgresql":
-        require_postgres()
-        schema = PgSchema()
-    request.addfinalizer(lambda: schema and schema.drop())
-    settings = Settings(data_dir=str(tmp_path_factory.mktemp("ids")), database_url=schema.url if schema else "")
+    settings = module_settings(request, tmp_path_factory, "ids")
     with TestClient(create_app(settings)) as client:
         for n, entity_id in enumerate(IDS):
             bench = {"id": entity_id, "type": "Bench", "seats": {"type": "Property", "value": 2 + n}}

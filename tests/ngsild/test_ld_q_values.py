@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 from starlette.testclient import TestClient
-from support import BACKENDS, PgSchema, error_type, require_postgres
+from support import BACKENDS, error_type, module_settings
 
 from toshi.app import create_app
-from toshi.config import Settings
 
 ENTITIES = "/ngsi-ld/v1/entities"
 SHOP, PARK = "urn:ngsi-ld:Place:shop", "urn:ngsi-ld:Place:park"
@@ -16,12 +15,7 @@ SHOP, PARK = "urn:ngsi-ld:Place:shop", "urn:ngsi-ld:Place:park"
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def town(request, tmp_path_factory):
-    schema = None
-    if request.param == "postgresql":
-        require_postgres()
-        schema = PgSchema()
-    request.addfinalizer(lambda: schema and schema.drop())
-    settings = Settings(data_dir=str(tmp_path_factory.mktemp("qv")), database_url=schema.url if schema else "")
+    settings = module_settings(request, tmp_path_factory, "qv")
     with TestClient(create_app(settings)) as client:
         shop = {"id": SHOP, "type": "Place", "brand": {"type": "Property", "value": "Mercedes"},
                 "category": {"type": "VocabProperty", "vocab": "commercial"},

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import pytest
 from starlette.testclient import TestClient
-from support import BACKENDS, PgSchema, require_postgres
+from support import BACKENDS, module_settings
 
 from toshi.app import create_app
-from toshi.config import Settings
 
 ENTITIES = "/ngsi-ld/v1/entities"
 PAST = "2020-01-01T00:00:00Z"
@@ -17,12 +16,7 @@ PAST = "2020-01-01T00:00:00Z"
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def client(request, tmp_path_factory):
-    schema = None
-    if request.param == "postgresql":
-        require_postgres()
-        schema = PgSchema()
-    request.addfinalizer(lambda: schema and schema.drop())
-    settings = Settings(data_dir=str(tmp_path_factory.mktemp("transient")), database_url=schema.url if schema else "")
+    settings = module_settings(request, tmp_path_factory, "transient")
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 

@@ -12,10 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from starlette.testclient import TestClient
-from support import BACKENDS, PgSchema, error_type, require_postgres
+from support import BACKENDS, error_type, module_settings
 
 from toshi.app import create_app
-from toshi.config import Settings
 
 RIVER = "urn:ngsi-ld:WaterLevel:yodo"
 URL = f"/ngsi-ld/v1/temporal/entities/{RIVER}"
@@ -33,12 +32,7 @@ def iso(moment: datetime) -> str:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def river(request, tmp_path_factory):
-    schema = None
-    if request.param == "postgresql":
-        require_postgres()
-        schema = PgSchema()
-    settings = Settings(data_dir=str(tmp_path_factory.mktemp("river")), database_url=schema.url if schema else "")
-    request.addfinalizer(lambda: schema and schema.drop())
+    settings = module_settings(request, tmp_path_factory, "river")
     with TestClient(create_app(settings)) as client:
         created = client.post("/ngsi-ld/v1/entities", json={
             "id": RIVER, "type": "WaterLevelObserved",
