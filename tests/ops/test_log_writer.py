@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import uuid
 
 import pytest
 from support import wait_until
@@ -32,7 +33,8 @@ class Writes(io.StringIO):
 @pytest.fixture
 def logger():
     """A logger of its own with one Buffered handler whose writer sleeps; closed afterwards."""
-    made = logging.getLogger(f"toshi.test-log-writer.{id(object())}")
+    # a new name each time (uuid, not id(), which repeats): a logger no earlier test or config touched
+    made = logging.getLogger(f"toshi.test-log-writer.{uuid.uuid4().hex}")
     made.propagate = False
     made.setLevel(logging.INFO)
     handler = Buffered(Writes(), every=HOUR)
