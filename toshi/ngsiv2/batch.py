@@ -56,18 +56,24 @@ async def op_notify(request: Request) -> Response:
     return Response(status_code=200)
 
 
+def _check_payload_object(body: object, mandatory: tuple[str, ...]) -> None:
+    """What Orion's parser checks first: an object (else ParseError), not empty, with its mandatory
+    members."""
+    if not isinstance(body, dict):
+        raise V2Error(400, "ParseError", "Errors found in incoming JSON buffer")
+    if not body:
+        raise bad_request("empty payload")
+    for field in mandatory:
+        if field not in body:
+            raise bad_request(f"Invalid JSON payload, mandatory field /{field}/ not found")
+
+
 def _checked_notification(body: object) -> list:
     """The `data` of a notification payload checked as Orion's parser does, in the order of its
     members: 400 ParseError for a payload that is not an object; 400 BadRequest for an empty one, a
     missing `subscriptionId` or `data`, a `subscriptionId` that is not a string, a `data` that is not
     an array or holds something other than objects, an unknown member."""
-    if not isinstance(body, dict):
-        raise V2Error(400, "ParseError", "Errors found in incoming JSON buffer")
-    if not body:
-        raise bad_request("empty payload")
-    for field in ("subscriptionId", "data"):
-        if field not in body:
-            raise bad_request(f"Invalid JSON payload, mandatory field /{field}/ not found")
+    _check_payload_object(body, ("subscriptionId", "data"))
     for name, value in body.items():
         if name == "subscriptionId":
             if not isinstance(value, str):
@@ -88,13 +94,7 @@ def _checked_batch(body: object) -> tuple[str, list]:
     `actionType`, an unknown member, an unknown action type (Orion's text, typo included), an entity
     that is not an object or has both or neither of `id` / `idPattern`; 501 NotImplemented for an
     entity given by `idPattern` (batch updates take ids only)."""
-    if not isinstance(body, dict):
-        raise V2Error(400, "ParseError", "Errors found in incoming JSON buffer")
-    if not body:
-        raise bad_request("empty payload")
-    for field in ("entities", "actionType"):
-        if field not in body:
-            raise bad_request(f"Invalid JSON payload, mandatory field /{field}/ not found")
+    _check_payload_object(body, ("entities", "actionType"))
     for name, value in body.items():
         if name == "entities":
             if not isinstance(value, list):

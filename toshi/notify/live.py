@@ -75,16 +75,19 @@ class Listener:
             self.guard = self.regard()
         self.stale = False
 
+    async def _read_view(self) -> tuple[dict, set]:
+        """The view as the reader sees it now, and the ids events touched while it was being read."""
+        self._touched = set()
+        try:
+            return await self.view(), self._touched
+        finally:
+            self._touched = None
+
     async def seed(self) -> None:
         """Remember the view the reader starts from (what the page that opens the stream has read)."""
         if self.view is None:
             return
-        self._touched = set()
-        try:
-            now = await self.view()
-            touched = self._touched
-        finally:
-            self._touched = None
+        now, touched = await self._read_view()
         for entity_id, entity in now.items():
             if entity_id not in touched:
                 self.shown[entity_id] = fingerprint(entity)
@@ -94,12 +97,7 @@ class Listener:
         self.renew()
         if self.view is None:
             return
-        self._touched = set()
-        try:
-            now = await self.view()
-            touched = self._touched
-        finally:
-            self._touched = None
+        now, touched = await self._read_view()
         for entity_id in [i for i in self.shown if i not in now and i not in touched]:
             del self.shown[entity_id]
             self.offer({"seq": seq, "operation": "removed", "at": at, "entity": {"id": entity_id}})
