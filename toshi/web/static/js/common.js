@@ -94,6 +94,19 @@
     }
   }
 
+  /* What a live event means for a page: the entity as this reader sees it now, and whether it is
+     gone (deleted, or out of this reader's view); undefined when a changed entity could not be read. */
+  async function settle(event) {
+    let entity = event.entity;
+    let gone = event.operation === "deleted" || event.operation === "removed";
+    if (event.operation === "changed") { // what this reader may read of it changed: read it again
+      const now = await reread(entity.id).catch(() => undefined);
+      if (now === undefined) return undefined;
+      if (now === null) gone = true; else entity = now;
+    }
+    return { entity, gone };
+  }
+
   /* The live stream (Server-Sent Events of entity changes) read with fetch, so it carries the
      tenant header too; reconnects after a pause when the connection ends. Its events: `created`,
      `updated`, `deleted` carry the entity; `removed` (it left this reader's view: out of the filter,
@@ -195,6 +208,6 @@
     return typeof value === "object" && value !== null ? value.object || value : value;
   }
 
-  window.Toshi = { config, t, api, allFeatures, allEntities, reread, live, el, named, fill, liveState, text, shelterLevel,
+  window.Toshi = { config, t, api, allFeatures, allEntities, settle, live, el, named, fill, liveState, text, shelterLevel,
     relationship, ApiError };
 })();

@@ -156,13 +156,9 @@
   }
 
   async function onChange(event) {
-    let entity = event.entity;
-    let gone = event.operation === "deleted" || event.operation === "removed"; // or out of this reader's view
-    if (event.operation === "changed") { // what this reader may read of it changed: read it again
-      const now = await T.reread(entity.id).catch(() => undefined);
-      if (now === undefined) return;
-      if (now === null) gone = true; else entity = now;
-    }
+    const settled = await T.settle(event);
+    if (!settled) return;
+    const { entity, gone } = settled;
     const type = [].concat(entity.type || []).find((name) => state[name]);
     if (gone || !type) {
       forget(entity.id); // gone, out of this reader's view, or no longer of a type shown here
