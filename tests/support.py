@@ -104,7 +104,8 @@ class Receiver:
         ThreadingHTTPServer.request_queue_size = 128  # the notifier opens up to 16 connections at once
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/notify"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # shutdown() waits for the loop's next poll: 0.5 s by default, for every receiver closed
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
 
     @classmethod
     def on_port(cls, port: int) -> Receiver:

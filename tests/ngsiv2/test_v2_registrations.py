@@ -1,9 +1,56 @@
-"""/v2/registrations CRUD, forwarding to a real context provider (a second Toshi process), op/notify."""
+"""/v2/registrations CRUD, forwarding to a real context provider (a second Toshi process), op/notify.
+
+One broker app per backend and one provider process serve the whole module; each test works in a
+Fiware-Service of its own (passed on to the provider, as Orion does), so tests share no state."""
 
 from __future__ import annotations
 
+import itertools
+
 import httpx
-from support import Receiver, free_port
+import pytest
+from starlette.testclient import TestClient
+from support import BACKENDS, Receiver, ServerProcess, free_port, module_settings
+
+from toshi.app import create_app
+
+TENANTS = (f"reg{n}" for n in itertools.count())
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def broker(request, tmp_path_factory):
+    with TestClient(create_app(module_settings(request, tmp_path_factory, "v2reg"))) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def provider_process(tmp_path_factory):
+    proc = ServerProcess(tmp_path_factory.mktemp("v2provider")).start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def client(broker):
+    """The module's broker, in a tenant of this test's own."""
+    broker.headers["Fiware-Service"] = next(TENANTS)
+    yield broker
+    del broker.headers["Fiware-Service"]
+
+
+class Provider:
+    """The module's provider process as seen from one test: its url, and `http`, a client in the test's tenant."""
+
+    def __init__(self, url: str, tenant: str):
+        self.url = url
+        self.http = httpx.Client(headers={"Fiware-Service": tenant})
+
+
+@pytest.fixture
+def server(provider_process, client):
+    provider = Provider(provider_process.url, client.headers["Fiware-Service"])
+    yield provider
+    provider.http.close()
 
 
 def registration(url: str, **extra) -> dict:
@@ -68,7 +115,7 @@ def test_query_and_update_forwarding(client, server):
     # the provider holds the humidity of Room1 (and the whole Room9); the broker holds its temperature
     for entity in ({"id": "Room1", "type": "Room", "humidity": {"value": 40}},
                    {"id": "Room9", "type": "Room", "humidity": {"value": 70}, "pressure": {"value": 1000}}):
-        assert httpx.post(provider + "/v2/entities", json=entity).status_code == 201
+        assert server.http.post(provider + "/v2/entities", json=entity).status_code == 201
     assert client.post("/v2/entities", json={"id": "Room1", "type": "Room", "temperature": {"value": 21}}
                        ).status_code == 201
     assert client.post("/v2/registrations", json=registration(provider + "/v2")).status_code == 201
@@ -95,13 +142,13 @@ def test_query_and_update_forwarding(client, server):
     # updates: the registered attribute goes to the provider, the rest stays local
     response = client.patch("/v2/entities/Room1/attrs", json={"humidity": {"value": 55}, "temperature": {"value": 22}})
     assert response.status_code == 204, response.text
-    assert httpx.get(provider + "/v2/entities/Room1?options=keyValues").json() == \
+    assert server.http.get(provider + "/v2/entities/Room1?options=keyValues").json() == \
         {"id": "Room1", "type": "Room", "humidity": 55}
     assert client.get("/v2/entities/Room1?options=keyValues").json() == \
         {"id": "Room1", "type": "Room", "temperature": 22, "humidity": 55}
     # all attributes of an entity the broker does not have go to its provider
     assert client.post("/v2/entities/Room9/attrs?type=Room", json={"pressure": {"value": 990}}).status_code == 204
-    assert httpx.get(provider + "/v2/entities/Room9?options=keyValues").json()["pressure"] == 990
+    assert server.http.get(provider + "/v2/entities/Room9?options=keyValues").json()["pressure"] == 990
     assert client.get("/v2/entities/Room9?options=keyValues").json()["pressure"] == 990
 
 
@@ -145,7 +192,7 @@ def test_update_a_provider_does_not_have_is_404(client):
 
 
 def test_query_only_and_inactive_registrations(client, server):
-    httpx.post(server.url + "/v2/entities", json={"id": "Room1", "type": "Room", "humidity": {"value": 40}})
+    server.http.post(server.url + "/v2/entities", json={"id": "Room1", "type": "Room", "humidity": {"value": 40}})
     client.post("/v2/entities", json={"id": "Room1", "type": "Room", "temperature": {"value": 21}})
     reg = client.post("/v2/registrations", json=registration(
         server.url + "/v2", provider={"http": {"url": server.url + "/v2"}, "supportedForwardingMode": "update"}))
