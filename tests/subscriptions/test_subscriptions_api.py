@@ -170,6 +170,18 @@ def test_query_with_paging_and_count(client):
     assert only_count.json() == [] and only_count.headers["NGSILD-Results-Count"] == "7"
 
 
+def test_query_pages_link_to_the_previous_and_next_page(client):
+    """Clause 6.3.10: a page that is not the first links rel="prev", one with more after it rel="next"."""
+    for n in range(1, 6):
+        create(client, subscription(n))
+    links = client.get(URL, params={"limit": 2, "offset": 2}).headers.get_list("link")
+    assert f'<{URL}?limit=2&offset=0>;rel="prev";type="application/json", ' \
+           f'<{URL}?limit=2&offset=4>;rel="next";type="application/json"' in links
+    last = client.get(URL, params={"limit": 2, "offset": 4}).headers.get_list("link")
+    assert not any('rel="next"' in link for link in last) and any('rel="prev"' in link for link in last)
+    assert not any('rel="prev"' in link or 'rel="next"' in link for link in client.get(URL).headers.get_list("link"))
+
+
 def test_query_limits(client):
     assert client.get(URL, params={"limit": 0}).status_code == 400
     assert client.get(URL, params={"limit": -1}).status_code == 400

@@ -237,6 +237,21 @@ async def bytes_response(request: Request, content: bytes, *, status: int = 200,
     return Response(content, status_code=status, media_type=media, headers=headers)
 
 
+def page_links(request: Request, limit: int, offset: int, more: bool, media: str) -> str:
+    """rel="prev" / rel="next" links (clause 6.3.10, pagination): the request's parameters as sent,
+    then limit and offset of that page, typed with the response's media type."""
+    links = []
+    if offset > 0:
+        links.append((max(0, offset - limit), "prev"))
+    if more:
+        links.append((offset + limit, "next"))
+    kept = [part for part in request.url.query.split("&")
+            if part and part.split("=", 1)[0] not in ("limit", "offset")]
+    prefix = "&".join(kept) + "&" if kept else ""
+    return ", ".join(f'<{request.url.path}?{prefix}limit={limit}&offset={start}>;rel="{rel}";type="{media}"'
+                     for start, rel in links)
+
+
 def _add_link(headers: dict[str, str], link: str) -> None:
     headers["Link"] = f"{headers['Link']}, {link}" if headers.get("Link") else link
 

@@ -179,7 +179,7 @@ async def answer_query(request: Request, tenant: str, query, output, media: str,
         rendered = _renderer(request, ctx, output, media)
         content = b"[" + b",".join(map(rendered, found)) + b"]"
         response = await http.bytes_response(request, content, media=media, ctx=ctx, headers=headers)
-    if request.method == "GET" and (links := _page_links(request, query, more, media)):
+    if request.method == "GET" and (links := http.page_links(request, query.limit, query.offset, more, media)):
         response.headers.append("Link", links)
     return _with_map(used, response, created_status=201)  # 201 when a map was made (Table 6.4.3.2-3)
 
@@ -241,21 +241,6 @@ async def _read_ahead(store, tenant: str, query) -> tuple[list, int | None]:
 def _handed_over(page: list) -> list:
     """The entities of the answer, released through the read path (what it records of a release)."""
     return handed_over(page)
-
-
-def _page_links(request: Request, query, more: bool, media: str) -> str:
-    """rel="prev" / rel="next" links (clause 6.3.10, pagination): the request's parameters as sent,
-    then limit and offset of that page, typed with the response's media type."""
-    links = []
-    if query.offset > 0:
-        links.append((max(0, query.offset - query.limit), "prev"))
-    if more:
-        links.append((query.offset + query.limit, "next"))
-    kept = [part for part in request.url.query.split("&")
-            if part and part.split("=", 1)[0] not in ("limit", "offset")]
-    prefix = "&".join(kept) + "&" if kept else ""
-    return ", ".join(f'<{request.url.path}?{prefix}limit={query.limit}&offset={offset}>;rel="{rel}";type="{media}"'
-                     for offset, rel in links)
 
 
 async def purge_entities(request: Request) -> Response:

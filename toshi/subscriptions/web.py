@@ -88,7 +88,10 @@ async def query_subscriptions(request: Request) -> Response:
     found, total = mine[offset:offset + limit], len(mine)
     body = [render_subscription(s, ctx, sys_attrs=sys_attrs) for s in found]
     headers = {"NGSILD-Results-Count": str(total)} if count else {}
-    return await http.json_response(request, body, media=media, ctx=ctx, headers=headers)
+    response = await http.json_response(request, body, media=media, ctx=ctx, headers=headers)
+    if links := http.page_links(request, limit, offset, offset + limit < total, media):
+        response.headers.append("Link", links)
+    return response
 
 
 async def retrieve_subscription(request: Request) -> Response:
