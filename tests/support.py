@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -254,6 +255,8 @@ class ServerProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
+        # the server's stderr goes to a file: an unread pipe fills up and then blocks a server that logs
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (open as long as the server object)
 
     def start(self) -> ServerProcess:
         self.port = free_port()
@@ -262,11 +265,12 @@ class ServerProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "toshi.cli", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
              *self.extra],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            env=env, stdout=subprocess.DEVNULL, stderr=self.log)
         deadline = time.monotonic() + 90  # a loaded machine (CI, shared) may take a while to import
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.proc.stderr.read().decode()}")
+                self.log.seek(0)
+                raise RuntimeError(f"server exited: {self.log.read().decode()}")
             try:
                 httpx.get(self.url + "/version", timeout=0.5)
                 return self
