@@ -9,7 +9,7 @@ from federation_towns import town
 
 LD = "/ngsi-ld/v1"
 REGS = LD + "/csourceRegistrations"
-OPS = ["createBatch", "upsertBatch", "updateBatch", "deleteBatch"]
+OPS = ["createBatch", "upsertBatch", "updateBatch", "mergeBatch", "deleteBatch"]
 ONE, TWO = "urn:ngsi-ld:Shelter:1", "urn:ngsi-ld:Shelter:2"
 
 
@@ -80,6 +80,24 @@ def test_batch_update_goes_to_the_source(client, source):
     answer = client.post(LD + "/entityOperations/update", json=[{"id": ONE, "occupancy": {"value": 6}}])
     assert answer.status_code == 204, answer.text
     assert remote(source, ONE).json()["occupancy"] == 6
+
+
+def test_batch_merge_sends_the_owned_attributes_to_the_source(client, source):
+    exclusive(client, source)
+    client.post(LD + "/entityOperations/create", json=[shelter(ONE, occupancy=4, capacity=100)])
+    answer = client.post(LD + "/entityOperations/merge", json=[{"id": ONE, "type": "Shelter", "occupancy": 7,
+                                                                "capacity": 80}])
+    assert answer.status_code == 204, answer.text
+    assert remote(source, ONE).json()["occupancy"] == 7
+    assert local(client, ONE).json() == {"id": ONE, "type": "Shelter", "capacity": 80}
+
+
+def test_batch_merge_null_deletes_the_attribute_at_the_source(client, source):
+    exclusive(client, source, attrs=("occupancy", "status"))
+    client.post(LD + "/entityOperations/create", json=[shelter(ONE, occupancy=4, status="open")])
+    answer = client.post(LD + "/entityOperations/merge", json=[{"id": ONE, "status": "urn:ngsi-ld:null"}])
+    assert answer.status_code == 204, answer.text
+    assert remote(source, ONE).json() == {"id": ONE, "type": "Shelter", "occupancy": 4}
 
 
 def test_batch_delete_deletes_at_the_source_and_here(client, source):

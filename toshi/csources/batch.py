@@ -1,12 +1,12 @@
 """Distributed batch operations (ETSI GS CIM 009 v1.8 5.6.7–5.6.10 with context sources, 4.3.6):
-/entityOperations/create, upsert, update and delete send what exclusive and redirect registrations own
+/entityOperations/create, upsert, update, merge and delete send what exclusive and redirect registrations own
 to their sources, as a batch of the same operation, and the rest is done here; inclusive registrations
 get a copy of what they register, which is done here too (4.3.6.2).
 
 * Which: active registrations (not auxiliary) whose operations include createBatch /
-  upsertBatch / updateBatch / deleteBatch (redirectionOps does not: they are named one by one) and
-  whose information matches the entity (id, idPattern, type; an update's entity is typed by the
-  local one).
+  upsertBatch / updateBatch / mergeBatch / deleteBatch (redirectionOps does not: they are named one
+  by one) and whose information matches the entity (id, idPattern, type; an update's or merge's
+  entity is typed by the local one).
 * What is sent: each entity's attributes the registration owns or registers (all when it names none),
   with the entity's id and type, in one batch per registration: POST
   {endpoint}/ngsi-ld/v1/entityOperations/{op} with the request's options, the Link @context (or each
@@ -42,7 +42,8 @@ from toshi.csources.model import operations_of
 from toshi.csources.store import registrations_of
 from toshi.formats import ngsild_http as http
 
-PATHS = {"createBatch": "create", "upsertBatch": "upsert", "updateBatch": "update", "deleteBatch": "delete"}
+PATHS = {"createBatch": "create", "upsertBatch": "upsert", "updateBatch": "update", "mergeBatch": "merge",
+         "deleteBatch": "delete"}
 FORWARDED_OPTIONS = ("options",)
 
 
@@ -153,7 +154,7 @@ def _not_found_elsewhere(error: dict, operation: str, took: set[str]) -> bool:
 async def split_batch(request: Request, tenant: str, operation: str, items: list, body: http.Body
                       ) -> BatchSplit | None:
     """The batch's parts owned by exclusive / redirect registrations supporting `operation`
-    (createBatch, upsertBatch, updateBatch, deleteBatch), or None when it is all local. Items that
+    (createBatch, upsertBatch, updateBatch, mergeBatch, deleteBatch), or None when it is all local. Items that
     are not well formed stay local (the entity API reports them)."""
     if not forwarding_allowed(request):
         return None

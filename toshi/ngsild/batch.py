@@ -146,11 +146,11 @@ async def batch_update(request: Request) -> Response:
 
 async def batch_merge(request: Request) -> Response:
     """Batch Entity Merge: each entity merge-patched as PATCH /entities/{id} does it (null deletes), an
-    entity that does not exist an error of its own; 204 when every one is merged, else 207. Local only:
-    context sources are not asked (docs/ngsi-ld.md)."""
+    entity that does not exist an error of its own; 204 when every one is merged, else 207."""
     tenant = http.tenant_of(request)
     items, body = await _entities(request)
     options_of(request.query_params, {"keyValues", "concise", "normalized"})
+    split, items = await _sources(request, tenant, "mergeBatch", items, body)
     now = ops.now_iso()
 
     def parse(item, ctx):
@@ -160,7 +160,7 @@ async def batch_merge(request: Request) -> Response:
 
     parsed, errors = await _parse_each(request, items, body, parse)
     edits = [(p["id"], lambda b, p=p: ops.merge(b, p, now, p["id"])) for p in parsed]
-    done, _, errors = await _run(request, tenant, edits, errors)
+    done, _, errors = await _joined(split, *await _run(request, tenant, edits, errors))
     return _multi_status(done, errors) if errors else http.no_content()
 
 
