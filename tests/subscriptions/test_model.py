@@ -98,7 +98,7 @@ def test_full_subscription_is_expanded_and_kept():
     assert sub["q"] == "occupancy>10;name==\"x\"" and sub["scopeQ"] == "/Osaka/#"
     assert sub["geoQ"] == {"georel": "near;maxDistance==2000", "geometry": "Point",
                            "coordinates": [135.4, 34.8], "geoproperty": VOCAB + "position"}
-    assert sub["expiresAt"] == "2098-12-31T15:00:00.000Z"
+    assert sub["expiresAt"] == "2099-01-01T00:00:00+09:00"  # as written
     assert sub["isActive"] is False and sub["status"] == "paused"
     assert sub["throttling"] == 5 and sub["datasetId"] == ["@none"] and sub["lang"] == "ja,en;q=0.5"
     assert sub["notification"]["attributes"] == [VOCAB + "occupancy"]
@@ -259,6 +259,18 @@ def test_status():
     assert subscription_status(sub, NOW) == "active"
     assert subscription_status(sub, LATER) == "expired"
     assert subscription_status({**sub, "isActive": False}, LATER) == "paused"
+
+
+def test_expires_at_is_kept_as_written_and_compared_as_an_instant():
+    """expiresAt comes back as the client wrote it; with an offset it still expires at its instant."""
+    sub = parse(expiresAt="2026-11-24T19:30:00+09:00")  # 10:30 UTC
+    assert render_subscription(sub, CTX, now=NOW)["expiresAt"] == "2026-11-24T19:30:00+09:00"
+    assert subscription_status(sub, NOW) == "active"
+    assert subscription_status(sub, "2026-11-24T10:30:00.000Z") == "expired"
+
+
+def test_an_expires_at_in_the_past_written_with_an_offset_is_refused():
+    assert "future" in bad(expiresAt="2026-11-24T18:59:59+09:00")  # 09:59:59 UTC, before NOW
 
 
 def test_delivery_statistics():

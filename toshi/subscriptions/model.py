@@ -37,7 +37,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from toshi.core.errors import BadRequestData, OperationNotSupported
-from toshi.core.times import now_iso, utc_datetime
+from toshi.core.times import instant_key, now_iso, written_datetime
 from toshi.formats.ngsild_parse import NGSI_LD_NULL, expand_name, is_uri
 from toshi.formats.ngsild_render import language_ranges
 from toshi.query.geo import LOCATION, geoq_from_body
@@ -175,9 +175,9 @@ def _timing(data: dict, sub: dict, now: str, existing: dict | None) -> dict:
     """expiresAt (in the future), throttling and timeInterval (seconds > 0, not together)."""
     out: dict[str, Any] = {}
     if "expiresAt" in data:
-        out["expiresAt"] = utc_datetime(data["expiresAt"], "expiresAt")
+        out["expiresAt"] = written_datetime(data["expiresAt"], "expiresAt")
         unchanged = existing is not None and existing.get("expiresAt") == out["expiresAt"]
-        if out["expiresAt"] <= now and not unchanged:
+        if _passed(out["expiresAt"], now) and not unchanged:
             raise BadRequestData(f"expiresAt must be in the future, got {data['expiresAt']}")
     for key in ("throttling", "timeInterval"):
         if key in data:
@@ -326,9 +326,14 @@ def subscription_status(sub: dict, now: str) -> str:
     """`paused` when not active, `expired` once expiresAt has passed, else `active` (clause 5.2.12)."""
     if not sub.get("isActive", True):
         return "paused"
-    if sub.get("expiresAt") and sub["expiresAt"] <= now:
+    if sub.get("expiresAt") and _passed(sub["expiresAt"], now):
         return "expired"
     return "active"
+
+
+def _passed(moment: str, now: str) -> bool:
+    """Whether a DateTime (kept as the client wrote it) is not after `now`, compared as instants."""
+    return instant_key(moment) <= instant_key(now)
 
 
 STATISTICS = ("timesSent", "timesFailed", "lastNotification", "lastSuccess", "lastFailure")  # record_delivery's
