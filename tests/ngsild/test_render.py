@@ -226,8 +226,9 @@ def test_lang_sub_attributes_and_metadata():
     ("nl", LMAP, "nl"),
     ("NL", LMAP, "nl"),
     ("en", LMAP, "@none"),
-    ("*", LMAP, "@none"),
-    ("*", {"fr": "a", "nl": "b"}, "fr"),
+    ("*", LMAP, None),
+    ("en,*;q=0.5", {"fr": "a", "nl": "b"}, None),
+    ("nl,*;q=0.5", LMAP, "nl"),
     ("pt", {"fr": "a", "nl": "b"}, "fr"),
     ("fr-CH,fr;q=0.9,en;q=0.8,*;q=0.5", LMAP, "fr"),
     ("fr;q=0.2,nl;q=0.9", LMAP, "nl"),
@@ -240,6 +241,25 @@ def test_lang_sub_attributes_and_metadata():
 ])
 def test_best_language(lang, languages, expected):
     assert best_language(languages, language_ranges(lang)) == expected
+
+
+def test_lang_star_keeps_every_language():
+    # clause 4.15: `*` matches every language, so the LanguageProperty is shown whole
+    out = render_entity(ENTITY, CTX, lang="*")
+    assert out["name"] == {"type": "LanguageProperty", "languageMap": LMAP}
+
+
+def test_lang_star_concise_keeps_the_language_map():
+    assert render_entity(ENTITY, CTX, form="concise", lang="*")["name"] == {"languageMap": LMAP}
+
+
+def test_lang_star_key_values_keeps_the_language_map():
+    assert render_entity(ENTITY, CTX, form="keyValues", lang="*")["name"] == {"languageMap": LMAP}
+
+
+def test_lang_star_geojson_keeps_every_language():
+    feature = render_geojson(ENTITY, CTX, lang="*")
+    assert feature["properties"]["name"] == {"type": "LanguageProperty", "languageMap": LMAP}
 
 
 def test_lang_value_may_be_a_list():

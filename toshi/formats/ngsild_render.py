@@ -142,13 +142,14 @@ def language_ranges(lang: str) -> tuple[str, ...]:
     return tuple(tag for _, tag in weighted)
 
 
-def best_language(language_map: dict, ranges: tuple[str, ...]) -> str:
+def best_language(language_map: dict, ranges: tuple[str, ...]) -> str | None:
     """The key of `language_map` to show for `ranges`: per range exact, then shorter, then longer tag
-    (RFC 4647 lookup, case-insensitive); `*` takes @none first; finally @none, else any language."""
+    (RFC 4647 lookup, case-insensitive); `*` matches every language: None, the whole map is shown
+    (clause 4.15); finally @none, else any language."""
     lowered = {tag.lower(): tag for tag in language_map}
     for wanted in ranges:
         if wanted == "*":
-            break
+            return None
         if wanted in lowered:
             return lowered[wanted]
         cut = wanted.rfind("-")
@@ -203,8 +204,8 @@ def _instance(
     """Normalized or concise instance; `alone` is False inside a multi-attribute list (never bare)."""
     kind = inst["type"]
     out: dict[str, Any] = {}
-    if kind == "LanguageProperty" and ranges is not None:
-        tag = best_language(inst["languageMap"], ranges)
+    tag = best_language(inst["languageMap"], ranges) if kind == "LanguageProperty" and ranges is not None else None
+    if tag is not None:
         if form == NORMALIZED:
             out["type"] = "Property"
         out["value"] = inst["languageMap"][tag]
@@ -256,9 +257,8 @@ def _simple(inst: dict, ctx: ActiveContextLike, ranges: tuple[str, ...] | None) 
     if kind == "ListRelationship":
         return inst["objectList"]
     if kind == "LanguageProperty":
-        if ranges is not None:
-            return inst["languageMap"][best_language(inst["languageMap"], ranges)]
-        return {"languageMap": inst["languageMap"]}
+        tag = best_language(inst["languageMap"], ranges) if ranges is not None else None
+        return {"languageMap": inst["languageMap"]} if tag is None else inst["languageMap"][tag]
     if kind == "VocabProperty":
         return {"vocab": _compact_all(inst["vocab"], ctx.compact_value)}
     return {"json": inst["json"]}

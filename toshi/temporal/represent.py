@@ -116,7 +116,8 @@ def _language_value(inst: dict, ranges: tuple[str, ...]) -> Any:
     language_map = inst.get("languageMap")
     if not isinstance(language_map, dict) or not language_map:
         return language_map  # a deletion (the NGSI-LD Null) stays as recorded
-    return language_map[best_language(language_map, ranges)]
+    tag = best_language(language_map, ranges)
+    return language_map if tag is None else language_map[tag]  # `*`: every language
 
 
 def _with_dataset(out: dict, series: Series) -> dict:
