@@ -102,6 +102,27 @@ def test_text_unrestricted_metadata_set_to_false_lifts_nothing(client):
     assert error(response) == bad("Invalid characters in attribute value")
 
 
+def test_a_forbidden_character_in_a_metadata_value_is_refused_and_nothing_written(client):
+    response = client.post("/v2/entities", json={"id": "E", "A": {"value": 1, "metadata": {
+        "room": {"type": "Text", "value": "house(flat)"}}}})
+    assert error(response) == bad("Invalid characters in metadata value")
+    assert client.get("/v2/entities/E").status_code == 404
+
+
+def test_a_forbidden_character_in_a_metadata_value_of_an_update_is_refused(client):
+    create(client, {"id": "E", "type": "T", "A": {"value": 1}})
+    response = client.patch("/v2/entities/E/attrs", json={"A": {"value": 2, "metadata": {
+        "room": {"value": "house;flat"}}}})
+    assert error(response) == bad("Invalid characters in metadata value")
+    assert key_values(client, "E")["A"] == 1
+
+
+def test_text_unrestricted_lifts_the_restrictions_of_the_attribute_value_only(client):
+    response = client.post("/v2/entities", json={"id": "E", "A": {"type": "TextUnrestricted", "value": "a=b",
+                                                                  "metadata": {"note": {"value": "c=d"}}}})
+    assert error(response) == bad("Invalid characters in metadata value")
+
+
 def test_compound_metadata_round_trips(client):
     source = {"type": "StructuredValue", "value": {"vendor": "acme", "calibrated": [2026, {"by": "lab"}]}}
     create(client, {"id": "E", "type": "T", "A": {"value": 1, "metadata": {"source": source}}})

@@ -205,6 +205,8 @@ def _apply_metadata(inst: dict, metadata: Any, ctx, now: str, orion_dates: bool 
         value, given = item.get("value"), item.get("type")
         if given is not None:
             check_name(given, "metadata type")
+        if isinstance(value, str) and any(c in FORBIDDEN for c in value):  # TextUnrestricted lifts nothing here
+            raise bad_request("Invalid characters in metadata value")
         if given in DATE_TYPES and orion_dates:
             value = _date_value(value)
         if name == "unitCode" and isinstance(value, str):
