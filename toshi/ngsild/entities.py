@@ -27,6 +27,7 @@ from toshi.formats.ngsild_params import (
 )
 from toshi.formats.ngsild_parse import parse_attribute, parse_entity, parse_fragment
 from toshi.formats.ngsild_render import render_entity, render_feature_collection, render_geojson
+from toshi.formats.ngsild_versions import versioned
 from toshi.ngsild import entity_maps, linked
 from toshi.store import resolve_linked
 
@@ -93,10 +94,16 @@ async def retrieve_entity(request: Request) -> Response:
     used = await entity_maps.for_retrieve(request, tenant, held)  # NGSILD-EntityMap (5.7.1.4)
     if output.join is not None and media != http.GEO_JSON:  # linked entities (clause 4.5.23)
         body = await linked.answer(store, tenant, [found], output, ctx, one=True)
-        return _with_map(used, await http.json_response(request, body, media=media, ctx=ctx))
+        response = await http.json_response(request, body, media=media, ctx=ctx)
+        return _with_map(used, _versioned(request, response, output))
     content = _renderer(request, ctx, output, media)(found)
-    return _with_map(used, await http.bytes_response(request, content, media=media, ctx=ctx,
-                                                     headers=_warned(warnings)))
+    response = await http.bytes_response(request, content, media=media, ctx=ctx, headers=_warned(warnings))
+    return _with_map(used, _versioned(request, response, output))
+
+
+def _versioned(request: Request, response: Response, output) -> Response:
+    """The answer amended for a `Prefer: ngsi-ld=1.x` of an older version (toshi/formats/ngsild_versions.py)."""
+    return versioned(request, response, key_values=output.form == "keyValues")
 
 
 def _with_map(used, response: Response, *, created_status: int = 200) -> Response:
@@ -181,6 +188,7 @@ async def answer_query(request: Request, tenant: str, query, output, media: str,
         response = await http.bytes_response(request, content, media=media, ctx=ctx, headers=headers)
     if request.method == "GET" and (links := http.page_links(request, query.limit, query.offset, more, media)):
         response.headers.append("Link", links)
+    response = _versioned(request, response, output)
     return _with_map(used, response, created_status=201)  # 201 when a map was made (Table 6.4.3.2-3)
 
 
