@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 
 from toshi.app import create_app
 from toshi.auth.apikeys import api_keys_of
+from toshi.auth.issuer import issue_token
 
 TENANT = "toyono"
 
@@ -21,6 +22,11 @@ class Money:
         keys = api_keys_of(client.app.state.toshi.store)
         self.office = self._key(keys, "currency-office", [f"{TENANT}:admin"])
         self.health = self._key(keys, "health-service", [f"{TENANT}:provider"])
+        root = self._key(keys, "root", ["*:admin"])
+        r = client.post("/admin/auth/policies", headers=root, json={  # residents read (their own) data
+            "id": "residents-read", "effect": "allow", "principals": ["authenticated"], "actions": ["read"],
+            "tenant": TENANT})
+        assert r.status_code == 201, r.text
 
     @staticmethod
     def _key(keys, name, roles):
@@ -28,10 +34,20 @@ class Money:
         _, secret = keys.create_key(account["id"])
         return {"Authorization": f"Bearer {secret}", "NGSILD-Tenant": TENANT}
 
+    def open(self, owner: str, kind: str = "resident", key: str | None = None):
+        return self.client.post("/currency/wallets", json={"owner": owner, "kind": kind},
+                                headers={**self.office, "Idempotency-Key": key or f"open-{kind}-{owner}"})
+
     def wallet(self, owner: str, kind: str = "resident") -> str:
-        r = self.client.post("/currency/wallets", json={"owner": owner, "kind": kind}, headers=self.office)
+        r = self.open(owner, kind)
         assert r.status_code == 201, r.text
         return r.json()["id"]
+
+    def resident(self, resident_id: str) -> dict:
+        security = self.client.app.state.auth.security
+        s = security.settings
+        token = issue_token(security.signing_key, s.auth_issuer, resident_id, [], audience=s.auth_audience)
+        return {"Authorization": f"Bearer {token}", "NGSILD-Tenant": TENANT}
 
     def balance(self, wallet: str) -> int:
         r = self.client.get(f"/currency/wallets/{wallet}", headers=self.office)
@@ -131,5 +147,47 @@ def test_the_reconciliation_balances_and_is_shown_as_an_entity(money):
 
 
 def test_only_the_office_pays_and_opens_wallets(money):
-    r = money.client.post("/currency/wallets", json={"owner": "x", "kind": "shop"}, headers=money.health)
+    r = money.client.post("/currency/wallets", json={"owner": "x", "kind": "shop"},
+                          headers={**money.health, "Idempotency-Key": "k"})
+    assert r.status_code == 403
+
+
+def test_a_retried_wallet_creation_makes_one_wallet(money):
+    first, again = money.open("urn:ngsi-ld:Resident:1", key="open-1"), money.open("urn:ngsi-ld:Resident:1", key="open-1")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
+    assert money.reconcile()["wallets"] == 1
+
+
+def test_a_wallet_key_reused_for_another_owner_is_refused(money):
+    money.open("urn:ngsi-ld:Resident:1", key="open-1")
+    r = money.open("urn:ngsi-ld:Resident:2", key="open-1")
+    assert (r.status_code, r.json()["detail"]) == (409, "this Idempotency-Key was used for another wallet")
+    assert money.reconcile()["wallets"] == 1
+
+
+def test_a_wallet_creation_without_a_key_is_refused(money):
+    r = money.client.post("/currency/wallets", json={"owner": "x", "kind": "shop"}, headers=money.office)
+    assert (r.status_code, r.json()["detail"]) == \
+        (400, "an Idempotency-Key header (at most 200 characters) is required")
+    assert money.reconcile()["wallets"] == 0
+
+
+def test_a_resident_reads_their_own_wallet(money):
+    wallet = money.wallet("urn:ngsi-ld:Resident:1")
+    money.grant(wallet, 300, "g1")
+    r = money.client.get(f"/currency/wallets/{wallet}", headers=money.resident("urn:ngsi-ld:Resident:1"))
+    assert (r.status_code, r.json()["balance"], r.json()["owner"]) == (200, 300, "urn:ngsi-ld:Resident:1")
+
+
+def test_another_resident_does_not_learn_the_wallet_exists(money):
+    wallet = money.wallet("urn:ngsi-ld:Resident:1")
+    theirs = money.client.get(f"/currency/wallets/{wallet}", headers=money.resident("urn:ngsi-ld:Resident:2"))
+    none = money.client.get("/currency/wallets/w-nothing", headers=money.resident("urn:ngsi-ld:Resident:2"))
+    assert (theirs.status_code, theirs.json()) == (404, {**none.json(), "detail": f"no wallet {wallet}"})
+
+
+def test_a_resident_cannot_open_a_wallet(money):
+    r = money.client.post("/currency/wallets", json={"owner": "urn:ngsi-ld:Resident:1", "kind": "resident"},
+                          headers={**money.resident("urn:ngsi-ld:Resident:1"), "Idempotency-Key": "k"})
     assert r.status_code == 403

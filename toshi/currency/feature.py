@@ -13,6 +13,7 @@ class Currency(Feature):
     name = "currency"
     tables = tables_of(ledger.SCHEMA)
     actions = (Action(f"{web.PREFIX}/", "admin"),
+               Action(f"{web.PREFIX}/wallets/", "read", methods=frozenset({"GET", "HEAD"})),  # the owner's own
                Action(f"{web.PREFIX}/grants", "update", exact=True))
 
     def __init__(self, services):

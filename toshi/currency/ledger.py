@@ -5,7 +5,8 @@ the payment and both balances in one transaction, so the entries of any set of p
 and each balance is the sum of its wallet's entries. A payment names an idempotency key: the same
 key with the same terms returns the payment already made (a retried request is applied once); with
 other terms it is refused. A payment that would take a wallet below zero is refused and changes
-nothing. The tenant's issuer wallet (`issuer`) is the one wallet that goes below zero: points granted
+nothing. Opening a wallet names an idempotency key too: a retried create returns the wallet it made.
+The tenant's issuer wallet (`issuer`) is the one wallet that goes below zero: points granted
 by services are payments from it, and its negative balance is the currency in circulation."""
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ CREATE TABLE IF NOT EXISTS currency_payments (
     payee TEXT NOT NULL, amount INTEGER NOT NULL, memo TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (tenant, id)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS currency_payments_by_key ON currency_payments (tenant, idempotency_key);
+CREATE TABLE IF NOT EXISTS currency_wallet_keys (
+    tenant TEXT NOT NULL, idempotency_key TEXT NOT NULL, terms TEXT NOT NULL, wallet TEXT NOT NULL,
+    PRIMARY KEY (tenant, idempotency_key)
+);
 CREATE TABLE IF NOT EXISTS currency_entries (
     tenant TEXT NOT NULL, payment TEXT NOT NULL, wallet TEXT NOT NULL, amount INTEGER NOT NULL, at TEXT NOT NULL
 );
@@ -56,7 +61,9 @@ class Ledger:
 
     # -- wallets ----------------------------------------------------------------------------------
 
-    def open_wallet(self, tenant: str, body: object) -> dict:
+    def open_wallet(self, tenant: str, key: str | None, body: object) -> tuple[dict, bool]:
+        """(the wallet, whether it was opened now); a retry with the same key returns the first."""
+        _check_key(key)
         if not isinstance(body, dict) or set(body) - {"owner", "kind"}:
             raise LedgerError('a wallet is {"owner": "<resident or shop id>", "kind": "resident" | "shop"}')
         owner, kind = body.get("owner"), body.get("kind")
@@ -64,13 +71,22 @@ class Ledger:
             raise LedgerError("owner must name the resident or shop (a string)")
         if kind not in KINDS:
             raise LedgerError(f"kind must be one of {', '.join(KINDS)}")
+        terms = hashlib.sha256(orjson.dumps([owner, kind])).hexdigest()
         wallet = {"id": "w-" + secrets.token_hex(8), "owner": owner, "kind": kind, "balance": 0,
                   "createdAt": now_iso()}
         with atomic(self._db) as db:
             self._issuer(db, tenant)
+            done = db.execute("SELECT terms, wallet FROM currency_wallet_keys WHERE tenant=? AND idempotency_key=?",
+                              (tenant, key)).fetchone()
+            if done is not None:
+                if done[0] != terms:
+                    raise LedgerError("this Idempotency-Key was used for another wallet", 409)
+                return self.wallet(tenant, done[1]), False
             db.execute("INSERT INTO currency_wallets (tenant, id, owner, kind, balance, created_at) VALUES "
                        "(?, ?, ?, ?, 0, ?)", (tenant, wallet["id"], owner, kind, wallet["createdAt"]))
-        return wallet
+            db.execute("INSERT INTO currency_wallet_keys (tenant, idempotency_key, terms, wallet) VALUES (?, ?, ?, ?)",
+                       (tenant, key, terms, wallet["id"]))
+        return wallet, True
 
     def _issuer(self, db, tenant: str) -> None:
         db.execute("INSERT INTO currency_wallets (tenant, id, owner, kind, balance, created_at) VALUES "
@@ -87,8 +103,7 @@ class Ledger:
 
     def pay(self, tenant: str, key: str | None, body: object, *, grant: bool = False) -> tuple[dict, bool]:
         """(the payment, whether it was made now); a retry with the same key returns the first."""
-        if not key or len(key) > 200:
-            raise LedgerError("an Idempotency-Key header (at most 200 characters) is required")
+        _check_key(key)
         allowed = {"to", "amount", "memo"} | (set() if grant else {"from"})
         if not isinstance(body, dict) or set(body) - allowed:
             raise LedgerError("a payment is {" + ", ".join(f'"{m}"' for m in sorted(allowed)) + "}")
@@ -156,6 +171,11 @@ class Ledger:
                 "entriesSum": total, "unpairedPayments": unpaired, "mismatchedWallets": mismatched,
                 "negativeWallets": negative,
                 "balanced": total == 0 and unpaired == 0 and not mismatched and not negative}
+
+
+def _check_key(key: str | None) -> None:
+    if not key or len(key) > 200:
+        raise LedgerError("an Idempotency-Key header (at most 200 characters) is required")
 
 
 def _payment(row) -> dict:

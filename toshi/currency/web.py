@@ -1,7 +1,8 @@
 """The local currency's API (the town's rules decide who may call it: see feature.py's actions).
 
-    POST /currency/wallets                {"owner", "kind"}                       -> 201 the wallet
-    GET  /currency/wallets/{id}                                                   -> the wallet and balance
+    POST /currency/wallets   Idempotency-Key: <key>   {"owner", "kind"}           -> 201 the wallet (200: a retry)
+    GET  /currency/wallets/{id}                                                   -> the wallet and balance, to
+                                          the town's currency office and to the wallet's owner (their own data)
     POST /currency/payments  Idempotency-Key: <key>   {"from", "to", "amount", "memo"?}  -> 201 (200: a retry)
     POST /currency/grants    Idempotency-Key: <key>   {"to", "amount", "memo"?}   -> points from the issuer
     POST /currency/reconciliations        {"day": "YYYY-MM-DD"?}                  -> the day's check, also
@@ -58,16 +59,28 @@ def _ledger(request: Request):
 
 async def wallets(request: Request) -> Response:
     try:
-        return _json(_ledger(request).open_wallet(_tenant(request), await _body(request)), 201)
+        opened, made = _ledger(request).open_wallet(_tenant(request), request.headers.get("Idempotency-Key"),
+                                                    await _body(request))
     except LedgerError as exc:
         raise _refused(exc) from None
+    return _json(opened, 201 if made else 200)
 
 
 async def wallet(request: Request) -> Response:
+    tenant, wallet_id = _tenant(request), request.path_params["wallet"]
     try:
-        return _json(_ledger(request).wallet(_tenant(request), request.path_params["wallet"]))
+        found = _ledger(request).wallet(tenant, wallet_id)
     except LedgerError as exc:
         raise _refused(exc) from None
+    if not _may_read(request.scope.get("state", {}).get("principal"), tenant, found):
+        raise _refused(LedgerError(f"no wallet {wallet_id}", 404))  # another's wallet: not even that it exists
+    return _json(found)
+
+
+def _may_read(principal, tenant: str, found: dict) -> bool:
+    """The consent layer's rule for personal data (toshi/consent/guard.py): the data subject and the
+    town's officials (the admin role in the tenant); with authentication off, the local operator."""
+    return principal is None or principal.id == found["owner"] or "admin" in principal.roles_in(tenant)
 
 
 async def _pay(request: Request, grant: bool) -> Response:

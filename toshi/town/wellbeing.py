@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
 from toshi.health import DECLARATIONS, PURPOSE
 from toshi.town import loader
@@ -102,9 +103,10 @@ async def set_up(admin: Api, town: Town, base: str, checkpoint=None, tenant_role
 
 
 async def _open_wallet(admin: Api, owner: str, kind: str) -> str:
-    """A new wallet (the ledger has no look-up by owner: the caller keeps its id at once; an
-    interruption between the server's answer and that leaves one unused empty wallet)."""
-    return (await admin.call("POST", "/currency/wallets", {"owner": owner, "kind": kind}, ok=(201,))).json()["id"]
+    """The owner's wallet, opened under a key of the owner: a load resumed after an interruption
+    gets the same wallet back instead of a second, empty one."""
+    return (await admin.call("POST", "/currency/wallets", {"owner": owner, "kind": kind},
+                             headers={"Idempotency-Key": f"wallet-{kind}-{quote(owner)}"}, ok=(200, 201))).json()["id"]
 
 
 class CurrencyWorld:
