@@ -195,6 +195,22 @@ def test_attribute_value_text_and_json(client):
     assert client.get("/v2/entities/R/attrs/t").json()["type"] == "Number"  # the type is kept
 
 
+def test_a_text_number_with_an_exponent_is_a_number_shown_as_orion_shows_it(client):
+    create(client, {"id": "R", "type": "Room", "t": {"value": 1}})
+    plain = {"Content-Type": "text/plain"}
+    assert client.put("/v2/entities/R/attrs/t/value", content=b"1e3", headers=plain).status_code == 204
+    assert client.get("/v2/entities/R/attrs/t/value").text == "1000"
+
+
+def test_a_text_value_that_is_no_finite_number_is_refused_and_nothing_written(client):
+    create(client, {"id": "R", "type": "Room", "t": {"value": 1}})
+    for text in (b"nan", b"inf", b"-Infinity"):
+        response = client.put("/v2/entities/R/attrs/t/value", content=text, headers={"Content-Type": "text/plain"})
+        assert (response.status_code, response.json()) == (400, {"error": "BadRequest",
+                                                                 "description": "attribute value type not recognized"})
+    assert client.get("/v2/entities/R/attrs/t/value").text == "1"
+
+
 def test_sys_attrs(client):
     create(client, ROOM)
     body = client.get("/v2/entities/Room1?attrs=dateCreated,dateModified,*").json()

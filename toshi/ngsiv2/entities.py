@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import orjson
@@ -283,8 +284,11 @@ def _text_value(raw: bytes) -> Any:
     try:
         number = float(text)
     except ValueError:
-        raise bad_request("attribute value type not recognized") from None
-    return int(text) if text.lstrip("-").isdigit() else number
+        number = math.nan
+    if not math.isfinite(number):
+        raise bad_request("attribute value type not recognized")
+    # Orion keeps one kind of number and shows a whole one without a fraction ("1e3" -> 1000)
+    return int(number) if number.is_integer() and abs(number) < 2**53 else number
 
 
 # -- shared ---------------------------------------------------------------------------------------
