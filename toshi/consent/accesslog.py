@@ -65,10 +65,23 @@ class AccessLog:
         # (tenant, reader, request, purpose, basis) -> [at, [(subject, attrs, consents, entity id), ...]]
         self._pending: dict[tuple, list] = {}
         self._lock = threading.Lock()  # notes may come from the event loop and from worker threads
+        self._upgraded = False
 
     @property
     def _db(self):
-        return self._tables.db
+        db = self._tables.db
+        if not self._upgraded:
+            self.upgrade()
+        return db
+
+    def upgrade(self) -> int:
+        """Move the log of an older Toshi into these tables (once; toshi/consent/accesslog_upgrade.py):
+        the number of records moved."""
+        from toshi.consent.accesslog_upgrade import upgrade  # it builds on this module
+
+        moved = upgrade(self._tables.db)
+        self._upgraded = True
+        return moved
 
     # -- noting (called by the read path for every release: an append, the rest waits for flush) ----
 
@@ -98,8 +111,7 @@ class AccessLog:
             return 0
         pairs = _records(pending)
         with self._atomic() as db:
-            step, seq, prev = self._tail(db)
-            step += 1
+            step, seq, prev = tail(db)
             rows, written = [], 0
             for (tenant, reader, subject), records in pairs.items():
                 first = seq + 1
@@ -107,17 +119,9 @@ class AccessLog:
                     seq += 1
                     record[0] = seq
                 written += len(records)
-                rows.append((step, tenant, subject, reader, first, seq, orjson.dumps(records).decode()))
-            at = now_iso()
-            digest = step_hash(step, at, seq, prev, (row[1:] for row in rows))
-            db.executemany(_INSERT_ROW, rows)  # one statement for the batch
-            db.execute(_INSERT_STEP, (step, at, seq, prev, digest))
+                rows.append((tenant, subject, reader, first, seq, orjson.dumps(records).decode()))
+            write_step(db, step + 1, now_iso(), prev, rows)
         return written
-
-    def _tail(self, db) -> tuple[int, int, str]:
-        """The last step, the last record's seq and the last step's hash."""
-        row = db.execute("SELECT step, last_seq, hash FROM consent_access_chain ORDER BY step DESC LIMIT 1").fetchone()
-        return (row[0], row[1], row[2]) if row else (0, 0, ZERO_HASH)
 
     def _atomic(self):
         return atomic(self._db)
@@ -154,27 +158,47 @@ class AccessLog:
         """The steps where the chain is broken (empty: intact): a step whose rows or fields were
         changed, a step removed or added (its successor's link no longer fits), rows moved."""
         self.flush()
-        db = self._db
-        rows = iter(db.execute("SELECT step, tenant, subject, reader, first_seq, last_seq, records "
-                               "FROM consent_access_records ORDER BY step, first_seq").fetchall())
-        row = next(rows, None)
-        broken, prev, last = [], ZERO_HASH, 0
-        for step, at, last_seq, prev_hash, digest in db.execute(
-                "SELECT step, at, last_seq, prev_hash, hash FROM consent_access_chain ORDER BY step").fetchall():
-            while row is not None and row[0] < step:  # rows of no step
-                broken.append(row[0])
-                row = next(rows, None)
-            mine = []
-            while row is not None and row[0] == step:
-                mine.append(row[1:])
-                row = next(rows, None)
-            contiguous = all(r[3] == before + 1 for r, before in zip(mine, [last, *(r[4] for r in mine)]))
-            if (prev_hash != prev or step_hash(step, at, last_seq, prev_hash, mine) != digest or not contiguous
-                    or not mine or mine[-1][4] != last_seq):
-                broken.append(step)
-            prev, last = digest, last_seq
-        broken.extend(r[0] for r in [row, *rows] if r is not None)  # rows after the last step
-        return sorted(set(broken))
+        return broken_steps(self._db)
+
+
+def tail(db) -> tuple[int, int, str]:
+    """The last step, the last record's seq and the last step's hash."""
+    row = db.execute("SELECT step, last_seq, hash FROM consent_access_chain ORDER BY step DESC LIMIT 1").fetchone()
+    return (row[0], row[1], row[2]) if row else (0, 0, ZERO_HASH)
+
+
+def write_step(db, step: int, at: str, prev_hash: str, rows: list[tuple]) -> str:
+    """Write one step of the chain: `rows` (tenant, subject, reader, first_seq, last_seq, records as
+    stored), in seq order, each range following the one before; returns the step's hash."""
+    last_seq = rows[-1][4]
+    digest = step_hash(step, at, last_seq, prev_hash, rows)
+    db.executemany(_INSERT_ROW, [(step, *row) for row in rows])  # one statement for the batch
+    db.execute(_INSERT_STEP, (step, at, last_seq, prev_hash, digest))
+    return digest
+
+
+def broken_steps(db) -> list[int]:
+    """The steps of the chain in `db` that are broken (see AccessLog.verify)."""
+    rows = iter(db.execute("SELECT step, tenant, subject, reader, first_seq, last_seq, records "
+                           "FROM consent_access_records ORDER BY step, first_seq").fetchall())
+    row = next(rows, None)
+    broken, prev, last = [], ZERO_HASH, 0
+    for step, at, last_seq, prev_hash, digest in db.execute(
+            "SELECT step, at, last_seq, prev_hash, hash FROM consent_access_chain ORDER BY step").fetchall():
+        while row is not None and row[0] < step:  # rows of no step
+            broken.append(row[0])
+            row = next(rows, None)
+        mine = []
+        while row is not None and row[0] == step:
+            mine.append(row[1:])
+            row = next(rows, None)
+        contiguous = all(r[3] == before + 1 for r, before in zip(mine, [last, *(r[4] for r in mine)]))
+        if (prev_hash != prev or step_hash(step, at, last_seq, prev_hash, mine) != digest or not contiguous
+                or not mine or mine[-1][4] != last_seq):
+            broken.append(step)
+        prev, last = digest, last_seq
+    broken.extend(r[0] for r in [row, *rows] if r is not None)  # rows after the last step
+    return sorted(set(broken))
 
 
 def _records(pending: dict[tuple, list]) -> dict[tuple, list]:

@@ -59,5 +59,10 @@ class Consent(Feature):
             except Exception:
                 log.exception("writing the access log failed")
 
+    async def start(self) -> None:
+        moved = self.service.log.upgrade()  # a broken old log refuses the start, saying where
+        if moved:
+            log.info("moved %d records of the old access log into its chain", moved)
+
     async def stop(self) -> None:
         self.service.log.flush()
