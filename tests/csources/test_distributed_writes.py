@@ -146,6 +146,33 @@ def test_merge_sends_owned_attributes_to_the_source(client, source):
     assert local(client).json() == {"id": ID, "type": "Shelter", "capacity": 95}
 
 
+def test_replace_sends_owned_attributes_to_the_source_and_replaces_the_rest_here(client, source):
+    _both(client, source)
+    client.post(f"{LD}/entities/{ID}/attrs", json={"status": {"value": "open"}})  # local: nobody owns it
+    replaced = client.put(f"{LD}/entities/{ID}", json={"type": "Shelter", "occupancy": {"value": 45},
+                                                        "capacity": {"value": 80}})
+    assert replaced.status_code == 204, replaced.text
+    assert remote(source).json() == {"id": ID, "type": "Shelter", "occupancy": 45}
+    assert local(client).json() == {"id": ID, "type": "Shelter", "capacity": 80}
+
+
+def test_replace_naming_only_owned_attributes_removes_the_local_ones(client, source):
+    _both(client, source)
+    assert client.put(f"{LD}/entities/{ID}", json={"type": "Shelter", "occupancy": {"value": 46}}).status_code == 204
+    assert remote(source).json()["occupancy"] == 46
+    assert local(client).json() == {"id": ID, "type": "Shelter"}
+
+
+def test_replace_the_source_refuses_is_reported_in_207(client, source):
+    reg_id = exclusive(client, source)
+    client.post(LD + "/entities", json={"id": ID, "type": "Shelter", "capacity": {"value": 100}})  # source has none
+    replaced = client.put(f"{LD}/entities/{ID}", json={"type": "Shelter", "occupancy": {"value": 1},
+                                                        "capacity": {"value": 2}})
+    assert replaced.status_code == 207
+    assert replaced.json() == {"updated": ["capacity"], "notUpdated": [
+        {"attributeName": "occupancy", "reason": "answered 404", "registrationId": reg_id}]}
+
+
 def test_attribute_update_goes_to_the_owning_source(client, source):
     _both(client, source)
     assert client.patch(f"{LD}/entities/{ID}/attrs/occupancy", json={"value": 43}).status_code == 204

@@ -595,10 +595,12 @@ async def split_write(request: Request, tenant: str, operation: str, entity_id: 
     if media == "application/ld+json" and "@context" in data:
         parts = [(reg, {**part, "@context": data["@context"]}) for reg, part in parts]
     left = [k for k in remaining if k not in NOT_ATTRIBUTES]
-    return Split(request, tenant, entity_id, remaining if left else None, parts, ctx, media)
+    here = left or operation in REPLACES
+    return Split(request, tenant, entity_id, remaining if here else None, parts, ctx, media)
 
 
 NOT_ATTRIBUTES = frozenset({"id", "type", "scope", "expiresAt", "@context", "createdAt", "modifiedAt"})
+REPLACES = frozenset({"replaceEntity"})  # the local part is written even with no attribute left: it removes the rest
 
 
 # -- Purge Entities (v1.9 5.6.21) at context sources ---------------------------------------------

@@ -296,8 +296,18 @@ async def replace_entity(request: Request) -> Response:
         raise BadRequestData("The id in the payload differs from the id in the URL")
     now = ops.now_iso()
     parsed = parse_entity({**data, "id": entity_id}, ctx, now=now)
-    await _services(request).writer.apply_one(tenant, entity_id, lambda b: ops.replace(b, parsed, now))
-    return http.no_content()
+
+    async def local(payload: dict) -> Response:
+        entity = parsed if payload is data else parse_entity({**payload, "id": entity_id}, ctx, now=now)
+        await _services(request).writer.apply_one(tenant, entity_id, lambda b: ops.replace(b, entity, now))
+        return http.no_content()
+
+    split = await csources.split_write(request, tenant, "replaceEntity", entity_id, data, ctx, media=body.media,
+                                       types=parsed["type"])
+    if split is not None:  # attributes an exclusive / redirect context source owns are replaced there
+        return await split.respond("PUT", f"/entities/{quote(entity_id, safe=':')}", local,
+                                   extra={"type": data["type"]})
+    return await local(data)
 
 
 async def merge_entity(request: Request) -> Response:
