@@ -179,7 +179,9 @@ def test_round_trip_restores_everything(settings, tmp_path, cli):
             town.patch(f"{LD}/entities/urn:ngsi-ld:Park:1/attrs/area", {"value": 8.5}, link(context_url))
             assert wait_until(lambda: outbox(settings.data_dir) == [(1,)])
             town.patch(f"{LD}/entities/urn:ngsi-ld:Park:1/attrs/area", {"value": 8}, link(context_url))
-            assert wait_until(lambda: len(outbox(settings.data_dir)) == 2)
+            # both tried once and due again in an hour: nothing is left for a later run to try at start,
+            # which would change the failing subscription's statistics between `before` and the restore
+            assert wait_until(lambda: outbox(settings.data_dir) == [(1,), (1,)])
         with TestClient(create_app(patient)) as client:  # statistics are stored, so see them as stored
             before = observe(Town(client, secret), context_url)
 
