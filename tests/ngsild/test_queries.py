@@ -140,6 +140,13 @@ def test_pagination_links_carry_the_request_then_limit_and_offset(town):
                      '</ngsi-ld/v1/entities?type=Shelter&limit=1&offset=2>;rel="next";type="application/json"']
 
 
+def test_pagination_links_of_an_ordered_query_keep_the_page_asked_for(town):
+    response = town.get(ENTITIES, params={"type": "Shelter", "orderBy": "name", "limit": 1, "offset": 1})
+    links = [link.strip() for link in response.headers["link"].split(", ") if 'rel="p' in link or 'rel="n' in link]
+    assert links == ['</ngsi-ld/v1/entities?type=Shelter&orderBy=name&limit=1&offset=0>;rel="prev";type="application/json"',
+                     '</ngsi-ld/v1/entities?type=Shelter&orderBy=name&limit=1&offset=2>;rel="next";type="application/json"']
+
+
 def test_no_next_link_on_the_last_full_page(town):
     response = town.get(ENTITIES, params={"type": "Shelter", "limit": 3})
     assert 'rel="next"' not in response.headers["link"] and 'rel="prev"' not in response.headers["link"]

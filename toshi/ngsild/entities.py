@@ -222,16 +222,14 @@ async def _page(request: Request, tenant: str, query, ordering) -> tuple[list, i
     await hide_expired(store, tenant, query)  # transient entities (dateExpires) past their expiry are gone
     limit, offset = query.limit, query.offset
     if ordering is not None:  # ordered in memory: every match is read (docs/ngsi-ld.md)
-        query.limit, query.offset = ORDER_ALL, 0
-        found, total = await _read_ahead(store, tenant, query)
+        found, total = await _read_ahead(store, tenant, dataclasses.replace(query, limit=ORDER_ALL, offset=0))
         ordered = ordering.sort(found)
         return _handed_over(ordered[offset:offset + limit]), total, len(ordered) > offset + limit
     if limit == 0:
         found, total = await store.query_entities(tenant, query)
         return found, total, False
-    query.limit = limit + 1  # one more tells whether a next page exists
-    found, total = await _read_ahead(store, tenant, query)
-    query.limit = limit
+    # one more tells whether a next page exists
+    found, total = await _read_ahead(store, tenant, dataclasses.replace(query, limit=limit + 1))
     return _handed_over(found[:limit]), total, len(found) > limit
 
 
