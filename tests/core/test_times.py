@@ -14,7 +14,6 @@ from toshi.core.times import (
     in_seconds,
     instant_key,
     is_datetime,
-    iso_micro,
     local_time,
     normalize_instant,
     now_iso,
@@ -148,10 +147,6 @@ def test_milliseconds_round_trip():
 
 def test_utc_seconds_is_the_whole_second_without_zone():
     assert utc_seconds(1.9) == "1970-01-01T00:00:01"
-
-
-def test_iso_micro_keeps_microseconds():
-    assert iso_micro(1.25) == "1970-01-01T00:00:01.250000Z"
 
 
 # -- local_time (IoT devices with a time zone)

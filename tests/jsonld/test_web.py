@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 import httpx
@@ -257,3 +258,30 @@ async def test_a_hosted_context_is_not_deleted_by_another_tenant(api) -> None:
 async def test_a_malformed_tenant_is_bad_request_data(api) -> None:
     response = await api.get(PATH, headers={"NGSILD-Tenant": "no/slash"})
     assert response.status_code == 400 and response.json()["type"] == ERRORS + "BadRequestData"
+
+
+async def test_the_list_of_an_unknown_tenant_is_nonexistent_tenant(api) -> None:
+    """Reading from a tenant that does not exist is 404 NonexistentTenant, as for entities (4.14)."""
+    for path in (PATH, f"{PATH}/ngsi-ld-core-context"):
+        response = await api.get(path, headers={"NGSILD-Tenant": "nowhere"})
+        assert response.status_code == 404 and response.json()["type"] == ERRORS + "NonexistentTenant"
+
+
+async def test_a_tenant_that_added_a_context_exists_for_the_context_api(api) -> None:
+    local_id = await hosted_in(api, "osaka")
+    listed = await api.get(PATH, headers={"NGSILD-Tenant": "osaka"})
+    assert listed.status_code == 200 and listed.json()[-1].endswith(local_id)
+
+
+async def test_times_in_the_details_have_milliseconds(api) -> None:
+    """createdAt is written as the broker's other timestamps (createdAt of entities: UTC, milliseconds)."""
+    location = (await post_context(api, {"@context": USER_CONTEXT})).headers["Location"]
+    details = (await api.get(local_path(location), params={"details": "true"})).json()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", details["createdAt"])
+
+
+async def test_a_stored_time_with_microseconds_is_shown_with_milliseconds(api) -> None:
+    location = (await post_context(api, {"@context": USER_CONTEXT})).headers["Location"]
+    api.registry.get(location)["timestamp"] = "2026-11-24T09:00:00.123456Z"  # as records were once stored
+    details = (await api.get(local_path(location), params={"details": "true"})).json()
+    assert details["createdAt"] == details["timestamp"] == "2026-11-24T09:00:00.123Z"

@@ -118,11 +118,6 @@ def utc_seconds(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch))
 
 
-def iso_micro(epoch: float) -> str:
-    """Seconds since the epoch -> UTC `YYYY-MM-DDTHH:MM:SS.ffffffZ` (microseconds)."""
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def local_time(timestamp: str | None, zone: tzinfo) -> str:
     """A timestamp without an offset read as local time in `zone` (None: now there), written with the
     offset and milliseconds. One with an offset, or one Python does not read, is kept as sent."""

@@ -13,7 +13,7 @@ class Contexts(Feature):
     actions = (Action(BASE_PATH, None, methods=READS), Action(BASE_PATH, "admin", methods=frozenset({"POST", "DELETE"})))
 
     def routes(self) -> list:
-        return routes(self.services.resolver, self.services.registry)
+        return routes(self.services.resolver, self.services.registry, self.services.store.tenant_exists)
 
     async def start(self) -> None:
         await self.services.registry.load()

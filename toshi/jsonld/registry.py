@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import orjson
 
 from toshi.core.errors import BadRequestData, ResourceNotFound
-from toshi.core.times import iso_micro
+from toshi.core.times import normalize_instant, to_iso
 from toshi.jsonld.context import CORE_URL, is_core_url
 
 KINDS = ("Hosted", "Cached", "ImplicitlyCreated")
@@ -139,13 +139,13 @@ class ContextRegistry:
             "URL": self.url_of(record),
             "localId": record["id"],
             "kind": record["kind"],
-            "createdAt": record["timestamp"],
-            "timestamp": record["timestamp"],
+            "createdAt": _shown(record["timestamp"]),
+            "timestamp": _shown(record["timestamp"]),
             "numberOfHits": record["numberOfHits"] + hits,
         }
-        last_usage = iso_micro(last) if last is not None else record.get("lastUsage")
+        last_usage = _stamp(last) if last is not None else record.get("lastUsage")
         if last_usage:
-            out["lastUsage"] = last_usage
+            out["lastUsage"] = _shown(last_usage)
         if record.get("extraInfo"):
             out["extraInfo"] = record["extraInfo"]
         return out
@@ -173,6 +173,10 @@ class ContextRegistry:
         Resolving a hosted URL inside a request (a Link header naming it) is not limited: the URL is
         an unguessable id the owner handed out."""
         return record["kind"] != "Hosted" or record.get("tenant", "") == tenant
+
+    def has_tenant(self, tenant: str) -> bool:
+        """Whether `tenant` has added a @context (then it exists for the @context API)."""
+        return any(r["kind"] == "Hosted" and r.get("tenant", "") == tenant for r in self._records.values())
 
     async def add_implicit(self, context: Any) -> dict:
         """Host an inline @context (deduplicated: the same content gets the same record)."""
@@ -211,7 +215,7 @@ class ContextRegistry:
             if record is None:
                 continue
             record["numberOfHits"] += hits
-            record["lastUsage"] = iso_micro(last)
+            record["lastUsage"] = _stamp(last)
             await self.store.save_context(record)
 
     # --- internals ---
@@ -249,7 +253,7 @@ def _record(record_id: str, kind: str, context: Any, *, url: str | None = None) 
     record = {
         "id": record_id,
         "kind": kind,
-        "timestamp": iso_micro(time.time()),
+        "timestamp": _stamp(time.time()),
         "lastUsage": None,
         "numberOfHits": 0,
         "context": context,
@@ -257,6 +261,16 @@ def _record(record_id: str, kind: str, context: Any, *, url: str | None = None) 
     if url is not None:
         record["url"] = url
     return record
+
+
+def _stamp(epoch: float) -> str:
+    """Seconds since the epoch as the broker writes its times: UTC with milliseconds."""
+    return to_iso(int(epoch * 1000))
+
+
+def _shown(stamp: str) -> str:
+    """A stored time with milliseconds (records made before kept microseconds)."""
+    return normalize_instant(stamp)
 
 
 def _canonical(context: Any) -> bytes:

@@ -5,6 +5,7 @@ Errors are raised as toshi.core.errors exceptions; the application's exception h
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -15,6 +16,7 @@ from starlette.routing import Route
 from toshi.core.errors import (
     BadRequestData,
     InvalidRequest,
+    NonexistentTenant,
     OperationNotSupported,
     ResourceNotFound,
     UnsupportedMediaType,
@@ -26,8 +28,17 @@ BASE_PATH = "/ngsi-ld/v1/jsonldContexts"
 _JSON_TYPES = ("application/json", "application/ld+json")
 
 
-def routes(resolver: ContextResolver, registry: ContextRegistry) -> list[Route]:
-    api = _ContextApi(resolver, registry)
+TenantExists = Callable[[str], Awaitable[bool]]
+
+
+async def _no_other_tenants(_tenant: str) -> bool:
+    return False
+
+
+def routes(resolver: ContextResolver, registry: ContextRegistry,
+           tenant_exists: TenantExists = _no_other_tenants) -> list[Route]:
+    """The @context API; `tenant_exists` says whether a tenant holds data (the store's tenants)."""
+    api = _ContextApi(resolver, registry, tenant_exists)
     return [
         Route(BASE_PATH, api.collection, methods=["GET", "POST"]),
         Route(BASE_PATH + "/", api.collection, methods=["POST"]),  # ngsildclient posts here (docs/ngsi-ld.md)
@@ -36,19 +47,20 @@ def routes(resolver: ContextResolver, registry: ContextRegistry) -> list[Route]:
 
 
 class _ContextApi:
-    def __init__(self, resolver: ContextResolver, registry: ContextRegistry):
+    def __init__(self, resolver: ContextResolver, registry: ContextRegistry, tenant_exists: TenantExists):
         self.resolver = resolver
         self.registry = registry
+        self.tenant_exists = tenant_exists
 
     async def collection(self, request: Request) -> Response:
         if request.method == "POST":
             return await self.create(request)
-        return self.list_contexts(request)
+        return await self.list_contexts(request)
 
     async def item(self, request: Request) -> Response:
         if request.method == "DELETE":
             return await self.delete(request)
-        return self.retrieve(request)
+        return await self.retrieve(request)
 
     async def create(self, request: Request) -> Response:
         """5.13.2 Add @context: store a user @context as kind Hosted; 201 with its URL in Location."""
@@ -57,19 +69,19 @@ class _ContextApi:
         record = await self.registry.add_hosted(value, _tenant(request))
         return Response(status_code=201, headers={"Location": self.registry.url_of(record)})
 
-    def list_contexts(self, request: Request) -> Response:
+    async def list_contexts(self, request: Request) -> Response:
         """5.13.3 List @contexts: URLs, or metadata objects with ?details=true; ?kind= filters."""
         details = _flag(request, "details")
-        tenant = _tenant(request)
+        tenant = await self._existing_tenant(request)
         records = [r for r in self.registry.records(request.query_params.get("kind"))
                    if self.registry.visible_to(r, tenant)]
         if details:
             return _json([self.registry.metadata(r) for r in records])
         return _json([self.registry.url_of(r) for r in records])
 
-    def retrieve(self, request: Request) -> Response:
+    async def retrieve(self, request: Request) -> Response:
         """5.13.4 Serve @context: the document of a Hosted/ImplicitlyCreated one, or any record's metadata."""
-        record = self._record(request)
+        record = await self._record(request)
         if _flag(request, "details"):
             return _json(self.registry.metadata(record))
         if record["kind"] == "Cached":
@@ -80,7 +92,7 @@ class _ContextApi:
 
     async def delete(self, request: Request) -> Response:
         """5.13.5 Delete and Reload @context: 204; ?reload=true downloads a Cached one again."""
-        record = self._record(request)
+        record = await self._record(request)
         if _flag(request, "reload"):
             if record["kind"] != "Cached":
                 raise BadRequestData("Only @contexts of kind Cached can be reloaded")
@@ -91,12 +103,21 @@ class _ContextApi:
         self.resolver.clear_cache()
         return Response(status_code=204)
 
-    def _record(self, request: Request) -> dict:
+    async def _record(self, request: Request) -> dict:
         ref = request.path_params["contextId"]
+        tenant = await self._existing_tenant(request)
         record = self.registry.get(ref)
-        if record is None or not self.registry.visible_to(record, _tenant(request)):
+        if record is None or not self.registry.visible_to(record, tenant):
             raise ResourceNotFound(f"@context not found: {ref}")
         return record
+
+    async def _existing_tenant(self, request: Request) -> str:
+        """The request's tenant, which must exist to be read from, as for entities (NonexistentTenant):
+        the default tenant, one holding data, or one that has added a @context."""
+        tenant = _tenant(request)
+        if tenant and not self.registry.has_tenant(tenant) and not await self.tenant_exists(tenant):
+            raise NonexistentTenant(f"Tenant {tenant} does not exist")
+        return tenant
 
 
 def _tenant(request: Request) -> str:
