@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
-from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
 import orjson
 
@@ -325,11 +325,12 @@ class CompiledV2Subscription:
         url = substitute(spec["url"], macros) if custom else spec["url"]
         if "topic" in spec:
             parts = urlsplit(url)
-            if spec.get("user"):
-                auth = spec["user"] + (":" + spec["passwd"] if spec.get("passwd") else "")
+            if "user" in spec:  # quoted: a password may hold '@', ':' or '/'
+                auth = quote(spec["user"], safe="") + ":" + quote(spec["passwd"], safe="")
                 parts = parts._replace(netloc=f"{auth}@{parts.netloc}")
             topic = substitute(spec["topic"], macros) if custom else spec["topic"]
             return {"uri": urlunsplit(parts), "topic": topic, "qos": spec.get("qos", 0),
+                    "retain": spec.get("retain", False),
                     "raw": custom is not None and _text_payload(spec), "attempts": ATTEMPTS}
         raw = bool(custom) and _text_payload(spec)
         empty = raw and spec["payload"] is None

@@ -467,6 +467,15 @@ def record_delivery(doc: dict, ok: bool, now: str, error: str | None, code: int 
 
 # -- rendering ------------------------------------------------------------------------------------
 
+def _rendered_mqtt(spec: dict) -> dict:
+    """As Orion renders an MQTT channel: `qos` and `retain` always (0, false by default), `passwd` never
+    (the manual: "always obfuscated when retrieving subscription information")."""
+    out = {**spec, "qos": spec.get("qos", 0), "retain": spec.get("retain", False)}
+    if "passwd" in out:
+        out["passwd"] = "*****"
+    return out
+
+
 def render(doc: dict, now: str) -> dict:
     out: dict[str, Any] = {"id": doc["id"]}
     if doc.get("description"):  # Orion renders a description only when it is not empty
@@ -482,6 +491,9 @@ def render(doc: dict, now: str) -> dict:
         notification.setdefault("attrs", [])
     notification.setdefault("onlyChangedAttrs", False)
     notification.setdefault("covered", False)
+    for channel in ("mqtt", "mqttCustom"):
+        if channel in notification:
+            notification[channel] = _rendered_mqtt(notification[channel])
     out["notification"] = notification
     if "expires" in doc:
         out["expires"] = orion_expires(doc["expires"])

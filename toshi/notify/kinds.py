@@ -13,7 +13,8 @@ The endpoint of a notification:
            `any_status_delivers`: every HTTP answer, whatever its status, delivers the notification
            (it is counted a success with that status and never retried; NGSI-v2 as Orion does it),
            else only a 2xx does and any other status is a failure that is retried;
-  MQTT:    {"uri" (the broker), "topic", "qos", "raw"}: the body is published as it is to `topic`.
+  MQTT:    {"uri" (the broker), "topic", "qos", "retain"?, "raw"}: the body is published as it is to `topic`
+           (a retained message when `retain`).
 Both may say `attempts`: how many times a notification is tried at most before it is kept as a dead
 letter (absent: the notifier's `notify_max_attempts`; NGSI-v2 says 1: Orion sends each notification once).
 `raw`: the body is text sent as it is (nothing when it is not a string); else it is sent as JSON.

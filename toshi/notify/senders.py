@@ -103,7 +103,7 @@ class Senders:
         client = await self._mqtt_client(key, uri, aiomqtt)
         try:
             await client.publish(job.endpoint["topic"], _encoded(job), qos=job.endpoint.get("qos", 0),
-                                 timeout=self.settings.notify_timeout)
+                                 retain=job.endpoint.get("retain", False), timeout=self.settings.notify_timeout)
         except Exception:
             await self._drop_mqtt(key)
             raise
