@@ -96,8 +96,13 @@ def test_context_operations(ld):
     assert not ld.contexts.exists(hosted[0])
 
 
-def test_temporal_retrieve(ld):
+def test_temporal_operations(ld):
+    """Retrieve, query (sent with options=count,temporalValues) and aggregate the history."""
     ld.create(room(1))
     ld.update(room(1, 23.4))
     history = ld.temporal.get("urn:ngsi-ld:Room:001")
     assert [value for value, _ in history["temperature"]["values"]] == [20.0, 23.4]
+    [queried] = ld.temporal.query(type="Room", attrs=["temperature"])
+    assert [value for value, _ in queried["temperature"]["values"]] == [20.0, 23.4]
+    aggregated = ld.temporal.aggregate(type="Room", attrs=["temperature"]).result
+    assert [row[0] for row in aggregated[0]["temperature"]["avg"]] == [21.7]

@@ -198,6 +198,13 @@ def test_unknown_option_is_rejected(car):
     bad(car.get(f"{BASE}/{CAR}", params={"options": "sysAttrs,fancy"}), "InvalidRequest")
 
 
+def test_options_count_on_a_query_counts_as_count_true(car):
+    """Orion-LD's options=count, which ngsildclient sends with every temporal query (as in the entity API)."""
+    response = car.get(BASE, params={"type": "Vehicle", "options": "count,temporalValues"})
+    assert [e["id"] for e in ok(response)] == [CAR]
+    assert response.headers["NGSILD-Results-Count"] == "1"
+
+
 def test_two_representations_in_options_are_rejected(car):
     bad(car.get(f"{BASE}/{CAR}", params={"options": "temporalValues,concise"}))
 

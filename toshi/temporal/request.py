@@ -26,6 +26,9 @@ from toshi.temporal.timequery import TimeQuery, parse_time_query
 REPRESENTATIONS = {"normalized": "normalized", "concise": "concise", "temporalValues": "temporalValues",
                    "simplified": "temporalValues", "aggregatedValues": "aggregatedValues"}
 READ_OPTIONS = {*REPRESENTATIONS, "sysAttrs"}
+# A query also takes `count` (Orion-LD's spelling of count=true, which ngsildclient sends with every
+# temporal query, as the entity API accepts it).
+QUERY_OPTIONS = READ_OPTIONS | {"count"}
 MEMBERS = {"id", "type", "scope"}
 DEFAULT_DATASET = "@none"
 
@@ -61,17 +64,6 @@ class Reading:
 
     def wants_dataset(self, dataset_id: str | None) -> bool:
         return self.dataset_ids is None or (dataset_id or DEFAULT_DATASET) in self.dataset_ids
-
-
-def options_in(raw: Any) -> set[str]:
-    """The `options` values (a comma-separated text, or several), each checked."""
-    texts = raw if isinstance(raw, list) else [raw] if raw is not None else []
-    options = {o.strip() for text in texts for o in str(text).split(",") if o.strip()}
-    unknown = options - READ_OPTIONS
-    if unknown:
-        raise InvalidRequest(f"Unknown or unsupported option(s): {', '.join(sorted(unknown))}; "
-                             f"use {', '.join(sorted(READ_OPTIONS))}")
-    return options
 
 
 def attrs_of(raw: str | None, ctx) -> set[str] | None:

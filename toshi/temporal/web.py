@@ -28,7 +28,7 @@ from toshi.formats.ngsild_parse import check_uri, expand_name, parse_attribute
 from toshi.temporal.answer import answer
 from toshi.temporal.history import HistoryRow, TemporalHistory, history_for, seq_of
 from toshi.temporal.payload import parse_temporal_entity, parse_temporal_fragment
-from toshi.temporal.request import Reading, attrs_of, descending_of, options_in, reading_of
+from toshi.temporal.request import QUERY_OPTIONS, READ_OPTIONS, Reading, attrs_of, descending_of, reading_of
 from toshi.temporal.selection import Selected, last_state, seen, select
 
 PREFIX = "/ngsi-ld/v1/temporal"
@@ -59,7 +59,7 @@ async def retrieve_temporal(request: Request) -> Response:
     media = http.negotiate(request)
     ctx = await http.context_for(request)
     params = request.query_params
-    reading = reading_of(params, options_in(params.getlist("options")), attrs_of(params.get("attrs"), ctx), ctx)
+    reading = reading_of(params, options_of(params, READ_OPTIONS), attrs_of(params.get("attrs"), ctx), ctx)
     history = _history(request)
     found = history.entity(tenant, entity_id)
     state = seen(last_state(found, _services(request).store, tenant)) if found is not None else None
@@ -89,8 +89,8 @@ async def query_temporal(request: Request) -> Response:
     media = http.negotiate(request)
     ctx = await http.context_for(request)
     params = request.query_params
-    options = options_in(params.getlist("options"))
-    query = entity_query(params, ctx, _services(request).settings)
+    options = options_of(params, QUERY_OPTIONS)
+    query = entity_query(params, ctx, _services(request).settings, count_option="count" in options)
     return await _query(request, tenant, query, reading_of(params, options, query.attrs, ctx), media, ctx,
                         descending_of(params.get("orderBy")))
 
@@ -109,8 +109,8 @@ async def query_temporal_post(request: Request) -> Response:
         raise BadRequestData("temporalQ must be an object")
     ctx = await http.context_for(request, body.context, from_link=False)
     params = request.query_params
-    options = options_in(params.getlist("options"))
-    query = query_from_body(data, ctx, _services(request).settings, params)
+    options = options_of(params, QUERY_OPTIONS)
+    query = query_from_body(data, ctx, _services(request).settings, params, count_option="count" in options)
     members = {key: data[key] for key in QUERY_MEMBERS if data.get(key) is not None}
     reading = reading_of({**dict(params), **members, **temporal_q}, options, query.attrs, ctx)
     return await _query(request, tenant, query, reading, media, ctx,
