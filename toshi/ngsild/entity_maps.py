@@ -202,19 +202,13 @@ async def for_query(request: Request, tenant: str, query, ctx) -> InUse | None:
     """Query Entities with entity maps (5.7.2.4, Table 6.4.3.2-1/-2): None when the request asks for
     none; else the map in use: a live one named by the header, `query` then narrowed to its entities,
     or a new one of this query (whose answer is left as it is: context sources still contribute)."""
-    header = request.headers.get(HEADER)
-    wanted = bool_param(request.query_params, "entityMap")
-    lifetime = _lifetime(request.query_params)
-    if header is None and not wanted:
+    asked = _asked(request, tenant)
+    if asked is None:
         return None
-    maps = _maps(request)
-    live = maps.get(tenant, _referenced_id(header)) if header is not None else None
-    if live is None:  # made of this very query: its answer is the map's entities already
-        made = _new_map(await _mapped_ids(request, tenant, query, ctx), lifetime)
-        maps.put(tenant, made)
-        return InUse(made.location, True)
-    _narrow(query, list(live.entity_map))
-    return InUse(live.location, False)
+    if asked.live is None:  # made of this very query: its answer is the map's entities already
+        return asked.make(await _mapped_ids(request, tenant, query, ctx))
+    _narrow(query, list(asked.live.entity_map))
+    return InUse(asked.live.location, False)
 
 
 def _narrow(query, ids: list[str]) -> None:
@@ -233,6 +227,32 @@ def _narrow(query, ids: list[str]) -> None:
 async def for_retrieve(request: Request, tenant: str, entity: dict | None) -> InUse | None:
     """Retrieve Entity with entity maps (5.7.1.4, Table 6.5.3.1-2): the live map the header names, else
     (entityMap=true, or a map unknown or expired) a new one holding the entity when it is held here."""
+    asked = _asked(request, tenant)
+    if asked is None:
+        return None
+    if asked.live is not None:
+        return InUse(asked.live.location, False)
+    return asked.make([entity["id"]] if entity is not None else [])
+
+
+@dataclasses.dataclass
+class _Asked:
+    """What a query or retrieve asks of entity maps: the live map its header names (None: a map is to
+    be made, of `lifetime`, in `tenant`)."""
+
+    maps: EntityMaps
+    tenant: str
+    live: EntityMap | None
+    lifetime: timedelta
+
+    def make(self, ids: list[str]) -> InUse:
+        made = _new_map(ids, self.lifetime)
+        self.maps.put(self.tenant, made)
+        return InUse(made.location, True)
+
+
+def _asked(request: Request, tenant: str) -> _Asked | None:
+    """None when the request neither sends the NGSILD-EntityMap header nor asks entityMap=true."""
     header = request.headers.get(HEADER)
     wanted = bool_param(request.query_params, "entityMap")
     lifetime = _lifetime(request.query_params)
@@ -240,19 +260,27 @@ async def for_retrieve(request: Request, tenant: str, entity: dict | None) -> In
         return None
     maps = _maps(request)
     live = maps.get(tenant, _referenced_id(header)) if header is not None else None
-    if live is not None:
-        return InUse(live.location, False)
-    made = _new_map([entity["id"]] if entity is not None else [], lifetime)
-    maps.put(tenant, made)
-    return InUse(made.location, True)
+    return _Asked(maps, tenant, live, lifetime)
 
 
 # -- the /entityMaps resources -----------------------------------------------------------------------
 
-def _wide(query, params: QueryParams) -> bool:
-    """Too wide for an entity map (5.14.4.4): none of types, attributes, q, geoquery or local scope."""
+URL_FILTERS = "type, attrs, q, a geoquery"
+BODY_FILTERS = "entities with a type, attrs, q, geoQ"
+
+
+def _not_too_wide(query, params: QueryParams, filters: str) -> None:
+    """400 when a query is too wide for an entity map (5.14.4.4): none of types, attributes, q,
+    geoquery or local scope; `filters` names them as the request gives them."""
     local = params.get("local") == "true" or params.get("type") == "*"
-    return not local and all(x is None for x in (query.types, query.attrs, query.q, query.geo))
+    if not local and all(x is None for x in (query.types, query.attrs, query.q, query.geo)):
+        raise BadRequestData(f"Too wide query: give at least one of {filters} or local=true")
+
+
+def _query_object(data) -> None:
+    """400 unless the payload of a map made from a Query body is a Query object."""
+    if not isinstance(data, dict) or data.get("type") != "Query":
+        raise BadRequestData('The payload must be a Query object ({"type": "Query", ...})')
 
 
 def _ignored(params: QueryParams) -> QueryParams:
@@ -268,8 +296,7 @@ async def create_for_query(request: Request) -> Response:
     params = request.query_params
     options_of(params, CREATE_OPTIONS)
     query = entity_query(_ignored(params), ctx, request.app.state.toshi.settings, require_filter=False)
-    if _wide(query, params):
-        raise BadRequestData("Too wide query: give at least one of type, attrs, q, a geoquery or local=true")
+    _not_too_wide(query, params, URL_FILTERS)
     return await _created(request, tenant, query, ctx, media)
 
 
@@ -278,16 +305,14 @@ async def create_for_query_body(request: Request) -> Response:
     tenant = await http.existing_tenant(request)
     media = http.negotiate(request)
     body = await http.read_body(request)
-    if not isinstance(body.data, dict) or body.data.get("type") != "Query":
-        raise BadRequestData('The payload must be a Query object ({"type": "Query", ...})')
+    _query_object(body.data)
     if body.data.get("temporalQ") is not None:
         raise BadRequestData("temporalQ belongs to a temporal query")
     ctx = await http.context_for(request, body.context, from_link=False)
     params = request.query_params
     options_of(params, CREATE_OPTIONS)
     query = query_from_body(body.data, ctx, request.app.state.toshi.settings, _ignored(params))
-    if _wide(query, params):
-        raise BadRequestData("Too wide query: give at least one of entities with a type, attrs, q, geoQ or local=true")
+    _not_too_wide(query, params, BODY_FILTERS)
     return await _created(request, tenant, query, ctx, media)
 
 
@@ -300,8 +325,7 @@ async def create_for_temporal_query(request: Request) -> Response:
     params = request.query_params
     query = entity_query(_ignored(params), ctx, request.app.state.toshi.settings, require_filter=False)
     ids = temporal_candidates(request.app.state.toshi.store, tenant, query, params)
-    if _wide(query, params):
-        raise BadRequestData("Too wide query: give at least one of type, attrs, q, a geoquery or local=true")
+    _not_too_wide(query, params, URL_FILTERS)
     return await _created(request, tenant, query, ctx, media, ids)
 
 
@@ -310,8 +334,7 @@ async def create_for_temporal_query_body(request: Request) -> Response:
     tenant = await http.existing_tenant(request)
     media = http.negotiate(request)
     body = await http.read_body(request)
-    if not isinstance(body.data, dict) or body.data.get("type") != "Query":
-        raise BadRequestData('The payload must be a Query object ({"type": "Query", ...})')
+    _query_object(body.data)
     temporal_q = body.data.get("temporalQ") or {}
     if not isinstance(temporal_q, dict):
         raise BadRequestData("temporalQ must be an object")
@@ -319,8 +342,7 @@ async def create_for_temporal_query_body(request: Request) -> Response:
     params = request.query_params
     query = query_from_body(body.data, ctx, request.app.state.toshi.settings, _ignored(params))
     ids = temporal_candidates(request.app.state.toshi.store, tenant, query, {**dict(params), **temporal_q})
-    if _wide(query, params):
-        raise BadRequestData("Too wide query: give at least one of entities with a type, attrs, q, geoQ or local=true")
+    _not_too_wide(query, params, BODY_FILTERS)
     return await _created(request, tenant, query, ctx, media, ids)
 
 
