@@ -99,6 +99,15 @@ def test_a_post_query_honours_pick(room):
     assert found.json() == [{"id": "urn:ngsi-ld:Room:1", "temperature": {"type": "Property", "value": 21}}]
 
 
+def test_a_post_query_honours_its_language_filter(client):
+    entity = {"id": "urn:ngsi-ld:Room:2", "type": "Room",
+              "label": {"type": "LanguageProperty", "languageMap": {"en": "Hall", "ja": "広間"}}}
+    assert client.post(ENTITIES, json=entity).status_code == 201
+    found = client.post(QUERY, json={"type": "Query", "entities": [{"type": "Room"}], "lang": "ja"})
+    assert found.json() == [{"id": "urn:ngsi-ld:Room:2", "type": "Room",
+                             "label": {"type": "Property", "value": "広間", "lang": "ja"}}]
+
+
 def test_retrieve_with_a_type_the_entity_lacks_is_not_found(room):
     problem(room.get(ROOM, params={"type": "Vehicle"}), 404, "ResourceNotFound")
 

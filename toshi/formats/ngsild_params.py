@@ -143,8 +143,11 @@ def _projection(params: QueryParams, key: str, ctx) -> Projection | None:
     """`pick` / `omit` (v1.8 clause 4.21): entity members and attribute names, comma-separated, and
     `rel{a,b}` for the members of the entities a relationship links to (clause 4.5.23, with join)."""
     raw = params.get(key)
-    if raw is None:
-        return None
+    return None if raw is None else parse_projection(raw, key, ctx)
+
+
+def parse_projection(raw: str, key: str, ctx) -> Projection:
+    """The text of a `pick` / `omit` (see _projection); BadRequestData when it is not one."""
     depth = 0
     for char in raw:
         depth += (char == "{") - (char == "}")
@@ -199,21 +202,29 @@ def type_selector(params: QueryParams, ctx):
 
 
 def body_projection(data: dict, output: Output, ctx) -> None:
-    """`pick` / `omit` of a Query body (a list or a comma-separated string), and its `join` /
-    `joinLevel`, unless the URL gave them."""
+    """`pick` / `omit` of a Query body (a list or a comma-separated string), its `join` / `joinLevel`
+    and its `lang` (the language filter, clause 4.15), unless the URL gave them."""
     if output.join is None and data.get("join") is not None:
         output.join, output.join_level = join_of(data["join"], data.get("joinLevel"))
+    if output.lang is None and data.get("lang") is not None:
+        output.lang = _string(data["lang"], "lang")
     for key in ("pick", "omit"):
         value = data.get(key)
         if value is None or getattr(output, key) is not None:
             continue
-        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-            value = ",".join(value)
-        if not isinstance(value, str):
-            raise BadRequestData(f"{key} must be a list of names or a comma-separated string")
+        value = _comma_list(value, key)
         if (output.omit if key == "pick" else output.pick) is not None:
             raise BadRequestData("pick and omit cannot be used together")
         _project(output, _projection(QueryParams({key: value}), key, ctx), key)
+
+
+def _comma_list(value, key: str) -> str:
+    """A Query member given as a list of names or a comma-separated string, as one string."""
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        value = ",".join(value)
+    if not isinstance(value, str):
+        raise BadRequestData(f"{key} must be a list of names or a comma-separated string")
+    return value
 
 
 def check_geometry_property(output: Output, media: str) -> None:
@@ -295,6 +306,8 @@ def entity_query(params: QueryParams, ctx, settings, *, require_filter: bool = T
         query.types = parse_type_expr(params["type"], ctx.expand_term)
     if params.get("attrs"):
         query.attrs = _names(params, "attrs", ctx)
+    if params.get("jsonKeys") is not None:
+        _names(params, "jsonKeys", ctx)  # checked only: no trailing path is expanded (docs/ngsi-ld.md)
     if params.get("q"):
         query.q = parse_q(params["q"], ctx.expand_term, linked=linked)
         _check_linked_depth(query.q, params.get("join"), params.get("joinLevel"))
@@ -384,6 +397,8 @@ def query_from_body(data: dict, ctx, settings, params, *, count_option: bool = F
         if not data["attrs"]:
             raise BadRequestData("attrs must not be an empty array")
         query.attrs = {ctx.expand_term(a) for a in data["attrs"]}
+    if data.get("jsonKeys") is not None:
+        _names(QueryParams({"jsonKeys": _comma_list(data["jsonKeys"], "jsonKeys")}), "jsonKeys", ctx)
     if data.get("q") is not None:
         query.q = parse_q(_string(data["q"], "q"), ctx.expand_term, linked=linked)
         join = params.get("join") if params.get("join") is not None else data.get("join")
