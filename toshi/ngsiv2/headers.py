@@ -49,15 +49,21 @@ def given_path(request: Request) -> bool:
     return request.headers.get(SERVICE_PATH) is not None
 
 
-def query_filter(request: Request) -> Callable[[dict], bool] | None:
-    """A predicate on entities for the request's query service path(s); None when all match."""
+def query_paths(request: Request) -> list[str] | None:
+    """The request's query service paths, checked (None without the header)."""
     raw = request.headers.get(SERVICE_PATH)
     if raw is None:
         return None
     paths = [_checked(p.strip()) for p in raw.split(",")]
     if len(paths) > MAX_QUERY_PATHS:
         raise bad_request(f"too many service paths - a maximum of {MAX_QUERY_PATHS} service paths is allowed")
-    if "/#" in paths:
+    return paths
+
+
+def query_filter(request: Request) -> Callable[[dict], bool] | None:
+    """A predicate on entities for the request's query service path(s); None when all match."""
+    paths = query_paths(request)
+    if paths is None or "/#" in paths:
         return None
     return lambda entity: any(path_matches(p, entity.get("scope") or []) for p in paths)
 
@@ -73,6 +79,9 @@ def path_matches(path: str, scopes: list[str]) -> bool:
 
 
 def _checked(path: str) -> str:
+    """The path as Orion reads it (trailing slashes discarded, the root kept: `/A/B/` is `/A/B`), checked."""
+    if path.startswith("/"):
+        path = path.rstrip("/") or "/"
     if not path.startswith("/"):
         raise bad_request("Only /absolute/ Service Paths allowed [a service path must begin with /]")
     if path == "/" or path == "/#":

@@ -24,9 +24,8 @@ COUNT_HEADER = "Fiware-Total-Count"
 
 def _service_path(request: Request) -> str:
     """The subscription's service path: the (validated) Fiware-ServicePath, default `/#` (all)."""
-    headers.query_filter(request)  # validates the header as Orion does
-    raw = request.headers.get(headers.SERVICE_PATH)
-    return raw.split(",")[0].strip() if raw else "/#"
+    paths = headers.query_paths(request)
+    return paths[0] if paths else "/#"
 
 
 async def _changed(request: Request, tenant: str, subscription_id: str) -> None:
