@@ -23,23 +23,15 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-import httpx
 import orjson
 from starlette.requests import Request
 
 from toshi.core.errors import NgsiError
-from toshi.core.outbound import OutboundRefused, outbound_policy
-from toshi.csources.distributed import (
-    NOT_ATTRIBUTES,
-    BadGateway,
-    GatewayTimeout,
-    _base,
-    _headers,
-    covered,
-    forwarding_allowed,
-)
+from toshi.csources.merge import covered
 from toshi.csources.model import operations_of
+from toshi.csources.sources import BadGateway, Failure, forwarding_allowed, judged, local_only, send
 from toshi.csources.store import registrations_of
+from toshi.csources.writes import NOT_ATTRIBUTES
 from toshi.formats import ngsild_http as http
 
 PATHS = {"createBatch": "create", "upsertBatch": "upsert", "updateBatch": "update", "mergeBatch": "merge",
@@ -82,43 +74,15 @@ class BatchSplit:
 
     async def _send(self, registration: dict, items: list) -> tuple[set[str], list[str], dict[str, dict]]:
         """(the ids the source took, those it created, {id: problem} of those it did not)."""
-        request = self.request
-        settings = request.app.state.toshi.settings
-        registrations = registrations_of(request.app.state.toshi)
         ids = [_id_of(i) for i in items]
-        url = _base(registration["endpoint"]) + "/entityOperations/" + PATHS[self.operation]
-        params = {k: request.query_params[k] for k in FORWARDED_OPTIONS if k in request.query_params}
-        if (registration.get("management") or {}).get("localOnly"):
-            params["local"] = "true"
-        timeout = (registration.get("management") or {}).get("timeout")
-        timeout = timeout / 1000 if timeout else settings.federation_timeout
-        headers = {**_headers(request, registration), "Content-Type": self.media}
-
-        def all_failed(error: NgsiError) -> tuple[set, list, dict]:
-            detail = f"context source {registration['id']}: {error.detail}"
-            return set(), [], {i: {**error.problem(), "detail": detail} for i in ids}
-
-        policy = outbound_policy(settings)
-        try:
-            await policy.check(url)
-            target, host, extensions = await policy.pinned(url)
-        except OutboundRefused as exc:
-            return all_failed(BadGateway(f"refused: {exc}"))
-        except OSError as exc:
-            registrations.record(self.tenant, registration, ok=False)
-            return all_failed(BadGateway(f"cannot be reached: {type(exc).__name__}"))
-        try:
-            response = await request.app.state.csources.http_client().post(
-                target, params=params, content=orjson.dumps(items), headers={**headers, **host},
-                extensions=extensions, timeout=timeout)
-        except httpx.TimeoutException:
-            registrations.record(self.tenant, registration, ok=False)
-            return all_failed(GatewayTimeout(f"no answer within {timeout:g} s"))
-        except httpx.HTTPError as exc:
-            registrations.record(self.tenant, registration, ok=False)
-            return all_failed(BadGateway(f"cannot be reached: {type(exc).__name__}"))
+        params = {k: self.request.query_params[k] for k in FORWARDED_OPTIONS if k in self.request.query_params}
+        response = await send(self.request, self.tenant, registration, "POST",
+                              "/entityOperations/" + PATHS[self.operation], {**params, **local_only(registration)},
+                              items, self.media)
+        if isinstance(response, Failure):
+            return _refused(ids, response.error())
         status = response.status_code
-        registrations.record(self.tenant, registration, ok=status < 300)
+        judged(self.request, self.tenant, registration, ok=status < 300)
         try:
             answer = orjson.loads(response.content) if response.content else None
         except orjson.JSONDecodeError:
@@ -127,18 +91,28 @@ class BatchSplit:
             made = [i for i in answer if isinstance(i, str)] if status == 201 and isinstance(answer, list) else []
             return set(ids), made, {}
         if status == 207 and isinstance(answer, dict):
-            took = {i for i in answer.get("success") or [] if isinstance(i, str)}
-            refused = {}
-            for error in answer.get("errors") or []:
-                if isinstance(error, dict) and error.get("entityId") in ids:
-                    problem = error.get("error") if isinstance(error.get("error"), dict) else {}
-                    refused[error["entityId"]] = {
-                        **BadGateway("").problem(), **problem,
-                        "detail": f"context source {registration['id']}: {problem.get('detail', 'refused')}"}
-            refused.update({i: all_failed(BadGateway("answered 207 without it"))[2][i]
-                            for i in ids if i not in took and i not in refused})
-            return took, [], refused
-        return all_failed(BadGateway(f"answered {status}"))
+            return _partly(registration, ids, answer)
+        return _refused(ids, BadGateway(f"context source {registration['id']}: answered {status}"))
+
+
+def _refused(ids: list[str], error: NgsiError) -> tuple[set, list, dict]:
+    """Nothing of the batch taken: every id has `error` (its detail names the registration)."""
+    return set(), [], {i: error.problem() for i in ids}
+
+
+def _partly(registration: dict, ids: list[str], answer: dict) -> tuple[set, list, dict]:
+    """What a source's 207 {success, errors} says of the ids it was sent."""
+    took = {i for i in answer.get("success") or [] if isinstance(i, str)}
+    refused = {}
+    for error in answer.get("errors") or []:
+        if isinstance(error, dict) and error.get("entityId") in ids:
+            problem = error.get("error") if isinstance(error.get("error"), dict) else {}
+            refused[error["entityId"]] = {
+                **BadGateway("").problem(), **problem,
+                "detail": f"context source {registration['id']}: {problem.get('detail', 'refused')}"}
+    missing = BadGateway(f"context source {registration['id']}: answered 207 without it").problem()
+    refused.update({i: missing for i in ids if i not in took and i not in refused})
+    return took, [], refused
 
 
 def _id_of(item) -> str:

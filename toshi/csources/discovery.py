@@ -23,8 +23,9 @@ from urllib.parse import quote
 from starlette.requests import Request
 
 from toshi.core.access import sight
-from toshi.csources.distributed import Answer, _candidates, _gather
 from toshi.csources.matching import Target
+from toshi.csources.reads import Answer, gather
+from toshi.csources.sources import candidates, local_only
 
 TYPES = {False: "retrieveEntityTypes", True: "retrieveEntityTypeDetails"}
 ATTRIBUTES = {False: "retrieveAttrTypes", True: "retrieveAttrTypeDetails"}
@@ -42,14 +43,8 @@ def _count(value) -> int:
 
 async def _ask_all(request: Request, tenant: str, operation: str, path: str, target: Target, ctx,
                    params: dict[str, str]) -> Answer | None:
-    candidates = _candidates(request, tenant, operation, target)
-    if not candidates:
-        return None
-    asks = []
-    for registration, _ in candidates:
-        local = {"local": "true"} if (registration.get("management") or {}).get("localOnly") else {}
-        asks.append((registration, path, {**params, **local}))
-    return await _gather(request, tenant, asks, ctx, raw=True)
+    asks = [(reg, path, {**params, **local_only(reg)}) for reg, _ in candidates(request, tenant, operation, target)]
+    return await gather(request, tenant, asks, ctx, raw=True) if asks else None
 
 
 def _answers(answer: Answer) -> list:

@@ -24,7 +24,7 @@ class ContextSources(Feature):
         self._client: httpx.AsyncClient | None = None
         # how the sources are reached: None is the network; a test joins in-process towns here
         self.transport: httpx.AsyncBaseTransport | None = None
-        # answers kept for management.cacheDuration: key -> (until, answer) (toshi/csources/distributed.py)
+        # answers kept for management.cacheDuration: key -> (until, answer) (toshi/csources/reads.py)
         self.answers: dict[tuple, tuple[float, object]] = {}
 
     def http_client(self) -> httpx.AsyncClient:

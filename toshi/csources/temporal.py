@@ -26,8 +26,9 @@ import orjson
 from starlette.requests import Request
 
 from toshi.core.access import visible
-from toshi.csources.distributed import Answer, _candidates, _gather
 from toshi.csources.matching import Target
+from toshi.csources.reads import Answer, gather
+from toshi.csources.sources import candidates, local_only
 
 SKIPPED = frozenset({"local", "limit", "offset", "count"})
 NOT_ATTRIBUTES = frozenset({"id", "type", "@context", "scope", "createdAt", "modifiedAt", "deletedAt"})
@@ -37,18 +38,15 @@ def _params(request: Request, registration: dict, *, query: bool) -> dict[str, s
     params = {k: v for k, v in request.query_params.items() if k not in SKIPPED}
     if query:
         params["limit"] = str(request.app.state.toshi.settings.max_limit)
-    if (registration.get("management") or {}).get("localOnly"):
-        params["local"] = "true"
-    return params
+    return {**params, **local_only(registration)}
 
 
 async def _ask(request: Request, tenant: str, operation: str, path: str, target: Target, ctx,
                query: bool) -> tuple[Answer, list[dict]] | None:
-    candidates = _candidates(request, tenant, operation, target)
-    if not candidates:
+    asks = [(reg, path, _params(request, reg, query=query)) for reg, _ in candidates(request, tenant, operation, target)]
+    if not asks:
         return None
-    answer = await _gather(request, tenant, [(reg, path, _params(request, reg, query=query)) for reg, _ in candidates],
-                           ctx, raw=True)
+    answer = await gather(request, tenant, asks, ctx, raw=True)
     bodies = []
     for found in answer.entities.values():
         for _, data in found:

@@ -1,0 +1,247 @@
+"""Distributed retrieve and query (ETSI GS CIM 009 v1.8 clauses 4.3.6, 5.7.1, 5.7.2 with context
+sources, 6.3.17, 6.3.18): retrieving and querying entities also ask the matching registrations of the
+tenant (sources.py says which and how), and their entities are merged with the local ones (merge.py).
+
+* The request sent: GET {endpoint}/ngsi-ld/v1/entities[/{id}] with the client's query (normalized form;
+  limit = max_limit) — for POST /entityOperations/query (operation queryBatch), a POST of the client's
+  Query to {endpoint}/ngsi-ld/v1/entityOperations/query —, and `local=true` when management.localOnly.
+* management.cacheDuration: an answer is kept that long and given again for the same request.
+* Failures: a source that times out, cannot be reached or answers an error is left out and reported
+  in an `NGSILD-Warning` header (6.3.18: `199 <registration id> "<what failed>"`); when nothing at all
+  is found and a source failed, the answer is 504 GatewayTimeout or 502 BadGateway (6.3.17).
+* Every merged entity is filtered by the one read path (`visible()`) before it is rendered: a remote
+  entity is shown only as far as the local reader may see it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import httpx
+import orjson
+from starlette.requests import Request
+
+from toshi.core.access import judging, visible
+from toshi.core.errors import NgsiError
+from toshi.core.times import now_iso, parse_duration
+from toshi.csources.matching import Target
+from toshi.csources.merge import merge
+from toshi.csources.sources import (
+    BadGateway,
+    Failure,
+    GatewayTimeout,
+    candidates,
+    judged,
+    local_only,
+    send,
+    url_of,
+)
+from toshi.formats.ngsild_parse import parse_entity
+
+log = logging.getLogger("toshi.csources")
+FORWARDED_PARAMS = ("type", "id", "idPattern", "q", "attrs", "georel", "geometry", "coordinates", "geoproperty",
+                    "scopeQ", "datasetId")
+MAX_ANSWER_BYTES = 50_000_000
+
+
+@dataclass
+class Answer:
+    """What the sources gave: entities by id (internal form), who gave them, and the failures."""
+
+    entities: dict[str, list[tuple[dict, dict]]] = field(default_factory=dict)  # id -> [(registration, entity)]
+    failures: list[Failure] = field(default_factory=list)
+
+    def warnings(self) -> list[str]:
+        return [f'199 {f.registration_id} "{_quoted(f.detail)}"' for f in self.failures]
+
+    def error(self) -> NgsiError:
+        """The answer when nothing was found and sources failed (6.3.17)."""
+        detail = "; ".join(f"{f.registration_id}: {f.detail}" for f in self.failures)
+        if all(f.timeout for f in self.failures):
+            return GatewayTimeout(f"context source(s) did not answer in time: {detail}")
+        return BadGateway(f"context source(s) failed: {detail}")
+
+
+def _quoted(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _params(request: Request, registration: dict, attrs: set[str] | None, ctx, *, query: bool,
+            limit: bool = False) -> dict[str, str]:
+    params = {k: request.query_params[k] for k in FORWARDED_PARAMS if k in request.query_params} if query else {}
+    if not query and "type" in request.query_params:
+        params["type"] = request.query_params["type"]
+    if attrs is not None:
+        params["attrs"] = ",".join(sorted(ctx.compact_iri(a) for a in attrs))
+    if query or limit:
+        params["limit"] = str(request.app.state.toshi.settings.max_limit)
+    return {**params, **local_only(registration)}
+
+
+async def _ask(request: Request, tenant: str, registration: dict, path: str, params: dict[str, str], ctx,
+               body: tuple[str, dict] | None = None, *, raw: bool = False) -> list[dict] | Failure | None:
+    """The entities one source answered (None: it has none: 404), or its Failure. `body`: (media type,
+    JSON) of a POST (the Query of POST /entityOperations/query), else a GET. `raw`: the answer's JSON as
+    it came, in a list (discovery answers, not entities)."""
+    kept = _kept(request, tenant, registration, url_of(registration, path, params), body, raw)
+    if kept is not None and kept[1] is not None:
+        return kept[1]
+    method, content, media = ("GET", None, "application/json") if body is None else ("POST", body[1], body[0])
+    response = await send(request, tenant, registration, method, path, params, content, media)
+    if isinstance(response, Failure):
+        return response
+    if response.status_code == 404:
+        judged(request, tenant, registration, ok=True)
+        return _keep(request, kept, [])
+    if response.status_code != 200:
+        judged(request, tenant, registration, ok=False)
+        return Failure(registration["id"], f"answered {response.status_code}")
+    try:
+        answer = _read(response, ctx, raw)
+    except (ValueError, NgsiError, AttributeError, TypeError) as exc:
+        judged(request, tenant, registration, ok=False)
+        return Failure(registration["id"], f"answered what is not NGSI-LD entities: {exc}")
+    judged(request, tenant, registration, ok=True)
+    return _keep(request, kept, answer)
+
+
+def _read(response: httpx.Response, ctx, raw: bool) -> list[dict]:
+    """A 200 answer's entities (internal form), or `[its JSON]` when `raw`."""
+    if len(response.content) > MAX_ANSWER_BYTES:
+        raise ValueError("answer too large")
+    data = orjson.loads(response.content)
+    if raw:
+        return [data]
+    now = now_iso()
+    return [parse_entity({k: v for k, v in item.items() if k != "@context"}, ctx, now=now)
+            for item in (data if isinstance(data, list) else [data])]
+
+
+# -- management.cacheDuration: the minimal time between two consumption requests for the same data ---
+
+MAX_KEPT = 1000
+
+
+def _kept(request: Request, tenant: str, registration: dict, url: str, body, raw: bool
+          ) -> tuple[tuple, list | None, float] | None:
+    """(key, the answer kept for this request if still fresh, seconds to keep) when the registration
+    has a cacheDuration, else None. The key is the request as sent (URL, body, @context) and the
+    registration as it is now (a change of it asks again)."""
+    duration = (registration.get("management") or {}).get("cacheDuration")
+    if not duration:
+        return None
+    length = parse_duration(duration)
+    seconds = (length.months * 30 * 86_400_000 + length.ms) / 1000
+    if seconds <= 0:
+        return None
+    key = (tenant, registration["id"], registration.get("modifiedAt"), url, orjson.dumps(body) if body else b"",
+           raw, request.headers.get("link"))
+    found = request.app.state.csources.answers.get(key)
+    fresh = found[1] if found is not None and found[0] > time.monotonic() else None
+    return key, fresh, seconds
+
+
+def _keep(request: Request, kept, answer: list) -> list | None:
+    """`answer` (entities, or [raw JSON]; [] for none), kept when the registration asks for it; the
+    caller's form: None for none."""
+    if kept is not None:
+        answers = request.app.state.csources.answers
+        if len(answers) >= MAX_KEPT:
+            now = time.monotonic()
+            for key in [k for k, (until, _) in answers.items() if until <= now] or list(answers)[:MAX_KEPT // 2]:
+                answers.pop(key, None)
+        answers[kept[0]] = (time.monotonic() + kept[2], answer)
+    return answer or None
+
+
+async def _posted_query(request: Request, attrs: set[str] | None, ctx) -> tuple[str, dict]:
+    """The Query a source is sent (POST /entityOperations/query): the client's, as it came (its filters,
+    its @context), asking only for `attrs` when the registration provides only those."""
+    media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    query = orjson.loads(await request.body())  # read and checked by the entity API already
+    if attrs is not None:
+        query["attrs"] = sorted(ctx.compact_iri(a) for a in attrs)
+    return ("application/ld+json" if media == "application/ld+json" else "application/json"), query
+
+
+async def gather(request: Request, tenant: str, asks: list[tuple], ctx, *, raw: bool = False) -> Answer:
+    """Ask every (registration, path, params[, body]) at once. `raw`: `Answer.entities` holds each
+    source's JSON answer under its registration id (discovery)."""
+    answer = Answer()
+    results = await asyncio.gather(*(_ask(request, tenant, *ask[:3], ctx, *ask[3:], raw=raw) for ask in asks))
+    for (registration, *_), result in zip(asks, results, strict=True):
+        if isinstance(result, Failure):
+            log.warning("context source %s (%s): %s; check that it runs and is reachable from this server, or"
+                        " update its registration", registration["id"], registration["endpoint"], result.detail,
+                        extra={"once_per": ("context source down", registration["endpoint"])})
+            answer.failures.append(result)
+        elif result and raw:
+            answer.entities[registration["id"]] = [(registration, result[0])]
+        elif result:
+            for entity in result:
+                answer.entities.setdefault(entity["id"], []).append((registration, entity))
+    return answer
+
+
+# -- the operations -------------------------------------------------------------------------------
+
+async def retrieve(request: Request, tenant: str, entity_id: str, local: dict | None, ctx,
+                   attrs: set[str] | None) -> tuple[dict | None, list[str]] | None:
+    """Retrieve Entity (5.7.1) over the registered sources: the merged entity as the reader may see
+    it (None: found nowhere) and the warnings; None when no source is to be asked."""
+    types = None
+    if local is not None:
+        types = set(local["type"])
+    target = Target(ids=[entity_id], types=types, attrs=attrs)
+    asked = candidates(request, tenant, "retrieveEntity", target)
+    if not asked:
+        return None
+    path = "/entities/" + quote(entity_id, safe=":")
+    asks = [(reg, path, _params(request, reg, provided, ctx, query=False)) for reg, provided in asked]
+    answer = await gather(request, tenant, asks, ctx)
+    remote = answer.entities.get(entity_id, [])
+    merged = merge(local, remote, [reg for reg, _ in asked])
+    if merged is None and answer.failures:
+        raise answer.error()
+    return visible(merged), answer.warnings()
+
+
+async def query(request: Request, tenant: str, entity_query, ctx,
+                local_matches) -> tuple[list[dict], list[str]] | None:
+    """Query Entity (5.7.2) over the registered sources: every matching entity (local ones from
+    `local_matches()`, merged with the sources' ones), as the reader may see them, and the warnings;
+    None when no source is to be asked (the local query pages by itself). They are judged, not yet
+    handed over: the caller passes the entities of its page through `visible()` once more."""
+    target = Target(ids=entity_query.ids, id_pattern=entity_query.id_pattern, attrs=entity_query.attrs,
+                    type_expr=entity_query.types)
+    posted = request.method == "POST"  # POST /entityOperations/query: queryBatch, the Query sent on as a Query
+    asked = candidates(request, tenant, "queryBatch" if posted else "queryEntity", target)
+    if not asked:
+        return None
+    if posted:
+        asks = [(reg, "/entityOperations/query", _params(request, reg, None, ctx, query=False, limit=True),
+                 await _posted_query(request, provided, ctx)) for reg, provided in asked]
+    else:
+        asks = [(reg, "/entities", _params(request, reg, provided, ctx, query=True)) for reg, provided in asked]
+    local, answer = await asyncio.gather(local_matches(), gather(request, tenant, asks, ctx))
+    registrations = [reg for reg, _ in asked]
+    merged: list[dict] = []
+    seen: set[str] = set()
+    for entity in local:
+        seen.add(entity["id"])
+        merged.append(merge(entity, answer.entities.get(entity["id"], []), registrations))
+    for entity_id, remote in answer.entities.items():
+        if entity_id not in seen:
+            merged.append(merge(None, remote, registrations))
+    mark = judging.set(True)  # judged here; what the page hands over is released by the caller
+    try:
+        shown = [e for e in (visible(m) for m in merged) if e is not None]  # each side applied the query itself
+    finally:
+        judging.reset(mark)
+    if not shown and answer.failures and not local:
+        raise answer.error()
+    return shown, answer.warnings()
