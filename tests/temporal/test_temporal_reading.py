@@ -250,6 +250,17 @@ def test_an_empty_name_in_pick_is_rejected(car):
     bad(car.get(f"{BASE}/{CAR}", params={"pick": "speed,"}))
 
 
+@pytest.mark.parametrize("pick", ["sp(eed", "!speed", "speed{fuelLevel", "speed}"])
+def test_a_pick_that_is_not_a_list_of_names_is_rejected(car, pick):
+    """A forbidden character, a leading special character or unbalanced braces (as in the entity API)."""
+    bad(car.get(f"{BASE}/{CAR}", params={"pick": pick}))
+
+
+def test_a_pick_into_linked_entities_is_rejected(car):
+    """rel{...} needs a join, which the temporal API does not do."""
+    bad(car.get(f"{BASE}/{CAR}", params={"pick": "id,owner{name}"}))
+
+
 def test_pick_in_a_query(car):
     [body] = ok(car.get(BASE, params={"type": "Vehicle", "pick": "id,fuelLevel"}))
     assert set(body) == {"id", "fuelLevel"}

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from toshi.core.errors import BadRequestData, InvalidRequest
+from toshi.formats.ngsild_params import parse_projection
 from toshi.formats.ngsild_parse import is_uri
 from toshi.temporal.aggregate import Aggregation, parse_aggregation
 from toshi.temporal.history import SCOPE
@@ -106,20 +107,19 @@ def _mode(fmt: Any, options: set[str]) -> str:
 
 
 def _members(raw: Any, key: str, ctx) -> set[str] | None:
-    """A projection (clause 4.21): entity member names, comma separated (an array in a Query)."""
+    """A projection (clause 4.21): entity member names, comma separated (an array in a Query), checked
+    as in the entity API; none may reach into linked entities (the temporal API does not join)."""
     if raw is None:
         return None
-    names = raw if isinstance(raw, list) else raw.split(",") if isinstance(raw, str) else None
-    if names is None or not all(isinstance(n, str) for n in names):
+    if isinstance(raw, list) and raw and all(isinstance(n, str) for n in raw):
+        raw = ",".join(raw)
+    if not isinstance(raw, str):
         raise BadRequestData(f"{key} must list entity member names")
-    names = [n.strip() for n in names]
-    if not names or not all(names):
-        raise BadRequestData(f"Empty member name in {key}")
-    nested = [n for n in names if any(c in n for c in "{}|")]
-    if nested:
+    projection = parse_projection(raw, key, ctx)
+    if projection.nested:
         raise BadRequestData(f"{key}: the temporal API does not join linked entities, so a projection "
-                             f"cannot reach into them: {', '.join(nested)}")
-    return {n if n in MEMBERS else ctx.expand_term(n) for n in names}
+                             f"cannot reach into them: {raw}")
+    return set(projection.names)
 
 
 def _dataset_ids(raw: Any) -> set[str] | None:
