@@ -414,7 +414,7 @@ def query_from_body(data: dict, ctx, settings, params, *, count_option: bool = F
 
 
 def _selectors(selectors, ctx, query: EntityQuery) -> None:
-    """Entity selectors of a Query: [{"id"|"idPattern", "type"}], all with the same type."""
+    """Entity selectors of a Query: [{"id"|"idPattern", "type"}], alternatives (an entity matches one)."""
     from toshi.query.typeexpr import parse_type_expr
 
     if selectors is None:
@@ -423,7 +423,8 @@ def _selectors(selectors, ctx, query: EntityQuery) -> None:
         raise BadRequestData("entities must be an array of EntitySelector objects")
     type_texts = {s.get("type") for s in selectors}
     if len(type_texts) > 1:
-        raise BadRequestData("All entity selectors of one query must have the same type")
+        _alternatives(selectors, ctx, query)
+        return
     type_text = type_texts.pop() if type_texts else None
     if type_text is not None:
         query.types = parse_type_expr(_string(type_text, "type"), ctx.expand_term)
@@ -439,6 +440,19 @@ def _selectors(selectors, ctx, query: EntityQuery) -> None:
         query.ids = ids
     if patterns:
         query.id_pattern = "|".join(f"(?:{p})" for p in patterns)
+
+
+def _alternatives(selectors: list[dict], ctx, query: EntityQuery) -> None:
+    """Selectors of different types: each is read alone (its id or idPattern, and its type), and an
+    entity matches when it matches one of them; the union of their types narrows the candidates."""
+    from toshi.query.typeexpr import AnyOf
+
+    each = [EntityQuery() for _ in selectors]
+    for selector, alone in zip(selectors, each):
+        _selectors([selector], ctx, alone)
+    if all(alone.types is not None for alone in each):
+        query.types = AnyOf(tuple(alone.types for alone in each))
+    query.extra.append(lambda entity: any(alone.matches(entity) for alone in each))
 
 
 def _string(value, name: str) -> str:
