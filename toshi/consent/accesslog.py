@@ -47,6 +47,7 @@ RECORD_FIELDS = ("seq", "at", "request_id", "purpose", "basis", "attrs", "consen
 ZERO_HASH = "0" * 64
 FLUSH_SECONDS = 0.25
 OFFICIAL, CONSENTED = "official", "consent"
+BODIES_KEPT = 10_000  # records' texts remembered by what was noted (_body)
 
 
 def step_hash(step: int, at: str, last_seq: int, prev_hash: str, rows: Iterable[tuple]) -> str:
@@ -65,6 +66,7 @@ class AccessLog:
         # (tenant, reader, request, purpose, basis) -> [at, [(subject, attrs, consents, entity id), ...]]
         self._pending: dict[tuple, list] = {}
         self._lock = threading.Lock()  # notes may come from the event loop and from worker threads
+        self._bodies: dict[tuple, tuple] = {}  # see _body
         self._upgraded = False
 
     @property
@@ -109,19 +111,16 @@ class AccessLog:
             pending, self._pending = self._pending, {}
         if not pending:
             return 0
-        pairs = _records(pending)
+        pairs = _records(pending, self._bodies)
         with self._atomic() as db:
             step, seq, prev = tail(db)
-            rows, written = [], 0
+            rows, start = [], seq
             for (tenant, reader, subject), records in pairs.items():
-                first = seq + 1
-                for record in records:
-                    seq += 1
-                    record[0] = seq
-                written += len(records)
-                rows.append((tenant, subject, reader, first, seq, orjson.dumps(records).decode()))
+                first, seq = seq + 1, seq + len(records)
+                text = ",".join([f"[{n},{record}]" for n, record in zip(range(first, seq + 1), records)])
+                rows.append((tenant, subject, reader, first, seq, f"[{text}]"))
             write_step(db, step + 1, now_iso(), prev, rows)
-        return written
+        return seq - start
 
     def _atomic(self):
         return atomic(self._db)
@@ -201,42 +200,57 @@ def broken_steps(db) -> list[int]:
     return sorted(set(broken))
 
 
-def _records(pending: dict[tuple, list]) -> dict[tuple, list]:
-    """The notes as records (seq 0, given when written), by (tenant, reader, subject): one record per
-    (reader, subject, request, purpose, basis) with the union of its attributes, consents and entities."""
-    compact = core_context().compact_iri
-    # sorted compact names and sorted consents, by the id of the object noted: the notes of one entity
-    # state share its judgement's objects (each kept with its object, so an id is never reused)
-    memo: dict[int, tuple] = {}
-    pairs: dict[tuple, list] = {}
+def _records(pending: dict[tuple, list], bodies: dict) -> dict[tuple, list[str]]:
+    """The notes as records, by (tenant, reader, subject): one record per (reader, subject, request,
+    purpose, basis) with the union of its attributes, consents and entities; each record as the JSON
+    text of its fields after `seq` (given when written), so a flush makes strings, not objects."""
+    pairs: dict[tuple, list[str]] = {}
     for (tenant, reader, request, purpose, basis), (at, notes) in pending.items():
-        subjects: dict[str, list] = {}
-        for subject, attrs, consents, entity_id in notes:
-            entry = subjects.get(subject)
-            if entry is None:
-                subjects[subject] = [attrs, consents, [entity_id]]
-                continue
-            if entry[0] is not attrs:  # several entities (or states) of one subject: the union
-                entry[0] = frozenset({*entry[0], *attrs})
-            if entry[1] is not consents:
-                entry[1] = frozenset({*entry[1], *consents})
-            if entity_id not in entry[2]:
-                entry[2].append(entity_id)
-        for subject, (attrs, consents, entities) in subjects.items():
-            names = memo.get(id(attrs))
-            if names is None or names[0] is not attrs:
-                names = memo[id(attrs)] = (attrs, sorted({compact(a) for a in attrs}))
-            held = memo.get(id(consents))
-            if held is None or held[0] is not consents:
-                held = memo[id(consents)] = (consents, sorted(set(consents)))
-            record = [0, at, request, purpose, basis, names[1], held[1],
-                      entities if len(entities) == 1 else sorted(entities)]
+        head = orjson.dumps([at, request, purpose, basis]).decode()[1:-1]
+        for subject, body in _by_subject(notes, bodies):
             found = pairs.get((tenant, reader, subject))
             if found is None:
-                pairs[(tenant, reader, subject)] = [record]
+                pairs[(tenant, reader, subject)] = [f"{head},{body}"]
             else:
-                found.append(record)
+                found.append(f"{head},{body}")
     return pairs
+
+
+def _by_subject(notes: list[tuple], bodies: dict) -> list[tuple[str, str]]:
+    """(subject, the JSON of its attributes, consents and entities) for each subject of one request's
+    notes (subject, attrs, consents, entity id)."""
+    if len({note[0] for note in notes}) == len(notes):  # each subject once: the common case
+        return [(subject, _body(attrs, consents, (entity_id,), bodies)) for subject, attrs, consents, entity_id in notes]
+    merged: dict[str, list] = {}
+    for subject, attrs, consents, entity_id in notes:
+        entry = merged.get(subject)
+        if entry is None:
+            merged[subject] = [attrs, consents, [entity_id]]
+            continue
+        if entry[0] is not attrs:  # several entities (or states) of one subject: the union
+            entry[0] = frozenset({*entry[0], *attrs})
+        if entry[1] is not consents:
+            entry[1] = frozenset({*entry[1], *consents})
+        if entity_id not in entry[2]:
+            entry[2].append(entity_id)
+    return [(subject, _body(attrs, consents, tuple(sorted(entities)), bodies))
+            for subject, (attrs, consents, entities) in merged.items()]
+
+
+def _body(attrs, consents, entities: tuple[str, ...], bodies: dict) -> str:
+    """The JSON of [sorted compact attribute names, sorted consents, entities], remembered in `bodies`
+    by the objects noted: the notes of one entity state share its judgement's (each kept with its
+    entry, so an id is never reused while remembered)."""
+    key = (id(attrs), id(consents), entities)
+    known = bodies.get(key)
+    if known is not None and known[0] is attrs and known[1] is consents:
+        return known[2]
+    compact = core_context().compact_iri
+    body = orjson.dumps([sorted({compact(a) for a in attrs}), sorted(set(consents)), entities]).decode()[1:-1]
+    if len(bodies) >= BODIES_KEPT:
+        bodies.clear()
+    bodies[key] = (attrs, consents, body)
+    return body
 
 
 _INSERT_ROW = ("INSERT INTO consent_access_records (step, tenant, subject, reader, first_seq, last_seq, records) "
