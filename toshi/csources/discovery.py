@@ -47,8 +47,60 @@ async def _ask_all(request: Request, tenant: str, operation: str, path: str, tar
     return await gather(request, tenant, asks, ctx, raw=True) if asks else None
 
 
-def _answers(answer: Answer) -> list:
-    return [data for found in answer.entities.values() for _, data in found]
+def _items(answer: Answer, read, ctx):
+    """(name, details) of every item the sources answered that `read(item, ctx)` understands."""
+    for found in answer.entities.values():
+        for _, data in found:
+            for item in data if isinstance(data, list) else [data]:
+                read_item = read(item, ctx) if isinstance(item, dict) else None
+                if read_item is not None:
+                    yield read_item
+
+
+def _type_item(item: dict, ctx) -> tuple[str, dict] | None:
+    """An EntityType / EntityTypeInfo answered, in the form of `store.type_details()`."""
+    name = item.get("typeName") or item.get("id")
+    if not isinstance(name, str):
+        return None
+    attrs: dict[str, set] = {ctx.expand_term(a): set() for a in _strings(item.get("attributeNames"))}
+    for detail in item.get("attributeDetails") or []:
+        attr = (detail.get("attributeName") or detail.get("id")) if isinstance(detail, dict) else None
+        if isinstance(attr, str):
+            attrs.setdefault(ctx.expand_term(attr), set()).update(_strings(detail.get("attributeTypes")))
+    return ctx.expand_term(name), {"attrs": attrs, "count": _count(item.get("entityCount"))}
+
+
+def _attribute_item(item: dict, ctx) -> tuple[str, dict] | None:
+    """An Attribute answered, in the form of `store.attribute_details()`."""
+    name = item.get("attributeName") or item.get("id")
+    if not isinstance(name, str):
+        return None
+    return ctx.expand_term(name), {"count": _count(item.get("attributeCount")),
+                                   "kinds": set(_strings(item.get("attributeTypes"))),
+                                   "types": {ctx.expand_term(t) for t in _strings(item.get("typeNames"))}}
+
+
+def _add_type(found: dict, name: str, details: dict) -> None:
+    mine = found.setdefault(name, {"attrs": {}, "count": 0})
+    mine["count"] += details["count"]
+    for attr, kinds in details["attrs"].items():
+        mine["attrs"].setdefault(attr, set()).update(kinds)
+
+
+def _add_attribute(found: dict, name: str, details: dict) -> None:
+    mine = found.setdefault(name, {"count": 0, "kinds": set(), "types": set()})
+    mine["count"] += details["count"]
+    mine["kinds"] |= details["kinds"]
+    mine["types"] |= details["types"]
+
+
+def _folded(add, *sides) -> dict[str, dict]:
+    """The (name, details) of every side in one, by `add` (new dicts and sets; no side is changed)."""
+    found: dict[str, dict] = {}
+    for side in sides:
+        for name, details in side:
+            add(found, name, details)
+    return found
 
 
 async def type_details(request: Request, tenant: str, ctx, type_iri: str | None = None
@@ -64,22 +116,7 @@ async def type_details(request: Request, tenant: str, ctx, type_iri: str | None 
                                 safe=":"), Target(types={type_iri}), ctx, {})
     if answer is None:
         return None
-    found: dict[str, dict] = {}
-    for data in _answers(answer):
-        for item in data if isinstance(data, list) else [data]:
-            if not isinstance(item, dict):
-                continue
-            name = item.get("typeName") or item.get("id")
-            if not isinstance(name, str):
-                continue
-            info = found.setdefault(ctx.expand_term(name), {"attrs": {}, "count": 0})
-            info["count"] += _count(item.get("entityCount"))
-            for attr in _strings(item.get("attributeNames")):
-                info["attrs"].setdefault(ctx.expand_term(attr), set())
-            for detail in item.get("attributeDetails") or []:
-                if isinstance(detail, dict) and isinstance(detail.get("attributeName") or detail.get("id"), str):
-                    kinds = info["attrs"].setdefault(ctx.expand_term(detail.get("attributeName") or detail["id"]), set())
-                    kinds.update(_strings(detail.get("attributeTypes")))
+    found = _folded(_add_type, _items(answer, _type_item, ctx))
     guard = sight()
     if guard is not None:
         found = {t: {**d, "attrs": {a: k for a, k in d["attrs"].items() if guard.attribute_visible(a)}}
@@ -101,18 +138,7 @@ async def attribute_details(request: Request, tenant: str, ctx, attr_iri: str | 
                                 Target(attrs={attr_iri}), ctx, {})
     if answer is None:
         return None
-    found: dict[str, dict] = {}
-    for data in _answers(answer):
-        for item in data if isinstance(data, list) else [data]:
-            if not isinstance(item, dict):
-                continue
-            name = item.get("attributeName") or item.get("id")
-            if not isinstance(name, str):
-                continue
-            info = found.setdefault(ctx.expand_term(name), {"count": 0, "kinds": set(), "types": set()})
-            info["count"] += _count(item.get("attributeCount"))
-            info["kinds"].update(_strings(item.get("attributeTypes")))
-            info["types"].update(ctx.expand_term(t) for t in _strings(item.get("typeNames")))
+    found = _folded(_add_attribute, _items(answer, _attribute_item, ctx))
     guard = sight()
     if guard is not None:
         found = {a: {**d, "types": {t for t in d["types"] if guard.type_visible(t)}}
@@ -127,21 +153,9 @@ def _details(request: Request) -> bool:
 
 def merged_types(local: dict[str, dict], remote: dict[str, dict]) -> dict[str, dict]:
     """Local and remote type details in one (new dicts; neither is changed)."""
-    out = {t: {"attrs": {a: set(k) for a, k in d["attrs"].items()}, "count": d["count"]} for t, d in local.items()}
-    for t, d in remote.items():
-        mine = out.setdefault(t, {"attrs": {}, "count": 0})
-        mine["count"] += d["count"]
-        for a, kinds in d["attrs"].items():
-            mine["attrs"].setdefault(a, set()).update(kinds)
-    return out
+    return _folded(_add_type, local.items(), remote.items())
 
 
 def merged_attributes(local: dict[str, dict], remote: dict[str, dict]) -> dict[str, dict]:
     """Local and remote attribute details in one (new dicts; neither is changed)."""
-    out = {a: {"count": d["count"], "kinds": set(d["kinds"]), "types": set(d["types"])} for a, d in local.items()}
-    for a, d in remote.items():
-        mine = out.setdefault(a, {"count": 0, "kinds": set(), "types": set()})
-        mine["count"] += d["count"]
-        mine["kinds"] |= d["kinds"]
-        mine["types"] |= d["types"]
-    return out
+    return _folded(_add_attribute, local.items(), remote.items())
