@@ -2,7 +2,9 @@
 every API's reads can hide expired entities (toshi.ngsiv2.expiry writes and sweeps them).
 
 An entity expires when its attribute `dateExpires` (the core context's default-vocabulary IRI) has a
-default instance whose value is an ISO 8601 date-time at or before now.
+default instance whose value is an ISO 8601 date-time at or before now. An NGSI-LD attribute instance
+with `expiresAt` (a transient attribute, v1.9.1 clause 4.22) expires alone at that instant:
+`unexpired_attributes` leaves it out (toshi/ngsild/transient.py removes it through the write path).
 """
 
 from __future__ import annotations
@@ -32,6 +34,23 @@ def is_expired(entity: dict | None, now: str | None = None) -> bool:
         return False
     expiry = expiry_of(entity)
     return expiry is not None and expiry <= instant_key(now or now_iso())
+
+
+def unexpired_attributes(entity: dict, now: str | None = None) -> dict:
+    """The entity without its attribute instances whose `expiresAt` has come (itself when none has)."""
+    if not any("expiresAt" in inst for instances in entity["attrs"].values() for inst in instances):
+        return entity
+    now_key = instant_key(now or now_iso())
+    attrs = {iri: [inst for inst in instances if not _past(inst.get("expiresAt"), now_key)]
+             for iri, instances in entity["attrs"].items()}
+    if all(len(attrs[iri]) == len(instances) for iri, instances in entity["attrs"].items()):
+        return entity
+    return {**entity, "attrs": {iri: kept for iri, kept in attrs.items() if kept}}
+
+
+def _past(expires_at, now_key: str) -> bool:
+    key = instant_key(expires_at) if isinstance(expires_at, str) else None
+    return key is not None and key <= now_key
 
 
 def not_expired(entity: dict) -> bool:

@@ -66,6 +66,7 @@ GEOMETRY_TYPES = frozenset(
 SYSTEM_KEYS = frozenset({"createdAt", "modifiedAt", "deletedAt", "instanceId"})
 ENTITY_KEYS = frozenset({"id", "type", "scope", "expiresAt", "@context"}) | SYSTEM_KEYS
 INSTANCE_META = frozenset({"datasetId", "observedAt", "unitCode", "objectType"})
+PATCH_MEMBERS = INSTANCE_META | {"expiresAt"}  # what a partial update may change of an instance alone
 # Core members that can never name an attribute.
 RESERVED_NAMES = PRINCIPAL_KEYS | INSTANCE_META | {"id", "type"}
 
@@ -238,6 +239,8 @@ class _Parser:
         if not isinstance(value, dict):
             return self.stamp({"type": "Property", "value": value})
         kind = self.kind(iri, value)
+        if kind is None and self.partial and not self.allow_null and value and PATCH_MEMBERS.issuperset(value):
+            return self.members_only(iri, value, depth)
         if kind is None:  # a bare JSON object is a Property value; a bare geometry may be a GeoProperty
             if iri in GEO_ATTRS and _is_geometry(value):
                 return self.stamp({"type": "GeoProperty", "value": _geometry(value, iri)})
@@ -277,6 +280,8 @@ class _Parser:
                 raise BadRequestData(f"attribute {iri}: a {kind} cannot have {key!r}")
             elif key in INSTANCE_META:
                 inst[key] = self.meta(iri, key, value, depth)
+            elif key == "expiresAt":  # a transient attribute (v1.9.1 clause 4.22): gone at that instant
+                inst[key] = self.expiry(iri, value, depth)
             else:
                 name = self.sub_name(iri, key)
                 if name in sub:
@@ -327,6 +332,18 @@ class _Parser:
         names = value if isinstance(value, list) and value else [value]
         expanded = [self.ctx.expand_term(check_name(name, f"attribute {iri}: objectType")) for name in names]
         return expanded if isinstance(value, list) else expanded[0]
+
+    def members_only(self, iri: str, value: dict, depth: int) -> dict:
+        """A partial attribute update of an instance's members alone (`{"observedAt": …}`,
+        `{"expiresAt": …}`): merged into the existing instance, whatever its type."""
+        inst = {key: self.expiry(iri, member, depth) if key == "expiresAt" else self.meta(iri, key, member, depth)
+                for key, member in value.items()}
+        return self.stamp(inst)
+
+    def expiry(self, iri: str, value: Any, depth: int) -> str:
+        if depth > 1:
+            raise BadRequestData(f"sub-attribute {iri} cannot have an expiresAt")
+        return written_datetime(value, f"attribute {iri}: expiresAt")
 
     def sub_name(self, iri: str, key: str) -> str:
         check_name(key, f"sub-attribute name of {iri}")

@@ -13,7 +13,7 @@ from toshi import csources
 from toshi.core import entity as ops
 from toshi.core.access import handed_over, judging, visible
 from toshi.core.errors import BadRequestData, ResourceNotFound
-from toshi.core.expiry import hide_expired, is_expired
+from toshi.core.expiry import hide_expired, is_expired, unexpired_attributes
 from toshi.formats import ngsild_http as http
 from toshi.formats.ngsild_params import (
     attribute_names,
@@ -80,6 +80,8 @@ async def retrieve_entity(request: Request) -> Response:
     if found is None or is_expired(found):
         _entity_id(request)  # a malformed id is a bad request; entities made through NGSI-v2 may have any id
         found = None
+    else:
+        found = unexpired_attributes(found)  # transient attributes past their expiresAt are gone
     held = found  # held here (an entity map names it "@none")
     federated = await csources.retrieve(request, tenant, entity_id, found, ctx, output.attrs)  # context sources
     warnings = federated[1] if federated else []
@@ -169,6 +171,7 @@ async def answer_query(request: Request, tenant: str, query, output, media: str,
     used = await entity_maps.for_query(request, tenant, query, ctx)  # NGSILD-EntityMap: the map's entities only
     federated = await _federated_page(request, tenant, query, ordering, ctx)
     found, total, more, warnings = federated or (*await _page(request, tenant, query, ordering), [])
+    found = [e if e is None else unexpired_attributes(e) for e in found]  # expired transient attributes go
     headers = {} if total is None else {"NGSILD-Results-Count": str(total)}
     headers.update(_warned(warnings))
     if output.ids_only:  # an array of the matching entities' ids, paged and counted like the entities

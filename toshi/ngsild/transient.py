@@ -1,9 +1,11 @@
-"""Transient entities: an entity with `expiresAt` is gone at that instant (NGSI-LD v1.9).
+"""Transient entities and attributes: an entity or an attribute instance with `expiresAt` is gone at
+that instant (NGSI-LD v1.9.1 clause 4.22).
 
-Reads hide an expired entity at once (toshi.core.expiry: retrieve, queries, temporal, NGSI-v2); this
-module deletes it through the one write path soon after, so the deletion reaches the change log,
-history and subscriptions. Every write that leaves an `expiresAt` is remembered in a heap of due
-instants (a write listener); at start the heap is seeded from the store.
+Reads hide an expired entity at once (toshi.core.expiry: retrieve, queries, temporal, NGSI-v2), and
+retrieve and query leave out an expired attribute; this module deletes the entity, or removes the
+attribute, through the one write path soon after, so the change reaches the change log, history and
+subscriptions. The earliest expiry every write leaves is remembered in a heap of due instants (a
+write listener); at start the heap is seeded from the store.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import heapq
 import logging
 
 from toshi.core.errors import NgsiError
-from toshi.core.expiry import is_expired, mark_transient
+from toshi.core.expiry import is_expired, mark_transient, unexpired_attributes
 from toshi.core.times import instant_key, now_iso
 from toshi.query.planner import EntityQuery
 
@@ -32,28 +34,30 @@ class Transients:
         self.due: list[tuple[str, str, str]] = []  # (instant key, tenant, entity id)
 
     def record(self, _tx, changes: list) -> None:
-        """Write listener: remember every entity a write leaves with an `expiresAt`."""
+        """Write listener: remember every entity a write leaves with an `expiresAt` (its own or an
+        attribute's)."""
         for change in changes:
-            after = change.after
-            if after is not None and isinstance(after.get("expiresAt"), str):
-                self._remember(change.tenant, after)
+            if change.after is not None:
+                self._remember(change.tenant, change.after)
 
     def _remember(self, tenant: str, entity: dict) -> None:
-        key = instant_key(entity["expiresAt"])
-        if key is not None:
-            heapq.heappush(self.due, (key, tenant, entity["id"]))
-            mark_transient(self.services.store, tenant)
+        keys = _expiries(entity)
+        if keys:
+            heapq.heappush(self.due, (min(keys), tenant, entity["id"]))
+        if isinstance(entity.get("expiresAt"), str):
+            mark_transient(self.services.store, tenant)  # queries then hide it once expired
 
     async def seed(self) -> None:
         store = self.services.store
         for tenant in {"", *await store.tenants()}:
-            query = EntityQuery(limit=10**9, extra=[lambda e: "expiresAt" in e])
+            query = EntityQuery(limit=10**9, extra=[lambda e: bool(_expiries(e))])
             found, _ = await store.query_entities(tenant, query)
             for entity in found:
                 self._remember(tenant, entity)
 
     async def sweep_once(self, now: str | None = None) -> int:
-        """Delete the entities whose expiry has come; the number deleted."""
+        """Delete the entities whose expiry has come, remove the attributes whose expiry has come; the
+        number of entities changed."""
         now_key = instant_key(now or now_iso())
         by_tenant: dict[str, list[str]] = {}
         while self.due and self.due[0][0] <= now_key:
@@ -61,7 +65,7 @@ class Transients:
             by_tenant.setdefault(tenant, []).append(entity_id)
         deleted = 0
         for tenant, ids in by_tenant.items():
-            outcomes = await self.services.writer.apply(tenant, [(i, _delete_if_expired(i, now)) for i in ids])
+            outcomes = await self.services.writer.apply(tenant, [(i, _expire(i, now)) for i in ids])
             deleted += sum(1 for o in outcomes if o.change is not None)
         return deleted
 
@@ -77,9 +81,23 @@ class Transients:
             await asyncio.sleep(SWEEP_EVERY)
 
 
-def _delete_if_expired(entity_id: str, now: str | None):
+def _expiries(entity: dict) -> list[str]:
+    """The instant keys of the entity's `expiresAt` and of its attribute instances' ones."""
+    stamps = [entity.get("expiresAt")]
+    stamps += [inst.get("expiresAt") for instances in entity["attrs"].values() for inst in instances]
+    keys = [instant_key(stamp) for stamp in stamps if isinstance(stamp, str)]
+    return [key for key in keys if key is not None]
+
+
+def _expire(entity_id: str, now: str | None):
+    """The edit that deletes the entity once expired, else removes its expired attribute instances."""
     def edit(before):
-        if before is None or not is_expired(before, now):
-            raise _NotExpired(entity_id)  # extended or deleted since: nothing written
-        return None
+        if before is None:
+            raise _NotExpired(entity_id)  # deleted since: nothing written
+        if is_expired(before, now):
+            return None
+        after = unexpired_attributes(before, now)
+        if after is before:
+            raise _NotExpired(entity_id)  # extended or removed since: nothing written
+        return {**after, "modifiedAt": now or now_iso()}
     return edit
