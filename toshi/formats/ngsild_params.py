@@ -56,10 +56,12 @@ class Output:
     join_level: int = 1
     projection: Projection | None = None  # pick / omit with their projections into linked entities
     ids_only: bool = False              # options=idsOnly / idsOnly=true: the answer is the ids alone
+    dataset_ids: set[str] | None = None  # datasetId (v1.8 4.5.5): the instances shown, "@none" the default
 
     def variant(self, media: str) -> tuple:
         """A hashable description of this output, for caching renderings."""
-        sets = tuple(None if s is None else frozenset(s) for s in (self.attrs, self.pick, self.omit))
+        sets = tuple(None if s is None else frozenset(s)
+                     for s in (self.attrs, self.pick, self.omit, self.dataset_ids))
         return (media, self.form, self.sys_attrs, self.lang, self.geometry_property, *sets)
 
 
@@ -85,7 +87,19 @@ def output_of(params: QueryParams, ctx, options: set[str]) -> Output:
     output.join, output.join_level = join_of(params.get("join"), params.get("joinLevel"))
     _project(output, pick or omit, "pick" if pick is not None else "omit")
     output.ids_only = "idsOnly" in options or bool_param(params, "idsOnly")
+    output.dataset_ids = _dataset_ids(params.get("datasetId"))
     return output
+
+
+def _dataset_ids(raw: str | None) -> set[str] | None:
+    """`datasetId` (v1.8 clause 4.5.5): comma-separated URIs, `@none` naming the default instance."""
+    if raw is None:
+        return None
+    ids = {i.strip() for i in raw.split(",")}
+    wrong = sorted(i for i in ids if i != "@none" and not _is_uri(i))
+    if wrong:
+        raise BadRequestData(f"datasetId must be URIs or @none, got {', '.join(map(repr, wrong))}")
+    return ids
 
 
 @dataclass(frozen=True)
@@ -202,12 +216,14 @@ def type_selector(params: QueryParams, ctx):
 
 
 def body_projection(data: dict, output: Output, ctx) -> None:
-    """`pick` / `omit` of a Query body (a list or a comma-separated string), its `join` / `joinLevel`
-    and its `lang` (the language filter, clause 4.15), unless the URL gave them."""
+    """`pick` / `omit` of a Query body (a list or a comma-separated string), its `join` / `joinLevel`,
+    its `lang` (the language filter, clause 4.15) and `datasetId`, unless the URL gave them."""
     if output.join is None and data.get("join") is not None:
         output.join, output.join_level = join_of(data["join"], data.get("joinLevel"))
     if output.lang is None and data.get("lang") is not None:
         output.lang = _string(data["lang"], "lang")
+    if output.dataset_ids is None and data.get("datasetId") is not None:
+        output.dataset_ids = _dataset_ids(_comma_list(data["datasetId"], "datasetId"))
     for key in ("pick", "omit"):
         value = data.get(key)
         if value is None or getattr(output, key) is not None:

@@ -499,7 +499,7 @@ def _without_context(data) -> dict:
 
 def _render_args(output) -> dict:
     return {"form": output.form, "sys_attrs": output.sys_attrs, "attrs": output.attrs, "pick": output.pick,
-            "omit": output.omit, "lang": output.lang}
+            "omit": output.omit, "lang": output.lang, "dataset_id": output.dataset_ids}
 
 
 def _geo_args(output) -> dict:

@@ -147,7 +147,8 @@ def _render(entity: dict, output: Output, ctx, projection: Projection | None, *,
     if projection is not None:
         pick, omit = (projection.kept, None) if projection.kind == "pick" else (None, projection.kept)
     return render_entity(entity, ctx, form=output.form, sys_attrs=output.sys_attrs,
-                         attrs=output.attrs if top else None, pick=pick, omit=omit, lang=output.lang)
+                         attrs=output.attrs if top else None, pick=pick, omit=omit, lang=output.lang,
+                         dataset_id=output.dataset_ids if top else None)
 
 
 async def answer(store, tenant: str, entities: list[dict], output: Output, ctx, *, one: bool) -> Any:
