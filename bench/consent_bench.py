@@ -3,6 +3,7 @@ consents in force, beside the same runs with nothing declared. Target: overhead 
 
     python3 bench/consent_bench.py                     # 10 s per measurement, best of 3 (~3 minutes)
     python3 bench/consent_bench.py --duration 5 --repeat 4
+    git worktree add --detach /tmp/before <commit>; python3 bench/consent_bench.py --baseline /tmp/before
 
 Two Toshi servers (authentication on, each in its own fresh data directory, pinned to the same CPU, wrk
 to the other one, as bench/run.py does) with the same data loaded through the API: 1,000 CareRecords,
@@ -15,10 +16,14 @@ others), and 5 service accounts with the consumer role.
         categories that vary by resident (recorded with POST /consent/grants). Every GET and every
         entity of a query page is judged per entity, and each release is noted in the access log.
 
+With `--baseline DIR` (another checkout, e.g. a `git worktree` of the commit before a change) two more
+servers run that code, `off@base` and `on@base`, in the same turns: a before/after comparison on the
+same machine load.
+
 wrk reads as service 0 with `Toshi-Purpose: care-planning` on both servers (its key and the purpose
 header on every request). Within a scenario the servers take turns (off, on, off, on, ...) `--repeat`
-times, so a slow spell of a shared machine does not land on one case only; each case keeps its best
-run, and every run is listed. Every response is checked (status and the start of the body), and
+times, so a slow spell of a shared machine does not land on one case only; the overhead is given of
+the medians and of the best runs, and every run is listed. Every response is checked (status and the start of the body), and
 before measuring the bench checks that the `on` server shows exactly the consented attributes.
 """
 
@@ -43,8 +48,8 @@ RESIDENTS = 1_000
 SERVICES = 5
 PURPOSE = "care-planning"
 ID_FORMAT = "urn:ngsi-ld:CareRecord:bench-%05d"
-CASES = ("off", "on")
 CASE_WHAT = {"off": "nothing declared personal", "on": f"declared, {RESIDENTS:,} residents × {SERVICES} consents"}
+BASE = "@base"  # the suffix of the cases served by the --baseline checkout
 DECLARATION = {"id": "care-records", "type": "CareRecord", "subject": "resident",
                "attributes": {"diagnosis": "sensitive", "phone": "personal", "home": "location",
                               "resident": "personal"}}
@@ -95,7 +100,8 @@ def api(port: int, method: str, path: str, key: str, body: object = None, expect
     return json.loads(raw) if raw else None
 
 
-def start_case(name: str, root: Path, pin: list[str]) -> Case:
+def start_case(name: str, root: Path, pin: list[str], code: Path | None = None) -> Case:
+    """The server of case `name` ("off" or "on", with BASE when it runs the checkout `code`)."""
     data_dir = root / name / "data"
     data_dir.mkdir(parents=True)
     config = root / name / "toshi.toml"
@@ -103,12 +109,14 @@ def start_case(name: str, root: Path, pin: list[str]) -> Case:
     admin = create_admin_key(data_dir, config)
     server = run.toshi_server(data_dir, pin)
     server.cmd = [*server.cmd, "--config", str(config)]
+    if code is not None:
+        server.root = code
     server.start()
     rate = run.load(server.port, care_record, RESIDENTS, {"Authorization": f"Bearer {admin}"})
     notes = [f"loaded {RESIDENTS:,} CareRecords at {rate:,.0f} entities/s"]
     services = [api(server.port, "POST", "/admin/auth/accounts", admin,
                     {"name": f"care-service-{s}", "roles": ["default:consumer"]}) for s in range(SERVICES)]
-    if name == "on":
+    if name.startswith("on"):
         api(server.port, "POST", "/consent/declarations", admin, DECLARATION)
         started, granted = time.perf_counter(), 0
         for s, made in enumerate(services):
@@ -131,7 +139,7 @@ def check_view(port: int, key: str, name: str) -> None:
     for n in range(8):
         seen = api(port, "GET", f"{run.NGSI}/entities/{ID_FORMAT % n}", key, headers=headers)
         wanted = {"id", "type", "ward", "careLevel", "visits"}
-        if name == "off":
+        if name.startswith("off"):
             wanted |= {"diagnosis", "phone", "home", "resident"}
         else:
             shown = CATEGORY_SETS[n % len(CATEGORY_SETS)]
@@ -147,25 +155,30 @@ def measure_scenario(row: run.Row, cases: list[Case], wrk_cfg: run.WrkConfig) ->
 
 
 def table(results: dict[str, dict[str, list[run.Result]]]) -> str:
-    lines = ["| scenario | case | best req/s | every run, req/s (in turn order) | overhead of best vs off | "
-             "p50 ms | p99 ms | errors | ≤ 15 % |",
-             "| --- | --- | ---: | --- | ---: | ---: | ---: | --- | --- |"]
+    lines = ["| scenario | case | median req/s | best req/s | every run, req/s (in turn order) | overhead vs off, "
+             "medians | overhead vs off, best | p50 ms (median run) | p99 ms | errors | ≤ 15 % (medians) |",
+             "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- | --- |"]
     for scenario, by_case in results.items():
-        base = max(by_case["off"], key=lambda r: r.rps)
-        for name in CASES:
-            runs = by_case[name]
-            best = max(runs, key=lambda r: r.rps)
+        for name, runs in by_case.items():
+            off = by_case[name.replace("on", "off")]
+            middle, best = _median_run(runs), max(runs, key=lambda r: r.rps)
             errors = sum(r.errors for r in runs)
             shown = "0" if not errors else f"**{errors:,} ERRORS** ({'; '.join(r.error_detail for r in runs)})"
-            share = met = ""
-            if name != "off":
-                cost = 1 - best.rps / base.rps
-                share = f"{cost:+.1%}".replace("-", "−")
+            medians = bests = met = ""
+            if name.startswith("on"):
+                cost = 1 - middle.rps / _median_run(off).rps
+                medians = f"{cost:+.1%}".replace("-", "−")
+                bests = f"{1 - best.rps / max(r.rps for r in off):+.1%}".replace("-", "−")
                 met = "yes" if cost <= TARGET and not errors else "**no**"
             every = ", ".join(f"{r.rps:,.0f}" for r in runs)
-            lines.append(f"| {scenario} | {CASE_WHAT[name]} | {best.rps:,.0f} | {every} | {share} | "
-                         f"{best.p50_ms:.2f} | {best.p99_ms:.2f} | {shown} | {met} |")
+            what = CASE_WHAT[name.removesuffix(BASE)] + (" (baseline code)" if name.endswith(BASE) else "")
+            lines.append(f"| {scenario} | {what} | {middle.rps:,.0f} | {best.rps:,.0f} | {every} | {medians} | "
+                         f"{bests} | {middle.p50_ms:.2f} | {middle.p99_ms:.2f} | {shown} | {met} |")
     return "\n".join(lines)
+
+
+def _median_run(runs: list[run.Result]) -> run.Result:
+    return sorted(runs, key=lambda r: r.rps)[len(runs) // 2]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -175,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per case, in turns (default 3)")
     parser.add_argument("--no-pin", action="store_true", help="do not pin servers and wrk to separate CPUs")
+    parser.add_argument("--baseline", type=Path, help="another checkout of Toshi to measure in the same turns")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so finally-blocks stop the servers
     run.ensure_wrk()
@@ -187,9 +201,10 @@ def main(argv: list[str] | None = None) -> int:
     cases: list[Case] = []
     with tempfile.TemporaryDirectory(prefix="toshi-consent-bench-") as tmp:
         try:
-            for name in CASES:
+            names = ["off", "on", *((f"off{BASE}", f"on{BASE}") if args.baseline else ())]
+            for name in names:
                 print(f"starting server {name} ...", file=sys.stderr)
-                cases.append(start_case(name, Path(tmp), server_pin))
+                cases.append(start_case(name, Path(tmp), server_pin, args.baseline if name.endswith(BASE) else None))
             for row in rows():
                 results[row.name] = measure_scenario(row, cases, wrk_cfg)
         finally:
@@ -207,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         (f"Machine: {machine['cpus']}, {machine['cpu_model']}, {machine['memory']} RAM, {machine['os']}, "
          f"Python {machine['python']}, SQLite {machine['sqlite']}; 1-min load average "
          f"{machine['load_before']} before the run, {machine['load_after']} after.  "),
-        f"Stack: {machine['packages']}; {machine['wrk']}; commit {machine['commit']}.", "",
+        f"Stack: {machine['packages']}; {machine['wrk']}; commit {machine['commit']}"
+        + (f"; baseline {args.baseline} at {_commit_of(args.baseline)}." if args.baseline else "."), "",
         table(results), "",
         "Setup:", "", *[f"- {case.name}: {'; '.join(case.notes)}" for case in cases], "",
     ])
@@ -217,6 +233,10 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(section)
     print(f"saved {out}", file=sys.stderr)
     return 1 if any(r.errors for by_case in results.values() for runs in by_case.values() for r in runs) else 0
+
+
+def _commit_of(checkout: Path) -> str:
+    return run._run_text(["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"]).strip() or "(unknown)"
 
 
 if __name__ == "__main__":

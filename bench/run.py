@@ -284,12 +284,13 @@ class Server:
 
     def __init__(self, name: str, cmd: list[str], ready_path: str, log_path: Path):
         self.name, self.cmd, self.ready_path, self.log_path = name, cmd, ready_path, log_path
+        self.root = REPO  # the code it runs (another checkout to compare with: consent_bench --baseline)
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TOSHI_")}
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.root), env.get("PYTHONPATH")]))
         cmd = [part.replace("{port}", str(self.port)) for part in self.cmd]
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(cmd, env=env, cwd=self.log_path.parent, stdout=log,
