@@ -57,6 +57,18 @@ def test_type_info_adds_the_counts_and_attribute_types(broker, town_b):
         "capacity": ["Property"], "occupancy": ["Property"], "status": ["Property"]}
 
 
+def test_type_info_counts_an_entity_both_here_and_at_a_source_once(broker, town_b):
+    broker.post(LD + "/entities", json={"id": "urn:ngsi-ld:Shelter:b1", "type": "Shelter", "capacity": {"value": 50}})
+    register(broker, town_b)  # inclusive: b1 is one entity, merged from here and there
+    assert broker.get(LD + "/types/Shelter").json()["entityCount"] == 2
+
+
+def test_type_info_counts_what_a_source_cannot_list_as_it_said(broker, town_b):
+    broker.post(LD + "/entities", json={"id": "urn:ngsi-ld:Shelter:b1", "type": "Shelter", "capacity": {"value": 50}})
+    register(broker, town_b, operations=["retrieveEntityTypeInfo"])  # no queryEntity: its ids are not asked
+    assert broker.get(LD + "/types/Shelter").json()["entityCount"] == 3
+
+
 def test_type_info_of_a_type_only_a_source_has(broker, town_b):
     register(broker, town_b)
     assert broker.get(LD + "/types/Road").json()["entityCount"] == 1

@@ -7,7 +7,9 @@ and the entity API merges their answers with the local ones.
 * A source is asked the detailed form (`details=true`, or the Info path as requested) with the
   client's Link @context, and its answer is read into the store's own shapes (`type_details()`,
   `attribute_details()`): the union of types, attributes and attribute types; counts are the sums of
-  what each side counted (an entity both here and at an inclusive source counts twice).
+  what each side counted, but for a type's entityCount (/types/{type}) one id is one entity: the
+  sources that counted some and support queryEntity are asked their ids, and an entity here and
+  there (or at two sources) counts once. An attribute's attributeCount is the sum.
 * Only registrations matching the type (for /types/{type}) or the attribute (for /attributes/{attrId})
   are asked; `local=true` and loops (`Via`) are answered locally.
 * What the reader may not see is filtered out as from local data (the read path's
@@ -18,14 +20,17 @@ and the entity API merges their answers with the local ones.
 
 from __future__ import annotations
 
+from collections import Counter
 from urllib.parse import quote
 
 from starlette.requests import Request
 
 from toshi.core.access import sight
 from toshi.csources.matching import Target
+from toshi.csources.model import operations_of
 from toshi.csources.reads import Answer, gather
 from toshi.csources.sources import candidates, local_only
+from toshi.query.planner import EntityQuery
 
 TYPES = {False: "retrieveEntityTypes", True: "retrieveEntityTypeDetails"}
 ATTRIBUTES = {False: "retrieveAttrTypes", True: "retrieveAttrTypeDetails"}
@@ -107,7 +112,8 @@ async def type_details(request: Request, tenant: str, ctx, type_iri: str | None 
                        ) -> tuple[dict[str, dict], Answer] | None:
     """What the sources registered for the type operations answered, as `store.type_details()` gives
     it ({type: {"attrs": {attr: kinds}, "count": n}}), and their Answer (failures); None when none
-    is to be asked. `type_iri`: GET /types/{type} (EntityTypeInfo), else GET /types."""
+    is to be asked. `type_iri`: GET /types/{type} (EntityTypeInfo), else GET /types; its count leaves
+    out the entities counted twice (see `_counted_twice`)."""
     if type_iri is None:
         answer = await _ask_all(request, tenant, TYPES[_details(request)], "/types", Target(), ctx,
                                 {"details": "true"})
@@ -117,11 +123,39 @@ async def type_details(request: Request, tenant: str, ctx, type_iri: str | None 
     if answer is None:
         return None
     found = _folded(_add_type, _items(answer, _type_item, ctx))
+    if type_iri in found:
+        found[type_iri]["count"] -= await _counted_twice(request, tenant, ctx, type_iri, answer)
     guard = sight()
     if guard is not None:
         found = {t: {**d, "attrs": {a: k for a, k in d["attrs"].items() if guard.attribute_visible(a)}}
                  for t, d in found.items() if guard.type_visible(t)}
     return found, answer
+
+
+async def _counted_twice(request: Request, tenant: str, ctx, type_iri: str, answer: Answer) -> int:
+    """How many of the type's entities the sources counted are counted twice: the same id at two
+    sources, or here and at a source, is one entity (4.3.6.4). The sources that counted some and
+    support queryEntity are asked their ids (GET /entities?type=&pick=id, up to max_limit); what the
+    others counted is taken as they said."""
+    asks = []
+    for found in answer.entities.values():
+        for registration, data in found:
+            if isinstance(data, dict) and _count(data.get("entityCount")) and "queryEntity" in operations_of(registration):
+                params = {"type": ctx.compact_iri(type_iri), "pick": "id",
+                          "limit": str(request.app.state.toshi.settings.max_limit)}
+                asks.append((registration, "/entities", {**params, **local_only(registration)}))
+    if not asks:
+        return 0
+    seen: Counter[str] = Counter()
+    for found in (await gather(request, tenant, asks, ctx, raw=True)).entities.values():
+        for _, data in found:
+            seen.update({item["id"] for item in data if isinstance(item, dict) and isinstance(item.get("id"), str)}
+                        if isinstance(data, list) else ())
+    if not seen:
+        return 0
+    local, _ = await request.app.state.toshi.store.query_entities(tenant, EntityQuery(ids=list(seen), limit=len(seen)))
+    here = sum(1 for entity in local if type_iri in entity["type"])
+    return here + sum(n - 1 for n in seen.values())
 
 
 async def attribute_details(request: Request, tenant: str, ctx, attr_iri: str | None = None
