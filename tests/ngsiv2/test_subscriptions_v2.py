@@ -373,8 +373,10 @@ def test_http_custom_text_payload_and_ngsi(fast_client, raw_receiver):
     by_type = {r["headers"]["Content-Type"]: r for r in receiver.requests}
     assert by_type["text/plain; charset=utf-8"]["raw"] == b"t=24"
     ngsi = json.loads(by_type["application/json; charset=utf-8"]["raw"])
-    assert ngsi["data"] == [{"id": "Room1-copy", "type": "Room", "temperature": 24, "pressure": 720,
-                             "source": "Room"}]
+    assert ngsi["data"] == [{"id": "Room1-copy", "type": "Room",  # normalized: Orion ignores keyValues here
+                             "source": {"type": "Text", "value": "Room", "metadata": {}},
+                             "temperature": {"type": "Number", "value": 24, "metadata": {}},
+                             "pressure": {"type": "Number", "value": 720, "metadata": {}}}]
 
 
 # -- across the APIs ------------------------------------------------------------------------------

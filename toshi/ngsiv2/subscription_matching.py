@@ -301,6 +301,8 @@ class CompiledV2Subscription:
                 rendered = [self._patched(item["entity"], item["values"], spec["ngsi"],
                                           _item_context(item, self.tenant)) for item in entities]
         form = self.params.get("attrsFormat", "normalized")
+        if custom is not None and "ngsi" in custom[1] and not form.startswith("simplified"):
+            form = "normalized"  # Orion renders a patched entity normalized, whatever attrsFormat says
         if form == "legacy":
             return _legacy(self.id, rendered)
         data = [_formatted(e, form) for e in rendered]
@@ -359,8 +361,9 @@ class CompiledV2Subscription:
         attributes, as Orion does it: attributes are evaluated in the order of their `evalPriority`
         metadata (1 first, 100000 when absent; ties in the template's order), each result joining the
         context of the later ones unless the entity has an attribute of that name; the patched
-        attributes come first; `notification.attrs` / `exceptAttrs` then filter them; `id` and `type`
-        are always text (the entity's own when their macro gives null)."""
+        attributes come first; `notification.attrs` / `exceptAttrs` then filter them, and a listed
+        `notification.attrs` without `*` orders them; `id` and `type` are always text (the entity's own
+        when their macro gives null)."""
         patched: dict[str, dict] = {}
         for name, attr in sorted(((n, a) for n, a in ngsi.items() if n not in ("id", "type")),
                                  key=lambda pair: _priority(pair[1])):
@@ -375,7 +378,10 @@ class CompiledV2Subscription:
         out = {"id": _ngsi_text(ngsi.get("id"), context, entity.get("id")),
                "type": _ngsi_text(ngsi.get("type"), context, entity.get("type")), **patched}
         out.update((k, v) for k, v in entity.items() if k not in out)
-        return out
+        wanted = self.params.get("attrs") or ["*"]
+        if "*" in wanted:
+            return out
+        return {"id": out["id"], "type": out["type"], **{name: out[name] for name in wanted if name in out}}
 
     def _keeps(self, name: str) -> bool:
         """Whether `notification.attrs` / `exceptAttrs` let an attribute of that name through."""
