@@ -51,3 +51,30 @@ def test_the_page_returned_is_logged(town):
     assert [e["id"] for e in r.json()] == ["urn:ngsi-ld:Patient:2"]
     log = town.client.get("/consent/me/access-log", headers=town.ld(town.resident(2))).json()
     assert [(e["reader"], e["entities"]) for e in log] == [(provider["_id"], ["urn:ngsi-ld:Patient:2"])]
+
+
+def test_a_v2_list_logs_each_entity_of_its_page_and_nothing_else(town):
+    """Each entity of a v2 page is in its resident's access log, one record per request; an entity read
+    only to order the matches (orderBy) or to count the types (/v2/types) is not."""
+    town.create(*(patient(n) for n in range(1, 4)))
+    provider = town.provider()
+    for n in range(1, 4):
+        town.grant(town.resident(n), provider, ["sensitive"])
+    headers = town.v2(provider, PURPOSE)
+    pages = {"list": "/v2/entities?type=Patient&limit=2",
+             "ordered": "/v2/entities?type=Patient&orderBy=!ward&limit=1",
+             "query": "/v2/op/query?limit=2"}
+    for name, path in pages.items():
+        if name == "query":
+            r = town.client.post(path, json={"entities": [{"idPattern": ".*", "type": "Patient"}]},
+                                 headers={**headers, "X-Request-Id": name})
+        else:
+            r = town.client.get(path, headers={**headers, "X-Request-Id": name})
+        assert r.status_code == 200, r.text
+    assert town.client.get("/v2/types", headers={**headers, "X-Request-Id": "types"}).status_code == 200
+    logged = {n: [(e["request_id"], e["entities"]) for e in
+                  town.client.get("/consent/me/access-log", headers=town.ld(town.resident(n))).json()]
+              for n in range(1, 4)}
+    assert logged == {1: [("list", ["urn:ngsi-ld:Patient:1"]), ("query", ["urn:ngsi-ld:Patient:1"])],
+                      2: [("list", ["urn:ngsi-ld:Patient:2"]), ("query", ["urn:ngsi-ld:Patient:2"])],
+                      3: [("ordered", ["urn:ngsi-ld:Patient:3"])]}

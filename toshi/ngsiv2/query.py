@@ -9,6 +9,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from toshi.core.access import handed_over, judging
 from toshi.core.expiry import hide_expired
 from toshi.ngsiv2 import forwarding, headers, mapping
 from toshi.ngsiv2.errors import bad_request
@@ -33,10 +34,14 @@ async def answer_query(request: Request, query: EntityQuery, options: set[str], 
         query.limit, query.offset = EVERYTHING, 0
     else:
         query.limit, query.offset = limit, offset
-    found, total = await services(request).store.query_entities(headers.tenant_of(request), query)
+    mark = judging.set(True)  # what the answer holds is handed over below (all matches are read to order them)
+    try:
+        found, total = await services(request).store.query_entities(headers.tenant_of(request), query)
+    finally:
+        judging.reset(mark)
     if order:
         found = ordered(found, order, query.geo)[offset:offset + limit]
-    found = await forwarding.augment_query(request, query, found, limit, attrs)
+    found = handed_over(await forwarding.augment_query(request, query, found, limit, attrs))
     form = form_of(options)
     extra = {COUNT_HEADER: str(total)} if total is not None else None
     if form == "unique":
