@@ -1,4 +1,4 @@
-"""Temporal-attribute provision (ETSI GS CIM 009 v1.8 clauses 5.6.12-5.6.16): status codes and errors,
+"""Temporal-attribute provision (ETSI GS CIM 009 v1.8 clauses 5.6.11-5.6.16): status codes and errors,
 one behaviour per test."""
 
 from __future__ import annotations
@@ -27,6 +27,45 @@ def status(response, code: int, kind: str | None = None) -> None:
     assert response.status_code == code, response.text
     if kind is not None:
         assert error_type(response) == kind
+
+
+# -- 5.6.11 create or update: an instance of the NGSI-LD Null records a deletion (4.5.7, 5.5.4) -------
+
+DELETED = {"type": "Property", "value": "urn:ngsi-ld:null", "observedAt": "2020-08-01T12:00:00Z"}
+
+
+def test_an_upsert_adds_the_new_entity_types(car):
+    status(car.post(BASE, json={"id": CAR, "type": ["Vehicle", "Truck"], "speed": [
+        {"type": "Property", "value": 30, "observedAt": "2020-08-01T12:00:00Z"}]}), 204)
+    assert car.get(f"{BASE}/{CAR}").json()["type"] == ["Vehicle", "Truck"]
+
+
+def test_an_instance_of_the_ngsi_ld_null_is_a_deletion_at_its_observed_at(car):
+    status(car.post(BASE, json={"id": CAR, "type": "Vehicle", "speed": [DELETED]}), 204)
+    last = car.get(f"{BASE}/{CAR}", params={"lastN": "1"}).json()["speed"]
+    assert [(i["value"], i["observedAt"], "deletedAt" in i) for i in last] == [
+        ("urn:ngsi-ld:null", "2020-08-01T12:00:00Z", True)]
+
+
+def test_a_deletion_instance_is_not_aggregated(car):
+    status(car.post(f"{BASE}/{CAR}/attrs", json={"speed": [DELETED]}), 204)
+    body = car.get(f"{BASE}/{CAR}", params={"options": "aggregatedValues", "aggrMethods": "totalCount"}).json()
+    assert [row[0] for row in body["speed"]["totalCount"]] == [2]
+
+
+def test_a_concise_relationship_deletion_is_a_deletion_of_a_relationship(car):
+    status(car.post(f"{BASE}/{CAR}/attrs", json={"owner": [
+        {"object": "urn:ngsi-ld:Person:1", "observedAt": "2020-08-01T10:00:00Z"},
+        {"object": "urn:ngsi-ld:null", "observedAt": "2020-08-01T11:00:00Z"}]}), 204)
+    body = car.get(f"{BASE}/{CAR}", params={"options": "temporalValues", "attrs": "owner"}).json()
+    assert body["owner"] == {"type": "Relationship", "objects": [["urn:ngsi-ld:Person:1", "2020-08-01T10:00:00Z"],
+                                                                 ["urn:ngsi-ld:null", "2020-08-01T11:00:00Z"]]}
+
+
+def test_a_deletion_instance_with_other_members_is_400_and_creates_nothing(client):
+    status(client.post(BASE, json={"id": CAR, "type": "Vehicle", "speed": [{**DELETED, "unitCode": "KMH"}]}),
+           400, "BadRequestData")
+    status(client.get(f"{BASE}/{CAR}"), 404, "ResourceNotFound")
 
 
 # -- 5.6.12 add attributes ---------------------------------------------------------------------------

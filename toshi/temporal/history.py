@@ -68,7 +68,9 @@ SCHEMA = (
         str TEXT,
         instance TEXT NOT NULL
     )""",
-    "CREATE INDEX IF NOT EXISTS attr_history_observed ON attr_history (series, observed_at, num) "
+    # deleted_at too, so that aggregations (which leave deletions out) read the index alone; a database
+    # made before it was added keeps (series, observed_at, num): the same answers, from the table.
+    "CREATE INDEX IF NOT EXISTS attr_history_observed ON attr_history (series, observed_at, num, deleted_at) "
     "WHERE observed_at IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS attr_history_modified ON attr_history (series, modified_at)",
 )
@@ -77,7 +79,7 @@ INSTANCE_PREFIX = "urn:ngsi-ld:Instance:"
 # an instance whose observedAt is a copy of its modifiedAt.
 SCOPE = "https://uri.etsi.org/ngsi-ld/scope"
 # Attribute type -> (value member, its NGSI-LD Null), for deletion rows.
-_NULLS: dict[str, tuple[str, Any]] = {
+NULLS: dict[str, tuple[str, Any]] = {
     "Property": ("value", NGSI_LD_NULL), "GeoProperty": ("value", NGSI_LD_NULL),
     "Relationship": ("object", NGSI_LD_NULL), "LanguageProperty": ("languageMap", {"@none": NGSI_LD_NULL}),
     "JsonProperty": ("json", NGSI_LD_NULL), "VocabProperty": ("vocab", NGSI_LD_NULL),
@@ -558,7 +560,7 @@ def _where(series_id: int, query: TimeQuery, *, aggregating: bool) -> tuple[str,
     col = query.column
     where = [f"series = ? AND {col} IS NOT NULL"]
     params: list[Any] = [series_id]
-    if aggregating and col != "observed_at":  # deletion rows never have observedAt
+    if aggregating:  # a deletion has observedAt when a temporal payload gave it (payload.py)
         where.append("deleted_at IS NULL")
     low, high = query.bounds()
     if low is not None:
@@ -648,13 +650,20 @@ def _add_row(db, key: tuple, kind: str, values: tuple, likely_new: bool) -> None
         db.execute(_INSERT, (series, *values))
 
 
-def _deletion_row(inst: dict, at: str) -> tuple:
-    """The attr_history values (without series) of the row that marks `inst` deleted at `at`."""
-    member, null = _NULLS.get(inst.get("type"), _NULLS["Property"])
+def deletion_of(inst: dict, at: str) -> dict:
+    """The instance recording that `inst` (its type and datasetId) was deleted at `at`: the NGSI-LD
+    Null as its value (clause 4.5.7), modifiedAt and deletedAt `at`."""
+    member, null = NULLS.get(inst.get("type"), NULLS["Property"])
     marker = {"type": inst.get("type", "Property"), member: null}
     if "datasetId" in inst:
         marker["datasetId"] = inst["datasetId"]
     marker.update(createdAt=inst.get("createdAt", at), modifiedAt=at, deletedAt=at)
+    return marker
+
+
+def _deletion_row(inst: dict, at: str) -> tuple:
+    """The attr_history values (without series) of the row that marks `inst` deleted at `at`."""
+    marker = deletion_of(inst, at)
     return None, to_ms(marker["createdAt"]), to_ms(at), to_ms(at), None, None, _json(marker)
 
 
@@ -668,8 +677,9 @@ def _row(series: int, inst: dict, db) -> tuple:
     num, text = _scalar(inst)
     if isinstance(num, float) and _dialect(db).exact_floats:
         num = _decimal(num)
+    deleted = inst.get("deletedAt")
     return (series, to_ms(observed) if observed else None, to_ms(inst["createdAt"]), to_ms(inst["modifiedAt"]),
-            None, num, text, _json(inst))
+            to_ms(deleted) if deleted else None, num, text, _json(inst))
 
 
 def _scalar(inst: dict) -> tuple[Any, str | None]:
@@ -713,8 +723,12 @@ def _keep_latest(doc: dict, name: str, inst: dict) -> None:
         if old.get("datasetId") == inst.get("datasetId"):
             if _observed(old, float("-inf")) <= _observed(inst, float("inf")):  # instants, not spellings
                 current[n] = inst
-            return
-    current.append(inst)
+            break
+    else:
+        current.append(inst)
+    current[:] = [one for one in current if "deletedAt" not in one]  # a deletion observed last: gone
+    if not current:
+        del doc["attrs"][name]
 
 
 def _entity(row: tuple) -> TemporalEntity:

@@ -2,7 +2,9 @@
 
 Instances of one attribute may share a datasetId (they are points of its history); each is parsed like
 an attribute of an ordinary payload and stamped with `now` as createdAt/modifiedAt. A single instance
-may be given without the array. The Scope may be given plainly (a scope or an array of them) or as its
+may be given without the array. An instance whose value is the NGSI-LD Null (`"value":
+"urn:ngsi-ld:null"`, `"object": "urn:ngsi-ld:null"`, ...: how clause 4.5.7 represents a deleted
+attribute, which clause 5.5.4 allows in a temporal evolution) records a deletion at its observedAt. The Scope may be given plainly (a scope or an array of them) or as its
 temporal representation (clause 4.5.6), Property instances whose values are scopes.
 """
 
@@ -14,12 +16,14 @@ from toshi.core.errors import BadRequestData
 from toshi.core.times import to_ms, utc_datetime, written_datetime
 from toshi.formats.ngsild_parse import (
     ENTITY_KEYS,
+    check_uri,
     expand_name,
     parse_attribute,
     parse_entity,
     parse_fragment,
     parse_scope,
 )
+from toshi.temporal.history import NULLS, deletion_of
 
 
 def parse_temporal_entity(payload: Any, ctx, *, now: str) -> dict:
@@ -83,8 +87,46 @@ def parse_temporal_attrs(payload: dict, ctx, *, now: str) -> dict[str, list[dict
         items = value if isinstance(value, list) else [value]
         if not items:
             raise BadRequestData(f"attribute {name!r} has no instances")
-        attrs[iri] = [inst for item in items for inst in parse_attribute(name, item, ctx, now=now)]
+        attrs[iri] = [inst for item in items for inst in _instances(name, item, ctx, now)]
     return attrs
+
+
+# Members a deletion instance may carry besides its type and value (the system ones are ignored).
+_DELETION_MEMBERS = {"type", "datasetId", "observedAt", "instanceId", "createdAt", "modifiedAt", "deletedAt"}
+
+
+def _instances(name: str, item: Any, ctx, now: str) -> list[dict]:
+    kind = _deleted_kind(item)
+    if kind is None:
+        return parse_attribute(name, item, ctx, now=now)
+    member = NULLS[kind][0]
+    extra = set(item) - _DELETION_MEMBERS - {member}
+    if extra:
+        raise BadRequestData(f"attribute {name!r}: an instance recording a deletion (the NGSI-LD Null) has no "
+                             f"member {', '.join(sorted(extra))}")
+    marker = {"type": kind}
+    if "datasetId" in item:
+        marker["datasetId"] = check_uri(item["datasetId"], "datasetId")
+    deletion = deletion_of(marker, now)
+    if "observedAt" in item:
+        deletion["observedAt"] = written_datetime(item["observedAt"], "observedAt")
+    return [deletion]
+
+
+_IMPLIED = {"value": "Property", "object": "Relationship", "languageMap": "LanguageProperty",
+            "json": "JsonProperty", "vocab": "VocabProperty", "valueList": "ListProperty",
+            "objectList": "ListRelationship"}  # a concise instance's type, told from its value member
+
+
+def _deleted_kind(item: Any) -> str | None:
+    """The attribute type of an instance whose value member is that type's NGSI-LD Null, else None."""
+    if not isinstance(item, dict):
+        return None
+    kind = item.get("type") or next((k for member, k in _IMPLIED.items() if member in item), None)
+    if kind not in NULLS:
+        return None
+    member, null = NULLS[kind]
+    return kind if item.get(member) == null else None
 
 
 def _head(payload: Any) -> dict:
