@@ -137,11 +137,46 @@ def test_an_unreachable_source_fails_only_its_entities(client):
     assert [(e["entityId"], e["error"]["status"]) for e in answer.json()["errors"]] == [(ONE, 502)]
 
 
-def test_a_registration_without_the_batch_operation_keeps_the_batch_local(client, source):
-    exclusive(client, source, operations=["redirectionOps"])  # the single operations, not the batch ones
-    client.post(LD + "/entityOperations/create", json=[shelter(ONE, occupancy=4)])
+def test_what_a_registration_without_the_batch_operation_owns_is_refused(client, source):
+    # redirectionOps names the single operations, not the batch ones (Table 4.20-1): what the
+    # exclusive registration owns is neither sent nor written here (4.3.6.3), the rest is written here
+    reg = exclusive(client, source, operations=["redirectionOps"])
+    answer = client.post(LD + "/entityOperations/create", json=[shelter(ONE, occupancy=4, capacity=100),
+                                                                 shelter(TWO, occupancy=9)])
+    assert answer.status_code == 207 and answer.json()["success"] == [TWO]
+    [error] = answer.json()["errors"]
+    assert error["entityId"] == ONE and error["error"]["status"] == 422
+    assert error["error"]["type"].endswith("OperationNotSupported") and reg in error["error"]["detail"]
     assert remote(source, ONE).status_code == 404
-    assert local(client, ONE).json()["occupancy"] == 4
+    assert local(client, ONE).json() == {"id": ONE, "type": "Shelter", "capacity": 100}
+    assert local(client, TWO).json()["occupancy"] == 9
+
+
+def test_an_entity_all_owned_by_a_registration_without_the_batch_operation_is_not_created(client, source):
+    exclusive(client, source, operations=["updateOps"])
+    answer = client.post(LD + "/entityOperations/upsert", json=[shelter(ONE, occupancy=4)])
+    assert answer.status_code == 207 and answer.json()["success"] == []
+    assert [e["entityId"] for e in answer.json()["errors"]] == [ONE]
+    assert local(client, ONE).status_code == 404 and remote(source, ONE).status_code == 404
+
+
+def test_a_delete_an_owner_cannot_take_is_refused_and_done_here(client, source):
+    client.post(LD + "/entities", json=shelter(ONE, capacity=100))
+    exclusive(client, source, operations=["redirectionOps"])
+    answer = client.post(LD + "/entityOperations/delete", json=[ONE])
+    assert answer.status_code == 207
+    assert [(e["entityId"], e["error"]["status"]) for e in answer.json()["errors"]] == [(ONE, 422)]
+    assert local(client, ONE).status_code == 404
+
+
+def test_an_inclusive_registration_without_the_batch_operation_leaves_the_batch_here(client, source):
+    _, url, tenant = source
+    client.post(REGS, json={"type": "ContextSourceRegistration", "endpoint": url, "tenant": tenant,
+                            "operations": ["redirectionOps"],
+                            "information": [{"entities": [{"type": "Shelter"}]}]}).raise_for_status()
+    answer = client.post(LD + "/entityOperations/create", json=[shelter(ONE, occupancy=4)])
+    assert answer.status_code == 201 and local(client, ONE).json()["occupancy"] == 4
+    assert remote(source, ONE).status_code == 404
 
 
 def test_local_true_keeps_the_batch_here(client, source):
