@@ -15,6 +15,7 @@ from toshi.ngsiv2.errors import (
     V2Error,
     as_v2,
     bad_request,
+    parse_error,
     refused_items,
 )
 from toshi.ngsiv2.forwarding import SKIP_FORWARDING
@@ -60,7 +61,7 @@ def _check_payload_object(body: object, mandatory: tuple[str, ...]) -> None:
     """What Orion's parser checks first: an object (else ParseError), not empty, with its mandatory
     members."""
     if not isinstance(body, dict):
-        raise V2Error(400, "ParseError", "Errors found in incoming JSON buffer")
+        raise parse_error()
     if not body:
         raise bad_request("empty payload")
     for field in mandatory:
@@ -215,7 +216,7 @@ def _checked_query(body: object) -> dict:
     attributes; a list that is not a list of strings; an unknown member. The deprecated `attributes`
     is checked and has no effect."""
     if not isinstance(body, dict):
-        raise V2Error(400, "ParseError", "Errors found in incoming JSON buffer")
+        raise parse_error()
     if not body:
         raise bad_request("empty payload")
     if not any(field in body for field in QUERY_FIELDS):

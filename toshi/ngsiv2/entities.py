@@ -18,6 +18,7 @@ from toshi.ngsiv2.errors import (
     V2Error,
     bad_request,
     not_found,
+    parse_error,
 )
 from toshi.ngsiv2.query import answer_query
 from toshi.ngsiv2.request import (
@@ -61,7 +62,7 @@ async def create_entity(request: Request) -> Response:
     options = options_of(request.query_params, {"upsert", "keyValues"})
     data = await read_json(request)
     if not isinstance(data, dict):  # Orion's entity parser
-        raise V2Error(400, "ParseError", "Errors found in incoming JSON buffer")
+        raise parse_error()
     now = now_iso()
     parsed = mapping.parse_entity(data, ctx(), now, key_values="keyValues" in options,
                                   scope=headers.write_scope(request))
@@ -182,7 +183,7 @@ async def _attrs_body(request: Request, options: set[str], target: edits.Target 
     400 ParseError, `{}` 400 BadRequest "empty payload" (nothing is written or forwarded)."""
     data = await read_json(request)
     if not isinstance(data, dict):
-        raise V2Error(400, "ParseError", "Errors found in incoming JSON buffer")
+        raise parse_error()
     if not data:
         raise bad_request("empty payload")
     key_values = "keyValues" in options
@@ -269,7 +270,7 @@ def _json_value(raw: bytes) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise V2Error(400, "ParseError", "Errors found in incoming JSON buffer") from None
+        raise parse_error() from None
 
 
 def _text_value(raw: bytes) -> Any:

@@ -70,6 +70,11 @@ def bad_request(description: str) -> V2Error:
     return V2Error(400, "BadRequest", description)
 
 
+def parse_error(description: str = "Errors found in incoming JSON buffer") -> V2Error:
+    """400 ParseError: a body that is no JSON, or not the JSON type Orion's parser expects."""
+    return V2Error(400, "ParseError", description)
+
+
 def not_found(description: str = ENTITY_NOT_FOUND) -> V2Error:
     return V2Error(404, "NotFound", description)
 

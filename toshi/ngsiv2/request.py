@@ -10,7 +10,7 @@ from starlette.requests import Request
 
 from toshi.formats.ngsild_http import check_depth
 from toshi.jsonld.context import core_context
-from toshi.ngsiv2.errors import V2Error, bad_request
+from toshi.ngsiv2.errors import V2Error, bad_request, parse_error
 from toshi.ngsiv2.q import parse_v2_q
 from toshi.query.planner import EntityQuery
 from toshi.query.regex import compile_pattern
@@ -37,7 +37,7 @@ async def read_json(request: Request) -> object:
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise V2Error(400, "ParseError", "Errors found in incoming JSON buffer") from None
+        raise parse_error() from None
     check_depth(data, services(request).settings.max_nesting + 8)
     return data
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from toshi.core.times import instant_key
 from toshi.ngsiv2.dates import orion_expires
 from toshi.ngsiv2.entity_selectors import selectors
-from toshi.ngsiv2.errors import V2Error, bad_request
+from toshi.ngsiv2.errors import V2Error, bad_request, parse_error
 from toshi.ngsiv2.mapping import FORBIDDEN
 from toshi.ngsiv2.q import parse_v2_mq, parse_v2_q
 from toshi.ngsiv2.request import ctx
@@ -57,7 +57,7 @@ def new_id() -> str:
 def parse_subscription(data: Any, *, tenant: str, service_path: str) -> dict:
     """A POST /v2/subscriptions payload -> the stored document (400 BadRequest on any violation)."""
     if not isinstance(data, dict):
-        raise V2Error(400, "ParseError", "Errors found in incoming JSON buffer")
+        raise parse_error()
     if not data:
         raise bad_request("empty payload")
     if "subject" not in data:
@@ -75,7 +75,7 @@ def parse_subscription(data: Any, *, tenant: str, service_path: str) -> dict:
 def merge_update(existing: dict, data: Any) -> dict:
     """A PATCH payload merged into the stored document: each top-level field given replaces the old one."""
     if not isinstance(data, dict):
-        raise V2Error(400, "ParseError", "Errors found in incoming JSON buffer")
+        raise parse_error()
     if not data:
         raise bad_request("empty payload")
     checked = _checked(data)
