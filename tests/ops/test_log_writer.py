@@ -33,8 +33,9 @@ class Writes(io.StringIO):
 @pytest.fixture
 def logger():
     """A logger of its own with one Buffered handler whose writer sleeps; closed afterwards."""
-    # a new name each time (uuid, not id(), which repeats): a logger no earlier test or config touched
-    made = logging.getLogger(f"toshi.test-log-writer.{uuid.uuid4().hex}")
+    # outside logging's registry (as `child` below): no dictConfig, logger class or disabling that an
+    # earlier test or another thread of this worker applies can reach it
+    made = logging.Logger(f"toshi.test-log-writer.{uuid.uuid4().hex}")
     made.propagate = False
     made.setLevel(logging.INFO)
     handler = Buffered(Writes(), every=HOUR)
