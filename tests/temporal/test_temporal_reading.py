@@ -405,6 +405,18 @@ def test_a_query_leaves_out_an_expired_entity(client):
     assert ok(expired_car(client).get(BASE, params={"type": "Vehicle"})) == []
 
 
+def test_a_temporal_only_entity_whose_expires_at_has_come_is_not_found(client):
+    """expiresAt given to POST /temporal/entities gates the temporal-only entity as it gates a live one."""
+    ok(client.post(BASE, json=vehicle(expiresAt="2000-01-01T00:00:00Z")), 201)
+    response = client.get(f"{BASE}/{CAR}")
+    assert response.status_code == 404 and error_type(response) == "ResourceNotFound"
+
+
+def test_a_temporal_only_entity_before_its_expires_at_is_shown(client):
+    ok(client.post(BASE, json=vehicle(expiresAt="2999-01-01T00:00:00Z")), 201)
+    assert [e["id"] for e in ok(client.get(BASE, params={"type": "Vehicle"}))] == [CAR]
+
+
 def test_an_answer_of_exactly_the_limit_is_whole(settings):
     with TestClient(create_app(dataclasses.replace(settings, temporal_instance_limit=20))) as client:
         for n in (1, 2):

@@ -284,9 +284,10 @@ class TemporalHistory:
 
     def append(self, tenant: str, entity_id: str, types: list[str], attrs: dict[str, list[dict]], *,
                live: bool, now: str, scope: list[str] | None = None,
-               scope_history: list[dict] | None = None) -> bool:
+               scope_history: list[dict] | None = None, expires_at: str | None = None) -> bool:
         """Add instances to an entity's history, creating its temporal entity if needed (True then).
-        `live`: whether the live store has the entity (else its last known state is kept here).
+        `live`: whether the live store has the entity (else its last known state is kept here, with
+        `expires_at`, so that a transient temporal-only entity is hidden once expired as a live one is).
         `scope_history`: the Scope's instances as the client wrote them ({"scope", "observedAt"?}, in
         time order); else a `scope` that differs from the last known one is an instance observed now."""
         db = self.db
@@ -322,6 +323,8 @@ class TemporalHistory:
             doc.update(type=found.types, modifiedAt=now)
             if scope:
                 doc["scope"] = scope
+            if expires_at:
+                doc["expiresAt"] = expires_at
         db.execute(f"INSERT INTO temporal_entities ({_ENTITY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
                    "ON CONFLICT (tenant, id) DO UPDATE SET types=excluded.types, modified_at=excluded.modified_at, "
                    "doc=excluded.doc",

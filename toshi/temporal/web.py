@@ -186,7 +186,8 @@ async def _append(request: Request, tenant: str, entity_id: str, parsed: dict, n
         store.ensure_tenant(tenant)
         return {"created": history.append(tenant, entity_id, parsed.get("type", []), parsed["attrs"], live=live,
                                           now=now, scope=parsed.get("scope"),
-                                          scope_history=parsed.get("scopeHistory"))}
+                                          scope_history=parsed.get("scopeHistory"),
+                                          expires_at=parsed.get("expiresAt"))}
 
     change = await _services(request).writer.apply_one(tenant, entity_id, Operation(HISTORY, append))
     return change.detail["created"]
