@@ -6,6 +6,7 @@ from toshi.core.feature import Action, Feature, tables_of
 from toshi.ngsild import entity_maps, identity, live
 from toshi.ngsild.parameters import KnownParameters
 from toshi.ngsild.routes import routes
+from toshi.ngsild.tenancy import EchoTenant
 from toshi.ngsild.transient import Transients
 
 LD = "/ngsi-ld/v1"
@@ -30,7 +31,8 @@ class NgsiLd(Feature):
         self.transients = Transients(services)
 
     def middleware(self) -> list:
-        return [(KnownParameters, {})]  # unknown URL parameters under /ngsi-ld/v1 are InvalidRequest
+        # the tenant named in every answer (6.3.14); unknown URL parameters under /ngsi-ld/v1 are InvalidRequest
+        return [(EchoTenant, {}), (KnownParameters, {})]
 
     def routes(self) -> list:
         return [*routes(), *entity_maps.routes(), *live.routes()]
