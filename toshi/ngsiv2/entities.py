@@ -268,9 +268,11 @@ async def replace_value(request: Request) -> Response:
 
 def _json_value(raw: bytes) -> Any:
     try:
-        return orjson.loads(raw)
+        value = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise parse_error() from None
+    mapping.check_nesting(value)
+    return value
 
 
 def _text_value(raw: bytes) -> Any:

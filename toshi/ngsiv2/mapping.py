@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from toshi.core.errors import BadRequestData
 from toshi.core.times import is_datetime
+from toshi.formats.ngsild_http import check_depth
 from toshi.ngsiv2.dates import DATE_TYPES, canonical_datetime
-from toshi.ngsiv2.errors import bad_request
+from toshi.ngsiv2.errors import bad_request, parse_error
 
 GEO_TYPES = ("geo:point", "geo:line", "geo:box", "geo:polygon", "geo:json")
 GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
@@ -47,6 +49,18 @@ def check_name(value: Any, what: str) -> str:
     if any(c in FORBIDDEN_IN_NAMES or not c.isascii() or not c.isprintable() or c.isspace() for c in value):
         raise bad_request(f"Invalid characters in {what}")
     return value
+
+
+MAX_VALUE_NESTING = 50  # Orion's limit on compound attribute and metadata values (its "Known limitations")
+TOO_DEEP = f"attribute or metadata value has overpassed maximum nesting limit: {MAX_VALUE_NESTING}"
+
+
+def check_nesting(value: Any, limit: int = MAX_VALUE_NESTING) -> None:
+    """A value (or a body) nested deeper than `limit` objects / arrays is 400 ParseError, as Orion."""
+    try:
+        check_depth(value, limit)
+    except BadRequestData:
+        raise parse_error(TOO_DEEP) from None
 
 
 def check_value(value: Any) -> None:
@@ -141,6 +155,7 @@ def parse_attribute(raw: Any, ctx, now: str, *, key_values: bool = False, orion_
     if set(raw) - ATTR_KEYS:
         raise bad_request("unrecognized property for context attribute")
     value = raw.get("value")
+    check_nesting(value)
     given = raw.get("type")
     if given is not None:
         if not isinstance(given, str):
@@ -203,6 +218,7 @@ def _apply_metadata(inst: dict, metadata: Any, ctx, now: str, orion_dates: bool 
         if not isinstance(item, dict) or set(item) - {"type", "value"}:
             raise bad_request(f"Invalid metadata {name}: a metadata item is an object with value and type")
         value, given = item.get("value"), item.get("type")
+        check_nesting(value)
         if given is not None:
             check_name(given, "metadata type")
         if isinstance(value, str) and any(c in FORBIDDEN for c in value):  # TextUnrestricted lifts nothing here

@@ -8,9 +8,9 @@ import orjson
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
-from toshi.formats.ngsild_http import check_depth
 from toshi.jsonld.context import core_context
 from toshi.ngsiv2.errors import V2Error, bad_request, parse_error
+from toshi.ngsiv2.mapping import MAX_VALUE_NESTING, check_nesting
 from toshi.ngsiv2.q import parse_v2_q
 from toshi.query.planner import EntityQuery
 from toshi.query.regex import compile_pattern
@@ -38,7 +38,7 @@ async def read_json(request: Request) -> object:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise parse_error() from None
-    check_depth(data, services(request).settings.max_nesting + 8)
+    check_nesting(data, MAX_VALUE_NESTING + 8)  # room for a value at its deepest place in any v2 body
     return data
 
 
