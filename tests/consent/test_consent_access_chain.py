@@ -5,8 +5,11 @@ the chain."""
 from __future__ import annotations
 
 import orjson
-from consent_town import LD, PURPOSE, patient
+from consent_town import LD, PURPOSE, Town, patient
+from starlette.testclient import TestClient
 
+from toshi.app import create_app
+from toshi.consent import accesslog
 from toshi.consent.accesslog import CONSENTED, AccessLog
 from toshi.core.access import current_actor
 
@@ -57,6 +60,30 @@ def test_a_batch_is_one_chain_step_with_a_record_per_reader_resident_and_request
     assert log.verify() == []
 
 
+def test_a_record_as_the_one_before_it_is_stored_short_and_read_whole(store):
+    """In a row, a record whose purpose, basis, attributes, consents and entities are those of the
+    record before keeps only seq, time and request; it reads back whole, from any paging position."""
+    log = AccessLog(store)
+    read = {"r-1": DIAGNOSIS, "r-2": DIAGNOSIS, "r-3": PHONE, "r-4": PHONE}
+    for request, attr in read.items():
+        mark = current_actor.set({"principal": "svc", "request": request})
+        try:
+            log.note("city", "svc", "urn:ngsi-ld:Person:0", PURPOSE, CONSENTED, {attr: "personal"}, ("consent-0",),
+                     "urn:ngsi-ld:Patient:0")
+        finally:
+            current_actor.reset(mark)
+    assert log.flush() == 4
+    stored = orjson.loads(log._db.execute("SELECT records FROM consent_access_records").fetchone()[0])
+    assert [len(r) for r in stored] == [8, 3, 8, 3]
+    whole = [(e["seq"], e["request_id"], e["purpose"], e["basis"], e["attrs"], e["consents"], e["entities"])
+             for e in log.of_subject("city", "urn:ngsi-ld:Person:0")]
+    assert whole == [(n, f"r-{n}", PURPOSE, CONSENTED, ["diagnosis" if n < 3 else "phone"], ["consent-0"],
+                      ["urn:ngsi-ld:Patient:0"]) for n in range(1, 5)]
+    assert [e["seq"] for e in log.of_subject("city", "urn:ngsi-ld:Person:0", after=3)] == [4]
+    assert log.of_subject("city", "urn:ngsi-ld:Person:0", after=3)[0]["attrs"] == ["phone"]
+    assert log.verify() == []
+
+
 def test_each_resident_gets_a_record_of_each_read_of_a_query_page(town):
     provider, log = _town_with_reads(town)
     for n in range(RESIDENTS):
@@ -100,3 +127,21 @@ def test_a_record_added_to_a_step_breaks_it(town):
     log._db.execute("INSERT INTO consent_access_records (step, tenant, subject, reader, first_seq, last_seq, records) "
                     "VALUES (1, 'city', 'urn:ngsi-ld:Person:99', 'someone', 7, 7, '[]')")
     assert log.verify() == [1]
+
+
+def test_a_clean_stop_writes_the_records_still_waiting(secure_settings, monkeypatch):
+    """The reads a server answered are in the log after a clean stop, though no batch was written yet."""
+    monkeypatch.setattr(accesslog, "FLUSH_SECONDS", 3600)  # no batch is written while serving
+    with TestClient(create_app(secure_settings)) as client:
+        town = Town(client)
+        town.create(patient(1))
+        provider, resident = town.provider(), town.resident(1)
+        town.grant(resident, provider, ["sensitive"])
+        r = client.get(f"{LD}/entities/urn:ngsi-ld:Patient:1", headers={**town.ld(provider, PURPOSE),
+                                                                      "X-Request-Id": "before-stop"})
+        assert r.status_code == 200 and "diagnosis" in r.json()
+        db = client.app.state.consent.service.log._db
+        assert db.execute("SELECT count(*) FROM consent_access_records").fetchone()[0] == 0  # still waiting
+    with TestClient(create_app(secure_settings)) as client:
+        log = client.get("/consent/me/access-log", headers=Town.ld(resident)).json()
+    assert [(e["request_id"], e["reader"]) for e in log] == [("before-stop", provider["_id"])]

@@ -11,7 +11,12 @@ one hash per record: a query page releases the data of up to a page of residents
 of their records cost more than the query. The records of a batch are stored one row per (reader,
 subject) — the records of that pair in the batch, in order — so a busy batch writes a row per
 resident read, not one per read; rows are listed by subject and by reader, each record keeping its
-own `seq`. The log is its own chain rather than records of the audit trail: it needs its own indexes
+own `seq`. A record that repeats the purpose, basis, attributes, consents and entities of the record
+before it in its row (the same reader reading the same resident again) is stored as its seq, time and
+request only (RECORD_FIELDS, SHORT) and read back whole; a flush makes these texts directly.
+
+Notes not yet written are lost if the process is killed (kill -9, power loss): at most the last
+FLUSH_SECONDS of reads. A clean stop (SIGTERM, SIGINT) writes them first (the feature's stop()). The log is its own chain rather than records of the audit trail: it needs its own indexes
 and would drown the audit trail's admin records. Changes of consents and declarations do go to the
 audit trail.
 """
@@ -42,8 +47,10 @@ CREATE TABLE IF NOT EXISTS consent_access_records (
 CREATE INDEX IF NOT EXISTS consent_access_records_by_subject ON consent_access_records (tenant, subject, last_seq);
 CREATE INDEX IF NOT EXISTS consent_access_records_by_reader ON consent_access_records (tenant, reader, last_seq);
 """
-# a record inside a row: these fields, in this order (a JSON array, compact)
+# a record inside a row: these fields, in this order (a JSON array, compact); a record whose fields
+# after request_id are those of the record before it in its row keeps only the first SHORT
 RECORD_FIELDS = ("seq", "at", "request_id", "purpose", "basis", "attrs", "consents", "entities")
+SHORT = 3
 ZERO_HASH = "0" * 64
 FLUSH_SECONDS = 0.25
 OFFICIAL, CONSENTED = "official", "consent"
@@ -115,10 +122,16 @@ class AccessLog:
         with self._atomic() as db:
             step, seq, prev = tail(db)
             rows, start = [], seq
-            for (tenant, reader, subject), records in pairs.items():
-                first, seq = seq + 1, seq + len(records)
-                text = ",".join([f"[{n},{record}]" for n, record in zip(range(first, seq + 1), records)])
-                rows.append((tenant, subject, reader, first, seq, f"[{text}]"))
+            for (tenant, reader, subject), (heads, rests) in pairs.items():
+                first, last, parts = seq + 1, None, []
+                for head, rest in zip(heads, rests):
+                    seq += 1
+                    if rest is last or rest == last:  # as the record before: left out (see RECORD_FIELDS)
+                        parts.append(f"[{seq},{head}]")
+                    else:
+                        parts.append(f"[{seq},{head},{rest}]")
+                        last = rest
+                rows.append((tenant, subject, reader, first, seq, f"[{','.join(parts)}]"))
             write_step(db, step + 1, now_iso(), prev, rows)
         return seq - start
 
@@ -145,7 +158,11 @@ class AccessLog:
             f"WHERE r.tenant=? AND r.{column}=? AND r.last_seq > ? ORDER BY r.last_seq LIMIT ?",
             (tenant, who, after, limit))  # each row holds at least one record
         for subject, reader, records, digest in rows:
+            last = None
             for record in orjson.loads(records):
+                if len(record) == SHORT:
+                    record = [*record, *last[SHORT:]]
+                last = record
                 if record[0] > after:
                     out.append({**dict(zip(RECORD_FIELDS, record)), "tenant": tenant, "subject": subject,
                                 "reader": reader, "hash": digest})
@@ -200,27 +217,30 @@ def broken_steps(db) -> list[int]:
     return sorted(set(broken))
 
 
-def _records(pending: dict[tuple, list], bodies: dict) -> dict[tuple, list[str]]:
+def _records(pending: dict[tuple, list], bodies: dict) -> dict[tuple, tuple[list[str], list[str]]]:
     """The notes as records, by (tenant, reader, subject): one record per (reader, subject, request,
     purpose, basis) with the union of its attributes, consents and entities; each record as the JSON
-    text of its fields after `seq` (given when written), so a flush makes strings, not objects."""
-    pairs: dict[tuple, list[str]] = {}
+    texts of its fields after `seq` (given when written): its time and request, and the rest, so a
+    flush makes strings, not objects."""
+    pairs: dict[tuple, tuple[list[str], list[str]]] = {}
     for (tenant, reader, request, purpose, basis), (at, notes) in pending.items():
-        head = orjson.dumps([at, request, purpose, basis]).decode()[1:-1]
-        for subject, body in _by_subject(notes, bodies):
+        head = orjson.dumps([at, request]).decode()[1:-1]
+        why = orjson.dumps([purpose, basis]).decode()[1:-1]
+        for subject, rest in _by_subject(notes, why, bodies):
             found = pairs.get((tenant, reader, subject))
             if found is None:
-                pairs[(tenant, reader, subject)] = [f"{head},{body}"]
-            else:
-                found.append(f"{head},{body}")
+                found = pairs[(tenant, reader, subject)] = ([], [])
+            found[0].append(head)
+            found[1].append(rest)
     return pairs
 
 
-def _by_subject(notes: list[tuple], bodies: dict) -> list[tuple[str, str]]:
-    """(subject, the JSON of its attributes, consents and entities) for each subject of one request's
-    notes (subject, attrs, consents, entity id)."""
+def _by_subject(notes: list[tuple], why: str, bodies: dict) -> list[tuple[str, str]]:
+    """(subject, the JSON of `why` (purpose and basis), its attributes, consents and entities) for each
+    subject of one request's notes (subject, attrs, consents, entity id)."""
     if len({note[0] for note in notes}) == len(notes):  # each subject once: the common case
-        return [(subject, _body(attrs, consents, (entity_id,), bodies)) for subject, attrs, consents, entity_id in notes]
+        return [(subject, _body(why, attrs, consents, (entity_id,), bodies))
+                for subject, attrs, consents, entity_id in notes]
     merged: dict[str, list] = {}
     for subject, attrs, consents, entity_id in notes:
         entry = merged.get(subject)
@@ -233,15 +253,15 @@ def _by_subject(notes: list[tuple], bodies: dict) -> list[tuple[str, str]]:
             entry[1] = frozenset({*entry[1], *consents})
         if entity_id not in entry[2]:
             entry[2].append(entity_id)
-    return [(subject, _body(attrs, consents, tuple(sorted(entities)), bodies))
+    return [(subject, _body(why, attrs, consents, tuple(sorted(entities)), bodies))
             for subject, (attrs, consents, entities) in merged.items()]
 
 
-def _body(attrs, consents, entities: tuple[str, ...], bodies: dict) -> str:
-    """The JSON of [sorted compact attribute names, sorted consents, entities], remembered in `bodies`
-    by the objects noted: the notes of one entity state share its judgement's (each kept with its
-    entry, so an id is never reused while remembered)."""
-    key = (id(attrs), id(consents), entities)
+def _body(why: str, attrs, consents, entities: tuple[str, ...], bodies: dict) -> str:
+    """`why`, then the JSON of sorted compact attribute names, sorted consents and entities, remembered
+    in `bodies` by the objects noted: the notes of one entity state share its judgement's (each kept
+    with its entry, so an id is never reused while remembered)."""
+    key = (why, id(attrs), id(consents), entities)
     known = bodies.get(key)
     if known is not None and known[0] is attrs and known[1] is consents:
         return known[2]
@@ -249,8 +269,8 @@ def _body(attrs, consents, entities: tuple[str, ...], bodies: dict) -> str:
     body = orjson.dumps([sorted({compact(a) for a in attrs}), sorted(set(consents)), entities]).decode()[1:-1]
     if len(bodies) >= BODIES_KEPT:
         bodies.clear()
-    bodies[key] = (attrs, consents, body)
-    return body
+    bodies[key] = (attrs, consents, f"{why},{body}")
+    return bodies[key][2]
 
 
 _INSERT_ROW = ("INSERT INTO consent_access_records (step, tenant, subject, reader, first_seq, last_seq, records) "
