@@ -158,23 +158,43 @@ def negotiate(request: Request, offered: tuple[str, ...] = (JSON, LD_JSON)) -> s
 
 @lru_cache(maxsize=512)
 def _negotiate(header: str, offered: tuple[str, ...]) -> str:
+    """RFC 9110 12.5.1: each offered type takes the weight of the most specific range matching it
+    (`application/json;q=0, */*` refuses JSON); the highest weight above 0 wins, equal weights go to
+    the range named first, then to the order of `offered`."""
     if not header:
         return offered[0]
-    best, best_q = None, 0.0
-    for item in header.split(","):
-        parts = item.strip().split(";")
-        media = parts[0].strip().lower()
-        q = 1.0
-        for param in parts[1:]:
-            key, _, value = param.strip().partition("=")
-            if key.strip() == "q":
-                q = _weight(value)
-        match = _match_media(media, offered)
-        if match and q > best_q:
-            best, best_q = match, q
-    if best is None:
+    ranges = [_media_range(item) for item in header.split(",")]
+    ranked = []
+    for index, media in enumerate(offered):
+        matching = [(_specificity(name, media), -position, q) for position, (name, q) in enumerate(ranges)
+                    if _specificity(name, media) >= 0]
+        if matching:
+            _, position, q = max(matching)
+            if q > 0:
+                ranked.append((q, position, -index, media))
+    if not ranked:
         raise NotAcceptable(f"None of the media types in Accept ({header}) is offered: {', '.join(offered)}")
-    return best
+    return max(ranked)[3]
+
+
+def _media_range(item: str) -> tuple[str, float]:
+    """One range of an Accept header: its media type (lower case) and weight."""
+    parts = item.strip().split(";")
+    q = 1.0
+    for param in parts[1:]:
+        key, _, value = param.strip().partition("=")
+        if key.strip() == "q":
+            q = _weight(value)
+    return parts[0].strip().lower(), q
+
+
+def _specificity(media_range: str, media: str) -> int:
+    """How specifically `media_range` matches `media`: 2 exactly, 1 as `type/*`, 0 as `*/*`, else -1."""
+    if media_range == media:
+        return 2
+    if media_range == "*/*":
+        return 0
+    return 1 if media_range.endswith("/*") and media.startswith(media_range[:-1]) else -1
 
 
 _UNREADABLE_WEIGHT = 1e-9  # a weight that cannot be read does not decide: any readable one wins over it
@@ -187,12 +207,6 @@ def _weight(text: str) -> float:
     except ValueError:
         return _UNREADABLE_WEIGHT
     return weight if 0.0 <= weight <= 1.0 else _UNREADABLE_WEIGHT
-
-
-def _match_media(media: str, offered: tuple[str, ...]) -> str | None:
-    if media in ("*/*", "application/*"):
-        return offered[0]
-    return media if media in offered else None
 
 
 async def context_for(request: Request, value: Any = None, *, from_link: bool = True):
