@@ -90,11 +90,34 @@ def test_delete_deletes_at_the_source_too(client, source):
     assert local(client).status_code == 404
 
 
-def test_registration_without_the_operation_keeps_writes_local(client, source):
+def test_what_a_registration_without_the_operation_owns_is_refused(client, source):
+    # neither sent nor written here (4.3.6.3): the create of only its attributes fails
     exclusive(client, source, operations=("retrieveOps",))
-    client.post(LD + "/entities", json={"id": ID, "type": "Shelter", "occupancy": {"value": 40}})
-    assert remote(source).status_code == 404
-    assert local(client).json()["occupancy"] == 40
+    response = client.post(LD + "/entities", json={"id": ID, "type": "Shelter", "occupancy": {"value": 40}})
+    assert response.status_code == 422
+    assert response.json()["type"] == "https://uri.etsi.org/ngsi-ld/errors/OperationNotSupported"
+    assert remote(source).status_code == 404 and local(client).status_code == 404
+
+
+def test_the_rest_of_a_write_a_registration_cannot_take_is_written_here(client, source):
+    reg_id = exclusive(client, source, operations=("retrieveOps",))
+    response = client.post(LD + "/entities", json={"id": ID, "type": "Shelter", "occupancy": {"value": 40},
+                                                   "capacity": {"value": 100}})
+    assert response.status_code == 207
+    assert response.json()["updated"] == ["capacity"]
+    [refused] = response.json()["notUpdated"]
+    assert refused["attributeName"] == "occupancy" and refused["registrationId"] == reg_id
+    assert "does not support createEntity" in refused["reason"]
+    assert local(client).json() == {"id": ID, "type": "Shelter", "capacity": 100}
+
+
+def test_a_delete_a_registration_cannot_take_is_done_here_and_reported(client, source):
+    client.post(LD + "/entities", json={"id": ID, "type": "Shelter", "capacity": {"value": 100}})
+    reg_id = exclusive(client, source, operations=("retrieveOps",))
+    response = client.delete(f"{LD}/entities/{ID}")
+    assert response.status_code == 207
+    assert [(n["attributeName"], n["registrationId"]) for n in response.json()["notUpdated"]] == [(ID, reg_id)]
+    assert local(client).status_code == 404
 
 
 def test_update_the_source_refuses_is_reported_in_207(client, source):

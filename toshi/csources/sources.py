@@ -23,7 +23,7 @@ import httpx
 import orjson
 from starlette.requests import Request
 
-from toshi.core.errors import NgsiError, ResourceNotFound
+from toshi.core.errors import NgsiError, OperationNotSupported, ResourceNotFound
 from toshi.core.outbound import OutboundRefused, outbound_policy
 from toshi.csources.matching import Target, info_matches, provided_attrs
 from toshi.csources.model import operations_of
@@ -42,8 +42,9 @@ class BadGateway(NgsiError):
 
 @dataclass
 class Failure:
-    """A source that gave no usable answer; `status` is what it stands for: 404 (the source has no such
-    entity), 502 or 504 (it did not answer in time)."""
+    """A source that gave no usable answer (or was not asked); `status` is what it stands for: 404 (the
+    source has no such entity), 422 (its registration does not support the operation), 502 or 504 (it
+    did not answer in time)."""
 
     registration_id: str
     detail: str
@@ -57,6 +58,8 @@ class Failure:
         detail = f"context source {self.registration_id}: {self.detail}"
         if self.status == 404:
             return ResourceNotFound(detail)
+        if self.status == 422:
+            return OperationNotSupported(detail)
         return GatewayTimeout(detail) if self.timeout else BadGateway(detail)
 
 

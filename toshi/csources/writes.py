@@ -6,7 +6,7 @@ written to."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 import orjson
@@ -32,19 +32,20 @@ class Split:
     parts: list[tuple[dict, dict]]           # (registration, the attributes it owns, as sent)
     ctx: object
     media: str = "application/json"
-    whole: bool = False                      # the entity is the sources' alone (nothing written here)
+    refused: list[tuple[dict, dict, Failure]] = field(default_factory=list)  # owned by who cannot take the write
 
     async def respond(self, method: str, path: str, local_write, *, extra: dict | None = None,
                       created: bool = False, attribute: str | None = None):
         """Send the parts, write the rest through `local_write(payload) -> Response`, and answer:
-        the local answer when every source accepted; 207 naming what a source did not take;
-        a lone source's own failure (404, 502, 504: 6.3.17) when nothing was written here."""
+        the local answer when every source accepted; 207 naming what a source did not take (or was
+        refused); a lone source's own failure (404, 422, 502, 504: 6.3.17) when nothing was written here."""
         from starlette.responses import Response
 
         # `attribute`: an operation on one attribute's path: its payload alone is sent (none to delete it)
         sends = [self._send(reg, method, path, part.get(attribute) if attribute else {**(extra or {}), **part} or None)
                  for reg, part in self.parts]
-        outcomes = await asyncio.gather(*sends)
+        outcomes = [*await asyncio.gather(*sends), *(failure for _, _, failure in self.refused)]
+        parts = [*self.parts, *((reg, part) for reg, part, _ in self.refused)]
         local_response, local_error = None, None
         if self.local is not None:
             try:
@@ -53,7 +54,7 @@ class Split:
                 local_error = exc
         updated: list[str] = []
         not_updated: list[dict] = []
-        for (registration, part), outcome in zip(self.parts, outcomes, strict=True):
+        for (registration, part), outcome in zip(parts, outcomes, strict=True):
             names = [k for k in part if k not in (extra or {}) and k != "@context"] or [self.entity_id]
             if outcome is None:
                 updated += names
@@ -107,8 +108,10 @@ async def split_write(request: Request, tenant: str, operation: str, entity_id: 
                       ctx, *, media: str = "application/json", types: list[str] | None = None) -> Split | None:
     """The write's parts for registrations supporting `operation` (5.6 with context sources, 4.3.6.2):
     what exclusive or redirect ones own goes only to them; inclusive ones get a copy of what they
-    register, which is written here too; None when it is all local. `data`: the payload as sent
-    (None: the whole entity, e.g. delete)."""
+    register, which is written here too; what an exclusive or redirect one not supporting it owns is
+    refused (neither sent nor written here, 4.3.6.3: 422 OperationNotSupported when nothing else was
+    written, else named in the 207); None when it is all local. `data`: the payload as sent (None: the
+    whole entity, e.g. delete)."""
     if not forwarding_allowed(request):
         return None
     registrations = registrations_of(request.app.state.toshi).active(tenant)
@@ -117,35 +120,47 @@ async def split_write(request: Request, tenant: str, operation: str, entity_id: 
     if types is None:
         local = await request.app.state.toshi.store.get_entity(tenant, entity_id)
         types = list(local["type"]) if local else []
-    owners, copies = [], []
+    owners, copies, barred = [], [], []
     for registration in registrations:
-        if registration["mode"] == "auxiliary" or operation not in operations_of(registration):
+        owned = False if registration["mode"] == "auxiliary" else covered(registration, entity_id, types)
+        if owned is False:
             continue
-        owned = covered(registration, entity_id, types)
-        if owned is not False:
+        if operation not in operations_of(registration):  # an inclusive one is then not told
+            barred += [(registration, owned)] if registration["mode"] != "inclusive" else []
+        else:
             (copies if registration["mode"] == "inclusive" else owners).append((registration, owned))
-    if not owners and not copies:
+    if not owners and not copies and not barred:
         return None
     if data is None:  # the whole entity: every owner and inclusive source is told; it is deleted here too
-        return Split(request, tenant, entity_id, {}, [(reg, {}) for reg, _ in owners + copies], ctx, media)
+        split = Split(request, tenant, entity_id, {}, [(reg, {}) for reg, _ in owners + copies], ctx, media)
+        split.refused = [(reg, {}, _unsupported(reg, operation)) for reg, _ in barred]
+        return split
     remaining = {k: v for k, v in data.items() if k != "@context"}
-    parts = []
-    for registration, owned in owners:
+    parts, refused = [], []
+    for registration, owned in owners + barred:  # what they own is theirs alone (4.3.6.3)
         names = [k for k in remaining if k not in NOT_ATTRIBUTES and (owned is None or ctx.expand_term(k) in owned)]
         if names:
-            parts.append((registration, {k: remaining.pop(k) for k in names}))
+            part = {k: remaining.pop(k) for k in names}
+            if (registration, owned) in barred:
+                refused.append((registration, part, _unsupported(registration, operation)))
+            else:
+                parts.append((registration, part))
     for registration, provided in copies:  # inclusive: the source gets its attributes, and they are written here too
         names = [k for k in remaining if k not in NOT_ATTRIBUTES
                  and (provided is None or ctx.expand_term(k) in provided)]
         if names:
             parts.append((registration, {k: remaining[k] for k in names}))
-    if not parts:
+    if not parts and not refused:
         return None
     if media == "application/ld+json" and "@context" in data:
         parts = [(reg, {**part, "@context": data["@context"]}) for reg, part in parts]
     left = [k for k in remaining if k not in NOT_ATTRIBUTES]
     here = left or operation in REPLACES
-    return Split(request, tenant, entity_id, remaining if here else None, parts, ctx, media)
+    return Split(request, tenant, entity_id, remaining if here else None, parts, ctx, media, refused)
+
+
+def _unsupported(registration: dict, operation: str) -> Failure:
+    return Failure(registration["id"], f"its registration ({registration['mode']}) does not support {operation}", 422)
 
 
 NOT_ATTRIBUTES = frozenset({"id", "type", "scope", "expiresAt", "@context", "createdAt", "modifiedAt"})
