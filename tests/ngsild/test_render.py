@@ -267,7 +267,7 @@ def test_lang_value_may_be_a_list():
     assert render_entity(entity, CTX, form="keyValues", lang="ja")["n"] == ["避難所", "シェルター"]
 
 
-@pytest.mark.parametrize("lang", ["", "en,,fr", "en;q=2", "en;q=x", "en;x=1", "e n"])
+@pytest.mark.parametrize("lang", ["", "en,,fr", "en;q=2", "en;q=x", "en;x=1", "e n", "!!", "en-", "toolonglang"])
 def test_invalid_lang(lang):
     with pytest.raises(BadRequestData):
         render_entity(ENTITY, CTX, lang=lang)

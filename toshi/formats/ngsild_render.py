@@ -13,6 +13,7 @@ no work is done per call beyond building the output.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Collection, Iterable
 from typing import Any
 
@@ -115,6 +116,9 @@ def render_feature_collection(features: Iterable[dict]) -> dict:
     return {"type": "FeatureCollection", "features": list(features)}
 
 
+_LANGUAGE_RANGE = re.compile(r"\*|[a-z]{1,8}(?:-[a-z0-9]{1,8})*")  # RFC 4647 2.1 (lower case here)
+
+
 @functools.lru_cache(maxsize=256)
 def language_ranges(lang: str) -> tuple[str, ...]:
     """The `lang` parameter -> lower-case language ranges by decreasing q (clause 4.15, RFC 7231 style).
@@ -134,8 +138,8 @@ def language_ranges(lang: str) -> tuple[str, ...]:
                 weight = -1.0
             if name.strip() != "q" or not 0 <= weight <= 1:
                 raise BadRequestData(f"invalid lang parameter {lang!r}: bad weight {params.strip()!r}")
-        if not tag or " " in tag:
-            raise BadRequestData(f"invalid lang parameter {lang!r}")
+        if not _LANGUAGE_RANGE.fullmatch(tag):
+            raise BadRequestData(f"invalid lang parameter {lang!r}: {tag!r} is no language range")
         if weight > 0:
             weighted.append((weight, tag))
     weighted.sort(key=lambda pair: -pair[0])  # stable: equal weights keep their order
