@@ -137,14 +137,13 @@ async def split_write(request: Request, tenant: str, operation: str, entity_id: 
         return split
     remaining = {k: v for k, v in data.items() if k != "@context"}
     parts, refused = [], []
-    for registration, owned in owners + barred:  # what they own is theirs alone (4.3.6.3)
+    for registration, owned, supported in [(*o, True) for o in owners] + [(*b, False) for b in barred]:
+        # what they own is theirs alone (4.3.6.3)
         names = [k for k in remaining if k not in NOT_ATTRIBUTES and (owned is None or ctx.expand_term(k) in owned)]
-        if names:
-            part = {k: remaining.pop(k) for k in names}
-            if (registration, owned) in barred:
-                refused.append((registration, part, _unsupported(registration, operation)))
-            else:
-                parts.append((registration, part))
+        if names and supported:
+            parts.append((registration, {k: remaining.pop(k) for k in names}))
+        elif names:
+            refused.append((registration, {k: remaining.pop(k) for k in names}, _unsupported(registration, operation)))
     for registration, provided in copies:  # inclusive: the source gets its attributes, and they are written here too
         names = [k for k in remaining if k not in NOT_ATTRIBUTES
                  and (provided is None or ctx.expand_term(k) in provided)]
