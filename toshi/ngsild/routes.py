@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
+from toshi.core.routing import SegmentRoute
 from toshi.ngsild import batch, discovery, entities, identity
 
 PREFIX = "/ngsi-ld/v1"
@@ -36,5 +37,6 @@ def routes() -> list[Route]:
         ("/attributes/{attr_id}", discovery.attribute_info, ["GET"]),
         ("/info/sourceIdentity", identity.source_identity, ["GET"]),
     ]
-    # Starlette tries every route and only falls back to a path-only match (405) when no method fits.
-    return [Route(PREFIX + path, endpoint, methods=methods) for path, endpoint, methods in table]
+    # Starlette tries every route and only falls back to a path-only match (405) when no method fits;
+    # an id, a type or an attribute name may be an IRI whose slashes the client encoded (%2F).
+    return [SegmentRoute(PREFIX + path, endpoint, methods=methods) for path, endpoint, methods in table]
