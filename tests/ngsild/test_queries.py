@@ -158,3 +158,9 @@ def test_expand_values_expands_the_compared_strings(client):
     assert ids(client.get(ENTITIES, params={"q": 'category=="commercial"'})) == []
     found = ids(client.get(ENTITIES, params={"q": 'category=="commercial"', "expandValues": "category"}))
     assert found == ["urn:ngsi-ld:Shop:1"]
+
+
+def test_local_that_is_no_boolean_is_bad_request_data(client):
+    """local is a boolean URL parameter of Query Entities: a value other than true or false is 400."""
+    response = client.get("/ngsi-ld/v1/entities", params={"type": "Shelter", "local": "maybe"})
+    assert response.status_code == 400 and response.json()["type"].endswith("BadRequestData")

@@ -310,6 +310,7 @@ def entity_query(params: QueryParams, ctx, settings, *, require_filter: bool = T
     from toshi.query.typeexpr import parse_type_expr
 
     limit, offset, count = paging(params, settings, count_option=count_option)
+    bool_param(params, "local")  # true or false, else 400
     query = EntityQuery(limit=limit, offset=offset, count=count)
     if params.get("id"):
         query.ids = [_check_uri(i.strip()) for i in params["id"].split(",")]
