@@ -360,18 +360,24 @@ def entity_type(entity: dict, ctx) -> str:
     return ctx.compact_iri(entity["type"][0]) if entity.get("type") else DEFAULT_ENTITY_TYPE
 
 
+def listed_names(wanted: list[str], user_names: list[str]) -> list[str]:
+    """The names an `attrs` list selects, in Orion's order (its filterAndOrderAttrs): as listed, or,
+    when the list holds `*`, every user attribute in the entity's order, then the other names listed."""
+    if "*" in wanted:
+        wanted = user_names + [name for name in wanted if name != "*"]
+    return list(dict.fromkeys(wanted))
+
+
 def selected_attrs(entity: dict, ctx, attrs: list[str] | None,
                    metadata: list[str] | None = None) -> list[tuple[str, dict]]:
     """(name, v2 attribute) pairs in output order; `attrs` as the `attrs` parameter."""
-    user = [(name, main_instance(instances)) for iri, instances in entity["attrs"].items()
+    user = [name for iri, instances in entity["attrs"].items()
             if instances and (name := ctx.compact_iri(iri)) != EXPIRES]  # dateExpires: only when asked
     builtin = {"dateCreated": entity.get("createdAt"), "dateModified": entity.get("modifiedAt"),
                "servicePath": (entity.get("scope") or ["/"])[0]}
     pairs: list[tuple[str, dict]] = []
-    for name in attrs if attrs is not None else ["*"]:
-        if name == "*":
-            pairs += [(n, render_attribute(i, ctx, metadata)) for n, i in user]
-        elif name in builtin and ctx.expand_term(name) not in entity["attrs"]:  # a user attribute wins
+    for name in listed_names(attrs if attrs is not None else ["*"], user):
+        if name in builtin and ctx.expand_term(name) not in entity["attrs"]:  # a user attribute wins
             if builtin[name] is not None:
                 kind = "Text" if name == "servicePath" else "DateTime"
                 pairs.append((name, {"type": kind, "value": builtin[name], "metadata": {}}))

@@ -269,7 +269,7 @@ class CompiledV2Subscription:
         by_name.update(mapping.selected_attrs(state, self.names, builtins, self.params.get("metadata")))
         if ALTERATION_TYPE in wanted and ALTERATION_TYPE not in by_name:
             by_name[ALTERATION_TYPE] = alteration_attribute(self._alteration(before, after))
-        names = _with_star_expanded(wanted, [name for name, _ in user])
+        names = mapping.listed_names(wanted, [name for name, _ in user])
         if self.params.get("covered"):
             return [(n, by_name.get(n, dict(MISSING_ATTRIBUTE))) for n in names]
         return [(n, by_name[n]) for n in names if n in by_name]
@@ -435,12 +435,6 @@ def orion_headers(url: str, *, tenant: str, service_path: str, content_type: str
     if attrs_format is not None:
         headers["Ngsiv2-AttrsFormat"] = attrs_format
     return headers
-
-
-def _with_star_expanded(wanted: list[str], user_names: list[str]) -> list[str]:
-    """The names of `notification.attrs`, `*` standing for every user attribute (no repeats)."""
-    names = [n for item in wanted for n in (user_names if item == "*" else [item])]
-    return list(dict.fromkeys(names))
 
 
 def _content(inst: dict, with_metadata: bool) -> dict:
