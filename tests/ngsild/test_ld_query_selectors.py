@@ -39,6 +39,14 @@ def test_a_selector_without_type_beside_one_with_a_type(places):
     assert ids(places, {"type": "Country"}, {"id": CITY1}) == [CITY1, COUNTRY]
 
 
+def test_the_type_wildcard_selects_every_type(places):
+    assert ids(places, {"type": "*"}) == [CITY1, CITY2, COUNTRY]
+
+
+def test_the_type_wildcard_beside_an_id_selector(places):
+    assert ids(places, {"type": "*"}, {"id": CITY1, "type": "City"}) == [CITY1, CITY2, COUNTRY]
+
+
 def test_an_alternative_is_counted_like_any_query(places):
     response = places.post(QUERY, params={"count": "true", "limit": 1},
                            json={"type": "Query", "entities": [{"type": "Country"}, {"id": CITY1, "type": "City"}]})

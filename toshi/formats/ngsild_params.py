@@ -443,7 +443,7 @@ def _selectors(selectors, ctx, query: EntityQuery) -> None:
         _alternatives(selectors, ctx, query)
         return
     type_text = type_texts.pop() if type_texts else None
-    if type_text is not None:
+    if type_text is not None and type_text != "*":  # `*`: every type, as for GET /entities
         query.types = parse_type_expr(_string(type_text, "type"), ctx.expand_term)
     ids = [s["id"] for s in selectors if "id" in s]
     patterns = [_string(s["idPattern"], "idPattern") for s in selectors if "idPattern" in s and "id" not in s]
