@@ -8,6 +8,7 @@ resources and their parameters).
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 from starlette.testclient import TestClient
@@ -512,6 +513,25 @@ def test_a_temporal_query_orders_by_id(fleet, order, expected):
 def test_descending_order_pages_from_the_last(fleet):
     body = ok(fleet.get(BASE, params={"type": "Vehicle", "orderBy": "id;desc", "limit": 1, "offset": 1}))
     assert [e["id"] for e in body] == ["urn:ngsi-ld:Vehicle:2"]
+
+
+def page_links(response) -> list[str]:
+    return re.findall(r'<[^>]*>;rel="(?:prev|next)";type="[^"]*"', ", ".join(response.headers.get_list("link")))
+
+
+def test_a_page_of_entities_links_to_the_previous_and_next_pages(fleet):
+    """Clause 6.3.10 pagination: the request's parameters, then limit and offset of the other pages."""
+    response = fleet.get(BASE, params={"type": "Vehicle", "limit": 1, "offset": 1})
+    assert [e["id"] for e in ok(response)] == ["urn:ngsi-ld:Vehicle:2"]
+    assert page_links(response) == [
+        '</ngsi-ld/v1/temporal/entities?type=Vehicle&limit=1&offset=0>;rel="prev";type="application/json"',
+        '</ngsi-ld/v1/temporal/entities?type=Vehicle&limit=1&offset=2>;rel="next";type="application/json"']
+
+
+def test_the_last_page_has_no_next_link(fleet):
+    response = fleet.get(BASE, params={"type": "Vehicle", "limit": 3})
+    assert len(ok(response)) == 3
+    assert page_links(response) == []
 
 
 @pytest.mark.parametrize("order", ["speed", "createdAt", "speed.observedAt", "id,speed", "id;sideways"])

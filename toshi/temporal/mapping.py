@@ -34,7 +34,7 @@ def temporal_candidates(store, tenant: str, query: EntityQuery, values: Mapping[
     everything = dataclasses.replace(query, limit=ALL, offset=0, count=False)
     mark = judging.set(True)
     try:
-        selected, _ = select(history, store, tenant, everything, time)
+        selected, _, _ = select(history, store, tenant, everything, time)
         return [s.entity.id for s in selected
                 if any(history.instances(series.id, window, 1)[0]
                        for series in readable_series(history.series(tenant, s.entity.id, query.attrs), s.state))]

@@ -32,11 +32,13 @@ class Selected:
 
 
 def select(history: TemporalHistory, store, tenant: str, query: EntityQuery,
-           time: TimeQuery | None = None, *, descending: bool = False) -> tuple[list[Selected], int | None]:
-    """One page of matching temporal entities in id order (`descending`: from the last), and their
-    total when the query asks for a count. `time`: the window a `q` sees (None: the current state)."""
+           time: TimeQuery | None = None, *, descending: bool = False) -> tuple[list[Selected], int | None, bool]:
+    """One page of matching temporal entities in id order (`descending`: from the last), their total
+    when the query asks for a count, and whether more follow the page. `time`: the window a `q` sees
+    (None: the current state)."""
     page: list[Selected] = []
     matched = 0
+    more = False
     types = query.types.simple_names() if query.types is not None else None
     for entity in history.entities(tenant, query.ids, query.id_pattern, types, descending=descending):
         state = seen(last_state(entity, store, tenant))
@@ -47,12 +49,14 @@ def select(history: TemporalHistory, store, tenant: str, query: EntityQuery,
             continue
         if query.attrs is not None and not history.series(tenant, entity.id, query.attrs):
             continue
-        if query.offset <= matched < query.offset + query.limit:
+        if matched >= query.offset + query.limit:  # one beyond the page
+            more = True
+            if not query.count:
+                break
+        elif matched >= query.offset:
             page.append(Selected(entity, state))
         matched += 1
-        if not query.count and len(page) >= query.limit:
-            break
-    return page, matched if query.count else None
+    return page, matched if query.count else None, more
 
 
 def _in_window(history: TemporalHistory, tenant: str, state: dict, query: EntityQuery,

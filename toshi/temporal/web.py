@@ -120,17 +120,22 @@ async def query_temporal_post(request: Request) -> Response:
 async def _query(request: Request, tenant: str, query, reading: Reading, media: str, ctx,
                  descending: bool = False) -> Response:
     history = _history(request)
-    page, total = select(history, _services(request).store, tenant, query, reading.time, descending=descending)
+    page, total, more = select(history, _services(request).store, tenant, query, reading.time,
+                               descending=descending)
     bodies, headers = answer(history, tenant, page, reading, ctx, _instance_limit(request))
     federated = await csources.temporal_query(request, tenant, query, bodies, ctx) if request.method == "GET" else None
     if federated is not None:  # registered context sources (toshi/csources/temporal.py): their entities follow
-        bodies, more, answered = federated
-        bodies = bodies[:max(query.limit, len(page))]
-        total = None if total is None else total + more
+        merged, remote, answered = federated
+        bodies = merged[:max(query.limit, len(page))]
+        more = more or len(merged) > len(bodies)
+        total = None if total is None else total + remote
         headers.update(_warned(answered))
     if total is not None:
         headers["NGSILD-Results-Count"] = str(total)
-    return await _respond(request, bodies, headers, media, ctx)
+    response = await _respond(request, bodies, headers, media, ctx)
+    if request.method == "GET" and (links := http.page_links(request, query.limit, query.offset, more, media)):
+        response.headers.append("Link", links)  # prev / next pages of entities (clause 6.3.10)
+    return response
 
 
 async def _respond(request: Request, body: Any, headers: dict[str, str], media: str, ctx) -> Response:
