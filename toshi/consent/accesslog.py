@@ -239,8 +239,7 @@ def _by_subject(notes: list[tuple], why: str, bodies: dict) -> list[tuple[str, s
     """(subject, the JSON of `why` (purpose and basis), its attributes, consents and entities) for each
     subject of one request's notes (subject, attrs, consents, entity id)."""
     if len({note[0] for note in notes}) == len(notes):  # each subject once: the common case
-        return [(subject, _body(why, attrs, consents, (entity_id,), bodies))
-                for subject, attrs, consents, entity_id in notes]
+        return [(note[0], _body(why, note, bodies)) for note in notes]
     merged: dict[str, list] = {}
     for subject, attrs, consents, entity_id in notes:
         entry = merged.get(subject)
@@ -253,24 +252,30 @@ def _by_subject(notes: list[tuple], why: str, bodies: dict) -> list[tuple[str, s
             entry[1] = frozenset({*entry[1], *consents})
         if entity_id not in entry[2]:
             entry[2].append(entity_id)
-    return [(subject, _body(why, attrs, consents, tuple(sorted(entities)), bodies))
-            for subject, (attrs, consents, entities) in merged.items()]
+    return [(subject, _text(why, attrs, consents, sorted(entities))) for subject, (attrs, consents, entities)
+            in merged.items()]
 
 
-def _body(why: str, attrs, consents, entities: tuple[str, ...], bodies: dict) -> str:
-    """`why`, then the JSON of sorted compact attribute names, sorted consents and entities, remembered
-    in `bodies` by the objects noted: the notes of one entity state share its judgement's (each kept
-    with its entry, so an id is never reused while remembered)."""
-    key = (why, id(attrs), id(consents), entities)
+def _body(why: str, note: tuple, bodies: dict) -> str:
+    """_text of one note, remembered in `bodies` by the note object: the read path notes an entity
+    state's releases with one object (each kept with its entry, so an id is never reused while
+    remembered)."""
+    key = (why, id(note))
     known = bodies.get(key)
-    if known is not None and known[0] is attrs and known[1] is consents:
-        return known[2]
-    compact = core_context().compact_iri
-    body = orjson.dumps([sorted({compact(a) for a in attrs}), sorted(set(consents)), entities]).decode()[1:-1]
+    if known is not None and known[0] is note:
+        return known[1]
     if len(bodies) >= BODIES_KEPT:
         bodies.clear()
-    bodies[key] = (attrs, consents, f"{why},{body}")
-    return bodies[key][2]
+    text = _text(why, note[1], note[2], [note[3]])
+    bodies[key] = (note, text)
+    return text
+
+
+def _text(why: str, attrs, consents, entities: list[str]) -> str:
+    """`why`, then the JSON of sorted compact attribute names, sorted consents and the entities."""
+    compact = core_context().compact_iri
+    body = orjson.dumps([sorted({compact(a) for a in attrs}), sorted(set(consents)), entities]).decode()[1:-1]
+    return f"{why},{body}"
 
 
 _INSERT_ROW = ("INSERT INTO consent_access_records (step, tenant, subject, reader, first_seq, last_seq, records) "

@@ -119,6 +119,7 @@ class ConsentGuard:
                  stale_at: str | None = None):
         self.reader_id, self.tenant, self.purpose = reader_id, tenant, purpose
         self.official, self.log = official, log
+        self._basis = OFFICIAL if official else CONSENTED
         self._source = source  # where a guard renews itself after a change (None: never)
         self._generation = source.generation if source is not None else 0
         self._set(declared, held, stale_at)
@@ -155,17 +156,18 @@ class ConsentGuard:
         return None
 
     def _judged(self, entity: dict) -> tuple:
-        """(entity, view, hidden attrs, released {attr: category}, subject, consent ids), remembered
-        per entity object (entities are shared and never mutated)."""
+        """(entity, view, hidden attrs, released {attr: category}, subject, consent ids, the access log's
+        note of a release or None), remembered per entity object (entities are shared and never mutated)."""
         self._current()
         seen = self._views.get(id(entity))
         if seen is not None and seen[0] is entity:
             return seen
-        judged = (entity, *self._judge(entity))
+        view, hidden, released, subject, consents = self._judge(entity)
+        note = (subject or "(unknown)", released, consents, entity["id"]) if released else None
+        judged = (entity, view, hidden, released, subject, consents, note)
         if len(self._views) >= VIEWS_KEPT:
             self._views.clear()
         self._views[id(entity)] = judged  # holding the entity keeps its id from being reused
-        view = judged[1]
         if view is not None and view is not entity:
             # the view judged as its entity was: callers ask about the view again (temporal asks which
             # attributes' history it may show), and the view may lack the attribute naming the subject
@@ -200,32 +202,25 @@ class ConsentGuard:
         """What this reader may see of an entity and why, without noting a release (a caller that
         hands the view over notes it itself, e.g. toshi.consent.RecipientView.released): the subject
         comes from the entity as it is, even when the view hides the attribute naming them."""
-        _, view, hidden, released, subject, consents = self._judged(entity)
+        _, view, hidden, released, subject, consents, _ = self._judged(entity)
         return Judgement(view, hidden, released, subject, consents)
 
     # -- Guard ------------------------------------------------------------------------------------
 
     def readable(self, entity: dict) -> dict | None:
         judged = self._judged(entity)
-        released = judged[3]
-        if released and not judging.get():
-            self.log.note(self.tenant, self.reader_id, judged[4] or "(unknown)", self.purpose,
-                          OFFICIAL if self.official else CONSENTED, released, judged[5], entity["id"])
+        if judged[6] is not None and not judging.get():
+            self.log.note_many(self.tenant, self.reader_id, self.purpose, self._basis, [judged[6]])
         return judged[1]
 
     def release(self, entities: list) -> None:
         """The views of an answer handed over (toshi.core.access.handed_over): their releases noted
         in one go, from the judgements made when they were read (views are remembered as their
         entities are)."""
-        notes = []
-        for entity in entities:
-            if entity is not None:
-                judged = self._judged(entity)
-                if judged[3]:
-                    notes.append((judged[4] or "(unknown)", judged[3], judged[5], entity["id"]))
+        judged = self._judged
+        notes = [note for note in (judged(e)[6] for e in entities if e is not None) if note is not None]
         if notes:
-            self.log.note_many(self.tenant, self.reader_id, self.purpose, OFFICIAL if self.official else CONSENTED,
-                               notes)
+            self.log.note_many(self.tenant, self.reader_id, self.purpose, self._basis, notes)
 
     def check_write(self, before: dict | None, after: dict | None) -> None:
         """Writing is not consent's concern (the role rules decide it)."""
