@@ -24,9 +24,8 @@ import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from toshi.temporal.times import to_ms
-
 from toshi.core.entity import now_iso
+from toshi.core.times import to_ms
 from toshi.store.sqlite import SqliteStore
 from toshi.temporal.aggregate import parse_aggregation
 from toshi.temporal.history import history_for
