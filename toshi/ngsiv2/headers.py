@@ -31,9 +31,16 @@ def tenant_of(request: Request) -> str:
     return tenant
 
 
+def _given(request: Request) -> str | None:
+    """The Fiware-ServicePath header, None when absent or empty: Orion's servicePathSplit reads an
+    empty (or blank) header as no header, i.e. the default path."""
+    raw = request.headers.get(SERVICE_PATH)
+    return raw if raw is not None and raw.strip() else None
+
+
 def write_scope(request: Request) -> list[str]:
     """The scope of an entity created with this request's service path ([] for the root)."""
-    raw = request.headers.get(SERVICE_PATH)
+    raw = _given(request)
     if raw is None:
         return []
     paths = [p.strip() for p in raw.split(",")]
@@ -46,17 +53,17 @@ def write_scope(request: Request) -> list[str]:
 
 
 def given_path(request: Request) -> bool:
-    return request.headers.get(SERVICE_PATH) is not None
+    return _given(request) is not None
 
 
 def query_paths(request: Request) -> list[str] | None:
     """The request's query service paths, checked (None without the header)."""
-    raw = request.headers.get(SERVICE_PATH)
+    raw = _given(request)
     if raw is None:
         return None
     paths = [_checked(p.strip()) for p in raw.split(",")]
     if len(paths) > MAX_QUERY_PATHS:
-        raise bad_request(f"too many service paths - a maximum of {MAX_QUERY_PATHS} service paths is allowed")
+        raise bad_request("too many service paths - a maximum of ten service paths is allowed")
     return paths
 
 
