@@ -120,3 +120,48 @@ def test_remote_temporal_entities_pass_the_local_read_path(fresh_client, town_b)
     many = fresh_client.get(f"{LD}/temporal/entities?type=Shelter").json()
     assert "contact" not in one and "occupancy" in one
     assert all("contact" not in e for e in many)
+
+
+def posted_query(client, query: dict, **params):
+    return client.post(f"{LD}/temporal/entityOperations/query", json={"type": "Query", **query}, params=params)
+
+
+def test_post_query_adds_the_sources_entities(client, town_b):
+    client.post(LD + "/entities", json={"id": ID, "type": "Shelter", "occupancy": at(3, "2026-12-01T09:00:00Z")})
+    register(client, town_b)
+    got = posted_query(client, {"entities": [{"type": "Shelter"}]}, count="true")
+    assert got.status_code == 200, got.text
+    assert [(e["id"], values(e, "occupancy")) for e in got.json()] == [
+        (ID, [3, 5]), ("urn:ngsi-ld:Shelter:t2", [9])]
+    assert got.headers["NGSILD-Results-Count"] == "2"
+
+
+def test_post_query_sends_its_temporal_query_on(client, town_b):
+    register(client, town_b)
+    got = posted_query(client, {"entities": [{"type": "Shelter"}],
+                                "temporalQ": {"timerel": "after", "timeAt": "2026-12-01T10:30:00Z"}})
+    assert {e["id"]: values(e, "occupancy") if "occupancy" in e else [] for e in got.json()} == {
+        ID: [], "urn:ngsi-ld:Shelter:t2": [9]}
+
+
+def test_post_query_sends_its_filters_on(client, town_b):
+    register(client, town_b)
+    got = posted_query(client, {"entities": [{"type": "Shelter"}], "q": "occupancy>6"})
+    assert [e["id"] for e in got.json()] == ["urn:ngsi-ld:Shelter:t2"]
+
+
+def test_post_query_of_a_registration_without_query_temporal_is_local(client, town_b):
+    register(client, town_b, operations=["retrieveTemporal", "queryBatch"])
+    assert posted_query(client, {"entities": [{"type": "Shelter"}]}).json() == []
+
+
+def test_post_query_with_local_true_asks_no_source(client, town_b):
+    register(client, town_b)
+    assert posted_query(client, {"entities": [{"type": "Shelter"}]}, local="true").json() == []
+
+
+def test_post_query_whose_only_source_fails_is_a_bad_gateway(client):
+    from support import free_port
+
+    register(client, f"http://127.0.0.1:{free_port()}")
+    assert posted_query(client, {"entities": [{"type": "Shelter"}]}).status_code == 502

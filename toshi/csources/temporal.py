@@ -1,11 +1,13 @@
 """Distributed temporal retrieve and query (ETSI GS CIM 009 v1.8 5.7.3, 5.7.4 with context sources):
-GET /temporal/entities/{id} and GET /temporal/entities also ask the registrations supporting
-retrieveTemporal / queryTemporal (named one by one: no operation group holds them) that match the
-entity or the query, and the temporal API merges their answers with its own.
+GET /temporal/entities/{id}, GET /temporal/entities and POST /temporal/entityOperations/query also ask
+the registrations supporting retrieveTemporal / queryTemporal (named one by one: no operation group
+holds them) that match the entity or the query, and the temporal API merges their answers with its own.
 
 * The request sent: the same path with the client's parameters as they came (the temporal query, attrs,
   options, the entity selection; a query's limit = max_limit), its Link @context, the registration's
-  tenant and contextSourceInfo, `Via`, and `local=true` when management.localOnly.
+  tenant and contextSourceInfo, `Via`, and `local=true` when management.localOnly. A POST query (the
+  same operation, queryTemporal: 5.7.4 bound to POST in 6.24) is sent as a POST of the client's Query
+  as it came (its temporalQ, filters and @context) to the source's /temporal/entityOperations/query.
 * Merge: entities by id; attributes by name; the instances of one attribute from every side are kept
   together (local first), an identical instance once only (instanceIds are each broker's own, so two
   sides may use the same one for different instances); a temporalValues
@@ -27,7 +29,7 @@ from starlette.requests import Request
 
 from toshi.core.access import visible
 from toshi.csources.matching import Target
-from toshi.csources.reads import Answer, gather
+from toshi.csources.reads import Answer, _posted_query, gather
 from toshi.csources.sources import candidates, local_only
 
 SKIPPED = frozenset({"local", "limit", "offset", "count"})
@@ -46,6 +48,9 @@ async def _ask(request: Request, tenant: str, operation: str, path: str, target:
     asks = [(reg, path, _params(request, reg, query=query)) for reg, _ in candidates(request, tenant, operation, target)]
     if not asks:
         return None
+    if request.method == "POST":  # the Query of POST /temporal/entityOperations/query, as it came
+        posted = await _posted_query(request, None, ctx)
+        asks = [(*ask, posted) for ask in asks]
     answer = await gather(request, tenant, asks, ctx, raw=True)
     bodies = []
     for found in answer.entities.values():
@@ -77,7 +82,8 @@ async def query(request: Request, tenant: str, entity_query, local: list[dict], 
     how many more than the local ones there are, and the Answer; None when no source is to be asked."""
     target = Target(ids=entity_query.ids, id_pattern=entity_query.id_pattern, attrs=entity_query.attrs,
                     type_expr=entity_query.types)
-    asked = await _ask(request, tenant, "queryTemporal", "/temporal/entities", target, ctx, query=True)
+    path = "/temporal/entityOperations/query" if request.method == "POST" else "/temporal/entities"
+    asked = await _ask(request, tenant, "queryTemporal", path, target, ctx, query=True)
     if asked is None:
         return None
     answer, remote = asked

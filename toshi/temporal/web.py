@@ -123,7 +123,7 @@ async def _query(request: Request, tenant: str, query, reading: Reading, media: 
     page, total, more = select(history, _services(request).store, tenant, query, reading.time,
                                descending=descending)
     bodies, headers = answer(history, tenant, page, reading, ctx, _instance_limit(request))
-    federated = await csources.temporal_query(request, tenant, query, bodies, ctx) if request.method == "GET" else None
+    federated = await csources.temporal_query(request, tenant, query, bodies, ctx)  # GET, or POST: the Query sent on
     if federated is not None:  # registered context sources (toshi/csources/temporal.py): their entities follow
         merged, remote, answered = federated
         bodies = merged[:max(query.limit, len(page))]
