@@ -195,7 +195,7 @@ def gone(before: dict) -> bool:
 
 
 def _touched(before: dict, fragment: dict, now: str, *, merge_types: bool) -> dict:
-    """A copy of `before` marked modified now, with the fragment's types and scope applied."""
+    """A copy of `before` marked modified now, with the fragment's types, scope and expiresAt applied."""
     after = dict(before)
     after["attrs"] = dict(before["attrs"])
     after["modifiedAt"] = now
@@ -204,6 +204,8 @@ def _touched(before: dict, fragment: dict, now: str, *, merge_types: bool) -> di
         after["type"] = before["type"] + [t for t in new_types if t not in before["type"]]
     if fragment.get("scope") and merge_types:
         after["scope"] = list(dict.fromkeys((before.get("scope") or []) + fragment["scope"]))
+    if fragment.get("expiresAt"):  # a transient entity's expiry is set or moved by any write naming it
+        after["expiresAt"] = fragment["expiresAt"]
     if fragment.get("id") and fragment["id"] != before["id"]:
         raise BadRequestData(f"Entity id in payload ({fragment['id']}) differs from {before['id']}")
     return after
