@@ -7,8 +7,8 @@ temporal query), the representation and the members of each entity to return.
 - `pick` and `omit` (clause 4.21) keep or drop entity members (`id`, `type`, `scope`, attributes);
   neither may be used with `attrs`, and a member may not be in both.
 - `datasetId` keeps the instances of these datasetIds (`@none`: the default instance).
-- `aggrMethods` (a comma-separated text, or an array in a Query) and `aggrPeriodDuration` with the
-  aggregated representation.
+- `aggrMethods` (a comma-separated text, repeated in the URL to add methods, or an array in a Query) and
+  `aggrPeriodDuration` with the aggregated representation.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def reading_of(values: Mapping[str, Any], options: set[str], attrs: set[str] | N
     mode = _mode(values.get("format"), options)
     aggregation = None
     if mode == "aggregatedValues":
-        aggregation = parse_aggregation(values.get("aggrMethods"), values.get("aggrPeriodDuration"))
+        aggregation = parse_aggregation(_aggr_methods(values), values.get("aggrPeriodDuration"))
     pick, omit = _members(values.get("pick"), "pick", ctx), _members(values.get("omit"), "omit", ctx)
     if attrs is not None and (pick is not None or omit is not None):
         raise BadRequestData(f"{'pick' if pick is not None else 'omit'} cannot be used together with attrs")
@@ -93,6 +93,17 @@ def reading_of(values: Mapping[str, Any], options: set[str], attrs: set[str] | N
         raise BadRequestData("lang must name a language (or languages, as in Accept-Language)")
     return Reading(parse_time_query(values), mode, aggregation, "sysAttrs" in options, attrs, pick, omit,
                    _dataset_ids(values.get("datasetId")), lang)
+
+
+def _aggr_methods(values: Mapping[str, Any]) -> Any:
+    """`aggrMethods`: given more than once in the URL (`aggrMethods=min&aggrMethods=max`), the lists are
+    merged, as `options` is (the spec names no error for a repeated parameter, and keeping only the
+    last one dropped methods silently); a Query's member is taken as it is."""
+    getlist = getattr(values, "getlist", None)
+    if getlist is None:
+        return values.get("aggrMethods")
+    given = getlist("aggrMethods")
+    return ",".join(given) if given else None
 
 
 def _mode(fmt: Any, options: set[str]) -> str:
