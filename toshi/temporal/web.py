@@ -21,6 +21,7 @@ from starlette.routing import Route
 from toshi import csources
 from toshi.core import entity as ops
 from toshi.core.errors import BadRequestData, ResourceNotFound
+from toshi.core.routing import SegmentRoute
 from toshi.core.write import Check, Operation
 from toshi.formats import ngsild_http as http
 from toshi.formats.ngsild_params import deletion_target, entity_query, options_of, query_from_body
@@ -48,7 +49,8 @@ def routes() -> list[Route]:
         ("/entities/{entity_id}/attrs/{attr_id}/{instance_id}", delete_instance, ["DELETE"]),
         ("/entityOperations/query", query_temporal_post, ["POST"]),
     ]
-    return [Route(PREFIX + path, endpoint, methods=methods) for path, endpoint, methods in table]
+    # an entity id or attribute name holding an encoded slash (%2F) stays one segment, as on /entities
+    return [SegmentRoute(PREFIX + path, endpoint, methods=methods) for path, endpoint, methods in table]
 
 
 # -- reads ---------------------------------------------------------------------------------------
