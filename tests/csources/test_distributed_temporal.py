@@ -165,3 +165,12 @@ def test_post_query_whose_only_source_fails_is_a_bad_gateway(client):
 
     register(client, f"http://127.0.0.1:{free_port()}")
     assert posted_query(client, {"entities": [{"type": "Shelter"}]}).status_code == 502
+
+
+def test_a_repeated_aggr_methods_is_forwarded_merged(client, town_b):
+    """The source is asked for every method of a repeated aggrMethods, as the local answer gives them."""
+    register(client, town_b)
+    got = client.get(f"{LD}/temporal/entities/{ID}", params=[
+        ("options", "aggregatedValues"), ("attrs", "occupancy"), ("aggrMethods", "min"), ("aggrMethods", "max")])
+    assert got.status_code == 200, got.text
+    assert {"min", "max"} <= got.json()["occupancy"].keys()

@@ -38,6 +38,9 @@ NOT_ATTRIBUTES = frozenset({"id", "type", "@context", "scope", "createdAt", "mod
 
 def _params(request: Request, registration: dict, *, query: bool) -> dict[str, str]:
     params = {k: v for k, v in request.query_params.items() if k not in SKIPPED}
+    methods = request.query_params.getlist("aggrMethods")
+    if len(methods) > 1:  # merged, as the local answer merges them (toshi/temporal/request.py)
+        params["aggrMethods"] = ",".join(methods)
     if query:
         params["limit"] = str(request.app.state.toshi.settings.max_limit)
     return {**params, **local_only(registration)}
