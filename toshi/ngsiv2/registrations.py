@@ -23,6 +23,7 @@ from toshi.ngsiv2.errors import V2Error, bad_request
 from toshi.ngsiv2.mapping import FORBIDDEN, check_name
 from toshi.ngsiv2.registrations_store import registrations_of
 from toshi.ngsiv2.request import accept, json_response, options_of, paging, read_json, services
+from toshi.ngsiv2.subscriptions import listed_path
 
 MODES = ("all", "query", "update", "none")
 STATUSES = ("active", "inactive")
@@ -175,6 +176,9 @@ async def list_registrations(request: Request) -> Response:
     limit, offset = paging(request.query_params)
     options = options_of(request.query_params, {"count"})
     everything = registrations_of(services(request)).all(headers.tenant_of(request))
+    path = listed_path(request)
+    if path is not None:
+        everything = [r for r in everything if r.get("servicePath", "/") == path]
     extra = {"Fiware-Total-Count": str(len(everything))} if "count" in options else None
     return json_response([render(r) for r in everything[offset:offset + limit]], extra=extra)
 
@@ -191,7 +195,9 @@ def _check_provider(request: Request, registration: dict) -> None:
 
 
 async def create_registration(request: Request) -> Response:
-    registration = {"id": secrets.token_hex(12), **validate(await read_json(request))}
+    paths = headers.query_paths(request)  # kept to narrow lists (Orion: the header's first path, else `/`)
+    registration = {"id": secrets.token_hex(12), "servicePath": paths[0] if paths else "/",
+                    **validate(await read_json(request))}
     _check_provider(request, registration)
     registration.setdefault("status", "active")
     registrations_of(services(request)).put(headers.tenant_of(request), registration)

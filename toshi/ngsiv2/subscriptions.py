@@ -72,13 +72,27 @@ async def list_subscriptions(request: Request) -> Response:
     params = request.query_params
     limit, offset = paging(params)
     options = options_of(params, {"count"})
+    match = {"api": model.API}
+    path = listed_path(request)
+    if path is not None:
+        match["servicePath"] = path
     await _flush(request)
-    everything, _ = await services(request).store.subscriptions.list(tenant, 10**9, 0)
-    mine = [doc for doc in everything if doc.get("api") == model.API]
+    page, total = await services(request).store.subscriptions.list(tenant, limit, offset, match)
     now = now_iso()
-    body = [model.render(doc, now) for doc in mine[offset:offset + limit]]
-    extra = {COUNT_HEADER: str(len(mine))} if "count" in options else None
+    body = [model.render(doc, now) for doc in page]
+    extra = {COUNT_HEADER: str(total)} if "count" in options else None
     return json_response(body, extra=extra)
+
+
+def listed_path(request: Request) -> str | None:
+    """The service path a list narrows to (the spec's "Service path in subscriptions and registrations":
+    subscriptions / registrations "that use *exactly* that service path"): the header's first path, as
+    Orion's mongoListSubscriptions / mongoRegistrationsGet take it; None (all) without the header or
+    for `/#`, as Orion does."""
+    paths = headers.query_paths(request)
+    if not paths or paths[0] == "/#":
+        return None
+    return paths[0]
 
 
 async def retrieve_subscription(request: Request) -> Response:

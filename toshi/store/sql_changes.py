@@ -195,11 +195,26 @@ class SqlSubscriptions:
                               (tenant, subscription_id)).fetchone()
         return orjson.loads(row[0]) if row else None
 
-    async def list(self, tenant: str, limit: int, offset: int) -> tuple[list[dict], int]:
-        rows = self.db.execute("SELECT doc FROM subscriptions WHERE tenant=? ORDER BY rowid LIMIT ? OFFSET ?",
-                               (tenant, limit, offset)).fetchall()
-        total = self.db.execute("SELECT count(*) FROM subscriptions WHERE tenant=?", (tenant,)).fetchone()[0]
+    async def list(self, tenant: str, limit: int, offset: int,
+                   match: dict[str, str] | None = None) -> tuple[list[dict], int]:
+        """A page of the tenant's subscriptions in creation order and how many there are; `match`: only
+        those whose top-level string fields have these values (e.g. `{"api": "v2"}`), in SQL."""
+        where, args = "tenant=?", [tenant]
+        for key, value in (match or {}).items():
+            if not key.isidentifier():
+                raise ValueError(f"not a field name: {key!r}")
+            where += f" AND {self._field(key)}=?"
+            args.append(value)
+        rows = self.db.execute(f"SELECT doc FROM subscriptions WHERE {where} ORDER BY rowid LIMIT ? OFFSET ?",
+                               (*args, limit, offset)).fetchall()
+        total = self.db.execute(f"SELECT count(*) FROM subscriptions WHERE {where}", tuple(args)).fetchone()[0]
         return [orjson.loads(r[0]) for r in rows], total
+
+    def _field(self, key: str) -> str:
+        """A top-level field of the JSON document, as text (the column is text in both dialects)."""
+        if getattr(self.db, "dialect", "sqlite") == "postgresql":
+            return f"(doc::jsonb ->> '{key}')"
+        return f"json_extract(doc, '$.{key}')"
 
     async def delete(self, tenant: str, subscription_id: str) -> bool:
         return self.db.execute("DELETE FROM subscriptions WHERE tenant=? AND id=?",
