@@ -33,12 +33,17 @@ class Split:
     ctx: object
     media: str = "application/json"
     refused: list[tuple[dict, dict, Failure]] = field(default_factory=list)  # owned by who cannot take the write
+    created_there: bool = False  # a source answered 201 Created
 
     async def respond(self, method: str, path: str, local_write, *, extra: dict | None = None,
-                      created: bool = False, attribute: str | None = None):
+                      created: bool | None = False, attribute: str | None = None, location: str | None = None,
+                      either: bool = False):
         """Send the parts, write the rest through `local_write(payload) -> Response`, and answer:
         the local answer when every source accepted; 207 naming what a source did not take (or was
-        refused); a lone source's own failure (404, 422, 502, 504: 6.3.17) when nothing was written here."""
+        refused); a lone source's own failure (404, 422, 502, 504: 6.3.17) when nothing was written here.
+        `created` None: 201 when a source answered 201 (an upsert), else 204; `location`: the Location of
+        a 201 (default the entity's); `either`: what is written is on one side only (an attribute instance:
+        instanceIds are each broker's own), so a side without it (404) is no failure when another had it."""
         from starlette.responses import Response
 
         # `attribute`: an operation on one attribute's path: its payload alone is sent (none to delete it)
@@ -52,6 +57,9 @@ class Split:
                 local_response = await local_write(self.local)
             except NgsiError as exc:
                 local_error = exc
+        if either and (local_response is not None or any(o is None for o in outcomes)):
+            outcomes = [None if o is not None and o.status == 404 else o for o in outcomes]
+            local_error = None if local_error is not None and local_error.status == 404 else local_error
         updated: list[str] = []
         not_updated: list[dict] = []
         for (registration, part), outcome in zip(parts, outcomes, strict=True):
@@ -81,8 +89,9 @@ class Split:
         if not not_updated:
             if local_response is not None:
                 return local_response
+            created = self.created_there if created is None else created
             status = 201 if created else 204
-            headers = {"Location": f"/ngsi-ld/v1/entities/{self.entity_id}"} if created else None
+            headers = {"Location": location or f"/ngsi-ld/v1/entities/{self.entity_id}"} if created else None
             return Response(status_code=status, headers=headers)
         return Response(orjson.dumps({"updated": updated, "notUpdated": not_updated}), status_code=207,
                         media_type="application/json")
@@ -98,6 +107,7 @@ class Split:
         ok = status < 300 and status != 207
         judged(self.request, self.tenant, registration, ok=ok or status == 404)
         if ok:
+            self.created_there = self.created_there or status == 201
             return None
         if keep and status == 207:
             return response

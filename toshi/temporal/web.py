@@ -155,10 +155,15 @@ async def create_temporal(request: Request) -> Response:
     ctx = await http.context_for(request, body.context, from_link=False)
     now = ops.now_iso()
     parsed = parse_temporal_entity(body.data, ctx, now=now)
-    created = await _append(request, tenant, parsed["id"], parsed, now)
-    if created:
-        return Response(status_code=201, headers={"Location": f"{PREFIX}/entities/{parsed['id']}"})
-    return http.no_content()
+
+    async def local(payload) -> Response:
+        entity = parsed if payload is body.data else parse_temporal_entity(payload, ctx, now=now)
+        if await _append(request, tenant, entity["id"], entity, now):
+            return Response(status_code=201, headers={"Location": f"{PREFIX}/entities/{entity['id']}"})
+        return http.no_content()
+
+    return await csources.temporal_write(request, tenant, "upsertTemporal", parsed["id"], body, ctx, local,
+                                         types=lambda: parsed["type"])  # context sources (toshi/csources)
 
 
 async def append_temporal(request: Request) -> Response:
@@ -171,13 +176,19 @@ async def append_temporal(request: Request) -> Response:
     parsed = parse_temporal_fragment(body.data, ctx, now=now)
     if parsed.get("id", entity_id) != entity_id:
         raise BadRequestData("The id in the payload differs from the id in the URL")
-    if _history(request).entity(tenant, entity_id) is None:
-        live = _services(request).store.load_entity(tenant, entity_id)
-        if live is None:
-            raise ResourceNotFound(f"No temporal representation of entity {entity_id}")
-        parsed["type"] = live["type"] + [t for t in parsed.get("type", []) if t not in live["type"]]
-    await _append(request, tenant, entity_id, parsed, now)
-    return http.no_content()
+
+    async def local(payload) -> Response:
+        part = parsed if payload is body.data else parse_temporal_fragment(payload, ctx, now=now)
+        if _history(request).entity(tenant, entity_id) is None:
+            live = _services(request).store.load_entity(tenant, entity_id)
+            if live is None:
+                raise ResourceNotFound(f"No temporal representation of entity {entity_id}")
+            part["type"] = live["type"] + [t for t in part.get("type", []) if t not in live["type"]]
+        await _append(request, tenant, entity_id, part, now)
+        return http.no_content()
+
+    return await csources.temporal_write(request, tenant, "appendAttrsTemporal", entity_id, body, ctx, local,
+                                         types=lambda: _types(request, tenant, entity_id))
 
 
 async def _append(request: Request, tenant: str, entity_id: str, parsed: dict, now: str) -> bool:
@@ -224,8 +235,7 @@ async def modify_instance(request: Request) -> Response:
             raise BadRequestData("The datasetId of an attribute instance cannot be changed")
         history.replace_instance(seq, ops.merge_instance(row.instance, patch, now))
 
-    await _change_history(request, tenant, entity_id, name, modify)
-    return http.no_content()
+    return await _written(request, tenant, entity_id, "updateAttrsTemporal", body, ctx, name, modify)
 
 
 async def delete_instance(request: Request) -> Response:
@@ -238,8 +248,7 @@ async def delete_instance(request: Request) -> Response:
         history, seq, _ = _instance(request, tenant, entity_id, name)
         history.delete_instance(seq)
 
-    await _change_history(request, tenant, entity_id, name, delete)
-    return http.no_content()
+    return await _written(request, tenant, entity_id, "deleteAttrInstanceTemporal", None, ctx, name, delete)
 
 
 async def delete_temporal(request: Request) -> Response:
@@ -250,8 +259,8 @@ async def delete_temporal(request: Request) -> Response:
         if not _history(request).delete_entity(tenant, entity_id):
             raise ResourceNotFound(f"No temporal representation of entity {entity_id}")
 
-    await _change_history(request, tenant, entity_id, None, delete)
-    return http.no_content()
+    return await _written(request, tenant, entity_id, "deleteTemporal", None, await http.context_for(request),
+                          None, delete)
 
 
 async def delete_temporal_attribute(request: Request) -> Response:
@@ -272,8 +281,7 @@ async def delete_temporal_attribute(request: Request) -> Response:
                                    + (f" with datasetId {dataset_id}" if dataset_id else ""))
         history.delete_series(tenant, entity_id, series)
 
-    await _change_history(request, tenant, entity_id, name, delete)
-    return http.no_content()
+    return await _written(request, tenant, entity_id, "deleteAttrsTemporal", None, ctx, name, delete)
 
 
 def _instance(request: Request, tenant: str, entity_id: str, attr: str) -> tuple[TemporalHistory, int, HistoryRow]:
@@ -287,6 +295,26 @@ def _instance(request: Request, tenant: str, entity_id: str, attr: str) -> tuple
 
 
 # -- helpers -------------------------------------------------------------------------------------
+
+async def _written(request: Request, tenant: str, entity_id: str, operation: str, body, ctx, attr: str | None,
+                   edit: Callable[[], None]) -> Response:
+    """`edit` run here by `_change_history` (204), and the registered context sources that take part in
+    the operation told (toshi/csources/temporal_writes.py: the request's attribute, or the whole entity)."""
+
+    async def local(_payload=None) -> Response:
+        await _change_history(request, tenant, entity_id, attr, edit)
+        return http.no_content()
+
+    return await csources.temporal_write(request, tenant, operation, entity_id, body, ctx, local,
+                                         types=lambda: _types(request, tenant, entity_id),
+                                         attribute=request.path_params.get("attr_id"))
+
+
+def _types(request: Request, tenant: str, entity_id: str) -> list[str] | None:
+    """The entity's types as its history knows them (None: it has no history here)."""
+    found = _history(request).entity(tenant, entity_id)
+    return list(last_state(found, _services(request).store, tenant)["type"]) if found is not None else None
+
 
 async def _change_history(request: Request, tenant: str, entity_id: str, attr: str | None,
                           edit: Callable[[], None]) -> None:
