@@ -476,6 +476,17 @@ def _rendered_mqtt(spec: dict) -> dict:
     return out
 
 
+def _rendered_channel(spec: dict) -> dict:
+    """As Orion's HttpInfo / MqttInfo render a channel: `timeout` only when greater than 0, a text
+    `payload` only when not empty (`null` is kept: no body)."""
+    out = dict(spec)
+    if not out.get("timeout"):
+        out.pop("timeout", None)
+    if out.get("payload") == "":
+        del out["payload"]
+    return out
+
+
 def render(doc: dict, now: str) -> dict:
     out: dict[str, Any] = {"id": doc["id"]}
     if doc.get("description"):  # Orion renders a description only when it is not empty
@@ -484,6 +495,8 @@ def render(doc: dict, now: str) -> dict:
     condition = dict(doc["subject"].get("condition") or {})
     condition.setdefault("attrs", [])
     condition.setdefault("notifyOnMetadataChange", True)  # Orion renders it always (default true)
+    if not condition.get("alterationTypes", True):  # Orion's Condition::toJson leaves an empty list out
+        del condition["alterationTypes"]
     subject["condition"] = condition
     out["subject"] = subject
     notification = dict(doc["notification"])
@@ -491,6 +504,11 @@ def render(doc: dict, now: str) -> dict:
         notification.setdefault("attrs", [])
     notification.setdefault("onlyChangedAttrs", False)
     notification.setdefault("covered", False)
+    if notification.get("metadata") == []:  # Orion's Notification::toJson: only when not empty
+        del notification["metadata"]
+    for channel in ("http", "httpCustom", "mqtt", "mqttCustom"):
+        if channel in notification:
+            notification[channel] = _rendered_channel(notification[channel])
     for channel in ("mqtt", "mqttCustom"):
         if channel in notification:
             notification[channel] = _rendered_mqtt(notification[channel])
