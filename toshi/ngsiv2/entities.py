@@ -231,7 +231,10 @@ async def replace_attribute(request: Request) -> Response:
     target = target_of(request)
     now = now_iso()
     options = options_of(request.query_params, UPDATE_OPTIONS)
-    inst = mapping.parse_attribute(await read_json(request), ctx(), now, orion_dates=True)
+    data = await read_json(request)
+    if not isinstance(data, dict):  # Orion's attribute parser: the body must be an object
+        raise parse_error()
+    inst = mapping.parse_attribute(data, ctx(), now, orion_dates=True)
     edit = edits.replace_attribute_edit(target, _attr_iri(request), inst, now, keep_metadata=keeps_metadata(options))
     await _write(request, target, edit, options)
     return no_content()

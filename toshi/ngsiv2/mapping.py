@@ -144,6 +144,11 @@ def check_attr_name(name: str) -> str:
     return name
 
 
+class ValueGivenTwice(dict):
+    """A JSON object of a request body in which `value` was given twice (toshi.ngsiv2.request.read_json
+    marks it; the last one is kept): as an attribute, Orion refuses it."""
+
+
 def parse_attribute(raw: Any, ctx, now: str, *, key_values: bool = False, orion_dates: bool = False) -> dict:
     """One v2 attribute (or, in keyValues, its bare value) -> an internal instance. `orion_dates` (the
     /v2 API): DateTime values are checked and stored in Orion's form (toshi.ngsiv2.dates); without it
@@ -154,6 +159,8 @@ def parse_attribute(raw: Any, ctx, now: str, *, key_values: bool = False, orion_
         raise bad_request("attribute must be a JSON object, unless keyValues option is used")
     if set(raw) - ATTR_KEYS:
         raise bad_request("unrecognized property for context attribute")
+    if isinstance(raw, ValueGivenTwice):
+        raise bad_request("duplicated value key in attribute")
     value = raw.get("value")
     check_nesting(value)
     given = raw.get("type")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import orjson
@@ -10,7 +11,7 @@ from starlette.requests import Request
 
 from toshi.jsonld.context import core_context
 from toshi.ngsiv2.errors import V2Error, bad_request, parse_error
-from toshi.ngsiv2.mapping import MAX_VALUE_NESTING, check_nesting
+from toshi.ngsiv2.mapping import MAX_VALUE_NESTING, ValueGivenTwice, check_nesting
 from toshi.ngsiv2.q import parse_v2_q
 from toshi.query.planner import EntityQuery
 from toshi.query.regex import compile_pattern
@@ -39,7 +40,32 @@ async def read_json(request: Request) -> object:
     except orjson.JSONDecodeError:
         raise parse_error() from None
     check_nesting(data, MAX_VALUE_NESTING + 8)  # room for a value at its deepest place in any v2 body
+    if raw.count(b'"value"') > _value_count(data):  # some object gave `value` twice (orjson kept the last)
+        data = json.loads(raw, object_pairs_hook=_with_repeats)
     return data
+
+
+def _value_count(data: object) -> int:
+    """How often `"value"` is written in the JSON of `data` (as a key or as a string)."""
+    count, todo = 0, [data]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            count += "value" in item
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+        elif item == "value":
+            count += 1
+    return count
+
+
+def _with_repeats(pairs: list[tuple[str, object]]) -> dict:
+    """An object of the body; one giving `value` twice is marked (mapping.ValueGivenTwice), as Orion's
+    attribute parser refuses it ("duplicated value key in attribute")."""
+    if sum(key == "value" for key, _ in pairs) > 1:
+        return ValueGivenTwice(pairs)
+    return dict(pairs)
 
 
 async def read_raw(request: Request, allowed: tuple[str, ...]) -> bytes:
