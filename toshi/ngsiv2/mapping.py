@@ -46,9 +46,13 @@ def check_name(value: Any, what: str) -> str:
         raise bad_request(f"{what} length: 0, min length supported: 1")
     if len(value) > MAX_NAME:
         raise bad_request(f"{what} length: {len(value)}, max length supported: {MAX_NAME}")
-    if any(c in FORBIDDEN_IN_NAMES or not c.isascii() or not c.isprintable() or c.isspace() for c in value):
+    if _bad_characters(value):
         raise bad_request(f"Invalid characters in {what}")
     return value
+
+
+def _bad_characters(value: str) -> bool:
+    return any(c in FORBIDDEN_IN_NAMES or not c.isascii() or not c.isprintable() or c.isspace() for c in value)
 
 
 MAX_VALUE_NESTING = 50  # Orion's limit on compound attribute and metadata values (its "Known limitations")
@@ -56,9 +60,11 @@ TOO_DEEP = f"attribute or metadata value has overpassed maximum nesting limit: {
 
 
 def check_nesting(value: Any, limit: int = MAX_VALUE_NESTING) -> None:
-    """A value (or a body) nested deeper than `limit` objects / arrays is 400 ParseError, as Orion."""
+    """A value (or a body) with an object / array at a level greater than `limit` is 400 ParseError, as
+    Orion: its parseCompoundValue calls the outermost container level 0 and refuses `deep >
+    MAX_JSON_NESTING`, so `limit` + 1 containers nest, one more does not."""
     try:
-        check_depth(value, limit)
+        check_depth(value, limit + 1)
     except BadRequestData:
         raise parse_error(TOO_DEEP) from None
 
@@ -92,16 +98,31 @@ def infer_type(value: Any) -> str:
 # -- v2 -> internal -------------------------------------------------------------------------------
 
 def parse_entity(data: Any, ctx, now: str, *, key_values: bool, scope: list[str]) -> dict:
-    """A v2 entity payload -> the parsed form `toshi.core.entity` operations take."""
+    """A v2 entity payload -> the parsed form `toshi.core.entity` operations take.
+
+    Checked as Orion's parseEntity does: `id` must be there, then the members in the order the payload
+    gives them (the JSON type and characters of `id`, of `type` and its emptiness, each attribute), then
+    an empty id and the lengths (Orion's later Entity::check)."""
     if not isinstance(data, dict):
         raise bad_request("Invalid JSON type for entity: it must be an object")
     if "id" not in data:
         raise bad_request("entity id length: 0, min length supported: 1")
+    attrs: dict[str, list[dict]] = {}
+    for name, raw in data.items():
+        if name in ("id", "type"):
+            what = f"entity {name}"
+            if not isinstance(raw, str):
+                raise bad_request(f"Invalid JSON type for {what}")
+            if name == "type" and not raw:
+                raise bad_request("entity type length: 0, min length supported: 1")
+            if _bad_characters(raw):
+                raise bad_request(f"Invalid characters in {what}")
+            continue
+        iri, inst = _parsed_attribute(name, raw, ctx, now, key_values)
+        attrs[iri] = [inst]
     entity_id = check_name(data["id"], "entity id")
     entity_type = check_name(data.get("type", DEFAULT_ENTITY_TYPE), "entity type")
-    attrs = {k: v for k, v in data.items() if k not in ("id", "type")}
-    parsed = {"id": entity_id, "type": [ctx.expand_term(entity_type)],
-              "attrs": parse_attrs(attrs, ctx, now, key_values=key_values)}
+    parsed = {"id": entity_id, "type": [ctx.expand_term(entity_type)], "attrs": attrs}
     if scope:
         parsed["scope"] = scope
     return parsed
@@ -111,16 +132,21 @@ def parse_attrs(data: Any, ctx, now: str, *, key_values: bool) -> dict[str, list
     """A v2 attributes object (no id / type) -> {expanded name: [instance]}."""
     if not isinstance(data, dict):
         raise bad_request("Invalid JSON type: attributes must be given as a JSON object")
+    for name in ("id", "type"):  # a payload of attributes only (the entity is in the URL): Orion looks first
+        if name in data:
+            raise bad_request(f"entity {name} specified in payload")
     attrs: dict[str, list[dict]] = {}
     for name, raw in data.items():
-        if name in ("id", "type"):  # a payload of attributes only (the entity is in the URL)
-            raise bad_request(f"entity {name} specified in payload")
-        if name == EXPIRES:
-            attrs[ctx.expand_term(name)] = [_expiry_attribute(raw, ctx, now, key_values)]
-            continue
-        attrs[ctx.expand_term(check_attr_name(name))] = [parse_attribute(raw, ctx, now, key_values=key_values,
-                                                                                  orion_dates=True)]
+        iri, inst = _parsed_attribute(name, raw, ctx, now, key_values)
+        attrs[iri] = [inst]
     return attrs
+
+
+def _parsed_attribute(name: str, raw: Any, ctx, now: str, key_values: bool) -> tuple[str, dict]:
+    if name == EXPIRES:
+        return ctx.expand_term(name), _expiry_attribute(raw, ctx, now, key_values)
+    return ctx.expand_term(check_attr_name(name)), parse_attribute(raw, ctx, now, key_values=key_values,
+                                                                   orion_dates=True)
 
 
 def _expiry_attribute(raw: Any, ctx, now: str, key_values: bool) -> dict:
