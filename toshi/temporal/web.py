@@ -71,12 +71,15 @@ async def retrieve_temporal(request: Request) -> Response:
         body = bodies[0]
         if not body:  # pick / omit left no member (clause 4.21)
             raise ResourceNotFound(f"pick / omit leave nothing of the temporal representation of {entity_id}")
+        if reading.attrs is not None and not history.series(tenant, entity_id, reading.attrs):
+            body = None  # attrs names no attribute the entity ever had: it is not matched (5.7.3.4, as 5.7.1.4)
     federated = await csources.temporal_retrieve(request, tenant, entity_id, body,
                                                  list(state["type"]) if state else None, ctx)
     if federated is not None:  # registered context sources (toshi/csources/temporal.py)
         body, headers = federated[0], {**headers, **_warned(federated[1])}
     if body is None:
-        raise ResourceNotFound(f"No temporal representation of entity {entity_id}")
+        raise ResourceNotFound(f"No temporal representation of entity {entity_id}" if state is None or
+                               reading.attrs is None else f"Entity {entity_id} never had the attributes in attrs")
     return await _respond(request, body, headers, media, ctx)
 
 
