@@ -5,12 +5,22 @@ An entity expires when its attribute `dateExpires` (the core context's default-v
 default instance whose value is an ISO 8601 date-time at or before now. An NGSI-LD attribute instance
 with `expiresAt` (a transient attribute, v1.9.1 clause 4.22) expires alone at that instant:
 `unexpired_attributes` leaves it out (toshi/ngsild/transient.py removes it through the write path).
+
+`ExpiryFilter` is the read path's expiry layer (toshi/core/access.py, order EXPIRY): from the instant
+of expiry an expired entity is hidden and an expired attribute instance left out for every outlet —
+retrieve, queries and their `q` (the store judges each candidate's view, toshi/store/reading.py),
+NGSI-v2, the temporal API's entity filters, subscriptions — before the sweepers delete them. It hides
+something only in a tenant known to hold transient data (`mark_transient`), so other tenants' queries
+keep their all-SQL plan. The notifier judges a change's states at their own instants (`as_of`).
 """
 
 from __future__ import annotations
 
 import weakref
+from contextlib import contextmanager
+from contextvars import ContextVar
 
+from toshi.core.access import EXPIRY
 from toshi.core.times import instant_key, now_iso
 
 EXPIRES_IRI = "https://uri.etsi.org/ngsi-ld/default-context/dateExpires"
@@ -66,8 +76,72 @@ def mark_transient(store, tenant: str) -> None:
     _transient_tenants.setdefault(store, set()).add(tenant)
 
 
+def holds_transient(store, tenant: str) -> bool:
+    return tenant in _transient_tenants.get(store, ())
+
+
+def has_expiry(entity: dict) -> bool:
+    """The entity may expire, or an attribute instance of it may (what makes its tenant transient)."""
+    return expiry_of(entity) is not None or any(
+        "expiresAt" in inst for instances in entity["attrs"].values() for inst in instances)
+
+
+# the instant the expiry layer judges at (None: now); the notifier sets a change's own instants
+_judged_at: ContextVar[str | None] = ContextVar("toshi_expiry_at", default=None)
+
+
+@contextmanager
+def as_of(instant: str | None):
+    """Judge expiry at `instant` (None: now) inside the block."""
+    token = _judged_at.set(instant)
+    try:
+        yield
+    finally:
+        _judged_at.reset(token)
+
+
+class _ExpiryGuard:
+    """Hides expired entities and expired attribute instances; checks no write (the write path treats
+    an expired entity as gone itself, toshi/core/entity.py)."""
+
+    reads_everything = False
+
+    def readable(self, entity: dict) -> dict | None:
+        now = _judged_at.get() or now_iso()
+        return None if is_expired(entity, now) else unexpired_attributes(entity, now)
+
+    def check_write(self, before, after) -> None:
+        return None
+
+    def permitted_attrs(self, action: str, entity: dict):
+        return None
+
+    def type_visible(self, type_iri: str) -> bool:
+        return True
+
+    def attribute_visible(self, attr_iri: str) -> bool:
+        return True
+
+
+_GUARD = _ExpiryGuard()
+
+
+class ExpiryFilter:
+    """The read path's expiry layer (declared by the NGSI-LD feature, whose listener marks the tenants
+    that hold transient data). It applies with authentication off too."""
+
+    order = EXPIRY
+    always = True
+
+    def __init__(self, store):
+        self.store = store
+
+    def guard_for(self, reader) -> _ExpiryGuard | None:
+        return _GUARD if holds_transient(self.store, reader.tenant) else None
+
+
 async def hide_expired(store, tenant: str, query) -> None:
     """Make `query` skip expired entities — only when the tenant has transient entities at all, so
     ordinary queries keep their all-SQL plan."""
-    if tenant in _transient_tenants.get(store, ()) or await store.has_attribute(tenant, EXPIRES_IRI):
+    if holds_transient(store, tenant) or await store.has_attribute(tenant, EXPIRES_IRI):
         query.extra.append(not_expired)

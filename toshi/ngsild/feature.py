@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from toshi.core.expiry import ExpiryFilter
 from toshi.core.feature import Action, Feature, tables_of
 from toshi.ngsild import entity_maps, identity, live
 from toshi.ngsild.parameters import KnownParameters
@@ -39,6 +40,9 @@ class NgsiLd(Feature):
 
     def listeners(self) -> list:
         return [self.transients.record]
+
+    def read_filters(self) -> list:
+        return [ExpiryFilter(self.services.store)]  # expired entities and attributes hidden everywhere at once
 
     def background(self) -> list:
         return [self.transients.sweep_forever]

@@ -1,8 +1,10 @@
 """Transient entities and attributes: an entity or an attribute instance with `expiresAt` is gone at
 that instant (NGSI-LD v1.9.1 clause 4.22).
 
-Reads hide an expired entity at once (toshi.core.expiry: retrieve, queries, temporal, NGSI-v2), and
-retrieve and query leave out an expired attribute; this module deletes the entity, or removes the
+Reads hide an expired entity and leave out an expired attribute at once: the read path's expiry layer
+(toshi.core.expiry.ExpiryFilter) does, for every outlet, in the tenants this module marks as holding
+transient data (every write leaving an `expiresAt` or a `dateExpires`, and at start what the store
+holds). This module deletes the entity, or removes the
 attribute, through the one write path soon after, so the change reaches the change log, history and
 subscriptions. The earliest expiry every write leaves is remembered in a heap of due instants (a
 write listener); at start the heap is seeded from the store.
@@ -15,7 +17,7 @@ import heapq
 import logging
 
 from toshi.core.errors import NgsiError
-from toshi.core.expiry import is_expired, mark_transient, unexpired_attributes
+from toshi.core.expiry import EXPIRES_IRI, has_expiry, is_expired, mark_transient, unexpired_attributes
 from toshi.core.times import instant_key, now_iso
 from toshi.query.planner import EntityQuery
 
@@ -44,12 +46,14 @@ class Transients:
         keys = _expiries(entity)
         if keys:
             heapq.heappush(self.due, (min(keys), tenant, entity["id"]))
-        if isinstance(entity.get("expiresAt"), str):
-            mark_transient(self.services.store, tenant)  # queries then hide it once expired
+        if keys or has_expiry(entity):
+            mark_transient(self.services.store, tenant)  # the read path then hides it once expired
 
     async def seed(self) -> None:
         store = self.services.store
         for tenant in {"", *await store.tenants()}:
+            if await store.has_attribute(tenant, EXPIRES_IRI):  # NGSI-v2 transient entities (dateExpires)
+                mark_transient(store, tenant)
             query = EntityQuery(limit=10**9, extra=[lambda e: bool(_expiries(e))])
             found, _ = await store.query_entities(tenant, query)
             for entity in found:

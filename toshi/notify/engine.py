@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Sequence
 
 from toshi.core.access import ReadPath, sight, visible
+from toshi.core.expiry import as_of
 from toshi.core.times import now_iso, utc_seconds
 from toshi.notify.delivery import Deliverer, Job
 from toshi.notify.kinds import CompiledSubscription, SubscriptionKind
@@ -210,7 +211,13 @@ class Notifier:
         with self.read_path.reading_as(self.read_path.guard_of_subscription(record.tenant, sub.id)):
             if sight() is None:
                 return record.before, record.after
-            before, after = visible(record.before), visible(record.after)
+            # expiry is judged at each state's own instant: the state before as it stood when written
+            # (so the sweeper's removal of an expired attribute or entity is seen), the state after
+            # at the change (an attribute already expired then is not in it)
+            with as_of(record.before.get("modifiedAt") if record.before is not None else None):
+                before = visible(record.before)
+            with as_of(record.at):
+                after = visible(record.after)
         if before is not None and after is not None and before["attrs"] == after["attrs"]:
             return None, None  # only what the owner may not read changed
         return before, after
