@@ -145,8 +145,8 @@ def parse_attrs(data: Any, ctx, now: str, *, key_values: bool) -> dict[str, list
 def _parsed_attribute(name: str, raw: Any, ctx, now: str, key_values: bool) -> tuple[str, dict]:
     if name == EXPIRES:
         return ctx.expand_term(name), _expiry_attribute(raw, ctx, now, key_values)
-    return ctx.expand_term(check_attr_name(name)), parse_attribute(raw, ctx, now, key_values=key_values,
-                                                                   orion_dates=True)
+    inst = parse_attribute(raw, ctx, now, key_values=key_values, orion_dates=True, name=name)
+    return ctx.expand_term(name), inst
 
 
 def _expiry_attribute(raw: Any, ctx, now: str, key_values: bool) -> dict:
@@ -175,34 +175,65 @@ class ValueGivenTwice(dict):
     marks it; the last one is kept): as an attribute, Orion refuses it."""
 
 
-def parse_attribute(raw: Any, ctx, now: str, *, key_values: bool = False, orion_dates: bool = False) -> dict:
+def parse_attribute(raw: Any, ctx, now: str, *, key_values: bool = False, orion_dates: bool = False,
+                    name: str | None = None) -> dict:
     """One v2 attribute (or, in keyValues, its bare value) -> an internal instance. `orion_dates` (the
     /v2 API): DateTime values are checked and stored in Orion's form (toshi.ngsiv2.dates); without it
-    (other features' writers, e.g. the IoT agent) they are kept as written."""
+    (other features' writers, e.g. the IoT agent) they are kept as written.
+
+    Checked in Orion's order: the JSON of the attribute member by member (parseContextAttributeObject:
+    the type's JSON type, `value` given twice, the metadata's structure, unknown members), a DateTime
+    value, then (ContextAttribute::check) the `name` when given, the type, the value's characters and
+    the metadata's names, types and values."""
     if key_values:
         raw = {"value": raw}
     elif not isinstance(raw, dict):
         raise bad_request("attribute must be a JSON object, unless keyValues option is used")
-    if set(raw) - ATTR_KEYS:
-        raise bad_request("unrecognized property for context attribute")
-    if isinstance(raw, ValueGivenTwice):
-        raise bad_request("duplicated value key in attribute")
+    for key, member in raw.items():
+        if key == "type":
+            if not isinstance(member, str):
+                raise bad_request("invalid JSON type for attribute type")
+        elif key == "value":
+            if isinstance(raw, ValueGivenTwice):
+                raise bad_request("duplicated value key in attribute")
+        elif key == "metadata":
+            _check_metadata_json(member, orion_dates)
+        else:
+            raise bad_request("unrecognized property for context attribute")
     value = raw.get("value")
     check_nesting(value)
     given = raw.get("type")
-    if given is not None:
-        if not isinstance(given, str):
-            raise bad_request("invalid JSON type for attribute type")
-        check_name(given, "attribute type")
     metadata = raw.get("metadata")
     if given in DATE_TYPES and orion_dates:
         value = _date_value(value)
+    if name is not None:
+        check_attr_name(name)
+    if given is not None:
+        check_name(given, "attribute type")
     if given != "TextUnrestricted" and not _flag(metadata, "TextUnrestricted"):
         check_value(value)
     inst = _instance(given, value, ignore_type=_flag(metadata, "ignoreType"))
     inst.update(createdAt=now, modifiedAt=now)
     _apply_metadata(inst, metadata, ctx, now, orion_dates)
     return inst
+
+
+def _check_metadata_json(metadata: Any, orion_dates: bool) -> None:
+    """The `metadata` member as Orion's parseMetadataVector / parseMetadataObject read it, with their
+    texts: an object of objects holding only `type` (a string) and `value`; a DateTime readable."""
+    if not isinstance(metadata, dict):
+        raise bad_request("metadata not a JSON object")
+    for item in metadata.values():
+        if not isinstance(item, dict):
+            raise bad_request("metadata must be a JSON object")
+        for key, member in item.items():
+            if key == "type":
+                if not isinstance(member, str):
+                    raise bad_request("invalid JSON type for attribute metadata type")
+            elif key != "value":
+                raise bad_request("invalid JSON field for attribute metadata")
+        if item.get("type") in DATE_TYPES and orion_dates:
+            _date_value(item.get("value"))
 
 
 def _flag(metadata: Any, name: str) -> bool:
@@ -243,13 +274,10 @@ def _instance(given: str | None, value: Any, *, ignore_type: bool = False) -> di
 def _apply_metadata(inst: dict, metadata: Any, ctx, now: str, orion_dates: bool = False) -> None:
     if metadata is None:
         return
-    if not isinstance(metadata, dict):
-        raise bad_request("Invalid JSON type for metadata: it must be an object")
+    _check_metadata_json(metadata, orion_dates)
     subs: dict[str, dict] = {}
     for name, item in metadata.items():
         check_name(name, "metadata name")
-        if not isinstance(item, dict) or set(item) - {"type", "value"}:
-            raise bad_request(f"Invalid metadata {name}: a metadata item is an object with value and type")
         value, given = item.get("value"), item.get("type")
         check_nesting(value)
         if given is not None:
