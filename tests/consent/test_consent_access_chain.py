@@ -4,6 +4,8 @@ the chain."""
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 from consent_town import LD, PURPOSE, Town, patient
 from starlette.testclient import TestClient
@@ -12,6 +14,7 @@ from toshi.app import create_app
 from toshi.consent import accesslog
 from toshi.consent.accesslog import CONSENTED, AccessLog
 from toshi.core.access import current_actor
+from toshi.store.sqlite import SqliteStore
 
 RESIDENTS = 6
 DIAGNOSIS = "https://uri.etsi.org/ngsi-ld/default-context/diagnosis"
@@ -82,6 +85,39 @@ def test_a_record_as_the_one_before_it_is_stored_short_and_read_whole(store):
     assert [e["seq"] for e in log.of_subject("city", "urn:ngsi-ld:Person:0", after=3)] == [4]
     assert log.of_subject("city", "urn:ngsi-ld:Person:0", after=3)[0]["attrs"] == ["phone"]
     assert log.verify() == []
+
+
+def test_requests_noting_the_same_notes_get_a_record_each_as_notes_given_apart_do(store, tmp_path):
+    """The read path gives a page read again as the same tuple of notes: each request still has its
+    own record per resident, stored and read back as when every request's notes are their own list."""
+    other = SqliteStore(tmp_path / "apart.db")  # a second log beside `store`'s, to compare with
+    asyncio.run(other.open())
+    page = tuple((f"urn:ngsi-ld:Person:{n}", {DIAGNOSIS: "sensitive"}, (f"consent-{n}",), f"urn:ngsi-ld:Patient:{n}")
+                 for n in range(RESIDENTS))
+    logs = {"same": AccessLog(store), "apart": AccessLog(other)}
+    try:
+        for request in ("r-1", "r-2", "r-3", "r-4"):
+            mark = current_actor.set({"principal": "svc", "request": request})
+            try:
+                for how, log in logs.items():
+                    notes = page if how == "same" else list(page)
+                    if request == "r-3":  # another reader in between, and a page of fewer residents
+                        log.note_many("city", "other", PURPOSE, CONSENTED, page[:2] if how == "same" else list(page[:2]))
+                    log.note_many("city", "svc", PURPOSE, CONSENTED, notes)
+            finally:
+                current_actor.reset(mark)
+        assert logs["same"].flush() == logs["apart"].flush() == 4 * RESIDENTS + 2
+        stored = {how: log._db.execute("SELECT tenant, subject, reader, first_seq, last_seq, records "
+                                       "FROM consent_access_records ORDER BY first_seq").fetchall()
+                  for how, log in logs.items()}
+        assert stored["same"] == stored["apart"]
+        first = [(e["seq"], e["request_id"], e["entities"]) for e in logs["same"].of_subject("city", "urn:ngsi-ld:Person:0")
+                 if e["reader"] == "svc"]
+        assert [r for _, r, _ in first] == ["r-1", "r-2", "r-3", "r-4"]
+        assert all(entities == ["urn:ngsi-ld:Patient:0"] for *_, entities in first)
+        assert logs["same"].verify() == [] and logs["apart"].verify() == []
+    finally:
+        asyncio.run(other.close())
 
 
 def test_each_resident_gets_a_record_of_each_read_of_a_query_page(town):

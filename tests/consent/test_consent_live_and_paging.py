@@ -53,6 +53,27 @@ def test_the_page_returned_is_logged(town):
     assert [(e["reader"], e["entities"]) for e in log] == [(provider["_id"], ["urn:ngsi-ld:Patient:2"])]
 
 
+def test_a_page_read_again_after_a_revocation_shows_and_logs_only_what_is_consented(town):
+    """A page read again with its entities unchanged reuses its judgements only while the consents are
+    unchanged: after a revocation the same page hides the resident's data and logs no release of it."""
+    town.create(patient(1), patient(2))
+    provider, one, two = town.provider(), town.resident(1), town.resident(2)
+    revoked = town.grant(one, provider, ["sensitive"])
+    town.grant(two, provider, ["sensitive"])
+    shown = []
+    for k in range(3):
+        if k == 2:
+            town.revoke(one, revoked)
+        r = town.client.get(f"{LD}/entities?type=Patient&limit=10",
+                            headers={**town.ld(provider, PURPOSE), "X-Request-Id": f"again-{k}"})
+        assert r.status_code == 200
+        shown.append({e["id"]: "diagnosis" in e for e in r.json()})
+    assert shown == [{"urn:ngsi-ld:Patient:1": True, "urn:ngsi-ld:Patient:2": True}] * 2 + \
+        [{"urn:ngsi-ld:Patient:1": False, "urn:ngsi-ld:Patient:2": True}]
+    logs = [town.client.get("/consent/me/access-log", headers=town.ld(who)).json() for who in (one, two)]
+    assert [[e["request_id"] for e in log] for log in logs] == [["again-0", "again-1"], ["again-0", "again-1", "again-2"]]
+
+
 def test_a_v2_list_logs_each_entity_of_its_page_and_nothing_else(town):
     """Each entity of a v2 page is in its resident's access log, one record per request; an entity read
     only to order the matches (orderBy) or to count the types (/v2/types) is not."""

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Iterable
+from itertools import islice
 
 import orjson
 
@@ -55,6 +56,7 @@ ZERO_HASH = "0" * 64
 FLUSH_SECONDS = 0.25
 OFFICIAL, CONSENTED = "official", "consent"
 BODIES_KEPT = 10_000  # records' texts remembered by what was noted (_body)
+TEXTS_KEPT = 1_000  # the records' texts of a request's notes, remembered by the notes (_texts_of)
 
 
 def step_hash(step: int, at: str, last_seq: int, prev_hash: str, rows: Iterable[tuple]) -> str:
@@ -74,6 +76,7 @@ class AccessLog:
         self._pending: dict[tuple, list] = {}
         self._lock = threading.Lock()  # notes may come from the event loop and from worker threads
         self._bodies: dict[tuple, tuple] = {}  # see _body
+        self._texts: dict[tuple, tuple] = {}  # see _texts_of
         self._upgraded = False
 
     @property
@@ -100,15 +103,18 @@ class AccessLog:
         `consents`; both are kept as given until the next flush and never changed."""
         self.note_many(tenant, reader, purpose, basis, [(subject, attrs, consents, entity_id)])
 
-    def note_many(self, tenant: str, reader: str, purpose: str | None, basis: str, notes: list[tuple]) -> None:
-        """Releases to one reader in the current request: (subject, attrs, consents, entity id) each."""
+    def note_many(self, tenant: str, reader: str, purpose: str | None, basis: str, notes) -> None:
+        """Releases to one reader in the current request: (subject, attrs, consents, entity id) each.
+        `notes` is kept as given (never changed); a tuple the read path gives again for the same
+        releases (a page read again, see ConsentGuard.release) has its records' texts made once."""
         actor = current_actor.get()
         key = (tenant, reader, actor.get("request") if actor else None, purpose, basis)
         with self._lock:
             read = self._pending.get(key)
             if read is None:
-                read = self._pending[key] = [now_iso(), []]
-            read[1].extend(notes)
+                self._pending[key] = [now_iso(), notes]
+            else:  # more releases in the same request: one record per subject still (_by_subject)
+                read[1] = [*read[1], *notes]
 
     # -- writing ----------------------------------------------------------------------------------
 
@@ -118,19 +124,23 @@ class AccessLog:
             pending, self._pending = self._pending, {}
         if not pending:
             return 0
-        pairs = _records(pending, self._bodies)
+        by_row = _records(pending, self._bodies, self._texts)
         with self._atomic() as db:
             step, seq, prev = tail(db)
             rows, start = [], seq
-            for (tenant, reader, subject), (heads, rests) in pairs.items():
+            for (tenant, reader, subject), runs in by_row.items():
                 first, last, parts = seq + 1, None, []
-                for head, rest in zip(heads, rests):
+                for heads, rest in runs:  # requests in turn; a run's requests share `rest`
                     seq += 1
                     if rest is last or rest == last:  # as the record before: left out (see RECORD_FIELDS)
-                        parts.append(f"[{seq},{head}]")
+                        parts.append(f"[{seq},{heads[0]}]")
                     else:
-                        parts.append(f"[{seq},{head},{rest}]")
+                        parts.append(f"[{seq},{heads[0]},{rest}]")
                         last = rest
+                    if len(heads) > 1:
+                        parts.append(",".join([f"[{n},{head}]" for n, head in zip(range(seq + 1, seq + len(heads)),
+                                                                                  islice(heads, 1, None))]))
+                        seq += len(heads) - 1
                 rows.append((tenant, subject, reader, first, seq, f"[{','.join(parts)}]"))
             write_step(db, step + 1, now_iso(), prev, rows)
         return seq - start
@@ -217,22 +227,47 @@ def broken_steps(db) -> list[int]:
     return sorted(set(broken))
 
 
-def _records(pending: dict[tuple, list], bodies: dict) -> dict[tuple, tuple[list[str], list[str]]]:
-    """The notes as records, by (tenant, reader, subject): one record per (reader, subject, request,
-    purpose, basis) with the union of its attributes, consents and entities; each record as the JSON
-    texts of its fields after `seq` (given when written): its time and request, and the rest, so a
-    flush makes strings, not objects."""
-    pairs: dict[tuple, tuple[list[str], list[str]]] = {}
+def _records(pending: dict[tuple, list], bodies: dict, texts: dict) -> dict[tuple, list[tuple[list[str], str]]]:
+    """The notes as records, by (tenant, reader, subject) in the order first noted: one record per
+    (reader, subject, request, purpose, basis) with the union of its attributes, consents and entities,
+    each as the JSON texts of its fields after `seq` (given when written): its time and request (the
+    head), and the rest, so a flush makes strings, not objects. Requests in turn whose notes are the
+    same object (a page read again) are one run: (their heads, in turn, and each subject's rest), kept
+    once per subject rather than once per record."""
+    rows: dict[tuple, list[tuple[list[str], str]]] = {}
+    run = None  # (the notes, tenant, reader, why, the heads) of the run the last request was in
     for (tenant, reader, request, purpose, basis), (at, notes) in pending.items():
         head = orjson.dumps([at, request]).decode()[1:-1]
-        why = orjson.dumps([purpose, basis]).decode()[1:-1]
-        for subject, rest in _by_subject(notes, why, bodies):
-            found = pairs.get((tenant, reader, subject))
+        if run is not None and run[0] is notes and run[1] == tenant and run[2] == reader and run[3] == (purpose, basis):
+            run[4].append(head)  # every subject of the run has its record of this request
+            continue
+        heads = [head]
+        run = (notes, tenant, reader, (purpose, basis), heads)
+        for subject, rest in _texts_of(notes, purpose, basis, bodies, texts):
+            found = rows.get((tenant, reader, subject))
             if found is None:
-                found = pairs[(tenant, reader, subject)] = ([], [])
-            found[0].append(head)
-            found[1].append(rest)
-    return pairs
+                rows[(tenant, reader, subject)] = [(heads, rest)]
+            else:
+                found.append((heads, rest))
+    return rows
+
+
+def _texts_of(notes, purpose: str | None, basis: str, bodies: dict, texts: dict) -> list[tuple[str, str]]:
+    """_by_subject of one request's notes; remembered in `texts` by the notes when they are a tuple
+    (the read path gives a page's releases again as the same tuple; kept with its entry, so an id is
+    never reused while remembered)."""
+    why = orjson.dumps([purpose, basis]).decode()[1:-1]
+    if not isinstance(notes, tuple):
+        return _by_subject(notes, why, bodies)
+    key = (why, id(notes))
+    known = texts.get(key)
+    if known is not None and known[0] is notes:
+        return known[1]
+    if len(texts) >= TEXTS_KEPT:
+        texts.clear()
+    made = _by_subject(notes, why, bodies)
+    texts[key] = (notes, made)
+    return made
 
 
 def _by_subject(notes: list[tuple], why: str, bodies: dict) -> list[tuple[str, str]]:

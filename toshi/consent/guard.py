@@ -21,6 +21,7 @@ is the header of the request that created it. Without a purpose no consent count
 
 from __future__ import annotations
 
+import operator
 import time
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ from toshi.core.access import CONSENT, Reader, judging
 from toshi.core.times import now_iso, to_ms
 
 VIEWS_KEPT = 10_000  # entity views remembered per guard
+PAGES_KEPT = 100  # pages released remembered per guard (release)
 GUARDS_KEPT = 10_000
 
 
@@ -132,6 +134,7 @@ class ConsentGuard:
         self._covered_attrs = {a for c in self.coverage.values() for a in c.attrs}
         self._covered_categories = {cat for c in self.coverage.values() for cat in c.categories}
         self._views: dict[int, tuple] = {}
+        self._pages: dict[tuple, tuple] = {}  # see release
         self._stale_at = to_ms(stale_at) / 1000 if stale_at else None
 
     def _current(self) -> None:
@@ -157,14 +160,15 @@ class ConsentGuard:
 
     def _judged(self, entity: dict) -> tuple:
         """(entity, view, hidden attrs, released {attr: category}, subject, consent ids, the access log's
-        note of a release or None), remembered per entity object (entities are shared and never mutated)."""
+        note of a release or None, the note alone in a tuple or None), remembered per entity object
+        (entities are shared and never mutated)."""
         self._current()
         seen = self._views.get(id(entity))
         if seen is not None and seen[0] is entity:
             return seen
         view, hidden, released, subject, consents = self._judge(entity)
         note = (subject or "(unknown)", released, consents, entity["id"]) if released else None
-        judged = (entity, view, hidden, released, subject, consents, note)
+        judged = (entity, view, hidden, released, subject, consents, note, None if note is None else (note,))
         if len(self._views) >= VIEWS_KEPT:
             self._views.clear()
         self._views[id(entity)] = judged  # holding the entity keeps its id from being reused
@@ -202,23 +206,36 @@ class ConsentGuard:
         """What this reader may see of an entity and why, without noting a release (a caller that
         hands the view over notes it itself, e.g. toshi.consent.RecipientView.released): the subject
         comes from the entity as it is, even when the view hides the attribute naming them."""
-        _, view, hidden, released, subject, consents, _ = self._judged(entity)
+        _, view, hidden, released, subject, consents, *_ = self._judged(entity)
         return Judgement(view, hidden, released, subject, consents)
 
     # -- Guard ------------------------------------------------------------------------------------
 
     def readable(self, entity: dict) -> dict | None:
         judged = self._judged(entity)
-        if judged[6] is not None and not judging.get():
-            self.log.note_many(self.tenant, self.reader_id, self.purpose, self._basis, [judged[6]])
+        if judged[7] is not None and not judging.get():
+            self.log.note_many(self.tenant, self.reader_id, self.purpose, self._basis, judged[7])
         return judged[1]
 
     def release(self, entities: list) -> None:
         """The views of an answer handed over (toshi.core.access.handed_over): their releases noted
         in one go, from the judgements made when they were read (views are remembered as their
-        entities are)."""
-        judged = self._judged
-        notes = [note for note in (judged(e)[6] for e in entities if e is not None) if note is not None]
+        entities are). A page of the same objects released again (a page read again, its entities
+        unchanged) gives the same notes, as the same tuple (the access log makes its records' texts
+        once); what this guard knows is renewed first, and renewing forgets the pages."""
+        self._current()
+        if not entities:
+            return
+        key = (len(entities), id(entities[0]), id(entities[-1]))
+        known = self._pages.get(key)
+        if known is not None and all(map(operator.is_, known[0], entities)):
+            notes = known[1]
+        else:
+            judged = self._judged
+            notes = tuple(note for note in (judged(e)[6] for e in entities if e is not None) if note is not None)
+            if len(self._pages) >= PAGES_KEPT:
+                self._pages.clear()
+            self._pages[key] = (tuple(entities), notes)  # holding them keeps their ids from being reused
         if notes:
             self.log.note_many(self.tenant, self.reader_id, self.purpose, self._basis, notes)
 
