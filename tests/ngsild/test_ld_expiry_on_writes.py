@@ -97,6 +97,12 @@ def test_replace_without_an_expiry_makes_the_entity_permanent(client):
     assert expiry(client, entity_id) is None
 
 
+def test_a_batch_upsert_replacing_without_an_expiry_makes_the_entity_permanent(client):
+    entity_id = parcel(client, 9, expiresAt=FIRST)
+    assert client.post(f"{OPS}/upsert", json=[{"id": entity_id, "type": "Parcel"}]).status_code == 204
+    assert expiry(client, entity_id) is None
+
+
 def test_merge_patch_with_null_makes_the_entity_permanent(client):
     entity_id = parcel(client, 7, expiresAt=FIRST)
     assert client.patch(f"{ENTITIES}/{entity_id}", json={"expiresAt": None}).status_code == 204
