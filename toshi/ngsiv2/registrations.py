@@ -27,7 +27,6 @@ from toshi.ngsiv2.subscriptions import listed_path
 
 MODES = ("all", "query", "update", "none")
 STATUSES = ("active", "inactive")
-FIELDS = {"id", "description", "dataProvided", "provider", "status", "expires", "forwardingInformation"}
 NOT_FOUND = "The requested registration has not been found. Check id"
 MAX_DESCRIPTION = 1024
 
@@ -41,8 +40,8 @@ def _not_found() -> V2Error:
 def validate(body: object, *, partial: bool = False) -> dict:
     """The registration fields of a POST (or, `partial`, a PATCH) body, checked as Orion's registration
     parser checks them, in its order and with its texts (400 BadRequest), in stored form.
-    `dataProvided.expression` is ignored, as the manual says; fields Orion does not know are refused
-    (`Invalid field for registration`; Orion ignores them)."""
+    `dataProvided.expression` is ignored, as the manual says, and so are members Orion's parser does not
+    look for."""
     if not isinstance(body, dict):
         raise bad_request("not a JSON object")
     if not body:
@@ -79,12 +78,7 @@ def validate(body: object, *, partial: bool = False) -> dict:
         if body["status"] not in STATUSES:
             raise bad_request("invalid value for /status/")
         out["status"] = body["status"]
-    unknown = sorted(set(body) - FIELDS)
-    if unknown:
-        raise bad_request(f"Invalid field for registration: {unknown[0]}")
-    if "id" in body:
-        raise bad_request("the field /id/ is not allowed in registrations")
-    return out
+    return out  # other members (`id`, `forwardingInformation`, unknown ones): ignored, as Orion's parser does
 
 
 def _data_provided(data: object) -> dict:
@@ -145,7 +139,7 @@ def _provider(provider: object) -> dict:
         raise bad_request("the field /legacyForwarding/ must be a boolean")
     if legacy:
         raise bad_request("legacyForwarding mode is no longer supported")
-    return {"http": {"url": url.rstrip("/")}, "supportedForwardingMode": mode, "legacyForwarding": False}
+    return {"http": {"url": url}, "supportedForwardingMode": mode, "legacyForwarding": False}  # url as given
 
 
 # -- rendering ------------------------------------------------------------------------------------
@@ -156,13 +150,15 @@ def render(registration: dict) -> dict:
         out["description"] = registration["description"]
     out["dataProvided"] = registration["dataProvided"]
     out["provider"] = registration["provider"]
-    out["status"] = status_of(registration)
+    # the stored status, as Orion renders it (the manual: an expired registration "shows as `active`")
+    out["status"] = registration.get("status", "active")
     if "expires" in registration:
         out["expires"] = orion_expires(registration["expires"])
     return out
 
 
 def status_of(registration: dict) -> str:
+    """The status forwarding goes by: `expired` once `expires` has passed (not shown, see render)."""
     expires = registration.get("expires")
     if expires and instant_key(expires) <= instant_key(now_iso()):
         return "expired"

@@ -26,13 +26,8 @@ from toshi.ngsiv2.request import ctx
 
 log = logging.getLogger("toshi.ngsiv2.subscriptions")
 API = "v2"
-TOP_KEYS = {"description", "subject", "notification", "expires", "status", "throttling"}
-SUBJECT_KEYS = {"entities", "condition"}
-CONDITION_KEYS = {"attrs", "expression", "jexlExpression", "alterationTypes", "notifyOnMetadataChange"}
 EXPRESSION_KEYS = {"q", "mq", "georel", "geometry", "coords"}
 ENTITY_KEYS = {"id", "idPattern", "type", "typePattern"}
-NOTIFICATION_KEYS = {"attrs", "exceptAttrs", "http", "httpCustom", "mqtt", "mqttCustom", "attrsFormat", "metadata",
-                     "onlyChangedAttrs", "covered", "maxFailsLimit"}
 STATISTICS = ("timesSent", "lastNotification", "lastFailure", "lastFailureReason", "lastSuccess",
               "lastSuccessCode", "failsCounter")
 FORMATS = ("normalized", "keyValues", "values", "simplifiedNormalized", "simplifiedKeyValues", "legacy")
@@ -93,9 +88,7 @@ def merge_update(existing: dict, data: Any) -> dict:
 
 
 def _checked(data: dict) -> dict:
-    unknown = set(data) - TOP_KEYS - {"id"} - set(STATISTICS)
-    if unknown:
-        raise bad_request(f"Unrecognized field in JSON payload: /{sorted(unknown)[0]}/")
+    # members Orion's parseSubscription does not look for (also `id` and the statistics) are ignored
     out: dict[str, Any] = {}
     if "description" in data:
         if not isinstance(data["description"], str):
@@ -135,9 +128,6 @@ def _checked(data: dict) -> dict:
 def _subject(subject: Any) -> dict:
     if not isinstance(subject, dict):
         raise bad_request("subject is not an object")
-    unknown = set(subject) - SUBJECT_KEYS
-    if unknown:
-        raise bad_request(f"Unrecognized field in JSON payload: /subject.{sorted(unknown)[0]}/")
     if "entities" not in subject:
         raise bad_request("no subject entities specified")
     entities = selectors(subject["entities"], _unknown_in_entities)  # Orion's entity-vector parser
@@ -170,9 +160,6 @@ def _string_list(value: Any, field: str) -> list[str]:
 def _condition(condition: Any) -> dict:
     if not isinstance(condition, dict):
         raise bad_request("condition is not an object")
-    unknown = set(condition) - CONDITION_KEYS
-    if unknown:
-        raise bad_request(f"Unrecognized field in JSON payload: /condition.{sorted(unknown)[0]}/")
     out: dict[str, Any] = {}
     if "attrs" in condition:
         out["attrs"] = _string_list(condition["attrs"], "attrs")
@@ -198,11 +185,9 @@ def _condition(condition: Any) -> dict:
 def _expression(expression: Any) -> dict:
     if not isinstance(expression, dict):
         raise bad_request("expression is not an object")
-    unknown = set(expression) - EXPRESSION_KEYS
-    if unknown:
-        raise bad_request(f"Unrecognized field in JSON payload: /expression.{sorted(unknown)[0]}/")
     if not expression:
         raise bad_request("expression is empty")  # Orion's parseExpression texts from here on
+    expression = {k: v for k, v in expression.items() if k in EXPRESSION_KEYS}  # others: ignored
     for key, value in expression.items():
         if not isinstance(value, str):
             raise bad_request(f"{key} is not a string")
@@ -231,9 +216,6 @@ def geo_filter(expression: dict):
 def _notification(notification: Any) -> dict:
     if not isinstance(notification, dict):
         raise bad_request("notification is not an object")
-    unknown = set(notification) - NOTIFICATION_KEYS - set(STATISTICS)
-    if unknown:
-        raise bad_request(f"Unrecognized field in JSON payload: /notification.{sorted(unknown)[0]}/")
     channels = [k for k in ("http", "httpCustom", "mqtt", "mqttCustom") if k in notification]
     if not channels:
         raise bad_request("http, httpCustom, mqtt or mqttCustom is missing")
@@ -282,9 +264,7 @@ def _endpoint(channel: str, value: Any) -> dict:
         allowed |= {"timeout"}
     if custom:
         allowed |= {"payload", "json", "ngsi"} | ({"headers", "qs", "method"} if not mqtt else set())
-    unknown = set(value) - allowed
-    if unknown:
-        raise bad_request(f"Unrecognized field in JSON payload: /{channel}.{sorted(unknown)[0]}/")
+    value = {k: v for k, v in value.items() if k in allowed}  # Orion's parser ignores the others
     # Orion's getters name a member by a description: "<what> is missing" / "is not a string" / ...
     url_of = "url mqtt notification" if mqtt else f"url {channel} notification"
     url = value.get("url")
