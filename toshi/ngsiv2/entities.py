@@ -41,6 +41,21 @@ from toshi.ngsiv2.uri_check import path_name
 
 READ_FORMS = {"keyValues", "values", "unique"}
 SKIP_FORWARDING = forwarding.SKIP_FORWARDING
+DATE_OPTIONS = ("dateCreated", "dateModified")  # deprecated options Orion still honours
+
+
+def attrs_of(params) -> list[str] | None:
+    """The `attrs` of a read, with the deprecated `options=dateCreated` / `dateModified` that Orion
+    still honours (its setAttrsFilter; functional test get_entity_dates_with_options): each adds that
+    builtin attribute to the list, after `*` when no `attrs` were given."""
+    attrs = names_param(params, "attrs")
+    given = {o.strip() for raw in params.getlist("options") for o in raw.split(",")}
+    for name in DATE_OPTIONS:
+        if name in given:
+            attrs = attrs or ["*"]
+            if name not in attrs:
+                attrs.append(name)
+    return attrs
 
 
 # -- the entity list ------------------------------------------------------------------------------
@@ -53,8 +68,7 @@ async def list_entities(request: Request) -> Response:
                          q=params.get("q"), mq=params.get("mq"),
                          geo=geo.from_url(params.get("georel"), params.get("geometry"), params.get("coords")))
     options = options_of(params, READ_FORMS | {"count", SKIP_FORWARDING})
-    return await answer_query(request, query, options, names_param(params, "attrs"),
-                              names_param(params, "metadata"))
+    return await answer_query(request, query, options, attrs_of(params), names_param(params, "metadata"))
 
 
 async def create_entity(request: Request) -> Response:
@@ -113,7 +127,7 @@ async def _entity_response(request: Request, *, with_id: bool) -> Response:
     params = request.query_params
     form = form_of(options_of(params, READ_FORMS | {SKIP_FORWARDING}))
     entity = await _entity_with_provided(request)
-    attrs, metadata = names_param(params, "attrs"), names_param(params, "metadata")
+    attrs, metadata = attrs_of(params), names_param(params, "metadata")
 
     def render():
         body = mapping.render_entity(entity, ctx(), form="values" if form == "unique" else form,
