@@ -94,3 +94,25 @@ def test_an_expired_registration_shows_its_stored_status(v2, service):
 def test_an_expired_inactive_registration_shows_inactive(v2, service):
     body = REG | {"expires": "2000-01-01T00:00:00Z", "status": "inactive"}
     assert made(v2, service, "registrations", body)["status"] == "inactive"
+
+
+def test_a_registration_body_that_is_no_json_is_a_bad_request(v2, service):
+    response = v2.post("/v2/registrations", content=b"{", headers=service | {"Content-Type": "application/json"})
+    assert (response.status_code, response.json()) == (400, {"error": "BadRequest",
+                                                             "description": "Errors found in incoming JSON buffer"})
+
+
+def test_a_subscription_body_that_is_no_json_is_a_parse_error(v2, service):
+    response = v2.post("/v2/subscriptions", content=b"{", headers=service | {"Content-Type": "application/json"})
+    assert (response.status_code, response.json()) == (400, {"error": "ParseError",
+                                                             "description": "Errors found in incoming JSON buffer"})
+
+
+@pytest.mark.parametrize("kind", ["subscriptions", "registrations"])
+def test_an_id_in_capitals_names_the_same_one(v2, service, kind):
+    body = subscription() if kind == "subscriptions" else REG
+    location = v2.post(f"/v2/{kind}", json=body, headers=service).headers["Location"]
+    upper = location.rsplit("/", 1)[0] + "/" + location.rsplit("/", 1)[1].upper()
+    assert v2.get(upper, headers=service).json()["id"] == location.rsplit("/", 1)[1]
+    assert v2.delete(upper, headers=service).status_code == 204
+    assert v2.get(location, headers=service).status_code == 404

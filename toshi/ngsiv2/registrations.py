@@ -19,7 +19,7 @@ from toshi.core.times import instant_key, now_iso
 from toshi.ngsiv2 import headers
 from toshi.ngsiv2.dates import orion_expires
 from toshi.ngsiv2.entity_selectors import selectors
-from toshi.ngsiv2.errors import V2Error, bad_request
+from toshi.ngsiv2.errors import V2Error, bad_request, parse_error
 from toshi.ngsiv2.mapping import FORBIDDEN, check_name
 from toshi.ngsiv2.registrations_store import registrations_of
 from toshi.ngsiv2.request import accept, json_response, options_of, paging, read_json, services
@@ -190,10 +190,21 @@ def _check_provider(request: Request, registration: dict) -> None:
         raise bad_request(f"provider url {url} is refused: {exc}") from None
 
 
+async def _body(request: Request) -> object:
+    """The JSON body. Orion's parseRegistration answers a body that is no JSON through its `badInput`:
+    400 `BadRequest` (not `ParseError`) "Errors found in incoming JSON buffer"."""
+    try:
+        return await read_json(request)
+    except V2Error as exc:
+        if exc.error == "ParseError" and exc.description == parse_error().description:
+            raise bad_request(exc.description) from None
+        raise
+
+
 async def create_registration(request: Request) -> Response:
     paths = headers.query_paths(request)  # kept to narrow lists (Orion: the header's first path, else `/`)
     registration = {"id": secrets.token_hex(12), "servicePath": paths[0] if paths else "/",
-                    **validate(await read_json(request))}
+                    **validate(await _body(request))}
     _check_provider(request, registration)
     registration.setdefault("status", "active")
     registrations_of(services(request)).put(headers.tenant_of(request), registration)
@@ -207,22 +218,25 @@ async def retrieve_registration(request: Request) -> Response:
 
 async def update_registration(request: Request) -> Response:
     current = _found(request)
-    changes = validate(await read_json(request), partial=True)
+    changes = validate(await _body(request), partial=True)
     _check_provider(request, changes)
     registrations_of(services(request)).put(headers.tenant_of(request), {**current, **changes})
     return Response(status_code=204)
 
 
 async def delete_registration(request: Request) -> Response:
-    if not registrations_of(services(request)).delete(headers.tenant_of(request),
-                                                      request.path_params["registration_id"]):
+    if not registrations_of(services(request)).delete(headers.tenant_of(request), _id_of(request)):
         raise _not_found()
     return Response(status_code=204)
 
 
+def _id_of(request: Request) -> str:
+    """The id in the URL; hex digits in either case, as Orion reads an ObjectId (ids are made lower-case)."""
+    return request.path_params["registration_id"].lower()
+
+
 def _found(request: Request) -> dict:
-    found = registrations_of(services(request)).get(headers.tenant_of(request),
-                                                    request.path_params["registration_id"])
+    found = registrations_of(services(request)).get(headers.tenant_of(request), _id_of(request))
     if found is None:
         raise _not_found()
     return found

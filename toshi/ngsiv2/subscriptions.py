@@ -35,7 +35,8 @@ async def _changed(request: Request, tenant: str, subscription_id: str) -> None:
 
 
 async def _existing(request: Request, tenant: str) -> dict:
-    found = await services(request).store.subscriptions.get(tenant, request.path_params["subscription_id"])
+    # hex digits in either case, as Orion reads an ObjectId (ids are made lower-case)
+    found = await services(request).store.subscriptions.get(tenant, request.path_params["subscription_id"].lower())
     if found is None or found.get("api") != model.API:
         raise not_found(NOT_FOUND)
     return found
