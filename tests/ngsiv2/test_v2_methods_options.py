@@ -160,7 +160,8 @@ def _metadata_of(client, name: str):
 
 def test_override_metadata_is_ignored_by_the_value_update(client):
     client.post("/v2/entities", json=ROOM)
-    response = client.put("/v2/entities/Room1/attrs/temperature/value?options=overrideMetadata", json=30)
+    response = client.put("/v2/entities/Room1/attrs/temperature/value?options=overrideMetadata", content=b"30",
+                          headers={"Content-Type": "text/plain"})
     assert response.status_code == 204
     assert client.get("/v2/entities/Room1/attrs/temperature").json() == {**ROOM["temperature"], "value": 30}
 
@@ -179,7 +180,8 @@ def test_unknown_option_is_still_refused(client):
     lambda c: c.patch("/v2/entities/Room1/attrs?options=flowControl,forcedUpdate", json={"temperature": UPDATE}),
     lambda c: c.put("/v2/entities/Room1/attrs?options=flowControl", json={"temperature": UPDATE}),
     lambda c: c.put("/v2/entities/Room1/attrs/temperature?options=flowControl", json=UPDATE),
-    lambda c: c.put("/v2/entities/Room1/attrs/temperature/value?options=flowControl", json=1),
+    lambda c: c.put("/v2/entities/Room1/attrs/temperature/value?options=flowControl", content=b"1",
+                      headers={"Content-Type": "text/plain"}),
     lambda c: c.post("/v2/op/update?options=flowControl",
                      json={"actionType": "update", "entities": [{"id": "Room1", "temperature": UPDATE}]}),
 ])

@@ -81,7 +81,7 @@ def test_action_type_and_previous_value(fast_client, receiver):
     ok(fast_client.patch("/v2/entities/Room1/attrs", json={"temperature": {"value": 21, "type": "Number"}}))
     ok(fast_client.post("/v2/entities/Room1/attrs", json={"humidity": {"value": 60},
                                                           "temperature": {"value": "warm", "type": "Text"}}))
-    ok(fast_client.put("/v2/entities/Room1/attrs/humidity/value", json=61))
+    ok(fast_client.put("/v2/entities/Room1/attrs/humidity/value", content=b"61", headers={"Content-Type": "text/plain"}))
     ok(fast_client.delete("/v2/entities/Room1"))
     created, updated, appended, value_set, deleted = entities_of(settled(receiver, 5))
     append = {"actionType": {"type": "Text", "value": "append"}}

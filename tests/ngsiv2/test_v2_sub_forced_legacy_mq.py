@@ -38,7 +38,8 @@ def test_forced_update_notifies_without_a_change(fast_client, receiver):
         lambda: fast_client.post("/v2/entities/Room1/attrs?options=forcedUpdate", json=SAME),
         lambda: fast_client.put("/v2/entities/Room1/attrs/temperature?options=forcedUpdate",
                                 json=SAME["temperature"]),
-        lambda: fast_client.put("/v2/entities/Room1/attrs/temperature/value?options=forcedUpdate", json=20),
+        lambda: fast_client.put("/v2/entities/Room1/attrs/temperature/value?options=forcedUpdate", content=b"20",
+                                headers={"Content-Type": "text/plain"}),
         lambda: fast_client.post("/v2/op/update?options=forcedUpdate",
                                  json={"actionType": "update", "entities": [{"id": "Room1", "type": "Room", **SAME}]}),
         lambda: fast_client.patch("/v2/entities/Room1/attrs", json=SAME),  # the mark is stale: nothing

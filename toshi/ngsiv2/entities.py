@@ -288,18 +288,23 @@ def _json_value(raw: bytes) -> Any:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise parse_error() from None
+    if not isinstance(value, (dict, list)):  # Orion's parseAttributeValue: JSON is for compound values
+        raise bad_request("Neither JSON Object nor JSON Array for attribute::value")
     mapping.check_nesting(value)
     return value
 
 
 def _text_value(raw: bytes) -> Any:
-    """Orion's text/plain rules: "quoted" string, true / false, null, else a number."""
+    """Orion's text/plain rules (textParseAttributeValue): "quoted" string (a leading quote needs its
+    closing one), true / false and null (also True / TRUE, ...), else a number."""
     text = raw.decode("utf-8", "replace").strip()
-    if len(text) >= 2 and text[0] == text[-1] == '"':
+    if text.startswith('"'):
+        if not text.endswith('"'):
+            raise bad_request("Missing citation-mark at end of string")
         return text[1:-1]
-    if text in ("true", "false"):
-        return text == "true"
-    if text == "null":
+    if text in ("true", "True", "TRUE", "false", "False", "FALSE"):
+        return text.lower() == "true"
+    if text in ("null", "Null", "NULL"):
         return None
     try:
         number = float(text)
