@@ -211,6 +211,24 @@ async def for_query(request: Request, tenant: str, query, ctx) -> InUse | None:
     return InUse(asked.live.location, False)
 
 
+async def for_temporal_query(request: Request, tenant: str, query, values) -> InUse | None:
+    """Query Temporal Evolution of Entities with entity maps, as Query Entities has them (5.7.2.4): the
+    map an EntityMap of a temporal query (5.14.5) is made for. None when the request asks for none; a
+    live map named by the header narrows `query` to its entities; else (entityMap=true, or a map
+    unknown or expired) a new map of this temporal query (`values`: its temporal query; 400 without
+    one, as for /temporal/entityMaps), whose answer is left as it is."""
+    asked = _asked(request, tenant)
+    if asked is None:
+        return None
+    if asked.live is None:
+        ids = temporal_candidates(request.app.state.toshi.store, tenant, query, values)
+        if len(ids) > MAX_ENTRIES:
+            raise TooManyResults(f"The query matches more than {MAX_ENTRIES} entities, more than an entity map holds")
+        return asked.make(ids)
+    _narrow(query, list(asked.live.entity_map))
+    return InUse(asked.live.location, False)
+
+
 def _narrow(query, ids: list[str]) -> None:
     """Only the mapped entities (and, of them, those the query still matches)."""
     if query.ids is not None:

@@ -41,6 +41,13 @@ class NgsiLd(Feature):
     def listeners(self) -> list:
         return [self.transients.record]
 
+    # entity maps for the temporal API (another feature: it reaches them as `app.state.ngsild`)
+    async def entity_map_of_temporal_query(self, request, tenant: str, query, values):
+        return await entity_maps.for_temporal_query(request, tenant, query, values)
+
+    async def entity_map_of_retrieve(self, request, tenant: str, entity: dict | None):
+        return await entity_maps.for_retrieve(request, tenant, entity)
+
     def read_filters(self) -> list:
         return [ExpiryFilter(self.services.store)]  # expired entities and attributes hidden everywhere at once
 

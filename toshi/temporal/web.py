@@ -80,7 +80,8 @@ async def retrieve_temporal(request: Request) -> Response:
     if body is None:
         raise ResourceNotFound(f"No temporal representation of entity {entity_id}" if state is None or
                                reading.attrs is None else f"Entity {entity_id} never had the attributes in attrs")
-    return await _respond(request, body, headers, media, ctx)
+    used = await _entity_maps(request).entity_map_of_retrieve(request, tenant, state)  # as the entity API (5.7.1.4)
+    return _with_map(used, await _respond(request, body, headers, media, ctx))
 
 
 def _warned(answer) -> dict[str, str]:
@@ -97,7 +98,7 @@ async def query_temporal(request: Request) -> Response:
     options = options_of(params, QUERY_OPTIONS)
     query = entity_query(params, ctx, _services(request).settings, count_option="count" in options)
     return await _query(request, tenant, query, reading_of(params, options, query.attrs, ctx), media, ctx,
-                        descending_of(params.get("orderBy")))
+                        descending_of(params.get("orderBy")), values=params)
 
 
 async def query_temporal_post(request: Request) -> Response:
@@ -119,11 +120,15 @@ async def query_temporal_post(request: Request) -> Response:
     members = {key: data[key] for key in QUERY_MEMBERS if data.get(key) is not None}
     reading = reading_of({**dict(params), **members, **temporal_q}, options, query.attrs, ctx)
     return await _query(request, tenant, query, reading, media, ctx,
-                        descending_of(params.get("orderBy", data.get("orderBy"))))
+                        descending_of(params.get("orderBy", data.get("orderBy"))), values={**dict(params), **temporal_q})
 
 
 async def _query(request: Request, tenant: str, query, reading: Reading, media: str, ctx,
-                 descending: bool = False) -> Response:
+                 descending: bool = False, *, values=None) -> Response:
+    """`values`: the temporal query's parameters (an entity map made by this query is of them)."""
+    # NGSILD-EntityMap: a live map narrows the query to its entities; entityMap=true (or a map unknown or
+    # expired) makes one of this temporal query (toshi/ngsild/entity_maps.py, as for Query Entities)
+    used = await _entity_maps(request).entity_map_of_temporal_query(request, tenant, query, values or {})
     history = _history(request)
     page, total, more = select(history, _services(request).store, tenant, query, reading.time,
                                descending=descending)
@@ -140,7 +145,17 @@ async def _query(request: Request, tenant: str, query, reading: Reading, media: 
     response = await _respond(request, bodies, headers, media, ctx)
     if request.method == "GET" and (links := http.page_links(request, query.limit, query.offset, more, media)):
         response.headers.append("Link", links)  # prev / next pages of entities (clause 6.3.10)
-    return response
+    return _with_map(used, response, created_status=201)
+
+
+def _entity_maps(request: Request):
+    """The NGSI-LD feature, which keeps the entity maps (another feature: reached as the running one)."""
+    return request.app.state.ngsild
+
+
+def _with_map(used, response: Response, *, created_status: int = 200) -> Response:
+    """The answer with the location of the entity map the request used (NGSILD-EntityMap), if any."""
+    return response if used is None else used.mark(response, created_status=created_status)
 
 
 async def _respond(request: Request, body: Any, headers: dict[str, str], media: str, ctx) -> Response:
