@@ -266,6 +266,7 @@ async def purge_entities(request: Request) -> Response:
     query = entity_query(params, ctx, _services(request).settings, linked=True)
     query.limit, query.offset = ORDER_ALL, 0
     await resolve_linked(_services(request).store, tenant, query)
+    used = entity_maps.for_purge(request, tenant, query)  # NGSILD-EntityMap: only the map's entities
     await hide_expired(_services(request).store, tenant, query)
     found, _ = await _services(request).store.query_entities(tenant, query)
     now = ops.now_iso()
@@ -280,11 +281,13 @@ async def purge_entities(request: Request) -> Response:
     edits = [(e["id"], lambda b, i=e["id"]: purge(b, i)) for e in found]
     outcomes = await _services(request).writer.apply(tenant, edits) if edits else []
     errors = [{"entityId": o.entity_id, "error": o.error.problem()} for o in outcomes if o.error is not None]
-    errors += await csources.purge(request, tenant, query) or []  # context sources registered for purgeEntity
+    if used is None:  # a map names entities held here only ("@none"): its purge asks no context source
+        errors += await csources.purge(request, tenant, query) or []  # context sources registered for purgeEntity
     if not errors:
-        return http.no_content()
+        return _with_map(used, http.no_content())
     done = [o.entity_id for o in outcomes if o.error is None]
-    return Response(orjson.dumps({"success": done, "errors": errors}), status_code=207, media_type=http.JSON)
+    return _with_map(used, Response(orjson.dumps({"success": done, "errors": errors}), status_code=207,
+                                    media_type=http.JSON))
 
 
 async def replace_entity(request: Request) -> Response:

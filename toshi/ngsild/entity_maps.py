@@ -229,6 +229,20 @@ async def for_temporal_query(request: Request, tenant: str, query, values) -> In
     return InUse(asked.live.location, False)
 
 
+def for_purge(request: Request, tenant: str, query) -> InUse | None:
+    """Purge Entities with an NGSILD-EntityMap header: only the live map's entities (of them, those the
+    query's filters match) are purged. A map unknown or expired is 404 and nothing is purged (a new map
+    would not say which entities the client meant); None without the header."""
+    header = request.headers.get(HEADER)
+    if header is None:
+        return None
+    live = _maps(request).get(tenant, _referenced_id(header))
+    if live is None:
+        raise ResourceNotFound(f"EntityMap {header.strip()} not found (nothing purged)")
+    _narrow(query, list(live.entity_map))
+    return InUse(live.location, False)
+
+
 def _narrow(query, ids: list[str]) -> None:
     """Only the mapped entities (and, of them, those the query still matches)."""
     if query.ids is not None:
