@@ -51,8 +51,17 @@ def candidates(request: Request, mode: str) -> list[dict]:
     everything = registrations_of(services(request)).all(headers.tenant_of(request))
     if not everything:
         return []
+    paths = headers.query_paths(request)
+    if paths and "/#" not in paths:  # Orion's servicePathFilterNeeded / fillQueryServicePath
+        everything = [r for r in everything if any(_in_path(p, r.get("servicePath", "/")) for p in paths)]
     return [r for r in everything if r["provider"]["supportedForwardingMode"] in ("all", mode)
             and status_of(r) == "active"]
+
+
+def _in_path(path: str, registered: str) -> bool:
+    """Whether a registration made under the service path `registered` answers a request under `path`
+    (exactly that path, or it and those below for `/A/#`)."""
+    return headers.path_matches(path, [] if registered == "/" else [registered])
 
 
 def _skips_forwarding(request: Request) -> bool:
