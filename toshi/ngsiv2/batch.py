@@ -31,9 +31,13 @@ async def op_update(request: Request) -> Response:
     tenant = headers.tenant_of(request)
     options = options_of(request.query_params, {"keyValues"} | UPDATE_OPTIONS)
     key_values = "keyValues" in options
-    action, entities = _checked_batch(await read_json(request))
     now = now_iso()
-    batch = [_edit(request, action, data, now, key_values, keeps_metadata(options)) for data in entities]
+    scope = headers.write_scope(request)
+    action, entities, parsed = _checked_batch(
+        await read_json(request), lambda data: mapping.parse_entity(data, ctx(), now, key_values=key_values,
+                                                                    scope=scope))
+    batch = [_edit(request, action, data, now, key_values, keeps_metadata(options), parsed=one)
+             for data, one in zip(entities, parsed, strict=True)]
     batch = [(entity_id, marked(request, edit, options)) for entity_id, edit in batch]
     outcomes = await services(request).writer.apply(tenant, batch)
     _report(outcomes, action, [_label(data) for data in entities])
@@ -89,19 +93,23 @@ def _checked_notification(body: object) -> list:
     return body["data"]
 
 
-def _checked_batch(body: object) -> tuple[str, list]:
+def _checked_batch(body: object, parse) -> tuple[str, list, list]:
     """The op/update payload checked as Orion parses it, in the order of its members: 400 ParseError
     for a payload that is not an object; 400 BadRequest for an empty one, a missing `entities` or
     `actionType`, an unknown member, an unknown action type (Orion's text, typo included), an entity
     that is not an object or has both or neither of `id` / `idPattern`; 501 NotImplemented for an
-    entity given by `idPattern` (batch updates take ids only)."""
+    entity given by `idPattern` (batch updates take ids only). Each entity is `parse`d (its attributes
+    too) where it stands, as Orion's parseEntityVector does, so an error in an earlier entity or member
+    is the one reported; the parsed entities are returned with them."""
     _check_payload_object(body, ("entities", "actionType"))
+    parsed = []
     for name, value in body.items():
         if name == "entities":
             if not isinstance(value, list):
                 raise bad_request("not a JSON array")
-            for entity in value:
+            for entity in value:  # each entity read whole, attributes too, before the next (parseEntityVector)
                 _check_batch_entity(entity)
+                parsed.append(parse(entity))
         elif name == "actionType":
             if action_type(value) is None:
                 raise bad_request("invalid update action type: right ones are: "
@@ -110,7 +118,7 @@ def _checked_batch(body: object) -> tuple[str, list]:
             raise bad_request(f"Unrecognized field in JSON payload: /{name}/")
     if not body["entities"]:
         raise bad_request("empty entities vector")
-    return action_type(body["actionType"]), body["entities"]
+    return action_type(body["actionType"]), body["entities"], parsed
 
 
 V1_ACTIONS = {"update": "update", "append": "append", "append_strict": "appendStrict", "delete": "delete",
@@ -138,8 +146,10 @@ def _check_batch_entity(entity: object) -> None:
         raise V2Error(501, "NotImplemented", "NotImplemented")
 
 
-def _edit(request: Request, action: str, data: object, now: str, key_values: bool, keep_metadata: bool = True):
-    parsed = mapping.parse_entity(data, ctx(), now, key_values=key_values, scope=headers.write_scope(request))
+def _edit(request: Request, action: str, data: object, now: str, key_values: bool, keep_metadata: bool = True,
+          parsed: dict | None = None):
+    if parsed is None:
+        parsed = mapping.parse_entity(data, ctx(), now, key_values=key_values, scope=headers.write_scope(request))
     type_name = data.get("type") if isinstance(data.get("type"), str) else None
     target = edits.Target(parsed["id"], parsed["type"][0] if type_name else None, headers.query_filter(request),
                           type_name=type_name)
