@@ -33,6 +33,23 @@ def check_uri(path: str, query_string: str) -> None:
         allowed = ALLOWED_IN.get(key, set())
         if _forbidden(key) or _forbidden(value, allowed):
             raise bad_request("invalid character in URI parameter")
+    check_empty_names(path)
+
+
+def check_empty_names(path: str) -> None:
+    """An empty entity id or attribute name in an entity URL (`/v2/entities//attrs`,
+    `/v2/entities/E/attrs//value`) is 400 with the length text of the payload checks, as Orion's
+    compErrorDetect answers (other empty components are an unknown URL)."""
+    parts = path.rstrip("/").split("/")[1:]
+    if len(parts) < 4 or parts[:2] != ["v2", "entities"] or parts[3] != "attrs":
+        return
+    shape_ok = len(parts) == 4 or len(parts) == 5 or (len(parts) == 6 and parts[5] == "value")
+    if not shape_ok:
+        return
+    if parts[2] == "":
+        raise bad_request("entity id length: 0, min length supported: 1")
+    if len(parts) > 4 and parts[4] == "":
+        raise bad_request("attribute name length: 0, min length supported: 1")
 
 
 def uri_checked(app):
