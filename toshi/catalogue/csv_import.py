@@ -1,6 +1,6 @@
 """CSV -> entities: read a town's CSV (UTF-8 with or without BOM, UTF-16, or Shift_JIS/CP932),
 recognise the standard dataset by its headers (or use the dataset's own column mapping), validate
-every row (frictionless checks the types and constraints; the Japanese formats are checked here),
+every row (types, required cells, coordinates inside Japan, the Japanese formats),
 report each error by row and column, and — only when there is none and the import is confirmed —
 write the entities through the one write path, in chunks: new rows create entities, changed rows
 update the attributes the CSV holds (other attributes, e.g. live sensor values, are kept), unchanged
@@ -11,18 +11,21 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from toshi.catalogue import rows as cells
 from toshi.catalogue.datasets import Dataset
 from toshi.catalogue.saved_query import expand, query_of
 from toshi.catalogue.standards import (
+    CODE_HEADER,
     ID_HEADER,
     INTEGER,
     LATITUDE,
     LOCATION,
     LONGITUDE,
-    NUMBER,
+    Column,
     Standard,
     custom,
     recognise,
@@ -118,12 +121,13 @@ def plan(dataset: Dataset, data: bytes, progress: Progress | None = None) -> Pla
 
 
 def _check_rows(result: Plan, reader, id_header: str, progress: Progress | None = None) -> None:
-    """Frictionless checks each row against the schema (types, required cells, coordinates inside
-    Japan); the cells it passes are then read as their column's kind (dates, codes, ...)."""
-    from frictionless import Resource
-
+    """Check every row: the cells of the typed or required columns as a Table Schema would (an integer,
+    a number, a required cell, a latitude or longitude inside Japan; a row none of whose checked cells
+    is filled is a blank row), then every filled cell as its column's kind (dates, codes, ...), with
+    each column's checks made once."""
     standard_ = result.standard
     headers = result.headers
+    width = len(headers)
     known = [(i, h, standard_.column(h)) for i, h in enumerate(headers)]
     numeric = [i for i, _, c in known if c is not None and c.kind in cells.NUMERIC]
     body, numbers = [], []  # the rows, and each one's number in the file (the header is row 1)
@@ -135,92 +139,107 @@ def _check_rows(result: Plan, reader, id_header: str, progress: Progress | None 
             if i < len(line):
                 line[i] = cells.numeric_text(line[i])
         body.append(line)
-    result.rows = len(body)
-    checked = [i for i, _, c in known if c is not None and (c.required or c.kind in cells.NUMERIC)]
-    table = [[headers[i] for i in checked], *([line[i] if i < len(line) else "" for i in checked] for line in body)]
+    result.rows = total = len(body)
+    checks = [_typed_check(i, h, c) for i, h, c in known if c is not None and (c.required or c.kind in cells.NUMERIC)]
+    readers = [(i, h, None if c is None else cells.value_reader(c)) for i, h, c in known]
+    latitudes = {h for _, h, c in known if c is not None and c.kind == LATITUDE}
+    longitudes = {h for _, h, c in known if c is not None and c.kind == LONGITUDE}
+    code_at = headers.index(CODE_HEADER) if CODE_HEADER in headers else None
+    id_at = headers.index(id_header) if id_header in headers else None
     seen: dict[str, int] = {}
-    with Resource(data=table, schema=_schema(standard_, table[0])) as resource:
-        for row in resource.row_stream:  # only the typed or required columns: plain text cannot fail
-            if progress is not None and row.row_number % PROGRESS_EVERY == 0:
-                progress("checking rows", row.row_number - 1, len(body))
-            line = body[row.row_number - 2]
-            number = numbers[row.row_number - 2]
-            if len(line) != len(headers):
-                result.error(number, None, None, f"the row has {len(line)} cells, the header {len(headers)}")
+    error = result.error
+    for position, (number, line) in enumerate(zip(numbers, body), start=2):
+        if progress is not None and position % PROGRESS_EVERY == 0:
+            progress("checking rows", position - 1, total)
+        if len(line) != width:
+            error(number, None, None, f"the row has {len(line)} cells, the header {width}")
+            continue
+        found, blank = [], 0
+        for check in checks:
+            problems = check(line)
+            if problems is None:
                 continue
-            bad = {e.field_name for e in row.errors if getattr(e, "field_name", None)}
-            for error in row.errors:
-                result.error(number, getattr(error, "field_name", None), _cell_text(error), _message(error))
-            values, others = {}, {}
-            for i, header, column in known:
-                text = line[i].strip() if i < len(line) else ""
-                if not text or header in bad:
-                    continue
-                if column is None:
-                    others[header] = text
-                    continue
-                try:
-                    values[header] = cells.cell_value(column, text)
-                except (cells.CellError, ValueError) as exc:
-                    result.error(number, header, text, str(exc) if isinstance(exc, cells.CellError) else "is not valid")
-            if bad or id_header not in values:
+            if problems is _BLANK or type(problems) is _Missing:
+                blank += 1
+            found.extend(problems)
+        if blank == len(checks):
+            found = [(None, None, "Blank Row")]  # as a Table Schema's blank-row error, in place of the others
+        bad = {header for header, _, _ in found if header}
+        for header, text, message in found:
+            error(number, header, text, message)
+        values, others = {}, {}
+        for i, header, read in readers:
+            text = line[i].strip()
+            if not text or header in bad:
                 continue
-            has_lat = any(standard_.column(h).kind == LATITUDE for h in values)
-            has_lon = any(standard_.column(h).kind == LONGITUDE for h in values)
-            if has_lat != has_lon:
-                result.error(number, None, None, "give both 緯度 (latitude) and 経度 (longitude), or neither")
+            if read is None:
+                others[header] = text
                 continue
-            raw = {h: line[i] for i, h, _ in known if i < len(line)}
-            entity_id = cells.entity_id(standard_, raw, id_header)
-            if entity_id in seen:
-                result.error(number, id_header, raw[id_header], f"the same ID as row {seen[entity_id]}")
-                continue
-            seen[entity_id] = number
-            result.entities[entity_id] = cells.attributes(standard_, values, others)
+            try:
+                values[header] = read(text)
+            except cells.CellError as exc:
+                error(number, header, text, str(exc))
+            except ValueError:
+                error(number, header, text, "is not valid")
+        if bad or id_header not in values:
+            continue
+        if any(h in latitudes for h in values) != any(h in longitudes for h in values):
+            error(number, None, None, "give both 緯度 (latitude) and 経度 (longitude), or neither")
+            continue
+        raw = {id_header: line[id_at]} if code_at is None else {id_header: line[id_at], CODE_HEADER: line[code_at]}
+        entity_id = cells.entity_id(standard_, raw, id_header)
+        if entity_id in seen:
+            error(number, id_header, line[id_at], f"the same ID as row {seen[entity_id]}")
+            continue
+        seen[entity_id] = number
+        result.entities[entity_id] = cells.attributes(standard_, values, others)
     if progress is not None:
-        progress("checking rows", len(body), len(body))
+        progress("checking rows", total, total)
 
 
-def _schema(standard_: Standard, headers: list[str]):
-    from frictionless import Schema, fields
-
-    made = []
-    for header in headers:
-        column = standard_.column(header)
-        constraints = {"required": True} if column is not None and column.required else {}
-        kind = column.kind if column is not None else None
-        if kind in JAPAN:
-            low, high = JAPAN[kind]
-            made.append(fields.NumberField(name=header, constraints={**constraints, "minimum": low, "maximum": high}))
-        elif kind == INTEGER:
-            made.append(fields.IntegerField(name=header, constraints=constraints))
-        elif kind == NUMBER:
-            made.append(fields.NumberField(name=header, constraints=constraints))
-        else:
-            made.append(fields.StringField(name=header, constraints=constraints))
-    return Schema(fields=made)
+_BLANK = ()  # what the check of an empty cell that may be empty answers (no problem, but blank)
 
 
-def _cell_text(error) -> str | None:
-    cell = getattr(error, "cell", None)
-    return None if cell in (None, "") else str(cell)
+class _Missing(tuple):
+    """The problem of a required cell left empty (a blank cell too)."""
 
 
-def _message(error) -> str:
-    kind = error.type
-    if kind == "type-error":
-        return f"is not {'an integer' if 'integer' in error.note else 'a number'}"
-    if kind == "constraint-error":
-        if "required" in error.note:
-            return "is required"
-        if "minimum" in error.note or "maximum" in error.note:
-            return f"is outside Japan ({error.note})"
-        return error.note
-    if kind == "extra-cell":
-        return "the row has more cells than the header"
-    if kind == "missing-cell":
-        return "the row has fewer cells than the header"
-    return f"{error.title}: {error.note}" if error.note else error.title
+def _typed_check(i: int, header: str, column: Column) -> Callable[[list[str]], tuple | None]:
+    """row -> None (the cell is fine), _BLANK (empty, and it may be), or its problems, (header, cell,
+    message) each (_Missing: a required cell is empty): the cell of a typed or required column read as a Table Schema field reads it (an
+    empty cell is missing; an integer is Python's int of the cell, a number its Decimal; a latitude
+    or longitude lies within JAPAN's bounds, NaN outside both). A required cell of spaces alone is
+    missing too."""
+    kind, required = column.kind, column.required
+    missing = _Missing([(header, None, "is required")])
+    parse = int if kind == INTEGER else Decimal if kind in cells.NUMERIC else None
+    not_type = "is not an integer" if kind == INTEGER else "is not a number"
+    low = high = None
+    if kind in JAPAN:
+        low, high = (Decimal(str(bound)) for bound in JAPAN[kind])
+        below, above = (f'is outside Japan (constraint "{name}" is "{bound}")'
+                        for name, bound in zip(("minimum", "maximum"), JAPAN[kind]))
+
+    def check(line: list[str]) -> tuple | None:
+        cell = line[i]
+        if not cell or (required and cell.isspace()):
+            return missing if required else _BLANK
+        if parse is None:
+            return None
+        try:
+            value = parse(cell.strip())
+        except (ValueError, ArithmeticError):
+            return ((header, cell, not_type),)
+        if low is None:
+            return None
+        if value.is_nan():
+            return (header, cell, below), (header, cell, above)
+        if value < low:
+            return ((header, cell, below),)
+        if value > high:
+            return ((header, cell, above),)
+        return None
+    return check
 
 
 # -- writing --------------------------------------------------------------------------------------

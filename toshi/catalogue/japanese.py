@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
+from functools import lru_cache
 
 # The first year of each era in the Western calendar (the era's year 1 is this year).
 ERAS = {"令和": 2019, "平成": 1989, "昭和": 1926, "大正": 1912, "明治": 1868,
@@ -59,6 +60,7 @@ def check_digit(code5: str) -> str:
     return str((11 - remainder) % 10)
 
 
+@lru_cache(maxsize=4096)  # a CSV repeats its town's code on every row
 def local_government_code(text: str) -> str | None:
     """The 6-digit 全国地方公共団体コード, from the code as written: 6 digits with a valid check digit,
     5 digits (the code without its check digit, or a 6-digit code whose leading zero a spreadsheet

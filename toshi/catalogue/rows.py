@@ -39,40 +39,60 @@ class CellError(ValueError):
 
 def cell_value(column: Column, text: str):
     """The value a (non-empty) cell holds, typed by its column; CellError says why it is not one."""
+    return value_reader(column)(text)
+
+
+def value_reader(column: Column):
+    """(non-empty) cell -> the value it holds, typed by the column (as `cell_value`), with the column's
+    kind looked at once: the import reads every row's cells with one of these per column."""
     kind = column.kind
     if kind == DATE:
-        found = japanese.parse_date(text)
-        if found is None:
-            raise CellError("is not a date (e.g. 2024-04-01, 2024/4/1, 2024年4月1日, 令和6年4月1日)")
-        return found
+        def a_date(text: str) -> str:
+            found = japanese.parse_date(text)
+            if found is None:
+                raise CellError("is not a date (e.g. 2024-04-01, 2024/4/1, 2024年4月1日, 令和6年4月1日)")
+            return found
+        return a_date
     if kind == TIME:
-        found = japanese.parse_time(text)
-        if found is None:
-            raise CellError("is not a time of day (e.g. 9:00, 09:30, 9時30分)")
-        return found
+        def a_time(text: str) -> str:
+            found = japanese.parse_time(text)
+            if found is None:
+                raise CellError("is not a time of day (e.g. 9:00, 09:30, 9時30分)")
+            return found
+        return a_time
     if kind == CODE:
-        found = japanese.local_government_code(text)
-        if found is None:
-            raise CellError("is not a 全国地方公共団体コード (6 digits with a valid check digit)")
-        return found
+        def a_code(text: str) -> str:
+            found = japanese.local_government_code(text)
+            if found is None:
+                raise CellError("is not a 全国地方公共団体コード (6 digits with a valid check digit)")
+            return found
+        return a_code
     if kind == YESNO:
-        value = japanese.normalise(text).lower()
-        if value in _YES or value in _NO:
-            return value in _YES
-        raise CellError(f"must be {YES} or {NO}")
+        def yes_or_no(text: str) -> bool:
+            value = japanese.normalise(text).lower()
+            if value in _YES or value in _NO:
+                return value in _YES
+            raise CellError(f"must be {YES} or {NO}")
+        return yes_or_no
     if kind == FLAG:
-        value = japanese.normalise(text)
-        if value not in ("1", "0"):
-            raise CellError("must be 1 (or empty)")
-        return value == "1"
+        def flag(text: str) -> bool:
+            value = text if text in ("1", "0") else japanese.normalise(text)
+            if value not in ("1", "0"):
+                raise CellError("must be 1 (or empty)")
+            return value == "1"
+        return flag
     if kind == LIST:
-        return [part.strip() for part in text.replace("；", ";").split(";") if part.strip()]
+        return lambda text: [part.strip() for part in text.replace("；", ";").split(";") if part.strip()]
     if kind == INTEGER:
-        return int(numeric_text(text))
-    if kind in (NUMBER, LATITUDE, LONGITUDE):
-        number = float(numeric_text(text))
-        return int(number) if kind == NUMBER and number.is_integer() and "." not in text else number
-    return text
+        return lambda text: int(numeric_text(text))
+    if kind == NUMBER:
+        def number(text: str) -> int | float:
+            found = float(numeric_text(text))
+            return int(found) if found.is_integer() and "." not in text else found
+        return number
+    if kind in (LATITUDE, LONGITUDE):
+        return lambda text: float(numeric_text(text))
+    return lambda text: text
 
 
 def numeric_text(text: str) -> str:
@@ -82,9 +102,11 @@ def numeric_text(text: str) -> str:
 
 def entity_id(standard: Standard, cells: dict[str, str], id_header: str = ID_HEADER) -> str:
     """urn:ngsi-ld:<Type>:<local government code>:<ID> (the code is left out when the CSV has none)."""
-    code = cells.get(CODE_HEADER)
+    code = (cells.get(CODE_HEADER) or "").strip()
     local = quote(cells[id_header].strip(), safe="-._~")
-    return f"urn:ngsi-ld:{standard.type}:{japanese.local_government_code(code) + ':' if code else ''}{local}"
+    # a code that is not one is an error of its row already: the id (for the same-ID check) keeps it as written
+    prefix = f"{japanese.local_government_code(code) or code}:" if code else ""
+    return f"urn:ngsi-ld:{standard.type}:{prefix}{local}"
 
 
 def attributes(standard: Standard, values: dict[str, object], others: dict[str, str]) -> dict[str, object]:
