@@ -182,3 +182,35 @@ def test_the_sweepers_deletion_of_an_expired_entity_is_notified(client, receiver
     assert sweep(client) >= 1
     [entity] = wait_notified(receiver, 14, 1)
     assert entity["id"] == entity_id
+
+
+# -- a tenant holding transient attributes only (queries reading no attribute page in SQL) ---------
+
+ATTRIBUTES_ONLY = {"NGSILD-Tenant": "transient-attributes-only"}
+
+
+def lone_beacon(client) -> str:
+    entity_id = "urn:ngsi-ld:Beacon:expiry-lone"
+    body = {"id": entity_id, "type": "Beacon", "battery": {"type": "Property", "value": 80},
+            "signal": {"type": "Property", "value": -60, "expiresAt": in_seconds(-1)}}
+    client.delete(f"{ENTITIES}/{entity_id}", headers=ATTRIBUTES_ONLY)
+    assert client.post(ENTITIES, json=body, headers=ATTRIBUTES_ONLY).status_code == 201
+    return entity_id
+
+
+def test_a_query_reading_no_attribute_leaves_out_an_expired_attribute(client):
+    entity_id = lone_beacon(client)
+    found = client.get(ENTITIES, params={"type": "Beacon"}, headers=ATTRIBUTES_ONLY).json()
+    assert [sorted(e) for e in found if e["id"] == entity_id] == [["battery", "id", "type"]]
+
+
+def test_attrs_does_not_select_an_entity_by_an_expired_attribute(client):
+    entity_id = lone_beacon(client)
+    found = client.get(ENTITIES, params={"type": "Beacon", "attrs": "signal"}, headers=ATTRIBUTES_ONLY)
+    assert entity_id not in ids(found)
+
+
+def test_q_does_not_match_an_expired_attribute_where_only_attributes_are_transient(client):
+    entity_id = lone_beacon(client)
+    found = client.get(ENTITIES, params={"type": "Beacon", "q": "signal==-60"}, headers=ATTRIBUTES_ONLY)
+    assert entity_id not in ids(found)

@@ -68,22 +68,35 @@ def not_expired(entity: dict) -> bool:
     return not is_expired(entity)
 
 
-# The tenants of each store known to hold entities with `expiresAt` (toshi/ngsild/transient.py keeps it)
+# The tenants of each store known to hold transient entities (`expiresAt`, `dateExpires`), and those known
+# to hold transient attribute instances (toshi/ngsild/transient.py keeps both)
 _transient_tenants: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_transient_attribute_tenants: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def mark_transient(store, tenant: str) -> None:
-    _transient_tenants.setdefault(store, set()).add(tenant)
+def mark_transient(store, tenant: str, *, attributes_only: bool = False) -> None:
+    """The tenant holds transient entities (or, `attributes_only`, transient attribute instances)."""
+    known = _transient_attribute_tenants if attributes_only else _transient_tenants
+    known.setdefault(store, set()).add(tenant)
 
 
 def holds_transient(store, tenant: str) -> bool:
+    """The tenant is known to hold transient entities."""
     return tenant in _transient_tenants.get(store, ())
 
 
-def has_expiry(entity: dict) -> bool:
-    """The entity may expire, or an attribute instance of it may (what makes its tenant transient)."""
-    return expiry_of(entity) is not None or any(
-        "expiresAt" in inst for instances in entity["attrs"].values() for inst in instances)
+def holds_transient_attributes(store, tenant: str) -> bool:
+    return tenant in _transient_attribute_tenants.get(store, ())
+
+
+def expires_whole(entity: dict) -> bool:
+    """The entity itself may expire (`expiresAt`, or NGSI-v2's `dateExpires`)."""
+    return expiry_of(entity) is not None
+
+
+def has_expiring_attributes(entity: dict) -> bool:
+    """An attribute instance of the entity may expire."""
+    return any("expiresAt" in inst for instances in entity["attrs"].values() for inst in instances)
 
 
 # the instant the expiry layer judges at (None: now); the notifier sets a change's own instants
@@ -102,9 +115,17 @@ def as_of(instant: str | None):
 
 class _ExpiryGuard:
     """Hides expired entities and expired attribute instances; checks no write (the write path treats
-    an expired entity as gone itself, toshi/core/entity.py)."""
+    an expired entity as gone itself, toshi/core/entity.py). `whole`: the tenant holds transient
+    entities, so hiding may change which entities any query matches; else only transient attributes,
+    which change the matches only of a query reading attributes."""
 
     reads_everything = False
+
+    def __init__(self, whole: bool):
+        self.whole = whole
+
+    def keeps_matches(self, query) -> bool:
+        return not self.whole and query.attrs is None and query.q is None and query.geo is None
 
     def readable(self, entity: dict) -> dict | None:
         now = _judged_at.get() or now_iso()
@@ -123,7 +144,7 @@ class _ExpiryGuard:
         return True
 
 
-_GUARD = _ExpiryGuard()
+_WHOLE, _ATTRIBUTES = _ExpiryGuard(True), _ExpiryGuard(False)
 
 
 class ExpiryFilter:
@@ -137,7 +158,9 @@ class ExpiryFilter:
         self.store = store
 
     def guard_for(self, reader) -> _ExpiryGuard | None:
-        return _GUARD if holds_transient(self.store, reader.tenant) else None
+        if holds_transient(self.store, reader.tenant):
+            return _WHOLE
+        return _ATTRIBUTES if holds_transient_attributes(self.store, reader.tenant) else None
 
 
 async def hide_expired(store, tenant: str, query) -> None:

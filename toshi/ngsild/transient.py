@@ -17,7 +17,14 @@ import heapq
 import logging
 
 from toshi.core.errors import NgsiError
-from toshi.core.expiry import EXPIRES_IRI, has_expiry, is_expired, mark_transient, unexpired_attributes
+from toshi.core.expiry import (
+    EXPIRES_IRI,
+    expires_whole,
+    has_expiring_attributes,
+    is_expired,
+    mark_transient,
+    unexpired_attributes,
+)
 from toshi.core.times import instant_key, now_iso
 from toshi.query.planner import EntityQuery
 
@@ -46,8 +53,10 @@ class Transients:
         keys = _expiries(entity)
         if keys:
             heapq.heappush(self.due, (min(keys), tenant, entity["id"]))
-        if keys or has_expiry(entity):
-            mark_transient(self.services.store, tenant)  # the read path then hides it once expired
+        if expires_whole(entity):  # the read path then hides it once expired
+            mark_transient(self.services.store, tenant)
+        if has_expiring_attributes(entity):
+            mark_transient(self.services.store, tenant, attributes_only=True)
 
     async def seed(self) -> None:
         store = self.services.store
