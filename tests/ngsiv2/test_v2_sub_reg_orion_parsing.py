@@ -116,3 +116,13 @@ def test_an_id_in_capitals_names_the_same_one(v2, service, kind):
     assert v2.get(upper, headers=service).json()["id"] == location.rsplit("/", 1)[1]
     assert v2.delete(upper, headers=service).status_code == 204
     assert v2.get(location, headers=service).status_code == 404
+
+
+def test_an_unknown_member_of_a_subject_entity_is_ignored(v2, service):
+    body = subscription() | {"subject": {"entities": [{"id": "E1", "type": "T", "isPattern": "false"}]}}
+    assert made(v2, service, "subscriptions", body)["subject"]["entities"] == [{"id": "E1", "type": "T"}]
+
+
+def test_an_unknown_member_of_a_registration_entity_is_ignored(v2, service):
+    body = REG | {"dataProvided": {"entities": [{"id": "E1", "isPattern": "false"}], "attrs": []}}
+    assert made(v2, service, "registrations", body)["dataProvided"]["entities"] == [{"id": "E1"}]

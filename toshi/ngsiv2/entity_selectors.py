@@ -9,20 +9,20 @@ from toshi.ngsiv2.mapping import FORBIDDEN_IN_NAMES, MAX_NAME
 from toshi.query.regex import compile_pattern
 
 
-def selectors(items: object, unknown_field) -> list[dict]:
-    """A list of selectors; repeated ones are kept once. `unknown_field(name)`: the error for a member
-    Orion does not know (callers word it)."""
+def selectors(items: object) -> list[dict]:
+    """A list of selectors; repeated ones are kept once. Members other than `id`, `idPattern`, `type`,
+    `typePattern` are ignored, as Orion's parseEntitiesVector does (it asks only for those)."""
     if not isinstance(items, list):
         raise bad_request("/entities/ is not an array")
     out: list[dict] = []
     for item in items:
-        entity = selector(item, unknown_field)
+        entity = selector(item)
         if entity not in out:
             out.append(entity)
     return out
 
 
-def selector(item: object, unknown_field) -> dict:
+def selector(item: object) -> dict:
     if not isinstance(item, dict):
         raise bad_request("/entities/ vector item is not an object")
     if "id" not in item and "idPattern" not in item:
@@ -31,9 +31,6 @@ def selector(item: object, unknown_field) -> dict:
         raise bad_request("/entities/ vector item has both /id/ and /idPattern/")
     if "type" in item and "typePattern" in item:
         raise bad_request("/entities/ element has both /type/ and /typePattern/")
-    unknown = sorted(set(item) - {"id", "idPattern", "type", "typePattern"})
-    if unknown:
-        raise unknown_field(unknown[0])
     out: dict = {}
     if "id" in item:
         out["id"] = _identifier(item["id"], "/entities/ vector item /id/", "/entities/ element id is empty",

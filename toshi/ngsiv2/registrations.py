@@ -106,7 +106,7 @@ def _data_provided(data: object) -> dict:
 
 def _entities(items: list) -> list[dict]:
     """`dataProvided.entities` as Orion's parser reads them (repeated items kept once)."""
-    return selectors(items, lambda name: bad_request(f"Invalid field for registration: {name}"))
+    return selectors(items)
 
 
 def _provider(provider: object) -> dict:
