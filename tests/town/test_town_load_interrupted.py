@@ -19,7 +19,8 @@ SEED = 5
 # One interruption per run, in the order the load reaches them; the last run completes.
 POINTS = ["context", "account:evacuation", "prepare", "entities", "consents:evacuation-guidance",
           "watchover:watch-over", "watchover:family", "account:ondemand", "ondemand:on-demand-transport",
-          "account:health", "wellbeing:health-linkage", "wellbeing:points", "wellbeing"]
+          "account:health", "wellbeing:health-linkage", "wellbeing:points", "wellbeing",
+          "account:research", "research:health-research", "research"]
 
 
 class Interrupted(Exception):
@@ -64,7 +65,7 @@ async def _town_on_server(base: str, data_dir) -> dict:
                 consents[key] = consents.get(key, 0) + 1
         held = {}  # with the keys the state file kept: each service can still sign in
         for name, account in (("evacuation", state["accounts"]["evacuation"]), ("ondemand", state["ondemand"]["operator"]),
-                              ("health", state["wellbeing"]["health"])):
+                              ("health", state["wellbeing"]["health"]), ("research", state["research"]["university"])):
             service = Api(base, account["key"])
             held[name] = len((await service.call("GET", "/consent/held")).json())
             await service.close()
@@ -75,7 +76,8 @@ async def _town_on_server(base: str, data_dir) -> dict:
         points = db.execute("SELECT count(*) FROM currency_payments").fetchone()[0]
     return {"accounts": accounts, "contexts": contexts, "entities": entities, "consents": consents,
             "held": held, "wallets": wallets, "payments": points, "watched": state["watched"],
-            "riders": state["ondemand"]["riders"], "checkups": state["wellbeing"]["checkups"]}
+            "riders": state["ondemand"]["riders"], "checkups": state["wellbeing"]["checkups"],
+            "extracts": sorted(p.suffix for p in (data_dir / "extracts").iterdir())}
 
 
 def _a_town(data_dir, interruptions: list[str]) -> tuple[dict, list[str], dict]:
@@ -113,7 +115,7 @@ def test_each_point_interrupted_a_run(towns):
 def test_an_interrupted_load_run_again_gives_the_same_town(towns):
     whole, interrupted, _, _ = towns
     assert interrupted == whole
-    assert whole["accounts"] == ["town-admin", "town-evacuation", "town-health", "town-ondemand"]
+    assert whole["accounts"] == ["town-admin", "town-evacuation", "town-health", "town-ondemand", "town-university"]
     assert whole["contexts"] == 1
     assert whole["entities"]["Resident"] == RESIDENTS
     assert whole["wallets"] == [("issuer", 1), ("resident", whole["checkups"]), ("shop", 5)]
@@ -125,3 +127,5 @@ def test_the_resumed_load_keeps_no_part_made_state(towns):
     assert state["partial"] == {}
     assert interrupted["held"]["health"] == interrupted["checkups"]
     assert interrupted["held"]["ondemand"] == interrupted["riders"]
+    assert interrupted["held"]["research"] == state["research"]["consenting"]
+    assert interrupted["extracts"] == [".csv", ".jws"]  # one extract, not one per resumed run

@@ -4,7 +4,11 @@ ledger reconciles."""
 
 from __future__ import annotations
 
+import csv
+import io
+from collections import Counter
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from town_day import demo_day
@@ -50,3 +54,18 @@ def test_the_points_were_granted_once_and_the_ledger_balances(wellbeing_day):
 def test_the_ledger_entity_is_open_data(wellbeing_day):
     _, (_, seen) = wellbeing_day
     assert seen["ledger"]["balanced"] is True
+
+
+def test_the_university_gets_a_k_anonymous_pseudonymous_extract_of_its_consenting_residents(wellbeing_day):
+    state, (town, _) = wellbeing_day
+    research = state["research"]
+    counts = research["counts"]
+    assert counts["consenting"] == research["consenting"] >= 1  # only residents who consented to the study
+    assert counts["released"] + counts["suppressed"] + counts["incomplete"] == counts["consenting"]
+    text = (Path(research["savedIn"]) / f"extract-{research['extract'].rsplit(':', 1)[-1]}.csv").read_text()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == counts["released"] >= wellbeing.EXTRACT["k"]  # this seed's town has enough
+    assert "Resident" not in text and all(r.id not in text for r in town.town.residents)
+    groups = Counter((row["sex"], row["checkedOn"]) for row in rows)
+    assert all(n >= wellbeing.EXTRACT["k"] for n in groups.values())
+    assert {row["sex"] for row in rows} == {"male", "female"}

@@ -149,6 +149,10 @@ class DemoTown:
         if "wellbeing" not in self.state:
             self.state["wellbeing"] = await wellbeing.set_up(self.admin, self.town, self.base, checkpoint)
             write_state(self.data_dir, self.state)
+        if "research" not in self.state:
+            self.state["research"] = await wellbeing.extract_for_research(self.admin, self.town,
+                                                                          self.data_dir / "extracts", checkpoint)
+            write_state(self.data_dir, self.state)
         self.state["partial"] = {}  # what the steps made is in their results now
         write_state(self.data_dir, self.state)
 
@@ -257,6 +261,7 @@ at {town.speed:g}x; devices over {town.simulator.southbound}.
   見守り     {base}/ngsi-ld/v1/entities/urn:ngsi-ld:WatchOverService:watchover   ({state.get('watched', 0)} residents watched)
   バス       {base}/ngsi-ld/v1/entities/urn:ngsi-ld:OnDemandService:mobility   (on-demand bus, planned at 07:30)
   地域通貨   {base}/ngsi-ld/v1/entities/urn:ngsi-ld:LocalCurrencyLedger:town   ({state.get('wellbeing', {}).get('checkups', 0)} check-ups, points granted)
+  研究抽出   {state.get('research', {}).get('savedIn', '-')}   ({state.get('research', {}).get('counts', {}).get('released', 0)} check-ups, pseudonymous, k-anonymous)
   NGSI-v2    {base}/v2/entities
   @context   {state['context']}
   admin key  {state['adminKey']}   (sign in to the dashboard with it; kept in {STATE_FILE})

@@ -6,7 +6,11 @@ an account (consumer + provider), residents aged 40–74 who took the specific h
 (特定健診) and consented to the health service (a share drawn from the seed) get a synthetic
 `HealthCheckup`; the service computes their indicators (`POST /health-linkage/indicators`). The
 currency office opens wallets for the shops and for the residents with a check-up, and grants each
-of them check-up points (`POST /currency/grants`, idempotent by the check-up).
+of them check-up points (`POST /currency/grants`, idempotent by the check-up). A university studying
+the check-ups gets an account; the share of the examined residents who also consent to its study
+(`health-research`) goes into one research extract (`POST /research/extracts`: pseudonyms instead of
+ids, quasi-identifiers generalised, k-anonymous), which the town office saves for the university as
+its CSV and signed manifest.
 
 The day: between 09:00 and 18:00 residents pay at the shops with their points (idempotent
 payments; one refused now and then for a balance too low, as a real till would see), and at the end
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
+from pathlib import Path
 from urllib.parse import quote
 
 from toshi.health import DECLARATIONS, PURPOSE
@@ -31,6 +36,12 @@ CHECKUP_POINTS = 500
 SHOPS = ["道の駅とよの", "吉川商店", "東能勢ストア", "ときわ台ベーカリー", "希望ヶ丘マーケット"]
 PAYMENTS_PER_HOUR = 6
 CONSENT = ["personal", "sensitive"]
+RESEARCH_PURPOSE = "health-research"
+RESEARCH_SHARE = 0.6      # of the examined: consenting to the university's study as well
+EXTRACT = {"purpose": RESEARCH_PURPOSE, "type": "HealthCheckup", "k": 5,
+           "quasiIdentifiers": {"sex": "exact", "checkedOn": "month"},
+           "attributes": ["waist", "systolic", "diastolic", "fastingGlucose", "triglycerides", "hdl"],
+           "description": "特定健診 2026 の大学との共同研究 (joint study of the 2026 check-ups)"}
 
 
 def examined(town: Town) -> list:
@@ -39,7 +50,7 @@ def examined(town: Town) -> list:
 
 
 def checkup(resident, rng: random.Random) -> dict:
-    male = resident.sex == "male"
+    male = resident.sex == "M"  # the generator writes M or F
     values = {"sex": "male" if male else "female",
               "waist": round(rng.gauss(85 if male else 81, 9), 1),
               "systolic": round(rng.gauss(126 + (resident.age - 40) * 0.4, 15)),
@@ -100,6 +111,38 @@ async def set_up(admin: Api, town: Town, base: str, checkpoint=None, tenant_role
     checkpoint.finish("wellbeing")
     return {"health": health, "checkups": len(people), "indicators": indicators.get("levels", {}),
             "shops": [shops[name] for name in SHOPS], "wallets": wallets}
+
+
+async def extract_for_research(admin: Api, town: Town, save_to: Path, checkpoint=None,
+                               tenant_role: str = "default") -> dict:
+    """The university's account and its study's consents, then one research extract of their
+    check-ups, saved as CSV and signed manifest under `save_to`. Made once: a resumed load that
+    finds the extract's manifest in the checkpoint does not ask for a second one."""
+    checkpoint = checkpoint or loader.Checkpoint({})
+    resuming = checkpoint.begin("research")
+    university = await loader.ensure_account(admin, "town-university", [f"{tenant_role}:consumer"],
+                                             checkpoint.get("research.university"))
+    loader.reached("account:research")
+    checkpoint.keep("research.university", university)
+    rng = random.Random(town.seed * 15_485_863)
+    ids = [urn("Resident", r.id) for r in examined(town) if rng.random() < RESEARCH_SHARE]
+    await loader.grant_missing(admin, ids, university["id"], RESEARCH_PURPOSE, CONSENT, resuming=resuming,
+                               recipient_key=university["key"], step="research")
+    manifest = checkpoint.get("research.manifest")
+    if manifest is None:
+        made = (await admin.call("POST", "/research/extracts", {**EXTRACT, "recipient": university["id"]})).json()
+        manifest = made["manifest"]
+        save_to.mkdir(parents=True, exist_ok=True)
+        (save_to / f"{_file_name(manifest)}.csv").write_text(made["csv"], encoding="utf-8")
+        (save_to / f"{_file_name(manifest)}.jws").write_text(made["jws"], encoding="ascii")
+        checkpoint.keep("research.manifest", manifest)
+    checkpoint.finish("research")
+    return {"university": university, "consenting": len(ids), "extract": manifest["id"],
+            "counts": manifest["counts"], "k": manifest.get("k", EXTRACT["k"]), "savedIn": str(save_to)}
+
+
+def _file_name(manifest: dict) -> str:
+    return "extract-" + manifest["id"].rsplit(":", 1)[-1]
 
 
 async def _open_wallet(admin: Api, owner: str, kind: str) -> str:
