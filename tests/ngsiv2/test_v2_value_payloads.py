@@ -69,3 +69,20 @@ def test_orions_other_spellings_of_booleans_and_null_are_read(v2, entity, body, 
 def test_a_mixed_case_spelling_orion_does_not_know_is_refused(v2, entity):
     response = put(v2, entity, b"tRue", TEXT)
     assert (response.status_code, response.json()["description"]) == (400, "attribute value type not recognized")
+
+
+# -- numbers: Orion keeps doubles and renders a whole one without a fraction -----------------------
+
+def test_a_whole_number_written_with_a_fraction_is_rendered_whole(v2):
+    body = {"id": "Whole1", "A": {"value": 1.0}, "B": {"value": 2.5}, "C": {"value": {"x": 3.0, "y": [1.0, 2]}},
+            "D": {"value": 0.1, "metadata": {"m": {"value": 5.0}}}}
+    assert v2.post("/v2/entities", json=body).status_code == 201
+    assert v2.get("/v2/entities/Whole1?options=keyValues").content == (
+        b'{"id":"Whole1","type":"Thing","A":1,"B":2.5,"C":{"x":3,"y":[1,2]},"D":0.1}')
+    assert v2.get("/v2/entities/Whole1/attrs/D?metadata=m").json()["metadata"]["m"]["value"] == 5
+    assert v2.get("/v2/entities/Whole1/attrs/A/value").text == "1"
+
+
+def test_a_whole_number_in_a_json_value_update_is_rendered_whole(v2, entity):
+    assert put(v2, entity, b'{"n": 4.0}', JSON).status_code == 204
+    assert v2.get(f"/v2/entities/{entity}/attrs/A/value", headers={"Accept": "application/json"}).content == b'{"n":4}'

@@ -291,7 +291,7 @@ def _json_value(raw: bytes) -> Any:
     if not isinstance(value, (dict, list)):  # Orion's parseAttributeValue: JSON is for compound values
         raise bad_request("Neither JSON Object nor JSON Array for attribute::value")
     mapping.check_nesting(value)
-    return value
+    return mapping.whole_numbers(value)
 
 
 def _text_value(raw: bytes) -> Any:

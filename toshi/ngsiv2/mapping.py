@@ -82,6 +82,31 @@ def check_value(value: Any) -> None:
             check_value(item)
 
 
+def whole_numbers(value: Any) -> Any:
+    """`value` with every integral float as an int (`1.0` -> `1`, also inside compound values): Orion
+    keeps one kind of number (a double) and renders a whole one without a fraction."""
+    if type(value) is float:
+        return int(value) if value.is_integer() and abs(value) < 2**53 else value
+    if isinstance(value, dict):
+        return {k: whole_numbers(v) for k, v in value.items()} if _has_float(value) else value
+    if isinstance(value, list):
+        return [whole_numbers(v) for v in value] if _has_float(value) else value
+    return value
+
+
+def _has_float(value: Any) -> bool:
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if type(item) is float:
+            return True
+        if isinstance(item, dict):
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+    return False
+
+
 def infer_type(value: Any) -> str:
     """The attribute / metadata type Orion uses when the request gives none."""
     if isinstance(value, bool):
@@ -200,7 +225,7 @@ def parse_attribute(raw: Any, ctx, now: str, *, key_values: bool = False, orion_
             _check_metadata_json(member, orion_dates)
         else:
             raise bad_request("unrecognized property for context attribute")
-    value = raw.get("value")
+    value = whole_numbers(raw.get("value"))
     check_nesting(value)
     given = raw.get("type")
     metadata = raw.get("metadata")
@@ -278,7 +303,7 @@ def _apply_metadata(inst: dict, metadata: Any, ctx, now: str, orion_dates: bool 
     subs: dict[str, dict] = {}
     for name, item in metadata.items():
         check_name(name, "metadata name")
-        value, given = item.get("value"), item.get("type")
+        value, given = whole_numbers(item.get("value")), item.get("type")
         check_nesting(value)
         if given is not None:
             check_name(given, "metadata type")
