@@ -1,6 +1,7 @@
 """What Orion leaves out when it renders a subscription (GET /v2/subscriptions/{id}): an empty
 `alterationTypes` (Condition::toJson), an empty `metadata` (Notification::toJson), a `timeout` of 0 and
-an empty text `payload` (HttpInfo / MqttInfo::toJson). One app for the module."""
+an empty text `payload` (HttpInfo / MqttInfo::toJson); and it shows `lastNotification`, `lastSuccess`,
+`lastFailure` in whole seconds (it keeps them as integer seconds). One app for the module."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from starlette.testclient import TestClient
 
 from toshi.app import create_app
 from toshi.config import Settings
+from toshi.ngsiv2.subscription_model import record_delivery, render
 
 URL = "http://127.0.0.1:9/n"
 
@@ -61,3 +63,12 @@ def test_an_empty_text_payload_is_not_rendered(v2):
 def test_a_null_payload_is_rendered_null(v2):
     rendered = created(v2, httpCustom={"url": URL, "payload": None})["notification"]["httpCustom"]
     assert rendered == {"url": URL, "payload": None}
+
+
+def test_notification_times_are_rendered_in_whole_seconds():
+    doc = {"id": "s", "subject": {"entities": [{"idPattern": ".*"}]}, "notification": {"http": {"url": URL}}}
+    record_delivery(doc, True, "2026-12-07T10:00:00.123Z", None, 200)
+    record_delivery(doc, False, "2026-12-07T10:00:01.456Z", "Timeout was reached", None)
+    shown = render(doc, "2026-12-07T10:00:02.000Z")["notification"]
+    assert (shown["lastSuccess"], shown["lastFailure"], shown["lastNotification"]) == (
+        "2026-12-07T10:00:00.000Z", "2026-12-07T10:00:01.000Z", "2026-12-07T10:00:01.000Z")

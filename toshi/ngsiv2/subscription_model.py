@@ -480,6 +480,9 @@ def render(doc: dict, now: str) -> dict:
         notification.setdefault("attrs", [])
     notification.setdefault("onlyChangedAttrs", False)
     notification.setdefault("covered", False)
+    for key in ("lastNotification", "lastSuccess", "lastFailure"):  # Orion keeps whole seconds of them
+        if key in notification:
+            notification[key] = orion_expires(notification[key])
     if notification.get("metadata") == []:  # Orion's Notification::toJson: only when not empty
         del notification["metadata"]
     for channel in ("http", "httpCustom", "mqtt", "mqttCustom"):
