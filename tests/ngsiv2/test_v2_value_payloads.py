@@ -86,3 +86,9 @@ def test_a_whole_number_written_with_a_fraction_is_rendered_whole(v2):
 def test_a_whole_number_in_a_json_value_update_is_rendered_whole(v2, entity):
     assert put(v2, entity, b'{"n": 4.0}', JSON).status_code == 204
     assert v2.get(f"/v2/entities/{entity}/attrs/A/value", headers={"Accept": "application/json"}).content == b'{"n":4}'
+
+
+def test_an_increment_giving_a_whole_number_is_rendered_whole(v2):
+    assert v2.post("/v2/entities", json={"id": "Whole2", "A": {"value": 1.5}}).status_code == 201
+    assert v2.patch("/v2/entities/Whole2/attrs", json={"A": {"value": {"$inc": 1.5}}}).status_code == 204
+    assert v2.get("/v2/entities/Whole2/attrs/A/value").text == "3"

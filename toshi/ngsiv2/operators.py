@@ -21,7 +21,7 @@ import orjson
 from toshi.core.times import instant_key, is_datetime
 from toshi.ngsiv2.dates import canonical_datetime
 from toshi.ngsiv2.errors import V2Error
-from toshi.ngsiv2.mapping import infer_type
+from toshi.ngsiv2.mapping import infer_type, whole_numbers
 
 OPERATORS = frozenset({"$inc", "$mul", "$min", "$max", "$push", "$addToSet", "$pull", "$pullAll", "$set",
                        "$unset"})
@@ -70,7 +70,8 @@ def _apply(operation: dict, current: Any, date: bool) -> Any:
     if set(operation) == {"$set", "$unset"}:
         return _set_and_unset(operation["$set"], operation["$unset"], current)
     [(operator, operand)] = operation.items()
-    return _APPLY[operator](operand, current, date)
+    result = _APPLY[operator](operand, current, date)
+    return result if result is DROPPED else whole_numbers(result)  # 1.5 + 1.5 is 3, as Orion renders it
 
 
 def _inc(operand: Any, current: Any, date: bool) -> Any:
