@@ -141,7 +141,8 @@ def _check_rows(result: Plan, reader, id_header: str, progress: Progress | None 
         body.append(line)
     result.rows = total = len(body)
     checks = [_typed_check(i, h, c) for i, h, c in known if c is not None and (c.required or c.kind in cells.NUMERIC)]
-    readers = [(i, h, None if c is None else cells.value_reader(c)) for i, h, c in known]
+    readers = [(i, h, None if c is None else cells.value_reader(c, plain=True)) for i, h, c in known]
+    attributes = cells.attributes_maker(standard_)
     latitudes = {h for _, h, c in known if c is not None and c.kind == LATITUDE}
     longitudes = {h for _, h, c in known if c is not None and c.kind == LONGITUDE}
     code_at = headers.index(CODE_HEADER) if CODE_HEADER in headers else None
@@ -192,7 +193,7 @@ def _check_rows(result: Plan, reader, id_header: str, progress: Progress | None 
             error(number, id_header, line[id_at], f"the same ID as row {seen[entity_id]}")
             continue
         seen[entity_id] = number
-        result.entities[entity_id] = cells.attributes(standard_, values, others)
+        result.entities[entity_id] = attributes(values, others)
     if progress is not None:
         progress("checking rows", total, total)
 

@@ -42,10 +42,12 @@ def cell_value(column: Column, text: str):
     return value_reader(column)(text)
 
 
-def value_reader(column: Column):
+def value_reader(column: Column, plain: bool = False):
     """(non-empty) cell -> the value it holds, typed by the column (as `cell_value`), with the column's
-    kind looked at once: the import reads every row's cells with one of these per column."""
+    kind looked at once: the import reads every row's cells with one of these per column. `plain`: the
+    cells of a numeric column come as `numeric_text` made them already."""
     kind = column.kind
+    numeric = (lambda text: text) if plain else numeric_text
     if kind == DATE:
         def a_date(text: str) -> str:
             found = japanese.parse_date(text)
@@ -84,14 +86,14 @@ def value_reader(column: Column):
     if kind == LIST:
         return lambda text: [part.strip() for part in text.replace("；", ";").split(";") if part.strip()]
     if kind == INTEGER:
-        return lambda text: int(numeric_text(text))
+        return int if plain else lambda text: int(numeric_text(text))
     if kind == NUMBER:
         def number(text: str) -> int | float:
-            found = float(numeric_text(text))
+            found = float(numeric(text))
             return int(found) if found.is_integer() and "." not in text else found
         return number
     if kind in (LATITUDE, LONGITUDE):
-        return lambda text: float(numeric_text(text))
+        return float if plain else lambda text: float(numeric_text(text))
     return lambda text: text
 
 
@@ -111,27 +113,50 @@ def entity_id(standard: Standard, cells: dict[str, str], id_header: str = ID_HEA
 
 def attributes(standard: Standard, values: dict[str, object], others: dict[str, str]) -> dict[str, object]:
     """Compact attribute name -> value, from the typed cells of a row (header -> value)."""
-    attrs: dict[str, object] = {}
-    lat = lon = None
-    for header, value in values.items():
+    return attributes_maker(standard)(values, others)
+
+
+def attributes_maker(standard: Standard):
+    """(values, others) -> the attributes, as `attributes` makes them, with each header's column
+    looked up once (a header's column is asked for the first time it comes)."""
+    parts: dict[str, tuple] = {}  # header -> (what it fills, attribute, key or flag)
+
+    def part(header: str) -> tuple:
         column = standard.column(header)
-        if column.kind == LATITUDE:
-            lat = value
-        elif column.kind == LONGITUDE:
-            lon = value
+        if column.kind in (LATITUDE, LONGITUDE):
+            found = (column.kind, None, None)
         elif column.kind == FLAG:
-            flags = attrs.setdefault(column.attr, [])
-            if value:
-                flags.append(column.flag)
+            found = (FLAG, column.attr, column.flag)
         elif column.key is not None:
-            attrs.setdefault(column.attr, {})[column.key] = value
+            found = ("key", column.attr, column.key)
         else:
-            attrs[column.attr] = value
-    if lat is not None and lon is not None:
-        attrs[LOCATION] = {"type": "Point", "coordinates": [lon, lat]}
-    if others:
-        attrs[OTHER_COLUMNS] = others
-    return attrs
+            found = (None, column.attr, None)
+        parts[header] = found
+        return found
+
+    def make(values: dict[str, object], others: dict[str, str]) -> dict[str, object]:
+        attrs: dict[str, object] = {}
+        lat = lon = None
+        for header, value in values.items():
+            fills, attr, member = parts.get(header) or part(header)
+            if fills is None:
+                attrs[attr] = value
+            elif fills == "key":
+                attrs.setdefault(attr, {})[member] = value
+            elif fills == FLAG:
+                flags = attrs.setdefault(attr, [])
+                if value:
+                    flags.append(member)
+            elif fills == LATITUDE:
+                lat = value
+            else:
+                lon = value
+        if lat is not None and lon is not None:
+            attrs[LOCATION] = {"type": "Point", "coordinates": [lon, lat]}
+        if others:
+            attrs[OTHER_COLUMNS] = others
+        return attrs
+    return make
 
 
 def cells_of(standard: Standard, values: dict[str, object], headers: list[str]) -> list[str]:
