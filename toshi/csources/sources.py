@@ -2,8 +2,8 @@
 consults, loop detection, and the one way a request is sent to a source.
 
 * Which: active (not expired) registrations supporting the operation (directly or through a group),
-  whose information matches the entity id / query (id, idPattern, type, attrs), and not cooling down
-  after a failure (management.cooldown); exclusive and redirect ones first, auxiliary ones last.
+  whose information matches the entity id / query (id, idPattern, type, attrs); exclusive and redirect
+  ones first, auxiliary ones last.
 * The request sent: {endpoint}/ngsi-ld/v1{path} with the client's Link @context, the registration's
   `tenant` as NGSILD-Tenant, its contextSourceInfo as headers, and `Via` naming this broker (setting
   federation_name), within management.timeout ms (else federation_timeout), through the outbound
@@ -12,6 +12,11 @@ consults, loop detection, and the one way a request is sent to a source.
   answered from local data only.
 * Failures: a source that times out (504), cannot be reached or answers an error (502) is a Failure of
   that source; every request sent counts for its registration's statistics and cooldown.
+* management.cooldown (5.2.34: the minimum time "before attempting to make a subsequent forwarded
+  request to the same endpoint after failure. If requests are received before the cooldown period has
+  expired, a timeout error response for the registration is automatically returned"): for every
+  forwarded request, reads and writes alike, a registration cooling down is not sent it; its answer is a
+  504 Failure (not counted as sent), which each operation reports as it reports a timeout.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from toshi.csources.matching import Target, info_matches, provided_attrs
 from toshi.csources.model import operations_of
 from toshi.csources.store import registrations_of
 
+COOLING = "not asked: cooling down after a failure (management.cooldown)"
 MODE_ORDER = {"exclusive": 0, "redirect": 0, "inclusive": 1, "auxiliary": 2}
 
 
@@ -93,7 +99,7 @@ def candidates(request: Request, tenant: str, operation: str, target: Target) ->
     registrations = registrations_of(request.app.state.toshi)
     found = []
     for registration in registrations.active(tenant):
-        if operation not in operations_of(registration) or registrations.cooling(tenant, registration["id"]):
+        if operation not in operations_of(registration):
             continue
         infos = [info for info in registration["information"] if info_matches(info, target)]
         if not infos:
@@ -139,7 +145,10 @@ async def send(request: Request, tenant: str, registration: dict, method: str, p
                ) -> httpx.Response | Failure:
     """Send one request to a registration's source (`body`: JSON sent as `media`, None: none): its answer
     as it came, or the Failure of getting none (which counts against the source). The caller judges
-    the answer and tells `judged()`."""
+    the answer and tells `judged()`. A registration cooling down after a failure is not sent anything:
+    its Failure is a timeout (5.2.34 cooldown)."""
+    if registrations_of(request.app.state.toshi).cooling(tenant, registration["id"]):
+        return Failure(registration["id"], COOLING, 504)
     settings = request.app.state.toshi.settings
     url = url_of(registration, path, params)
     timeout = (registration.get("management") or {}).get("timeout")
