@@ -14,6 +14,7 @@ One mapping for every v2 endpoint (documented in docs/ngsi-v2.md):
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from toshi.core.errors import BadRequestData
@@ -326,37 +327,80 @@ def _apply_metadata(inst: dict, metadata: Any, ctx, now: str, orion_dates: bool 
         inst["sub"] = subs
 
 
+LOCATION_ERROR = "error parsing location attribute: "
+
+
 def geometry_of(v2_type: str, value: Any) -> dict:
-    """The GeoJSON geometry of a geo:* attribute value, else 400 BadRequest."""
+    """The GeoJSON geometry of a geo:* attribute value, else 400 BadRequest with the texts of Orion's
+    getGeoJson (location.cpp). A geo:json `Feature` gives its `geometry`, a `FeatureCollection` of one
+    Feature that Feature's (the manual: only that part is rendered back)."""
     if v2_type == "geo:json":
-        if isinstance(value, dict) and value.get("type") in GEOMETRY_TYPES and "coordinates" in value:
-            return value
-        raise bad_request("error parsing location attribute: geo:json needs a GeoJSON geometry")
+        geometry = _feature_geometry(value)
+        if isinstance(geometry, dict) and geometry.get("type") in GEOMETRY_TYPES and "coordinates" in geometry:
+            return geometry
+        raise bad_request(LOCATION_ERROR + "geo:json needs a GeoJSON geometry")
     if v2_type == "geo:point":
-        lat, lon = _pair(value)
+        lat, lon = _pair(value if isinstance(value, str) else "")
         return {"type": "Point", "coordinates": [lon, lat]}
-    points = [_pair(item) for item in value] if isinstance(value, list) else []
+    if not isinstance(value, list):
+        raise bad_request(LOCATION_ERROR + "geo:line, geo:box and geo:polygon needs array of strings as value")
+    if not all(isinstance(item, str) for item in value):
+        raise bad_request(LOCATION_ERROR + "geo:line, geo:box and geo:polygon needs array of strings but some "
+                          "element is not a string")
+    points = [_pair(item) for item in value]
     coords = [[lon, lat] for lat, lon in points]
-    if v2_type == "geo:line" and len(coords) >= 2:
-        return {"type": "LineString", "coordinates": coords}
-    if v2_type == "geo:polygon" and len(coords) >= 4 and coords[0] == coords[-1]:
-        return {"type": "Polygon", "coordinates": [coords]}
-    if v2_type == "geo:box" and len(coords) == 2:
+    if v2_type == "geo:box":
+        if len(coords) != 2:
+            raise bad_request(LOCATION_ERROR + "geo:box uses exactly 2 coordinates")
         (x1, y1), (x2, y2) = coords
+        if x1 == x2 or y1 == y2:
+            raise bad_request(LOCATION_ERROR + "geo:box coordinates are not defining an actual box")
         ring = [[x1, y1], [x2, y1], [x2, y2], [x1, y2], [x1, y1]]
         return {"type": "Polygon", "coordinates": [ring]}
-    raise bad_request(f"error parsing location attribute: wrong number of coordinates for {v2_type}")
+    if v2_type == "geo:line":
+        if len(coords) < 2:
+            raise bad_request(LOCATION_ERROR + "geo:line uses at least 2 coordinates")
+        return {"type": "LineString", "coordinates": coords}
+    if len(coords) < 4:
+        raise bad_request(LOCATION_ERROR + "geo:polygon uses at least 4 coordinates")
+    if coords[0] != coords[-1]:
+        raise bad_request(LOCATION_ERROR + "geo:polygon first and last coordinates must match")
+    return {"type": "Polygon", "coordinates": [coords]}
 
 
-def _pair(text: Any) -> tuple[float, float]:
-    """'lat, lon' -> (lat, lon), within WGS84 ranges."""
-    parts = text.split(",") if isinstance(text, str) else []
+def _feature_geometry(value: Any) -> Any:
+    """The geometry of a GeoJSON Feature / FeatureCollection (one Feature), else `value` itself."""
+    kind = value.get("type") if isinstance(value, dict) else None
+    if kind == "FeatureCollection":
+        if "features" not in value:
+            raise bad_request(LOCATION_ERROR + "features field not found in FeatureCollection")
+        features = value["features"]
+        if not isinstance(features, list):
+            raise bad_request(LOCATION_ERROR + "features in FeatureCollection is not an array")
+        if not features:
+            raise bad_request(LOCATION_ERROR + "features in FeatureCollection has 0 items")
+        if len(features) > 1:
+            raise bad_request(LOCATION_ERROR + "features in FeatureCollection has more than 1 item")
+        value, kind = features[0], "Feature"
+        if not isinstance(value, dict):
+            raise bad_request(LOCATION_ERROR + "geometry in Feature not found")
+    if kind == "Feature":
+        if "geometry" not in value:
+            raise bad_request(LOCATION_ERROR + "geometry in Feature not found")
+        if not isinstance(value["geometry"], dict):
+            raise bad_request(LOCATION_ERROR + "geometry in Feature is not an object")
+        return value["geometry"]
+    return value
+
+
+def _pair(text: str) -> tuple[float, float]:
+    """'lat, lon' -> (lat, lon), within WGS84 ranges, else Orion's format error."""
     try:
-        lat, lon = (float(p) for p in parts)
+        lat, lon = (float(p) for p in text.split(","))
     except ValueError:
-        raise bad_request(f"error parsing location attribute: invalid coordinates {text!r}") from None
+        lat = lon = math.nan
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise bad_request(f"error parsing location attribute: coordinates out of range {text!r}")
+        raise bad_request(LOCATION_ERROR + f"geo coordinates format error [see Orion user manual]: {text}")
     return lat, lon
 
 
