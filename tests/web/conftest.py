@@ -119,7 +119,8 @@ class Visit:
 
     def __init__(self, browser, base_url: str, viewport: dict = DESKTOP, locale: str = "ja-JP"):
         self.base_url = base_url
-        self.context = browser.new_context(base_url=base_url, viewport=viewport, locale=locale)
+        self.context = browser.new_context(base_url=base_url, viewport=viewport, locale=locale,
+                                           timezone_id="Asia/Tokyo")  # a town office's clock
         self.context.set_default_timeout(20_000)
         self.page = self.context.new_page()
         self.errors: list[str] = []

@@ -35,9 +35,9 @@ def test_the_hq_panel_shows_the_services_counts_from_the_store(town, visit):
     page.wait_for_selector("#watch-watchover")
     page.wait_for_selector("#bus-mobility")
     assert shown(page, "#watchover") == {"svc.watched": "12", "svc.alerts": "3", "svc.invalid": "1",
-                                         "svc.updated": "2026-12-03T07:00:00Z"}
+                                         "svc.updated": "2026/12/03 16:00"}  # shown in JST
     assert shown(page, "#ondemand") == {"svc.requests": "9", "svc.assigned": "7", "svc.refused": "2",
-                                        "svc.vehicles": "2", "svc.stops": "3", "svc.planned": "2026-12-03T07:30:00Z"}
+                                        "svc.vehicles": "2", "svc.stops": "3", "svc.planned": "2026/12/03 16:30"}
 
 
 def test_the_hq_panel_follows_a_count_update_without_reload(town, visit):
@@ -56,9 +56,9 @@ def test_the_dashboard_shows_the_services_counts_from_the_store(town, visit):
     pairs = """(id) => Array.from(document.querySelectorAll(id + " dt"))
         .map((dt) => [dt.textContent, dt.nextElementSibling.textContent])"""
     assert page.evaluate(pairs, "#watchover") == [["見守り中の人数", "12"], ["出した通報", "3"], ["登録の不備", "1"],
-                                                  ["更新", "2026-12-03T07:00:00Z"]]
+                                                  ["更新", "2026/12/03 16:00"]]
     assert page.evaluate(pairs, "#ondemand") == [["予約", "9"], ["乗車決定", "7"], ["お断り", "2"], ["車両", "2"],
-                                                 ["計画された停車", "3"], ["計画した時刻", "2026-12-03T07:30:00Z"]]
+                                                 ["計画された停車", "3"], ["計画した時刻", "2026/12/03 16:30"]]
 
 
 def test_the_filled_services_panels_have_no_serious_accessibility_violations(town, visit):

@@ -191,6 +191,15 @@
     return Array.isArray(value) ? value.map(text).join(", ") : String(value);
   }
 
+  /* An instant (ISO 8601, e.g. an order's issuedAt) as the reader's clock shows it, in the page's
+     language: 2026/07/03 11:24 in Japanese. Anything that is not an instant is shown as text. */
+  const CLOCK = new Intl.DateTimeFormat(config.lang === "en" ? "en-GB" : "ja-JP",
+    { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
+  function time(value) {
+    const instant = typeof value === "string" && /T\d{2}:\d{2}/.test(value) ? new Date(value) : null;
+    return instant && !Number.isNaN(instant.getTime()) ? CLOCK.format(instant) : text(value);
+  }
+
   /* Shelter congestion as the widely used levels: 0–30 % vacant, 30–60 % moderate, 60–80 % crowded,
      80 % and more full; closed or not opened: not in use. */
   function shelterLevel(shelter) {
@@ -208,6 +217,6 @@
     return typeof value === "object" && value !== null ? value.object || value : value;
   }
 
-  window.Toshi = { config, t, api, allFeatures, allEntities, settle, live, el, named, fill, liveState, text, shelterLevel,
+  window.Toshi = { config, t, api, allFeatures, allEntities, settle, live, el, named, fill, liveState, text, time, shelterLevel,
     relationship, ApiError };
 })();

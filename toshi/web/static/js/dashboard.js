@@ -252,13 +252,13 @@
     const n = (v) => (v === undefined || v === null ? "—" : v);
     const w = watch[0];
     facts("watchover", w ? [[t("svc.watched"), n(w.watchedResidents)], [t("svc.alerts"), n(w.alertsRaised)],
-      [t("svc.invalid"), n(w.invalidEnrolments)], [t("svc.updated"), n(T.text(w.updatedAt))]]
+      [t("svc.invalid"), n(w.invalidEnrolments)], [t("svc.updated"), n(T.time(w.updatedAt))]]
       : [[t("svc.watch"), t("svc.watch.none")]]);
     const b = buses[0];
     const stops = plans.reduce((sum, p) => sum + (Array.isArray(p.stops) ? p.stops.length : 0), 0);
     facts("ondemand", b ? [[t("svc.requests"), n(b.requests)], [t("svc.assigned"), n(b.assigned)],
       [t("svc.refused"), n(b.refused)], [t("svc.vehicles"), n(b.vehicles)], [t("svc.stops"), stops],
-      [t("svc.planned"), n(T.text(b.plannedAt))]] : [[t("svc.bus"), t("svc.bus.none")]]);
+      [t("svc.planned"), n(T.time(b.plannedAt))]] : [[t("svc.bus"), t("svc.bus.none")]]);
   }
 
   async function subscriptionsPanel() {

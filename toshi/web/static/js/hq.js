@@ -65,7 +65,7 @@
           el("td", {}, el("span", { className: "badge " + (inForce(o) ? "order-on" : "order-off"),
             text: T.text(o.category || o.alertLevel || "") })),
           el("td", { text: T.text(o.content) }),
-          el("td", { text: T.text(o.issuedAt) }), el("td", { text: T.text(o.liftedAt) || "" })));
+          el("td", { text: T.time(o.issuedAt) }), el("td", { text: T.time(o.liftedAt) || "" })));
       }
     }
     fill("orders", [el("div", { className: "scroll" }, el("table", { className: "data" },
@@ -116,13 +116,13 @@
     const watch = Array.from(state.WatchOverService.values());
     fill("watchover", watch.length ? watch.map((w) => facts("watch-" + shortId(w.id), [
       ["svc.watched", w.watchedResidents], ["svc.alerts", w.alertsRaised], ["svc.invalid", w.invalidEnrolments],
-      ["svc.updated", T.text(w.updatedAt)]])) : [el("p", { text: t("svc.watch.none") })]);
+      ["svc.updated", T.time(w.updatedAt)]])) : [el("p", { text: t("svc.watch.none") })]);
     const buses = Array.from(state.OnDemandService.values());
     const stops = Array.from(state.VehiclePlan.values())
       .reduce((n, plan) => n + (Array.isArray(plan.stops) ? plan.stops.length : 0), 0);
     fill("ondemand", buses.length ? buses.map((b) => facts("bus-" + shortId(b.id), [
       ["svc.requests", b.requests], ["svc.assigned", b.assigned], ["svc.refused", b.refused],
-      ["svc.vehicles", b.vehicles], ["svc.stops", stops], ["svc.planned", T.text(b.plannedAt)]]))
+      ["svc.vehicles", b.vehicles], ["svc.stops", stops], ["svc.planned", T.time(b.plannedAt)]]))
       : [el("p", { text: t("svc.bus.none") })]);
   }
 

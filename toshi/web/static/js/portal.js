@@ -32,7 +32,7 @@
       .filter((o) => !chosen || [].concat(o.targetDistricts || []).includes(chosen));
     fill("notices", current.length ? current.map((o) => el("article", { className: "alert", role: "alert" },
       el("h3", { text: T.text(o.category || o.alertLevel) + " — " + [].concat(o.targetDistricts || []).join("、") }),
-      el("p", { text: T.text(o.content) }), el("p", { className: "note", text: T.text(o.issuedAt) })))
+      el("p", { text: T.text(o.content) }), el("p", { className: "note", text: T.time(o.issuedAt) })))
       : [el("p", { text: t("portal.notices.none") })]);
   }
 
