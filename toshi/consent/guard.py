@@ -212,7 +212,14 @@ class ConsentGuard:
     # -- Guard ------------------------------------------------------------------------------------
 
     def readable(self, entity: dict) -> dict | None:
-        judged = self._judged(entity)
+        # _judged's way, without its calls when this guard is current and has judged the entity (a
+        # store asks for each entity of a page): anything else goes through _judged
+        source, judged = self._source, None
+        if source is None or (source.generation == self._generation
+                              and (self._stale_at is None or time.time() < self._stale_at)):
+            judged = self._views.get(id(entity))
+        if judged is None or judged[0] is not entity:
+            judged = self._judged(entity)
         if judged[7] is not None and not judging.get():
             self.log.note_many(self.tenant, self.reader_id, self.purpose, self._basis, judged[7])
         return judged[1]
