@@ -402,6 +402,7 @@ def query_from_body(data: dict, ctx, settings, params, *, count_option: bool = F
     from toshi.query.scope import parse_scope_q
 
     limit, offset, count = paging(params, settings, count_option=count_option)
+    bool_param(params, "local")  # true or false, else 400, as for GET /entities
     query = EntityQuery(limit=limit, offset=offset, count=count)
     if "joinLevel" in data and (type(data["joinLevel"]) is not int or data["joinLevel"] < 1):
         raise BadRequestData(f"joinLevel must be a positive integer, got {data['joinLevel']!r}")
@@ -421,6 +422,11 @@ def query_from_body(data: dict, ctx, settings, params, *, count_option: bool = F
         join = params.get("join") if params.get("join") is not None else data.get("join")
         level = params.get("joinLevel") if params.get("join") is not None else data.get("joinLevel")
         _check_linked_depth(query.q, join, level)
+    expand = _expand_values(data, params, ctx)
+    if expand is not None and query.q is not None:
+        from toshi.query.qparse import expand_values
+
+        query.q = expand_values(query.q, expand, ctx.expand_value)
     if data.get("geoQ") is not None:
         if not isinstance(data["geoQ"], dict):
             raise BadRequestData("geoQ must be an object")
@@ -428,6 +434,15 @@ def query_from_body(data: dict, ctx, settings, params, *, count_option: bool = F
     if data.get("scopeQ") is not None:
         query.scope = parse_scope_q(_string(data["scopeQ"], "scopeQ"))
     return query
+
+
+def _expand_values(data: dict, params, ctx) -> set[str] | None:
+    """`expandValues` of a POST query (v1.9 Query member, a comma-separated string; a list of names is
+    taken too), or the URL parameter of GET /entities given on the POST, which wins when both are."""
+    raw = params.get("expandValues")
+    if raw is None and data.get("expandValues") is not None:
+        raw = _comma_list(data["expandValues"], "expandValues")
+    return None if raw is None else _names(QueryParams({"expandValues": raw}), "expandValues", ctx)
 
 
 def _selectors(selectors, ctx, query: EntityQuery) -> None:
