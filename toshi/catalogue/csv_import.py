@@ -31,6 +31,7 @@ from toshi.catalogue.standards import (
     recognise,
     standard,
 )
+from toshi.core.errors import NgsiError
 from toshi.core.progress import Progress
 from toshi.core.times import now_iso
 
@@ -245,51 +246,77 @@ def _typed_check(i: int, header: str, column: Column) -> Callable[[list[str]], t
 
 # -- writing --------------------------------------------------------------------------------------
 
+class _Unchanged(NgsiError):
+    """An edit's answer when its row changes nothing: the Writer skips an edit that raises, so an
+    unchanged row writes nothing (no entity row, change-log record or history)."""
+
+
 async def write(services, dataset: Dataset, result: Plan, *, prune: bool = False,
                 progress: Progress | None = None) -> dict:
-    """Apply a valid plan through the Writer; returns what changed (`progress` hears of each chunk)."""
+    """Apply a valid plan through the Writer; returns what changed (`progress` hears of each chunk).
+    Each row is merged with its entity's state inside the write transaction, and counted there as
+    created, updated or unchanged."""
     if result.error_count:
         raise ValueError("a plan with errors is never written")
     store, tenant, now = services.store, dataset.tenant, now_iso()
     type_iri = expand(result.standard.type)
-    owned = [expand(a) for a in result.standard.attrs] + [expand(cells.OTHER_COLUMNS)]
-    owned = [LOCATION_IRI if a == expand(LOCATION) else a for a in owned]
+    names = _Names()
+    owned = frozenset(names.iri(a) for a in [*result.standard.attrs, cells.OTHER_COLUMNS])
     counts = {"created": 0, "updated": 0, "unchanged": 0, "deleted": 0}
-    edits = []
-    for entity_id, values in result.entities.items():
-        before = await store.get_entity(tenant, entity_id)
-        if before is not None and _merged(before, entity_id, type_iri, values, owned, now) is None:
-            counts["unchanged"] += 1
-            continue
-        counts["created" if before is None else "updated"] += 1
 
-        def edit(current, entity_id=entity_id, values=values):  # merged with the state in the transaction
-            return _merged(current, entity_id, type_iri, values, owned, now) or current
-        edits.append((entity_id, edit))
+    def edit_of(entity_id: str, values: dict):
+        def edit(current):
+            merged = _merged(current, entity_id, type_iri, values, owned, now, names)
+            if merged is None:
+                counts["unchanged"] += 1
+                raise _Unchanged()
+            counts["created" if current is None else "updated"] += 1
+            return merged
+        return edit
+
+    def delete(current):
+        if current is not None:
+            counts["deleted"] += 1
+    edits = [(entity_id, edit_of(entity_id, values)) for entity_id, values in result.entities.items()]
     if prune:
-        gone = [e async for e in _existing_ids(store, dataset) if e not in result.entities]
-        edits.extend((entity_id, lambda current: None) for entity_id in gone)
-        counts["deleted"] = len(gone)
+        edits.extend([(entity_id, delete) async for entity_id in _existing_ids(store, dataset)
+                      if entity_id not in result.entities])
     for start in range(0, len(edits), CHUNK):
         if progress is not None:
             progress("writing entities", start, len(edits))
         for outcome in await services.writer.apply(tenant, edits[start:start + CHUNK]):
-            if outcome.error is not None:
+            if outcome.error is not None and not isinstance(outcome.error, _Unchanged):
                 raise outcome.error
     if progress is not None:
         progress("writing entities", len(edits), len(edits))
     return counts
 
 
-def _merged(before: dict | None, entity_id: str, type_iri: str, values: dict, owned: list[str],
-            now: str) -> dict | None:
+class _Names:
+    """Compact attribute name -> (expanded name, attribute type), each expanded once per import."""
+
+    def __init__(self):
+        self._known: dict[str, tuple[str, str]] = {}
+
+    def iri(self, name: str) -> str:
+        return self.of(name)[0]
+
+    def of(self, name: str) -> tuple[str, str]:
+        found = self._known.get(name)
+        if found is None:
+            found = self._known[name] = (LOCATION_IRI, "GeoProperty") if name == LOCATION else (expand(name), "Property")
+        return found
+
+
+def _merged(before: dict | None, entity_id: str, type_iri: str, values: dict, owned: frozenset[str],
+            now: str, names: _Names) -> dict | None:
     """The entity with the row's attributes (the owned ones it lacks removed, every other kept); None
     when the row changes nothing."""
     new = {}
+    old_attrs = before["attrs"] if before is not None else {}
     for name, value in values.items():
-        iri = LOCATION_IRI if name == LOCATION else expand(name)
-        kind = "GeoProperty" if name == LOCATION else "Property"
-        old = (before or {}).get("attrs", {}).get(iri)
+        iri, kind = names.of(name)
+        old = old_attrs.get(iri)
         if old and len(old) == 1 and old[0].get("value") == value and old[0]["type"] == kind:
             new[iri] = old
         else:
@@ -297,10 +324,10 @@ def _merged(before: dict | None, entity_id: str, type_iri: str, values: dict, ow
                          "modifiedAt": now}]
     if before is None:
         return {"id": entity_id, "type": [type_iri], "createdAt": now, "modifiedAt": now, "attrs": new}
-    kept = {iri: inst for iri, inst in before["attrs"].items() if iri not in owned}
+    kept = {iri: inst for iri, inst in old_attrs.items() if iri not in owned}
     attrs = {**kept, **new}
     types = before["type"] if type_iri in before["type"] else [*before["type"], type_iri]
-    if attrs == before["attrs"] and types == before["type"]:
+    if attrs == old_attrs and types == before["type"]:
         return None
     return {**before, "type": types, "modifiedAt": now, "attrs": attrs}
 

@@ -1,0 +1,35 @@
+"""What a CSV import's write counts (created, updated, unchanged), counted inside the write
+transaction, and that an unchanged row writes nothing."""
+
+from __future__ import annotations
+
+ADMIN = "/catalogue/admin/datasets"
+
+
+def imported(client, data: bytes) -> dict:
+    r = client.post(f"{ADMIN}/shelters/import?confirm=true", content=data)
+    assert r.status_code == 200, r.text
+    return r.json()["changes"]
+
+
+def last_seq(client) -> int:
+    return client.portal.call(client.app.state.toshi.store.changes.last_seq)
+
+
+def test_a_first_import_counts_every_row_created(client, shelters_csv):
+    assert imported(client, shelters_csv(3)) == {"created": 3, "updated": 0, "unchanged": 0, "deleted": 0}
+
+
+def test_an_unchanged_reimport_writes_no_change_record(client, shelters_csv):
+    imported(client, shelters_csv(2))
+    before = last_seq(client)
+    assert imported(client, shelters_csv(2))["unchanged"] == 2
+    assert last_seq(client) == before
+
+
+def test_a_row_of_an_entity_made_elsewhere_counts_as_updated(client, shelters_csv):
+    r = client.post("/ngsi-ld/v1/entities", json={"id": "urn:ngsi-ld:EvacuationSite:273619:000",
+                                                  "type": "EvacuationSite",
+                                                  "occupancy": {"type": "Property", "value": 7}})
+    assert r.status_code == 201, r.text
+    assert imported(client, shelters_csv(2)) == {"created": 1, "updated": 1, "unchanged": 0, "deleted": 0}
