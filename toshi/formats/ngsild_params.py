@@ -82,13 +82,24 @@ def output_of(params: QueryParams, ctx, options: set[str]) -> Output:
         raise BadRequestData("pick and omit cannot be used together")
     geometry_property = params.get("geometryProperty")
     output = Output(form=form, sys_attrs="sysAttrs" in options, attrs=_names(params, "attrs", ctx),
-                    lang=params.get("lang"),
+                    lang=checked_lang(params.get("lang")),
                     geometry_property=ctx.expand_term(geometry_property) if geometry_property else None)
     output.join, output.join_level = join_of(params.get("join"), params.get("joinLevel"))
     _project(output, pick or omit, "pick" if pick is not None else "omit")
     output.ids_only = "idsOnly" in options or bool_param(params, "idsOnly")
     output.dataset_ids = _dataset_ids(params.get("datasetId"))
     return output
+
+
+def checked_lang(lang: str | None) -> str | None:
+    """`lang` (clause 4.15), checked as soon as it is read: a value that is no list of language ranges
+    is 400 BadRequestData on every request taking it, whether or not the answer holds a LanguageProperty
+    (an empty page, idsOnly, count alone, a 404)."""
+    if lang is not None:
+        from toshi.formats.ngsild_render import language_ranges
+
+        language_ranges(lang)
+    return lang
 
 
 def _dataset_ids(raw: str | None) -> set[str] | None:
@@ -221,7 +232,7 @@ def body_projection(data: dict, output: Output, ctx) -> None:
     if output.join is None and data.get("join") is not None:
         output.join, output.join_level = join_of(data["join"], data.get("joinLevel"))
     if output.lang is None and data.get("lang") is not None:
-        output.lang = _string(data["lang"], "lang")
+        output.lang = checked_lang(_string(data["lang"], "lang"))
     if output.dataset_ids is None and data.get("datasetId") is not None:
         output.dataset_ids = _dataset_ids(_comma_list(data["datasetId"], "datasetId"))
     for key in ("pick", "omit"):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from toshi.core.errors import BadRequestData, InvalidRequest
-from toshi.formats.ngsild_params import parse_projection
+from toshi.formats.ngsild_params import checked_lang, parse_projection
 from toshi.formats.ngsild_parse import is_uri
 from toshi.temporal.aggregate import Aggregation, parse_aggregation
 from toshi.temporal.history import SCOPE
@@ -91,6 +91,7 @@ def reading_of(values: Mapping[str, Any], options: set[str], attrs: set[str] | N
     lang = values.get("lang")
     if lang is not None and (not isinstance(lang, str) or not lang.strip()):
         raise BadRequestData("lang must name a language (or languages, as in Accept-Language)")
+    checked_lang(lang)  # 400 for any request naming an invalid one, as the entity API does
     return Reading(parse_time_query(values), mode, aggregation, "sysAttrs" in options, attrs, pick, omit,
                    _dataset_ids(values.get("datasetId")), lang)
 
