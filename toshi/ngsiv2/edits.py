@@ -33,6 +33,7 @@ from toshi.ngsiv2.mapping import parse_attribute, v2_type
 KEPT_METADATA = ("unitCode", "observedAt", "v2ObservedAs")
 FORCED_KEY = "v2ForcedAt"
 CORRELATOR_KEY = "v2Correlator"
+REPLACED_KEY = "v2ReplacedAt"
 
 
 @dataclass(frozen=True)
@@ -120,12 +121,22 @@ def update_edit(target: Target, attrs: dict, now: str, *, keep_metadata: bool = 
 
 
 def replace_attrs_edit(target: Target, attrs: dict, now: str):
-    """PUT /v2/entities/{id}/attrs: all attributes replaced by the request's."""
+    """PUT /v2/entities/{id}/attrs (and op/update `replace`): all attributes replaced by the request's.
+    The new state carries the replace mark `v2ReplacedAt` = its `modifiedAt` (stale after the next
+    write, as the forced mark): Orion runs a replace through its update path, so the notifications of
+    this change mark every written attribute `actionType` `update`, also those the entity did not have
+    (`is_replace`). Renderers ignore it."""
     def edit(before):
         after = touched(target.check(before), now)
         after["attrs"] = operators.resolved_attrs(attrs)  # "create or replace": against the references
+        after[REPLACED_KEY] = after["modifiedAt"]
         return after
     return edit
+
+
+def is_replace(after: dict | None) -> bool:
+    """Whether this state was made by a replace of all attributes (`replace_attrs_edit`)."""
+    return after is not None and REPLACED_KEY in after and after[REPLACED_KEY] == after.get("modifiedAt")
 
 
 def replace_attribute_edit(target: Target, name: str, inst: dict, now: str, *, keep_metadata: bool = True):

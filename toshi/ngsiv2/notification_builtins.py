@@ -5,7 +5,9 @@
   `options=forcedUpdate`), `entityDelete`.
 * Metadata `actionType` (type `Text`) and `previousValue`, when listed in `notification.metadata`, on
   the attributes the triggering request wrote: `actionType` is `append` for an attribute the entity did
-  not have (every attribute of a created entity) and `update` otherwise; `previousValue` is the value
+  not have (every attribute of a created entity) and `update` otherwise, except after a replace of all
+  attributes (PUT /attrs, op/update `replace`), where every written attribute is `update`, as Orion
+  (its replace goes through updateContextAttributeItem, which always says `update`); `previousValue` is the value
   (and type) the attribute had before the request. Attributes the request did not write get neither;
   nor do deleted entities (Orion does not implement the `delete` action type).
 """
@@ -13,6 +15,7 @@
 from __future__ import annotations
 
 from toshi.ngsiv2 import mapping
+from toshi.ngsiv2.edits import is_replace
 
 ALTERATION_TYPE = "alterationType"
 ACTION_TYPE = "actionType"
@@ -40,20 +43,21 @@ def with_change_metadata(pairs: list[tuple[str, dict]], before: dict | None, aft
     if not wanted_here or after is None:
         return pairs
     old_attrs = before["attrs"] if before is not None else {}
+    replaced = before is not None and is_replace(after)
     out = []
     for name, attr in pairs:
         iri = ctx.expand_term(name)
         if iri in written and iri in after["attrs"]:
-            extra = _change_metadata(old_attrs.get(iri), wanted_here, ctx)
+            extra = _change_metadata(old_attrs.get(iri), wanted_here, ctx, replaced)
             attr = {**attr, "metadata": {**attr.get("metadata", {}), **extra}}
         out.append((name, attr))
     return out
 
 
-def _change_metadata(old_instances: list[dict] | None, wanted: list[str], ctx) -> dict[str, dict]:
+def _change_metadata(old_instances: list[dict] | None, wanted: list[str], ctx, replaced: bool) -> dict[str, dict]:
     extra: dict[str, dict] = {}
     if ACTION_TYPE in wanted:
-        extra[ACTION_TYPE] = {"type": "Text", "value": "update" if old_instances else "append"}
+        extra[ACTION_TYPE] = {"type": "Text", "value": "update" if old_instances or replaced else "append"}
     if PREVIOUS_VALUE in wanted and old_instances:
         old = mapping.main_instance(old_instances)
         extra[PREVIOUS_VALUE] = {"type": mapping.v2_type(old), "value": mapping.v2_value(old, ctx)}
