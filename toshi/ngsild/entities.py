@@ -88,9 +88,8 @@ async def retrieve_entity(request: Request) -> Response:
     found = federated[0] if federated else found
     if found is None:
         raise ResourceNotFound(f"Entity {entity_id} not found")
-    if output.attrs is not None and output.attrs.isdisjoint(found["attrs"]) \
-            and output.attrs.isdisjoint(await store.attribute_details(tenant)):
-        raise ResourceNotFound(f"No attribute {', '.join(sorted(output.attrs))} is known")
+    if output.attrs is not None and output.attrs.isdisjoint(found["attrs"]):  # v1.9.1 5.7.1.4
+        raise ResourceNotFound(f"Entity {entity_id} has none of the attributes {', '.join(sorted(output.attrs))}")
     if _projected_away(found, output, ctx):
         raise ResourceNotFound(f"pick / omit leave nothing of entity {entity_id}")
     used = await entity_maps.for_retrieve(request, tenant, held)  # NGSILD-EntityMap (5.7.1.4)
