@@ -398,11 +398,14 @@ def test_v2_registration_to_an_internal_provider_is_refused(strict_client):
     response = strict_client.post("/v2/registrations", json=registration("http://169.254.169.254/v2"))
     assert response.status_code == 400, response.text
     assert response.json()["error"] == "BadRequest" and "provider url" in response.json()["description"]
+    # moving a registration (Orion 4.7 has no update: delete and re-create) to an internal provider
     created = strict_client.post("/v2/registrations", json=registration("http://provider.example/v2"))
     assert created.status_code == 201
-    response = strict_client.patch(created.headers["location"],
-                                   json={"provider": {"http": {"url": "http://127.0.0.1:1026/v2"}}})
-    assert response.status_code == 400
+    assert strict_client.delete(created.headers["location"]).status_code == 204
+    response = strict_client.post("/v2/registrations", json=registration("http://127.0.0.1:1026/v2"))
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "BadRequest" and "provider url" in response.json()["description"]
+    assert strict_client.get("/v2/registrations").json() == []
 
 
 def test_forwarding_to_a_provider_resolving_inside_is_skipped(strict_client, monkeypatch):

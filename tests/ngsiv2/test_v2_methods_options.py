@@ -38,7 +38,8 @@ UPDATE = {"value": 26, "type": "Number",
     ("PUT", "/v2/subscriptions", "POST, GET"),
     ("PUT", "/v2/subscriptions/5f0c1a2b3c4d5e6f7a8b9c0d", "GET, DELETE, PATCH"),
     ("DELETE", "/v2/registrations", "POST, GET"),
-    ("PUT", "/v2/registrations/5f0c1a2b3c4d5e6f7a8b9c0d", "GET, DELETE, PATCH"),
+    ("PUT", "/v2/registrations/5f0c1a2b3c4d5e6f7a8b9c0d", "GET, DELETE"),
+    ("PATCH", "/v2/registrations/5f0c1a2b3c4d5e6f7a8b9c0d", "GET, DELETE"),  # Orion has no update of a registration
     ("OPTIONS", "/v2/entities", "POST, GET"),
 ])
 def test_method_not_allowed_has_allow_header(client, method, url, allow):

@@ -61,6 +61,12 @@ def registration(url: str, **extra) -> dict:
     return body
 
 
+def recreated(client, body: dict) -> str:
+    created = client.post("/v2/registrations", json=body)
+    assert created.status_code == 201, created.text
+    return created.headers["Location"]
+
+
 def test_registration_crud(client):
     created = client.post("/v2/registrations", json=registration("http://127.0.0.1:9/v2"))
     assert created.status_code == 201
@@ -75,10 +81,14 @@ def test_registration_crud(client):
                    "status": "active"}
     listed = client.get("/v2/registrations?options=count")
     assert [r["id"] for r in listed.json()] == [reg_id] and listed.headers["Fiware-Total-Count"] == "1"
-    assert client.patch(location, json={"status": "inactive", "expires": "2099-01-01T00:00:00Z"}).status_code == 204
+    # no update (Orion 4.7): a registration is changed by deleting and re-creating it
+    assert client.delete(location).status_code == 204
+    location = recreated(client, registration("http://127.0.0.1:9/v2", status="inactive",
+                                              expires="2099-01-01T00:00:00Z"))
     got = client.get(location).json()
     assert got["status"] == "inactive" and got["expires"] == "2099-01-01T00:00:00.000Z"
-    assert client.patch(location, json={"status": "active", "expires": "2000-01-01T00:00:00Z"}).status_code == 204
+    assert client.delete(location).status_code == 204
+    location = recreated(client, registration("http://127.0.0.1:9/v2", status="active", expires="2000-01-01T00:00:00Z"))
     assert client.get(location).json()["status"] == "active"  # as Orion shows an expired one (the manual)
     # per tenant
     assert client.get("/v2/registrations", headers={"Fiware-Service": "other"}).json() == []
@@ -193,13 +203,23 @@ def test_update_a_provider_does_not_have_is_404(client):
 def test_query_only_and_inactive_registrations(client, server):
     server.http.post(server.url + "/v2/entities", json={"id": "Room1", "type": "Room", "humidity": {"value": 40}})
     client.post("/v2/entities", json={"id": "Room1", "type": "Room", "temperature": {"value": 21}})
-    reg = client.post("/v2/registrations", json=registration(
+    location = recreated(client, registration(
         server.url + "/v2", provider={"http": {"url": server.url + "/v2"}, "supportedForwardingMode": "update"}))
     assert "humidity" not in client.get("/v2/entities/Room1").json()
-    client.patch(reg.headers["Location"], json={"provider": {"http": {"url": server.url + "/v2"}}, "status": "inactive"})
+    assert client.delete(location).status_code == 204
+    location = recreated(client, registration(server.url + "/v2", status="inactive"))
     assert "humidity" not in client.get("/v2/entities/Room1").json()
-    client.patch(reg.headers["Location"], json={"status": "active"})
+    assert client.delete(location).status_code == 204
+    recreated(client, registration(server.url + "/v2", status="active"))
     assert client.get("/v2/entities/Room1").json()["humidity"]["value"] == 40
+
+
+def test_a_registration_cannot_be_updated(client):
+    location = recreated(client, registration("http://127.0.0.1:9/v2"))
+    response = client.patch(location, json={"status": "inactive"})
+    assert response.status_code == 405 and response.headers["allow"] == "GET, DELETE"
+    assert response.json()["error"] == "MethodNotAllowed"
+    assert client.get(location).json()["status"] == "active"
 
 
 # -- op/notify ------------------------------------------------------------------------------------

@@ -4,6 +4,10 @@ A registration says that a provider (an NGSI-v2 server, reached at `provider.htt
 and `/op/update`) holds some attributes of some entities. Only NGSI-v2 forwarding is supported
 (`legacyForwarding` false, as in Orion 3.10+, which removed NGSIv1). Forwarding itself is in
 toshi/ngsiv2/forwarding.py.
+
+There is no update (PATCH) of a registration, as in Orion 4.7 (the manual's "Registration
+implementation differences": "registrations cannot be updated directly ... deleting and re-creating";
+its routes answer any method but GET and DELETE on /v2/registrations/{id} with 405, `Allow: GET, DELETE`).
 """
 
 from __future__ import annotations
@@ -37,8 +41,8 @@ def _not_found() -> V2Error:
 
 # -- validation -----------------------------------------------------------------------------------
 
-def validate(body: object, *, partial: bool = False) -> dict:
-    """The registration fields of a POST (or, `partial`, a PATCH) body, checked as Orion's registration
+def validate(body: object) -> dict:
+    """The registration fields of a POST body, checked as Orion's registration
     parser checks them, in its order and with its texts (400 BadRequest), in stored form.
     `dataProvided.expression` is ignored, as the manual says, and so are members Orion's parser does not
     look for."""
@@ -58,11 +62,11 @@ def validate(body: object, *, partial: bool = False) -> dict:
         out["description"] = description
     if "dataProvided" in body:
         out["dataProvided"] = _data_provided(body["dataProvided"])
-    elif not partial:
+    else:
         raise bad_request("the field /dataProvided/ is missing in payload")
     if "provider" in body:
         out["provider"] = _provider(body["provider"])
-    elif not partial:
+    else:
         raise bad_request("the field /provider/ is missing in payload")
     if "expires" in body:
         expires = body["expires"]
@@ -214,14 +218,6 @@ async def create_registration(request: Request) -> Response:
 async def retrieve_registration(request: Request) -> Response:
     accept(request)
     return json_response(render(_found(request)))
-
-
-async def update_registration(request: Request) -> Response:
-    current = _found(request)
-    changes = validate(await _body(request), partial=True)
-    _check_provider(request, changes)
-    registrations_of(services(request)).put(headers.tenant_of(request), {**current, **changes})
-    return Response(status_code=204)
 
 
 async def delete_registration(request: Request) -> Response:

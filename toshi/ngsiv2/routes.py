@@ -52,7 +52,6 @@ def route_table() -> list[tuple]:
         ("/registrations", registrations.list_registrations, ["GET"]),
         ("/registrations/{registration_id}", registrations.retrieve_registration, ["GET"]),
         ("/registrations/{registration_id}", registrations.delete_registration, ["DELETE"]),
-        ("/registrations/{registration_id}", registrations.update_registration, ["PATCH"]),
         *subscriptions.route_table(),
     ]
 
