@@ -302,6 +302,8 @@ def _apply_metadata(inst: dict, metadata: Any, ctx, now: str, orion_dates: bool 
         return
     _check_metadata_json(metadata, orion_dates)
     subs: dict[str, dict] = {}
+    # both TimeInstant and observedAt given: observedAt is the instance's, TimeInstant ordinary metadata
+    shadowed = {"TimeInstant"} if "observedAt" in metadata else set()
     for name, item in metadata.items():
         check_name(name, "metadata name")
         value, given = whole_numbers(item.get("value")), item.get("type")
@@ -312,9 +314,11 @@ def _apply_metadata(inst: dict, metadata: Any, ctx, now: str, orion_dates: bool 
             raise bad_request("Invalid characters in metadata value")
         if given in DATE_TYPES and orion_dates:
             value = _date_value(value)
-        if name == "unitCode" and isinstance(value, str):
+        # unitCode / TimeInstant / observedAt become the instance's own members only when they render
+        # back as given (Text; DateTime); else they are metadata like any other
+        if name == "unitCode" and isinstance(value, str) and given in (None, "Text"):
             inst["unitCode"] = value
-        elif name in TIME_METADATA and is_datetime(value):
+        elif name in TIME_METADATA and given == "DateTime" and is_datetime(value) and name not in shadowed:
             inst["observedAt"] = value
             if name == "TimeInstant":
                 inst["v2ObservedAs"] = name

@@ -29,7 +29,7 @@ from toshi.core.errors import BadRequestData
 from toshi.core.times import instant_key
 from toshi.ngsiv2.dates import canonical_datetime
 from toshi.ngsiv2.errors import bad_request
-from toshi.query.qtree import And, Comparison, Exists, Literal, Match, Path, QNode
+from toshi.query.qtree import And, Comparison, Exists, Literal, Match, Or, Path, QNode
 from toshi.query.regex import compile_pattern
 
 _NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")  # what strtod reads
@@ -82,8 +82,21 @@ def _q_statement(text: str, expand: Callable[[str], str]) -> QNode:
     return EntityTime(member, _statement(text, expand, lambda _text, _expand: Path(member), "q"))
 
 
+MEMBER_METADATA = ("unitCode", "TimeInstant", "observedAt")  # an instance member, or ordinary metadata
+
+
 def _metadata_statement(text: str, expand: Callable[[str], str]) -> QNode:
-    return _statement(text, expand, _metadata_path, "mq")
+    """One mq statement. unitCode / TimeInstant / observedAt are kept as the instance's own member when
+    they render back as given, else as ordinary metadata (toshi.ngsiv2.mapping), so a statement on them
+    looks at both: either holds, or, for `!A.m`, neither exists."""
+    node = _statement(text, expand, _metadata_path, "mq")
+    op, lhs, _rhs = _operator(text.strip())
+    tokens = [_unquote(t) for t in _split(lhs.strip(), ".")]
+    if len(tokens) != 2 or tokens[1] not in MEMBER_METADATA:
+        return node
+    plain = _statement(text, expand, lambda _text, _expand: Path(expand(tokens[0]), subs=(expand(tokens[1]),)),
+                       "mq")
+    return And((node, plain)) if op == "!" else Or((node, plain))
 
 
 def _subject(text: str) -> str:
