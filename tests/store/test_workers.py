@@ -206,7 +206,8 @@ def test_one_worker_takes_the_iot_mqtt_measures_and_another_takes_over_when_it_d
         def counts() -> list[int]:
             history = httpx.get(f"{server.url}/ngsi-ld/v1/temporal/entities/Meter:m1",
                                 headers={"NGSILD-Tenant": "city"},
-                                params={"attrs": "count", "options": "temporalValues", "lastN": 1000})
+                                params={"attrs": "count", "options": "temporalValues", "lastN": 1000},
+                                timeout=30)  # the surviving worker may be busy with the queued measures
             return sorted(v for v, _ in history.json().get("count", {}).get("values", [])) \
                 if history.status_code == 200 else []
 
