@@ -11,6 +11,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -131,6 +132,25 @@ def wait_until(predicate, timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.02)
     return predicate()
+
+
+@contextmanager
+def demo_town_server(data_dir: Path, *, seed: int, residents: int):
+    """A demo town bootstrapped in `data_dir` and its server running, as `toshi demo` starts them:
+    yields (state, base URL, whether MQTT is used). In CI Mosquitto must be there."""
+    from toshi.town import demo
+
+    if os.environ.get("CI") and not demo.mqtt_reachable():
+        import pytest
+
+        pytest.fail("Mosquitto must run on 127.0.0.1:1883 in CI")
+    state = demo.bootstrap(data_dir, seed=seed, residents=residents)
+    port, mqtt = demo.free_port(), demo.mqtt_reachable()
+    server = demo.start_server(data_dir, port, state, mqtt=mqtt)
+    try:
+        yield state, f"http://127.0.0.1:{port}", mqtt
+    finally:
+        demo.stop_server(server)
 
 
 def require_mosquitto() -> None:

@@ -4,11 +4,11 @@ simulated storm at a high speed-up, the evacuation service on its subscriptions.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import Counter
 from datetime import datetime
 
 import pytest
+from support import demo_town_server
 
 from toshi.town import demo
 from toshi.town.client import Api
@@ -22,15 +22,9 @@ START, END = datetime(2026, 7, 3, 10, 0, tzinfo=JST), datetime(2026, 7, 3, 15, 0
 @pytest.fixture(scope="module")
 def storm(tmp_path_factory):
     """Run the storm once; the tests read what it left on the server."""
-    if os.environ.get("CI") and not demo.mqtt_reachable():
-        pytest.fail("Mosquitto must run on 127.0.0.1:1883 in CI")
     data_dir = tmp_path_factory.mktemp("demo")
-    state = demo.bootstrap(data_dir, seed=11, residents=RESIDENTS)
-    port, mqtt = demo.free_port(), demo.mqtt_reachable()
-    server = demo.start_server(data_dir, port, state, mqtt=mqtt)
-    base = f"http://127.0.0.1:{port}"
 
-    async def run():
+    async def run(state, base, mqtt):
         town = demo.DemoTown(base, data_dir, state, speed=1800, mqtt=mqtt, start=START, tick_seconds=0.25)
         try:
             await town.setup()
@@ -44,10 +38,8 @@ def storm(tmp_path_factory):
         finally:
             await town.close()
 
-    try:
-        yield (*asyncio.run(run()), state, base)
-    finally:
-        demo.stop_server(server)
+    with demo_town_server(data_dir, seed=11, residents=RESIDENTS) as (state, base, mqtt):
+        yield (*asyncio.run(run(state, base, mqtt)), state, base)
 
 
 def test_the_town_is_loaded_through_the_api(storm):

@@ -8,6 +8,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import contextmanager
 
+from support import demo_town_server
+
 from toshi.town import demo
 from toshi.town.client import Api
 
@@ -17,12 +19,8 @@ def demo_day(tmp_path_factory, name: str, *, seed: int, residents: int, start, e
              observe: Callable[[demo.DemoTown, Api, str], Awaitable[dict]]):
     """Yields (state, (town, what observe returned)); the server is stopped afterwards."""
     data_dir = tmp_path_factory.mktemp(name)
-    state = demo.bootstrap(data_dir, seed=seed, residents=residents)
-    port, mqtt = demo.free_port(), demo.mqtt_reachable()
-    server = demo.start_server(data_dir, port, state, mqtt=mqtt)
-    base = f"http://127.0.0.1:{port}"
 
-    async def run():
+    async def run(state, base, mqtt):
         town = demo.DemoTown(base, data_dir, state, speed=3600, mqtt=mqtt, start=start, tick_seconds=0.25)
         try:
             await town.setup()
@@ -35,7 +33,5 @@ def demo_day(tmp_path_factory, name: str, *, seed: int, residents: int, start, e
         finally:
             await town.close()
 
-    try:
-        yield state, asyncio.run(run())
-    finally:
-        demo.stop_server(server)
+    with demo_town_server(data_dir, seed=seed, residents=residents) as (state, base, mqtt):
+        yield state, asyncio.run(run(state, base, mqtt))

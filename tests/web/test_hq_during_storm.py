@@ -6,13 +6,13 @@ the live stream without a reload. Screenshots: test-output/web/hq-storm-*.png.""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import threading
 from datetime import datetime
 
 import pytest
 from conftest import Visit, require_browser
+from support import demo_town_server
 
 from toshi.town import demo
 from toshi.town.simulator import JST
@@ -25,16 +25,9 @@ STORM_TIMEOUT_MS = 300_000  # load + 5 simulated hours at 1800x on a busy 2-core
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory):
     require_browser()
-    if os.environ.get("CI") and not demo.mqtt_reachable():
-        pytest.fail("Mosquitto must run on 127.0.0.1:1883 in CI")
     data_dir = tmp_path_factory.mktemp("demo-hq")
-    state = demo.bootstrap(data_dir, seed=11, residents=RESIDENTS)
-    port, mqtt = demo.free_port(), demo.mqtt_reachable()
-    server = demo.start_server(data_dir, port, state, mqtt=mqtt)
-    try:
-        yield data_dir, state, f"http://127.0.0.1:{port}", mqtt
-    finally:
-        demo.stop_server(server)
+    with demo_town_server(data_dir, seed=11, residents=RESIDENTS) as (state, base, mqtt):
+        yield data_dir, state, base, mqtt
 
 
 class Storm(threading.Thread):
