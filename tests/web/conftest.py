@@ -236,4 +236,5 @@ def resident_sign_in(visit, then: str, **options):
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"**{then}")
+    page.wait_for_selector("body[data-loaded=true]", state="attached")
     return v, page

@@ -250,6 +250,7 @@
     }
   }
 
+  /* The buttons work at once; the erasure list fills in when it has loaded. */
   function dataPage() {
     for (const button of document.querySelectorAll("[data-format]")) {
       button.addEventListener("click", async () => {
@@ -288,10 +289,11 @@
       document.getElementById("erasure-ask").focus();
       listErasure();
     });
+    return listErasure();
   }
 
   const page = document.body.dataset.page;
   const loading = page === "consents" ? consentsPage() : page === "access-log" ? accessLogPage()
-    : page === "data" ? listErasure().then(dataPage) : Promise.resolve();
+    : page === "data" ? dataPage() : Promise.resolve();
   loading.finally(() => { document.body.dataset.loaded = "true"; });
 })();
