@@ -57,3 +57,24 @@ def test_the_sweeper_deletes_expired_entities_through_the_writer(client):
     store = client.app.state.toshi.store
     assert client.portal.call(store.get_entity, "", "urn:ngsi-ld:Beacon:1") is None
     assert client.get("/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:Beacon:1").status_code == 404
+
+
+def test_a_sweep_whose_write_fails_leaves_the_entity_due_for_the_next_sweep(client, monkeypatch):
+    client.post(ENTITIES, json=beacon(in_seconds(-1)))
+    transients = client.app.state.ngsild.transients
+    writer = transients.services.writer
+
+    async def failing(*_args, **_kwargs):
+        raise OSError("disk full")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(writer, "apply", failing)
+        try:
+            client.portal.call(transients.sweep_once)
+        except OSError:
+            pass
+        else:
+            raise AssertionError("the failing write was not raised")
+    assert client.portal.call(transients.sweep_once) == 1
+    store = client.app.state.toshi.store
+    assert client.portal.call(store.get_entity, "", "urn:ngsi-ld:Beacon:1") is None

@@ -72,13 +72,21 @@ class Transients:
         """Delete the entities whose expiry has come, remove the attributes whose expiry has come; the
         number of entities changed."""
         now_key = instant_key(now or now_iso())
-        by_tenant: dict[str, list[str]] = {}
+        taken: dict[str, list[tuple[str, str, str]]] = {}
         while self.due and self.due[0][0] <= now_key:
-            _, tenant, entity_id = heapq.heappop(self.due)
-            by_tenant.setdefault(tenant, []).append(entity_id)
+            entry = heapq.heappop(self.due)
+            taken.setdefault(entry[1], []).append(entry)
         deleted = 0
-        for tenant, ids in by_tenant.items():
-            outcomes = await self.services.writer.apply(tenant, [(i, _expire(i, now)) for i in ids])
+        for tenant in list(taken):
+            ids = [entity_id for _, _, entity_id in taken[tenant]]
+            try:
+                outcomes = await self.services.writer.apply(tenant, [(i, _expire(i, now)) for i in ids])
+            except BaseException:  # the write did not happen: what was taken and not done is due again
+                for entries in taken.values():
+                    for entry in entries:
+                        heapq.heappush(self.due, entry)
+                raise
+            del taken[tenant]
             deleted += sum(1 for o in outcomes if o.change is not None)
         return deleted
 
