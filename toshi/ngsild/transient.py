@@ -82,9 +82,8 @@ class Transients:
             try:
                 outcomes = await self.services.writer.apply(tenant, [(i, _expire(i, now)) for i in ids])
             except BaseException:  # the write did not happen: what was taken and not done is due again
-                for entries in taken.values():
-                    for entry in entries:
-                        heapq.heappush(self.due, entry)
+                self.due.extend(entry for entries in taken.values() for entry in entries)
+                heapq.heapify(self.due)
                 raise
             del taken[tenant]
             deleted += sum(1 for o in outcomes if o.change is not None)
