@@ -23,18 +23,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import orjson
-import shapely
-from shapely.errors import GEOSException
-from shapely.geometry import shape
-from shapely.geometry.base import BaseGeometry
-from shapely.ops import nearest_points
 
 from toshi.core.errors import BadRequestData
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
 
 EARTH_RADIUS_M = 6_371_008.8
 LOCATION = "https://uri.etsi.org/ngsi-ld/location"
@@ -45,16 +43,26 @@ DISTANCE_MODIFIERS = ("maxDistance", "minDistance")
 Bbox = tuple[float, float, float, float]
 _BBOX_MARGIN_DEG = 1e-7  # ~1 cm: absorbs floating-point rounding in search_bbox
 
+
+@cache
+def _shapely():
+    """shapely, imported when the first geometry is built: it loads numpy, a tenth of a second that
+    `import toshi.app` and the CLI should not pay (tests/architecture/test_light_import.py)."""
+    import shapely
+    import shapely.ops
+
+    return shapely
+
 # rel(entity, reference); the reference is prepared, so it goes first where the predicate allows.
 _PREDICATES: dict[str, Callable[[BaseGeometry, BaseGeometry], bool]] = {
-    "within": lambda e, ref: shapely.contains(ref, e),
-    "contains": lambda e, ref: shapely.within(ref, e),
-    "intersects": lambda e, ref: shapely.intersects(ref, e),
-    "disjoint": lambda e, ref: shapely.disjoint(ref, e),
-    "equals": lambda e, ref: shapely.equals(e, ref),
-    "overlaps": lambda e, ref: shapely.overlaps(e, ref),
+    "within": lambda e, ref: _shapely().contains(ref, e),
+    "contains": lambda e, ref: _shapely().within(ref, e),
+    "intersects": lambda e, ref: _shapely().intersects(ref, e),
+    "disjoint": lambda e, ref: _shapely().disjoint(ref, e),
+    "equals": lambda e, ref: _shapely().equals(e, ref),
+    "overlaps": lambda e, ref: _shapely().overlaps(e, ref),
     # NGSI-v2 `coveredBy` (not an NGSI-LD georel): within, the reference's border included
-    "coveredBy": lambda e, ref: shapely.covers(ref, e),
+    "coveredBy": lambda e, ref: _shapely().covers(ref, e),
 }
 
 
@@ -93,7 +101,7 @@ def _validate_collection(obj: dict, where: str) -> BaseGeometry:
     if not isinstance(members, list) or not members:
         raise _bad(f"{where}.geometries must be a non-empty array of geometry objects")
     parts = [validate_geometry(m, where=f"{where}.geometries[{i}]") for i, m in enumerate(members)]
-    return shapely.geometrycollections(parts)
+    return _shapely().geometrycollections(parts)
 
 
 def _build(kind: str, coordinates: Any, where: str) -> BaseGeometry:
@@ -102,7 +110,8 @@ def _build(kind: str, coordinates: Any, where: str) -> BaseGeometry:
     _COORDINATE_CHECKS[kind](coordinates, where, dims)
     if len(dims) > 1:
         raise _bad(f"{where} mixes positions with and without altitude")
-    geometry = shape({"type": kind, "coordinates": coordinates})
+    shapely = _shapely()
+    geometry = shapely.geometry.shape({"type": kind, "coordinates": coordinates})
     if not shapely.is_valid(geometry):
         raise _bad(f"{where} is not a valid {kind}: {shapely.is_valid_reason(geometry)}")
     return geometry
@@ -250,7 +259,7 @@ class GeoQuery:
                     and (self.min_distance is None or d >= self.min_distance))
         try:
             return bool(_PREDICATES[self.relation](geometry, self.shape))
-        except GEOSException:
+        except _shapely().errors.GEOSException:
             return False
 
 
@@ -266,7 +275,7 @@ def parse_geoq(georel: str | None, geometry: str | None, coordinates: Any, geopr
     kind = _geometry_type(geometry)
     coords = _parse_coordinates(coordinates)
     reference = _build(kind, coords, "geoQ coordinates")
-    shapely.prepare(reference)
+    _shapely().prepare(reference)
     if not isinstance(geoproperty, (str, type(None))):
         raise _bad(f"geoproperty must be an attribute name, got {_show(geoproperty)}")
     return GeoQuery(relation=relation, geometry={"type": kind, "coordinates": coords}, shape=reference,
@@ -288,7 +297,7 @@ def geoq_from_body(obj: Any, expand: Callable[[str], str] = lambda term: term) -
 def reference_geometry(geometry: Any, coordinates: Any, what: str) -> BaseGeometry:
     """The shape of a geometry given as a type name and coordinates (e.g. orderGeometry / orderFrom)."""
     shape = _build(_geometry_type(geometry), _parse_coordinates(coordinates), what)
-    shapely.prepare(shape)
+    _shapely().prepare(shape)
     return shape
 
 
@@ -386,7 +395,7 @@ def _distance_m(a: BaseGeometry, b: BaseGeometry) -> float:
     """Metres between two geometries (see the module docstring for the method)."""
     if a.geom_type == "Point" and b.geom_type == "Point":
         return haversine_m(a.x, a.y, b.x, b.y)
-    if shapely.intersects(a, b):
+    if _shapely().intersects(a, b):
         return 0.0
     first = _nearest_pair(a, b, (a.bounds[1] + a.bounds[3]) / 2)
     second = _nearest_pair(a, b, (first[1] + first[3]) / 2)
@@ -396,8 +405,9 @@ def _distance_m(a: BaseGeometry, b: BaseGeometry) -> float:
 def _nearest_pair(a: BaseGeometry, b: BaseGeometry, lat: float) -> tuple[float, float, float, float]:
     """The closest points (lon_a, lat_a, lon_b, lat_b) in a plane where longitude is scaled by cos(lat)."""
     k = max(math.cos(math.radians(lat)), 1e-6)
-    pa, pb = nearest_points(shapely.transform(a, lambda c: c * (k, 1.0)),
-                            shapely.transform(b, lambda c: c * (k, 1.0)))
+    shapely = _shapely()
+    pa, pb = shapely.ops.nearest_points(shapely.transform(a, lambda c: c * (k, 1.0)),
+                                        shapely.transform(b, lambda c: c * (k, 1.0)))
     return pa.x / k, pa.y, pb.x / k, pb.y
 
 
