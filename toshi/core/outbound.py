@@ -8,7 +8,8 @@ refused, unless `outbound_allow` names it (host, host:port, IP address or CIDR).
 resolves to must be acceptable, so a name that also (or later: DNS rebinding) points inside is refused.
 
 `check_literal` looks at the URL alone (creation time); `check` also resolves the host (before each
-request); `aiohttp_resolver` makes aiohttp connect to exactly the addresses that were checked.
+request); `aiohttp_resolver` (toshi/core/aiohttp_resolver.py) makes aiohttp connect to exactly the
+addresses that were checked.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ import socket
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
-
-from aiohttp.abc import AbstractResolver
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 DEFAULT_PORTS = {"http": 80, "https": 443, "mqtt": 1883, "mqtts": 8883}
@@ -230,10 +229,14 @@ class OutboundPolicy:
         extensions = {"sni_hostname": host} if parts.scheme.lower() == "https" else {}
         return urlunsplit(parts._replace(netloc=netloc)), {"Host": parts.netloc.rsplit("@", 1)[-1]}, extensions
 
-    def aiohttp_resolver(self) -> AbstractResolver | None:
+    def aiohttp_resolver(self):
         """For aiohttp.TCPConnector(resolver=...): None (the default resolver) when private addresses
         are allowed, else one that connects only to checked addresses."""
-        return None if self.allow_private else CheckedResolver(self)
+        if self.allow_private:
+            return None
+        from toshi.core.aiohttp_resolver import CheckedResolver  # aiohttp only where it is used
+
+        return CheckedResolver(self)
 
     def _trusted(self, host: str, port: int) -> bool:
         return self.allow_private or self.allow.allows_host(host, port)
@@ -266,23 +269,6 @@ class OutboundPolicy:
             self._answers.clear()
         self._answers[host] = (now + self.cache_seconds, answers)
         return answers
-
-
-class CheckedResolver(AbstractResolver):
-    """An aiohttp resolver giving only addresses the policy accepted, so the connection goes where
-    the check looked (no second DNS answer in between)."""
-
-    def __init__(self, policy: OutboundPolicy):
-        self.policy = policy
-
-    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list:
-        flags = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
-        return [{"hostname": host, "host": address, "port": port, "family": found, "proto": 0, "flags": flags}
-                for found, address in await self.policy.addresses(host, port)
-                if family in (socket.AF_UNSPEC, found)]
-
-    async def close(self) -> None:
-        pass
 
 
 @functools.lru_cache(maxsize=64)
