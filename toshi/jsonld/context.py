@@ -12,13 +12,14 @@ import functools
 import json
 from collections.abc import Mapping
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from pyld import jsonld
-from pyld.context_resolver import ContextResolver as _PyldResolver
 
 from toshi.core.errors import InvalidContext, LdContextNotAvailable
+
+if TYPE_CHECKING:
+    from pyld import jsonld
 
 CORE_URL = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
 DEFAULT_VOCAB = "https://uri.etsi.org/ngsi-ld/default-context/"
@@ -198,6 +199,9 @@ def _pyld_process(source: Any, documents: Mapping[str, Any]) -> dict:
     processes `source` on top of it, so user terms may use the core prefixes and override nothing that
     matters (core terms are laid over the result afterwards).
     """
+    from pyld import jsonld  # here, not at import: PyLD loads requests, a tenth of a second of start-up
+    from pyld.context_resolver import ContextResolver as _PyldResolver
+
     missing: list[str] = []
 
     def loader(url: str, options: dict | None = None) -> dict:

@@ -15,7 +15,6 @@ from urllib.parse import urljoin
 
 import httpx
 import orjson
-from pyld import iri_resolver
 
 from toshi.core.errors import BadRequestData, InvalidContext, LdContextNotAvailable
 from toshi.core.outbound import OutboundPolicy, OutboundRefused
@@ -117,6 +116,8 @@ class ContextResolver:
 
     async def _collect(self, value: Any, base: str, documents: dict[str, Any]) -> None:
         """Load every remote @context reachable from `value` into `documents` (url -> @context value)."""
+        from pyld import iri_resolver  # PyLD builds the context next anyway; not at import (start-up)
+
         urls = [iri_resolver.resolve(u, base) if base else u for u in _referenced_urls(value)]
         urls = [u for u in dict.fromkeys(urls) if not is_core_url(u) and u not in documents]
         if len(documents) + len(urls) > MAX_REMOTE_URLS:
