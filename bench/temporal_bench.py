@@ -11,6 +11,12 @@ temporal API's append does), then measures, each as the median of repeated runs:
 
 The points are one every 30 s from 2026-01-01 (1,000,000 span ~347 days), value = a deterministic
 river level in cm.
+
+    python bench/temporal_bench.py --sensors 1000 --seconds 3600
+
+The cost of growth instead (issue 20): an hour of 1,000 sensors at 1 Hz (3.6M instances), loaded in
+time order (each minute, every sensor's 60 readings), then the storage per instance and one sensor's
+day (normalized, and per minute) through the app.
 """
 
 from __future__ import annotations
@@ -135,11 +141,80 @@ def through_app(data_dir: Path, points: int, repeat: int) -> dict[str, float]:
         }
 
 
+def sensor(i: int) -> str:
+    return f"{ENTITY}-{i:04d}"
+
+
+async def load_fleet(path: Path, sensors: int, seconds: int) -> float:
+    store = SqliteStore(path)
+    await store.open()
+    history = history_for(store)
+    history.db  # noqa: B018 - creates the tables outside the load transaction
+    began = time.perf_counter()
+    now = now_iso()
+    for minute in range(0, seconds, 60):
+        async with store.transaction("") as _:
+            for i in range(sensors):
+                instances = [{"type": "Property", "value": level(n * sensors + i), "unitCode": "CMT",
+                              "observedAt": (START + timedelta(seconds=n)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                              "createdAt": now, "modifiedAt": now} for n in range(minute, min(seconds, minute + 60))]
+                history.append("", sensor(i), [TYPE], {ATTR: instances}, live=False, now=now)
+    elapsed = time.perf_counter() - began
+    await store.close()
+    return elapsed
+
+
+def fleet_through_app(data_dir: Path, sensors: int, seconds: int, repeat: int) -> dict[str, float]:
+    warnings.filterwarnings("ignore", message=".*httpx.*")
+    from starlette.testclient import TestClient
+
+    from toshi.app import create_app
+    from toshi.config import Settings
+
+    url = f"/ngsi-ld/v1/temporal/entities/{sensor(sensors // 2)}"
+    day = {"timerel": "between", "timeAt": START.strftime("%Y-%m-%dT%H:%M:%SZ"),
+           "endTimeAt": (START + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    per_minute = {"options": "aggregatedValues", "aggrMethods": "avg,min,max", "aggrPeriodDuration": "PT1M"}
+    with TestClient(create_app(Settings(data_dir=str(data_dir)))) as client:
+        def get(params: dict, instances: int, key: str | None = None):
+            def run():
+                response = client.get(url, params=params)
+                assert response.status_code == 200, response.text
+                got = response.json()[ATTR.rsplit("/", 1)[1]]
+                assert len(got[key] if key else got) == instances, response.text[:300]
+            return run
+
+        return {
+            f"one sensor's day, normalized ({seconds:,} instances)": median_ms(get(day, seconds), repeat),
+            "one sensor's day, PT1M periods": median_ms(get({**day, **per_minute}, -(-seconds // 60), "avg"), repeat),
+            "lastN=100": median_ms(get({"lastN": 100}, 100), repeat),
+        }
+
+
+def fleet(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        path = data_dir / "toshi.db"
+        total = args.sensors * args.seconds
+        seconds = asyncio.run(load_fleet(path, args.sensors, args.seconds))
+        size = sum(f.stat().st_size for f in data_dir.iterdir() if f.name.startswith("toshi.db"))
+        print(f"loaded {total:,} instances ({args.sensors:,} sensors x {args.seconds:,} s) in {seconds:.1f} s "
+              f"({total / seconds:,.0f}/s), database {size / 1e6:.0f} MB = {size / total:.0f} bytes per instance")
+        print("through the app, in-process HTTP (median ms):")
+        for name, ms in fleet_through_app(data_dir, args.sensors, args.seconds, args.repeat).items():
+            print(f"  {name:50s} {ms:9.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--sensors", type=int, help="the cost-of-growth run: this many sensors at 1 Hz")
+    parser.add_argument("--seconds", type=int, default=3600, help="with --sensors: seconds of history")
     args = parser.parse_args()
+    if args.sensors:
+        fleet(args)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
         path = data_dir / "toshi.db"
