@@ -5,6 +5,7 @@ import socket
 
 import httpx
 import pytest
+from pyld import jsonld
 
 from toshi.core.errors import BadRequestData, InvalidContext, LdContextNotAvailable
 from toshi.jsonld import context as context_module
@@ -248,7 +249,7 @@ async def test_core_context_never_reaches_the_network(registry, monkeypatch) -> 
         raise RuntimeError("PyLD default loader used")
 
     monkeypatch.setattr(socket, "getaddrinfo", local_only)
-    monkeypatch.setattr(context_module.jsonld, "_default_document_loader", pyld_default_loader)
+    monkeypatch.setattr(jsonld, "_default_document_loader", pyld_default_loader)
     for cached in (
         context_module.core_document,
         context_module._unprotected_core,
