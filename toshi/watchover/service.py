@@ -14,7 +14,9 @@ identity (SERVICE_ID) for its purpose (PURPOSE), and writes its alerts only thro
   service reads nothing: without declarations the read path would hide nothing.
 
 Time: `wall` (the server's clock), or `devices` for a simulated town (the demo): the latest
-observation any watched device reported, plus the real time since (setting `watchover_clock`)."""
+observation any watched device reported, plus the real time since (setting `watchover_clock`); until a
+device has reported, a `devices` clock does not know the time, and the status has no `updatedAt`
+(never the server's own time, which a simulated town does not live in)."""
 
 from __future__ import annotations
 
@@ -86,7 +88,7 @@ class TenantWatch:
     device_time: tuple[datetime, datetime] | None = None   # (latest observation, wall clock when seen)
     invalid: int = 0
     raised: Counter = field(default_factory=Counter)
-    shown: dict | None = None                               # the status last written
+    shown: tuple | None = None                              # the status last written, and whether timed
 
 
 class WatchOver:
@@ -295,9 +297,15 @@ class WatchOver:
             watch.device_time = (moment, self.wall())
 
     def now(self, tenant: str) -> datetime:
+        return self.known_now(tenant) or self.wall()
+
+    def known_now(self, tenant: str) -> datetime | None:
+        """The service's time; None while a `devices` clock has heard from no device."""
         watch = self.tenants.get(tenant)
-        if self.clock == "wall" or watch is None or watch.device_time is None:
+        if self.clock == "wall":
             return self.wall()
+        if watch is None or watch.device_time is None:
+            return None
         seen, at = watch.device_time
         return seen + (self.wall() - at)
 
@@ -327,19 +335,21 @@ class WatchOver:
         shown = {"watchedResidents": len(watch.enrolments), "invalidEnrolments": watch.invalid,
                  "alertsRaised": sum(watch.raised.values()),
                  **{f"{kind}Alerts": watch.raised[kind] for kind in rules.KINDS}}
-        if shown == watch.shown:
+        clock = self.known_now(tenant)
+        if (shown, clock is not None) == watch.shown:  # written once more when the clock becomes known
             return
         now = now_iso()
         payload = {"id": f"urn:ngsi-ld:{STATUS}:watchover", "type": STATUS,
                    "name": {"type": "Property", "value": "見守り / Watch-over"},
                    "purpose": {"type": "Property", "value": PURPOSE},
-                   **{k: {"type": "Property", "value": v} for k, v in shown.items()},
-                   "updatedAt": {"type": "Property", "value": self.now(tenant).strftime("%Y-%m-%dT%H:%M:%SZ")}}
+                   **{k: {"type": "Property", "value": v} for k, v in shown.items()}}
+        if clock is not None:
+            payload["updatedAt"] = {"type": "Property", "value": clock.strftime("%Y-%m-%dT%H:%M:%SZ")}
         parsed = parse_entity(payload, core_context(), now=now)
         with self.read_path.reading_as(self._guard(tenant)):
             outcome = (await self.writer.apply(tenant, [(parsed["id"], lambda before: upsert(before, parsed, now, mode="replace"))]))[0]
         if outcome.error is None:
-            watch.shown = shown
+            watch.shown = (shown, clock is not None)
         else:
             log.warning("watch-over: status not written: %s", outcome.error)
 
