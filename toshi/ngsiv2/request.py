@@ -143,21 +143,30 @@ def accept(request: Request, offered: tuple[str, ...] = (JSON,), refusal: str | 
     raise V2Error(406, "NotAcceptable", refusal or f"acceptable MIME types: {', '.join(offered)}")
 
 
-# every `options` value Orion knows: it checks a request's options against this one list (an option
-# that does not concern the operation, `upsert` on a PATCH, is accepted and has no effect there)
+# every `options` value Orion knows: every request's options are checked against this one list (an
+# option that does not concern the operation, `upsert` on a PATCH, is accepted and has no effect there)
 KNOWN_OPTIONS = frozenset({"count", "append", "normalized", "values", "keyValues", "unique", "dateCreated",
                            "dateModified", "noAttrDetail", "upsert", "flowControl", "skipInitialNotification",
                            "forcedUpdate", "overrideMetadata", "skipForwarding", "fullCounters"})
+# the pairs Orion's uriParamOptionsParse refuses together (`normalized` goes with any: the other wins)
+CONFLICTING_OPTIONS = ({"keyValues", "values"}, {"keyValues", "unique"}, {"unique", "values"})
+
+
+def option_items(raw: str) -> set[str]:
+    return {o.strip() for o in raw.split(",") if o.strip()}
+
+
+def check_options(options: set[str]) -> None:
+    """400 "Invalid value for URI param /options/" for an option Orion does not know or a conflicting
+    pair (toshi.ngsiv2.uri_check calls it for every /v2 request, as Orion parses every URI)."""
+    if options - KNOWN_OPTIONS or any(pair <= options for pair in CONFLICTING_OPTIONS):
+        raise bad_request("Invalid value for URI param /options/")
 
 
 def options_of(params: QueryParams, allowed: set[str]) -> set[str]:
-    """The request's options that concern the operation (`allowed`); an option Orion does not know is
-    400 "Invalid value for URI param /options/", one it knows but the operation ignores is dropped."""
-    options = {o.strip() for raw in params.getlist("options") for o in raw.split(",") if o.strip()}
-    if options - KNOWN_OPTIONS - allowed:
-        raise bad_request("Invalid value for URI param /options/")
-    if len(options & {"keyValues", "values", "unique", "normalized"}) > 1:
-        raise bad_request("Invalid value for URI param /options/")
+    """The request's options that concern the operation (`allowed`); the others were checked by
+    uri_check and are dropped."""
+    options = {o for raw in params.getlist("options") for o in option_items(raw)}
     return options & (set(allowed) | {"normalized"})
 
 

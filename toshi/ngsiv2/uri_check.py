@@ -3,7 +3,8 @@ parameter check): `<>"'=;()` in the path is 400 "invalid character in URI"; in a
 or value 400 "invalid character in URI parameter", except in `q`, `mq`, `idPattern`, `typePattern`
 (their languages need them), `georel` / `geometry` (which may hold `=` and `;`) and `coords` (`;`).
 A URI parameter without a value (`?attrs=`, `?attrs`) is 400 "Empty right-hand-side for URI param
-/attrs/", checked first, parameter by parameter, as Orion reads them.
+/attrs/", checked first, parameter by parameter, as Orion reads them; `options` is checked where it
+stands (request.check_options: an unknown option or a conflicting pair is 400), on every request.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from urllib.parse import parse_qsl
 
 from toshi.ngsiv2.errors import bad_request
 from toshi.ngsiv2.mapping import FORBIDDEN, FORBIDDEN_IN_NAMES
+from toshi.ngsiv2.request import check_options, option_items
 
 FREE_PARAMS = {"q", "mq", "idPattern", "typePattern"}
 ALLOWED_IN = {"georel": set("=;"), "geometry": set("=;"), "coords": set(";")}
@@ -25,9 +27,13 @@ def check_uri(path: str, query_string: str) -> None:
     """400 BadRequest when the (decoded) path or a URI parameter holds a forbidden character."""
     if _forbidden(path):
         raise bad_request("invalid character in URI")
+    options: set[str] = set()
     for key, value in parse_qsl(query_string, keep_blank_values=True):
         if not value:
             raise bad_request(f"Empty right-hand-side for URI param /{key}/")
+        if key == "options":  # repeated `options` add up, as in Orion's uriParamOptions
+            options |= option_items(value)
+            check_options(options)
         if key in FREE_PARAMS:
             continue
         allowed = ALLOWED_IN.get(key, set())
