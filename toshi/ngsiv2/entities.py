@@ -25,6 +25,7 @@ from toshi.ngsiv2.request import (
     JSON,
     TEXT,
     accept,
+    check_selector,
     ctx,
     entity_query,
     form_of,
@@ -63,9 +64,10 @@ def attrs_of(params) -> list[str] | None:
 async def list_entities(request: Request) -> Response:
     accept(request)
     params = request.query_params
-    query = entity_query(ids=split_list(params.get("id")), id_pattern=params.get("idPattern"),
-                         types=split_list(params.get("type")), type_pattern=params.get("typePattern"),
-                         q=params.get("q"), mq=params.get("mq"),
+    ids, types = split_list(params.get("id")), split_list(params.get("type"))
+    check_selector(ids, params.get("idPattern"), types, params.get("typePattern"))
+    query = entity_query(ids=ids, id_pattern=params.get("idPattern"), types=types,
+                         type_pattern=params.get("typePattern"), q=params.get("q"), mq=params.get("mq"),
                          geo=geo.from_url(params.get("georel"), params.get("geometry"), params.get("coords")))
     options = options_of(params, READ_FORMS | {"count", SKIP_FORWARDING})
     return await answer_query(request, query, options, attrs_of(params), names_param(params, "metadata"))

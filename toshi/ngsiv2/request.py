@@ -208,10 +208,7 @@ def entity_query(*, ids: list[str] | None = None, id_pattern: str | None = None,
                  attrs_filter: list[str] | None = None, mq: str | None = None, geo=None) -> EntityQuery:
     """The EntityQuery for one v2 entity selector (id / idPattern x type / typePattern), a q, an mq
     and a geo filter (toshi.ngsiv2.geo.V2GeoFilter)."""
-    if ids is not None and id_pattern is not None:
-        raise bad_request("Incompatible parameters: id, IdPattern")
-    if types is not None and type_pattern is not None:
-        raise bad_request("Incompatible parameters: type, typePattern")
+    check_selector(ids, id_pattern, types, type_pattern)
     context = ctx()
     query = EntityQuery(ids=ids, id_pattern=id_pattern)
     if id_pattern is not None:
@@ -229,6 +226,15 @@ def entity_query(*, ids: list[str] | None = None, id_pattern: str | None = None,
         query.q = metadata_q if query.q is None else And((query.q, metadata_q))
     query.geo = geo
     return query
+
+
+def check_selector(ids, id_pattern, types, type_pattern) -> None:
+    """Orion's getEntities checks these first (before geo, q and mq): `id` with `idPattern`, `type`
+    with `typePattern`."""
+    if ids is not None and id_pattern is not None:
+        raise bad_request("Incompatible parameters: id, IdPattern")
+    if types is not None and type_pattern is not None:
+        raise bad_request("Incompatible parameters: type, typePattern")
 
 
 def type_pattern_filter(pattern: str) -> Callable[[dict], bool]:
