@@ -19,8 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from shapely.geometry import Point, shape
-
 from toshi.core.times import parse_instant
 from toshi.jsonld.context import core_context
 
@@ -113,6 +111,8 @@ def enrolment(entity: dict) -> Enrolment:
     if area is not None:
         if not isinstance(area, dict) or area.get("type") not in ("Polygon", "MultiPolygon"):
             raise ValueError("area must be a Polygon or MultiPolygon")
+        from shapely.geometry import shape  # shapely (and numpy) only where an area is given
+
         geometry = shape(area)
     minutes = value(entity, "quietMinutes")
     minutes = DEFAULT_QUIET_MINUTES if minutes is None else minutes
@@ -152,6 +152,8 @@ def outside(enrolled: Enrolment, beacon: dict) -> bool | None:
     where = value(beacon, "location")
     if enrolled.area is None or not isinstance(where, dict) or where.get("type") != "Point":
         return None
+    from shapely import Point  # loaded already: the area is a shapely geometry
+
     return not enrolled.area.covers(Point(where["coordinates"][:2]))
 
 
