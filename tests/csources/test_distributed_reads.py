@@ -412,6 +412,69 @@ def test_remote_entities_pass_the_local_read_path(fresh_client, town_b):
     assert many == [one]
 
 
+class HideShelters:
+    """A read-path layer hiding the Shelters 1 to 4 from every reader."""
+
+    order = CONSENT
+    always = True
+    reads_everything = False
+
+    def guard_for(self, reader):
+        return self
+
+    def readable(self, entity):
+        return None if entity["id"].rsplit(":", 1)[1] in "1234" else entity
+
+    def check_write(self, before, after):
+        pass
+
+    def permitted_attrs(self, action, entity):
+        return None
+
+    def type_visible(self, type_iri):
+        return True
+
+    def attribute_visible(self, attr_iri):
+        return True
+
+
+def test_a_source_is_asked_only_for_what_the_page_needs(client, source):
+    fake = source(status=200, body=[])
+    register(client, fake.url)
+    client.get(LD + "/entities?type=Shelter&limit=2&offset=3")
+    client.post(LD + "/entityOperations/query?limit=2", json={"type": "Query", "entities": [{"type": "Shelter"}]})
+    client.get(LD + "/entities?type=Shelter&limit=2&count=true")  # the total: every match counts
+    client.get(LD + "/entities?type=Shelter&limit=2&orderBy=name")  # ordered here: every match counts
+    limits = [dict(p.split("=") for p in r["path"].split("?")[1].split("&"))["limit"] for r in fake.requests]
+    assert limits == ["6", "3", "1000", "1000"]
+
+
+def test_an_entity_of_the_page_beyond_a_cut_answer_is_asked_for_alone(client, town_b):
+    for n in (1, 2, 3, 4):
+        town_b.post(shelter(n, occupancy=prop(n)))
+    client.post(LD + "/entities", json=shelter(4, capacity=prop(100)))
+    register(client, town_b)
+    got = client.get(LD + "/entities?type=Shelter&limit=1&options=keyValues")
+    assert got.json() == [{"id": "urn:ngsi-ld:Shelter:4", "type": "Shelter", "capacity": 100, "occupancy": 4}]
+    assert 'rel="next"' in got.headers["Link"]
+    got = client.post(LD + "/entityOperations/query?limit=1&options=keyValues",
+                      json={"type": "Query", "entities": [{"type": "Shelter"}]})
+    assert got.json() == [{"id": "urn:ngsi-ld:Shelter:4", "type": "Shelter", "capacity": 100, "occupancy": 4}]
+
+
+def test_a_cut_answer_the_read_path_thins_is_asked_again_for_more(fresh_client, town_b):
+    for n in range(1, 7):
+        town_b.post(shelter(n, occupancy=prop(n)))
+    register(fresh_client, town_b)
+    fresh_client.app.state.toshi.read_path.use([HideShelters()])
+    got = fresh_client.get(LD + "/entities?type=Shelter&limit=1&options=keyValues")
+    assert got.json() == [{"id": "urn:ngsi-ld:Shelter:5", "type": "Shelter", "occupancy": 5}]
+    assert 'rel="next"' in got.headers["Link"]
+    got = fresh_client.get(LD + "/entities?type=Shelter&limit=1&offset=1&options=keyValues")
+    assert [e["id"] for e in got.json()] == ["urn:ngsi-ld:Shelter:6"]
+    assert 'rel="next"' not in got.headers["Link"]
+
+
 def test_federation_name_must_be_one_token_for_via():
     from toshi.config import Settings, validate
 

@@ -3,8 +3,9 @@ sources, 6.3.17, 6.3.18): retrieving and querying entities also ask the matching
 tenant (sources.py says which and how), and their entities are merged with the local ones (merge.py).
 
 * The request sent: GET {endpoint}/ngsi-ld/v1/entities[/{id}] with the client's query (normalized form;
-  limit = max_limit) — for POST /entityOperations/query (operation queryBatch), a POST of the client's
-  Query to {endpoint}/ngsi-ld/v1/entityOperations/query —, and `local=true` when management.localOnly.
+  a query's limit: what the client's page needs, see `query`) — for POST /entityOperations/query
+  (operation queryBatch), a POST of the client's Query to {endpoint}/ngsi-ld/v1/entityOperations/query
+  —, and `local=true` when management.localOnly.
 * management.cacheDuration: an answer is kept that long and given again for the same request.
 * Failures: a source that times out, cannot be reached or answers an error is left out and reported
   in an `NGSILD-Warning` header (6.3.18: `199 <registration id> "<what failed>"`); when nothing at all
@@ -71,14 +72,14 @@ def _quoted(text: str) -> str:
 
 
 def _params(request: Request, registration: dict, attrs: set[str] | None, ctx, *, query: bool,
-            limit: bool = False) -> dict[str, str]:
+            limit: int | None = None) -> dict[str, str]:
     params = {k: request.query_params[k] for k in FORWARDED_PARAMS if k in request.query_params} if query else {}
     if not query and "type" in request.query_params:
         params["type"] = request.query_params["type"]
     if attrs is not None:
         params["attrs"] = ",".join(sorted(ctx.compact_iri(a) for a in attrs))
-    if query or limit:
-        params["limit"] = str(request.app.state.toshi.settings.max_limit)
+    if limit is not None:
+        params["limit"] = str(limit)
     return {**params, **local_only(registration)}
 
 
@@ -171,16 +172,33 @@ async def _posted_query(request: Request, attrs: set[str] | None, ctx) -> tuple[
 async def gather(request: Request, tenant: str, asks: list[tuple], ctx, *, raw: bool = False) -> Answer:
     """Ask every (registration, path, params[, body]) at once. `raw`: `Answer.entities` holds each
     source's JSON answer under its registration id (discovery)."""
-    answer = Answer()
+    results = await _results(request, tenant, asks, ctx, raw=raw)
+    if not raw:
+        return _answer(asks, results)
+    answer = Answer(failures=[r for r in results if isinstance(r, Failure)])
+    for (registration, *_), result in zip(asks, results, strict=True):
+        if result and not isinstance(result, Failure):
+            answer.entities[registration["id"]] = [(registration, result[0])]
+    return answer
+
+
+async def _results(request: Request, tenant: str, asks: list[tuple], ctx, *, raw: bool = False) -> list:
+    """What each ask got (`_ask`), in the order of `asks`; a failure is logged."""
     results = await asyncio.gather(*(_ask(request, tenant, *ask[:3], ctx, *ask[3:], raw=raw) for ask in asks))
     for (registration, *_), result in zip(asks, results, strict=True):
         if isinstance(result, Failure):
             log.warning("context source %s (%s): %s; check that it runs and is reachable from this server, or"
                         " update its registration", registration["id"], registration["endpoint"], result.detail,
                         extra={"once_per": ("context source down", registration["endpoint"])})
+    return list(results)
+
+
+def _answer(asks: list[tuple], results: list) -> Answer:
+    """The entities (by id, in the order of `asks`) and failures of what each ask got."""
+    answer = Answer()
+    for (registration, *_), result in zip(asks, results, strict=True):
+        if isinstance(result, Failure):
             answer.failures.append(result)
-        elif result and raw:
-            answer.entities[registration["id"]] = [(registration, result[0])]
         elif result:
             for entity in result:
                 answer.entities.setdefault(entity["id"], []).append((registration, entity))
@@ -212,36 +230,118 @@ async def retrieve(request: Request, tenant: str, entity_id: str, local: dict | 
 
 async def query(request: Request, tenant: str, entity_query, ctx,
                 local_matches) -> tuple[list[dict], list[str]] | None:
-    """Query Entity (5.7.2) over the registered sources: every matching entity (local ones from
-    `local_matches()`, merged with the sources' ones), as the reader may see them, and the warnings;
+    """Query Entity (5.7.2) over the registered sources: the matching entities (local ones from
+    `local_matches()`, merged with the sources' ones) as the reader may see them, and the warnings;
     None when no source is to be asked (the local query pages by itself). They are judged, not yet
-    handed over: the caller passes the entities of its page through `visible()` once more."""
+    handed over: the caller passes the entities of its page through `visible()` once more.
+
+    The list is local entities first, then those only sources have, in the order of the sources and of
+    their answers. A source is asked only for as many as the client's page needs (offset + limit, and
+    one more to tell whether a next page exists), unless the total is counted or the list is ordered
+    here (then up to max_limit, as every match counts); see `_paged` for when it is asked again."""
     target = Target(ids=entity_query.ids, id_pattern=entity_query.id_pattern, attrs=entity_query.attrs,
                     type_expr=entity_query.types)
     posted = request.method == "POST"  # POST /entityOperations/query: queryBatch, the Query sent on as a Query
     asked = candidates(request, tenant, "queryBatch" if posted else "queryEntity", target)
     if not asked:
         return None
+    most = request.app.state.toshi.settings.max_limit
+    whole = entity_query.count or "orderBy" in request.query_params
+    want = most if whole else min(entity_query.offset + entity_query.limit + 1, most)
     if posted:
-        asks = [(reg, "/entityOperations/query", _params(request, reg, None, ctx, query=False, limit=True),
+        asks = [(reg, "/entityOperations/query", _params(request, reg, None, ctx, query=False, limit=want),
                  await _posted_query(request, provided, ctx)) for reg, provided in asked]
     else:
-        asks = [(reg, "/entities", _params(request, reg, provided, ctx, query=True)) for reg, provided in asked]
-    local, answer = await asyncio.gather(local_matches(), gather(request, tenant, asks, ctx))
-    registrations = [reg for reg, _ in asked]
-    merged: list[dict] = []
-    seen: set[str] = set()
-    for entity in local:
-        seen.add(entity["id"])
-        merged.append(merge(entity, answer.entities.get(entity["id"], []), registrations))
-    for entity_id, remote in answer.entities.items():
-        if entity_id not in seen:
-            merged.append(merge(None, remote, registrations))
-    mark = judging.set(True)  # judged here; what the page hands over is released by the caller
-    try:
-        shown = [e for e in (visible(m) for m in merged) if e is not None]  # each side applied the query itself
-    finally:
-        judging.reset(mark)
+        asks = [(reg, "/entities", _params(request, reg, provided, ctx, query=True, limit=want))
+                for reg, provided in asked]
+    local, results = await asyncio.gather(local_matches(), _results(request, tenant, asks, ctx))
+    failures = await _paged(request, tenant, ctx, local, asks, results, entity_query, most)
+    shown, _ = _shown(local, asks, results)
+    answer = _answer(asks, results)
+    answer.failures += failures
     if not shown and answer.failures and not local:
         raise answer.error()
     return shown, answer.warnings()
+
+
+async def _paged(request: Request, tenant: str, ctx, local: list, asks: list, results: list, entity_query,
+                 most: int) -> list[Failure]:
+    """Make the sources' answers (`results`, changed in place) hold what the client's page needs: the
+    failures of the asks made again.
+
+    A source whose answer was cut (as many entities as asked) may hold more. Its cut answer still gives
+    the page exactly when, counting the entities shown from local ones up to it (the order of the list),
+    more than offset + limit are there; else (the read path hid some) the sources whose answers were
+    cut are asked again for four times as many, up to max_limit. Then an entity of the page that a
+    source with a cut answer did not give may still be there (the same entity at two places, merged):
+    that source is asked for those ids alone."""
+    end = entity_query.offset + entity_query.limit
+    while True:
+        cut = [i for i, (ask, result) in enumerate(zip(asks, results, strict=True)) if _cut(ask, result)]
+        if not cut:
+            return []
+        shown, settled = _shown(local, asks, results, up_to=cut[0])
+        want = int(asks[cut[0]][2]["limit"])
+        if settled > end or want >= most:
+            break
+        want = min(want * 4, most)
+        for i in cut:
+            asks[i] = (asks[i][0], asks[i][1], {**asks[i][2], "limit": str(want)}, *asks[i][3:])
+        for i, result in zip(cut, await _results(request, tenant, [asks[i] for i in cut], ctx), strict=True):
+            results[i] = result
+    if entity_query.count or "orderBy" in request.query_params:
+        return []  # asked for up to max_limit: what every source gave is all that is known
+    page = [e["id"] for e in shown[entity_query.offset:end]]
+    again = []
+    for i in cut:
+        given = {e["id"] for e in results[i]}
+        if missing := [entity_id for entity_id in page if entity_id not in given]:
+            again.append((i, _only(asks[i], missing)))
+    failures = []
+    for (i, _), result in zip(again, await _results(request, tenant, [a for _, a in again], ctx), strict=True):
+        if isinstance(result, Failure):
+            failures.append(result)
+        elif result:
+            results[i] = [*results[i], *result]
+    return failures
+
+
+def _cut(ask: tuple, result) -> bool:
+    """Whether a source gave as many entities as it was asked for (it may have more)."""
+    return isinstance(result, list) and len(result) >= int(ask[2]["limit"])
+
+
+def _only(ask: tuple, ids: list[str]) -> tuple:
+    """`ask` for the entities of these ids alone (of those it matches)."""
+    registration, path, params, *body = ask
+    params = {**params, "limit": str(len(ids))}
+    if not body:
+        return registration, path, {**params, "id": ",".join(ids)}
+    media, query = body[0]
+    selectors = [{**s, "id": i} for i in ids for s in query.get("entities") or [{}] if s.get("id") in (None, i)]
+    return registration, path, params, (media, {**query, "entities": selectors})
+
+
+def _shown(local: list, asks: list, results: list, up_to: int | None = None) -> tuple[list[dict], int]:
+    """The merged entities the reader may see (judged, not handed over), and how many of them are local
+    or first given by the sources before and at `up_to` (an index of `asks`; None: all)."""
+    registrations = [ask[0] for ask in asks]
+    answer = _answer(asks, results)
+    first: dict[str, int] = {}
+    for i, result in enumerate(results):
+        for entity in result if isinstance(result, list) else ():
+            first.setdefault(entity["id"], i)
+    merged: list[tuple[dict, bool]] = []
+    seen: set[str] = set()
+    for entity in local:
+        seen.add(entity["id"])
+        merged.append((merge(entity, answer.entities.get(entity["id"], []), registrations), True))
+    for entity_id, remote in answer.entities.items():
+        if entity_id not in seen:
+            merged.append((merge(None, remote, registrations), up_to is None or first[entity_id] <= up_to))
+    mark = judging.set(True)  # judged here; what the page hands over is released by the caller
+    try:
+        shown = [(e, settled) for e, settled in ((visible(m), s) for m, s in merged) if e is not None]
+    finally:
+        judging.reset(mark)  # each side applied the query itself
+    return [e for e, _ in shown], sum(settled for _, settled in shown)
