@@ -20,8 +20,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import shapely
-
 from toshi.core.errors import BadRequestData
 from toshi.ngsiv2.errors import bad_request
 from toshi.query.geo import GeoQuery, _build
@@ -130,6 +128,8 @@ def parse(georel: str, geometry: str, coords: str) -> GeoQuery:
         shape = _build(geojson["type"], geojson["coordinates"], "coords")
     except BadRequestData as exc:
         raise GeoSyntaxError(f"invalid coordinates: {exc.detail}") from None
+    import shapely  # loaded by _build already; not at import (start-up time)
+
     shapely.prepare(shape)
     return GeoQuery(relation=relation, geometry=geojson, shape=shape, max_distance=max_d, min_distance=min_d)
 
