@@ -29,6 +29,7 @@ from starlette.requests import Request
 from toshi.core.access import judging, visible
 from toshi.core.errors import NgsiError
 from toshi.core.times import now_iso, parse_duration
+from toshi.csources.answers import entities_of
 from toshi.csources.matching import Target
 from toshi.csources.merge import merge
 from toshi.csources.sources import (
@@ -41,7 +42,6 @@ from toshi.csources.sources import (
     send,
     url_of,
 )
-from toshi.formats.ngsild_parse import parse_entity
 
 log = logging.getLogger("toshi.csources")
 FORWARDED_PARAMS = ("type", "id", "idPattern", "q", "attrs", "georel", "geometry", "coordinates", "geoproperty",
@@ -115,11 +115,7 @@ def _read(response: httpx.Response, ctx, raw: bool) -> list[dict]:
     if len(response.content) > MAX_ANSWER_BYTES:
         raise ValueError("answer too large")
     data = orjson.loads(response.content)
-    if raw:
-        return [data]
-    now = now_iso()
-    return [parse_entity({k: v for k, v in item.items() if k != "@context"}, ctx, now=now)
-            for item in (data if isinstance(data, list) else [data])]
+    return [data] if raw else entities_of(data, ctx, now_iso())
 
 
 # -- management.cacheDuration: the minimal time between two consumption requests for the same data ---
