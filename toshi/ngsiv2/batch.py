@@ -107,8 +107,9 @@ def _checked_batch(body: object, parse) -> tuple[str, list, list]:
         if name == "entities":
             if not isinstance(value, list):
                 raise bad_request("not a JSON array")
-            for entity in value:  # each entity read whole, attributes too, before the next (parseEntityVector)
+            for n, entity in enumerate(value):  # each read whole, attributes too, before the next (parseEntityVector)
                 _check_batch_entity(entity)
+                value[n] = entity = _type_pattern_as_type(entity)
                 parsed.append(parse(entity))
         elif name == "actionType":
             if action_type(value) is None:
@@ -144,6 +145,32 @@ def _check_batch_entity(entity: object) -> None:
         raise bad_request("nor /id/ nor /idPattern/ present")
     if "idPattern" in entity:
         raise V2Error(501, "NotImplemented", "NotImplemented")
+
+
+def _type_pattern_as_type(entity: dict) -> dict:
+    """An op/update entity's `typePattern` is checked as Orion's parseEntityObject checks it (a string,
+    a valid regex) and then stands for the type itself, compared literally: Orion's batch update looks
+    the entity up by `_id.type` equal to the pattern's text (and `append` creates it with that type).
+    With both `type` and `typePattern` the later member wins, as each overwrites Orion's one type
+    field; an empty pattern means no type (any type matches)."""
+    if "typePattern" not in entity:
+        return entity
+    pattern = entity["typePattern"]
+    if not isinstance(pattern, str):
+        raise bad_request("Invalid JSON type for entity typePattern")
+    try:
+        compile_pattern(pattern)
+    except Exception:
+        raise bad_request("Invalid regex for entity typePattern") from None
+    names = [name for name in entity if name in ("type", "typePattern")]
+    out = {}
+    for name, value in entity.items():
+        if name == names[-1]:
+            if value != "" or name == "type":
+                out["type"] = value
+        elif name not in ("type", "typePattern"):
+            out[name] = value
+    return out
 
 
 def _edit(request: Request, action: str, data: object, now: str, key_values: bool, keep_metadata: bool = True,
@@ -292,9 +319,17 @@ def _check_expression(expression: object) -> None:
 
 
 def _selector(item: dict):
-    return entity_query(ids=[item["id"]] if "id" in item else None, id_pattern=item.get("idPattern"),
-                        types=[item["type"]] if "type" in item else None,
-                        type_pattern=item.get("typePattern"))
+    """One entity of op/query. With `typePattern`, the later of `type` / `typePattern` is the pattern, as
+    Orion's parseEntityObject keeps one type field (each member overwrites it) flagged as a pattern."""
+    ids = [item["id"]] if "id" in item else None
+    if "typePattern" not in item:
+        return entity_query(ids=ids, id_pattern=item.get("idPattern"), types=[item["type"]] if "type" in item else None)
+    pattern = item[[name for name in item if name in ("type", "typePattern")][-1]]
+    try:
+        compile_pattern(pattern)
+    except Exception:
+        raise bad_request("Invalid regex for entity typePattern") from None
+    return entity_query(ids=ids, id_pattern=item.get("idPattern"), type_pattern=pattern)
 
 
 def _list(body: dict, key: str) -> list:
