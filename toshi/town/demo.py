@@ -27,6 +27,7 @@ import httpx
 from toshi.core.progress import Progress
 from toshi.town import loader, ondemand, watchers, wellbeing
 from toshi.town.client import Api
+from toshi.town.entities import basemap_layers
 from toshi.town.evacuation import PURPOSE, EvacuationService
 from toshi.town.generate import generate
 from toshi.town.simulator import Simulator
@@ -76,6 +77,15 @@ def bootstrap(data_dir: Path, seed: int, residents: int) -> dict:
              "prefix": f"town{secrets.token_hex(3)}", "servicePort": free_port(), "loaded": False}
     write_state(data_dir, state)
     return state
+
+
+def write_basemap(data_dir: Path, town) -> None:
+    """The maps' base layers in `<data dir>/basemap/` (docs/web.md): the town's districts and roads, so
+    its points are seen on its own ground on a closed network (the server reads them on each page)."""
+    folder = data_dir / "basemap"
+    folder.mkdir(exist_ok=True)
+    for name, layer in basemap_layers(town).items():
+        (folder / f"{name}.geojson").write_text(json.dumps(layer))
 
 
 # -- the server ---------------------------------------------------------------------------------------
@@ -129,6 +139,7 @@ class DemoTown:
     async def load(self) -> None:
         """The town and the services' set-up on the server, each step once (state file)."""
         self.admin = Api(self.base, self.state["adminKey"], timeout=120)
+        write_basemap(self.data_dir, self.town)
         checkpoint = loader.Checkpoint(self.state, lambda: write_state(self.data_dir, self.state))
         if not self.state["loaded"]:  # step by step; an interrupted load goes on where it stopped
             started = time.perf_counter()

@@ -34,6 +34,17 @@ def town_entities(town: Town) -> list[dict]:
             *_services()]
 
 
+def basemap_layers(town: Town) -> dict[str, dict]:
+    """The town's ground for the maps' offline base style (toshi/web/basemap.py): the districts'
+    outlines and the road graph, as GeoJSON FeatureCollections by layer name."""
+    def collection(entities: list[dict]) -> dict:
+        return {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": e["location"]["value"], "properties": {"id": e["id"]}} for e in entities]}
+
+    return {"boundary": collection(_districts(town)),
+            "roads": collection([e for e in _roads(town) if e["type"] == "RoadSegment"])}
+
+
 def district_name(town: Town, district_id: str) -> str:
     return town.district(district_id)["name"]
 
