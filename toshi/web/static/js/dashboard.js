@@ -122,6 +122,7 @@
       shown = new Map();
       map.setFeatures([]);
       renderList();
+      document.getElementById("count").textContent = t("dash.type.choose");
       return;
     }
     const query = currentQuery();
@@ -133,7 +134,7 @@
       return;
     }
     shown = new Map(features.map((f) => [f.id, Object.assign({ id: f.id }, f.properties, { _geometry: f.geometry })]));
-    map.setFeatures(features);
+    map.setFeatures(features, Boolean(bbox)); // an area the reader chose stays in view
     renderList();
     renderDistricts();
     document.body.dataset.loaded = String(features.length);
@@ -249,7 +250,7 @@
   async function servicesPanel() {
     const read = (type) => T.allEntities({ type }).catch(() => []);
     const [watch, buses, plans] = await Promise.all(["WatchOverService", "OnDemandService", "VehiclePlan"].map(read));
-    const n = (v) => (v === undefined || v === null ? "—" : v);
+    const n = (v) => (v === undefined || v === null || v === "" ? "—" : v);
     const w = watch[0];
     facts("watchover", w ? [[t("svc.watched"), n(w.watchedResidents)], [t("svc.alerts"), n(w.alertsRaised)],
       [t("svc.invalid"), n(w.invalidEnrolments)], [t("svc.updated"), n(T.time(w.updatedAt))]]
@@ -281,7 +282,10 @@
     remember();
     show();
   });
-  typeSelect.addEventListener("change", () => loadGeoProperties(geoSelect.value));
+  typeSelect.addEventListener("change", async () => { // a type chosen is shown at once
+    await loadGeoProperties(geoSelect.value);
+    document.getElementById("filter").requestSubmit();
+  });
   document.getElementById("area-view").addEventListener("click", () => {
     if (map.map) setArea(map.map.getBounds());
   });

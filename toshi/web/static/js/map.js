@@ -1,11 +1,14 @@
 /* Maps (MapLibre GL JS, its CSP build): the offline base style from /web/basemap/style.json, one
-   clustered GeoJSON source of entities, colours by shelter congestion when asked. Cluster counts are
-   small HTML markers, because the offline style has no fonts for map labels. */
+   GeoJSON source of entities, colours by shelter congestion when asked. Each new set of entities is
+   framed (fitted to its bounds); a large one is clustered, a small one (a town's shelters) is drawn
+   point by point. Cluster counts are small HTML markers: the offline style has no fonts for labels. */
 (function () {
   "use strict";
   const COLOURS = { vacant: "#1a7f37", moderate: "#b58100", crowded: "#c2410c", full: "#c92a2a",
     stopped: "#5c636a", unknown: "#8661c5" };
   const PLAIN = "#0b5cad";
+  const CLUSTER_FROM = 500; // points: below this each is drawn (and keeps its colour)
+  const MAX_ZOOM = 15;      // framing a few close points: streets, not a single building
   const { t, config } = window.Toshi;
 
   /* A point for any GeoJSON geometry (clusters need points): the middle of its first ring/line. */
@@ -35,11 +38,12 @@
     handle.map = map;
     map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
     map.getCanvas().setAttribute("aria-label", container.dataset.label || container.getAttribute("aria-label") || "map");
-    let fitted = Boolean(config.mapCenter);
+    let frame = !config.mapCenter; // a town that sets where the maps open keeps that view
+    let clustered = false;
     let flushing = null;
 
     map.on("load", () => {
-      map.addSource("entities", { type: "geojson", data: collection(), cluster: true, clusterRadius: 40,
+      map.addSource("entities", { type: "geojson", data: collection(), cluster: false, clusterRadius: 40,
         clusterMaxZoom: 14 });
       map.addLayer({ id: "clusters", type: "circle", source: "entities", filter: ["has", "point_count"],
         paint: { "circle-color": "#1f6feb", "circle-opacity": 0.8, "circle-stroke-color": "#fff", "circle-stroke-width": 2,
@@ -71,17 +75,23 @@
       if (!handle.ready || flushing) return;
       flushing = setTimeout(() => {
         flushing = null;
-        map.getSource("entities").setData(collection());
+        const source = map.getSource("entities");
+        if (clustered !== features.size >= CLUSTER_FROM) {
+          clustered = !clustered;
+          source.setClusterOptions({ cluster: clustered });
+        }
+        source.setData(collection());
+        if (frame && features.size) fit();
         container.dataset.points = String(features.size);
-        if (!fitted && features.size) fit();
+        container.dataset.clustered = String(clustered);
       }, 50);
     }
 
     function fit() {
-      fitted = true;
+      frame = false;
       const bounds = new maplibregl.LngLatBounds();
       for (const f of features.values()) bounds.extend(f.geometry.coordinates);
-      map.fitBounds(bounds, { padding: 40, maxZoom: 15, duration: 0 });
+      map.fitBounds(bounds, { padding: 40, maxZoom: MAX_ZOOM, duration: 0 });
     }
 
     function toFeature(id, geometry, properties) {
@@ -92,7 +102,9 @@
       return { type: "Feature", geometry: point, properties: props };
     }
 
-    function setFeatures(list) {
+    /* A new set (a query's answer): framed unless `keepView` (the reader chose the area). */
+    function setFeatures(list, keepView) {
+      if (!config.mapCenter) frame = !keepView;
       features.clear();
       for (const f of list) {
         const feature = toFeature(f.id, f.geometry, f.properties || {});
