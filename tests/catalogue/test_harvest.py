@@ -60,7 +60,7 @@ def test_harvesting_again_changes_nothing(source, tmp_path):
     first = toshi("harvest", source.url + "/api/3/action", "--package", "aed", "--dataset", "aed", "--data-dir", here)
     assert first.returncode == 0, first.stderr
     again = json.loads(toshi("harvest", source.url, "--package", "aed", "--dataset", "aed", "--data-dir", here).stdout)
-    assert again["changes"] == {"created": 0, "updated": 0, "unchanged": 5, "deleted": 0}
+    assert again["changes"] == {"created": 0, "updated": 0, "unchanged": 5, "deleted": 0, "failed": 0}
 
 
 def test_an_unknown_package_is_refused_in_one_sentence(source, tmp_path):

@@ -115,7 +115,7 @@ def test_reimporting_changes_only_what_changed(client, shelters_csv):
     rows = [full_row(std.EVACUATION_SITES, n) for n in range(3)]
     rows[1]["想定収容人数"] = "300"
     report = imported(client, "shelters", csv_bytes(std.EVACUATION_SITES.headers, rows))
-    assert report["changes"] == {"created": 0, "updated": 1, "unchanged": 2, "deleted": 0}
+    assert report["changes"] == {"created": 0, "updated": 1, "unchanged": 2, "deleted": 0, "failed": 0}
     assert sorted(e["maxCapacity"] for e in entities(client, "EvacuationSite")) == [120, 120, 300]
 
 

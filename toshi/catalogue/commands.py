@@ -189,7 +189,7 @@ def _harvest(cli, store, args) -> int:
         print(f"toshi: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(report, ensure_ascii=False, indent=2))
-    return 0 if report["valid"] else 1
+    return 0 if report["valid"] and not report.get("writeErrors") else 1
 
 
 def _import(cli, store, args) -> int:
@@ -203,4 +203,4 @@ def _import(cli, store, args) -> int:
         print(f"toshi: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(report, ensure_ascii=False, indent=2))
-    return 0 if report["valid"] else 1
+    return 0 if report["valid"] and not report.get("writeErrors") else 1

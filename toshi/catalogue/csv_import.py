@@ -74,6 +74,7 @@ class Plan:
     errors: list[dict] = field(default_factory=list)
     error_count: int = 0
     entities: dict[str, dict] = field(default_factory=dict)  # entity id -> compact attrs
+    row_of: dict[str, int] = field(default_factory=dict)  # entity id -> its row's number in the file
 
     def error(self, row: int, column: str | None, value: str | None, message: str) -> None:
         self.error_count += 1
@@ -148,7 +149,7 @@ def _check_rows(result: Plan, reader, id_header: str, progress: Progress | None 
     longitudes = {h for _, h, c in known if c is not None and c.kind == LONGITUDE}
     code_at = headers.index(CODE_HEADER) if CODE_HEADER in headers else None
     id_at = headers.index(id_header) if id_header in headers else None
-    seen: dict[str, int] = {}
+    seen = result.row_of
     error = result.error
     for position, (number, line) in enumerate(zip(numbers, body), start=2):
         if progress is not None and position % PROGRESS_EVERY == 0:
@@ -252,31 +253,30 @@ class _Unchanged(NgsiError):
 
 
 async def write(services, dataset: Dataset, result: Plan, *, prune: bool = False,
-                progress: Progress | None = None) -> dict:
-    """Apply a valid plan through the Writer; returns what changed (`progress` hears of each chunk).
-    Each row is merged with its entity's state inside the write transaction, and counted there as
-    created, updated or unchanged."""
+                progress: Progress | None = None) -> tuple[dict, list[dict]]:
+    """Apply a valid plan through the Writer, CHUNK edits a transaction (`progress` hears of each
+    chunk); returns what changed and the rows the write path refused (row, entity id, message: the
+    other rows are written). Each row is merged with its entity's state inside the write
+    transaction, and counted there as created, updated or unchanged."""
     if result.error_count:
         raise ValueError("a plan with errors is never written")
     store, tenant, now = services.store, dataset.tenant, now_iso()
     type_iri = expand(result.standard.type)
     names = _Names()
     owned = frozenset(names.iri(a) for a in [*result.standard.attrs, cells.OTHER_COLUMNS])
-    counts = {"created": 0, "updated": 0, "unchanged": 0, "deleted": 0}
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "deleted": 0, "failed": 0}
+    refused: list[dict] = []
 
     def edit_of(entity_id: str, values: dict):
         def edit(current):
             merged = _merged(current, entity_id, type_iri, values, owned, now, names)
             if merged is None:
-                counts["unchanged"] += 1
                 raise _Unchanged()
-            counts["created" if current is None else "updated"] += 1
             return merged
         return edit
 
     def delete(current):
-        if current is not None:
-            counts["deleted"] += 1
+        return None
     edits = [(entity_id, edit_of(entity_id, values)) for entity_id, values in result.entities.items()]
     if prune:
         edits.extend([(entity_id, delete) async for entity_id in _existing_ids(store, dataset)
@@ -285,11 +285,26 @@ async def write(services, dataset: Dataset, result: Plan, *, prune: bool = False
         if progress is not None:
             progress("writing entities", start, len(edits))
         for outcome in await services.writer.apply(tenant, edits[start:start + CHUNK]):
-            if outcome.error is not None and not isinstance(outcome.error, _Unchanged):
-                raise outcome.error
+            _count(outcome, counts, refused, result.row_of)
     if progress is not None:
         progress("writing entities", len(edits), len(edits))
-    return counts
+    return counts, refused
+
+
+def _count(outcome, counts: dict, refused: list[dict], row_of: dict[str, int]) -> None:
+    """Count what the write path did with one edit (counted from its outcome, so that a row the
+    caller's guard refuses after the edit ran is counted as refused, not as written)."""
+    change, error = outcome.change, outcome.error
+    if isinstance(error, _Unchanged):
+        counts["unchanged"] += 1
+    elif error is not None:
+        counts["failed"] += 1
+        if len(refused) < MAX_ERRORS:
+            refused.append({"row": row_of.get(outcome.entity_id), "id": outcome.entity_id, "message": error.detail})
+    elif change.before is None:
+        counts["created"] += change.after is not None
+    else:
+        counts["deleted" if change.after is None else "updated"] += 1
 
 
 class _Names:

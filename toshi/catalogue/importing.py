@@ -41,7 +41,8 @@ async def run_import(services, tenant: str, name: str, data: bytes, *, confirm: 
     report = {"dataset": dataset.name, "newDataset": new, **plan.report(), "written": False}
     if not confirm or plan.error_count:
         return report
-    report["changes"] = await csv_import.write(services, dataset, plan, prune=prune, progress=progress)
+    report["changes"], report["writeErrors"] = await csv_import.write(services, dataset, plan, prune=prune,
+                                                                      progress=progress)
     report["written"] = True
     extra = [h for h in plan.headers if plan.standard.column(h) is None]
     dataset.extra_columns = extra
