@@ -42,7 +42,7 @@ from toshi.ngsiv2.notification_builtins import (
 )
 from toshi.ngsiv2.q import parse_v2_mq, parse_v2_q
 from toshi.ngsiv2.request import ctx as v2_ctx
-from toshi.ngsiv2.version import USER_AGENT
+from toshi.ngsiv2.version import user_agent
 from toshi.query.jexl import as_json, evaluate_or_none
 from toshi.query.planner import EntityQuery
 from toshi.query.regex import compile_pattern
@@ -414,7 +414,7 @@ def orion_headers(url: str, *, tenant: str, service_path: str, content_type: str
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname
-    headers = {"User-Agent": USER_AGENT, "Host": f"{host}:{port}"}
+    headers = {"User-Agent": user_agent(), "Host": f"{host}:{port}"}
     if tenant:
         headers["Fiware-Service"] = tenant
     headers["Fiware-ServicePath"] = service_path or "/"

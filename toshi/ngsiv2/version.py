@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import platform
 import time
-
-import aiohttp
 
 from toshi import __version__
 
 ORION_API_VERSION = "4.7.0"  # the Orion release whose NGSI-v2 behaviour Toshi follows (its manual)
+
+
 # Orion's notifications say `orion/<version> libcurl/<version>`; the HTTP library slot names the one
 # Toshi sends with, so receivers that look for Orion's shape find it and nobody is told it is libcurl.
-USER_AGENT = f"orion/{ORION_API_VERSION} libcurl/aiohttp-{aiohttp.__version__} toshi/{__version__}"
+@functools.cache
+def user_agent() -> str:
+    import aiohttp  # at the first notification, not at import (start-up time)
+
+    return f"orion/{ORION_API_VERSION} libcurl/aiohttp-{aiohttp.__version__} toshi/{__version__}"
+
+
 _STARTED = time.monotonic()
 
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-import aiohttp
 import orjson
 
 from toshi.core.outbound import OutboundRefused, outbound_policy
+
+if TYPE_CHECKING:
+    import aiohttp
 
 AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")  # aiohttp adds them unless skipped
 TIMED_OUT = "Timeout was reached"  # the reason of an attempt that got no answer in time (libcurl's words, as Orion's)
@@ -18,28 +22,32 @@ TIMED_OUT = "Timeout was reached"  # the reason of an attempt that got no answer
 # subscription's lastFailureReason (its diagnosis manual lists "Timeout was reached", "Couldn't connect to
 # server", "Couldn't resolve host name", "Peer certificate cannot be authenticated"). The most specific
 # exception class first: aiohttp's connection errors derive from one another.
-CURL_REASONS: tuple[tuple[type[BaseException], str], ...] = (
-    (TimeoutError, TIMED_OUT),  # aiohttp's and asyncio's timeouts are TimeoutErrors
-    (aiohttp.ClientConnectorDNSError, "Couldn't resolve host name"),
-    (socket.gaierror, "Couldn't resolve host name"),
-    (aiohttp.ClientConnectorCertificateError, "Peer certificate cannot be authenticated"),
-    (aiohttp.ServerFingerprintMismatch, "Peer certificate cannot be authenticated"),
-    (aiohttp.ClientSSLError, "SSL connect error"),
-    (aiohttp.ClientConnectorError, "Couldn't connect to server"),
-    (aiohttp.ServerDisconnectedError, "Server returned nothing (no headers, no data)"),
-    (aiohttp.InvalidURL, "URL using bad/illegal format or missing URL"),
-    (aiohttp.ClientPayloadError, "Failure when receiving data from the peer"),
-    (aiohttp.ClientResponseError, "Weird server reply"),  # an answer that is not HTTP
-    (aiohttp.ClientConnectionResetError, "Failure when receiving data from the peer"),
-    (aiohttp.ClientOSError, "Failure when receiving data from the peer"),
-    (ConnectionError, "Couldn't connect to server"),
-)
+@functools.cache
+def curl_reasons() -> tuple[tuple[type[BaseException], str], ...]:
+    import aiohttp  # at the first failure, not at import (start-up time)
+
+    return (
+        (TimeoutError, TIMED_OUT),  # aiohttp's and asyncio's timeouts are TimeoutErrors
+        (aiohttp.ClientConnectorDNSError, "Couldn't resolve host name"),
+        (socket.gaierror, "Couldn't resolve host name"),
+        (aiohttp.ClientConnectorCertificateError, "Peer certificate cannot be authenticated"),
+        (aiohttp.ServerFingerprintMismatch, "Peer certificate cannot be authenticated"),
+        (aiohttp.ClientSSLError, "SSL connect error"),
+        (aiohttp.ClientConnectorError, "Couldn't connect to server"),
+        (aiohttp.ServerDisconnectedError, "Server returned nothing (no headers, no data)"),
+        (aiohttp.InvalidURL, "URL using bad/illegal format or missing URL"),
+        (aiohttp.ClientPayloadError, "Failure when receiving data from the peer"),
+        (aiohttp.ClientResponseError, "Weird server reply"),  # an answer that is not HTTP
+        (aiohttp.ClientConnectionResetError, "Failure when receiving data from the peer"),
+        (aiohttp.ClientOSError, "Failure when receiving data from the peer"),
+        (ConnectionError, "Couldn't connect to server"),
+    )
 
 
 def failure_reason(exc: BaseException) -> str:
     """The reason of an attempt that failed with `exc`: libcurl's words for the network errors of an
-    HTTP request (CURL_REASONS), else the exception's own text (MQTT, ...)."""
-    for kind, reason in CURL_REASONS:
+    HTTP request (curl_reasons), else the exception's own text (MQTT, ...)."""
+    for kind, reason in curl_reasons():
         if isinstance(exc, kind):
             return reason
     return f"{type(exc).__name__}: {exc}"[:500]
@@ -76,6 +84,8 @@ class Senders:
             return failure_reason(exc)
 
     async def _send_http(self, job) -> str | None:
+        import aiohttp
+
         if self._http is None:
             self._http = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=self.settings.notify_timeout),
