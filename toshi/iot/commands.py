@@ -13,7 +13,6 @@ import asyncio
 import logging
 from typing import Any
 
-import aiohttp
 import orjson
 
 from toshi.core import entity as ops
@@ -144,6 +143,8 @@ class Commands:
             self._arm_timer(device, name)
 
     async def _push(self, device: dict, name: str, value: Any, kind: str) -> None:
+        import aiohttp  # here, not at import (start-up time)
+
         timeout = aiohttp.ClientTimeout(total=self.services.settings.notify_timeout)
         content_type = "application/json" if kind == "json" else "text/plain"
         policy = outbound_policy(self.services.settings)
