@@ -3,10 +3,11 @@ validating parser of clients' payloads gives, for every attribute type and membe
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from toshi.core.errors import BadRequestData
-from toshi.csources.answers import entities_of
+from toshi.csources.answers import Readings, entities_of
 from toshi.formats.ngsild_parse import parse_entity
 from toshi.jsonld.context import core_context
 
@@ -52,3 +53,12 @@ def test_an_answer_in_the_concise_form_is_read_by_the_validating_parser():
 def test_what_is_no_entity_is_refused(bad):
     with pytest.raises((ValueError, BadRequestData)):
         entities_of([bad], core_context(), NOW)
+
+
+def test_the_same_answer_gives_the_same_entities_again():
+    readings, ctx = Readings(), core_context()
+    answer = orjson.dumps([RICH])
+    first = readings.entities(answer, ctx, NOW)
+    assert readings.entities(bytes(answer), ctx, "later") is first  # read once: the same objects
+    other = readings.entities(orjson.dumps([{**RICH, "id": "urn:ngsi-ld:Shelter:2"}]), ctx, NOW)
+    assert [e["id"] for e in other] == ["urn:ngsi-ld:Shelter:2"]

@@ -5,11 +5,19 @@ expanded with the client's @context, without the validating parser of clients' p
 (toshi/formats/ngsild_parse.py), which costs several times more. An entity of another shape (the
 concise form, which some sources answer with) goes through that parser: what it refuses is refused.
 As that parser does, the system times are those of the read (`now`), not the source's.
+
+`Readings` keeps the entities of the last answers by their bytes and @context: a source answering what
+it answered before gives the same (never mutated) objects again, so they are neither read nor rendered
+again (RenderCache keys renderings by the entity object); their system times are then those of the
+first read.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
+
+import orjson
 
 from toshi.formats.ngsild_parse import (
     ENTITY_KEYS,
@@ -23,11 +31,34 @@ from toshi.formats.ngsild_parse import (
     parse_scope,
 )
 
+KEPT_ANSWERS = 16
+KEPT_BYTES = 256_000  # a larger answer is read every time
 KEPT = frozenset({"datasetId", "observedAt", "unitCode", "expiresAt"})  # members kept as they came
 
 
 class _Other(Exception):
     """Not the normalized form: the full parser reads it."""
+
+
+class Readings:
+    """The entities of the last answers sources gave, by the answer's bytes and the @context."""
+
+    def __init__(self):
+        self._kept: OrderedDict[tuple, tuple[object, list[dict]]] = OrderedDict()  # oldest first
+
+    def entities(self, content: bytes, ctx, now: str) -> list[dict]:
+        """The entities of a source's answer (`content`: its JSON), read once while kept."""
+        key = (content, id(ctx))
+        hit = self._kept.get(key)
+        if hit is not None and hit[0] is ctx:
+            self._kept.move_to_end(key)
+            return hit[1]
+        found = entities_of(orjson.loads(content), ctx, now)
+        if len(content) <= KEPT_BYTES:
+            self._kept[key] = (ctx, found)  # holding ctx keeps its id from being reused
+            if len(self._kept) > KEPT_ANSWERS:
+                self._kept.popitem(last=False)
+        return found
 
 
 def entities_of(data: Any, ctx, now: str) -> list[dict]:

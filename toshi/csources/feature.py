@@ -6,6 +6,7 @@ import httpx
 
 from toshi.core.feature import Action, Feature, tables_of
 from toshi.csources import store, subscriptions, web
+from toshi.csources.answers import Readings
 from toshi.csources.subscriptions import CompiledCsourceSubscription, CsourceSubscriptionKind, trigger
 
 CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -26,6 +27,7 @@ class ContextSources(Feature):
         self.transport: httpx.AsyncBaseTransport | None = None
         # answers kept for management.cacheDuration: key -> (until, answer) (toshi/csources/reads.py)
         self.answers: dict[tuple, tuple[float, object]] = {}
+        self.readings = Readings()  # the entities of the last answers, read once (toshi/csources/answers.py)
 
     def http_client(self) -> httpx.AsyncClient:
         """The one HTTP client of distributed operations (its connections to the sources are reused)."""

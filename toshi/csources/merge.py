@@ -47,6 +47,10 @@ def merge(local: dict | None, remote: list[tuple[dict, dict]], registrations: li
     """One entity from the local one and the sources' ones (see the module's docstring)."""
     if local is None and not remote:
         return None
+    if local is None and len(remote) == 1:
+        return remote[0][1]  # as the source gave it: the same object keeps its rendering (RenderCache)
+    if not remote and not any(r["mode"] in ("exclusive", "redirect") for r in registrations):
+        return local
     entity_id = local["id"] if local else remote[0][1]["id"]
     types = list(local["type"]) if local else []
     for _, entity in remote:

@@ -29,7 +29,6 @@ from starlette.requests import Request
 from toshi.core.access import judging, visible
 from toshi.core.errors import NgsiError
 from toshi.core.times import now_iso, parse_duration
-from toshi.csources.answers import entities_of
 from toshi.csources.matching import Target
 from toshi.csources.merge import merge
 from toshi.csources.sources import (
@@ -102,7 +101,7 @@ async def _ask(request: Request, tenant: str, registration: dict, path: str, par
         judged(request, tenant, registration, ok=False)
         return Failure(registration["id"], f"answered {response.status_code}")
     try:
-        answer = _read(response, ctx, raw)
+        answer = _read(request, response, ctx, raw)
     except (ValueError, NgsiError, AttributeError, TypeError) as exc:
         judged(request, tenant, registration, ok=False)
         return Failure(registration["id"], f"answered what is not NGSI-LD entities: {exc}")
@@ -110,12 +109,13 @@ async def _ask(request: Request, tenant: str, registration: dict, path: str, par
     return _keep(request, kept, answer)
 
 
-def _read(response: httpx.Response, ctx, raw: bool) -> list[dict]:
+def _read(request: Request, response: httpx.Response, ctx, raw: bool) -> list[dict]:
     """A 200 answer's entities (internal form), or `[its JSON]` when `raw`."""
     if len(response.content) > MAX_ANSWER_BYTES:
         raise ValueError("answer too large")
-    data = orjson.loads(response.content)
-    return [data] if raw else entities_of(data, ctx, now_iso())
+    if raw:
+        return [orjson.loads(response.content)]
+    return request.app.state.csources.readings.entities(response.content, ctx, now_iso())
 
 
 # -- management.cacheDuration: the minimal time between two consumption requests for the same data ---
