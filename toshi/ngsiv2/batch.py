@@ -277,7 +277,9 @@ def _checked_query(body: object) -> dict:
 
 
 def _check_query_entity(entity: object) -> None:
-    """An element of op/query `entities` (Orion's entity-object parser, attributes not allowed)."""
+    """An element of op/query `entities` (Orion's entity-object parser, attributes not allowed): its
+    members in order, then the lengths, as Orion's Entity::check measures its id field (the id or the
+    idPattern) and its type field (the later of type / typePattern; no minimum in a batch query)."""
     if not isinstance(entity, dict):
         raise bad_request("entity is not a JSON object")
     if "id" in entity and "idPattern" in entity:
@@ -290,7 +292,7 @@ def _check_query_entity(entity: object) -> None:
                 raise bad_request(f"Invalid JSON type for entity {name}")
             if name == "type" and not value:
                 raise bad_request("entity type length: 0, min length supported: 1")
-            if any(c in mapping.FORBIDDEN_IN_NAMES or not c.isprintable() or c.isspace() for c in value):
+            if mapping.bad_characters(value):
                 raise bad_request(f"Invalid characters in entity {name}")
         elif name in ("idPattern", "typePattern"):
             if not isinstance(value, str):
@@ -301,6 +303,14 @@ def _check_query_entity(entity: object) -> None:
                 raise bad_request(f"Invalid regex for entity {name}") from None
         else:
             raise bad_request("no attributes allowed in Entity in this payload")
+    identifier = entity["id"] if "id" in entity else entity["idPattern"]
+    if not identifier:
+        raise bad_request("entity id length: 0, min length supported: 1")
+    if len(identifier) > mapping.MAX_NAME:
+        raise bad_request(f"entity id length: {len(identifier)}, max length supported: {mapping.MAX_NAME}")
+    types = [entity[name] for name in entity if name in ("type", "typePattern")]
+    if types and len(types[-1]) > mapping.MAX_NAME:
+        raise bad_request(f"entity type length: {len(types[-1])}, max length supported: {mapping.MAX_NAME}")
 
 
 def _check_expression(expression: object) -> None:

@@ -5,7 +5,7 @@ with its texts (400 BadRequest)."""
 from __future__ import annotations
 
 from toshi.ngsiv2.errors import bad_request
-from toshi.ngsiv2.mapping import FORBIDDEN_IN_NAMES, MAX_NAME
+from toshi.ngsiv2.mapping import MAX_NAME, bad_characters
 from toshi.query.regex import compile_pattern
 
 
@@ -51,7 +51,7 @@ def _identifier(value: object, what: str, empty: str, too_long: str, field: str 
         raise bad_request(f"{what} is not a string")
     if not value and field == "/id/":
         raise bad_request(empty)
-    if any(c in FORBIDDEN_IN_NAMES or not c.isascii() or not c.isprintable() or c.isspace() for c in value):
+    if bad_characters(value):
         raise bad_request(f"forbidden characters in /entities/ vector item {field}")
     if len(value) > MAX_NAME:
         raise bad_request(too_long)

@@ -47,12 +47,13 @@ def check_name(value: Any, what: str) -> str:
         raise bad_request(f"{what} length: 0, min length supported: 1")
     if len(value) > MAX_NAME:
         raise bad_request(f"{what} length: {len(value)}, max length supported: {MAX_NAME}")
-    if _bad_characters(value):
+    if bad_characters(value):
         raise bad_request(f"Invalid characters in {what}")
     return value
 
 
-def _bad_characters(value: str) -> bool:
+def bad_characters(value: str) -> bool:
+    """Characters Orion's identifier rules forbid: `<>"'=;()`, `&?/#`, whitespace, control and non-ASCII."""
     return any(c in FORBIDDEN_IN_NAMES or not c.isascii() or not c.isprintable() or c.isspace() for c in value)
 
 
@@ -141,7 +142,7 @@ def parse_entity(data: Any, ctx, now: str, *, key_values: bool, scope: list[str]
                 raise bad_request(f"Invalid JSON type for {what}")
             if name == "type" and not raw:
                 raise bad_request("entity type length: 0, min length supported: 1")
-            if _bad_characters(raw):
+            if bad_characters(raw):
                 raise bad_request(f"Invalid characters in {what}")
             continue
         iri, inst = _parsed_attribute(name, raw, ctx, now, key_values)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 from toshi.ngsiv2.errors import bad_request
-from toshi.ngsiv2.mapping import FORBIDDEN, FORBIDDEN_IN_NAMES
+from toshi.ngsiv2.mapping import FORBIDDEN, bad_characters
 from toshi.ngsiv2.request import check_options, option_items
 
 FREE_PARAMS = {"q", "mq", "idPattern", "typePattern"}
@@ -70,6 +70,6 @@ def uri_checked(app):
 def path_name(value: str) -> str:
     """An entity id or attribute name taken from the URL path: Orion's identifier characters, else
     400 "invalid character in URI" (the text Orion gives for ids in URLs, not the payload's)."""
-    if any(c in FORBIDDEN_IN_NAMES or not c.isascii() or not c.isprintable() or c.isspace() for c in value):
+    if bad_characters(value):
         raise bad_request("invalid character in URI")
     return value
