@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from toshi.catalogue import ckan, dcat
+from toshi.catalogue import ckan
 from toshi.catalogue.csv_import import ImportRefused
 from toshi.catalogue.datasets import Datasets, checked
 from toshi.catalogue.distributions import FORMATS, STREAMS, validators
@@ -70,6 +70,8 @@ async def catalogue(request: Request) -> Response:
     else:
         accept = request.headers.get("accept", "")
         media = TURTLE if "text/turtle" in accept and "ld+json" not in accept else JSON_LD
+    from toshi.catalogue import dcat  # rdflib: when the catalogue is asked for, not at import (start-up)
+
     datasets = [d for d in Datasets(_services(request).store).all() if d.open]
     graph = dcat.catalogue_graph(datasets, str(request.base_url).rstrip("/"))
     return Response(dcat.serialise(graph, media), media_type=media + ("; charset=utf-8" if media == TURTLE else ""))
