@@ -1,7 +1,8 @@
 """The demo town's first screens in a real browser, as a town official opens them after `toshi demo`:
 the maps frame the town and draw every entity (counted as MapLibre renders them, not as pixels), a
 small set point by point, a large one in clusters whose counts add up; the town's districts and roads
-are the base map; the watch-over status is timed by the simulated clock only."""
+are the base map; the portal lists the demo's services; the dashboard names the subscriptions; the
+watch-over status is timed by the simulated clock only."""
 
 from __future__ import annotations
 
@@ -95,6 +96,17 @@ def test_the_base_map_is_the_towns_districts_and_roads(official):
     assert counts["roads"] > 100
 
 
+def test_the_portal_lists_every_service_the_demo_runs(official):
+    v, _ = official
+    page = v.open("/portal")
+    page.wait_for_selector("#services li >> nth=4")
+    names = page.locator("#services li strong").all_inner_texts()
+    assert {name.split(" / ")[1] for name in names} == {
+        "Evacuation guidance", "Watch-over", "On-demand bus", "Health linkage", "Local currency"}
+    v.screenshot("demo-portal")
+    assert v.errors == []
+
+
 def test_the_dashboard_shows_a_chosen_type_at_once_framed_small_sets_drawn_large_ones_clustered(official):
     v, state = official
     page = v.login(state["adminKey"], then="/dashboard")
@@ -115,7 +127,7 @@ def test_the_dashboard_shows_a_chosen_type_at_once_framed_small_sets_drawn_large
     assert v.errors == []
 
 
-def test_the_watch_over_status_is_timed_by_the_simulated_clock_only(official, demo_town):
+def test_the_watch_over_status_is_timed_by_the_simulated_clock_only_and_subscriptions_are_named(official, demo_town):
     data_dir, state, base, mqtt = demo_town
     v, _ = official
     page = v.login(state["adminKey"], then="/dashboard/hq")
@@ -138,4 +150,10 @@ def test_the_watch_over_status_is_timed_by_the_simulated_clock_only(official, de
                            timeout=60_000)  # the live stream brings the status timed by the devices
     shown = datetime.strptime(updated.text_content(), "%Y/%m/%d %H:%M").replace(tzinfo=JST)
     assert START <= shown <= ended + timedelta(minutes=1), (shown, ended)  # the page's clock is Asia/Tokyo
+
+    page.goto("/dashboard")  # the evacuation service's subscriptions by name, not by UUID
+    page.wait_for_selector("#subscriptions tr >> nth=2")
+    names = set(page.locator("#subscriptions .name").all_inner_texts())
+    assert {f"避難誘導 / evacuation guidance: {t}" for t in ("EvacuationOrder", "EvacuationShelter",
+                                                         "EvacuationGuidance")} <= names
     assert v.errors == []

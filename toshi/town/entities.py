@@ -146,14 +146,30 @@ def _details(p: dict) -> dict:
     return {}
 
 
+CONSENTS = "/portal/me/consents"  # the opt-in services: where a resident sees and switches their consent
 SERVICES = [
     ("evacuation", "避難誘導 / Evacuation guidance", "防災",
      "避難指示が出ると、道のりと混雑から空きのある避難所をご案内します（同意した方のみ）。"
-     " When an evacuation order is issued, the nearest shelter with room, by road and congestion (opt-in)."),
+     " When an evacuation order is issued, the nearest shelter with room, by road and congestion (opt-in).",
+     "/portal#evacuation"),
+    ("watchover", "見守り / Watch-over", "福祉",
+     "見守りに登録した方に長い時間反応がないとき、地区の外に出たとき、転倒したときにご家族へお知らせします"
+     "（ご本人の同意が必要）。 The family is told when a watched person is quiet for hours, leaves the district"
+     " or falls (with their consent).", CONSENTS),
+    ("ondemand", "オンデマンドバス / On-demand bus", "交通",
+     "予約に合わせてミニバスの経路を組み、自宅から公共施設・学校・バス停までお送りします（利用登録した方）。"
+     " Minibuses routed for the day's bookings, from home to a facility, school or bus stop (registered riders).",
+     CONSENTS),
+    ("health", "健康連携 / Health linkage", "健康",
+     "特定健診の結果から、メタボリックシンドロームの基準による指標をお示しします（同意した方のみ）。"
+     " An indicator from your check-up by the metabolic syndrome criteria (opt-in).", CONSENTS),
+    ("currency", "地域通貨 / Local currency", "くらし",
+     "健診ポイントなどを町内のお店で使えます。 Points, e.g. for a check-up, to spend at the town's shops.",
+     CONSENTS),
 ]
 
 
 def _services() -> list[dict]:
     return [{"id": urn("TownService", key), "type": "TownService", "name": prop(name), "category": prop(category),
-             "description": prop(description), "url": prop(f"/portal#{key}")}
-            for key, name, category, description in SERVICES]
+             "description": prop(description), "url": prop(url)}
+            for key, name, category, description, url in SERVICES]

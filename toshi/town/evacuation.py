@@ -83,6 +83,7 @@ class EvacuationService:
         for entity_type, watched in (("EvacuationOrder", None), ("EvacuationShelter", ["evacueeTotal", "openingStatus"]),
                                      ("EvacuationGuidance", ["status"])):
             subscription = {"type": "Subscription", "entities": [{"type": entity_type}],
+                            "subscriptionName": f"避難誘導 / evacuation guidance: {entity_type}",  # the dashboard's list
                             "notification": {"endpoint": endpoint, "format": "keyValues"}}
             if watched:
                 subscription["watchedAttributes"] = watched
