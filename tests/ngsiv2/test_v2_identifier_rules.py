@@ -103,3 +103,14 @@ def test_the_url_path_applies_the_characters_rule(client, name):
                                 headers={"Content-Type": "text/plain"}),
                      client.delete(f"/v2/entities/E/attrs/{name}")):
         assert (response.status_code, response.json()) == refused, response.request.url
+
+
+def test_lists_of_attribute_names_are_not_checked(client):
+    # Orion reads them with parseStringVector, which refuses only non-strings and empty strings
+    names = ["a b", "a&b", LONG]
+    registration = {"dataProvided": {"entities": [{"id": "E"}], "attrs": names},
+                    "provider": {"http": {"url": "http://localhost:1/provider"}}}
+    created = client.post("/v2/registrations", json=registration)
+    assert created.status_code == 201
+    assert client.get(created.headers["Location"]).json()["dataProvided"]["attrs"] == names
+    assert client.post("/v2/op/query", json={"attrs": names}).status_code == 200
