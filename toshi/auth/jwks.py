@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import httpx
 import jwt
 
 log = logging.getLogger("toshi.auth")
@@ -75,6 +74,8 @@ class KeySet:
         return keys.get(kid)
 
     async def _refresh(self) -> None:
+        import httpx
+
         fetches = self.fetches
         async with self._lock:
             if self.fetches != fetches:  # another request refreshed while this one waited
@@ -91,6 +92,8 @@ class KeySet:
 
 
 async def fetch_json(url: str) -> dict:
+    import httpx
+
     async with httpx.AsyncClient(timeout=FETCH_TIMEOUT) as client:
         response = await client.get(url, headers={"Accept": "application/json"})
         response.raise_for_status()

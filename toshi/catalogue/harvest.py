@@ -8,12 +8,15 @@ Harvesting again updates what changed (and, with `prune`, removes what vanished)
 
 from __future__ import annotations
 
-import httpx
+from typing import TYPE_CHECKING
 
 from toshi.catalogue.csv_import import ImportRefused
 from toshi.catalogue.importing import run_import
 from toshi.core.outbound import OutboundRefused, outbound_policy
 from toshi.core.progress import Progress
+
+if TYPE_CHECKING:
+    import httpx
 
 MAX_BYTES = 200 * 1024 * 1024  # a CSV larger than this is refused, not read into memory
 TIMEOUT = 60.0
@@ -136,6 +139,8 @@ def csv_resource(package: dict) -> dict | None:
 
 
 async def _get(policy, url: str, params: dict | None, what: str, headers: dict | None = None) -> httpx.Response:
+    import httpx
+
     try:
         await policy.check(url)
         target, host, extensions = await policy.pinned(url)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import httpx
+from typing import TYPE_CHECKING
 
 from toshi.core.feature import Action, Feature, tables_of
 from toshi.csources import store, subscriptions, web
 from toshi.csources.answers import Readings
 from toshi.csources.subscriptions import CompiledCsourceSubscription, CsourceSubscriptionKind, trigger
+
+if TYPE_CHECKING:
+    import httpx
 
 CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -31,6 +34,8 @@ class ContextSources(Feature):
 
     def http_client(self) -> httpx.AsyncClient:
         """The one HTTP client of distributed operations (its connections to the sources are reused)."""
+        import httpx
+
         if self._client is None:
             self._client = httpx.AsyncClient(follow_redirects=False, transport=self.transport,
                                              limits=httpx.Limits(max_connections=256, max_keepalive_connections=64))

@@ -20,9 +20,9 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-import httpx
 import orjson
 from starlette.requests import Request
 
@@ -41,6 +41,9 @@ from toshi.csources.sources import (
     send,
     url_of,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("toshi.csources")
 FORWARDED_PARAMS = ("type", "id", "idPattern", "q", "attrs", "georel", "geometry", "coordinates", "geoproperty",
@@ -251,19 +254,17 @@ async def query(request: Request, tenant: str, entity_query, ctx,
         asks = [(reg, "/entities", _params(request, reg, provided, ctx, query=True, limit=want))
                 for reg, provided in asked]
     local, results = await asyncio.gather(local_matches(), _results(request, tenant, asks, ctx))
-    failures = await _paged(request, tenant, ctx, local, asks, results, entity_query, most)
-    shown, _ = _shown(local, asks, results)
-    answer = _answer(asks, results)
-    answer.failures += failures
+    shown, failures = await _paged(request, tenant, ctx, local, asks, results, entity_query, most)
+    answer = Answer(failures=[r for r in results if isinstance(r, Failure)] + failures)
     if not shown and answer.failures and not local:
         raise answer.error()
     return shown, answer.warnings()
 
 
 async def _paged(request: Request, tenant: str, ctx, local: list, asks: list, results: list, entity_query,
-                 most: int) -> list[Failure]:
+                 most: int) -> tuple[list[dict], list[Failure]]:
     """Make the sources' answers (`results`, changed in place) hold what the client's page needs: the
-    failures of the asks made again.
+    entities shown (`_shown`) and the failures of the asks made again.
 
     A source whose answer was cut (as many entities as asked) may hold more. Its cut answer still gives
     the page exactly when, counting the entities shown from local ones up to it (the order of the list),
@@ -275,7 +276,7 @@ async def _paged(request: Request, tenant: str, ctx, local: list, asks: list, re
     while True:
         cut = [i for i, (ask, result) in enumerate(zip(asks, results, strict=True)) if _cut(ask, result)]
         if not cut:
-            return []
+            return _shown(local, asks, results)[0], []
         shown, settled = _shown(local, asks, results, up_to=cut[0])
         want = int(asks[cut[0]][2]["limit"])
         if settled > end or want >= most:
@@ -286,20 +287,22 @@ async def _paged(request: Request, tenant: str, ctx, local: list, asks: list, re
         for i, result in zip(cut, await _results(request, tenant, [asks[i] for i in cut], ctx), strict=True):
             results[i] = result
     if entity_query.count or "orderBy" in request.query_params:
-        return []  # asked for up to max_limit: what every source gave is all that is known
+        return shown, []  # asked for up to max_limit: what every source gave is all that is known
     page = [e["id"] for e in shown[entity_query.offset:end]]
     again = []
     for i in cut:
         given = {e["id"] for e in results[i]}
         if missing := [entity_id for entity_id in page if entity_id not in given]:
             again.append((i, _only(asks[i], missing)))
+    if not again:
+        return shown, []
     failures = []
     for (i, _), result in zip(again, await _results(request, tenant, [a for _, a in again], ctx), strict=True):
         if isinstance(result, Failure):
             failures.append(result)
         elif result:
             results[i] = [*results[i], *result]
-    return failures
+    return _shown(local, asks, results)[0], failures
 
 
 def _cut(ask: tuple, result) -> bool:

@@ -22,9 +22,9 @@ consults, loop detection, and the one way a request is sent to a source.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-import httpx
 import orjson
 from starlette.requests import Request
 
@@ -33,6 +33,9 @@ from toshi.core.outbound import OutboundRefused, outbound_policy
 from toshi.csources.matching import Target, info_matches, provided_attrs
 from toshi.csources.model import operations_of
 from toshi.csources.store import registrations_of
+
+if TYPE_CHECKING:
+    import httpx
 
 COOLING = "not asked: cooling down after a failure (management.cooldown)"
 MODE_ORDER = {"exclusive": 0, "redirect": 0, "inclusive": 1, "auxiliary": 2}
@@ -147,6 +150,8 @@ async def send(request: Request, tenant: str, registration: dict, method: str, p
     as it came, or the Failure of getting none (which counts against the source). The caller judges
     the answer and tells `judged()`. A registration cooling down after a failure is not sent anything:
     its Failure is a timeout (5.2.34 cooldown)."""
+    import httpx
+
     if registrations_of(request.app.state.toshi).cooling(tenant, registration["id"]):
         return Failure(registration["id"], COOLING, 504)
     settings = request.app.state.toshi.settings

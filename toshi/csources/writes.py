@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import httpx
 import orjson
 from starlette.requests import Request
 
@@ -18,6 +18,9 @@ from toshi.csources.merge import covered
 from toshi.csources.model import operations_of
 from toshi.csources.sources import Failure, candidates, forwarding_allowed, judged, local_only, send
 from toshi.csources.store import registrations_of
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass
@@ -184,6 +187,8 @@ async def purge(request: Request, tenant: str, entity_query) -> list[dict] | Non
     parameters as they came. The batch errors of what the sources did not purge (a source's own 207
     errors, or one error naming the registration when it failed as a whole), [] when all did; None
     when no source is to be asked."""
+    import httpx
+
     if not forwarding_allowed(request):
         return None
     target = Target(ids=entity_query.ids, id_pattern=entity_query.id_pattern, type_expr=entity_query.types)

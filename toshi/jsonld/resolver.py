@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-import httpx
 import orjson
 
 from toshi.core.errors import BadRequestData, InvalidContext, LdContextNotAvailable
 from toshi.core.outbound import OutboundPolicy, OutboundRefused
 from toshi.jsonld.context import CORE_URL, ActiveContext, build_active_context, core_context, is_core_url
 from toshi.jsonld.registry import ContextRegistry
+
+if TYPE_CHECKING:
+    import httpx
 
 MAX_REMOTE_URLS = 32
 MAX_REDIRECTS = 5
@@ -147,6 +149,8 @@ class ContextResolver:
 
     async def _fetch(self, url: str) -> Any:
         """Download a remote context document and return its @context value."""
+        import httpx
+
         if not url.startswith(("http://", "https://")):
             raise LdContextNotAvailable(f"@context {url} is not an http(s) URL")
         if not self.allow_remote:
@@ -203,6 +207,8 @@ class ContextResolver:
         return bytes(body)
 
     def _http(self) -> httpx.AsyncClient:
+        import httpx
+
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=self.fetch_timeout)
         return self._client

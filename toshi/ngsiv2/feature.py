@@ -3,7 +3,8 @@ registrations and forwarding, /version, and the sweep of expired transient entit
 
 from __future__ import annotations
 
-import httpx
+from typing import TYPE_CHECKING
+
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,6 +20,9 @@ from toshi.ngsiv2.forwarding import FORWARD_TIMEOUT
 from toshi.ngsiv2.routes import route_table, routes
 from toshi.ngsiv2.subscription_kind import V2SubscriptionKind
 from toshi.ngsiv2.version import orion_info
+
+if TYPE_CHECKING:
+    import httpx
 
 POST = frozenset({"POST"})
 CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -48,6 +52,8 @@ class NgsiV2(Feature):
     def http_client(self) -> httpx.AsyncClient:
         """The one HTTP client of forwarding to context providers (its connections are kept alive and
         reused), opened by `start` and closed by `stop`."""
+        import httpx
+
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=FORWARD_TIMEOUT, follow_redirects=False,
                                              limits=httpx.Limits(max_connections=256, max_keepalive_connections=64))

@@ -22,9 +22,9 @@ the app stops).
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import httpx
 from starlette.requests import Request
 
 from toshi.core.access import visible
@@ -36,6 +36,9 @@ from toshi.ngsiv2.registrations import status_of
 from toshi.ngsiv2.registrations_store import registrations_of
 from toshi.ngsiv2.request import ctx, services
 from toshi.query.regex import compile_pattern
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("toshi.ngsiv2.forwarding")
 FORWARD_TIMEOUT = 5.0
@@ -114,6 +117,8 @@ async def _post(request: Request, url: str, body: object) -> httpx.Response | No
 
 async def _send(request: Request, url: str, body: object) -> httpx.Response | None:
     """The provider's answer, whatever its status; None when it cannot be reached."""
+    import httpx
+
     policy = outbound_policy(services(request).settings)
     try:
         await policy.check(url)

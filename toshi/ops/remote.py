@@ -8,8 +8,6 @@ import os
 import sys
 from pathlib import Path
 
-import httpx
-
 from toshi.ops.admin import TOKEN_HEADER
 from toshi.ops.files import read_server, token_file
 
@@ -48,6 +46,8 @@ def admin_token(data_dir: str | Path) -> str:
 def ask(data_dir: str | Path, method: str, path: str, body: dict | None = None,
         timeout: float = TIMEOUT) -> dict | None:
     """The server's JSON answer; None when no server of this data directory answers."""
+    import httpx
+
     info = read_server(data_dir)
     if info is None:
         return None

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import httpx
 import orjson
+
+if TYPE_CHECKING:
+    import httpx
 
 LD = "/ngsi-ld/v1"
 LD_JSON = "application/ld+json"
@@ -26,6 +29,8 @@ class ApiError(RuntimeError):
 class Api:
     def __init__(self, base: str, key: str | None = None, *, tenant: str = "", purpose: str | None = None,
                  context: str | None = None, timeout: float = 30.0):
+        import httpx
+
         headers = {}
         if key:
             headers["Authorization"] = f"Bearer {key}"

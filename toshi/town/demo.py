@@ -22,8 +22,6 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-import httpx
-
 from toshi.core.progress import Progress
 from toshi.town import loader, ondemand, watchers, wellbeing
 from toshi.town.client import Api
@@ -91,6 +89,8 @@ def write_basemap(data_dir: Path, town) -> None:
 # -- the server ---------------------------------------------------------------------------------------
 
 def start_server(data_dir: Path, port: int, state: dict, *, mqtt: bool) -> subprocess.Popen:
+    import httpx
+
     env = {**os.environ, "TOSHI_OUTBOUND_ALLOW": "127.0.0.1", "TOSHI_LOG_LEVEL": "warning",
            "TOSHI_WATCHOVER_CLOCK": "devices"}  # watch-over measures quiet spells in the simulated time
     if mqtt:

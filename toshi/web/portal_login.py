@@ -21,7 +21,6 @@ import hmac
 import secrets
 from urllib.parse import urlencode, urlsplit
 
-import httpx
 import jwt
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -76,6 +75,8 @@ async def login(request: Request) -> Response:
 
 
 async def callback(request: Request) -> Response:
+    import httpx
+
     web = request.app.state.web
     pending = web.sealer.open_doc(cookies_of(request.headers.get("cookie", "")).get(SIGN_IN_COOKIE, ""),
                                   SIGN_IN_COOKIE)
