@@ -135,6 +135,8 @@ class ConsentGuard:
         self._covered_categories = {cat for c in self.coverage.values() for cat in c.categories}
         self._views: dict[int, tuple] = {}
         self._pages: dict[tuple, tuple] = {}  # see release
+        self._read_pages: dict[tuple, tuple] = {}  # see readable_page
+        self._hides_whole = any(d.entity_personal for d in declared.values())
         self._stale_at = to_ms(stale_at) / 1000 if stale_at else None
 
     def _current(self) -> None:
@@ -224,6 +226,26 @@ class ConsentGuard:
             self.log.note_many(self.tenant, self.reader_id, self.purpose, self._basis, judged[7])
         return judged[1]
 
+    def readable_page(self, entities: list) -> list:
+        """`readable` of each of a store's page (None stays None) in one go: the same objects read
+        again (a page re-read, its entities unchanged) give the views and notes of the first time,
+        as release does; what this guard knows is renewed first, and renewing forgets the pages."""
+        self._current()
+        if not entities:
+            return []
+        key = (len(entities), id(entities[0]), id(entities[-1]))
+        known = self._read_pages.get(key)
+        if known is None or not all(map(operator.is_, known[0], entities)):
+            judged = [None if e is None else self._judged(e) for e in entities]
+            notes = tuple(j[6] for j in judged if j is not None and j[6] is not None)
+            known = (tuple(entities), [None if j is None else j[1] for j in judged], notes)
+            if len(self._read_pages) >= PAGES_KEPT:
+                self._read_pages.clear()
+            self._read_pages[key] = known  # holding the entities keeps their ids from being reused
+        if known[2] and not judging.get():
+            self.log.note_many(self.tenant, self.reader_id, self.purpose, self._basis, known[2])
+        return [*known[1]]
+
     def release(self, entities: list) -> None:
         """The views of an answer handed over (toshi.core.access.handed_over): their releases noted
         in one go, from the judgements made when they were read (views are remembered as their
@@ -265,7 +287,7 @@ class ConsentGuard:
         self._current()
         if self.official:
             return True
-        if any(d.entity_personal for d in self.declared.values()):
+        if self._hides_whole:
             return False
         return query.attrs is None and query.q is None and query.geo is None
 

@@ -44,6 +44,8 @@ class Guard(Protocol):
     # (toshi/query/planner.py EntityQuery) matches — no entity hidden whole, no attribute the query
     # reads hidden — so a store pages in SQL and judges only the page (toshi/store/reading.py).
     # Without it a store judges every candidate before paging.
+    # Optional: `readable_page(entities) -> list`, `readable` of each of a store's page in one call
+    # (None stays None): a guard that judges pages (the consent layer) saves a call per entity. See views().
 
     def attribute_visible(self, attr_iri: str) -> bool: ...
 
@@ -101,6 +103,15 @@ def visible(entity: dict | None) -> dict | None:
 
 
 readable = visible
+
+
+def views(guard: Guard, entities: list) -> list:
+    """`guard.readable` of each of `entities` (None stays None): a store's page judged in one call
+    when the guard has `readable_page`."""
+    page = getattr(guard, "readable_page", None)
+    if page is not None:
+        return page(entities)
+    return [None if entity is None else guard.readable(entity) for entity in entities]
 
 
 def handed_over(entities: list) -> list:
@@ -200,6 +211,12 @@ class Stacked:
             if not guard.reads_everything:
                 entity = guard.readable(entity)
         return entity
+
+    def readable_page(self, entities: list) -> list:
+        for guard in self.guards:
+            if not guard.reads_everything:
+                entities = views(guard, entities)
+        return entities
 
     def release(self, entities: list) -> None:
         """handed_over: each layer that records releases notes the (final) views."""

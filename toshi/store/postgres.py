@@ -32,7 +32,7 @@ from contextlib import asynccontextmanager
 import orjson
 import psycopg
 
-from toshi.core.access import past_deadline, read_guard, readable
+from toshi.core.access import past_deadline, read_guard, readable, views
 from toshi.core.errors import StoreUnavailable, TooComplexQuery
 from toshi.query.geo import entity_bboxes
 from toshi.query.planner import EntityQuery
@@ -573,7 +573,7 @@ class PostgresStore(StoredContexts, SqlDiscovery):
         if past_deadline():  # a statement runs to its end (statement_timeout aside): checked after it
             raise TooComplexQuery("the query ran past the request time limit (request_timeout)")
         if guard is not None:
-            found = [guard.readable(entity) for entity in found]
+            found = views(guard, found)
         return found, total
 
     def _query_in_sql(self, plan: PgPlan, query: EntityQuery) -> tuple[list[dict], int | None]:

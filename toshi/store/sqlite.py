@@ -19,7 +19,7 @@ from pathlib import Path
 
 import orjson
 
-from toshi.core.access import past_deadline, read_guard, readable
+from toshi.core.access import past_deadline, read_guard, readable, views
 from toshi.core.errors import TooComplexQuery
 from toshi.query.planner import EntityQuery
 from toshi.query.regex import compile_pattern
@@ -435,7 +435,7 @@ class SqliteStore(StoredContexts, SqlDiscovery):
                 raise TooComplexQuery("the query ran past the request time limit (request_timeout)") from None
             raise exc
         if guard is not None:
-            found = [guard.readable(entity) for entity in found]
+            found = views(guard, found)
         return found, total
 
     def _query_in_sql(self, plan: SqlPlan, query: EntityQuery) -> tuple[list[dict], int | None]:
