@@ -71,11 +71,11 @@ def test_type_expressions(town):
 
 
 def test_id_and_id_pattern(town):
-    assert ids(query(town, id="urn:ngsi-ld:WaterLevel:002,urn:ngsi-ld:WaterLevel:003")) == [
+    assert ids(query(town, id="urn:ngsi-ld:WaterLevel:002,urn:ngsi-ld:WaterLevel:003", local="true")) == [
         "urn:ngsi-ld:WaterLevel:002", "urn:ngsi-ld:WaterLevel:003"]
-    assert ids(query(town, idPattern="^urn:ngsi-ld:WaterLevel:01[01]$")) == [
+    assert ids(query(town, idPattern="^urn:ngsi-ld:WaterLevel:01[01]$", local="true")) == [
         "urn:ngsi-ld:WaterLevel:010", "urn:ngsi-ld:WaterLevel:011"]
-    assert query(town, idPattern="(unclosed").status_code == 400
+    assert query(town, idPattern="(unclosed", local="true").status_code == 400
 
 
 def test_hostile_regex_returns(town):
@@ -135,8 +135,8 @@ def test_bad_geo_query(town):
 
 
 def test_scope_q(town):
-    assert ids(query(town, scopeQ="/Osaka/#")) == ["urn:ngsi-ld:Shelter:1"]
-    assert ids(query(town, scopeQ="/Kyoto")) == []
+    assert ids(query(town, scopeQ="/Osaka/#", local="true")) == ["urn:ngsi-ld:Shelter:1"]
+    assert ids(query(town, scopeQ="/Kyoto", local="true")) == []
 
 
 def test_geojson_collection(town):

@@ -48,7 +48,7 @@ def test_an_expired_attribute_is_not_retrieved(client):
 
 def test_an_expired_attribute_is_not_in_a_query(client):
     entity_id = beacon(client, 3, in_seconds(-1))
-    found = client.get(ENTITIES, params={"id": entity_id}).json()
+    found = client.get(ENTITIES, params={"id": entity_id, "local": "true"}).json()
     assert [sorted(e) for e in found] == [["battery", "id", "type"]]
 
 

@@ -31,7 +31,7 @@ def test_purge_by_q(town):
 
 
 def test_purge_by_scope(town):
-    assert town.delete(ENTITIES, params={"scopeQ": "/Toyono/0"}).status_code == 204
+    assert town.delete(ENTITIES, params={"scopeQ": "/Toyono/0", "local": "true"}).status_code == 204
     assert ids(town) == ["urn:ngsi-ld:Shelter:1", "urn:ngsi-ld:Park:2"]
 
 

@@ -40,12 +40,12 @@ def test_attrs_and_pick_with_an_absolute_iri(town):
 
 
 def test_an_id_list(town):
-    found = ids(town.get(ENTITIES, params={"id": "urn:ngsi-ld:Shelter:0,urn:ngsi-ld:Shelter:2"}))
+    found = ids(town.get(ENTITIES, params={"id": "urn:ngsi-ld:Shelter:0,urn:ngsi-ld:Shelter:2", "local": "true"}))
     assert found == ["urn:ngsi-ld:Shelter:0", "urn:ngsi-ld:Shelter:2"]
 
 
 def test_id_takes_precedence_over_id_pattern(town):
-    found = ids(town.get(ENTITIES, params={"id": "urn:ngsi-ld:Shelter:0", "idPattern": ".*:2$"}))
+    found = ids(town.get(ENTITIES, params={"id": "urn:ngsi-ld:Shelter:0", "idPattern": ".*:2$", "local": "true"}))
     assert found == ["urn:ngsi-ld:Shelter:0"]
 
 

@@ -276,9 +276,9 @@ def test_query_filters(sensors):
     assert ids(sensors.get(BASE, params={"type": "Sensor", "q": "temperature>30"})) == [
         "urn:ngsi-ld:Sensor:3", "urn:ngsi-ld:Sensor:4"]
     assert ids(sensors.get(BASE, params={"type": "Sensor", "q": "temperature==28"})) == ["urn:ngsi-ld:Sensor:9"]
-    assert ids(sensors.get(BASE, params={"idPattern": "Sensor:[23]"})) == ["urn:ngsi-ld:Sensor:2",
-                                                                          "urn:ngsi-ld:Sensor:3"]
-    assert ids(sensors.get(BASE, params={"id": "urn:ngsi-ld:Sensor:3,urn:ngsi-ld:Sensor:1"})) == [
+    assert ids(sensors.get(BASE, params={"idPattern": "Sensor:[23]", "type": "Sensor"})) == [
+        "urn:ngsi-ld:Sensor:2", "urn:ngsi-ld:Sensor:3"]
+    assert ids(sensors.get(BASE, params={"id": "urn:ngsi-ld:Sensor:3,urn:ngsi-ld:Sensor:1", "local": "true"})) == [
         "urn:ngsi-ld:Sensor:1", "urn:ngsi-ld:Sensor:3"]
     assert ids(sensors.get(BASE, params={"type": "Sensor,Camera", "georel": "near;maxDistance==50000",
                                          "geometry": "Point", "coordinates": "[137.0,34.0]"})) == [

@@ -373,7 +373,7 @@ def test_a_query_without_any_filter_is_rejected(car):
 
 def test_retrieve_answers_one_entity_and_a_query_an_array(car):
     assert isinstance(ok(car.get(f"{BASE}/{CAR}")), dict)
-    assert isinstance(ok(car.get(BASE, params={"id": CAR})), list)
+    assert isinstance(ok(car.get(BASE, params={"id": CAR, "local": "true"})), list)
 
 
 def test_a_retrieve_of_an_unknown_entity_is_not_found(car):

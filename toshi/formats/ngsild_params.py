@@ -348,8 +348,8 @@ def entity_query(params: QueryParams, ctx, settings, *, require_filter: bool = T
     if any(params.get(k) for k in ("georel", "geometry", "coordinates")):
         query.geo = parse_geoq(params.get("georel", ""), params.get("geometry", ""),
                                params.get("coordinates", ""), params.get("geoproperty"), ctx.expand_term)
-    if require_filter and not _has_filter(query) and params.get("local") != "true" and not every_type:
-        raise BadRequestData("Too broad query: give at least one of id, idPattern, type, attrs, q, geoQ, scopeQ")
+    if require_filter and not every_type:
+        check_not_too_wide(query, params, "type, attrs, q, a geoquery")
     return query
 
 
@@ -383,9 +383,12 @@ def ordering_of(params: QueryParams, ctx):
                           order_from=params.get("orderFrom"), order_geometry=params.get("orderGeometry"))
 
 
-def _has_filter(query: EntityQuery) -> bool:
-    return any(x is not None for x in (query.ids, query.id_pattern, query.types, query.attrs, query.q,
-                                       query.geo, query.scope))
+def check_not_too_wide(query: EntityQuery, params: QueryParams, filters: str) -> None:
+    """400 for a too wide query (v1.9.1 5.7.2.4, 5.7.4.4, 5.6.21.4, 5.14.4.4): none of a type selector,
+    attrs, q, a geoquery or local scope (`local=true`); ids, an idPattern or a scopeQ alone are too wide.
+    `filters` names the selections as the request gives them."""
+    if params.get("local") != "true" and all(x is None for x in (query.types, query.attrs, query.q, query.geo)):
+        raise BadRequestData(f"Too wide query: give at least one of {filters} or local=true")
 
 
 def _check_uri(value: str) -> str:
@@ -408,6 +411,8 @@ def deletion_target(params: QueryParams) -> tuple[str | None, bool]:
 
 def query_from_body(data: dict, ctx, settings, params, *, count_option: bool = False,
                     linked: bool = False) -> EntityQuery:
+    """An EntityQuery from a Query body (POST /entityOperations/query, the temporal one, entity maps);
+    the URL gives paging and `local`; a too wide one is 400."""
     from toshi.query.geo import geoq_from_body
     from toshi.query.qparse import parse_q
     from toshi.query.scope import parse_scope_q
@@ -444,6 +449,9 @@ def query_from_body(data: dict, ctx, settings, params, *, count_option: bool = F
         query.geo = geoq_from_body(data["geoQ"], ctx.expand_term)
     if data.get("scopeQ") is not None:
         query.scope = parse_scope_q(_string(data["scopeQ"], "scopeQ"))
+    typed = any("type" in s for s in data.get("entities") or ())  # `*` too: every type is a type selector
+    if not typed:
+        check_not_too_wide(query, params, "entities with a type, attrs, q, geoQ")
     return query
 
 

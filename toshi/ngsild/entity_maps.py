@@ -297,18 +297,6 @@ def _asked(request: Request, tenant: str) -> _Asked | None:
 
 # -- the /entityMaps resources -----------------------------------------------------------------------
 
-URL_FILTERS = "type, attrs, q, a geoquery"
-BODY_FILTERS = "entities with a type, attrs, q, geoQ"
-
-
-def _not_too_wide(query, params: QueryParams, filters: str) -> None:
-    """400 when a query is too wide for an entity map (5.14.4.4): none of types, attributes, q,
-    geoquery or local scope; `filters` names them as the request gives them."""
-    local = params.get("local") == "true" or params.get("type") == "*"
-    if not local and all(x is None for x in (query.types, query.attrs, query.q, query.geo)):
-        raise BadRequestData(f"Too wide query: give at least one of {filters} or local=true")
-
-
 def _query_object(data) -> None:
     """400 unless the payload of a map made from a Query body is a Query object."""
     if not isinstance(data, dict) or data.get("type") != "Query":
@@ -327,8 +315,7 @@ async def create_for_query(request: Request) -> Response:
     ctx = await http.context_for(request)
     params = request.query_params
     options_of(params, CREATE_OPTIONS)
-    query = entity_query(_ignored(params), ctx, request.app.state.toshi.settings, require_filter=False)
-    _not_too_wide(query, params, URL_FILTERS)
+    query = entity_query(_ignored(params), ctx, request.app.state.toshi.settings)  # too wide: 400 (5.14.4.4)
     return await _created(request, tenant, query, ctx, media)
 
 
@@ -343,8 +330,7 @@ async def create_for_query_body(request: Request) -> Response:
     ctx = await http.context_for(request, body.context, from_link=False)
     params = request.query_params
     options_of(params, CREATE_OPTIONS)
-    query = query_from_body(body.data, ctx, request.app.state.toshi.settings, _ignored(params))
-    _not_too_wide(query, params, BODY_FILTERS)
+    query = query_from_body(body.data, ctx, request.app.state.toshi.settings, _ignored(params))  # too wide: 400
     return await _created(request, tenant, query, ctx, media)
 
 
@@ -355,9 +341,8 @@ async def create_for_temporal_query(request: Request) -> Response:
     media = http.negotiate(request)
     ctx = await http.context_for(request)
     params = request.query_params
-    query = entity_query(_ignored(params), ctx, request.app.state.toshi.settings, require_filter=False)
+    query = entity_query(_ignored(params), ctx, request.app.state.toshi.settings)  # too wide: 400 (5.14.5)
     ids = temporal_candidates(request.app.state.toshi.store, tenant, query, params)
-    _not_too_wide(query, params, URL_FILTERS)
     return await _created(request, tenant, query, ctx, media, ids)
 
 
@@ -374,7 +359,6 @@ async def create_for_temporal_query_body(request: Request) -> Response:
     params = request.query_params
     query = query_from_body(body.data, ctx, request.app.state.toshi.settings, _ignored(params))
     ids = temporal_candidates(request.app.state.toshi.store, tenant, query, {**dict(params), **temporal_q})
-    _not_too_wide(query, params, BODY_FILTERS)
     return await _created(request, tenant, query, ctx, media, ids)
 
 
