@@ -9,13 +9,42 @@ import json
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from toshi import __version__
-from toshi.audit import record_cli
 from toshi.config import load_settings
-from toshi.core.commandline import CommandLine
 from toshi.core.errors import StoreUnavailable
-from toshi.features import FEATURES
+
+if TYPE_CHECKING:
+    from toshi.core.commandline import CommandLine
+
+# Every command and its help, so that `toshi --help` lists them without importing every feature (a
+# second or more of start-up); tests/architecture/test_light_import.py checks it against the features.
+COMMANDS = {
+    "serve": "start the City OS (NGSI-LD broker) on one port",
+    "status": "is a server running on the data, and the town's figures",
+    "service": "run Toshi as a system service",
+    "personal-data": "declare which data is personal (docs/residents.md)",
+    "consent": "residents' consents",
+    "key": "API keys of service accounts",
+    "token": "tokens signed by Toshi's own key",
+    "policy": "access rules (see docs/security.md)",
+    "tenant": "tenants (NGSILD-Tenant / Fiware-Service)",
+    "resident": "resident accounts (one ID for every service)",
+    "client": "apps residents sign in to (OpenID Connect clients)",
+    "audit": "the tamper-evident audit trail",
+    "db": "the database schema",
+    "backup": "write a consistent snapshot of the town to FILE (works while serving)",
+    "restore": "replace the town by the backup in FILE (servers stopped)",
+    "migrate": "copy the data directory's SQLite town to PostgreSQL (works while serving)",
+    "dataset": "open-data catalogue datasets (toshi/catalogue)",
+    "import": "import a CSV (a standard dataset, or the dataset's mapping)",
+    "harvest": "pull a dataset another CKAN catalogue publishes into this town's entities",
+    "extract": "a pseudonymised, k-anonymous extract for one recipient and purpose",
+    "demo": "run Toshi with the demo town, its services and the simulator",
+    "town": "the demo town",
+}
+LISTING = ([], ["-h"], ["--help"], ["--version"])  # command lines the listing parser answers alone
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -129,16 +158,34 @@ def _remote(args: argparse.Namespace) -> int | None:
 def command_line(load_store=None, keep_open: bool = False) -> CommandLine:
     """What the features' commands get: a stopped server's store (`_load_store`), or, inside a running
     server, its own store (kept open); management commands go to a running server first."""
+    from toshi.audit import record_cli
+    from toshi.core.commandline import CommandLine
+    from toshi.features import FEATURES
+
     return CommandLine(load_store or _load_store, FEATURES, audit=record_cli, services=_services,
                        remote=None if keep_open else _remote, keep_open=keep_open)
 
 
-def build_parser(cli: CommandLine | None = None) -> argparse.ArgumentParser:
+def _top_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
     parser = argparse.ArgumentParser(prog="toshi", description="Toshi City OS")
     parser.add_argument("--version", action="version", version=f"toshi {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the traceback of a failure (anywhere on the line)")
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="start the City OS (NGSI-LD broker) on one port")
+    return parser, parser.add_subparsers(dest="command", required=True)
+
+
+def listing_parser() -> argparse.ArgumentParser:
+    """`toshi` with only its commands' names and help (COMMANDS), no feature imported."""
+    parser, commands = _top_parser()
+    for name, text in COMMANDS.items():
+        commands.add_parser(name, help=text)
+    return parser
+
+
+def build_parser(cli: CommandLine | None = None) -> argparse.ArgumentParser:
+    from toshi.features import FEATURES
+
+    parser, commands = _top_parser()
+    serve = commands.add_parser("serve", help=COMMANDS["serve"])
     serve.add_argument("--config", help="TOML settings file (default: ./toshi.toml if present)")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 1026)")
@@ -160,12 +207,10 @@ def build_parser(cli: CommandLine | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from toshi.ops import explain
-
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or os.environ.get("TOSHI_DEBUG", "").lower() in ("1", "true", "yes")
     argv = [arg for arg in argv if arg != "--debug"]
-    parser = build_parser()
+    parser = listing_parser() if argv in LISTING else build_parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # said by the (sub)command that was meant, with its usage
         _chosen(parser, args).error(_unrecognised(_chosen(parser, args), unknown))
@@ -178,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if debug:
             raise
+        from toshi.ops import explain
+
         print(f"toshi: {explain(exc)}", file=sys.stderr)
         return 2 if isinstance(exc, ValueError | StoreUnavailable) else 1
 
