@@ -189,6 +189,9 @@ async def append_temporal(request: Request) -> Response:
     entity_id = _entity_id(request)
     body = await http.read_body(request)
     options_of(request.query_params, set())
+    if isinstance(body.data, dict) and not body.data.keys() - {"@context"}:
+        # an EntityTemporal Fragment with no instance to add (5.6.12.3), as the entity API's empty append
+        raise BadRequestData("Payload is an empty JSON object")
     ctx = await http.context_for(request, body.context, from_link=False)
     now = ops.now_iso()
     parsed = parse_temporal_fragment(body.data, ctx, now=now)
