@@ -181,19 +181,22 @@ def _plain_row(entity: dict, plain: dict, headers: list[str]) -> list[str]:
 async def geojson_stream(services, dataset: Dataset) -> AsyncIterator[bytes]:
     values = Values(dataset)
     compact, types = core_context().compact_iri, {}
+
+    def feature(entity: dict) -> bytes:
+        plain = values(entity)
+        geometry = plain.pop(LOCATION, None)
+        kind = entity["type"][0]
+        name = types.get(kind) or types.setdefault(kind, compact(kind))
+        return orjson.dumps({"type": "Feature", "id": entity["id"], "geometry": geometry,
+                             "properties": {"type": name, **plain}})
     yield b'{"type":"FeatureCollection","features":['
     first = True
     async for page in entities(services, dataset):
-        features = []
-        for entity in page:
-            plain = values(entity)
-            geometry = plain.pop(LOCATION, None)
-            kind = entity["type"][0]
-            name = types.get(kind) or types.setdefault(kind, compact(kind))
-            features.append({"type": "Feature", "id": entity["id"], "geometry": geometry,
-                             "properties": {"type": name, **plain}})
-        if features:  # one encoding of the page: the list's JSON without its brackets
-            yield (b"" if first else b",") + orjson.dumps(features)[1:-1]
+        # each feature encoded as it is made: a page's worth of dicts held for one encoding made the
+        # cyclic GC walk them (and the store's cached entities) several times per page
+        encoded = [feature(entity) for entity in page]
+        if encoded:
+            yield (b"" if first else b",") + b",".join(encoded)
             first = False
     yield b"]}"
 
