@@ -445,8 +445,10 @@ def test_a_source_is_asked_only_for_what_the_page_needs(client, source):
     client.post(LD + "/entityOperations/query?limit=2", json={"type": "Query", "entities": [{"type": "Shelter"}]})
     client.get(LD + "/entities?type=Shelter&limit=2&count=true")  # the total: every match counts
     client.get(LD + "/entities?type=Shelter&limit=2&orderBy=name")  # ordered here: every match counts
+    client.post(LD + "/entityOperations/query?limit=2", json={"type": "Query", "entities": [{"type": "Shelter"}],
+                                                             "ordering": {"orderBy": ["name"]}})
     limits = [dict(p.split("=") for p in r["path"].split("?")[1].split("&"))["limit"] for r in fake.requests]
-    assert limits == ["6", "3", "1000", "1000"]
+    assert limits == ["6", "3", "1000", "1000", "1000"]
 
 
 def test_an_entity_of_the_page_beyond_a_cut_answer_is_asked_for_alone(client, town_b):

@@ -245,7 +245,7 @@ async def query(request: Request, tenant: str, entity_query, ctx,
     if not asked:
         return None
     most = request.app.state.toshi.settings.max_limit
-    whole = entity_query.count or "orderBy" in request.query_params
+    whole = entity_query.count or await _ordered_here(request, posted)
     want = most if whole else min(entity_query.offset + entity_query.limit + 1, most)
     if posted:
         asks = [(reg, "/entityOperations/query", _params(request, reg, None, ctx, query=False, limit=want),
@@ -254,7 +254,7 @@ async def query(request: Request, tenant: str, entity_query, ctx,
         asks = [(reg, "/entities", _params(request, reg, provided, ctx, query=True, limit=want))
                 for reg, provided in asked]
     local, results = await asyncio.gather(local_matches(), _results(request, tenant, asks, ctx))
-    shown, failures = await _paged(request, tenant, ctx, local, asks, results, entity_query, most)
+    shown, failures = await _paged(request, tenant, ctx, local, asks, results, entity_query, most, whole)
     answer = Answer(failures=[r for r in results if isinstance(r, Failure)] + failures)
     if not shown and answer.failures and not local:
         raise answer.error()
@@ -262,7 +262,7 @@ async def query(request: Request, tenant: str, entity_query, ctx,
 
 
 async def _paged(request: Request, tenant: str, ctx, local: list, asks: list, results: list, entity_query,
-                 most: int) -> tuple[list[dict], list[Failure]]:
+                 most: int, whole: bool) -> tuple[list[dict], list[Failure]]:
     """Make the sources' answers (`results`, changed in place) hold what the client's page needs: the
     entities shown (`_shown`) and the failures of the asks made again.
 
@@ -271,7 +271,8 @@ async def _paged(request: Request, tenant: str, ctx, local: list, asks: list, re
     more than offset + limit are there; else (the read path hid some) the sources whose answers were
     cut are asked again for four times as many, up to max_limit. Then an entity of the page that a
     source with a cut answer did not give may still be there (the same entity at two places, merged):
-    that source is asked for those ids alone."""
+    that source is asked for those ids alone. `whole`: every match counts (the list is counted or
+    ordered here), the sources were asked for up to max_limit."""
     end = entity_query.offset + entity_query.limit
     while True:
         cut = [i for i, (ask, result) in enumerate(zip(asks, results, strict=True)) if _cut(ask, result)]
@@ -286,7 +287,7 @@ async def _paged(request: Request, tenant: str, ctx, local: list, asks: list, re
             asks[i] = (asks[i][0], asks[i][1], {**asks[i][2], "limit": str(want)}, *asks[i][3:])
         for i, result in zip(cut, await _results(request, tenant, [asks[i] for i in cut], ctx), strict=True):
             results[i] = result
-    if entity_query.count or "orderBy" in request.query_params:
+    if whole:
         return shown, []  # asked for up to max_limit: what every source gave is all that is known
     page = [e["id"] for e in shown[entity_query.offset:end]]
     again = []
@@ -303,6 +304,14 @@ async def _paged(request: Request, tenant: str, ctx, local: list, asks: list, re
         elif result:
             results[i] = [*results[i], *result]
     return _shown(local, asks, results)[0], failures
+
+
+async def _ordered_here(request: Request, posted: bool) -> bool:
+    """Whether the merged list is ordered here (`orderBy`, or the `ordering` member of a POST Query,
+    v1.9.1 5.2.23), so every match counts."""
+    if "orderBy" in request.query_params:
+        return True
+    return posted and "ordering" in orjson.loads(await request.body())
 
 
 def _cut(ask: tuple, result) -> bool:
