@@ -82,3 +82,14 @@ def test_update_checks_the_pattern_as_orions_parser(client):
         response = update(client, "append", [{"id": "R1", "typePattern": pattern, "t": {"value": 7}}])
         assert error(response) == (400, {"error": "BadRequest", "description": description})
     assert client.get("/v2/entities/R1/attrs/t/value").json() == 1
+
+
+def test_update_reads_type_pattern_where_it_stands(client):
+    # parseEntityObject reads the members in order: a bad type before the pattern is reported even
+    # though the pattern overwrites it, and an attribute before a bad pattern is reported first
+    seed(client)
+    response = update(client, "update", [{"id": "R1", "type": 1, "typePattern": "Room", "t": {"value": 8}}])
+    assert error(response) == (400, {"error": "BadRequest", "description": "Invalid JSON type for entity type"})
+    response = update(client, "update", [{"id": "R1", "t": 8, "typePattern": 1}])
+    assert error(response) == (400, {"error": "BadRequest",
+                                     "description": "attribute must be a JSON object, unless keyValues option is used"})

@@ -35,7 +35,7 @@ async def op_update(request: Request) -> Response:
     scope = headers.write_scope(request)
     action, entities, parsed = _checked_batch(
         await read_json(request), lambda data: mapping.parse_entity(data, ctx(), now, key_values=key_values,
-                                                                    scope=scope))
+                                                                    scope=scope, batch=True))
     batch = [_edit(request, action, data, now, key_values, keeps_metadata(options), parsed=one)
              for data, one in zip(entities, parsed, strict=True)]
     batch = [(entity_id, marked(request, edit, options)) for entity_id, edit in batch]
@@ -107,9 +107,8 @@ def _checked_batch(body: object, parse) -> tuple[str, list, list]:
         if name == "entities":
             if not isinstance(value, list):
                 raise bad_request("not a JSON array")
-            for n, entity in enumerate(value):  # each read whole, attributes too, before the next (parseEntityVector)
+            for entity in value:  # each entity read whole, attributes too, before the next (parseEntityVector)
                 _check_batch_entity(entity)
-                value[n] = entity = _type_pattern_as_type(entity)
                 parsed.append(parse(entity))
         elif name == "actionType":
             if action_type(value) is None:
@@ -147,37 +146,11 @@ def _check_batch_entity(entity: object) -> None:
         raise V2Error(501, "NotImplemented", "NotImplemented")
 
 
-def _type_pattern_as_type(entity: dict) -> dict:
-    """An op/update entity's `typePattern` is checked as Orion's parseEntityObject checks it (a string,
-    a valid regex) and then stands for the type itself, compared literally: Orion's batch update looks
-    the entity up by `_id.type` equal to the pattern's text (and `append` creates it with that type).
-    With both `type` and `typePattern` the later member wins, as each overwrites Orion's one type
-    field; an empty pattern means no type (any type matches)."""
-    if "typePattern" not in entity:
-        return entity
-    pattern = entity["typePattern"]
-    if not isinstance(pattern, str):
-        raise bad_request("Invalid JSON type for entity typePattern")
-    try:
-        compile_pattern(pattern)
-    except Exception:
-        raise bad_request("Invalid regex for entity typePattern") from None
-    names = [name for name in entity if name in ("type", "typePattern")]
-    out = {}
-    for name, value in entity.items():
-        if name == names[-1]:
-            if value != "" or name == "type":
-                out["type"] = value
-        elif name not in ("type", "typePattern"):
-            out[name] = value
-    return out
-
-
 def _edit(request: Request, action: str, data: object, now: str, key_values: bool, keep_metadata: bool = True,
           parsed: dict | None = None):
     if parsed is None:
         parsed = mapping.parse_entity(data, ctx(), now, key_values=key_values, scope=headers.write_scope(request))
-    type_name = data.get("type") if isinstance(data.get("type"), str) else None
+    type_name = mapping.batch_type(data)
     target = edits.Target(parsed["id"], parsed["type"][0] if type_name else None, headers.query_filter(request),
                           type_name=type_name)
     if action in ("append", "appendStrict"):
@@ -229,7 +202,8 @@ def _report(outcomes, action: str = "append", labels: list[str] | None = None) -
 
 
 def _label(data: dict) -> str:
-    return f"{data['id']}/{data['type']}" if isinstance(data.get("type"), str) else str(data.get("id"))
+    type_name = mapping.batch_type(data)
+    return f"{data['id']}/{type_name}" if type_name else str(data.get("id"))
 
 
 async def op_query(request: Request) -> Response:

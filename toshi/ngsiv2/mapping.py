@@ -22,6 +22,7 @@ from toshi.core.times import is_datetime
 from toshi.formats.ngsild_http import check_depth
 from toshi.ngsiv2.dates import DATE_TYPES, canonical_datetime
 from toshi.ngsiv2.errors import bad_request, parse_error
+from toshi.query.regex import compile_pattern
 
 GEO_TYPES = ("geo:point", "geo:line", "geo:box", "geo:polygon", "geo:json")
 GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
@@ -124,18 +125,22 @@ def infer_type(value: Any) -> str:
 
 # -- v2 -> internal -------------------------------------------------------------------------------
 
-def parse_entity(data: Any, ctx, now: str, *, key_values: bool, scope: list[str]) -> dict:
+def parse_entity(data: Any, ctx, now: str, *, key_values: bool, scope: list[str], batch: bool = False) -> dict:
     """A v2 entity payload -> the parsed form `toshi.core.entity` operations take.
 
     Checked as Orion's parseEntity does: `id` must be there, then the members in the order the payload
     gives them (the JSON type and characters of `id`, of `type` and its emptiness, each attribute), then
-    an empty id and the lengths (Orion's later Entity::check)."""
+    an empty id and the lengths (Orion's later Entity::check). An entity of op/update (`batch`, Orion's
+    parseEntityObject) may give `typePattern`, which then stands for the type (`batch_type`)."""
     if not isinstance(data, dict):
         raise bad_request("Invalid JSON type for entity: it must be an object")
     if "id" not in data:
         raise bad_request("entity id length: 0, min length supported: 1")
     attrs: dict[str, list[dict]] = {}
     for name, raw in data.items():
+        if name == "typePattern" and batch:
+            _check_type_pattern(raw)
+            continue
         if name in ("id", "type"):
             what = f"entity {name}"
             if not isinstance(raw, str):
@@ -148,11 +153,28 @@ def parse_entity(data: Any, ctx, now: str, *, key_values: bool, scope: list[str]
         iri, inst = _parsed_attribute(name, raw, ctx, now, key_values)
         attrs[iri] = [inst]
     entity_id = check_name(data["id"], "entity id")
-    entity_type = check_name(data.get("type", DEFAULT_ENTITY_TYPE), "entity type")
+    entity_type = check_name(batch_type(data) or DEFAULT_ENTITY_TYPE, "entity type")
     parsed = {"id": entity_id, "type": [ctx.expand_term(entity_type)], "attrs": attrs}
     if scope:
         parsed["scope"] = scope
     return parsed
+
+
+def batch_type(data: dict) -> str | None:
+    """The type an op/update entity gives: the later of `type` / `typePattern` (each overwrites Orion's
+    one type field), a pattern compared literally, as Orion's batch update looks the entity up by a
+    type equal to its text; an empty pattern (or neither member) is no type."""
+    given = [name for name, value in data.items() if name in ("type", "typePattern") and isinstance(value, str)]
+    return (data[given[-1]] or None) if given else None
+
+
+def _check_type_pattern(raw: Any) -> None:
+    if not isinstance(raw, str):
+        raise bad_request("Invalid JSON type for entity typePattern")
+    try:
+        compile_pattern(raw)
+    except BadRequestData:
+        raise bad_request("Invalid regex for entity typePattern") from None
 
 
 def parse_attrs(data: Any, ctx, now: str, *, key_values: bool) -> dict[str, list[dict]]:
