@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import orjson
 from starlette.datastructures import QueryParams
 
 from toshi.core.errors import BadRequestData, InvalidRequest, TooManyResults
@@ -381,6 +382,32 @@ def ordering_of(params: QueryParams, ctx):
         return None
     return parse_ordering(order_by, ctx.expand_term, collation=params.get("collation"),
                           order_from=params.get("orderFrom"), order_geometry=params.get("orderGeometry"))
+
+
+def body_ordering(data: dict, params: QueryParams, ctx):
+    """The entity ordering of a POST query: its `ordering` member (OrderingParams, v1.9.1 5.2.23 and
+    5.2.43: `orderBy` an array of 4.23 terms, `collation`, `coordinates`, `geometry`), unless the URL
+    names `orderBy`, which wins as the URL's parameters do over the body's; or None."""
+    ordering = data.get("ordering")
+    if ordering is None or params.get("orderBy") is not None:
+        return ordering_of(params, ctx)
+    if not isinstance(ordering, dict):
+        raise BadRequestData("ordering must be an OrderingParams object")
+    terms = ordering.get("orderBy")
+    if not isinstance(terms, list) or not terms or not all(isinstance(t, str) for t in terms):
+        raise BadRequestData("ordering.orderBy must be a non-empty array of strings")
+    coordinates = ordering.get("coordinates")
+    if coordinates is not None and not isinstance(coordinates, list):
+        raise BadRequestData("ordering.coordinates must be a JSON array")
+    from toshi.query.ordering import parse_ordering
+
+    return parse_ordering(",".join(terms), ctx.expand_term, collation=_optional_string(ordering, "collation"),
+                          order_from=None if coordinates is None else orjson.dumps(coordinates).decode(),
+                          order_geometry=_optional_string(ordering, "geometry"))
+
+
+def _optional_string(data: dict, key: str) -> str | None:
+    return None if data.get(key) is None else _string(data[key], f"ordering.{key}")
 
 
 def check_not_too_wide(query: EntityQuery, params: QueryParams, filters: str) -> None:

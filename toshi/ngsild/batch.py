@@ -17,6 +17,7 @@ from toshi.core import entity as ops
 from toshi.core.errors import BadRequestData, NgsiError
 from toshi.formats import ngsild_http as http
 from toshi.formats.ngsild_params import (
+    body_ordering,
     body_projection,
     check_geometry_property,
     options_of,
@@ -197,4 +198,4 @@ async def batch_query(request: Request) -> Response:
     check_geometry_property(output, media)
     if output.attrs is None and query.attrs is not None:
         output.attrs = query.attrs
-    return await answer_query(request, tenant, query, output, media, ctx)
+    return await answer_query(request, tenant, query, output, media, ctx, body_ordering(body.data, params, ctx))

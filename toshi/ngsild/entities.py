@@ -160,14 +160,14 @@ async def query_entities(request: Request) -> Response:
     output = output_of(params, ctx, options)
     check_geometry_property(output, media)
     query = entity_query(params, ctx, _services(request).settings, count_option="count" in options, linked=True)
-    return await answer_query(request, tenant, query, output, media, ctx)
+    return await answer_query(request, tenant, query, output, media, ctx, ordering_of(params, ctx))
 
 
-async def answer_query(request: Request, tenant: str, query, output, media: str, ctx) -> Response:
-    """Run a query and render the page (shared by GET /entities and POST /entityOperations/query)."""
+async def answer_query(request: Request, tenant: str, query, output, media: str, ctx, ordering) -> Response:
+    """Run a query and render the page in `ordering` (None: creation order); shared by GET /entities and
+    POST /entityOperations/query."""
     await resolve_linked(_services(request).store, tenant, query)  # rel{...} subqueries of q, first
-    ordering = ordering_of(request.query_params, ctx)
-    used = await entity_maps.for_query(request, tenant, query, ctx)  # NGSILD-EntityMap: the map's entities only
+    used = await entity_maps.for_query(request, tenant, query, ordering)  # NGSILD-EntityMap: the map's entities only
     federated = await _federated_page(request, tenant, query, ordering, ctx)
     found, total, more, warnings = federated or (*await _page(request, tenant, query, ordering), [])
     found = [e if e is None else unexpired_attributes(e) for e in found]  # expired transient attributes go

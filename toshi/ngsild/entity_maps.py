@@ -44,7 +44,14 @@ from toshi.core.errors import BadRequestData, ResourceNotFound, TooManyResults
 from toshi.core.expiry import hide_expired, is_expired
 from toshi.core.times import format_instant, now_iso, parse_duration, utc_datetime
 from toshi.formats import ngsild_http as http
-from toshi.formats.ngsild_params import bool_param, entity_query, options_of, ordering_of, query_from_body
+from toshi.formats.ngsild_params import (
+    body_ordering,
+    bool_param,
+    entity_query,
+    options_of,
+    ordering_of,
+    query_from_body,
+)
 from toshi.store import FeatureTables, atomic, attached
 from toshi.temporal import temporal_candidates
 
@@ -152,9 +159,9 @@ def _bounded(expires_at: str) -> str:
 
 # -- making maps -------------------------------------------------------------------------------------
 
-async def _mapped_ids(request: Request, tenant: str, query, ctx) -> list[str]:
+async def _mapped_ids(request: Request, tenant: str, query, ordering) -> list[str]:
     """The ids of every local entity the query matches, as the reader may see them, in answer order
-    (orderBy when given, else creation order). They are judged, not handed over: a map shows ids."""
+    (the query's `ordering` when given, else creation order). They are judged, not handed over: a map shows ids."""
     store = request.app.state.toshi.store
     everything = dataclasses.replace(query, limit=ALL, offset=0, count=False, extra=list(query.extra))
     await hide_expired(store, tenant, everything)
@@ -163,7 +170,6 @@ async def _mapped_ids(request: Request, tenant: str, query, ctx) -> list[str]:
         found, _ = await store.query_entities(tenant, everything)
     finally:
         judging.reset(mark)
-    ordering = ordering_of(request.query_params, ctx)
     if ordering is not None:
         found = ordering.sort(found)
     if len(found) > MAX_ENTRIES:
@@ -198,7 +204,7 @@ class InUse:
         return response
 
 
-async def for_query(request: Request, tenant: str, query, ctx) -> InUse | None:
+async def for_query(request: Request, tenant: str, query, ordering) -> InUse | None:
     """Query Entities with entity maps (5.7.2.4, Table 6.4.3.2-1/-2): None when the request asks for
     none; else the map in use: a live one named by the header, `query` then narrowed to its entities,
     or a new one of this query (whose answer is left as it is: context sources still contribute)."""
@@ -206,7 +212,7 @@ async def for_query(request: Request, tenant: str, query, ctx) -> InUse | None:
     if asked is None:
         return None
     if asked.live is None:  # made of this very query: its answer is the map's entities already
-        return asked.make(await _mapped_ids(request, tenant, query, ctx))
+        return asked.make(await _mapped_ids(request, tenant, query, ordering))
     _narrow(query, list(asked.live.entity_map))
     return InUse(asked.live.location, False)
 
@@ -316,7 +322,7 @@ async def create_for_query(request: Request) -> Response:
     params = request.query_params
     options_of(params, CREATE_OPTIONS)
     query = entity_query(_ignored(params), ctx, request.app.state.toshi.settings)  # too wide: 400 (5.14.4.4)
-    return await _created(request, tenant, query, ctx, media)
+    return await _created(request, tenant, query, ctx, media, ordering=ordering_of(params, ctx))
 
 
 async def create_for_query_body(request: Request) -> Response:
@@ -331,7 +337,7 @@ async def create_for_query_body(request: Request) -> Response:
     params = request.query_params
     options_of(params, CREATE_OPTIONS)
     query = query_from_body(body.data, ctx, request.app.state.toshi.settings, _ignored(params))  # too wide: 400
-    return await _created(request, tenant, query, ctx, media)
+    return await _created(request, tenant, query, ctx, media, ordering=body_ordering(body.data, params, ctx))
 
 
 async def create_for_temporal_query(request: Request) -> Response:
@@ -362,9 +368,10 @@ async def create_for_temporal_query_body(request: Request) -> Response:
     return await _created(request, tenant, query, ctx, media, ids)
 
 
-async def _created(request: Request, tenant: str, query, ctx, media: str, ids: list[str] | None = None) -> Response:
+async def _created(request: Request, tenant: str, query, ctx, media: str, ids: list[str] | None = None,
+                   ordering=None) -> Response:
     if ids is None:
-        ids = await _mapped_ids(request, tenant, query, ctx)
+        ids = await _mapped_ids(request, tenant, query, ordering)
     elif len(ids) > MAX_ENTRIES:
         raise TooManyResults(f"The query matches more than {MAX_ENTRIES} entities, more than an entity map holds")
     made = _new_map(ids, _lifetime(request.query_params))

@@ -145,6 +145,18 @@ def _dataset_ids(raw: Any) -> set[str] | None:
     return set(ids)
 
 
+def body_order(data: dict) -> Any:
+    """The orderBy of a temporal Query body: its `ordering` member's (OrderingParams, v1.9.1 5.2.23 and
+    5.2.43: an array of terms), else the bare `orderBy` member Toshi took before it."""
+    ordering = data.get("ordering")
+    if ordering is None:
+        return data.get("orderBy")
+    terms = ordering.get("orderBy") if isinstance(ordering, dict) else None
+    if not isinstance(terms, list) or not terms or not all(isinstance(t, str) for t in terms):
+        raise BadRequestData("ordering must be an OrderingParams object whose orderBy is a non-empty array of strings")
+    return ",".join(terms)
+
+
 def descending_of(raw: Any) -> bool:
     """`orderBy` of a temporal query (v1.9 clause 5.7.4.4, with 4.23's directions): only `id` may be
     named, `id`, `id;asc` or `id;desc`; any other member is BadRequestData. True for descending."""

@@ -29,7 +29,15 @@ from toshi.formats.ngsild_parse import check_uri, expand_name, parse_attribute
 from toshi.temporal.answer import answer
 from toshi.temporal.history import HistoryRow, TemporalHistory, history_for, seq_of
 from toshi.temporal.payload import parse_temporal_entity, parse_temporal_fragment
-from toshi.temporal.request import QUERY_OPTIONS, READ_OPTIONS, Reading, attrs_of, descending_of, reading_of
+from toshi.temporal.request import (
+    QUERY_OPTIONS,
+    READ_OPTIONS,
+    Reading,
+    attrs_of,
+    body_order,
+    descending_of,
+    reading_of,
+)
 from toshi.temporal.selection import Selected, last_state, seen, select
 
 PREFIX = "/ngsi-ld/v1/temporal"
@@ -120,7 +128,7 @@ async def query_temporal_post(request: Request) -> Response:
     members = {key: data[key] for key in QUERY_MEMBERS if data.get(key) is not None}
     reading = reading_of({**dict(params), **members, **temporal_q}, options, query.attrs, ctx)
     return await _query(request, tenant, query, reading, media, ctx,
-                        descending_of(params.get("orderBy", data.get("orderBy"))), values={**dict(params), **temporal_q})
+                        descending_of(params.get("orderBy", body_order(data))), values={**dict(params), **temporal_q})
 
 
 async def _query(request: Request, tenant: str, query, reading: Reading, media: str, ctx,
