@@ -21,6 +21,7 @@ RESIDENTS = 150
 START = datetime(2026, 7, 3, 9, 0, tzinfo=JST)
 UNTIL = START + timedelta(minutes=30)
 SHELTERS = 12
+HIGASHINOSE = "135.43,34.915,135.52,34.975"  # the district's box (toshi/town/data/toyono.json)
 ROAD_NODES = 795  # the road graph does not depend on the number of residents
 
 DRAWN = """() => {
@@ -112,6 +113,7 @@ def test_the_dashboard_shows_a_chosen_type_at_once_framed_small_sets_drawn_large
     page = v.login(state["adminKey"], then="/dashboard")
     page.wait_for_selector("#type option[value=EvacuationShelter]", state="attached")
     assert page.text_content("#count") == "エンティティ種別を選ぶと地図と一覧に表示されます。"
+    page.wait_for_function("() => window.ToshiMaps.map.map.getZoom() > 10")  # the town's ground, not Japan
 
     page.select_option("#type", "EvacuationShelter")  # no Apply button pressed
     page.wait_for_selector(f"#map[data-points='{SHELTERS}']")
@@ -124,6 +126,12 @@ def test_the_dashboard_shows_a_chosen_type_at_once_framed_small_sets_drawn_large
     assert nodes["clustered"] == "true" and nodes["inClusters"] > 0
     assert "type=RoadNode" in page.url
     v.screenshot("demo-dashboard-road-nodes", full_page=False)
+
+    page.goto("/dashboard?type=EvacuationShelter&bbox=" + HIGASHINOSE)  # a shared link with an area
+    page.wait_for_selector("#map[data-points]")
+    inside = int(page.get_attribute("#map", "data-points"))
+    assert 0 < inside < SHELTERS
+    drawn(page, inside)
     assert v.errors == []
 
 

@@ -39,6 +39,7 @@
     map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
     map.getCanvas().setAttribute("aria-label", container.dataset.label || container.getAttribute("aria-label") || "map");
     let frame = !config.mapCenter; // a town that sets where the maps open keeps that view
+    let framed = false;            // a set of entities was framed (so there is a view to keep)
     let clustered = false;
     let flushing = null;
 
@@ -65,7 +66,21 @@
       map.on("render", countMarkers);
       handle.ready = true;
       flush();
+      frameGround();
     });
+
+    /* Until entities are shown: the town's own ground (the base map's boundary), not all of Japan. */
+    async function frameGround() {
+      const source = map.getStyle().sources.boundary;
+      let ground = source && source.data; // the GeoJSON itself once loaded, else its URL
+      if (typeof ground === "string") ground = await fetch(ground).then((r) => r.json()).catch(() => null);
+      if (!ground || !frame || features.size) return; // entities came first: they are framed
+      const bounds = new maplibregl.LngLatBounds();
+      let corners = 0;
+      const extend = (c) => (typeof c[0] === "number" ? (bounds.extend(c), corners++) : c.forEach(extend));
+      for (const f of ground.features || []) if (f.geometry) extend(f.geometry.coordinates);
+      if (corners) map.fitBounds(bounds, { padding: 20, duration: 0 });
+    }
 
     function collection() {
       return { type: "FeatureCollection", features: Array.from(features.values()) };
@@ -89,6 +104,7 @@
 
     function fit() {
       frame = false;
+      framed = true;
       const bounds = new maplibregl.LngLatBounds();
       for (const f of features.values()) bounds.extend(f.geometry.coordinates);
       map.fitBounds(bounds, { padding: 40, maxZoom: MAX_ZOOM, duration: 0 });
@@ -102,9 +118,9 @@
       return { type: "Feature", geometry: point, properties: props };
     }
 
-    /* A new set (a query's answer): framed unless `keepView` (the reader chose the area). */
+    /* A new set (a query's answer): framed, unless `keepView` (the reader chose the area) once it is. */
     function setFeatures(list, keepView) {
-      if (!config.mapCenter) frame = !keepView;
+      if (!config.mapCenter) frame = !(keepView && framed);
       features.clear();
       for (const f of list) {
         const feature = toFeature(f.id, f.geometry, f.properties || {});
