@@ -46,6 +46,11 @@ def test_ids_an_id_pattern_or_a_scope_query_alone_are_too_wide(client, selection
     assert too_wide(client.get(ENTITIES, params=selection))
 
 
+def test_attrs_naming_only_system_attributes_are_too_wide(client):
+    assert too_wide(client.get(ENTITIES, params={"attrs": "createdAt,modifiedAt", "id": SHOP}))
+    assert too_wide(client.post(QUERY, json={"type": "Query", "attrs": ["expiresAt"]}))
+
+
 @pytest.mark.parametrize("selection", [{"type": "Shop"}, {"type": "*"}, {"attrs": "rank"}, {"q": "rank==1"},
                                        {"georel": "near;maxDistance==10", "geometry": "Point",
                                         "coordinates": "[0,0]", "id": SHOP}])

@@ -410,11 +410,17 @@ def _optional_string(data: dict, key: str) -> str | None:
     return None if data.get(key) is None else _string(data[key], f"ordering.{key}")
 
 
+# System attributes (4.8, 4.22): attrs naming only these do not narrow a query (5.7.2.4 b); q cannot name them
+SYSTEM_ATTRIBUTES = frozenset(f"https://uri.etsi.org/ngsi-ld/{name}"
+                              for name in ("createdAt", "modifiedAt", "deletedAt", "expiresAt"))
+
+
 def check_not_too_wide(query: EntityQuery, params: QueryParams, filters: str) -> None:
     """400 for a too wide query (v1.9.1 5.7.2.4, 5.7.4.4, 5.6.21.4, 5.14.4.4): none of a type selector,
-    attrs, q, a geoquery or local scope (`local=true`); ids, an idPattern or a scopeQ alone are too wide.
-    `filters` names the selections as the request gives them."""
-    if params.get("local") != "true" and all(x is None for x in (query.types, query.attrs, query.q, query.geo)):
+    attrs with a non-system attribute, q, a geoquery or local scope (`local=true`); ids, an idPattern or
+    a scopeQ alone are too wide. `filters` names the selections as the request gives them."""
+    attrs = query.attrs - SYSTEM_ATTRIBUTES if query.attrs is not None else None
+    if params.get("local") != "true" and not attrs and all(x is None for x in (query.types, query.q, query.geo)):
         raise BadRequestData(f"Too wide query: give at least one of {filters} or local=true")
 
 
