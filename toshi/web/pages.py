@@ -4,11 +4,11 @@ the request (and, for the dashboard, the roles the request gate found)."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 import orjson
-from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -34,8 +34,13 @@ STATIC = Path(__file__).parent / "static"
 OFFICIAL_ROLES = frozenset({"admin", "operator"})
 YEAR = 365 * 24 * 3600
 
-templates = Environment(loader=PackageLoader("toshi.web", "templates"), autoescape=select_autoescape(),
-                        trim_blocks=True, lstrip_blocks=True)
+
+@functools.cache
+def templates():
+    from jinja2 import Environment, PackageLoader, select_autoescape  # at the first page (start-up time)
+
+    return Environment(loader=PackageLoader("toshi.web", "templates"), autoescape=select_autoescape(),
+                       trim_blocks=True, lstrip_blocks=True)
 
 
 def _web(request: Request):
@@ -69,7 +74,7 @@ def render(request: Request, template: str, status: int = 200, **values) -> HTML
     config = {"lang": lang, "tenant": _tenant(request), "auth": settings.auth, "csrf": session.csrf if session else "",
               "admin": _admin(request), "resident": resident, "purpose": _purpose(request),
               "mapCenter": settings.web_map_center, "tileAttribution": settings.web_tile_attribution}
-    html = templates.get_template(template).render(
+    html = templates().get_template(template).render(
         t=Words(lang), lang=lang, other_lang="en" if lang == "ja" else "ja", path=request.url.path,
         here=_here(request), auth=settings.auth, logged_in=session is not None, csrf=config["csrf"],
         config=config, resident=resident, resident_name=session.name if resident else "",
