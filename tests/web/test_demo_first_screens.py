@@ -7,6 +7,7 @@ watch-over status is timed by the simulated clock only."""
 from __future__ import annotations
 
 import asyncio
+import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
@@ -164,4 +165,8 @@ def test_the_watch_over_status_is_timed_by_the_simulated_clock_only_and_subscrip
     names = set(page.locator("#subscriptions .name").all_inner_texts())
     assert {f"避難誘導 / evacuation guidance: {t}" for t in ("EvacuationOrder", "EvacuationShelter",
                                                          "EvacuationGuidance")} <= names
+    page.wait_for_selector("#iot-devices tr >> nth=0")
+    last = page.locator("#iot-devices td:nth-child(3)").all_inner_texts()  # when each device was last heard
+    assert any(re.fullmatch(r"\d{4}/\d{2}/\d{2} \d{2}:\d{2}", text) for text in last), last
+    assert all(text == "—" or re.fullmatch(r"\d{4}/\d{2}/\d{2} \d{2}:\d{2}", text) for text in last), last
     assert v.errors == []

@@ -209,9 +209,12 @@
   }
 
   /* When each device's entity last changed (the device's last measure that reached the broker). */
-  async function lastSeen(ids) {
-    if (!ids.length) return new Map();
-    const query = new URLSearchParams({ id: ids.join(","), options: "sysAttrs,keyValues", attrs: "none", limit: "100" });
+  async function lastSeen(devices) {
+    const named = devices.filter((d) => d.entity_name);
+    if (!named.length) return new Map();
+    const types = new Set(named.map((d) => d.entity_type)); // a query by id needs the types too
+    const query = new URLSearchParams({ type: [...types].join(","), id: named.map((d) => d.entity_name).join(","),
+      options: "sysAttrs,keyValues", pick: "id,modifiedAt", limit: "100" });
     const entities = await api("/ngsi-ld/v1/entities?" + query).catch(() => []);
     return new Map(entities.map((e) => [e.id, e.modifiedAt]));
   }
@@ -230,9 +233,9 @@
         [t("dash.iot.mqtt"), status.mqtt ? (status.mqtt.connected ? "✔ " : "✖ ") + status.mqtt.broker : "—"]]);
       const devices = (await api("/iot/devices?limit=100",
         { headers: { "Fiware-Service": T.config.tenant, "Fiware-ServicePath": "/" } })).devices || [];
-      const seen = await lastSeen(devices.map((d) => d.entity_name).filter(Boolean));
+      const seen = await lastSeen(devices);
       fill("iot-devices", devices.map((d) => el("tr", {}, el("td", { text: d.device_id }),
-        el("td", {}, d.entity_name ? T.named("", d.entity_name) : ""), el("td", { text: seen.get(d.entity_name) || "—" }))));
+        el("td", {}, d.entity_name ? T.named("", d.entity_name) : ""), el("td", { text: T.time(seen.get(d.entity_name)) || "—" }))));
     } catch (e) {
       facts("iot-status", [[t("dash.iot"), t("dash.unavailable")]]);
     }
