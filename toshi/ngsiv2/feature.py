@@ -51,16 +51,13 @@ class NgsiV2(Feature):
 
     def http_client(self) -> httpx.AsyncClient:
         """The one HTTP client of forwarding to context providers (its connections are kept alive and
-        reused), opened by `start` and closed by `stop`."""
+        reused), opened at the first forwarding (httpx is imported then, not at start-up) and closed by `stop`."""
         import httpx
 
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=FORWARD_TIMEOUT, follow_redirects=False,
                                              limits=httpx.Limits(max_connections=256, max_keepalive_connections=64))
         return self._client
-
-    async def start(self) -> None:
-        self.http_client()
 
     async def stop(self) -> None:
         if self._client is not None:
