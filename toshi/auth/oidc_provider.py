@@ -9,6 +9,9 @@ with the town's key (toshi/core/signing.py, JWKS at /.well-known/jwks.json):
   - the access token: iss/aud as Toshi's own tokens (auth_issuer, auth_audience), so the request
     gate accepts it; `sub` is the resident id, `acr` the assurance level, no roles;
   - the ID token: aud the client, with nonce, auth_time, acr and the resident's name.
+
+Each app a resident signed in to is remembered with a grant id, which their access tokens carry
+(`grant`); the resident may remove the app (Apps.remove), and its tokens are refused from then on.
 """
 
 from __future__ import annotations
@@ -38,6 +41,10 @@ CREATE TABLE IF NOT EXISTS auth_oidc_codes (
     hash TEXT PRIMARY KEY, client TEXT NOT NULL, resident TEXT NOT NULL, redirect_uri TEXT NOT NULL,
     challenge TEXT NOT NULL, nonce TEXT, scope TEXT NOT NULL, auth_time INTEGER NOT NULL,
     expires INTEGER NOT NULL, used INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS auth_oidc_apps (
+    resident TEXT NOT NULL, client TEXT NOT NULL, grant_id TEXT NOT NULL, first_used TEXT NOT NULL,
+    last_used TEXT NOT NULL, PRIMARY KEY (resident, client)
 );
 """
 CODE_SECONDS = 60
@@ -126,9 +133,45 @@ class Clients:
         return self._db.execute("DELETE FROM auth_oidc_clients WHERE id=?", (client_id,)).rowcount > 0
 
 
+class Apps:
+    """The apps each resident signed in to (tokens were issued), with the grant their tokens name."""
+
+    def __init__(self, store):
+        self._tables = FeatureTables(store, SCHEMA)
+
+    @property
+    def _db(self):
+        return self._tables.db
+
+    def used(self, resident_id: str, client_id: str) -> str:
+        """The grant id of the resident's sign-in to the app, made at the first sign-in (after a removal)."""
+        now = now_iso()
+        self._db.execute("INSERT INTO auth_oidc_apps (resident, client, grant_id, first_used, last_used) "
+                         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (resident, client) DO UPDATE SET "
+                         "last_used=excluded.last_used", (resident_id, client_id, secrets.token_urlsafe(12), now, now))
+        return self.grant(resident_id, client_id)
+
+    def grant(self, resident_id: str, client_id: str) -> str | None:
+        row = self._db.execute("SELECT grant_id FROM auth_oidc_apps WHERE resident=? AND client=?",
+                               (resident_id, client_id)).fetchone()
+        return row[0] if row else None
+
+    def of(self, resident_id: str) -> list[dict]:
+        rows = self._db.execute("SELECT a.client, c.name, a.first_used, a.last_used FROM auth_oidc_apps a "
+                                "LEFT JOIN auth_oidc_clients c ON c.id = a.client WHERE a.resident=? "
+                                "ORDER BY a.first_used, a.client", (resident_id,))
+        return [{"client_id": client, "name": name, "firstSignIn": first, "lastSignIn": last}
+                for client, name, first, last in rows]
+
+    def remove(self, resident_id: str, client_id: str) -> bool:
+        return self._db.execute("DELETE FROM auth_oidc_apps WHERE resident=? AND client=?",
+                                (resident_id, client_id)).rowcount > 0
+
+
 class Provider:
     def __init__(self, store, signing_key: SigningKey, issuer: str, audience: str):
         self.clients = Clients(store)
+        self.apps = Apps(store)
         self._tables = FeatureTables(store, SCHEMA)
         self.key, self.issuer, self.audience = signing_key, issuer, audience
 
@@ -237,7 +280,7 @@ class Provider:
         common = {"iss": self.issuer, "sub": resident["id"], "iat": now, "nbf": now, "exp": now + ACCESS_SECONDS,
                   "auth_time": auth_time, "acr": resident["assurance"]}
         access = {**common, "aud": self.audience, "jti": secrets.token_urlsafe(16), "client_id": client_id,
-                  "scope": scope, "roles": {}, "groups": [], "preferred_username": resident["name"]}
+                  "grant": self.apps.used(resident["id"], client_id), "scope": scope, "roles": {}, "groups": [], "preferred_username": resident["name"]}
         identity = {**common, "aud": client_id, "azp": client_id, "name": resident["name"],
                     **({"nonce": nonce} if nonce else {})}
         access_token = self._sign(access, "at+jwt")

@@ -5,7 +5,9 @@ and clients.
     POST /oidc/authorize     resident id (or its short name) and password: 303 to the client's redirect URI with a code
     POST /oidc/token         authorization_code + code_verifier -> access token and ID token
     GET|POST /oidc/userinfo  the resident's claims, for the access token
-    /admin/auth/residents, /admin/auth/clients   town officials (admin of every tenant)
+    GET  /oidc/me/apps       the apps the signed-in resident signed in to; DELETE /oidc/me/apps/{client} removes one
+    /admin/auth/residents (and .../{id}/links: linked external identities), /admin/auth/clients
+                             town officials (admin of every tenant)
 
 An unknown client or a redirect URI not registered for it is answered here, never sent to that URI;
 other errors of an authorization request go back to the redirect URI (RFC 6749 §4.1.2.1).
@@ -25,8 +27,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from toshi.auth.oidc_provider import OAuthError
+from toshi.auth.residents import LinkTaken
 from toshi.auth.web import _body, _invalid, _json
-from toshi.core.errors import ResourceNotFound
+from toshi.core.errors import BadRequestData, Forbidden, NgsiError, ResourceNotFound, Unauthorized
 
 MAX_FORM = 8192
 CSRF_COOKIE = "toshi_oidc_csrf"
@@ -193,6 +196,33 @@ async def userinfo(request: Request) -> Response:
     return _json(claims_out)
 
 
+# -- the resident's own apps ----------------------------------------------------------------------
+
+async def _signed_in_resident(request: Request) -> str:
+    """The resident a bearer token is of (Toshi's sign-in or a linked external identity)."""
+    auth = _auth(request)
+    principal = await auth.security.identifier.principal(request.headers)
+    if principal.kind == "anonymous":
+        raise Unauthorized("sign in as the resident (a bearer token whose subject is your resident id)")
+    if principal.kind != "token" or auth.residents.get(principal.id) is None:
+        raise Forbidden(f"{principal.id} is not a resident account")
+    return principal.id
+
+
+async def my_apps(request: Request) -> Response:
+    resident_id = await _signed_in_resident(request)
+    return _json(_auth(request).provider.apps.of(resident_id))
+
+
+async def my_app(request: Request) -> Response:
+    resident_id, client_id = await _signed_in_resident(request), request.path_params["client"]
+    if not _auth(request).provider.apps.remove(resident_id, client_id):
+        raise ResourceNotFound(f"{resident_id} has not signed in to {client_id}")
+    _auth(request).security.audit.append([{"principal": resident_id, "tenant": "", "operation": "resident app removal",
+                                           "target": client_id, "outcome": "ok"}])
+    return Response(status_code=204)
+
+
 # -- admin ----------------------------------------------------------------------------------------
 
 async def residents(request: Request) -> Response:
@@ -216,6 +246,26 @@ async def resident(request: Request) -> Response:
     if found is None:
         raise ResourceNotFound(f"no resident {resident_id}")
     return _json(found)
+
+
+async def resident_links(request: Request) -> Response:
+    """POST {"issuer", "subject"} links an external identity; DELETE ?issuer&subject unlinks it."""
+    auth, resident_id = _auth(request), request.path_params["resident"]
+    if request.method == "DELETE":
+        params = request.query_params
+        if not params.get("issuer") or not params.get("subject"):
+            raise BadRequestData("issuer and subject (query parameters) name the link to remove")
+        _invalid(auth.residents.unlink, resident_id, params["issuer"], params["subject"])
+        return Response(status_code=204)
+    body = await _body(request)
+    before = auth.residents.get(resident_id)
+    try:
+        after = _invalid(auth.residents.link, resident_id, body.get("issuer"), body.get("subject"),
+                         auth.security.settings.auth_issuer)
+    except LinkTaken as exc:
+        raise NgsiError(str(exc), status=409, title="Conflict") from None
+    new = before is not None and len(after["links"]) > len(before["links"])
+    return _json(after, 201 if new else 200)
 
 
 async def clients(request: Request) -> Response:
@@ -249,6 +299,9 @@ def routes() -> list[Route]:
         Route("/oidc/userinfo", userinfo, methods=["GET", "POST"]),
         Route("/admin/auth/residents", residents, methods=["GET", "POST"]),
         Route("/admin/auth/residents/{resident}", resident, methods=["GET", "PATCH"]),
+        Route("/admin/auth/residents/{resident}/links", resident_links, methods=["POST", "DELETE"]),
+        Route("/oidc/me/apps", my_apps, methods=["GET"]),
+        Route("/oidc/me/apps/{client}", my_app, methods=["DELETE"]),
         Route("/admin/auth/clients", clients, methods=["GET", "POST"]),
         Route("/admin/auth/clients/{client}", client, methods=["GET", "DELETE"]),
     ]

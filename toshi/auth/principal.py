@@ -27,6 +27,8 @@ class Principal:
     groups: frozenset[str] = field(default_factory=frozenset)
     name: str = ""
     acr: str = ""  # how a resident was identified (toshi/auth/residents.py ASSURANCE_LEVELS); "" otherwise
+    client: str = ""  # the app (OpenID Connect client) a resident's access token was issued to, and
+    grant: str = ""   # which of its grants (toshi/auth/oidc_provider.py Apps): removed, its tokens stop
 
     def __post_init__(self):
         # Principals are cached and shared between requests: nothing may change one after the fact.

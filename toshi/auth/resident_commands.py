@@ -1,4 +1,4 @@
-"""`toshi resident create|list|set` (resident accounts) and `toshi client register|list` (the apps that
+"""`toshi resident create|list|set|link|unlink` (resident accounts, their linked external identities) and `toshi client register|list` (the apps that
 sign residents in through Toshi's OpenID Connect provider)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sys
 import orjson
 
 from toshi.auth.oidc_provider import Clients
-from toshi.auth.residents import ASSURANCE_LEVELS, Residents
+from toshi.auth.residents import ASSURANCE_LEVELS, LinkTaken, Residents
 
 
 def add_commands(subparsers, cli) -> None:
@@ -33,6 +33,17 @@ def add_commands(subparsers, cli) -> None:
     change.add_argument("--id", required=True)
     change.add_argument("--assurance", required=True, choices=ASSURANCE_LEVELS)
     change.set_defaults(run=cli.with_store(_set, audited=True))
+
+    def link(store, args):
+        return _link(store, args, cli.settings(args).auth_issuer)
+
+    for name, run, summary in (("link", link, "link an identity of the trusted external identity provider"),
+                               ("unlink", _unlink, "remove a linked external identity")):
+        command = residents.add_parser(name, parents=[common], help=summary)
+        command.add_argument("--id", required=True, help="the resident id")
+        command.add_argument("--issuer", required=True, help="the external provider's issuer (its tokens' iss)")
+        command.add_argument("--subject", required=True, help="the resident's sub at that provider")
+        command.set_defaults(run=cli.with_store(run, audited=True))
 
     clients = subparsers.add_parser("client", help="apps residents sign in to (OpenID Connect clients)") \
         .add_subparsers(dest="client_command", required=True)
@@ -75,7 +86,22 @@ def _create(store, args: argparse.Namespace) -> int:
 
 def _list(store, args: argparse.Namespace) -> int:
     for resident in Residents(store).all():
-        print(f"{resident['id']}\t{resident['assurance']}\t{resident['name']}")
+        links = "; ".join(f"{link['issuer']} {link['subject']}" for link in resident["links"])
+        print(f"{resident['id']}\t{resident['assurance']}\t{resident['name']}" + (f"\t{links}" if links else ""))
+    return 0
+
+
+def _link(store, args: argparse.Namespace, own_issuer: str) -> int:
+    try:
+        print(orjson.dumps(Residents(store).link(args.id, args.issuer, args.subject, own_issuer)).decode())
+    except (ValueError, LinkTaken) as exc:
+        print(f"toshi: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _unlink(store, args: argparse.Namespace) -> int:
+    print(orjson.dumps(Residents(store).unlink(args.id, args.issuer, args.subject)).decode())
     return 0
 
 

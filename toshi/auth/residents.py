@@ -5,6 +5,10 @@ A resident has a password, kept only as an argon2id hash (argon2-cffi, memory-ha
 cannot be brute-forced cheaply), and an assurance level: how the town identified them. The levels are
 ordered, lowest first; the level is the `acr` claim of their tokens and a policy can ask for a minimum
 (`acr:<level>` in a rule's principals).
+
+A resident may also be linked to identities of the town's trusted external identity provider (issuer +
+subject, at most one resident per identity): a token of that identity is then the resident's own
+principal (toshi/auth/identify.py), as if they had signed in here.
 """
 
 from __future__ import annotations
@@ -21,9 +25,14 @@ from toshi.store import FeatureTables
 ASSURANCE_LEVELS = ("email", "phone", "office-id-document", "my-number-card")
 SCHEMA = """CREATE TABLE IF NOT EXISTS auth_residents (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, assurance TEXT NOT NULL, password TEXT NOT NULL,
-    created TEXT NOT NULL, modified TEXT NOT NULL)"""
+    created TEXT NOT NULL, modified TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS auth_resident_links (
+    issuer TEXT NOT NULL, subject TEXT NOT NULL, resident TEXT NOT NULL, created TEXT NOT NULL,
+    PRIMARY KEY (issuer, subject))"""
 MIN_PASSWORD = 10
 MAX_ID = 200
+MAX_LINK = 1000  # an issuer URL or a subject
+_FIELDS = ("id", "name", "assurance", "created", "modified")
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters (RFC 9106)
 
 
@@ -46,6 +55,10 @@ def check_assurance(level: object) -> str:
     if level not in ASSURANCE_LEVELS:
         raise ValueError(f"assurance must be one of {', '.join(ASSURANCE_LEVELS)}")
     return level
+
+
+class LinkTaken(Exception):
+    """The external identity is linked to another resident already (409)."""
 
 
 def check_password(password: object) -> str:
@@ -81,11 +94,55 @@ class Residents:
     def get(self, resident_id: str) -> dict | None:
         row = self._db.execute("SELECT id, name, assurance, created, modified FROM auth_residents WHERE id=?",
                                (resident_id,)).fetchone()
-        return None if row is None else dict(zip(("id", "name", "assurance", "created", "modified"), row))
+        return None if row is None else {**dict(zip(_FIELDS, row)), "links": self.links(resident_id)}
 
     def all(self) -> list[dict]:
+        links: dict[str, list[dict]] = {}
+        for issuer, subject, resident in self._db.execute(
+                "SELECT issuer, subject, resident FROM auth_resident_links ORDER BY issuer, subject"):
+            links.setdefault(resident, []).append({"issuer": issuer, "subject": subject})
         rows = self._db.execute("SELECT id, name, assurance, created, modified FROM auth_residents ORDER BY id")
-        return [dict(zip(("id", "name", "assurance", "created", "modified"), row)) for row in rows]
+        return [{**dict(zip(_FIELDS, row)), "links": links.get(row[0], [])} for row in rows]
+
+    # -- external identities ----------------------------------------------------------------------
+
+    def links(self, resident_id: str) -> list[dict]:
+        rows = self._db.execute("SELECT issuer, subject FROM auth_resident_links WHERE resident=? "
+                                "ORDER BY issuer, subject", (resident_id,))
+        return [{"issuer": issuer, "subject": subject} for issuer, subject in rows]
+
+    def link(self, resident_id: str, issuer: object, subject: object, own_issuer: str = "") -> dict:
+        """Link an external identity to the resident: the resident as it is then. KeyError: no such
+        resident; LinkTaken: another resident holds it; ValueError: a value is wrong."""
+        for name, value in (("issuer", issuer), ("subject", subject)):
+            if not isinstance(value, str) or not value.strip() or len(value) > MAX_LINK:
+                raise ValueError(f"{name}: a non-empty string of up to {MAX_LINK} characters is required")
+        if issuer == own_issuer:  # Toshi's own tokens name the resident already
+            raise ValueError(f"issuer {issuer} is Toshi itself: its tokens' subject is the resident id")
+        if self.get(resident_id) is None:
+            raise KeyError(f"no resident {resident_id}")
+        self._db.execute("INSERT INTO auth_resident_links (issuer, subject, resident, created) VALUES (?, ?, ?, ?) "
+                         "ON CONFLICT (issuer, subject) DO NOTHING", (issuer, subject, resident_id, now_iso()))
+        holder = self._holder(issuer, subject)
+        if holder != resident_id:
+            raise LinkTaken(f"{subject} of {issuer} is linked to another resident ({holder}): unlink it there first")
+        return self.get(resident_id)
+
+    def unlink(self, resident_id: str, issuer: str, subject: str) -> dict:
+        if self._db.execute("DELETE FROM auth_resident_links WHERE issuer=? AND subject=? AND resident=?",
+                            (issuer, subject, resident_id)).rowcount == 0:
+            raise KeyError(f"resident {resident_id} is not linked to {subject} of {issuer}")
+        return self.get(resident_id)
+
+    def linked(self, issuer: str, subject: str) -> dict | None:
+        """The resident an external identity is linked to (None: it is not)."""
+        holder = self._holder(issuer, subject)
+        return None if holder is None else self.get(holder)
+
+    def _holder(self, issuer: str, subject: str) -> str | None:
+        row = self._db.execute("SELECT resident FROM auth_resident_links WHERE issuer=? AND subject=?",
+                               (issuer, subject)).fetchone()
+        return row[0] if row else None
 
     def stored_hash(self, resident_id: str) -> str | None:
         row = self._db.execute("SELECT password FROM auth_residents WHERE id=?", (resident_id,)).fetchone()

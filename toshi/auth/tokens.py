@@ -168,9 +168,9 @@ def principal_of(claims: dict, settings: TokenSettings) -> Principal:
     groups = _claim(claims, settings.groups_claim)
     groups = frozenset(g for g in groups if isinstance(g, str)) if isinstance(groups, list) else frozenset()
     name = claims.get("preferred_username")
-    acr = claims.get("acr") if isinstance(claims.get("acr"), str) else ""
+    acr, client, grant = (claims.get(c) if isinstance(claims.get(c), str) else "" for c in ("acr", "client_id", "grant"))
     return Principal(claims["sub"], "token", roles, groups, name if isinstance(name, str) and name else claims["sub"],
-                     acr)
+                     acr, client, grant)
 
 
 def _claim(claims: dict, path: str):
