@@ -28,7 +28,7 @@ def client(request, tmp_path_factory):
         yield test_client
 
 
-def too_wide(response) -> bool:
+def bad_request_data(response) -> bool:
     return response.status_code == 400 and response.json()["type"].endswith("/BadRequestData")
 
 
@@ -38,17 +38,17 @@ def ids(response) -> list[str]:
 
 
 def test_a_query_without_any_selection_is_too_wide(client):
-    assert too_wide(client.get(ENTITIES))
+    assert bad_request_data(client.get(ENTITIES))
 
 
 @pytest.mark.parametrize("selection", [{"id": SHOP}, {"idPattern": "Shop"}, {"scopeQ": "/Toyono"}])
 def test_ids_an_id_pattern_or_a_scope_query_alone_are_too_wide(client, selection):
-    assert too_wide(client.get(ENTITIES, params=selection))
+    assert bad_request_data(client.get(ENTITIES, params=selection))
 
 
 def test_attrs_naming_only_system_attributes_are_too_wide(client):
-    assert too_wide(client.get(ENTITIES, params={"attrs": "createdAt,modifiedAt", "id": SHOP}))
-    assert too_wide(client.post(QUERY, json={"type": "Query", "attrs": ["expiresAt"]}))
+    assert bad_request_data(client.get(ENTITIES, params={"attrs": "createdAt,modifiedAt", "id": SHOP}))
+    assert bad_request_data(client.post(QUERY, json={"type": "Query", "attrs": ["expiresAt"]}))
 
 
 @pytest.mark.parametrize("selection", [{"type": "Shop"}, {"type": "*"}, {"attrs": "rank"}, {"q": "rank==1"},
@@ -65,7 +65,7 @@ def test_local_scope_lifts_the_rule(client):
 @pytest.mark.parametrize("body", [{"type": "Query"}, {"type": "Query", "entities": [{"id": SHOP}]},
                                   {"type": "Query", "scopeQ": "/Toyono"}])
 def test_a_post_query_without_a_selection_is_too_wide(client, body):
-    assert too_wide(client.post(QUERY, json=body))
+    assert bad_request_data(client.post(QUERY, json=body))
 
 
 @pytest.mark.parametrize("body", [{"type": "Query", "entities": [{"id": SHOP, "type": "Shop"}]},
@@ -80,11 +80,17 @@ def test_a_post_query_with_local_true_in_the_url_needs_no_selection(client):
 
 
 def test_a_temporal_query_by_ids_alone_is_too_wide(client):
-    assert too_wide(client.get(TEMPORAL, params={"id": SHOP, **WINDOW}))
+    assert bad_request_data(client.get(TEMPORAL, params={"id": SHOP, **WINDOW}))
     body = {"type": "Query", "entities": [{"id": SHOP}], "temporalQ": WINDOW}
-    assert too_wide(client.post(TEMPORAL_QUERY, json=body))
+    assert bad_request_data(client.post(TEMPORAL_QUERY, json=body))
 
 
 def test_a_purge_by_ids_alone_is_too_wide_and_purges_nothing(client):
-    assert too_wide(client.delete(ENTITIES, params={"id": SHOP}))
+    assert bad_request_data(client.delete(ENTITIES, params={"id": SHOP}))
     assert client.get(f"{ENTITIES}/{SHOP}").status_code == 200
+
+
+def test_a_selector_of_every_type_cannot_be_combined_with_local_false(client):
+    body = {"type": "Query", "entities": [{"type": "*"}]}
+    assert bad_request_data(client.post(QUERY, params={"local": "false"}, json=body))
+    assert bad_request_data(client.get(ENTITIES, params={"type": "*", "local": "false"}))

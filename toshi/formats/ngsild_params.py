@@ -483,6 +483,8 @@ def query_from_body(data: dict, ctx, settings, params, *, count_option: bool = F
     if data.get("scopeQ") is not None:
         query.scope = parse_scope_q(_string(data["scopeQ"], "scopeQ"))
     typed = any("type" in s for s in data.get("entities") or ())  # `*` too: every type is a type selector
+    if params.get("local") == "false" and any(s.get("type") == "*" for s in data.get("entities") or ()):
+        raise BadRequestData("type * implies local=true; it cannot be combined with local=false (5.2.33)")
     if not typed:
         check_not_too_wide(query, params, "entities with a type, attrs, q, geoQ")
     return query
