@@ -254,6 +254,7 @@ async def test_core_context_never_reaches_the_network(registry, monkeypatch) -> 
         context_module.core_document,
         context_module._unprotected_core,
         context_module._core_parts,
+        context_module._core_processed,
         context_module.core_context,
     ):
         cached.cache_clear()

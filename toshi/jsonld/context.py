@@ -180,16 +180,34 @@ def core_context() -> ActiveContext:
     )
 
 
+CORE_TERMS = "ngsi-ld-core-context-v1.8.terms.json"  # beside the core context
+
+
 class _CoreParts:
-    def __init__(self, processed: dict):
-        self.processed = processed
-        self.terms, self.prefixes = _flatten(processed)
-        self.vocab: str = processed.get("@vocab") or DEFAULT_VOCAB
+    def __init__(self, vocab: str, terms: dict[str, str], prefixes: dict[str, str]):
+        self.vocab, self.terms, self.prefixes = vocab, terms, prefixes
 
 
 @functools.cache
 def _core_parts() -> _CoreParts:
-    return _CoreParts(_pyld_process(None, {}))
+    """The core context's terms as PyLD makes them (`computed_core_terms`), read from CORE_TERMS, so a
+    request with the core context alone needs no PyLD (a tenth of a second to import)."""
+    stored = json.loads((resources.files("toshi.jsonld") / "contexts" / CORE_TERMS).read_text(encoding="utf-8"))
+    return _CoreParts(stored["vocab"], stored["terms"], stored["prefixes"])
+
+
+def computed_core_terms() -> dict:
+    """What CORE_TERMS holds, computed with PyLD (tests/jsonld/test_core_terms.py compares them;
+    `python -m toshi.jsonld.context` writes the file)."""
+    processed = _core_processed()
+    terms, prefixes = _flatten(processed)
+    return {"vocab": processed.get("@vocab") or DEFAULT_VOCAB, "terms": terms, "prefixes": prefixes}
+
+
+@functools.cache
+def _core_processed() -> dict:
+    """The core context processed by PyLD: what a client's @context is processed on top of."""
+    return _pyld_process(None, {})
 
 
 def _pyld_process(source: Any, documents: Mapping[str, Any]) -> dict:
@@ -219,7 +237,7 @@ def _pyld_process(source: Any, documents: Mapping[str, Any]) -> dict:
     if source is None:
         active, local = processor._get_initial_context({}), orjson.loads(_unprotected_core())
     else:
-        active, local = _core_parts().processed, orjson.loads(orjson.dumps(source))
+        active, local = _core_processed(), orjson.loads(orjson.dumps(source))
     try:
         return processor.process_context(active, local, options)
     except jsonld.JsonLdError as exc:
@@ -262,3 +280,8 @@ def _inverse(terms: Mapping[str, str], core_terms: Mapping[str, str]) -> dict[st
             if _shorter(term, current):
                 inverse[iri] = term
     return inverse
+
+
+if __name__ == "__main__":
+    path = resources.files("toshi.jsonld") / "contexts" / CORE_TERMS
+    path.write_text(json.dumps(computed_core_terms(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
