@@ -21,7 +21,6 @@ device has reported, a `devices` clock does not know the time, and the status ha
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -54,13 +53,7 @@ CHECK_SECONDS = 5.0       # quiet spells are checked this often
 RELOAD_SECONDS = 300.0    # every enrolment read afresh this often (changes made by other processes)
 PAGE = 1000
 CLOCKS = ("wall", "devices")
-
-
-@functools.cache
-def watched() -> dict[str, str]:
-    """Expanded type -> watched kind; at first use, not import (the core context needs PyLD)."""
-    return {rules.iri(ENROLMENT): ENROLMENT, rules.iri(BEACON): BEACON, rules.iri(HOME_SENSOR): HOME_SENSOR}
-
+WATCHED = {rules.iri(ENROLMENT): ENROLMENT, rules.iri(BEACON): BEACON, rules.iri(HOME_SENSOR): HOME_SENSOR}
 
 
 @dataclass(frozen=True)
@@ -124,7 +117,7 @@ class WatchOver:
             state = change.after if change.after is not None else change.before
             if state is None:
                 continue
-            kinds = {watched()[t] for t in state.get("type", ()) if t in watched()}
+            kinds = {WATCHED[t] for t in state.get("type", ()) if t in WATCHED}
             if not kinds:
                 continue
             found = True
