@@ -10,7 +10,7 @@ import sys
 
 from toshi.cli import COMMANDS, build_parser
 
-HEAVY = ("pyld", "aiohttp", "httpx", "rdflib", "shapely", "numpy")
+HEAVY = ("pyld", "requests", "aiohttp", "httpx", "rdflib", "shapely", "numpy", "jinja2")
 
 
 def loaded_after(code: str) -> set[str]:
