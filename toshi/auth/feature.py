@@ -9,6 +9,8 @@ from toshi.auth import (
     commands,
     oidc_provider,
     oidc_web,
+    passkey_web,
+    passkeys,
     policy,
     policy_commands,
     resident_commands,
@@ -40,7 +42,7 @@ class RoleRules:
 class Auth(Feature):
     name = "auth"
     tables = (tables_of(apikeys.SCHEMA) + tables_of(policy.SCHEMA) + tables_of(OWNERS) + tables_of(residents.SCHEMA)
-              + tables_of(oidc_provider.SCHEMA))
+              + tables_of(oidc_provider.SCHEMA) + tables_of(passkeys.SCHEMA))
     data_files = (key_file("").as_posix(),)  # the town's signing key (tokens, audit checkpoints)
     actions = (Action("/.well-known/", None), Action("/oidc/", None), Action("/admin/", "admin"))
 
@@ -57,11 +59,12 @@ class Auth(Feature):
         services.read_path.owner_of = self.security.owner_of
         self.security.engine.on_change.append(services.read_path.changed)  # live streams apply new rules at once
         self.residents = residents.Residents(services.store)
+        self.passkeys = passkeys.Passkeys(services.store)
         self.provider = oidc_provider.Provider(services.store, self.security.signing_key,
                                                services.settings.auth_issuer, services.settings.auth_audience)
 
     def routes(self) -> list:
-        return web.routes() + oidc_web.routes()
+        return web.routes() + oidc_web.routes() + passkey_web.routes()
 
     def listeners(self) -> list:
         return [self.security.record_writes]

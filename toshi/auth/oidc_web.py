@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from toshi.auth import passkeys
 from toshi.auth.oidc_provider import OAuthError
 from toshi.auth.residents import LinkTaken
 from toshi.auth.web import _body, _invalid, _json
@@ -66,10 +67,10 @@ def _single(values: dict[str, list[str]]) -> dict[str, str]:
 
 def _page(template: str, status: int, form_action: str = "", **values) -> HTMLResponse:
     html = _templates().get_template(template).render(**values)
-    # no scripts; the web feature's stylesheet only (no inline styles); the form may post here and be
-    # redirected to the client
-    csp = (f"default-src 'none'; style-src 'self'; img-src data:; form-action 'self' {form_action}".strip()
-           + "; frame-ancestors 'none'; base-uri 'none'")
+    # no scripts but the passkey button's own file; the web feature's stylesheet only (no inline
+    # styles); the form may post here and be redirected to the client
+    csp = (f"default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src data:; "
+           f"form-action 'self' {form_action}".strip() + "; frame-ancestors 'none'; base-uri 'none'")
     return HTMLResponse(html, status, headers={"Content-Security-Policy": csp, "X-Frame-Options": "DENY",
                                                "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
@@ -112,7 +113,8 @@ def _sign_in_form(request: Request, sealed: str, checked, status: int, error: st
     csrf = secrets.token_urlsafe(24)
     client = _auth(request).provider.clients.get(checked.client_id)
     response = _page("sign_in.html", status, form_action=_origin(checked.redirect_uri), sealed=sealed, csrf=csrf,
-                     client=client["name"] if client else checked.client_id, error=error, resident_id=resident_id)
+                     client=client["name"] if client else checked.client_id, error=error, resident_id=resident_id,
+                     passkeys=passkeys.available())
     secure = "; Secure" if _secure(request) else ""
     response.headers.append("set-cookie", f"{CSRF_COOKIE}={csrf}; Path=/oidc; HttpOnly; SameSite=Strict; "
                                           f"Max-Age=600{secure}")
