@@ -40,7 +40,7 @@ from toshi.store import migrations, sql_changes
 from toshi.store.contexts import StoredContexts
 from toshi.store.discovery import SqlDiscovery
 from toshi.store.pgsql import PgConnection, first_line, lock_key, safe_url
-from toshi.store.postgres_plan import PgPlan, plan_query
+from toshi.store.postgres_plan import KEPT, PgPlan, plan_query
 from toshi.store.reading import page_of, seen_through
 from toshi.store.sql_changes import SqlChangeLog, SqlOutbox, SqlSubscriptions
 from toshi.store.tables import create_tables
@@ -275,7 +275,7 @@ def index_entity(db: PgConnection, tenant: str, rowid: int, entity: dict) -> Non
 
 
 def _typed(value) -> tuple:
-    return (None, value) if isinstance(value, str) else (float(value), None)
+    return (None, value[:KEPT]) if isinstance(value, str) else (float(value), None)
 
 
 class Listener:

@@ -17,6 +17,11 @@ from toshi.store.sqlite_plan import MAX_PROBES, SELECTIVE_ROWS, SqlPlan, remembe
 from toshi.store.valueindex import IndexTerm, index_terms
 
 EXACT_FLOAT = 2**53  # integers beyond this do not survive a double precision column exactly
+# attr_values.str keeps the first KEPT characters of a string (at most 1 KiB of UTF-8): a B-tree entry
+# holds at most 2704 bytes. A string shorter than KEPT compares with them as with the whole string; a
+# longer one only narrows the rows, and q is checked in Python. Rows written before this limit hold the
+# whole string, which every condition below also accepts.
+KEPT = 256
 
 
 @dataclass
@@ -33,7 +38,7 @@ def plan_query(db, tenant: str, query: EntityQuery) -> PgPlan:
     plan = PgPlan()
     terms, q_exact = index_terms(query.q) if query.q is not None else ([], False)
     sql_terms = [(term, _sql(term)) for term in terms]
-    if any(sql is None for _, sql in sql_terms):
+    if any(sql is None for _, sql in sql_terms) or not all(map(_exact, terms)):
         q_exact = False
     sql_terms = [(term, sql) for term, sql in sql_terms if sql is not None]
     driver = _selective_term(db, tenant, sql_terms)
@@ -73,18 +78,42 @@ def plan_query(db, tenant: str, query: EntityQuery) -> PgPlan:
 
 
 def _sql(term: IndexTerm) -> tuple[str, list] | None:
-    """A value-index term over the typed columns `num` / `str` (None: not exactly expressible)."""
+    """A value-index term over the typed columns `num` / `str` (None: not exactly expressible); true for
+    every matching row, and only for them unless a string is long (_exact)."""
     values = list(term.params)
     if any(type(v) is int and abs(v) > EXACT_FLOAT for v in values):
         return None
     column = lambda v: "num" if type(v) in (int, float) else "str"  # noqa: E731
     if term.op == "in":
-        parts = [f"v.{column(v)} = %s" for v in values]
-        return "(" + " OR ".join(parts) + ")", values
+        parts, params = [], []
+        for v in values:
+            if _long(v):  # its kept prefix, or the whole string (a row written before KEPT)
+                parts.append("v.str IN (%s, %s)")
+                params += [v[:KEPT], v]
+            else:
+                parts.append(f"v.{column(v)} = %s")
+                params.append(v)
+        return "(" + " OR ".join(parts) + ")", params
     if term.op == "range":
         col = column(values[0])
-        return f"v.{col} >= %s AND v.{col} <= %s", values
-    return f"v.{column(values[0])} {term.op} %s", values
+        return f"v.{col} >= %s AND v.{col} <= %s", [_lower_bound(values[0]), values[1]]
+    op, value = term.op, values[0]
+    if op in (">", ">=") and _long(value):
+        op, value = ">=", _lower_bound(value)
+    return f"v.{column(value)} {op} %s", [value]  # a kept prefix is below its string: upper bounds hold
+
+
+def _long(value) -> bool:
+    return isinstance(value, str) and len(value) >= KEPT
+
+
+def _lower_bound(value):
+    """A bound for the kept prefixes of the strings at least `value` (s >= x gives s[:KEPT] >= x[:KEPT])."""
+    return value[:KEPT] if _long(value) else value
+
+
+def _exact(term: IndexTerm) -> bool:
+    return not any(map(_long, term.params))
 
 
 def _selective_term(db, tenant: str, terms: list) -> tuple | None:
