@@ -225,6 +225,9 @@ def index_entity(db: sqlite3.Connection, tenant: str, rowid: int, entity: dict) 
     _send_index_rows(db, rows)
 
 
+WAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes the WAL is cut back to when a checkpoint resets it
+
+
 class Checkpointer:
     """Copies the WAL back into the database file from a background thread, so that no request pays
     for a checkpoint (SQLite would otherwise run one inside whichever commit crosses the threshold)."""
@@ -311,6 +314,8 @@ class SqliteStore(StoredContexts, SqlDiscovery):
         db.execute("PRAGMA cache_size=-65536")
         db.execute("PRAGMA mmap_size=268435456")
         db.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints run in the background (Checkpointer)
+        # A load can grow the WAL to gigabytes; without a limit the file keeps that size for good.
+        db.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         try:
             migrations.check(db, str(Path(self.path).parent))
         except migrations.SchemaMismatch:
