@@ -53,11 +53,17 @@ def level(n: int) -> float:
     return round(120 + 40 * ((n * 7919) % 1000) / 1000, 1)
 
 
-async def load(path: Path, points: int) -> float:
+async def open_history(path: Path):
+    """A store on `path` and its history module, with the tables made outside the load's transactions."""
     store = SqliteStore(path)
     await store.open()
     history = history_for(store)
     history.db  # noqa: B018 - creates the tables outside the load transaction
+    return store, history
+
+
+async def load(path: Path, points: int) -> float:
+    store, history = await open_history(path)
     began = time.perf_counter()
     now = now_iso()
     async with store.transaction("") as _:
@@ -146,10 +152,7 @@ def sensor(i: int) -> str:
 
 
 async def load_fleet(path: Path, sensors: int, seconds: int) -> float:
-    store = SqliteStore(path)
-    await store.open()
-    history = history_for(store)
-    history.db  # noqa: B018 - creates the tables outside the load transaction
+    store, history = await open_history(path)
     began = time.perf_counter()
     now = now_iso()
     for minute in range(0, seconds, 60):
