@@ -109,6 +109,15 @@ def test_a_linked_external_token_is_the_resident(town, idp):
     assert client.get("/consent/me/consents", headers=external).json() == []
 
 
+def test_an_unlinked_provider_subject_that_is_a_residents_id_is_refused(town, idp):
+    client, admin, _ = town
+    # the provider names its subject like the resident: it must not read hanako's data as hanako
+    r = client.get(PATIENT, headers=bearer(idp.token(RESIDENT)))
+    assert r.status_code == 401 and "not linked" in r.text
+    assert link(client, admin, RESIDENT, RESIDENT).status_code == 201
+    assert client.get(PATIENT, headers=bearer(idp.token(RESIDENT))).json()["diagnosis"]["value"] == "diagnosis-1"
+
+
 def test_a_linked_token_carries_the_residents_rights_not_the_providers(town, idp):
     client, admin, _ = town
     assert link(client, admin, OTHER, "kc-admin").status_code == 201
