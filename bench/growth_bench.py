@@ -18,7 +18,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 from urllib.parse import quote
 
@@ -68,7 +70,7 @@ def postgres_bytes(url: str) -> int:
             "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'm')").fetchone()[0]
 
 
-def start(stack: ExitStack, tmp: Path, size: int, postgres: str | None) -> tuple[run.Server, callable]:
+def start(stack: ExitStack, tmp: Path, size: int, postgres: str | None) -> tuple[run.Server, Callable[[], int]]:
     data_dir = tmp / f"toshi-{size}" / "data"
     data_dir.mkdir(parents=True)
     if postgres:
@@ -76,10 +78,10 @@ def start(stack: ExitStack, tmp: Path, size: int, postgres: str | None) -> tuple
 
         url = stack.enter_context(scale_bench.pg_schema(postgres, f"g{size}"))
         server = run.toshi_server(data_dir, [], ("--database-url", url, "--workers", "1"))
-        measure_bytes = lambda: postgres_bytes(url)  # noqa: E731
+        measure_bytes = partial(postgres_bytes, url)
     else:
         server = run.toshi_server(data_dir, [])
-        measure_bytes = lambda: sqlite_bytes(data_dir)  # noqa: E731
+        measure_bytes = partial(sqlite_bytes, data_dir)
     stack.callback(server.stop)
     return server.start(), measure_bytes
 
