@@ -50,7 +50,7 @@ class Readings:
         """The entities of a source's answer (`content`: its JSON), read once while kept."""
         key = (content, id(ctx))
         hit = self._kept.get(key)
-        if hit is not None and hit[0] is ctx:
+        if hit is not None:  # the entry holds ctx, so no other context can have its id
             self._kept.move_to_end(key)
             return hit[1]
         found = entities_of(orjson.loads(content), ctx, now)

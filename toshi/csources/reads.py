@@ -228,7 +228,7 @@ async def retrieve(request: Request, tenant: str, entity_id: str, local: dict | 
 
 
 async def query(request: Request, tenant: str, entity_query, ctx,
-                local_matches) -> tuple[list[dict], list[str]] | None:
+                local_matches, *, ordered: bool = False) -> tuple[list[dict], list[str]] | None:
     """Query Entity (5.7.2) over the registered sources: the matching entities (local ones from
     `local_matches()`, merged with the sources' ones) as the reader may see them, and the warnings;
     None when no source is to be asked (the local query pages by itself). They are judged, not yet
@@ -237,7 +237,7 @@ async def query(request: Request, tenant: str, entity_query, ctx,
     The list is local entities first, then those only sources have, in the order of the sources and of
     their answers. A source is asked only for as many as the client's page needs (offset + limit, and
     one more to tell whether a next page exists), unless the total is counted or the list is ordered
-    here (then up to max_limit, as every match counts); see `_paged` for when it is asked again."""
+    here (`ordered`: then up to max_limit, as every match counts); see `_paged` for when it is asked again."""
     target = Target(ids=entity_query.ids, id_pattern=entity_query.id_pattern, attrs=entity_query.attrs,
                     type_expr=entity_query.types)
     posted = request.method == "POST"  # POST /entityOperations/query: queryBatch, the Query sent on as a Query
@@ -245,7 +245,7 @@ async def query(request: Request, tenant: str, entity_query, ctx,
     if not asked:
         return None
     most = request.app.state.toshi.settings.max_limit
-    whole = entity_query.count or await _ordered_here(request, posted)
+    whole = entity_query.count or ordered
     want = most if whole else min(entity_query.offset + entity_query.limit + 1, most)
     if posted:
         asks = [(reg, "/entityOperations/query", _params(request, reg, None, ctx, query=False, limit=want),
@@ -304,14 +304,6 @@ async def _paged(request: Request, tenant: str, ctx, local: list, asks: list, re
         elif result:
             results[i] = [*results[i], *result]
     return _shown(local, asks, results)[0], failures
-
-
-async def _ordered_here(request: Request, posted: bool) -> bool:
-    """Whether the merged list is ordered here (`orderBy`, or the `ordering` member of a POST Query,
-    v1.9.1 5.2.23), so every match counts."""
-    if "orderBy" in request.query_params:
-        return True
-    return posted and "ordering" in orjson.loads(await request.body())
 
 
 def _cut(ask: tuple, result) -> bool:

@@ -207,7 +207,7 @@ async def _federated_page(request: Request, tenant: str, query, ordering, ctx):
         finally:
             judging.reset(mark)
 
-    answered = await csources.query(request, tenant, query, ctx, local_matches)
+    answered = await csources.query(request, tenant, query, ctx, local_matches, ordered=ordering is not None)
     if answered is None:
         return None
     found, warnings = answered
