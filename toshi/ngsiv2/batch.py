@@ -51,7 +51,6 @@ async def op_notify(request: Request) -> Response:
     keyValues-shaped entity is 400 `attribute must be a JSON object, unless keyValues option is used`
     (the manual's "keyValues not supported in POST /v2/op/notify": "you would get a 400 Bad Request")."""
     tenant = headers.tenant_of(request)
-    options_of(request.query_params, {"keyValues"})
     data = _checked_notification(await read_json(request))
     if data:
         now = now_iso()
@@ -282,9 +281,9 @@ def _check_query_entity(entity: object) -> None:
         raise bad_request("entity id length: 0, min length supported: 1")
     if len(identifier) > mapping.MAX_NAME:
         raise bad_request(f"entity id length: {len(identifier)}, max length supported: {mapping.MAX_NAME}")
-    types = [entity[name] for name in entity if name in ("type", "typePattern")]
-    if types and len(types[-1]) > mapping.MAX_NAME:
-        raise bad_request(f"entity type length: {len(types[-1])}, max length supported: {mapping.MAX_NAME}")
+    type_field = mapping.batch_type(entity)
+    if type_field and len(type_field) > mapping.MAX_NAME:
+        raise bad_request(f"entity type length: {len(type_field)}, max length supported: {mapping.MAX_NAME}")
 
 
 def _check_expression(expression: object) -> None:
@@ -308,7 +307,7 @@ def _selector(item: dict):
     ids = [item["id"]] if "id" in item else None
     if "typePattern" not in item:
         return entity_query(ids=ids, id_pattern=item.get("idPattern"), types=[item["type"]] if "type" in item else None)
-    pattern = item[[name for name in item if name in ("type", "typePattern")][-1]]
+    pattern = mapping.batch_type(item) or ""
     try:
         compile_pattern(pattern)
     except Exception:
