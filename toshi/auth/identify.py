@@ -74,7 +74,7 @@ class Identifier:
         the town's assurance level); the external principal unchanged when it is not linked."""
         resident = self.residents.linked(issuer, principal.id)
         if resident is None:
-            if self.residents.get(principal.id) is not None:  # else the consent layer would take it for them
+            if self.residents.exists(principal.id):  # else the consent layer would take it for them
                 raise Unauthorized("this provider's subject is a resident's id but is not linked to that resident")
             return principal
         return Principal(resident["id"], "token", {}, frozenset(), resident["name"], resident["assurance"])

@@ -11,6 +11,7 @@ are all that is stored.
 from __future__ import annotations
 
 import base64
+import functools
 import importlib.util
 import json
 import time
@@ -32,6 +33,7 @@ CHALLENGE_SECONDS = 300
 REGISTER, SIGN_IN = "register", "sign-in"
 
 
+@functools.cache  # installed or not, for the life of the process
 def available() -> bool:
     return importlib.util.find_spec("webauthn") is not None
 

@@ -92,9 +92,17 @@ class Residents:
         return self.get(resident_id)
 
     def get(self, resident_id: str) -> dict | None:
+        account = self._account(resident_id)
+        return None if account is None else {**account, "links": self.links(resident_id)}
+
+    def exists(self, resident_id: str) -> bool:
+        return self._account(resident_id) is not None
+
+    def _account(self, resident_id: str) -> dict | None:
+        """The account without its links (what a request's identification needs)."""
         row = self._db.execute("SELECT id, name, assurance, created, modified FROM auth_residents WHERE id=?",
                                (resident_id,)).fetchone()
-        return None if row is None else {**dict(zip(_FIELDS, row)), "links": self.links(resident_id)}
+        return None if row is None else dict(zip(_FIELDS, row))
 
     def all(self) -> list[dict]:
         links: dict[str, list[dict]] = {}
@@ -135,9 +143,9 @@ class Residents:
         return self.get(resident_id)
 
     def linked(self, issuer: str, subject: str) -> dict | None:
-        """The resident an external identity is linked to (None: it is not)."""
+        """The resident account (without its links) an external identity is linked to (None: it is not)."""
         holder = self._holder(issuer, subject)
-        return None if holder is None else self.get(holder)
+        return None if holder is None else self._account(holder)
 
     def _holder(self, issuer: str, subject: str) -> str | None:
         row = self._db.execute("SELECT resident FROM auth_resident_links WHERE issuer=? AND subject=?",
